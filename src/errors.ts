@@ -1,0 +1,104 @@
+// The one catalogue of stackgen errors. Every error a user can see has a stable code,
+// a message saying what went wrong and where, and a hint saying what to do next.
+// Only src/main.ts turns an error into an exit code (see EXIT_CODES and the README).
+
+/** Exit codes: each means one thing. Documented in the README ("Exit codes"). */
+export const EXIT_CODES = {
+  ok: 0,
+  checksFailed: 1,
+  usage: 2,
+  notReady: 3,
+  userFileChanged: 4,
+  missingTool: 5,
+  internal: 70,
+  invalidSpec: 78,
+} as const;
+
+export type ExitCodeName = keyof typeof EXIT_CODES;
+
+interface ErrorDefinition {
+  /** What the code means, for the README and `stackgen --help`. */
+  readonly description: string;
+  readonly exit: ExitCodeName;
+}
+
+export const ERROR_CATALOGUE = {
+  SG_ERR_USAGE: { description: 'The command line is wrong (unknown flag, missing argument).', exit: 'usage' },
+  SG_ERR_SPEC_NOT_FOUND: {
+    description: 'The stack.yaml file does not exist or cannot be read.',
+    exit: 'usage',
+  },
+  SG_ERR_SPEC_SYNTAX: { description: 'stack.yaml is not valid YAML.', exit: 'invalidSpec' },
+  SG_ERR_SPEC_INVALID: {
+    description: 'stack.yaml has an unknown key, a bad value or an impossible combination.',
+    exit: 'invalidSpec',
+  },
+  SG_ERR_TEMPLATE: { description: 'A template failed to render (a stackgen bug).', exit: 'internal' },
+  SG_ERR_USER_EDITED: {
+    description: 'A generated file was edited by hand; render refuses to overwrite it without --force.',
+    exit: 'userFileChanged',
+  },
+  SG_ERR_WRITE: { description: 'Writing the generated files failed.', exit: 'internal' },
+  SG_ERR_TOOL_MISSING: {
+    description: 'A system program the command needs is not installed.',
+    exit: 'missingTool',
+  },
+  SG_ERR_CHECK_FAILED: { description: 'A real tool rejected a generated file.', exit: 'checksFailed' },
+  SG_ERR_GATEWAY_CONFIG: { description: 'The gateway configuration is invalid.', exit: 'invalidSpec' },
+  SG_ERR_GATEWAY_LISTEN: { description: 'The gateway could not listen on its address.', exit: 'notReady' },
+  SG_ERR_UPSTREAM_CONNECT: {
+    description: 'The gateway could not connect to a backend (502).',
+    exit: 'internal',
+  },
+  SG_ERR_UPSTREAM_RESET: {
+    description: 'A backend closed the connection before a full response (502).',
+    exit: 'internal',
+  },
+  SG_ERR_UPSTREAM_TIMEOUT: { description: 'A backend did not answer in time (504).', exit: 'internal' },
+  SG_ERR_UPSTREAM_MALFORMED: { description: 'A backend sent a malformed response (502).', exit: 'internal' },
+  SG_ERR_UPSTREAM_REQUEST_TOO_LARGE: {
+    description: 'The request cannot be encoded for the backend (e.g. uwsgi vars over 64 KiB) (500).',
+    exit: 'internal',
+  },
+  SG_ERR_CODEC: { description: 'Bytes on the wire do not follow the protocol.', exit: 'internal' },
+  SG_ERR_COMPONENT_NOT_READY: {
+    description: 'A component of the stack never became ready during verify.',
+    exit: 'notReady',
+  },
+  SG_ERR_PROBE_FAILED: { description: 'A verify probe failed.', exit: 'checksFailed' },
+  SG_ERR_INTERRUPTED: { description: 'The command was interrupted (SIGINT/SIGTERM).', exit: 'checksFailed' },
+  SG_ERR_INTERNAL: { description: 'A bug in stackgen.', exit: 'internal' },
+} as const satisfies Record<string, ErrorDefinition>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export interface StackgenErrorOptions {
+  hint?: string | undefined;
+  cause?: unknown;
+  /** Extra structured facts (file, line, component, log tail) for reports. */
+  details?: Record<string, unknown> | undefined;
+}
+
+/** A user-facing error: stable code, message (what and where), hint (what to do). */
+export class StackgenError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: StackgenErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'StackgenError';
+    this.code = code;
+    this.hint = options.hint;
+    this.details = options.details;
+  }
+
+  get exitCode(): number {
+    return EXIT_CODES[ERROR_CATALOGUE[this.code].exit];
+  }
+}
+
+/** True when `err` is a StackgenError with the given code (or any code when omitted). */
+export function isStackgenError(err: unknown, code?: ErrorCode): err is StackgenError {
+  return err instanceof StackgenError && (code === undefined || err.code === code);
+}

@@ -1,0 +1,97 @@
+// The one interface between the gateway's proxy core and a backend wire protocol.
+// The proxy core (proxy.ts) sees only this file; each protocol lives in transports/<name>.ts
+// and wires a pure codec (codecs/) to a socket or a child process.
+
+import type { Duplex, Readable } from 'node:stream';
+
+/** The protocols the gateway can speak to a backend. */
+export type UpstreamScheme = 'http' | 'uwsgi' | 'fastcgi' | 'scgi' | 'cgi';
+
+/** Where a backend listens: TCP, a unix socket, or (CGI) a script to spawn. */
+export type UpstreamAddress =
+  | { kind: 'tcp'; host: string; port: number }
+  | { kind: 'unix'; path: string }
+  | { kind: 'script'; path: string; interpreter?: string | undefined };
+
+export interface UpstreamTarget {
+  scheme: UpstreamScheme;
+  address: UpstreamAddress;
+}
+
+/**
+ * A request body after the front has read it completely (nginx does the same by default:
+ * proxy_request_buffering / uwsgi_request_buffering on). Chunked uploads are de-chunked,
+ * so `length` is always known; large bodies live in a temp file instead of memory.
+ */
+export type RequestBody =
+  | { kind: 'memory'; length: number; chunks: readonly Buffer[] }
+  | { kind: 'file'; length: number; path: string };
+
+/** Everything a transport needs to forward one request; built once by the front. */
+export interface GatewayRequest {
+  method: string;
+  /** The raw request-target as the client sent it (origin-form), e.g. `/app/a%20b?x=1`. */
+  rawTarget: string;
+  /** The raw (still percent-encoded) path part of rawTarget. */
+  rawPath: string;
+  /** The query string without `?` ('' when absent). */
+  query: string;
+  /** The mount point of the matched location ('' for `/`); CGI SCRIPT_NAME. */
+  scriptName: string;
+  /** The decoded path below scriptName; CGI PATH_INFO. */
+  pathInfo: string;
+  httpVersion: '1.0' | '1.1';
+  /** Raw header pairs in the order received (names as sent), as node's rawHeaders. */
+  rawHeaders: readonly string[];
+  /** Host header value, or the server name when the client sent none (HTTP/1.0). */
+  host: string;
+  scheme: 'http' | 'https';
+  remoteAddress: string;
+  remotePort: number;
+  serverAddress: string;
+  serverPort: number;
+  serverName: string;
+  documentRoot: string;
+  body: RequestBody | null;
+  /** Aborted when the client goes away or the request times out: the transport must stop. */
+  signal: AbortSignal;
+}
+
+/** A backend's answer; the body is streamed to the client with backpressure. */
+export interface UpstreamResponse {
+  status: number;
+  statusText?: string | undefined;
+  /** Header pairs in order, names as the backend sent them (hop-by-hop ones removed). */
+  headers: Array<[string, string]>;
+  body: Readable;
+  /**
+   * CGI local redirect (RFC 3875 §6.2.2): `Location: /path` with no status means the gateway
+   * must serve that path itself. Set only by CGI-style transports.
+   */
+  localRedirect?: string | undefined;
+}
+
+export interface TransportTimeouts {
+  /** Milliseconds to establish the connection (nginx *_connect_timeout). */
+  connectMs: number;
+  /** Milliseconds between two successive reads from the backend (nginx *_read_timeout). */
+  readMs: number;
+  /** Milliseconds between two successive writes to the backend (nginx *_send_timeout). */
+  sendMs: number;
+}
+
+/**
+ * One backend protocol. `request` rejects with a StackgenError whose code is one of
+ * SG_ERR_UPSTREAM_CONNECT | _RESET | _TIMEOUT | _MALFORMED | _REQUEST_TOO_LARGE; the proxy
+ * core maps those to 502 / 504 / 500. `sentAnything` in the error details (boolean) tells
+ * the core whether a retry on another backend is safe.
+ */
+export interface Transport {
+  readonly scheme: UpstreamScheme;
+  readonly target: UpstreamTarget;
+  request(req: GatewayRequest, timeouts: TransportTimeouts): Promise<UpstreamResponse>;
+  /** HTTP only: tunnel a WebSocket (or other Upgrade) connection to the backend. */
+  upgrade?(req: GatewayRequest, client: Duplex, head: Buffer, timeouts: TransportTimeouts): Promise<void>;
+  /** Close pooled connections and kill children; resolves when all are gone. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,75 @@
+// The stackgen entry point: builds the commander program, runs it, and is the ONLY place
+// that exits. Every command lives in src/cli/<name>.ts, is imported lazily (so
+// `stackgen gateway` does not load Handlebars), and returns its exit code.
+
+import { Command, CommanderError, Option } from 'commander';
+import { EXIT_CODES, isStackgenError } from './errors.js';
+
+type CommandModule = { run: (args: unknown[], opts: Record<string, unknown>) => Promise<number> };
+
+/** Lazily import src/cli/<name>.js and run it with commander's positional args and options. */
+function lazy(name: string) {
+  return async (...all: unknown[]): Promise<void> => {
+    // commander passes: ...positionals, options, command
+    const opts = all[all.length - 2] as Record<string, unknown>;
+    const positionals = all.slice(0, -2);
+    const mod = (await import(`./cli/${name}.js`)) as CommandModule;
+    process.exitCode = await mod.run(positionals, opts);
+  };
+}
+
+export function buildProgram(): Command {
+  const program = new Command('stackgen')
+    .description('Generate, check and prove Python web deployment stacks.')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('gateway')
+    .description('Run the stackgen gateway (HTTP front for http/uwsgi/fastcgi/scgi/cgi backends).')
+    .option(
+      '--config <file>',
+      'gateway config file (as rendered by `stackgen render` for proxy kind gateway)',
+    )
+    .option('--listen <addr>', 'address to listen on, host:port or unix:/path', '127.0.0.1:8080')
+    .option(
+      '--upstream <url...>',
+      'backend(s): http://h:p, uwsgi://h:p, fastcgi://unix:/p.sock, scgi://h:p, cgi:/path/script',
+    )
+    .option('--static <map...>', 'static mapping /url/=./dir (repeatable)')
+    .option('--workers <n>', 'worker processes: a number or auto (one per core)')
+    .option('--max-body <size>', 'request body limit, nginx syntax (10m, 512k)')
+    .action(lazy('gateway'));
+
+  return program;
+}
+
+/** Print a user-facing error: code, message, hint, and the cause chain. */
+function printError(err: unknown): number {
+  if (isStackgenError(err)) {
+    process.stderr.write(`stackgen: ${err.message} [${err.code}]\n`);
+    if (err.hint) process.stderr.write(`  hint: ${err.hint}\n`);
+    if (process.env['STACKGEN_DEBUG'] && err.cause) process.stderr.write(`  cause: ${String(err.cause)}\n`);
+    return err.exitCode;
+  }
+  process.stderr.write(
+    `stackgen: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
+  return EXIT_CODES.internal;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exit(err.exitCode === 0 ? 0 : EXIT_CODES.usage);
+    }
+    process.exit(printError(err));
+  }
+}
+
+void Option;
+await main(process.argv);

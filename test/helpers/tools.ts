@@ -1,0 +1,75 @@
+// Integration tests run real servers. Where a server is missing: locally the suite is
+// skipped with a visible reason; under CI=true it FAILS, because a green CI that silently
+// skipped nginx proves nothing.
+
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { describe, it } from 'vitest';
+
+const SEARCH_PATH = [...(process.env['PATH'] ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/bin'];
+
+/** Absolute path of an executable on PATH (plus the sbin dirs nginx lives in), or null. */
+export function findTool(name: string): string | null {
+  if (name.startsWith('/')) return isExecutable(name) ? name : null;
+  for (const dir of SEARCH_PATH) {
+    const candidate = join(dir, name);
+    if (isExecutable(candidate)) return candidate;
+  }
+  return null;
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True when a Python module imports with Debian's /usr/bin/python3. */
+export function hasPythonModule(module: string, python = '/usr/bin/python3'): boolean {
+  try {
+    // Synchronous: test collection needs the answer before describe() runs.
+    const { status } = spawnSync(python, ['-c', `import ${module}`]);
+    return status === 0;
+  } catch {
+    return false;
+  }
+}
+
+export interface Requirements {
+  tools?: string[];
+  pythonModules?: string[];
+}
+
+/** Names of the missing requirements (tools and python modules). */
+export function missingRequirements(req: Requirements): string[] {
+  const missing = (req.tools ?? []).filter((t) => findTool(t) === null);
+  for (const m of req.pythonModules ?? []) if (!hasPythonModule(m)) missing.push(`python3 module ${m}`);
+  return missing;
+}
+
+/**
+ * `describe` for a suite that needs real programs. Missing under CI=true → the suite
+ * fails with the list; missing locally → skipped, with the reason in the suite name.
+ */
+export function describeWith(req: Requirements): typeof describe | ((name: string, fn: () => void) => void) {
+  const missing = missingRequirements(req);
+  if (missing.length === 0) return describe;
+  if (process.env['CI']) {
+    return (name: string, _fn: () => void) =>
+      describe(name, () => {
+        it_fail(`missing under CI: ${missing.join(', ')} (.ci/run must install them)`);
+      });
+  }
+  return (name: string, fn: () => void) =>
+    describe.skip(`${name} [skipped: missing ${missing.join(', ')}]`, fn);
+}
+
+function it_fail(message: string): void {
+  it('has its system requirements', () => {
+    throw new Error(message);
+  });
+}
