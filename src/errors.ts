@@ -60,6 +60,27 @@ export const ERROR_CATALOGUE = {
     description: 'The request cannot be encoded for the backend (e.g. uwsgi vars over 64 KiB) (500).',
     exit: 'internal',
   },
+  SG_ERR_CLIENT_BAD_REQUEST: {
+    description: 'The gateway refused a malformed or ambiguous client request (400/501/505).',
+    exit: 'internal',
+  },
+  SG_ERR_CLIENT_BODY_TOO_LARGE: {
+    description: 'A request body is larger than the gateway max_body limit (413).',
+    exit: 'internal',
+  },
+  SG_ERR_CLIENT_TIMEOUT: {
+    description: 'A client was too slow to send its request head or body (408).',
+    exit: 'internal',
+  },
+  SG_ERR_CLIENT_ABORTED: {
+    description: 'A client closed its connection before the request was complete.',
+    exit: 'internal',
+  },
+  SG_ERR_UPSTREAM_REJECTED: {
+    description:
+      'A backend refused the request before running it (FastCGI OVERLOADED, UNKNOWN_ROLE, CANT_MPX_CONN) (502).',
+    exit: 'internal',
+  },
   SG_ERR_CODEC: { description: 'Bytes on the wire do not follow the protocol.', exit: 'internal' },
   SG_ERR_COMPONENT_NOT_READY: {
     description: 'A component of the stack never became ready during verify.',

@@ -26,13 +26,25 @@ export function buildProgram(): Command {
     .exitOverride();
 
   program
+    .command('render')
+    .description('Render the stack (nginx, app server, systemd/supervisor, gateway) into a directory.')
+    .argument('[stack.yaml]', 'the stack description', 'stack.yaml')
+    .option('-o, --out <dir>', 'output directory (default: deploy/ next to stack.yaml)')
+    .option('--force', 'overwrite generated files that were edited by hand')
+    .option('--cores <n>', 'size `auto` workers for this many cores (default: this machine)')
+    .action(lazy('render'));
+
+  program
     .command('gateway')
     .description('Run the stackgen gateway (HTTP front for http/uwsgi/fastcgi/scgi/cgi backends).')
     .option(
       '--config <file>',
       'gateway config file (as rendered by `stackgen render` for proxy kind gateway)',
     )
-    .option('--listen <addr>', 'address to listen on, host:port or unix:/path', '127.0.0.1:8080')
+    .option(
+      '--listen <addr...>',
+      'address(es) to listen on, host:port or unix:/path (default 127.0.0.1:8080)',
+    )
     .option(
       '--upstream <url...>',
       'backend(s): http://h:p, uwsgi://h:p, fastcgi://unix:/p.sock, scgi://h:p, cgi:/path/script',

@@ -1,0 +1,58 @@
+// The request path drawn hop by hop, each hop labelled with its protocol and why it is
+// there: as text (for terminals and the generated README) or as a mermaid flowchart.
+
+import { bindEndpoint, nginxAddress, type Plan } from './plan.js';
+import type { Hop } from '../topology/types.js';
+
+function nodeLabel(plan: Plan, id: string): string {
+  if (id === 'client') return 'client';
+  if (id === 'python') return `${plan.spec.app.framework} app ${plan.spec.app.entry}`;
+  if (id === 'files') return 'static files';
+  const c = plan.topology.components.find((x) => x.id === id);
+  if (!c) return id;
+  if (c.role === 'app-server') {
+    const threads = c.threads ? ` × ${c.threads.count} threads` : '';
+    return `${c.title} [${c.concurrency}, ${c.workers.count} ${c.instances > 1 ? 'processes' : 'workers'}${threads}]`;
+  }
+  return c.title;
+}
+
+function hopLabel(plan: Plan, hop: Hop): string {
+  const via = hop.via ? ` ${nginxAddress(bindEndpoint(hop.via, plan.site))}` : '';
+  const protocol = hop.protocol === 'file' ? 'sendfile' : hop.protocol.toUpperCase();
+  return `${protocol}${via}`;
+}
+
+/** Text diagram: one line per hop with the reason beneath. */
+export function explainText(plan: Plan): string {
+  const lines: string[] = [];
+  for (const path of plan.topology.paths) {
+    lines.push(`path "${path.name}" (${path.urlPrefix}${path.directory ? ` → ${path.directory}` : ''}):`);
+    for (const id of path.hops) {
+      const hop = plan.topology.hops.find((h) => h.id === id)!;
+      lines.push(`  ${nodeLabel(plan, hop.from)}`);
+      lines.push(`    │ ${hopLabel(plan, hop)}`);
+      lines.push(`    │   why: ${hop.why}`);
+      lines.push('    ▼');
+      if (id === path.hops.at(-1)) lines.push(`  ${nodeLabel(plan, hop.to)}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+/** Mermaid flowchart of all hops. */
+export function explainMermaid(plan: Plan): string {
+  const ids = new Map<string, string>();
+  const node = (id: string) => {
+    if (!ids.has(id)) ids.set(id, `n${ids.size}`);
+    return ids.get(id)!;
+  };
+  const esc = (s: string) => s.replace(/"/g, "'");
+  const lines = ['flowchart LR'];
+  for (const hop of plan.topology.hops) {
+    lines.push(
+      `  ${node(hop.from)}["${esc(nodeLabel(plan, hop.from))}"] -->|"${esc(hopLabel(plan, hop))}"| ${node(hop.to)}["${esc(nodeLabel(plan, hop.to))}"]`,
+    );
+  }
+  return lines.join('\n');
+}

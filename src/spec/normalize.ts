@@ -1,0 +1,64 @@
+// Fill in every choice the user left to stackgen, from catalog defaults, so rules and
+// resolution see one complete description. What was defaulted is recorded, so explain
+// and the generated comments can say "chosen by default because …".
+
+import { FRAMEWORKS } from '../topology/catalog/frameworks.js';
+import { SERVERS } from '../topology/catalog/servers.js';
+import type { AppInterface, Concurrency, Protocol, ServerName, StackSpec } from './schema.js';
+
+export interface NormalizedSpec extends StackSpec {
+  app: StackSpec['app'] & { interface: AppInterface; entry: string };
+  serve: StackSpec['serve'] & { server: ServerName; concurrency: Concurrency; socket: 'unix' | 'tcp' };
+  proxy: StackSpec['proxy'] & { protocol: Protocol };
+  /** Key paths (dot form) whose values came from defaults, with why. */
+  defaulted: Record<string, string>;
+}
+
+/** Complete a schema-valid spec with the catalog's defaults. Pure. */
+export function normalizeSpec(spec: StackSpec): NormalizedSpec {
+  const defaulted: Record<string, string> = {};
+  const framework = FRAMEWORKS[spec.app.framework];
+
+  const iface = spec.app.interface ?? framework.defaultInterface;
+  if (!spec.app.interface) defaulted['app.interface'] = `${framework.title} apps are ${iface.toUpperCase()}`;
+
+  const entry =
+    spec.app.entry ?? framework.defaultEntry[iface] ?? framework.defaultEntry[framework.defaultInterface]!;
+  if (!spec.app.entry) defaulted['app.entry'] = `the usual ${framework.title} entry point`;
+
+  // A CGI "server" for a CGI app; otherwise the framework's usual server for the interface.
+  const server = spec.serve.server ?? framework.defaultServer[iface] ?? 'gunicorn';
+  if (!spec.serve.server) defaulted['serve.server'] = `the usual server for ${framework.title} (${iface})`;
+  const serverEntry = SERVERS[server];
+
+  let concurrency = spec.serve.concurrency;
+  if (!concurrency) {
+    // An ASGI app under gunicorn runs in uvicorn workers: the async model.
+    concurrency = server === 'gunicorn' && iface === 'asgi' ? 'async' : serverEntry.defaultConcurrency;
+    defaulted['serve.concurrency'] = `${serverEntry.title}'s default model`;
+  }
+
+  let protocol = spec.proxy.protocol;
+  if (!protocol) {
+    protocol = spec.proxy.kind === 'none' ? 'http' : serverEntry.defaultProtocol;
+    defaulted['proxy.protocol'] = `${serverEntry.title} speaks ${protocol} natively`;
+  }
+
+  let socket = spec.serve.socket;
+  if (!socket) {
+    // A unix socket cannot be reached from the network at all, and skips TCP overhead.
+    socket = spec.proxy.kind === 'none' ? 'tcp' : serverEntry.defaultSocket;
+    defaulted['serve.socket'] =
+      socket === 'unix'
+        ? 'a unix socket is unreachable from the network'
+        : `${serverEntry.title} listens on TCP`;
+  }
+
+  return {
+    ...spec,
+    app: { ...spec.app, interface: iface, entry },
+    serve: { ...spec.serve, server, concurrency, socket },
+    proxy: { ...spec.proxy, protocol },
+    defaulted,
+  };
+}

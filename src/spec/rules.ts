@@ -1,0 +1,314 @@
+// Cross-field rules. Each reads the catalog and explains a refusal in terms a user can act
+// on. Errors make the spec invalid (exit 78); warnings flag risky-but-valid choices.
+
+import { FRAMEWORKS } from '../topology/catalog/frameworks.js';
+import { PROTOCOLS, PROXIES } from '../topology/catalog/proxies.js';
+import { SERVERS } from '../topology/catalog/servers.js';
+import type { Diagnostic } from './diagnostics.js';
+import type { NormalizedSpec } from './normalize.js';
+import { SERVERS as SERVER_NAMES } from './schema.js';
+
+type Rule = (spec: NormalizedSpec) => Diagnostic[];
+
+const error = (path: Diagnostic['path'], message: string, hint?: string): Diagnostic => ({
+  severity: 'error',
+  path,
+  message,
+  hint,
+});
+const warning = (path: Diagnostic['path'], message: string, hint?: string): Diagnostic => ({
+  severity: 'warning',
+  path,
+  message,
+  hint,
+});
+
+/** Servers that can call an app of this interface, for hints. */
+function serversFor(iface: string): string {
+  const production = SERVER_NAMES.filter(
+    (s) =>
+      SERVERS[s].interfaces.includes(iface as never) &&
+      !SERVERS[s].devServer &&
+      s !== 'cgi' &&
+      s !== 'tornado',
+  );
+  return production.map((s) => SERVERS[s].title).join(' or ');
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|\[::1\]|localhost)$/;
+
+export const RULES: Record<string, Rule> = {
+  frameworkInterface(spec) {
+    const fw = FRAMEWORKS[spec.app.framework];
+    if (fw.interfaces.includes(spec.app.interface)) return [];
+    return [
+      error(
+        ['app', 'interface'],
+        `${fw.title} apps expose ${fw.interfaces.join(' or ').toUpperCase()}, not ${spec.app.interface.toUpperCase()}`,
+        `remove app.interface or set it to ${fw.interfaces.join(' or ')}`,
+      ),
+    ];
+  },
+
+  serverInterface(spec) {
+    const server = SERVERS[spec.serve.server];
+    const fw = FRAMEWORKS[spec.app.framework];
+    if (server.interfaces.includes(spec.app.interface)) return [];
+    const extra =
+      spec.app.interface === 'wsgi' && spec.serve.server === 'uvicorn'
+        ? ", or wrap the app with asgiref's WsgiToAsgi"
+        : '';
+    return [
+      error(
+        ['serve', 'server'],
+        `${server.title} serves ${server.interfaces.join('/').toUpperCase()}; ${fw.title} (as configured) is ${spec.app.interface.toUpperCase()}`,
+        `use ${serversFor(spec.app.interface)}${extra}`,
+      ),
+    ];
+  },
+
+  serverConcurrency(spec) {
+    const server = SERVERS[spec.serve.server];
+    const c = spec.serve.concurrency;
+    if (!server.concurrency.includes(c)) {
+      const who = SERVER_NAMES.filter((s) => SERVERS[s].concurrency.includes(c)).join(' or ');
+      return [
+        error(
+          ['serve', 'concurrency'],
+          `${server.title} has no ${c} model (it offers ${server.concurrency.join(', ')})`,
+          c === 'gevent' ? 'gevent needs gunicorn or uWSGI' : `the ${c} model needs ${who}`,
+        ),
+      ];
+    }
+    if (spec.serve.server === 'gunicorn' && c === 'async' && spec.app.interface !== 'asgi') {
+      return [
+        error(
+          ['serve', 'concurrency'],
+          'gunicorn runs the async model through uvicorn workers, which serve ASGI apps only',
+          'use gevent for cooperative concurrency with a WSGI app',
+        ),
+      ];
+    }
+    if (spec.serve.server === 'gunicorn' && c !== 'async' && spec.app.interface === 'asgi') {
+      return [
+        error(
+          ['serve', 'concurrency'],
+          `an ASGI app under gunicorn needs uvicorn workers (async), not ${c}`,
+          'set serve.concurrency: async',
+        ),
+      ];
+    }
+    return [];
+  },
+
+  protocol(spec) {
+    const { protocol, kind } = spec.proxy;
+    const server = SERVERS[spec.serve.server];
+    const proxy = PROXIES[kind];
+    const out: Diagnostic[] = [];
+    if (!server.protocols.includes(protocol)) {
+      const speakers = SERVER_NAMES.filter((s) => SERVERS[s].protocols.includes(protocol));
+      out.push(
+        error(
+          ['proxy', 'protocol'],
+          `${server.title} does not speak ${protocol} (it speaks ${server.protocols.join(', ')})`,
+          protocol === 'uwsgi'
+            ? 'the uwsgi protocol needs uWSGI (serve.server: uwsgi)'
+            : `${protocol} needs ${speakers.join(' or ')}, or use proxy.protocol: ${server.defaultProtocol}`,
+        ),
+      );
+    }
+    if (!proxy.protocols.includes(protocol)) {
+      out.push(
+        error(
+          ['proxy', 'protocol'],
+          kind === 'none'
+            ? `without a proxy the app server faces clients, so it must speak http, not ${protocol}`
+            : `${proxy.title} cannot speak ${protocol}`,
+          kind === 'none'
+            ? 'add a proxy (proxy.kind: nginx or gateway) or use an HTTP app server'
+            : undefined,
+        ),
+      );
+    }
+    return out;
+  },
+
+  cgi(spec) {
+    const isCgiServer = spec.serve.server === 'cgi';
+    if (spec.app.interface === 'cgi' && !isCgiServer) {
+      return [
+        error(
+          ['serve', 'server'],
+          'a CGI script is run per request, not by a long-running app server',
+          'set serve.server: cgi',
+        ),
+      ];
+    }
+    if (isCgiServer && spec.proxy.kind === 'none') {
+      return [
+        error(
+          ['proxy', 'kind'],
+          'CGI means a process per request: something must spawn it, and without a proxy nothing does',
+          'use proxy.kind: gateway (it runs the script itself) or nginx (through fcgiwrap)',
+        ),
+      ];
+    }
+    if (isCgiServer && spec.proxy.kind === 'nginx') {
+      return [
+        warning(
+          ['proxy', 'kind'],
+          'nginx has no CGI support: stackgen adds fcgiwrap, which nginx reaches over FastCGI and which runs the script per request',
+        ),
+      ];
+    }
+    return [];
+  },
+
+  websockets(spec) {
+    if (!spec.app.websockets) return [];
+    const server = SERVERS[spec.serve.server];
+    const out: Diagnostic[] = [];
+    if (spec.app.interface === 'wsgi' || spec.app.interface === 'cgi') {
+      out.push(
+        error(
+          ['app', 'websockets'],
+          `${spec.app.interface.toUpperCase()} cannot do WebSockets: a ${spec.app.interface.toUpperCase()} call returns one response and the connection is gone`,
+          'serve the WebSocket part as ASGI (uvicorn) or with tornado',
+        ),
+      );
+    } else if (!server.websocketConcurrency.includes(spec.serve.concurrency)) {
+      out.push(
+        error(
+          ['serve', 'concurrency'],
+          `${server.title} cannot hold WebSockets under ${spec.serve.concurrency}`,
+        ),
+      );
+    }
+    if (spec.proxy.kind !== 'none' && spec.proxy.protocol !== 'http') {
+      out.push(
+        error(
+          ['proxy', 'protocol'],
+          `WebSocket upgrades travel over HTTP; ${spec.proxy.protocol} cannot carry them`,
+          'use proxy.protocol: http',
+        ),
+      );
+    }
+    return out;
+  },
+
+  tornadoServesItself(spec) {
+    const out: Diagnostic[] = [];
+    if (spec.app.interface === 'tornado' && spec.serve.server !== 'tornado') {
+      out.push(
+        error(
+          ['serve', 'server'],
+          `a Tornado application runs on Tornado's own IOLoop; ${SERVERS[spec.serve.server].title} cannot serve it`,
+          'set serve.server: tornado (nginx then proxies http to N tornado processes)',
+        ),
+      );
+    }
+    if (spec.serve.server === 'tornado' && spec.app.interface === 'wsgi') {
+      out.push(
+        warning(
+          ['serve', 'server'],
+          "tornado's WSGIContainer runs the WSGI app on the IOLoop thread: each process serves one request at a time",
+          'fine for mixing a small WSGI app into a tornado site; use gunicorn or uWSGI for WSGI-heavy load',
+        ),
+      );
+    }
+    return out;
+  },
+
+  socketAddress(spec) {
+    const cgiStyle = PROTOCOLS[spec.proxy.protocol].cgiStyle;
+    if (spec.serve.socket !== 'tcp' || LOOPBACK.test(spec.serve.host)) return [];
+    if (cgiStyle && spec.proxy.protocol !== 'cgi') {
+      return [
+        error(
+          ['serve', 'host'],
+          `a ${spec.proxy.protocol} socket on ${spec.serve.host} lets anyone who reaches it set any CGI variable and run requests as the app`,
+          'bind the app server to 127.0.0.1 or use serve.socket: unix',
+        ),
+      ];
+    }
+    if (spec.proxy.kind !== 'none') {
+      return [
+        warning(
+          ['serve', 'host'],
+          `the app server listens on ${spec.serve.host}: clients can bypass the proxy and its limits`,
+          'bind it to 127.0.0.1 or a unix socket',
+        ),
+      ];
+    }
+    return [];
+  },
+
+  bufferingProxy(spec) {
+    const sync = spec.serve.concurrency === 'prefork' || spec.serve.concurrency === 'threads';
+    const out: Diagnostic[] = [];
+    if (sync && !PROXIES[spec.proxy.kind].buffering) {
+      out.push(
+        warning(
+          ['proxy', 'kind'],
+          `${spec.serve.concurrency} workers without a buffering proxy: a slow client holds a worker for the whole upload and download`,
+          'put nginx or the stackgen gateway in front (proxy.kind)',
+        ),
+      );
+    }
+    if (spec.proxy.kind === 'none' && Object.keys(spec.app.static).length > 0) {
+      out.push(
+        warning(
+          ['app', 'static'],
+          'static mappings are served by the proxy; without one the app must serve them itself',
+        ),
+      );
+    }
+    return out;
+  },
+
+  devServer(spec) {
+    const server = SERVERS[spec.serve.server];
+    if (!server.devServer) return [];
+    return [
+      warning(
+        ['serve', 'server'],
+        `${server.title} is a development server: one process, a thread per request, no worker recycling`,
+        'fine for the embedded default and small internal tools; use gunicorn or uWSGI in production',
+      ),
+    ];
+  },
+
+  ignoredSettings(spec) {
+    const out: Diagnostic[] = [];
+    if (spec.serve.threads !== 'auto' && spec.serve.concurrency !== 'threads') {
+      out.push(
+        warning(['serve', 'threads'], `serve.threads is ignored under the ${spec.serve.concurrency} model`),
+      );
+    }
+    const single = SERVERS[spec.serve.server].processModel === 'single-process';
+    if (single && spec.serve.workers !== 'auto' && spec.serve.workers > 1) {
+      out.push(
+        warning(
+          ['serve', 'workers'],
+          `${SERVERS[spec.serve.server].title} runs one process; serve.workers is ignored`,
+        ),
+      );
+    }
+    if (spec.processes.manager === 'none') {
+      out.push(
+        warning(
+          ['processes', 'manager'],
+          'no process manager: nothing restarts the app server if it dies or the machine reboots',
+        ),
+      );
+    }
+    return out;
+  },
+};
+
+/** Run every rule; errors first, then warnings, each in rule order. */
+export function checkRules(spec: NormalizedSpec): Diagnostic[] {
+  const all = Object.values(RULES).flatMap((rule) => rule(spec));
+  return [...all.filter((d) => d.severity === 'error'), ...all.filter((d) => d.severity === 'warning')];
+}

@@ -1,0 +1,274 @@
+// The stack.yaml schema: exactly what a user may write, each field with a description and
+// a default. The JSON Schema (`stackgen schema`, schema/stack.schema.json) and the README's
+// stack.yaml reference are both generated from this file.
+
+import { z } from 'zod';
+
+export const FRAMEWORKS = [
+  'flask',
+  'django',
+  'bottle',
+  'tornado',
+  'fastapi',
+  'starlette',
+  'wsgi',
+  'asgi',
+  'cgi',
+] as const;
+export const INTERFACES = ['wsgi', 'asgi', 'tornado', 'cgi'] as const;
+export const SERVERS = ['uwsgi', 'gunicorn', 'uvicorn', 'tornado', 'waitress', 'wsgiref', 'cgi'] as const;
+export const CONCURRENCY = ['prefork', 'threads', 'gevent', 'async', 'process-per-request'] as const;
+export const PROXY_KINDS = ['nginx', 'gateway', 'none'] as const;
+export const PROTOCOLS = ['http', 'uwsgi', 'fastcgi', 'scgi', 'cgi'] as const;
+export const MANAGERS = ['systemd', 'supervisor', 'none'] as const;
+
+export type Framework = (typeof FRAMEWORKS)[number];
+export type AppInterface = (typeof INTERFACES)[number];
+export type ServerName = (typeof SERVERS)[number];
+export type Concurrency = (typeof CONCURRENCY)[number];
+export type ProxyKind = (typeof PROXY_KINDS)[number];
+export type Protocol = (typeof PROTOCOLS)[number];
+export type Manager = (typeof MANAGERS)[number];
+
+/** nginx size syntax: 1048576, 512k, 10m, 1g (0 = unlimited). */
+const SIZE = /^\d+[kKmMgG]?$/;
+/** nginx time syntax: 500ms, 60s, 5m, 1h or bare seconds. */
+const DURATION = /^\d+(ms|s|m|h)?$/;
+const NAME = /^[a-z][a-z0-9-]{0,39}$/;
+
+const workerCount = z
+  .union([z.literal('auto'), z.number().int().min(1).max(512)])
+  .describe('A number, or `auto` to size from the CPU count by the rule of the concurrency model.');
+
+const appSchema = z
+  .strictObject({
+    framework: z
+      .enum(FRAMEWORKS)
+      .describe('What the app is written with; decides the interface (WSGI/ASGI/…).'),
+    interface: z
+      .enum(INTERFACES)
+      .optional()
+      .describe(
+        'The interface the server calls. Defaults from the framework; set `asgi` for a Django ASGI app or `wsgi` to serve a Flask app inside tornado.',
+      ),
+    entry: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'Entry point: `module:callable` (e.g. `app:app`, `mysite.wsgi:application`), or for `cgi` a script path relative to root. Defaults per framework.',
+      ),
+    root: z
+      .string()
+      .default('.')
+      .describe(
+        'Directory holding the app code (working directory and import path); relative to stack.yaml.',
+      ),
+    static: z
+      .record(z.string().regex(/^\/([^\s]*\/)?$/, 'a URL prefix like /static/'), z.string().min(1))
+      .default({})
+      .describe(
+        'Static files served by the proxy, not the app: URL prefix (ending in /) → directory relative to root.',
+      ),
+    python: z
+      .string()
+      .default('/usr/bin/python3')
+      .describe(
+        'Python interpreter for servers started through Python (Debian packages live under /usr/bin/python3).',
+      ),
+    venv: z
+      .string()
+      .optional()
+      .describe('A virtualenv directory; when set its bin/python is used and uWSGI gets `virtualenv =`.'),
+    websockets: z
+      .boolean()
+      .default(false)
+      .describe(
+        'The app serves WebSockets: needs an ASGI or tornado app and a proxy that upgrades connections.',
+      ),
+    env: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string())
+      .default({})
+      .describe('Environment variables for the app server processes (e.g. DJANGO_SETTINGS_MODULE).'),
+  })
+  .describe('The Python application.');
+
+const serveSchema = z
+  .strictObject({
+    server: z
+      .enum(SERVERS)
+      .optional()
+      .describe('The app server. Defaults from the framework (flask → uwsgi, fastapi → uvicorn, …).'),
+    concurrency: z
+      .enum(CONCURRENCY)
+      .optional()
+      .describe('Concurrency model inside the app server. Defaults to what the server does best.'),
+    workers: workerCount
+      .default('auto')
+      .describe('Worker processes (`auto`: prefork 2×cores+1, async = cores, threads = cores).'),
+    threads: workerCount
+      .default('auto')
+      .describe('Threads per worker for the `threads` model (`auto`: 4); ignored otherwise.'),
+    connections: z
+      .number()
+      .int()
+      .min(1)
+      .max(100000)
+      .default(1000)
+      .describe('Greenlets/connections per worker for `gevent` and `async`.'),
+    max_requests: z
+      .number()
+      .int()
+      .min(0)
+      .default(1000)
+      .describe('Recycle a worker after this many requests (0 = never); bounds slow memory leaks.'),
+    timeout: z
+      .number()
+      .int()
+      .min(1)
+      .default(60)
+      .describe(
+        'Seconds a single request may run before the worker is killed (uWSGI harakiri, gunicorn timeout).',
+      ),
+    host: z
+      .string()
+      .default('127.0.0.1')
+      .describe(
+        'Address the app server binds when it speaks TCP. Keep it on loopback: a uwsgi/FastCGI/SCGI socket on a public address runs code for anyone who reaches it.',
+      ),
+    port: z
+      .number()
+      .int()
+      .min(1)
+      .max(65535)
+      .default(8000)
+      .describe('First loopback TCP port for app servers that speak TCP (tornado uses port, port+1, …).'),
+    socket: z
+      .enum(['unix', 'tcp'])
+      .optional()
+      .describe(
+        'How the proxy reaches the app server: a unix socket (default for uwsgi/fastcgi/scgi, gunicorn and uvicorn) or loopback TCP.',
+      ),
+  })
+  .describe('The app server.');
+
+const timeoutsSchema = z
+  .strictObject({
+    connect: z.string().regex(DURATION).default('5s').describe('Time to connect to the app server.'),
+    read: z
+      .string()
+      .regex(DURATION)
+      .default('60s')
+      .describe('Time between two reads from the app server (gateway/nginx → 504 after).'),
+    send: z.string().regex(DURATION).default('60s').describe('Time between two writes to the app server.'),
+    client_header: z
+      .string()
+      .regex(DURATION)
+      .default('10s')
+      .describe('Time for a client to send the whole request head (slowloris guard).'),
+    client_body: z
+      .string()
+      .regex(DURATION)
+      .default('30s')
+      .describe('Time between two reads of the request body from the client.'),
+    keepalive: z
+      .string()
+      .regex(DURATION)
+      .default('65s')
+      .describe('Idle keep-alive connection lifetime on the client side.'),
+  })
+  .describe('Proxy timeouts (nginx time syntax: 500ms, 60s, 5m).');
+
+const proxySchema = z
+  .strictObject({
+    kind: z
+      .enum(PROXY_KINDS)
+      .default('nginx')
+      .describe('The front server: nginx, the stackgen gateway, or none (app server faces clients).'),
+    protocol: z
+      .enum(PROTOCOLS)
+      .optional()
+      .describe(
+        'Wire protocol from the proxy to the app server. Defaults from the server (uwsgi → uwsgi, gunicorn → http, …).',
+      ),
+    listen: z
+      .string()
+      .regex(/^((\[[0-9a-fA-F:]+\]|[0-9.]+|[a-z0-9.-]+):)?\d{1,5}$/, 'host:port or port')
+      .default('80')
+      .describe('Where clients connect: `port` or `host:port`.'),
+    server_name: z.string().default('_').describe('nginx server_name; `_` matches any host.'),
+    user: z
+      .string()
+      .default('www-data')
+      .describe('User the proxy workers run as; it must be able to open the app socket.'),
+    max_body: z
+      .string()
+      .regex(SIZE, 'nginx size syntax: 512k, 10m, 1g')
+      .default('10m')
+      .describe('Largest request body (nginx client_max_body_size); larger → 413.'),
+    timeouts: timeoutsSchema.default(timeoutsSchema.parse({})),
+    security_headers: z
+      .boolean()
+      .default(true)
+      .describe('Add X-Content-Type-Options, X-Frame-Options and Referrer-Policy to every response.'),
+  })
+  .describe('The proxy in front of the app server.');
+
+const processesSchema = z
+  .strictObject({
+    manager: z.enum(MANAGERS).default('systemd').describe('What starts, stops and restarts the processes.'),
+    user: z.string().default('www-data').describe('User the app server runs as.'),
+    group: z
+      .string()
+      .default('www-data')
+      .describe(
+        'Group of the app server; the socket is group-owned by the proxy group so the proxy can open it.',
+      ),
+  })
+  .describe('Process management.');
+
+const checkSchema = z
+  .strictObject({
+    name: z.string().optional().describe('A label for reports.'),
+    path: z.string().regex(/^\//, 'a path starting with /').describe('Request path (with query).'),
+    method: z
+      .enum(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'])
+      .default('GET')
+      .describe('HTTP method.'),
+    body: z.string().optional().describe('Request body to send.'),
+    status: z.number().int().min(100).max(599).default(200).describe('Expected status code.'),
+    body_contains: z.string().optional().describe('The response body must contain this text.'),
+    body_matches: z.string().optional().describe('The response body must match this regular expression.'),
+    headers: z
+      .record(z.string(), z.string())
+      .default({})
+      .describe('Response headers that must match (name → regular expression).'),
+  })
+  .describe('A user-defined probe that `stackgen verify` sends through every path.');
+
+export const stackSpecSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(NAME, 'lowercase letters, digits and -, starting with a letter')
+      .default('app')
+      .describe('Stack name: used for unit, socket and file names.'),
+    app: appSchema,
+    serve: serveSchema.default(serveSchema.parse({})),
+    proxy: proxySchema.default(proxySchema.parse({})),
+    processes: processesSchema.default(processesSchema.parse({})),
+    checks: z
+      .array(checkSchema)
+      .default([])
+      .describe('Your own probes, run by `stackgen verify` on every path.'),
+  })
+  .describe('A stackgen stack description (stack.yaml).');
+
+export type StackSpecInput = z.input<typeof stackSpecSchema>;
+export type StackSpec = z.output<typeof stackSpecSchema>;
+export type UserCheck = StackSpec['checks'][number];
+
+/** The JSON Schema for editors (committed as schema/stack.schema.json). */
+export function stackJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(stackSpecSchema, { io: 'input', target: 'draft-2020-12' }) as Record<string, unknown>;
+}

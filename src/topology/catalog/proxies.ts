@@ -1,0 +1,123 @@
+// Front servers, wire protocols and process managers as data.
+
+import type { ManagerEntry, ProtocolEntry, ProxyEntry } from './types.js';
+import type { Manager, Protocol, ProxyKind } from '../../spec/schema.js';
+
+export const PROXIES: Record<ProxyKind, ProxyEntry> = {
+  nginx: {
+    name: 'nginx',
+    title: 'nginx',
+    // nginx has no CGI: it reaches CGI scripts through fcgiwrap over FastCGI.
+    protocols: ['http', 'uwsgi', 'fastcgi', 'scgi', 'cgi'],
+    buffering: true,
+    websockets: true,
+    programs: [
+      {
+        program: 'nginx',
+        package: 'nginx-light',
+        versionArgs: ['-v'],
+        minVersion: '1.18.0',
+        why: 'upstream keepalive_timeout and the directives the generated config uses',
+      },
+    ],
+  },
+  gateway: {
+    name: 'gateway',
+    title: 'stackgen gateway',
+    protocols: ['http', 'uwsgi', 'fastcgi', 'scgi', 'cgi'],
+    buffering: true,
+    websockets: true,
+    programs: [],
+  },
+  none: {
+    name: 'none',
+    title: 'no proxy',
+    protocols: ['http'],
+    buffering: false,
+    websockets: true,
+    programs: [],
+  },
+};
+
+export const PROTOCOLS: Record<Protocol, ProtocolEntry> = {
+  http: {
+    name: 'http',
+    title: 'HTTP/1.1',
+    keepalive: true,
+    cgiStyle: false,
+    nginx: { pass: 'proxy_pass', params: null, prefix: 'proxy' },
+    why: 'the app server speaks HTTP itself; the proxy adds X-Forwarded-* headers',
+  },
+  uwsgi: {
+    name: 'uwsgi',
+    title: 'uwsgi',
+    keepalive: false,
+    cgiStyle: true,
+    nginx: { pass: 'uwsgi_pass', params: 'uwsgi_params', prefix: 'uwsgi' },
+    why: "uWSGI's native binary protocol: CGI variables in one packet, cheaper to parse than HTTP",
+  },
+  fastcgi: {
+    name: 'fastcgi',
+    title: 'FastCGI',
+    keepalive: true,
+    cgiStyle: true,
+    nginx: { pass: 'fastcgi_pass', params: 'fastcgi_params', prefix: 'fastcgi' },
+    why: 'FastCGI records carry CGI variables and the body over a persistent socket',
+  },
+  scgi: {
+    name: 'scgi',
+    title: 'SCGI',
+    keepalive: false,
+    cgiStyle: true,
+    nginx: { pass: 'scgi_pass', params: 'scgi_params', prefix: 'scgi' },
+    why: 'SCGI sends CGI variables as one netstring, then the body',
+  },
+  cgi: {
+    name: 'cgi',
+    title: 'CGI',
+    keepalive: false,
+    cgiStyle: true,
+    // nginx reaches CGI scripts through fcgiwrap, so its hop is FastCGI.
+    nginx: { pass: 'fastcgi_pass', params: 'fastcgi_params', prefix: 'fastcgi' },
+    why: 'RFC 3875: a new process per request, variables in its environment, body on stdin',
+  },
+};
+
+export const MANAGERS: Record<Manager, ManagerEntry> = {
+  systemd: {
+    name: 'systemd',
+    title: 'systemd',
+    programs: [
+      {
+        program: 'systemd-analyze',
+        package: 'systemd',
+        versionArgs: ['--version'],
+        minVersion: '250',
+        why: '`systemd-analyze security --offline` needs systemd 250',
+      },
+    ],
+  },
+  supervisor: {
+    name: 'supervisor',
+    title: 'Supervisor',
+    programs: [
+      {
+        program: 'supervisord',
+        package: 'supervisor',
+        versionArgs: ['--version'],
+        minVersion: '4.0.0',
+        why: 'stopasgroup/killasgroup as used in the generated programs',
+      },
+    ],
+  },
+  none: { name: 'none', title: 'no process manager', programs: [] },
+};
+
+/** fcgiwrap: the FastCGI-to-CGI bridge nginx needs to run CGI scripts. */
+export const FCGIWRAP = {
+  program: 'fcgiwrap',
+  package: 'fcgiwrap',
+  versionArgs: ['-h'],
+  minVersion: '0',
+  why: 'nginx has no CGI support; fcgiwrap runs the script per request behind fastcgi_pass',
+} as const;

@@ -1,0 +1,105 @@
+// Shapes of the catalog: what each server, framework, proxy, protocol and process manager
+// can do, as data. Compatibility rules (src/spec/rules.ts) and renderers read these tables;
+// adding a server means adding an entry, its templates and an example — not new branches.
+
+import type {
+  AppInterface,
+  Concurrency,
+  Framework,
+  Manager,
+  Protocol,
+  ProxyKind,
+  ServerName,
+} from '../../spec/schema.js';
+
+/** A system program stackgen or the stack needs, and how to learn its version. */
+export interface ProgramRequirement {
+  program: string;
+  /** Debian package that provides it (for `doctor`'s install command). */
+  package: string;
+  /** Arguments that print a version; the first x.y[.z] in stdout+stderr is taken. */
+  versionArgs: string[];
+  minVersion: string;
+  /** Why that minimum (shown by doctor when the installed version is older). */
+  why: string;
+}
+
+/** A Python module the app server's interpreter must be able to import. */
+export interface PythonRequirement {
+  module: string;
+  package: string;
+}
+
+export interface SignalPlan {
+  signal: 'SIGTERM' | 'SIGQUIT' | 'SIGINT' | 'SIGHUP';
+  why: string;
+}
+
+export interface ServerEntry {
+  name: ServerName;
+  title: string;
+  interfaces: readonly AppInterface[];
+  protocols: readonly Protocol[];
+  defaultProtocol: Protocol;
+  concurrency: readonly Concurrency[];
+  defaultConcurrency: Concurrency;
+  /** Concurrency models under which this server can hold WebSocket connections. */
+  websocketConcurrency: readonly Concurrency[];
+  /** How processes are laid out: one master with workers, one process per port, or none. */
+  processModel: 'master-workers' | 'single-process' | 'process-per-port' | 'process-per-request';
+  defaultSocket: 'unix' | 'tcp';
+  /** Dev servers work but are not production servers: a warning, not an error. */
+  devServer: boolean;
+  programs: readonly ProgramRequirement[];
+  pythonModules: readonly PythonRequirement[];
+  /** Extra Python modules per concurrency model (gevent, uvicorn worker…). */
+  concurrencyModules: Partial<Record<Concurrency, readonly PythonRequirement[]>>;
+  stop: SignalPlan;
+  /** null: the server has no graceful in-place reload; a reload is a restart. */
+  reload: SignalPlan | null;
+  systemdType: 'notify' | 'exec';
+  systemdTypeWhy: string;
+  /** Seconds to wait after the stop signal before SIGKILL (systemd TimeoutStopSec, supervisor stopwaitsecs). */
+  stopGraceSeconds: number;
+}
+
+export interface FrameworkEntry {
+  name: Framework;
+  title: string;
+  interfaces: readonly AppInterface[];
+  defaultInterface: AppInterface;
+  /** Default entry point per interface. */
+  defaultEntry: Partial<Record<AppInterface, string>>;
+  defaultServer: Partial<Record<AppInterface, ServerName>>;
+  pythonModules: readonly PythonRequirement[];
+}
+
+export interface ProxyEntry {
+  name: ProxyKind;
+  title: string;
+  protocols: readonly Protocol[];
+  /** Buffers whole requests and responses, so slow clients never hold a sync worker. */
+  buffering: boolean;
+  websockets: boolean;
+  programs: readonly ProgramRequirement[];
+}
+
+export interface ProtocolEntry {
+  name: Protocol;
+  title: string;
+  /** The proxy can reuse connections to the app server (nginx upstream keepalive). */
+  keepalive: boolean;
+  /** The request reaches the app as CGI meta-variables (the httpoxy-relevant protocols). */
+  cgiStyle: boolean;
+  /** nginx directive and its params include file, where nginx speaks it directly. */
+  nginx: { pass: string; params: string | null; prefix: string } | null;
+  why: string;
+}
+
+export interface ManagerEntry {
+  name: Manager;
+  title: string;
+  programs: readonly ProgramRequirement[];
+}
+
+export type { Concurrency, Framework, Manager, Protocol, ProxyKind, ServerName };

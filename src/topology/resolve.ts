@@ -1,0 +1,278 @@
+// StackSpec → Topology: decide the processes, the hops between them and the request paths
+// verify must prove. Pure: the same spec and core count always give the same topology.
+
+import type { NormalizedSpec } from '../spec/normalize.js';
+import { FRAMEWORKS } from './catalog/frameworks.js';
+import { FCGIWRAP, MANAGERS, PROTOCOLS, PROXIES } from './catalog/proxies.js';
+import { SERVERS } from './catalog/servers.js';
+import type {
+  AppServerComponent,
+  BridgeComponent,
+  Component,
+  Endpoint,
+  Hop,
+  ProxyComponent,
+  RequestPath,
+  Topology,
+} from './types.js';
+import { sizeWorkers } from './workers.js';
+
+export interface ResolveOptions {
+  /** CPU cores to size `auto` for (the CLI passes the machine's; tests pass a constant). */
+  cores: number;
+}
+
+/** Resolve a normalized spec into its topology. */
+export function resolveTopology(spec: NormalizedSpec, options: ResolveOptions): Topology {
+  const components: Component[] = [];
+  const hops: Hop[] = [];
+  const front = resolveFront(spec);
+  const app = resolveAppServer(spec, options.cores, front);
+  const bridge = spec.serve.server === 'cgi' && spec.proxy.kind === 'nginx' ? resolveFcgiwrap(spec) : null;
+
+  if (app) components.push(app);
+  if (bridge) components.push(bridge);
+  if (front) {
+    front.dependsOn = [app?.id, bridge?.id].filter((x): x is string => x !== undefined);
+    components.push(front);
+  }
+
+  const clientTarget = front ?? app!;
+  hops.push({
+    id: 'client',
+    from: 'client',
+    to: clientTarget.id,
+    protocol: 'http',
+    via: clientTarget.listen[0] ?? null,
+    why: front
+      ? `${front.title} faces clients: it buffers slow uploads and downloads and enforces limits`
+      : 'no proxy: the app server faces clients itself',
+  });
+
+  const iface = spec.app.interface;
+  if (front && app) {
+    hops.push({
+      id: 'upstream',
+      from: front.id,
+      to: app.id,
+      protocol: spec.proxy.protocol,
+      via: app.listen[0] ?? null,
+      why: PROTOCOLS[spec.proxy.protocol].why,
+    });
+  }
+  if (front && bridge) {
+    hops.push({
+      id: 'upstream',
+      from: front.id,
+      to: bridge.id,
+      protocol: 'fastcgi',
+      via: bridge.listen[0] ?? null,
+      why: 'nginx has no CGI: it speaks FastCGI to fcgiwrap, which spawns the script',
+    });
+  }
+  const caller = app ?? bridge ?? front!;
+  hops.push({
+    id: 'app',
+    from: caller.id,
+    to: 'python',
+    protocol: spec.serve.server === 'cgi' ? 'cgi' : iface,
+    via: null,
+    why: appCallWhy(spec),
+  });
+
+  const paths: RequestPath[] = [
+    {
+      name: 'app',
+      kind: 'app',
+      urlPrefix: '/',
+      hops: hops.map((h) => h.id),
+    },
+  ];
+  if (spec.app.websockets) {
+    paths.push({ name: 'websocket', kind: 'websocket', urlPrefix: '/', hops: hops.map((h) => h.id) });
+  }
+  if (front) {
+    for (const [url, dir] of Object.entries(spec.app.static)) {
+      const id = `static:${url}`;
+      hops.push({
+        id,
+        from: front.id,
+        to: 'files',
+        protocol: 'file',
+        via: null,
+        why: `${front.title} reads ${dir} itself (sendfile), so no app worker is spent on files`,
+      });
+      paths.push({
+        name: `static ${url}`,
+        kind: 'static',
+        urlPrefix: url,
+        directory: dir,
+        hops: ['client', id],
+      });
+    }
+  }
+
+  return {
+    name: spec.name,
+    spec,
+    cores: options.cores,
+    components,
+    hops,
+    paths,
+    packages: requiredPackages(spec),
+    warnings: [],
+  };
+}
+
+function resolveFront(spec: NormalizedSpec): ProxyComponent | null {
+  const kind = spec.proxy.kind;
+  if (kind === 'none') return null;
+  const listen = parseListen(spec.proxy.listen);
+  if (kind === 'nginx') {
+    return {
+      id: 'nginx',
+      role: 'proxy',
+      program: 'nginx',
+      title: 'nginx',
+      dependsOn: [],
+      listen: [listen],
+      managed: false,
+      stop: {
+        signal: 'SIGQUIT',
+        why: 'nginx finishes open requests on SIGQUIT (SIGTERM is a fast shutdown)',
+      },
+      reload: { signal: 'SIGHUP', why: 'nginx re-reads its config and replaces workers on SIGHUP' },
+      systemdType: 'exec',
+      stopGraceSeconds: 10,
+      why: PROXIES.nginx.title,
+    };
+  }
+  return {
+    id: 'gateway',
+    role: 'proxy',
+    program: 'gateway',
+    title: 'stackgen gateway',
+    dependsOn: [],
+    listen: [listen],
+    managed: true,
+    stop: { signal: 'SIGTERM', why: 'the gateway finishes in-flight requests, then exits on SIGTERM' },
+    reload: {
+      signal: 'SIGHUP',
+      why: 'the gateway reloads its config on SIGHUP without dropping connections',
+    },
+    systemdType: 'exec',
+    stopGraceSeconds: 15,
+    why: 'the stackgen gateway',
+  };
+}
+
+function resolveAppServer(
+  spec: NormalizedSpec,
+  cores: number,
+  front: ProxyComponent | null,
+): AppServerComponent | null {
+  const server = SERVERS[spec.serve.server];
+  if (server.processModel === 'process-per-request') return null;
+  const sizing = sizeWorkers(spec, cores);
+  const perPort = server.processModel === 'process-per-port';
+  const instances = perPort ? sizing.workers.count : 1;
+
+  let listen: Endpoint[];
+  if (!front) {
+    listen = [parseListen(spec.proxy.listen)];
+  } else if (spec.serve.socket === 'unix' && !perPort) {
+    listen = [{ kind: 'unix', file: `${spec.name}.sock` }];
+  } else {
+    listen = Array.from({ length: instances }, (_, i) => ({
+      kind: 'tcp' as const,
+      host: spec.serve.host,
+      port: spec.serve.port + i,
+    }));
+  }
+  const concurrencyNeedsConnections =
+    spec.serve.concurrency === 'gevent' || spec.serve.concurrency === 'async';
+  return {
+    id: 'app',
+    role: 'app-server',
+    program: server.name,
+    server: server.name,
+    title: server.title,
+    interface: spec.app.interface,
+    concurrency: spec.serve.concurrency,
+    protocol: front ? spec.proxy.protocol : 'http',
+    workers: sizing.workers,
+    threads: sizing.threads,
+    connections: concurrencyNeedsConnections ? spec.serve.connections : null,
+    instances,
+    dependsOn: [],
+    listen,
+    managed: true,
+    stop: server.stop,
+    reload: server.reload,
+    systemdType: server.systemdType,
+    stopGraceSeconds: server.stopGraceSeconds,
+    why: perPort
+      ? `${server.title} serves itself: ${instances} processes, one per port, load-balanced by the proxy`
+      : `${server.title} runs the ${spec.app.interface.toUpperCase()} app under the ${spec.serve.concurrency} model`,
+  };
+}
+
+function resolveFcgiwrap(spec: NormalizedSpec): BridgeComponent {
+  return {
+    id: 'fcgiwrap',
+    role: 'cgi-bridge',
+    program: 'fcgiwrap',
+    title: 'fcgiwrap',
+    dependsOn: [],
+    listen: [{ kind: 'unix', file: `${spec.name}-fcgiwrap.sock` }],
+    managed: true,
+    stop: { signal: 'SIGTERM', why: 'fcgiwrap exits on SIGTERM' },
+    reload: null,
+    systemdType: 'exec',
+    stopGraceSeconds: 10,
+    why: FCGIWRAP.why,
+  };
+}
+
+function appCallWhy(spec: NormalizedSpec): string {
+  const fw = FRAMEWORKS[spec.app.framework].title;
+  switch (spec.serve.server === 'cgi' ? 'cgi' : spec.app.interface) {
+    case 'cgi':
+      return spec.app.interface === 'wsgi'
+        ? `the script runs ${fw}'s WSGI app through wsgiref's CGIHandler, once per request`
+        : 'RFC 3875: the script reads its environment and stdin, writes headers and body to stdout';
+    case 'wsgi':
+      return `PEP 3333: the server calls ${spec.app.entry}(environ, start_response) of the ${fw} app`;
+    case 'asgi':
+      return `ASGI: the server awaits ${spec.app.entry}(scope, receive, send) on its event loop`;
+    default:
+      return `Tornado runs ${spec.app.entry}() on its own IOLoop`;
+  }
+}
+
+/** `80`, `0.0.0.0:80`, `[::1]:8080` → a TCP endpoint (a bare port listens on all addresses). */
+export function parseListen(listen: string): Endpoint {
+  const m = /^(?:(\[[^\]]+\]|[^:]+):)?(\d+)$/.exec(listen);
+  if (!m) return { kind: 'tcp', host: '0.0.0.0', port: 80 };
+  return { kind: 'tcp', host: m[1] ?? '0.0.0.0', port: Number(m[2]) };
+}
+
+/** Debian packages the stack needs where it runs, from the catalog (doctor and ci use it). */
+export function requiredPackages(spec: NormalizedSpec): string[] {
+  const server = SERVERS[spec.serve.server];
+  const pkgs = new Set<string>();
+  for (const p of PROXIES[spec.proxy.kind].programs) pkgs.add(p.package);
+  for (const p of server.programs) pkgs.add(p.package);
+  for (const m of server.pythonModules) pkgs.add(m.package);
+  for (const m of server.concurrencyModules[spec.serve.concurrency] ?? []) pkgs.add(m.package);
+  for (const m of FRAMEWORKS[spec.app.framework].pythonModules) pkgs.add(m.package);
+  for (const p of MANAGERS[spec.processes.manager].programs) pkgs.add(p.package);
+  if (spec.serve.server === 'uwsgi') {
+    pkgs.add('uwsgi-plugin-python3');
+    if (spec.serve.concurrency === 'gevent') pkgs.add('uwsgi-plugin-gevent-python3');
+  }
+  if (spec.serve.server === 'cgi' && spec.proxy.kind === 'nginx') pkgs.add(FCGIWRAP.package);
+  if (spec.app.python === '/usr/bin/python3' && !spec.app.venv && server.name !== 'uwsgi')
+    pkgs.add('python3');
+  return [...pkgs].sort();
+}

@@ -1,0 +1,102 @@
+// The resolved plan of a stack: which processes run, how a request travels between them,
+// and which request paths verify must prove. Site-independent: addresses here are logical
+// (a socket file name, a TCP port); render/plan.ts places them on a Site.
+
+import type { NormalizedSpec } from '../spec/normalize.js';
+import type { AppInterface, Concurrency, Protocol, ServerName } from '../spec/schema.js';
+import type { Diagnostic } from '../spec/diagnostics.js';
+import type { SignalPlan } from './catalog/types.js';
+
+/** A listening address: a socket file in the Site's run dir, or a TCP host:port. */
+export type Endpoint = { kind: 'unix'; file: string } | { kind: 'tcp'; host: string; port: number };
+
+/** A number chosen for the user, with the rule that produced it (written into the files). */
+export interface Sizing {
+  count: number;
+  /** e.g. "prefork: 2 × cores + 1 = 2 × 2 + 1" or "set in stack.yaml". */
+  reason: string;
+}
+
+export type ComponentProgram = 'nginx' | 'gateway' | 'fcgiwrap' | ServerName;
+
+interface ComponentBase {
+  /** Stable id: 'nginx' | 'gateway' | 'app' | 'fcgiwrap'. */
+  id: string;
+  program: ComponentProgram;
+  title: string;
+  /** Ids of components that must be ready before this one starts. */
+  dependsOn: string[];
+  /** Where it listens; tornado has one endpoint per process. */
+  listen: Endpoint[];
+  /** stackgen renders a unit/program for it (nginx is run by the distribution's own service). */
+  managed: boolean;
+  stop: SignalPlan;
+  reload: SignalPlan | null;
+  systemdType: 'notify' | 'exec';
+  stopGraceSeconds: number;
+  why: string;
+}
+
+export interface ProxyComponent extends ComponentBase {
+  role: 'proxy';
+  program: 'nginx' | 'gateway';
+}
+
+/** fcgiwrap: nginx's bridge to CGI scripts. */
+export interface BridgeComponent extends ComponentBase {
+  role: 'cgi-bridge';
+  program: 'fcgiwrap';
+}
+
+export interface AppServerComponent extends ComponentBase {
+  role: 'app-server';
+  program: ServerName;
+  server: ServerName;
+  interface: AppInterface;
+  concurrency: Concurrency;
+  /** Protocol it speaks to its client (the proxy, or clients directly). */
+  protocol: Protocol;
+  workers: Sizing;
+  threads: Sizing | null;
+  /** Greenlets / connections per worker for gevent and async. */
+  connections: number | null;
+  /** Processes with their own unit instance (tornado: one per port). */
+  instances: number;
+}
+
+export type Component = ProxyComponent | BridgeComponent | AppServerComponent;
+
+/** One leg of a request's journey. */
+export interface Hop {
+  id: string;
+  from: string;
+  to: string;
+  /** The wire (or call) between them. */
+  protocol: Protocol | 'wsgi' | 'asgi' | 'tornado' | 'file' | 'fastcgi';
+  via: Endpoint | null;
+  why: string;
+}
+
+/** A route a request can take end to end; verify proves each one. */
+export interface RequestPath {
+  name: string;
+  kind: 'app' | 'static' | 'websocket';
+  /** URL prefix that selects this path. */
+  urlPrefix: string;
+  /** For static paths: the directory (relative to the app root). */
+  directory?: string | undefined;
+  hops: string[];
+}
+
+export interface Topology {
+  name: string;
+  spec: NormalizedSpec;
+  /** CPU cores the `auto` sizes were computed for. */
+  cores: number;
+  components: Component[];
+  hops: Hop[];
+  paths: RequestPath[];
+  /** Debian packages the stack needs on the target machine. */
+  packages: string[];
+  warnings: Diagnostic[];
+}
