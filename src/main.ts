@@ -35,6 +35,38 @@ export function buildProgram(): Command {
     .action(lazy('render'));
 
   program
+    .command('init')
+    .description('Write a stack.yaml (from flags, or by asking on a terminal) and render it.')
+    .argument('[dir]', 'project directory', '.')
+    .option('--name <name>', 'stack name')
+    .option('--framework <name>', 'flask, django, bottle, tornado, fastapi, starlette, wsgi, asgi, cgi')
+    .option('--server <name>', 'uwsgi, gunicorn, uvicorn, tornado, waitress, wsgiref, cgi')
+    .option('--concurrency <model>', 'prefork, threads, gevent, async')
+    .option('--proxy <kind>', 'nginx, gateway, none')
+    .option('--protocol <name>', 'http, uwsgi, fastcgi, scgi, cgi')
+    .option('--manager <name>', 'systemd, supervisor, none')
+    .option('--entry <module:callable>', 'the app entry point')
+    .option('-y, --yes', 'accept defaults for everything not given; never prompt')
+    .option('--force', 'overwrite an existing stack.yaml')
+    .option('--no-render', 'write stack.yaml only')
+    .option('--cores <n>', 'size `auto` workers for this many cores')
+    .action(lazy('init'));
+
+  program
+    .command('explain')
+    .description('Draw the request path hop by hop, with the protocol of each hop and why it is there.')
+    .argument('[stack.yaml]', 'the stack description', 'stack.yaml')
+    .option('--format <format>', 'text or mermaid', 'text')
+    .option('--cores <n>', 'size `auto` workers for this many cores')
+    .action(lazy('explain'));
+
+  program
+    .command('schema')
+    .description('Print the JSON Schema of stack.yaml (point your editor at it for completion).')
+    .option('--markdown', 'print the stack.yaml reference table instead (as in the README)')
+    .action(lazy('schema'));
+
+  program
     .command('gateway')
     .description('Run the stackgen gateway (HTTP front for http/uwsgi/fastcgi/scgi/cgi backends).')
     .option(
@@ -60,7 +92,7 @@ export function buildProgram(): Command {
 /** Print a user-facing error: code, message, hint, and the cause chain. */
 function printError(err: unknown): number {
   if (isStackgenError(err)) {
-    process.stderr.write(`stackgen: ${err.message} [${err.code}]\n`);
+    process.stderr.write(`stackgen: error ${err.code}: ${err.message}\n`);
     if (err.hint) process.stderr.write(`  hint: ${err.hint}\n`);
     if (process.env['STACKGEN_DEBUG'] && err.cause) process.stderr.write(`  cause: ${String(err.cause)}\n`);
     return err.exitCode;

@@ -18,7 +18,16 @@ function nodeLabel(plan: Plan, id: string): string {
 }
 
 function hopLabel(plan: Plan, hop: Hop): string {
-  const via = hop.via ? ` ${nginxAddress(bindEndpoint(hop.via, plan.site))}` : '';
+  const target = plan.topology.components.find((c) => c.id === hop.to);
+  // A hop to N per-port processes (tornado) shows every address the proxy balances over.
+  const endpoints = hop.via
+    ? target && target.listen.length > 1 && hop.from !== 'client'
+      ? target.listen
+      : [hop.via]
+    : [];
+  const via = endpoints.length
+    ? ` ${endpoints.map((ep) => nginxAddress(bindEndpoint(ep, plan.site))).join(', ')}`
+    : '';
   const protocol = hop.protocol === 'file' ? 'sendfile' : hop.protocol.toUpperCase();
   return `${protocol}${via}`;
 }

@@ -67,6 +67,16 @@ function issueToDiagnostics(issue: z.core.$ZodIssue, value: unknown): Diagnostic
     case 'invalid_value': {
       const options = issue.values.map(String);
       const actual = valueAt(value, path);
+      if (actual === undefined) {
+        return [
+          {
+            severity: 'error',
+            path,
+            message: `missing required key \`${String(path.at(-1))}\``,
+            hint: `one of ${options.join(', ')}`,
+          },
+        ];
+      }
       const guess = typeof actual === 'string' ? closest(actual, options) : undefined;
       return [
         {

@@ -273,7 +273,7 @@ export const RULES: Record<string, Rule> = {
     return [
       warning(
         ['serve', 'server'],
-        `${server.title} is a development server: one process, a thread per request, no worker recycling`,
+        `${server.title} is a development server: one process, a bounded thread pool, HTTP/1.0, no worker recycling`,
         'fine for the embedded default and small internal tools; use gunicorn or uWSGI in production',
       ),
     ];

@@ -98,7 +98,9 @@ const serveSchema = z
     server: z
       .enum(SERVERS)
       .optional()
-      .describe('The app server. Defaults from the framework (flask → uwsgi, fastapi → uvicorn, …).'),
+      .describe(
+        'The app server. Defaults from the framework: WSGI frameworks → gunicorn, ASGI → uvicorn, tornado → tornado, cgi → cgi.',
+      ),
     concurrency: z
       .enum(CONCURRENCY)
       .optional()

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian packages stackgen's full test suite runs for real: nginx, uWSGI and
+# its python3/gevent plugins, gunicorn, uvicorn, the frameworks the examples use,
+# supervisor, fcgiwrap (CGI behind nginx) and wrk (benchmarks). Needs root.
+set -euo pipefail
+packages=(
+  nginx-light
+  uwsgi-core uwsgi-plugin-python3 uwsgi-plugin-gevent-python3
+  gunicorn uvicorn python3-websockets
+  python3-flask python3-django python3-bottle python3-tornado
+  python3-starlette python3-fastapi python3-waitress python3-gevent
+  supervisor fcgiwrap wrk
+)
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+# Debian starts nginx and supervisor as services on install; the tests run their own.
+(service nginx stop || true) >/dev/null 2>&1
+(service supervisor stop || true) >/dev/null 2>&1
+echo "system packages ready: ${packages[*]}"

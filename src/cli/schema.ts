@@ -1,0 +1,12 @@
+// `stackgen schema [--markdown]`: print the JSON Schema of stack.yaml (for editors'
+// completion), or the Markdown reference that the README embeds.
+
+import { stackReferenceMarkdown } from '../spec/reference.js';
+import { stackJsonSchema } from '../spec/schema.js';
+
+export async function run(_args: unknown[], opts: Record<string, unknown>): Promise<number> {
+  const text =
+    opts['markdown'] === true ? stackReferenceMarkdown() : JSON.stringify(stackJsonSchema(), null, 2);
+  process.stdout.write(`${text}\n`);
+  return 0;
+}

@@ -1,0 +1,160 @@
+// The probe contract: what every probe app under templates/apps/ answers, whatever its
+// framework. `verify` substitutes a probe app for the user's app and reads these shapes.
+// The Python side of the same contract is templates/apps/_common/probe_contract.py;
+// a change here is a change there.
+
+/** Frameworks with a probe app, named as stack.yaml names them. */
+export type ProbeFramework =
+  | 'flask'
+  | 'django'
+  | 'django-asgi'
+  | 'bottle'
+  | 'tornado'
+  | 'fastapi'
+  | 'starlette'
+  | 'wsgi'
+  | 'asgi'
+  | 'cgi';
+
+/** How the app meets its server: the calling convention, not the transport. */
+export type ProbeInterface = 'wsgi' | 'asgi' | 'tornado' | 'cgi';
+
+export interface ProbeApp {
+  /** Directory of the app, relative to the templates root. */
+  dir: string;
+  /** What the server loads: `module:callable` (for tornado a factory), or the CGI script's file name. */
+  entry: string;
+  interface: ProbeInterface;
+  /** Whether /__probe/ws is a WebSocket echo. */
+  websocket: boolean;
+}
+
+/** Shared helpers every app imports; copied next to each app at render time. */
+export const PROBE_COMMON_DIR = 'apps/_common';
+export const PROBE_COMMON_MODULE = 'probe_contract.py';
+/** Runner for tornado apps and for WSGI apps under tornado.wsgi.WSGIContainer (`--app` / `--wsgi`). */
+export const TORNADO_RUNNER = 'apps/_runners/tornado_serve.py';
+
+export const PROBE_APPS: Record<ProbeFramework, ProbeApp> = {
+  flask: { dir: 'apps/flask', entry: 'probe_app:app', interface: 'wsgi', websocket: false },
+  django: { dir: 'apps/django', entry: 'probe_django.wsgi:application', interface: 'wsgi', websocket: false },
+  'django-asgi': {
+    dir: 'apps/django',
+    entry: 'probe_django.asgi:application',
+    interface: 'asgi',
+    websocket: true,
+  },
+  bottle: { dir: 'apps/bottle', entry: 'probe_app:app', interface: 'wsgi', websocket: false },
+  tornado: { dir: 'apps/tornado', entry: 'probe_app:make_app', interface: 'tornado', websocket: true },
+  fastapi: { dir: 'apps/fastapi', entry: 'probe_app:app', interface: 'asgi', websocket: true },
+  starlette: { dir: 'apps/starlette', entry: 'probe_app:app', interface: 'asgi', websocket: true },
+  wsgi: { dir: 'apps/wsgi', entry: 'probe_app:application', interface: 'wsgi', websocket: false },
+  asgi: { dir: 'apps/asgi', entry: 'probe_app:app', interface: 'asgi', websocket: true },
+  cgi: { dir: 'apps/cgi', entry: 'probe.cgi', interface: 'cgi', websocket: false },
+};
+
+/** Environment variable naming the file every request appends one byte to. */
+export const PROBE_COUNTER_ENV = 'STACKGEN_PROBE_COUNTER';
+
+/** Paths below this prefix are probes; every other path is echoed. */
+export const PROBE_PREFIX = '/__probe/';
+
+/** URL paths (with query) of the probe endpoints. */
+export const probePaths = {
+  slow: (ms: number) => `${PROBE_PREFIX}slow?ms=${ms}`,
+  stream: (chunks: number, intervalMs: number) =>
+    `${PROBE_PREFIX}stream?chunks=${chunks}&interval_ms=${intervalMs}`,
+  count: () => `${PROBE_PREFIX}count`,
+  status: (code: number) => `${PROBE_PREFIX}status?code=${code}`,
+  pid: () => `${PROBE_PREFIX}pid`,
+  ws: () => `${PROBE_PREFIX}ws`,
+} as const;
+
+/** Upper bounds the apps enforce (a larger value is answered with 400 and ProbeErrorResponse). */
+export const PROBE_LIMITS = { ms: 60_000, chunks: 1000, intervalMs: 10_000, code: [200, 599] } as const;
+
+/**
+ * The meta-variables a proxy is responsible for, as the app saw them (null when absent).
+ * WSGI and CGI report the server's PEP 3333 "native string" (raw bytes read as latin-1:
+ * "/café" arrives as "/cafÃ©"); ASGI and tornado report text. HTTP_PROXY must be null
+ * behind a correct proxy (httpoxy, CVE-2016-5385).
+ */
+export interface ProbeEnviron {
+  SCRIPT_NAME: string | null;
+  PATH_INFO: string | null;
+  REMOTE_ADDR: string | null;
+  SERVER_PROTOCOL: string | null;
+  HTTP_PROXY: string | null;
+  HTTP_X_FORWARDED_FOR: string | null;
+  HTTP_X_FORWARDED_PROTO: string | null;
+  CONTENT_LENGTH: string | null;
+}
+
+/** Answer to any path not below /__probe/: the request as the application saw it. */
+export interface EchoResponse {
+  /** The ProbeFramework key of the app that answered. */
+  app: ProbeFramework;
+  interface: ProbeInterface;
+  method: string;
+  /** Decoded request path below the mount point (PATH_INFO; UTF-8 when it decodes, else latin-1). */
+  path: string;
+  script_name: string;
+  /** The raw query string, still percent-encoded. */
+  query: string;
+  /** Lower-cased header names; repeated headers joined as the server or app joins them. */
+  headers: Record<string, string>;
+  body_sha256: string;
+  body_length: number;
+  remote_addr: string | null;
+  scheme: string;
+  host: string | null;
+  server_port: number | null;
+  /** wsgi.multiprocess / wsgi.multithread; null for asgi, tornado and cgi. */
+  multiprocess: boolean | null;
+  multithread: boolean | null;
+  pid: number;
+  environ: ProbeEnviron;
+}
+
+/** /__probe/slow: slept from `start` to `end` (epoch seconds) with the concurrency model's sleep. */
+export interface SlowResponse {
+  pid: number;
+  /** threading.get_ident(): a greenlet id under gevent, the loop thread under asyncio. */
+  thread: number;
+  ms: number;
+  start: number;
+  end: number;
+}
+
+/** /__probe/count: requests served by all workers together (null when no counter file is set). */
+export interface CountResponse {
+  count: number | null;
+}
+
+export interface PidResponse {
+  pid: number;
+}
+
+/** /__probe/status?code=N answers N with this body (no body for 204 and 304). */
+export interface StatusResponse {
+  status: number;
+}
+
+/** A malformed probe request (400) or an unknown probe (404). */
+export interface ProbeErrorResponse {
+  error: string;
+}
+
+/** One line of /__probe/stream: `chunk <index> <epoch seconds>`. */
+export interface StreamLine {
+  index: number;
+  at: number;
+}
+
+const STREAM_LINE = /^chunk (\d+) (\d+(?:\.\d+)?)$/;
+
+/** Parse one line of a /__probe/stream body (without its newline); null when it breaks the contract. */
+export function parseStreamLine(line: string): StreamLine | null {
+  const match = STREAM_LINE.exec(line);
+  return match ? { index: Number(match[1]), at: Number(match[2]) } : null;
+}

@@ -1,0 +1,131 @@
+"""Views of the Django probe app; the same views serve WSGI and ASGI."""
+
+import asyncio
+import functools
+import time
+
+import probe_contract as pc
+from django.core.handlers.asgi import ASGIRequest
+from django.http import HttpResponse, StreamingHttpResponse
+
+
+def _is_asgi(request):
+    return isinstance(request, ASGIRequest)
+
+
+def _app_name(request):
+    return "django-asgi" if _is_asgi(request) else "django"
+
+
+def _server_environ(request):
+    """The WSGI environ with PATH_INFO as the server passed it (see probe_django.wsgi)."""
+    raw = request.META.get("stackgen.raw_path_info")
+    return dict(request.META, PATH_INFO=raw) if raw is not None else request.META
+
+
+def _path(request):
+    """The request path as the server passed it (scope path, or PATH_INFO per PEP 3333)."""
+    return request.scope["path"] if _is_asgi(request) else pc.wsgi_path(_server_environ(request))
+
+
+def _json(payload, code=200):
+    response = HttpResponse(
+        pc.to_json(payload), status=code, reason=pc.reason_phrase(code), content_type=pc.JSON_TYPE
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _probe_view(view):
+    """Count the request and map ProbeError to 400, for sync and async views alike."""
+    if asyncio.iscoroutinefunction(view):
+
+        @functools.wraps(view)
+        async def async_wrapper(request):
+            pc.record_request(_path(request))
+            try:
+                return await view(request)
+            except pc.ProbeError as error:
+                return _json(pc.error_payload(str(error)), error.status)
+
+        return async_wrapper
+
+    @functools.wraps(view)
+    def wrapper(request):
+        pc.record_request(_path(request))
+        try:
+            return view(request)
+        except pc.ProbeError as error:
+            return _json(pc.error_payload(str(error)), error.status)
+
+    return wrapper
+
+
+def _query(request):
+    return request.META.get("QUERY_STRING", "")
+
+
+@_probe_view
+def echo(request):
+    if _is_asgi(request):
+        return _json(pc.asgi_echo("django-asgi", request.scope, request.body))
+    # Not request.body: Django 3.2 reads CONTENT_LENGTH bytes only and so drops a
+    # chunked upload; the PEP 3333 rule also honours wsgi.input_terminated.
+    return _json(pc.wsgi_echo("django", _server_environ(request), pc.read_wsgi_body(request.META)))
+
+
+@_probe_view
+def slow(request):
+    ms = pc.query_int(_query(request), "ms")
+    start = time.time()
+    time.sleep(ms / 1000)  # the sync model's sleep; gevent's when monkey-patched
+    return _json(pc.slow_payload(ms, start, time.time()))
+
+
+@_probe_view
+async def slow_async(request):
+    ms = pc.query_int(_query(request), "ms")
+    start = time.time()
+    await asyncio.sleep(ms / 1000)
+    return _json(pc.slow_payload(ms, start, time.time()))
+
+
+@_probe_view
+def stream(request):
+    chunks = pc.query_int(_query(request), "chunks")
+    interval_ms = pc.query_int(_query(request), "interval_ms")
+
+    # Django 3.2 iterates a streaming body synchronously, under ASGI on the event
+    # loop itself: there is no async iterator support before Django 4.2.
+    def generate():
+        for index in range(chunks):
+            if index:
+                time.sleep(interval_ms / 1000)
+            yield pc.stream_line(index)
+
+    response = StreamingHttpResponse(generate(), content_type=pc.STREAM_TYPE)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@_probe_view
+def count(request):
+    return _json(pc.count_payload())
+
+
+@_probe_view
+def pid(request):
+    return _json(pc.pid_payload())
+
+
+@_probe_view
+def status(request):
+    code = pc.query_int(_query(request), "code")
+    if not pc.status_allows_body(code):
+        return HttpResponse(b"", status=code, reason=pc.reason_phrase(code))
+    return _json(pc.status_payload(code), code)
+
+
+@_probe_view
+def unknown_probe(request):
+    return _json(pc.unknown_probe_payload(_path(request)), 404)

@@ -1,0 +1,87 @@
+"""stackgen probe app: Flask (WSGI). Entry: probe_app:app.
+
+Also served by tornado's WSGIContainer for the flask-under-tornado topology."""
+
+import time
+
+import probe_contract as pc
+from flask import Flask, Response, request
+
+APP = "flask"
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+# No static route: /static/... must reach the echo, so a proxy that fails to serve
+# static files itself is caught by /__probe/count instead of hidden by Flask.
+app = Flask(__name__, static_folder=None)
+# Werkzeug would redirect /a//b to /a/b; the echo must show the path it was given.
+app.url_map.merge_slashes = False
+app.url_map.strict_slashes = False
+
+
+@app.before_request
+def _count():
+    pc.record_request(pc.wsgi_path(request.environ))
+
+
+@app.errorhandler(pc.ProbeError)
+def _probe_error(error):
+    return _json(pc.error_payload(str(error)), error.status)
+
+
+@app.route("/__probe/slow")
+def slow():
+    ms = pc.query_int(request.query_string, "ms")
+    start = time.time()
+    time.sleep(ms / 1000)  # the sync model's sleep; gevent's when monkey-patched
+    return _json(pc.slow_payload(ms, start, time.time()))
+
+
+@app.route("/__probe/stream")
+def stream():
+    chunks = pc.query_int(request.query_string, "chunks")
+    interval_ms = pc.query_int(request.query_string, "interval_ms")
+
+    def generate():
+        for index in range(chunks):
+            if index:
+                time.sleep(interval_ms / 1000)
+            yield pc.stream_line(index)
+
+    return Response(generate(), content_type=pc.STREAM_TYPE, headers={"Cache-Control": "no-store"})
+
+
+@app.route("/__probe/count")
+def count():
+    return _json(pc.count_payload())
+
+
+@app.route("/__probe/pid")
+def pid():
+    return _json(pc.pid_payload())
+
+
+@app.route("/__probe/status", methods=METHODS)
+def status():
+    code = pc.query_int(request.query_string, "code")
+    if not pc.status_allows_body(code):
+        return Response(b"", status=pc.status_line(code))
+    return _json(pc.status_payload(code), code)
+
+
+@app.route("/", defaults={"path": ""}, methods=METHODS)
+@app.route("/<path:path>", methods=METHODS)
+def echo(path):
+    if pc.is_probe_path(pc.wsgi_path(request.environ)):
+        return _json(pc.unknown_probe_payload(request.path), 404)
+    # PEP 3333 body rule shared by every WSGI probe (Werkzeug's get_data agrees).
+    body = pc.read_wsgi_body(request.environ)
+    return _json(pc.wsgi_echo(APP, request.environ, body))
+
+
+def _json(payload, code=200):
+    return Response(
+        pc.to_json(payload),
+        status=pc.status_line(code),
+        content_type=pc.JSON_TYPE,
+        headers={"Cache-Control": "no-store"},
+    )

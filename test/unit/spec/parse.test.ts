@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { formatDiagnostic } from '../../../src/spec/diagnostics.js';
+import { parseStackSpec } from '../../../src/spec/parse.js';
+
+const errorsOf = (text: string) => parseStackSpec(text).errors.map((d) => formatDiagnostic('stack.yaml', d));
+const warningsOf = (text: string) =>
+  parseStackSpec(text).warnings.map((d) => formatDiagnostic('stack.yaml', d));
+
+describe('parseStackSpec: positions and hints', () => {
+  it('points at a misspelt enum value with a did-you-mean hint', () => {
+    const errors = errorsOf('app:\n  framework: flask\nserve:\n  server: gunicron\n');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^stack\.yaml:4:11: error: "gunicron" is not one of/);
+    expect(errors[0]).toContain('did you mean `gunicorn`?');
+  });
+
+  it('points at an unknown key (the key, not its value) with a hint', () => {
+    const [e] = errorsOf('app:\n  framework: flask\nserve:\n  wrokers: 3\n');
+    expect(e).toMatch(/^stack\.yaml:4:3: error: unknown key `wrokers`/);
+    expect(e).toContain('did you mean `workers`?');
+  });
+
+  it('reports YAML syntax errors with a position', () => {
+    const [e] = errorsOf('app: {framework: flask\n');
+    expect(e).toMatch(/^stack\.yaml:\d+:\d+: error: YAML:/);
+  });
+
+  it('reports a missing required key', () => {
+    expect(errorsOf('name: x\napp: {}\n')[0]).toContain('missing required key `framework`');
+  });
+
+  it('rejects duplicate keys', () => {
+    expect(errorsOf('app:\n  framework: flask\n  framework: django\n')[0]).toContain('YAML');
+  });
+
+  it('fills defaults from the catalog', () => {
+    const { spec } = parseStackSpec('app: {framework: fastapi}\n');
+    expect(spec?.serve.server).toBe('uvicorn');
+    expect(spec?.serve.concurrency).toBe('async');
+    expect(spec?.proxy.protocol).toBe('http');
+    expect(spec?.serve.socket).toBe('unix');
+    expect(spec?.defaulted['serve.server']).toBeDefined();
+  });
+});
+
+describe('cross-field rules', () => {
+  const cases: Array<[string, string, RegExp]> = [
+    [
+      'uvicorn needs ASGI',
+      'app: {framework: flask}\nserve: {server: uvicorn}',
+      /Uvicorn serves ASGI; Flask .* is WSGI[\s\S]*WsgiToAsgi/,
+    ],
+    [
+      'uwsgi protocol needs uWSGI',
+      'app: {framework: flask}\nserve: {server: gunicorn}\nproxy: {protocol: uwsgi}',
+      /needs uWSGI/,
+    ],
+    [
+      'sync WSGI cannot do WebSockets',
+      'app: {framework: flask, websockets: true}',
+      /WSGI cannot do WebSockets/,
+    ],
+    [
+      'gevent needs gunicorn or uWSGI',
+      'app: {framework: flask}\nserve: {server: waitress, concurrency: gevent}',
+      /gevent needs gunicorn or uWSGI/,
+    ],
+    ['tornado serves itself', 'app: {framework: tornado}\nserve: {server: gunicorn}', /Tornado's own IOLoop/],
+    ['CGI needs a spawner', 'app: {framework: cgi}\nproxy: {kind: none}', /process per request/],
+    [
+      'no public uwsgi socket',
+      'app: {framework: flask}\nserve: {server: uwsgi, socket: tcp, host: 0.0.0.0}',
+      /uwsgi socket on 0\.0\.0\.0/,
+    ],
+    [
+      'no proxy means http',
+      'app: {framework: flask}\nserve: {server: uwsgi}\nproxy: {kind: none, protocol: uwsgi}',
+      /must speak http/,
+    ],
+    [
+      'ASGI under gunicorn is async',
+      'app: {framework: fastapi}\nserve: {server: gunicorn, concurrency: prefork}',
+      /uvicorn workers/,
+    ],
+    [
+      'websockets travel over http',
+      'app: {framework: fastapi, websockets: true}\nserve: {server: uvicorn}\nproxy: {protocol: fastcgi}',
+      /Uvicorn does not speak fastcgi/,
+    ],
+    [
+      'interface must fit the framework',
+      'app: {framework: flask, interface: asgi}',
+      /Flask apps expose WSGI/,
+    ],
+  ];
+  it.each(cases)('%s', (_name, text, pattern) => {
+    const errors = errorsOf(`${text}\n`).join('\n');
+    expect(errors).toMatch(pattern);
+  });
+
+  it('warns, without failing, for sync workers with no buffering proxy', () => {
+    const text = 'app: {framework: flask}\nserve: {server: gunicorn}\nproxy: {kind: none, listen: "8000"}\n';
+    expect(parseStackSpec(text).spec).toBeDefined();
+    expect(warningsOf(text).join('\n')).toMatch(/without a buffering proxy/);
+  });
+
+  it('warns for a development server', () => {
+    expect(
+      warningsOf('app: {framework: wsgi}\nserve: {server: wsgiref}\nproxy: {kind: gateway}\n').join(),
+    ).toMatch(/development server/);
+  });
+});
