@@ -61,6 +61,15 @@ export function buildProgram(): Command {
     .action(lazy('explain'));
 
   program
+    .command('ci')
+    .description('Write a CI workflow that installs the stack and runs `stackgen verify --junit`.')
+    .argument('[stack.yaml]', 'the stack description', 'stack.yaml')
+    .option('--provider <name>', 'github or gitlab', 'github')
+    .option('-o, --out <dir>', 'repository root to write into (default: current directory)')
+    .option('--force', 'overwrite a workflow file that was edited by hand')
+    .action(lazy('ci'));
+
+  program
     .command('schema')
     .description('Print the JSON Schema of stack.yaml (point your editor at it for completion).')
     .option('--markdown', 'print the stack.yaml reference table instead (as in the README)')
