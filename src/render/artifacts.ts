@@ -236,7 +236,8 @@ function systemdUnits(plan: Plan, base: object): Artifact[] {
         description: `${plan.name}: ${c.title}${templated ? ' on port %i' : ''} (stackgen)`,
         systemdType: c.systemdType,
         environment: Object.entries(launch.env).map(([k, v]) => systemdQuote(`${k}=${v}`)),
-        execStart: argv.map(systemdQuote).join(' '),
+        // %i is a systemd specifier: it must reach systemd unquoted and unescaped.
+        execStart: argv.map((a) => (templated && a === '%i' ? a : systemdQuote(a))).join(' '),
         reloadSignal: c.reload ? c.reload.signal.replace('SIG', '') : null,
         reloadWhy: c.reload?.why ?? '',
         stopWhy: c.stop.why,
@@ -282,7 +283,10 @@ function supervisorPrograms(plan: Plan, launches: Launch[]) {
     const name = launch.component === 'app' ? plan.name : `${plan.name}-${launch.component}`;
     programs.push({
       name,
-      command: (numbered ? instanceArgv(launch, '%(process_num)d') : launch.argv).map(shellQuote).join(' '),
+      // %(process_num)d is expanded by supervisor before it splits the command line.
+      command: (numbered ? instanceArgv(launch, '%(process_num)d') : launch.argv)
+        .map((a) => (a === '%(process_num)d' ? a : shellQuote(a)))
+        .join(' '),
       directory: launch.cwd,
       user: launch.user,
       environment: Object.entries(launch.env)
