@@ -35,6 +35,25 @@ export function buildProgram(): Command {
     .action(lazy('render'));
 
   program
+    .command('check')
+    .description(
+      'Render the stack into a sandbox and check the files with the real tools (nginx -t, systemd-analyze, gunicorn --check-config, …).',
+    )
+    .argument('[stack.yaml]', 'the stack description', 'stack.yaml')
+    .option('--cores <n>', 'size `auto` workers for this many cores (default: this machine)')
+    .option('--json', 'print the results as JSON')
+    .action(lazy('check'));
+
+  program
+    .command('doctor')
+    .description(
+      'Report which programs and Python modules the stack needs, which are missing, and how to install them.',
+    )
+    .argument('[stack.yaml]', 'the stack description', 'stack.yaml')
+    .option('--install', 'apt-get install the missing packages, then check again')
+    .action(lazy('doctor'));
+
+  program
     .command('init')
     .description('Write a stack.yaml (from flags, or by asking on a terminal) and render it.')
     .argument('[dir]', 'project directory', '.')
@@ -74,6 +93,23 @@ export function buildProgram(): Command {
     .description('Print the JSON Schema of stack.yaml (point your editor at it for completion).')
     .option('--markdown', 'print the stack.yaml reference table instead (as in the README)')
     .action(lazy('schema'));
+
+  program
+    .command('verify')
+    .description(
+      'Boot the stack in a sandbox (same templates, free ports, temp dir) and prove every request path.',
+    )
+    .argument('[stack.yaml...]', 'stack descriptions (several: a matrix, verified one after another)')
+    .option('--json <file>', 'write the report as JSON')
+    .option('--junit <file>', 'write the report as JUnit XML (one testsuite per stack)')
+    .option('--keep', 'leave the stack running; print its URLs and the command that stops it')
+    .option(
+      '--probe-app',
+      "substitute stackgen's probe app for your app (all probes; your checks get their own boot)",
+    )
+    .option('--only <path-name>', 'prove only this request path (app, websocket, "static /static/")')
+    .option('--cores <n>', 'size `auto` workers for this many cores')
+    .action(lazy('verify'));
 
   program
     .command('gateway')

@@ -1,0 +1,153 @@
+// Request body buffering: the whole body is read before a backend is contacted (nginx's
+// *_request_buffering on), so a slow client never holds a backend worker, and every
+// transport gets a body of known length. Small bodies stay in memory, large ones are
+// spilled to a temp file that the caller deletes once the request is over.
+
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StackgenError } from '../errors.js';
+import type { RequestBody } from './transport.js';
+
+export interface BodyLimits {
+  /** 0 = unlimited (nginx client_max_body_size 0). */
+  maxBytes: number;
+  /** Longest pause between two reads (nginx client_body_timeout). */
+  timeoutMs: number;
+  /** Bodies above this many bytes go to a temp file (nginx client_body_buffer_size). */
+  memoryLimit: number;
+  tmpDir?: string | undefined;
+}
+
+export const DEFAULT_MEMORY_LIMIT = 1024 * 1024;
+
+let tmpCounter = 0;
+
+const tooLarge = (maxBytes: number) =>
+  new StackgenError('SG_ERR_CLIENT_BODY_TOO_LARGE', `request body exceeds max_body (${maxBytes} bytes)`, {
+    details: { status: 413 },
+  });
+
+/**
+ * Refuse early when the declared length is already over the limit: no need to read a
+ * gigabyte to answer 413 (nginx checks Content-Length before reading, too).
+ */
+export function checkDeclaredLength(contentLength: number | null, maxBytes: number): StackgenError | null {
+  return maxBytes > 0 && contentLength !== null && contentLength > maxBytes ? tooLarge(maxBytes) : null;
+}
+
+/**
+ * Read `req`'s (already de-chunked by node) body completely. Resolves null when there is
+ * no body; rejects with SG_ERR_CLIENT_BODY_TOO_LARGE (413), SG_ERR_CLIENT_TIMEOUT (408) or
+ * SG_ERR_CLIENT_ABORTED. A spilled file is removed on failure.
+ */
+export function readRequestBody(
+  req: IncomingMessage,
+  hasBody: boolean,
+  limits: BodyLimits,
+): Promise<RequestBody | null> {
+  if (!hasBody || req.readableEnded) return Promise.resolve(null);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let length = 0;
+    let file: WriteStream | null = null;
+    let filePath = '';
+    let done = false;
+    let timer: NodeJS.Timeout | null = null;
+
+    const armTimer = () => {
+      if (limits.timeoutMs <= 0) return;
+      if (timer) timer.refresh();
+      else
+        timer = setTimeout(
+          () =>
+            fail(
+              new StackgenError(
+                'SG_ERR_CLIENT_TIMEOUT',
+                'client_body timeout while reading the request body',
+                {
+                  details: { status: 408 },
+                },
+              ),
+            ),
+          limits.timeoutMs,
+        );
+    };
+    const cleanup = () => {
+      done = true;
+      if (timer) clearTimeout(timer);
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    const fail = (err: StackgenError) => {
+      if (done) return;
+      cleanup();
+      req.pause();
+      if (file) {
+        const path = filePath;
+        file.destroy();
+        void rm(path, { force: true });
+      }
+      reject(err);
+    };
+    const onData = (chunk: Buffer) => {
+      length += chunk.length;
+      if (limits.maxBytes > 0 && length > limits.maxBytes) return fail(tooLarge(limits.maxBytes));
+      armTimer();
+      if (file) {
+        // Backpressure: stop reading from the client while the disk catches up.
+        if (!file.write(chunk)) {
+          req.pause();
+          file.once('drain', () => {
+            if (!done) req.resume();
+          });
+        }
+        return;
+      }
+      chunks.push(chunk);
+      if (length > limits.memoryLimit) {
+        filePath = join(limits.tmpDir ?? tmpdir(), `stackgen-body-${process.pid}-${++tmpCounter}`);
+        file = createWriteStream(filePath, { mode: 0o600 });
+        file.on('error', (err) =>
+          fail(
+            new StackgenError('SG_ERR_INTERNAL', `cannot spill request body to ${filePath}`, { cause: err }),
+          ),
+        );
+        for (const c of chunks) file.write(c);
+        chunks.length = 0;
+      }
+    };
+    const onEnd = () => {
+      if (done) return;
+      cleanup();
+      if (!file) return resolve(length === 0 ? null : { kind: 'memory', length, chunks });
+      const path = filePath;
+      file.end(() => resolve({ kind: 'file', length, path }));
+    };
+    const onError = (err: Error) =>
+      fail(
+        new StackgenError('SG_ERR_CLIENT_ABORTED', 'error while reading the request body', { cause: err }),
+      );
+    const onClose = () => {
+      if (!req.complete)
+        fail(
+          new StackgenError('SG_ERR_CLIENT_ABORTED', 'client closed the connection during the request body'),
+        );
+    };
+
+    armTimer();
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
+}
+
+/** Delete a spilled body file (no-op for memory bodies). */
+export async function discardRequestBody(body: RequestBody | null): Promise<void> {
+  if (body?.kind === 'file') await rm(body.path, { force: true });
+}

@@ -1,0 +1,87 @@
+// Gateway logging: one access-log line per request (stdout, a file, or off) and error
+// lines on stderr. Access lines are batched into one write per tick-ish interval: a write
+// syscall per request costs more than the rest of a proxied hello-world.
+
+import { createWriteStream } from 'node:fs';
+import type { Writable } from 'node:stream';
+import type { AccessLogTarget } from './config.js';
+
+/** What transports and the proxy core log through (errors and warnings go to stderr). */
+export interface GatewayLogger {
+  error(message: string): void;
+  warn(message: string): void;
+  info(message: string): void;
+}
+
+export interface AccessEntry {
+  remote: string;
+  method: string;
+  /** The raw request path and query, as received. */
+  target: string;
+  status: number;
+  bytes: number;
+  /** Milliseconds spent waiting for the backend's response head; null for static/local answers. */
+  upstreamMs: number | null;
+  /** The backend that answered (`uwsgi://unix:/run/app.sock`), or null. */
+  upstream: string | null;
+}
+
+/** One access-log line (pure): time, client, "METHOD target", status, bytes, upstream ms, upstream. */
+export function formatAccessLine(e: AccessEntry, now: Date): string {
+  const target = e.target.replace(/[\s"\\]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return `${now.toISOString()} ${e.remote} "${e.method} ${target}" ${e.status} ${e.bytes} ${
+    e.upstreamMs === null ? '-' : e.upstreamMs.toFixed(1)
+  } ${e.upstream ?? '-'}\n`;
+}
+
+export interface AccessLog {
+  write(entry: AccessEntry): void;
+  /** Flush buffered lines and close a log file. */
+  close(): Promise<void>;
+}
+
+const FLUSH_BYTES = 16 * 1024;
+const FLUSH_MS = 100;
+
+/** Open the access log described by the config. */
+export function openAccessLog(target: AccessLogTarget): AccessLog {
+  if (target.kind === 'off') return { write() {}, close: async () => {} };
+  const out: Writable =
+    target.kind === 'stdout' ? process.stdout : createWriteStream(target.path, { flags: 'a', mode: 0o640 });
+  if (target.kind === 'file')
+    out.on('error', (err) =>
+      process.stderr.write(`stackgen gateway: access log ${target.path}: ${err.message}\n`),
+    );
+  let pending = '';
+  let timer: NodeJS.Timeout | null = null;
+  const flush = () => {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    if (pending === '') return;
+    out.write(pending);
+    pending = '';
+  };
+  return {
+    write(entry) {
+      pending += formatAccessLine(entry, new Date());
+      if (pending.length >= FLUSH_BYTES) flush();
+      else if (timer === null) timer = setTimeout(flush, FLUSH_MS).unref();
+    },
+    close() {
+      flush();
+      if (target.kind === 'stdout') return Promise.resolve();
+      return new Promise((resolve) => out.end(resolve));
+    },
+  };
+}
+
+/** The stderr logger: one line per event, prefixed so it is greppable among app logs. */
+export function createStderrLogger(prefix = 'stackgen gateway'): GatewayLogger {
+  const line = (level: string, message: string) =>
+    process.stderr.write(`${new Date().toISOString()} ${prefix} ${level}: ${message}\n`);
+  return {
+    error: (m) => line('error', m),
+    warn: (m) => line('warn', m),
+    info: (m) => line('info', m),
+  };
+}

@@ -1,0 +1,277 @@
+// The proxy core: sends one buffered request to a backend of the matched location through
+// the Transport interface (it knows no wire protocol), retries where that is safe, maps
+// failures to 502/504/500 as nginx does, and streams the answer to the client with
+// backpressure. A bad backend answer costs one request, never the gateway.
+
+import type { ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { isStackgenError, type StackgenError } from '../errors.js';
+import type { GatewayLogger } from './log.js';
+import type { GatewayRequest, TransportTimeouts, UpstreamResponse } from './transport.js';
+import type { Backend, UpstreamPool } from './upstream-pool.js';
+
+export interface ProxyOutcome {
+  status: number;
+  bytes: number;
+  upstreamMs: number | null;
+  upstream: string | null;
+}
+
+// RFC 9110 §9.2.2: idempotent methods may be repeated after a failure "before the client is
+// able to read the server's response"; nginx proxy_next_upstream retries only those.
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+
+// RFC 9110 §7.6.1: hop-by-hop fields a proxy must not forward (plus those named in Connection).
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+const STATUS_FOR_CODE: Partial<Record<StackgenError['code'], number>> = {
+  SG_ERR_UPSTREAM_CONNECT: 502,
+  SG_ERR_UPSTREAM_RESET: 502,
+  SG_ERR_UPSTREAM_MALFORMED: 502,
+  SG_ERR_UPSTREAM_TIMEOUT: 504,
+  SG_ERR_UPSTREAM_REQUEST_TOO_LARGE: 500,
+};
+
+const REASONS: Record<number, string> = {
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  504: 'Gateway Timeout',
+};
+
+/** The status the client gets for a transport failure (pure). */
+export function statusForUpstreamError(err: unknown): number {
+  return isStackgenError(err) ? (STATUS_FOR_CODE[err.code] ?? 502) : 502;
+}
+
+/**
+ * Response header pairs as forwarded to the client (pure): hop-by-hop fields and those the
+ * backend's Connection header names are removed; security headers are added where the
+ * backend did not set the same field. Returns node's flat [name, value, …] form.
+ */
+export function responseHeadersForClient(
+  headers: ReadonlyArray<readonly [string, string]>,
+  securityHeaders: ReadonlyArray<readonly [string, string]>,
+): string[] {
+  const connectionTokens: string[] = [];
+  for (const [name, value] of headers)
+    if (name.length === 10 && name.toLowerCase() === 'connection')
+      for (const token of value.split(',')) connectionTokens.push(token.trim().toLowerCase());
+  const out: string[] = [];
+  const present = securityHeaders.length > 0 ? new Set<string>() : null;
+  for (const [name, value] of headers) {
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || connectionTokens.includes(lower)) continue;
+    present?.add(lower);
+    out.push(name, value);
+  }
+  for (const [name, value] of securityHeaders) if (!present?.has(name.toLowerCase())) out.push(name, value);
+  return out;
+}
+
+export interface ProxyArgs {
+  res: ServerResponse;
+  request: GatewayRequest;
+  pool: UpstreamPool;
+  timeouts: TransportTimeouts;
+  securityHeaders: ReadonlyArray<readonly [string, string]>;
+  logger: GatewayLogger;
+  /** Serve a CGI local redirect (RFC 3875 §6.2.2) through the router; called at most once. */
+  redispatch: (path: string) => Promise<ProxyOutcome>;
+  allowLocalRedirect: boolean;
+}
+
+/** Forward one request and write the answer to `res`. Never rejects. */
+export async function proxyRequest(args: ProxyArgs): Promise<ProxyOutcome> {
+  const { res, request, pool, logger } = args;
+  const started = performance.now();
+  const tried = new Set<Backend>();
+  let backend: Backend | null = null;
+  let response: UpstreamResponse | null = null;
+  let failure: unknown = null;
+  while (response === null) {
+    backend = pool.pick(tried, Date.now());
+    if (backend === null) break;
+    tried.add(backend);
+    try {
+      response = await backend.transport.request(request, args.timeouts);
+    } catch (err) {
+      failure = err;
+      if (request.signal.aborted) break;
+      if (isStackgenError(err, 'SG_ERR_UPSTREAM_CONNECT')) pool.markDown(backend, Date.now());
+      const nothingSent = isStackgenError(err) && err.details?.['sentAnything'] === false;
+      const retry = nothingSent && IDEMPOTENT.has(request.method) && pool.backends.length > tried.size;
+      logger.error(
+        `upstream ${backend.name}: ${describeError(err)} while "${request.method} ${request.rawTarget}"` +
+          (retry ? ', trying the next backend' : ''),
+      );
+      if (!retry) break;
+    }
+  }
+  const upstreamMs = performance.now() - started;
+  const upstream = backend?.name ?? null;
+
+  if (response === null) {
+    if (request.signal.aborted) return { status: 499, bytes: 0, upstreamMs, upstream };
+    const status = failure === null ? 502 : statusForUpstreamError(failure);
+    return { ...sendErrorPage(res, status), upstreamMs, upstream };
+  }
+
+  if (response.localRedirect !== undefined && args.allowLocalRedirect) {
+    response.body.resume();
+    const outcome = await args.redispatch(response.localRedirect);
+    return { ...outcome, upstreamMs, upstream };
+  }
+
+  const status = response.status;
+  const bodyless = request.method === 'HEAD' || status === 204 || status === 304 || status < 200;
+  // Most answers are small and already here (or one event-loop turn away) when the head is:
+  // send them with a Content-Length in one write instead of chunk by chunk (nginx's
+  // proxy_buffering does the same). Larger or slower bodies stream with backpressure.
+  const early = bodyless ? { chunks: [], complete: true } : await takeBuffered(response.body);
+  if (response.body.errored && early.complete === false && early.chunks.length === 0) {
+    logger.error(
+      `upstream ${upstream}: ${describeError(response.body.errored)} before the body of "${request.rawTarget}"`,
+    );
+    return { ...sendErrorPage(res, 502), upstreamMs, upstream };
+  }
+  let payload: Buffer | null = null;
+  try {
+    const flat = responseHeadersForClient(response.headers, args.securityHeaders);
+    if (early.complete && !bodyless) {
+      payload = early.chunks.length === 1 ? (early.chunks[0] as Buffer) : Buffer.concat(early.chunks);
+      if (!hasHeader(flat, 'content-length')) flat.push('Content-Length', String(payload.length));
+    }
+    if (response.statusText !== undefined) res.writeHead(status, response.statusText, flat);
+    else res.writeHead(status, flat);
+  } catch (err) {
+    // node refuses invalid status codes and header bytes (CR/LF, NUL, bad token chars).
+    // Nothing has reached the client yet, so it gets a clean 502 instead.
+    response.body.destroy();
+    logger.error(
+      `upstream ${upstream}: invalid response head (${describeError(err)}) for "${request.rawTarget}"`,
+    );
+    return { ...sendErrorPage(res, 502), upstreamMs, upstream };
+  }
+  if (bodyless) {
+    response.body.resume();
+    res.end();
+    return { status, bytes: 0, upstreamMs, upstream };
+  }
+  if (payload !== null) {
+    res.end(payload);
+    return { status, bytes: payload.length, upstreamMs, upstream };
+  }
+  let bytes = 0;
+  for (const chunk of early.chunks) {
+    bytes += chunk.length;
+    res.write(chunk);
+  }
+  response.body.on('data', (chunk: Buffer) => {
+    bytes += chunk.length;
+  });
+  try {
+    await pipeline(response.body, res);
+  } catch (err) {
+    // Headers are gone already: the only honest signal left is to cut the connection (nginx
+    // does the same), so the client sees a truncated response rather than a "complete" one.
+    if (!request.signal.aborted)
+      logger.error(`upstream ${upstream}: ${describeError(err)} while streaming "${request.rawTarget}"`);
+    res.destroy();
+  }
+  return { status, bytes, upstreamMs, upstream };
+}
+
+/** Largest body collected before the head is sent (beyond it, stream). */
+const COLLECT_LIMIT = 64 * 1024;
+
+/**
+ * Read what the backend has already delivered, waiting at most one event-loop turn for
+ * more. `complete` is true when that is the whole body (so it can go out in one write).
+ */
+function takeBuffered(body: Readable): Promise<{ chunks: Buffer[]; complete: boolean }> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (complete: boolean) => {
+      if (done) return;
+      done = true;
+      clearImmediate(turn);
+      body.off('readable', onReadable);
+      body.off('end', onEnd);
+      body.off('error', onError);
+      resolve({ chunks, complete });
+    };
+    const onReadable = () => {
+      while (size <= COLLECT_LIMIT) {
+        const chunk = body.read() as Buffer | null;
+        if (chunk === null) break;
+        chunks.push(chunk);
+        size += chunk.length;
+      }
+      if (size > COLLECT_LIMIT) finish(false);
+    };
+    const onEnd = () => finish(true);
+    const onError = () => finish(false);
+    // Two turns: the body's last bytes and the backend's EOF often land one poll apart.
+    let turn = setImmediate(() => {
+      turn = setImmediate(() => finish(false));
+    });
+    body.on('readable', onReadable);
+    body.once('end', onEnd);
+    body.once('error', onError);
+  });
+}
+
+function hasHeader(flat: readonly string[], lower: string): boolean {
+  for (let i = 0; i < flat.length; i += 2) if ((flat[i] as string).toLowerCase() === lower) return true;
+  return false;
+}
+
+function describeError(err: unknown): string {
+  if (isStackgenError(err)) return `${err.message} [${err.code}]`;
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** A short plain-text error answer (nginx's error pages, minus the HTML). */
+export function sendErrorPage(
+  res: ServerResponse,
+  status: number,
+  extra: Record<string, string> = {},
+): { status: number; bytes: number } {
+  if (res.headersSent) {
+    res.destroy();
+    return { status, bytes: 0 };
+  }
+  const body = `${status} ${REASONS[status] ?? STATUS_TEXT[status] ?? 'Error'}\n`;
+  res.writeHead(status, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': String(body.length),
+    ...extra,
+  });
+  res.end(res.req?.method === 'HEAD' ? undefined : body);
+  return { status, bytes: body.length };
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  408: 'Request Timeout',
+  413: 'Content Too Large',
+  431: 'Request Header Fields Too Large',
+  501: 'Not Implemented',
+  503: 'Service Unavailable',
+  505: 'HTTP Version Not Supported',
+};

@@ -1,0 +1,594 @@
+// The gateway's HTTP/1.1 front in one process: node:http servers on every listen address,
+// the request pipeline (guard → route → static | buffer body → proxy), access logging,
+// hot reload (a new router + transports swapped in atomically; requests in flight finish
+// on the state they started with) and graceful shutdown. Process-level concerns (signals,
+// cluster workers) live in cluster.ts; this file never touches `process`.
+
+import { unlink } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { isStackgenError, StackgenError } from '../errors.js';
+import { checkDeclaredLength, DEFAULT_MEMORY_LIMIT, discardRequestBody, readRequestBody } from './body.js';
+import type { GatewayConfig, GatewayLocation, ListenAddress, UpstreamLocation } from './config.js';
+import { type AccessEntry, type AccessLog, type GatewayLogger, openAccessLog } from './log.js';
+import { type ProxyOutcome, proxyRequest, sendErrorPage } from './proxy.js';
+import { type GuardAccepted, guardRequest } from './request-guard.js';
+import { createRouter, type Router, routeRequest } from './router.js';
+import { serveStatic } from './static.js';
+import type {
+  GatewayRequest,
+  RequestBody,
+  Transport,
+  TransportTimeouts,
+  UpstreamTarget,
+} from './transport.js';
+import { createUpstreamPool, type UpstreamPool } from './upstream-pool.js';
+
+export type TransportFactory = (target: UpstreamTarget, logger: GatewayLogger) => Transport;
+
+/** Everything derived from one config; replaced as a whole on reload. */
+interface GatewayState {
+  config: GatewayConfig;
+  router: Router;
+  pools: Map<GatewayLocation, UpstreamPool>;
+  accessLog: AccessLog;
+  transportTimeouts: TransportTimeouts;
+  hasWebsocket: boolean;
+  /** Requests currently using this state; its pools close when it is retired and idle. */
+  inFlight: number;
+  retired: boolean;
+  onIdle: (() => void) | null;
+}
+
+export interface GatewayServer {
+  /** Listen on every configured address; resolves with their URLs. */
+  listen(): Promise<string[]>;
+  /** Swap in a new config (router, transports, log, limits); listen addresses stay as they are. */
+  reload(config: GatewayConfig): Promise<void>;
+  /** Stop accepting, let requests in flight finish for up to `graceMs`, then cut the rest. */
+  shutdown(graceMs: number): Promise<void>;
+}
+
+export interface GatewayServerOptions {
+  config: GatewayConfig;
+  logger: GatewayLogger;
+  createTransport: TransportFactory;
+}
+
+/** Map a node parser error (server 'clientError') to the status nginx would answer. */
+export function statusForClientError(err: NodeJS.ErrnoException & { rawPacket?: Buffer }): number | null {
+  switch (err.code) {
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return null;
+    case 'HPE_HEADER_OVERFLOW':
+      // RFC 6585 §5: 431 Request Header Fields Too Large.
+      return 431;
+    case 'HPE_INVALID_TRANSFER_ENCODING':
+      // llhttp reports CL+TE under this code when Content-Length came first: that is the
+      // smuggling case (RFC 9112 §6.3, 400); otherwise an unknown/ill-formed transfer coding,
+      // which RFC 9112 §6.1 says "SHOULD" get 501.
+      return /content-length/i.test(String((err as { reason?: unknown }).reason ?? err.message)) ? 400 : 501;
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+    case 'HPE_HEADERS_TIMEOUT':
+      return 408;
+    case 'HPE_INVALID_VERSION': {
+      // A well-formed request line with an unknown version: 505 (RFC 9110 §15.6.6); a
+      // garbled one: 400.
+      const line = err.rawPacket?.toString('latin1') ?? '';
+      return /^[A-Z]+ \S+ HTTP\/\d\.\d\r\n/.test(line) ? 505 : 400;
+    }
+    default:
+      return 400;
+  }
+}
+
+const STATUS_LINE: Record<number, string> = {
+  400: 'Bad Request',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  408: 'Request Timeout',
+  431: 'Request Header Fields Too Large',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+  505: 'HTTP Version Not Supported',
+};
+
+/** A raw error answer on a socket node's parser gave up on. */
+function rawErrorResponse(status: number): string {
+  const text = STATUS_LINE[status] ?? 'Bad Request';
+  const body = `${status} ${text}\n`;
+  return `HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`;
+}
+
+function listenUrl(addr: ListenAddress, server: Server): string {
+  if (addr.kind === 'unix') return `http://unix:${addr.path}`;
+  const info = server.address() as AddressInfo | null;
+  const host = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
+  return `http://${host}:${info?.port ?? addr.port}`;
+}
+
+/** Remove a unix socket file left by a previous run (never a regular file). */
+async function removeStaleSocket(path: string): Promise<void> {
+  const { lstat } = await import('node:fs/promises');
+  try {
+    const st = await lstat(path);
+    if (st.isSocket()) await unlink(path);
+  } catch {}
+}
+
+/** Create the gateway front for one process. */
+export function createGatewayServer(options: GatewayServerOptions): GatewayServer {
+  const { logger, createTransport } = options;
+  let state = buildState(options.config);
+  let draining = false;
+  const servers: Array<{ server: Server; address: ListenAddress }> = [];
+  const tunnels = new Set<Duplex>();
+
+  function buildState(config: GatewayConfig): GatewayState {
+    const pools = new Map<GatewayLocation, UpstreamPool>();
+    for (const loc of config.locations)
+      if (loc.kind === 'upstream')
+        pools.set(
+          loc,
+          createUpstreamPool(loc, (target) => createTransport(target, logger)),
+        );
+    return {
+      config,
+      router: createRouter(config.locations),
+      pools,
+      accessLog: openAccessLog(config.accessLog),
+      transportTimeouts: {
+        connectMs: config.timeouts.connectMs,
+        readMs: config.timeouts.readMs,
+        sendMs: config.timeouts.sendMs,
+      },
+      hasWebsocket: config.locations.some((l) => l.kind === 'upstream' && l.websocket),
+      inFlight: 0,
+      retired: false,
+      onIdle: null,
+    };
+  }
+
+  async function closeState(s: GatewayState): Promise<void> {
+    await Promise.allSettled([...s.pools.values()].map((p) => p.close()));
+    await s.accessLog.close();
+  }
+
+  function release(s: GatewayState): void {
+    s.inFlight--;
+    if (s.retired && s.inFlight === 0) s.onIdle?.();
+  }
+
+  async function retire(s: GatewayState): Promise<void> {
+    s.retired = true;
+    if (s.inFlight > 0) await new Promise<void>((resolve) => (s.onIdle = resolve));
+    await closeState(s);
+  }
+
+  function log(s: GatewayState, entry: AccessEntry): void {
+    s.accessLog.write(entry);
+  }
+
+  // -------------------------------------------------------------------------------------
+  // The request pipeline
+
+  function onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const s = state;
+    s.inFlight++;
+    if (draining) res.shouldKeepAlive = false;
+    handle(s, req, res)
+      .then(
+        (outcome) =>
+          log(s, {
+            remote: req.socket.remoteAddress ?? '-',
+            method: req.method ?? '-',
+            target: req.url ?? '-',
+            status: outcome.status,
+            bytes: outcome.bytes,
+            upstreamMs: outcome.upstreamMs,
+            upstream: outcome.upstream,
+          }),
+        (err: unknown) => {
+          logger.error(
+            `internal error for "${req.method} ${req.url}": ${err instanceof Error ? err.stack : err}`,
+          );
+          sendErrorPage(res, 500);
+        },
+      )
+      .finally(() => {
+        release(s);
+        if (draining && !req.socket.destroyed) req.socket.end();
+      });
+  }
+
+  async function handle(s: GatewayState, req: IncomingMessage, res: ServerResponse): Promise<ProxyOutcome> {
+    const local = (status: number, extra?: Record<string, string>): ProxyOutcome => ({
+      ...sendErrorPage(res, status, extra),
+      upstreamMs: null,
+      upstream: null,
+    });
+    const guard = guardRequest({
+      method: req.method ?? '',
+      httpVersion: req.httpVersion,
+      url: req.url ?? '',
+      rawHeaders: req.rawHeaders,
+    });
+    // A refused request may carry a body we will not read: close rather than resync.
+    if (!guard.ok) return local(guard.status, { Connection: 'close' });
+    const route = routeRequest(s.router, guard.path, guard.pathKeepingEncodedSlashes);
+    if (!route.ok) {
+      const hasBody = guard.chunked || (guard.contentLength ?? 0) > 0;
+      return local(route.status, hasBody || route.status === 400 ? { Connection: 'close' } : {});
+    }
+    const loc = route.location;
+    if (loc.kind === 'static') {
+      req.resume();
+      const r = await serveStatic(req, res, loc, guard.path, s.config.securityHeaders);
+      return { ...r, upstreamMs: null, upstream: null };
+    }
+    return proxyToLocation(s, req, res, guard, loc, route.scriptName, route.pathInfo);
+  }
+
+  async function proxyToLocation(
+    s: GatewayState,
+    req: IncomingMessage,
+    res: ServerResponse,
+    guard: GuardAccepted,
+    loc: UpstreamLocation,
+    scriptName: string,
+    pathInfo: string,
+  ): Promise<ProxyOutcome> {
+    const cfg = s.config;
+    const pool = s.pools.get(loc) as UpstreamPool;
+    const tooBig = checkDeclaredLength(guard.contentLength, cfg.maxBodyBytes);
+    if (tooBig !== null) return refuseBody(res, 413);
+    let body: RequestBody | null = null;
+    const controller = new AbortController();
+    const onClose = () => {
+      if (!res.writableFinished) controller.abort();
+    };
+    res.once('close', onClose);
+    try {
+      try {
+        body = await readRequestBody(req, guard.chunked || (guard.contentLength ?? 0) > 0, {
+          maxBytes: cfg.maxBodyBytes,
+          timeoutMs: cfg.timeouts.clientBodyMs,
+          memoryLimit: DEFAULT_MEMORY_LIMIT,
+        });
+      } catch (err) {
+        if (isStackgenError(err, 'SG_ERR_CLIENT_BODY_TOO_LARGE')) return refuseBody(res, 413);
+        if (isStackgenError(err, 'SG_ERR_CLIENT_TIMEOUT')) return refuseBody(res, 408);
+        res.destroy();
+        return { status: 499, bytes: 0, upstreamMs: null, upstream: null };
+      }
+      const socket = req.socket;
+      const request: GatewayRequest = {
+        method: req.method ?? 'GET',
+        rawTarget: guard.rawTarget,
+        rawPath: guard.rawPath,
+        query: guard.query,
+        scriptName,
+        pathInfo,
+        httpVersion: guard.httpVersion,
+        rawHeaders: guard.rawHeaders,
+        host: guard.host ?? cfg.serverName,
+        scheme: 'http',
+        remoteAddress: socket.remoteAddress ?? '',
+        remotePort: socket.remotePort ?? 0,
+        serverAddress: socket.localAddress ?? '',
+        serverPort: socket.localPort ?? 0,
+        serverName: cfg.serverName,
+        documentRoot: loc.documentRoot,
+        body,
+        signal: controller.signal,
+      };
+      return await proxyRequest({
+        res,
+        request,
+        pool,
+        timeouts: s.transportTimeouts,
+        securityHeaders: cfg.securityHeaders,
+        logger,
+        allowLocalRedirect: true,
+        redispatch: (path) => localRedirect(s, res, request, path),
+      });
+    } finally {
+      res.off('close', onClose);
+      if (body !== null) void discardRequestBody(body);
+    }
+  }
+
+  /** RFC 3875 §6.2.2: re-dispatch a CGI local redirect as a GET without body, once. */
+  async function localRedirect(
+    s: GatewayState,
+    res: ServerResponse,
+    original: GatewayRequest,
+    target: string,
+  ): Promise<ProxyOutcome> {
+    const guard = guardRequest({
+      method: 'GET',
+      httpVersion: original.httpVersion,
+      url: target,
+      rawHeaders: ['Host', original.host],
+    });
+    if (!guard.ok) return { ...sendErrorPage(res, 500), upstreamMs: null, upstream: null };
+    const route = routeRequest(s.router, guard.path, guard.pathKeepingEncodedSlashes);
+    if (!route.ok) return { ...sendErrorPage(res, route.status), upstreamMs: null, upstream: null };
+    const loc = route.location;
+    if (loc.kind === 'static') {
+      const fakeReq = { method: 'GET', headers: {} } as IncomingMessage;
+      const r = await serveStatic(fakeReq, res, loc, guard.path, s.config.securityHeaders);
+      return { ...r, upstreamMs: null, upstream: null };
+    }
+    const request: GatewayRequest = {
+      ...original,
+      method: 'GET',
+      rawTarget: guard.rawTarget,
+      rawPath: guard.rawPath,
+      query: guard.query,
+      scriptName: route.scriptName,
+      pathInfo: route.pathInfo,
+      rawHeaders: original.rawHeaders.filter((_, i, all) => {
+        const name = (i % 2 === 0 ? all[i] : all[i - 1]) as string;
+        return !/^(content-length|content-type|transfer-encoding)$/i.test(name);
+      }),
+      body: null,
+    };
+    return proxyRequest({
+      res,
+      request,
+      pool: s.pools.get(loc) as UpstreamPool,
+      timeouts: s.transportTimeouts,
+      securityHeaders: s.config.securityHeaders,
+      logger,
+      allowLocalRedirect: false,
+      redispatch: async () => ({ ...sendErrorPage(res, 500), upstreamMs: null, upstream: null }),
+    });
+  }
+
+  /**
+   * 413/408 before the body was read: answer, then close. Lingering close (as nginx):
+   * half-close and drop what the client still sends for a moment, so it can read our answer
+   * instead of getting a reset, without reading a whole oversized upload.
+   */
+  function refuseBody(res: ServerResponse, status: 413 | 408): ProxyOutcome {
+    const out = sendErrorPage(res, status, { Connection: 'close' });
+    const socket = res.req.socket;
+    res.once('finish', () => {
+      socket.end();
+      setTimeout(() => socket.destroy(), 2_000).unref();
+    });
+    return { ...out, upstreamMs: null, upstream: null };
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Upgrade (WebSocket) and parser errors
+
+  function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const s = state;
+    const refuse = (status: number) => {
+      socket.end(rawErrorResponse(status));
+      log(s, {
+        remote: req.socket.remoteAddress ?? '-',
+        method: req.method ?? '-',
+        target: req.url ?? '-',
+        status,
+        bytes: 0,
+        upstreamMs: null,
+        upstream: null,
+      });
+    };
+    socket.on('error', () => socket.destroy());
+    const guard = guardRequest({
+      method: req.method ?? '',
+      httpVersion: req.httpVersion,
+      url: req.url ?? '',
+      rawHeaders: req.rawHeaders,
+    });
+    if (!guard.ok) {
+      refuse(guard.status);
+      return;
+    }
+    if (draining) {
+      refuse(503);
+      return;
+    }
+    const route = routeRequest(s.router, guard.path, guard.pathKeepingEncodedSlashes);
+    if (!route.ok) {
+      refuse(route.status);
+      return;
+    }
+    const loc = route.location;
+    if (loc.kind !== 'upstream' || !loc.websocket) {
+      refuse(400);
+      return;
+    }
+    if (guard.chunked || (guard.contentLength ?? 0) > 0) {
+      refuse(400);
+      return;
+    }
+    const pool = s.pools.get(loc) as UpstreamPool;
+    const backend = pool.pick(new Set(), Date.now());
+    if (backend === null || backend.transport.upgrade === undefined) {
+      refuse(502);
+      return;
+    }
+    const controller = new AbortController();
+    socket.once('close', () => controller.abort());
+    const request: GatewayRequest = {
+      method: req.method ?? 'GET',
+      rawTarget: guard.rawTarget,
+      rawPath: guard.rawPath,
+      query: guard.query,
+      scriptName: route.scriptName,
+      pathInfo: route.pathInfo,
+      httpVersion: guard.httpVersion,
+      rawHeaders: guard.rawHeaders,
+      host: guard.host ?? s.config.serverName,
+      scheme: 'http',
+      remoteAddress: req.socket.remoteAddress ?? '',
+      remotePort: req.socket.remotePort ?? 0,
+      serverAddress: req.socket.localAddress ?? '',
+      serverPort: req.socket.localPort ?? 0,
+      serverName: s.config.serverName,
+      documentRoot: loc.documentRoot,
+      body: null,
+      signal: controller.signal,
+    };
+    const started = performance.now();
+    tunnels.add(socket);
+    s.inFlight++;
+    backend.transport
+      .upgrade(request, socket, head, s.transportTimeouts)
+      .then(
+        () =>
+          log(s, {
+            remote: request.remoteAddress,
+            method: request.method,
+            target: req.url ?? '-',
+            status: 101,
+            bytes: 0,
+            upstreamMs: performance.now() - started,
+            upstream: backend.name,
+          }),
+        (err: unknown) => {
+          if (!controller.signal.aborted) {
+            logger.error(
+              `upstream ${backend.name}: upgrade failed: ${err instanceof Error ? err.message : err}`,
+            );
+            refuse(isStackgenError(err, 'SG_ERR_UPSTREAM_TIMEOUT') ? 504 : 502);
+          }
+          socket.destroy();
+        },
+      )
+      .finally(() => {
+        tunnels.delete(socket);
+        release(s);
+      });
+  }
+
+  function onClientError(err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex): void {
+    const status = statusForClientError(err);
+    const inProgress = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (status === null || !socket.writable || inProgress?.headersSent) {
+      // A response is already on its way (or the peer is gone): let it flush, then close.
+      if (socket.writable) socket.end();
+      else socket.destroy();
+      return;
+    }
+    socket.end(rawErrorResponse(status));
+    const line = err.rawPacket?.toString('latin1').split('\r\n', 1)[0] ?? '';
+    const [method = '-', target = '-'] = line.split(' ');
+    log(state, {
+      remote: (socket as Socket).remoteAddress ?? '-',
+      method: method.slice(0, 32),
+      target: target.slice(0, 256),
+      status,
+      bytes: 0,
+      upstreamMs: null,
+      upstream: null,
+    });
+  }
+
+  function configureServer(server: Server, config: GatewayConfig): void {
+    // headersTimeout is nginx client_header_timeout: the whole head must arrive in time
+    // (slowloris). requestTimeout stays off on purpose: it would also cap the *body* upload
+    // time, while nginx's client_body_timeout — enforced in body.ts — is between two reads.
+    server.headersTimeout = config.timeouts.clientHeaderMs;
+    server.requestTimeout = 0;
+    server.keepAliveTimeout = config.timeouts.keepaliveMs;
+    server.timeout = 0;
+  }
+
+  function syncUpgradeListener(server: Server, enabled: boolean): void {
+    // With an 'upgrade' listener node hands every Upgrade request to it; without one it
+    // treats them as ordinary requests (h2c probes keep working where WebSocket is off).
+    server.removeListener('upgrade', onUpgrade);
+    if (enabled) server.on('upgrade', onUpgrade);
+  }
+
+  return {
+    async listen() {
+      const config = state.config;
+      const urls: string[] = [];
+      for (const address of config.listen) {
+        const server = createServer(
+          {
+            insecureHTTPParser: false,
+            maxHeaderSize: config.maxHeaderBytes,
+            requireHostHeader: false,
+            joinDuplicateHeaders: false,
+            connectionsCheckingInterval: Math.min(1_000, config.timeouts.clientHeaderMs),
+          },
+          onRequest,
+        );
+        configureServer(server, config);
+        syncUpgradeListener(server, state.hasWebsocket);
+        server.on('clientError', onClientError);
+        server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+          // CONNECT is for forward proxies; an origin gateway refuses it (nginx: 405).
+          socket.end(rawErrorResponse(405));
+          void req;
+        });
+        if (address.kind === 'unix') await removeStaleSocket(address.path);
+        await new Promise<void>((resolve, reject) => {
+          const onError = (err: NodeJS.ErrnoException) =>
+            reject(
+              new StackgenError(
+                'SG_ERR_GATEWAY_LISTEN',
+                `cannot listen on ${address.kind === 'unix' ? `unix:${address.path}` : `${address.host}:${address.port}`}: ${err.message}`,
+                { hint: 'is another server using this address?', cause: err },
+              ),
+            );
+          server.once('error', onError);
+          const done = () => {
+            server.off('error', onError);
+            server.on('error', (err) => logger.error(`server error: ${err.message}`));
+            resolve();
+          };
+          if (address.kind === 'unix') server.listen(address.path, done);
+          else server.listen(address.port, address.host, done);
+        });
+        servers.push({ server, address });
+        urls.push(listenUrl(address, server));
+      }
+      return urls;
+    },
+
+    async reload(config) {
+      const old = state;
+      const next = buildState(config);
+      state = next;
+      for (const { server } of servers) {
+        configureServer(server, config);
+        syncUpgradeListener(server, next.hasWebsocket);
+      }
+      const same = (a: ListenAddress[], b: ListenAddress[]) => JSON.stringify(a) === JSON.stringify(b);
+      if (!same(old.config.listen, config.listen))
+        logger.warn('listen addresses changed: restart the gateway to apply them (kept the old ones)');
+      await retire(old);
+    },
+
+    async shutdown(graceMs) {
+      draining = true;
+      const closed = servers.map(
+        ({ server }) => new Promise<void>((resolve) => server.close(() => resolve())),
+      );
+      for (const { server } of servers) server.closeIdleConnections();
+      const deadline = setTimeout(() => {
+        for (const { server } of servers) server.closeAllConnections();
+        for (const t of tunnels) t.destroy();
+      }, graceMs);
+      // Tunnels (WebSockets) have no idle moment: like nginx's worker_shutdown_timeout they
+      // live until the deadline. Keep-alive connections close after their current response.
+      await Promise.all(closed);
+      clearTimeout(deadline);
+      const s = state;
+      await retire(s);
+    },
+  };
+}

@@ -1,0 +1,294 @@
+// The CGI transport (RFC 3875): one process per request. The meta-variables become the
+// environment (§4.1), the body goes to stdin (§4.2), stdout carries the response in CGI form
+// (§6) — or, for NPH scripts (§5: "nph-" name), a complete raw HTTP response — and stderr goes
+// to the logger. A client that goes away, or a script that stalls, gets its process group
+// killed: SIGTERM, then SIGKILL after a grace period.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { basename, dirname } from 'node:path';
+import { StackgenError } from '../../errors.js';
+import { buildCgiEnv, decodeByteString } from '../cgi-env.js';
+import { ResponseHeadDecoder } from '../codecs/cgi-response.js';
+import type {
+  GatewayRequest,
+  Transport,
+  TransportTimeouts,
+  UpstreamResponse,
+  UpstreamTarget,
+} from '../transport.js';
+import { writeRequestBody } from './request-body.js';
+import { UpstreamBody, responseHasBody } from './response-body.js';
+import { StderrLog } from './stderr-log.js';
+import {
+  abortedFailure,
+  connectFailure,
+  describeTarget,
+  malformedFailure,
+  resetFailure,
+  timeoutFailure,
+  withFacts,
+} from './upstream-failure.js';
+
+export interface CgiTransportOptions {
+  /** Extra environment variables for the script (Unicode text); they replace built ones. */
+  params?: ReadonlyArray<readonly [string, string]>;
+  /** Receives the script's stderr, line by line. */
+  logger?: (line: string) => void;
+  /** Stderr bytes logged per request at most (default 16 KiB). */
+  stderrLimitBytes?: number;
+  /** Milliseconds between SIGTERM and SIGKILL when a script must stop (default 1000). */
+  killGraceMs?: number;
+  /** PATH for the script (default: the gateway's own PATH). */
+  path?: string;
+  maxHeadBytes?: number;
+}
+
+export function createCgiTransport(target: UpstreamTarget, options: CgiTransportOptions = {}): Transport {
+  const { address } = target;
+  if (address.kind !== 'script') {
+    throw new StackgenError(
+      'SG_ERR_GATEWAY_CONFIG',
+      `A cgi upstream needs a script path, not a ${address.kind} address.`,
+    );
+  }
+  const scriptPath = address.path;
+  const interpreter = address.interpreter;
+  // RFC 3875 §5: "The script name [...] of an NPH script MUST begin with nph-".
+  const nph = basename(scriptPath).startsWith('nph-');
+  const graceMs = options.killGraceMs ?? 1000;
+  const stderrLimit = options.stderrLimitBytes ?? 16 * 1024;
+  const logPrefix = `[${describeTarget(target)} stderr] `;
+  const extra: Array<readonly [string, string]> = [
+    ['SCRIPT_FILENAME', scriptPath],
+    ...(options.params ?? []),
+  ];
+  const running = new Set<ChildProcess>();
+
+  /** SIGTERM the script's process group, SIGKILL it if still there after the grace period. */
+  function terminate(child: ChildProcess): void {
+    const pid = child.pid;
+    if (pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    signalGroup(pid, 'SIGTERM');
+    const timer = setTimeout(() => signalGroup(pid, 'SIGKILL'), graceMs);
+    child.once('exit', () => clearTimeout(timer));
+  }
+
+  function request(req: GatewayRequest, timeouts: TransportTimeouts): Promise<UpstreamResponse> {
+    return new Promise<UpstreamResponse>((resolve, reject) => {
+      if (req.signal.aborted) {
+        reject(abortedFailure({ target, sentAnything: false, cause: req.signal.reason }));
+        return;
+      }
+      const env: Record<string, string> = {
+        PATH: options.path ?? process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin',
+      };
+      try {
+        // The environment of a process is text for node (UTF-8 on the way out): the byte
+        // strings are turned back into the text their UTF-8 octets spell.
+        for (const [name, value] of buildCgiEnv(req, extra)) env[name] = decodeByteString(value);
+      } catch (error) {
+        reject(withFacts(error, { target, sentAnything: false }));
+        return;
+      }
+      const command = interpreter ?? scriptPath;
+      const args = interpreter === undefined ? [] : [scriptPath];
+      // §7.2 (UNIX): "the current working directory for the script SHOULD be set to the
+      // directory containing the script". detached: its own process group, killed as a whole.
+      const child = spawn(command, args, { env, cwd: dirname(scriptPath), stdio: 'pipe', detached: true });
+      running.add(child);
+      const log = new StderrLog(options.logger, stderrLimit, logPrefix);
+      const head = new ResponseHeadDecoder(nph ? 'http' : 'cgi', options.maxHeadBytes);
+      let spawned = false;
+      let settled = false;
+      let done = false;
+      let paused = false;
+      let phase: 'send' | 'read' = req.body === null ? 'read' : 'send';
+      let body: UpstreamBody | null = null;
+
+      const facts = (cause?: unknown, more?: Record<string, unknown>) => ({
+        target,
+        sentAnything: spawned,
+        cause,
+        details: { pid: child.pid, stderrTail: log.tail, ...more },
+      });
+      let timer: NodeJS.Timeout | undefined;
+      let timerPhase = phase;
+      const onTimeout = (): void => {
+        const ms = timerPhase === 'send' ? timeouts.sendMs : timeouts.readMs;
+        fail(timeoutFailure({ ...facts(), phase: timerPhase, ms }));
+      };
+      /** (Re)start the send or read timeout; none while the client is not reading. */
+      const armTimer = (): void => {
+        if (done) return;
+        if (paused) {
+          clearTimeout(timer);
+          timer = undefined;
+        } else if (timer !== undefined && timerPhase === phase) {
+          timer.refresh();
+        } else {
+          clearTimeout(timer);
+          timerPhase = phase;
+          timer = setTimeout(onTimeout, phase === 'send' ? timeouts.sendMs : timeouts.readMs);
+        }
+      };
+      armTimer();
+      const finish = (): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        req.signal.removeEventListener('abort', onAbort);
+      };
+      /** Stop the script and fail what is pending. */
+      const fail = (error: Error): void => {
+        finish();
+        terminate(child);
+        if (!settled) {
+          settled = true;
+          reject(error);
+        } else if (body !== null && !body.complete && !body.destroyed) {
+          body.destroy(error);
+        }
+      };
+      const onAbort = (): void => fail(abortedFailure(facts(req.signal.reason)));
+      req.signal.addEventListener('abort', onAbort, { once: true });
+
+      child.on('spawn', () => {
+        spawned = true;
+      });
+      child.on('error', (error) => {
+        // spawn failed (ENOENT, EACCES): nothing ran.
+        if (!spawned) fail(connectFailure({ target, sentAnything: false, cause: error }));
+      });
+
+      // The script may exit without reading its input: EPIPE on stdin is not a failure.
+      child.stdin.on('error', () => {});
+      if (req.body === null) {
+        child.stdin.end();
+      } else {
+        writeRequestBody(child.stdin, req.body, (chunk) => {
+          armTimer();
+          return chunk;
+        }).then(
+          () => {
+            child.stdin.end();
+            if (phase === 'send') {
+              phase = 'read';
+              armTimer();
+            }
+          },
+          () => {},
+        );
+      }
+
+      child.stderr.on('data', (data: Buffer) => log.write(data));
+
+      child.stdout.on('data', (chunk: Buffer) => {
+        if (done && body === null) return;
+        armTimer();
+        try {
+          if (body === null) {
+            const parsed = head.push(chunk);
+            if (parsed === null) return;
+            phase = 'read';
+            body = new UpstreamBody(
+              {
+                resume: () => {
+                  if (!paused) return;
+                  paused = false;
+                  child.stdout.resume();
+                  armTimer();
+                },
+                release: (error) => {
+                  // The consumer left (or the body failed) before the script finished.
+                  if (error !== null || !body?.complete) {
+                    finish();
+                    terminate(child);
+                  }
+                },
+                truncated: (what) => resetFailure({ ...facts(), what: `response body ${what}` }),
+              },
+              parsed,
+              responseHasBody(req.method, parsed.status),
+            );
+            settled = true;
+            resolve({
+              status: parsed.status,
+              statusText: parsed.statusText,
+              headers: parsed.headers,
+              body,
+              localRedirect: parsed.localRedirect,
+            });
+            chunk = parsed.rest;
+          }
+          if (!body.deliver(chunk)) {
+            paused = true;
+            child.stdout.pause();
+            armTimer();
+          }
+        } catch (error) {
+          fail(withFacts(error, facts()));
+        }
+      });
+
+      child.stdout.on('end', () => {
+        if (body !== null) {
+          body.sourceEnded();
+          finish();
+        }
+      });
+
+      child.on('close', (code, signal) => {
+        running.delete(child);
+        log.end();
+        if (settled || done) {
+          finish();
+          return;
+        }
+        const exit = { exitCode: code, signal };
+        if (code !== 0) {
+          fail(
+            resetFailure({
+              ...facts(undefined, exit),
+              what: `exited (${signal ?? `code ${code}`}) before writing a complete response head`,
+            }),
+          );
+        } else {
+          fail(
+            malformedFailure({
+              ...facts(undefined, exit),
+              what:
+                head.headBytes === 0
+                  ? 'exited without writing a response'
+                  : 'exited inside its response head (no empty line after the header fields)',
+            }),
+          );
+        }
+      });
+    });
+  }
+
+  return {
+    scheme: 'cgi',
+    target,
+    request,
+    async close(): Promise<void> {
+      const exits = [...running].map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) resolve();
+            else child.once('close', () => resolve());
+            terminate(child);
+          }),
+      );
+      await Promise.all(exits);
+    },
+  };
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // ESRCH: the group is already gone.
+  }
+}

@@ -1,0 +1,332 @@
+// The FastCGI transport: RESPONDER requests (FastCGI Specification §6.2) over pooled connections
+// kept open with FCGI_KEEP_CONN. STDOUT carries a CGI response (RFC 3875 §6, parsed by the
+// shared head parser: Status/Location handled there); STDERR goes to the logger, capped per
+// request; END_REQUEST ends the body and frees the connection for the next request.
+
+import { buildCgiEnv } from '../cgi-env.js';
+import { ResponseHeadDecoder } from '../codecs/cgi-response.js';
+import { RecordType } from '../codecs/fastcgi/header.js';
+import type { FastcgiEvent } from '../codecs/fastcgi/reader.js';
+import { endRequestError } from '../codecs/fastcgi/record.js';
+import { encodeFastcgiRequest, encodeFastcgiStdin, encodeFastcgiStdinEnd } from '../codecs/fastcgi/writer.js';
+import type {
+  GatewayRequest,
+  RequestBody,
+  Transport,
+  TransportTimeouts,
+  UpstreamResponse,
+  UpstreamTarget,
+} from '../transport.js';
+import { type ConnectionUser, FastcgiPool, type Lease, type PoolStats, type Waiter } from './fastcgi-pool.js';
+import { smallBodyBuffer, writeRequestBody } from './request-body.js';
+import { UpstreamBody, responseHasBody } from './response-body.js';
+import { StderrLog } from './stderr-log.js';
+import {
+  abortedFailure,
+  connectFailure,
+  describeTarget,
+  malformedFailure,
+  resetFailure,
+  timeoutFailure,
+  withFacts,
+} from './upstream-failure.js';
+
+export interface FastcgiTransportOptions {
+  /** Extra params, like nginx's fastcgi_param (SCRIPT_FILENAME for php-fpm/fcgiwrap); they replace built ones. */
+  params?: ReadonlyArray<readonly [string, string]>;
+  /** Open connections to this backend at most (default 32); more requests wait in a queue. */
+  maxConnections?: number;
+  /** Ask the backend to keep connections open (FCGI_KEEP_CONN, default true). */
+  keepConn?: boolean;
+  /** Close a kept-open connection unused this long (default 60 s, nginx keepalive_timeout). */
+  idleTimeoutMs?: number;
+  /** Receives the backend's FCGI_STDERR output, line by line. */
+  logger?: (line: string) => void;
+  /** STDERR bytes logged per request at most (default 16 KiB). */
+  stderrLimitBytes?: number;
+  maxHeadBytes?: number;
+  /** Bodies up to this size travel in the same write as the params (default 64 KiB). */
+  inlineBodyLimit?: number;
+}
+
+export interface FastcgiTransport extends Transport {
+  /** Pool counters (connections open/idle/created, requests queued/reused), for tests and status. */
+  stats(): PoolStats;
+}
+
+/** No multiplexing: one request per connection at a time, so its id is always 1. */
+const REQUEST_ID = 1;
+/** A reused connection found dead before any byte came back is retried; this bounds the retries. */
+const MAX_ATTEMPTS = 3;
+const STALE = Symbol('stale keep-alive connection');
+
+export function createFastcgiTransport(
+  target: UpstreamTarget,
+  options: FastcgiTransportOptions = {},
+): FastcgiTransport {
+  const keepConn = options.keepConn ?? true;
+  const pool = new FastcgiPool(target, options.maxConnections ?? 32, options.idleTimeoutMs ?? 60_000);
+  const inlineLimit = options.inlineBodyLimit ?? 64 * 1024;
+  const stderrLimit = options.stderrLimitBytes ?? 16 * 1024;
+  const logPrefix = `[${describeTarget(target)} stderr] `;
+
+  /** A connection now, or the next one freed; bounded by the connect timeout, cancelled by abort. */
+  function lease(fresh: boolean, req: GatewayRequest, timeouts: TransportTimeouts): Lease | Promise<Lease> {
+    const now = pool.acquire(fresh);
+    if (now !== null) return now;
+    return new Promise<Lease>((resolve, reject) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        req.signal.removeEventListener('abort', onAbort);
+      };
+      const waiter: Waiter = {
+        resolve: (l) => {
+          done();
+          resolve(l);
+        },
+        reject: (error) => {
+          done();
+          reject(error);
+        },
+      };
+      const timer = setTimeout(() => {
+        if (!pool.dequeue(waiter)) return;
+        waiter.reject(
+          timeoutFailure({
+            target,
+            sentAnything: false,
+            phase: 'connect',
+            ms: timeouts.connectMs,
+            details: { queued: true, maxConnections: options.maxConnections ?? 32 },
+          }),
+        );
+      }, timeouts.connectMs);
+      const onAbort = (): void => {
+        if (pool.dequeue(waiter)) waiter.reject(abortedFailure({ target, sentAnything: false }));
+      };
+      req.signal.addEventListener('abort', onAbort, { once: true });
+      pool.enqueue(waiter);
+    });
+  }
+
+  function exchange(
+    { connection, reused }: Lease,
+    packet: Buffer,
+    rest: RequestBody | null,
+    req: GatewayRequest,
+    timeouts: TransportTimeouts,
+  ): Promise<UpstreamResponse | typeof STALE> {
+    return new Promise((resolve, reject) => {
+      const { socket } = connection;
+      const head = new ResponseHeadDecoder('auto', options.maxHeadBytes);
+      const log = new StderrLog(options.logger, stderrLimit, logPrefix);
+      let phase: 'connect' | 'send' | 'read' = connection.connected ? 'send' : 'connect';
+      let received = 0;
+      let settled = false;
+      /** END_REQUEST seen or the connection given up: this request no longer owns it. */
+      let finished = false;
+      let writing = rest !== null;
+      let paused = false;
+      let body: UpstreamBody | null = null;
+
+      const facts = (cause?: unknown) => ({ target, sentAnything: connection.connected, cause });
+      const armTimeout = (): void => {
+        const ms =
+          phase === 'connect' ? timeouts.connectMs : phase === 'send' ? timeouts.sendMs : timeouts.readMs;
+        socket.setTimeout(paused ? 0 : ms);
+      };
+      const detach = (): void => {
+        finished = true;
+        connection.user = null;
+        req.signal.removeEventListener('abort', onAbort);
+        log.end();
+      };
+      /** The connection is unusable: drop it and fail whatever is still pending. */
+      const kill = (error: Error): void => {
+        if (finished) return;
+        detach();
+        socket.destroy();
+        if (!settled) {
+          settled = true;
+          reject(error);
+        } else if (body !== null && !body.complete) {
+          body.destroy(error);
+        }
+      };
+      const onAbort = (): void => kill(abortedFailure(facts(req.signal.reason)));
+
+      const sendBody = (): void => {
+        if (rest === null) return;
+        writeRequestBody(socket, rest, (chunk) => encodeFastcgiStdin(REQUEST_ID, chunk)).then(
+          () => {
+            if (finished) return;
+            socket.write(encodeFastcgiStdinEnd(REQUEST_ID));
+            writing = false;
+            if (phase === 'send') {
+              phase = 'read';
+              armTimeout();
+            }
+          },
+          // A write failure also surfaces as a socket error or close, handled by onFailure.
+          () => {},
+        );
+      };
+
+      const onStdout = (data: Buffer): void => {
+        if (body === null) {
+          const parsed = head.push(data);
+          if (parsed === null) return;
+          phase = 'read';
+          body = new UpstreamBody(
+            {
+              resume: () => {
+                if (finished || !paused) return;
+                paused = false;
+                socket.resume();
+                armTimeout();
+              },
+              // The consumer left before END_REQUEST: the rest of the response would arrive on a
+              // connection nobody reads, so it cannot be reused.
+              release: (error) => {
+                if (!finished) kill(error ?? abortedFailure(facts()));
+              },
+              truncated: (what) => resetFailure({ ...facts(), what: `response body ${what}` }),
+            },
+            parsed,
+            responseHasBody(req.method, parsed.status),
+          );
+          settled = true;
+          resolve({
+            status: parsed.status,
+            statusText: parsed.statusText,
+            headers: parsed.headers,
+            body,
+            localRedirect: parsed.localRedirect,
+          });
+          data = parsed.rest;
+        }
+        if (!body.deliver(data) && !finished) {
+          paused = true;
+          socket.pause();
+          armTimeout();
+        }
+      };
+
+      const onEnd = (event: Extract<FastcgiEvent, { type: typeof RecordType.EndRequest }>): void => {
+        const refusal = endRequestError(event);
+        let failure: Error | null =
+          refusal === null ? null : withFacts(refusal, { target, sentAnything: false });
+        if (failure === null && body === null) {
+          failure = malformedFailure({
+            ...facts(),
+            what:
+              head.headBytes === 0
+                ? 'ended the request without writing a response (empty FCGI_STDOUT)'
+                : 'ended the request inside its response head',
+            details: { appStatus: event.appStatus, stderrTail: log.tail },
+          });
+        }
+        const keep = keepConn && !writing;
+        detach();
+        if (failure !== null) {
+          if (!settled) {
+            settled = true;
+            reject(failure);
+          } else if (body !== null && !body.complete) {
+            body.destroy(failure);
+          }
+        } else {
+          body!.sourceEnded();
+        }
+        paused = false;
+        pool.release(connection, keep);
+      };
+
+      const user: ConnectionUser = {
+        onConnect() {
+          phase = 'send';
+          armTimeout();
+          sendBody();
+        },
+        onData(bytes) {
+          received += bytes;
+        },
+        onEvent(event) {
+          if (finished) return;
+          try {
+            if (event.type === RecordType.Stdout) onStdout(event.data);
+            else if (event.type === RecordType.Stderr) log.write(event.data);
+            else onEnd(event);
+          } catch (error) {
+            kill(withFacts(error, facts()));
+          }
+        },
+        onFailure(kind, cause) {
+          if (finished) return;
+          if (reused && received === 0 && !settled && kind !== 'timeout' && kind !== 'malformed') {
+            // A kept-open connection the backend closed while it sat idle (its keepalive timeout,
+            // a restart): the backend read nothing of this request, so replaying it is safe.
+            detach();
+            socket.destroy();
+            settled = true;
+            resolve(STALE);
+            return;
+          }
+          if (kind === 'timeout') {
+            const ms =
+              phase === 'connect' ? timeouts.connectMs : phase === 'send' ? timeouts.sendMs : timeouts.readMs;
+            kill(timeoutFailure({ ...facts(), phase, ms }));
+          } else if (kind === 'malformed') {
+            kill(withFacts(cause, facts()));
+          } else if (kind === 'error' && !connection.connected) {
+            kill(connectFailure(facts(cause)));
+          } else {
+            kill(resetFailure({ ...facts(cause), details: { stderrTail: log.tail } }));
+          }
+        },
+      };
+
+      connection.user = user;
+      req.signal.addEventListener('abort', onAbort, { once: true });
+      socket.write(packet, () => {
+        if (!finished && !writing && phase !== 'read') {
+          phase = 'read';
+          armTimeout();
+        }
+      });
+      armTimeout();
+      if (connection.connected) sendBody();
+    });
+  }
+
+  return {
+    scheme: 'fastcgi',
+    target,
+    async request(req: GatewayRequest, timeouts: TransportTimeouts): Promise<UpstreamResponse> {
+      const inline = smallBodyBuffer(req.body, inlineLimit);
+      let packet: Buffer;
+      try {
+        packet = encodeFastcgiRequest({
+          requestId: REQUEST_ID,
+          vars: buildCgiEnv(req, options.params),
+          keepConn,
+          stdin: inline ?? undefined,
+          endStdin: inline !== null,
+        });
+      } catch (error) {
+        throw withFacts(error, { target, sentAnything: false });
+      }
+      const rest = inline === null ? req.body : null;
+      for (let attempt = 1; ; attempt++) {
+        if (req.signal.aborted) throw abortedFailure({ target, sentAnything: false });
+        const outcome = await exchange(await lease(attempt > 1, req, timeouts), packet, rest, req, timeouts);
+        if (outcome !== STALE) return outcome;
+        if (attempt === MAX_ATTEMPTS) {
+          throw resetFailure({ target, sentAnything: true, what: 'closed every kept-open connection tried' });
+        }
+      }
+    },
+    stats: () => pool.stats(),
+    close: () => pool.close(abortedFailure({ target, sentAnything: false })),
+  };
+}

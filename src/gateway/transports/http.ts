@@ -1,0 +1,334 @@
+// HTTP/1.1 to a backend (nginx proxy_pass with proxy_http_version 1.1 and an upstream
+// keepalive pool). The gateway is the edge: the client's own X-Forwarded-* and X-Real-IP are
+// replaced, not trusted, and `Proxy` is dropped (httpoxy, CVE-2016-5385). Upgrade requests
+// (WebSocket) are tunnelled byte for byte once the backend answers 101.
+
+import { createReadStream } from 'node:fs';
+import { Agent, type ClientRequest, type IncomingMessage, request as httpRequest } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { StackgenError } from '../../errors.js';
+import type { GatewayLogger } from '../log.js';
+import type {
+  GatewayRequest,
+  Transport,
+  TransportTimeouts,
+  UpstreamResponse,
+  UpstreamTarget,
+} from '../transport.js';
+
+export interface HttpTransportOptions {
+  logger: GatewayLogger;
+  /** Upper bound of concurrent connections to this backend (per gateway worker). */
+  maxSockets?: number | undefined;
+  /** Idle connections kept for reuse (nginx `keepalive N`). */
+  maxFreeSockets?: number | undefined;
+}
+
+// Request fields never forwarded as received: hop-by-hop ones (RFC 9110 §7.6.1), the ones the
+// gateway sets itself, and `Proxy` (httpoxy: it would become HTTP_PROXY in a CGI-ish app).
+const DROP_REQUEST = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'content-length',
+  'proxy',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-real-ip',
+]);
+
+const RESPONSE_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'trailer']);
+
+const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
+
+/** Backend request header list (flat [name, value, …]) for a gateway request (pure). */
+export function backendRequestHeaders(req: GatewayRequest, upgrade: string | null): string[] {
+  const out: string[] = ['Host', req.host];
+  const raw = req.rawHeaders;
+  const connectionTokens: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2)
+    if ((raw[i] as string).toLowerCase() === 'connection')
+      for (const token of (raw[i + 1] as string).split(','))
+        connectionTokens.push(token.trim().toLowerCase());
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i] as string;
+    const lower = name.toLowerCase();
+    if (DROP_REQUEST.has(lower) || connectionTokens.includes(lower)) continue;
+    out.push(name, raw[i + 1] as string);
+  }
+  out.push(
+    'X-Forwarded-For',
+    req.remoteAddress,
+    'X-Forwarded-Proto',
+    req.scheme,
+    'X-Forwarded-Host',
+    req.host,
+    'X-Real-IP',
+    req.remoteAddress,
+  );
+  if (upgrade !== null) out.push('Connection', 'Upgrade', 'Upgrade', upgrade);
+  if (req.body !== null) out.push('Content-Length', String(req.body.length));
+  else if (METHODS_WITH_BODY.has(req.method)) out.push('Content-Length', '0');
+  return out;
+}
+
+function upstreamError(
+  code:
+    | 'SG_ERR_UPSTREAM_CONNECT'
+    | 'SG_ERR_UPSTREAM_RESET'
+    | 'SG_ERR_UPSTREAM_TIMEOUT'
+    | 'SG_ERR_UPSTREAM_MALFORMED',
+  message: string,
+  sentAnything: boolean,
+  cause?: unknown,
+): StackgenError {
+  return new StackgenError(code, message, { cause, details: { sentAnything } });
+}
+
+/** Classify a node client error into the Transport error contract. */
+function classify(err: NodeJS.ErrnoException, connected: boolean, where: string): StackgenError {
+  if (err instanceof StackgenError) return err;
+  const code = err.code ?? '';
+  if (!connected)
+    return upstreamError('SG_ERR_UPSTREAM_CONNECT', `cannot connect to ${where}: ${err.message}`, false, err);
+  if (code.startsWith('HPE_'))
+    return upstreamError(
+      'SG_ERR_UPSTREAM_MALFORMED',
+      `malformed response from ${where}: ${err.message}`,
+      true,
+      err,
+    );
+  return upstreamError('SG_ERR_UPSTREAM_RESET', `${where} closed the connection: ${err.message}`, true, err);
+}
+
+/** Create the HTTP transport for one backend. */
+export function createHttpTransport(target: UpstreamTarget, options: HttpTransportOptions): Transport {
+  const address = target.address;
+  if (address.kind === 'script')
+    throw new StackgenError('SG_ERR_INTERNAL', 'http transport needs a socket address');
+  const where = address.kind === 'unix' ? `unix:${address.path}` : `${address.host}:${address.port}`;
+  const agent = new Agent({
+    keepAlive: true,
+    maxSockets: options.maxSockets ?? 1024,
+    maxFreeSockets: options.maxFreeSockets ?? 128,
+    scheduling: 'lifo',
+  });
+  const location =
+    address.kind === 'unix' ? { socketPath: address.path } : { host: address.host, port: address.port };
+
+  function send(
+    req: GatewayRequest,
+    timeouts: TransportTimeouts,
+    upgrade: string | null,
+    onUpgrade: ((res: IncomingMessage, socket: Socket, head: Buffer) => void) | null,
+    retryOnStale: boolean,
+  ): Promise<UpstreamResponse> {
+    return new Promise((resolve, reject) => {
+      let connected = false;
+      let settled = false;
+      let creq: ClientRequest;
+      try {
+        creq = httpRequest({
+          ...location,
+          agent: upgrade === null ? agent : false,
+          method: req.method,
+          path: req.rawTarget,
+          headers: backendRequestHeaders(req, upgrade),
+          setHost: false,
+          insecureHTTPParser: false,
+        });
+      } catch (err) {
+        reject(
+          new StackgenError('SG_ERR_UPSTREAM_REQUEST_TOO_LARGE', `cannot encode the request for ${where}`, {
+            cause: err,
+            details: { sentAnything: false },
+          }),
+        );
+        return;
+      }
+      const fail = (err: StackgenError) => {
+        if (settled) return;
+        settled = true;
+        req.signal.removeEventListener('abort', onAbort);
+        creq.destroy();
+        reject(err);
+      };
+      const onAbort = () =>
+        fail(
+          new StackgenError('SG_ERR_CLIENT_ABORTED', 'client went away', { details: { sentAnything: true } }),
+        );
+      if (req.signal.aborted) return onAbort();
+      req.signal.addEventListener('abort', onAbort, { once: true });
+
+      creq.on('socket', (socket: Socket) => {
+        if (!socket.connecting) {
+          connected = true;
+          return;
+        }
+        const timer = setTimeout(
+          () => fail(upstreamError('SG_ERR_UPSTREAM_TIMEOUT', `connecting to ${where} timed out`, false)),
+          timeouts.connectMs,
+        );
+        socket.once('connect', () => {
+          connected = true;
+          clearTimeout(timer);
+        });
+        socket.once('close', () => clearTimeout(timer));
+      });
+      // Idle time on the backend socket: proxy_send_timeout while the request is written, then
+      // proxy_read_timeout while waiting for and reading the answer (both "between two operations").
+      creq.setTimeout(timeouts.sendMs, () => {
+        const err = upstreamError('SG_ERR_UPSTREAM_TIMEOUT', `${where} did not answer in time`, connected);
+        if (!settled) fail(err);
+        else creq.destroy(err);
+      });
+      // Request fully written: from now on the read timeout applies.
+      creq.once('finish', () => creq.setTimeout(timeouts.readMs));
+      creq.on('error', (err: NodeJS.ErrnoException) => {
+        if (settled) return;
+        // A pooled connection the backend closed while idle: the request never reached the
+        // app, so it is safe to send it again on a fresh connection (once).
+        if (retryOnStale && creq.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
+          settled = true;
+          req.signal.removeEventListener('abort', onAbort);
+          send(req, timeouts, upgrade, onUpgrade, false).then(resolve, reject);
+          return;
+        }
+        fail(classify(err, connected, where));
+      });
+      creq.on('response', (res: IncomingMessage) => {
+        if (settled) {
+          res.destroy();
+          return;
+        }
+        settled = true;
+        const headers: Array<[string, string]> = [];
+        const raw = res.rawHeaders;
+        for (let i = 0; i + 1 < raw.length; i += 2) {
+          const name = raw[i] as string;
+          if (RESPONSE_HOP_BY_HOP.has(name.toLowerCase())) continue;
+          headers.push([name, raw[i + 1] as string]);
+        }
+        res.once('close', () => req.signal.removeEventListener('abort', onAbort));
+        resolve({ status: res.statusCode ?? 502, statusText: res.statusMessage, headers, body: res });
+      });
+      if (onUpgrade !== null)
+        creq.on('upgrade', (res: IncomingMessage, socket: Socket, head: Buffer) => {
+          if (settled) return socket.destroy();
+          settled = true;
+          req.signal.removeEventListener('abort', onAbort);
+          onUpgrade(res, socket, head);
+          resolve({ status: 101, headers: [], body: res });
+        });
+
+      const body = req.body;
+      if (body === null) creq.end();
+      else if (body.kind === 'memory') {
+        // One write for head + body when the body is a single chunk (node merges them).
+        const n = body.chunks.length;
+        for (let i = 0; i < n - 1; i++) creq.write(body.chunks[i] as Buffer);
+        creq.end(body.chunks[n - 1]);
+      } else {
+        const file = createReadStream(body.path);
+        file.on('error', (err) =>
+          fail(
+            new StackgenError('SG_ERR_INTERNAL', `cannot read buffered body ${body.path}`, {
+              cause: err,
+              details: { sentAnything: connected },
+            }),
+          ),
+        );
+        file.pipe(creq);
+      }
+    });
+  }
+
+  return {
+    scheme: target.scheme,
+    target,
+    request: (req, timeouts) => send(req, timeouts, null, null, true),
+
+    async upgrade(
+      req: GatewayRequest,
+      client: Duplex,
+      head: Buffer,
+      timeouts: TransportTimeouts,
+    ): Promise<void> {
+      const upgradeValue = headerValue(req.rawHeaders, 'upgrade') ?? 'websocket';
+      let tunnelClosed: Promise<void> | null = null;
+      const res = await send(
+        req,
+        timeouts,
+        upgradeValue,
+        (backendRes, socket, backendHead) => {
+          tunnelClosed = tunnel(backendRes, socket, backendHead, client, head, timeouts);
+        },
+        false,
+      );
+      if (tunnelClosed !== null) return tunnelClosed;
+      // The backend refused the upgrade: relay its ordinary answer and close.
+      const chunks: Buffer[] = [];
+      for await (const chunk of res.body) chunks.push(chunk as Buffer);
+      const payload = Buffer.concat(chunks);
+      let lines = `HTTP/1.1 ${res.status} ${res.statusText ?? ''}\r\n`;
+      for (const [name, value] of res.headers)
+        if (name.toLowerCase() !== 'content-length') lines += `${name}: ${value}\r\n`;
+      lines += `Content-Length: ${payload.length}\r\nConnection: close\r\n\r\n`;
+      client.end(Buffer.concat([Buffer.from(lines, 'latin1'), payload]));
+    },
+
+    async close() {
+      agent.destroy();
+    },
+  };
+}
+
+/** Relay the backend's 101 head, then pipe bytes both ways until either side closes or idles. */
+function tunnel(
+  backendRes: IncomingMessage,
+  socket: Socket,
+  backendHead: Buffer,
+  client: Duplex,
+  head: Buffer,
+  timeouts: TransportTimeouts,
+): Promise<void> {
+  // RFC 9110 §15.2.2 / RFC 6455 §4.1: the 101 head goes to the client as the backend sent it.
+  let lines = `HTTP/1.1 101 ${backendRes.statusMessage || 'Switching Protocols'}\r\n`;
+  const raw = backendRes.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) lines += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  client.write(`${lines}\r\n`);
+  if (backendHead.length > 0) client.write(backendHead);
+  if (head.length > 0) socket.write(head);
+  return new Promise((resolve) => {
+    let closed = 0;
+    const close = () => {
+      socket.destroy();
+      client.destroy();
+    };
+    const onClosed = () => {
+      close();
+      if (++closed === 2) resolve();
+    };
+    // nginx proxy_read_timeout applies to a tunnel too: an idle WebSocket is closed after it.
+    socket.setTimeout(timeouts.readMs, close);
+    socket.on('error', close);
+    client.on('error', close);
+    socket.once('close', onClosed);
+    client.once('close', onClosed);
+    socket.pipe(client);
+    client.pipe(socket);
+  });
+}
+
+function headerValue(raw: readonly string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < raw.length; i += 2)
+    if ((raw[i] as string).toLowerCase() === name) return raw[i + 1];
+  return undefined;
+}

@@ -1,0 +1,50 @@
+// A GatewayRequest as the gateway front would build it, for transport and cgi-env tests.
+
+import type { GatewayRequest, RequestBody } from '../../src/gateway/transport.js';
+
+export function gatewayRequest(overrides: Partial<GatewayRequest> = {}): GatewayRequest {
+  const rawTarget = overrides.rawTarget ?? '/echo?x=1';
+  const q = rawTarget.indexOf('?');
+  const rawPath = q < 0 ? rawTarget : rawTarget.slice(0, q);
+  return {
+    method: 'GET',
+    rawTarget,
+    rawPath,
+    query: q < 0 ? '' : rawTarget.slice(q + 1),
+    scriptName: '',
+    pathInfo: decodeURIComponent(rawPath),
+    httpVersion: '1.1',
+    rawHeaders: ['Host', 'example.test', 'User-Agent', 'vitest'],
+    host: 'example.test',
+    scheme: 'http',
+    remoteAddress: '127.0.0.1',
+    remotePort: 50000,
+    serverAddress: '127.0.0.1',
+    serverPort: 8080,
+    serverName: 'example.test',
+    documentRoot: '/srv/www',
+    body: null,
+    signal: new AbortController().signal,
+    ...overrides,
+  };
+}
+
+/** A memory body made of `chunks`. */
+export function memoryBody(...chunks: Buffer[]): RequestBody {
+  return { kind: 'memory', length: chunks.reduce((n, c) => n + c.length, 0), chunks };
+}
+
+/** Read a response body to the end. */
+export async function readBody(body: AsyncIterable<unknown>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** The bytes /big?n=… (test/fixtures/gateway) answers with: a repeating 16-byte pattern. */
+export function patternBytes(n: number): Buffer {
+  const pattern = Buffer.from('0123456789abcdef');
+  const out = Buffer.alloc(n);
+  for (let i = 0; i < n; i += 16) pattern.copy(out, i, 0, Math.min(16, n - i));
+  return out;
+}

@@ -1,0 +1,75 @@
+// Run `stackgen verify` as a user would (a child process through tsx) and find what a run
+// left behind: processes whose command line, working directory or environment names its
+// sandbox dir.
+
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const ROOT = join(import.meta.dirname, '..', '..');
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Spawn the CLI; `onStderr` sees stderr as it arrives (to send a signal mid-run). */
+export function runVerify(
+  args: string[],
+  options: { onStderr?: (text: string, child: ReturnType<typeof spawn>) => void; timeoutMs?: number } = {},
+): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts'), 'verify', ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 240_000);
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      options.onStderr?.(stderr, child);
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Sandbox dirs a run announced on stderr ("… in /tmp/stackgen-verify-…"). */
+export function sandboxDirs(stderr: string): string[] {
+  return [...stderr.matchAll(/ in (\/tmp\/stackgen-verify-[\w-]+)/g)].map((m) => m[1]!);
+}
+
+/** Live processes that name one of these dirs (zombies are dead and skipped). */
+export function processesNaming(dirs: string[]): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    if (Number(pid) === process.pid) continue;
+    const read = (f: string) => {
+      try {
+        return readFileSync(`/proc/${pid}/${f}`, 'utf8');
+      } catch {
+        return '';
+      }
+    };
+    const stat = read('stat');
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
+    let cwd = '';
+    try {
+      cwd = readlinkSync(`/proc/${pid}/cwd`);
+    } catch {
+      // gone
+    }
+    const cmdline = read('cmdline').replace(/\0/g, ' ');
+    const text = `${cmdline}\n${cwd}\n${read('environ')}`;
+    if (dirs.some((d) => text.includes(d))) found.push(`${pid} ${cmdline.slice(0, 100)}`);
+  }
+  return found;
+}

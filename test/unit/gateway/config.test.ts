@@ -1,0 +1,247 @@
+import { describe, expect, it } from 'vitest';
+import {
+  gatewayConfigFromFlags,
+  parseDuration,
+  parseGatewayConfigText,
+  parseListenAddress,
+  parseSize,
+  parseUpstreamUrl,
+} from '../../../src/gateway/config.js';
+import { isStackgenError } from '../../../src/errors.js';
+
+const FULL = `# stackgen gateway config — generated
+listen: ["127.0.0.1:8080", "[::1]:8081", "unix:/run/gw.sock"]
+server_name: example.com
+workers: auto
+max_body: 10m
+max_header_size: 8k
+timeouts:
+  client_header: 60s
+  client_body: 60s
+  keepalive: 75s
+  connect: 5s
+  read: 60s
+  send: 60s
+  shutdown: 10s
+access_log: stdout
+security_headers: {X-Content-Type-Options: nosniff, X-Frame-Options: SAMEORIGIN, Referrer-Policy: strict-origin-when-cross-origin}
+locations:
+  - path: /static/
+    static: {root: /srv/app/static, follow_symlinks: false, expires: 1h}
+  - path: /
+    upstream: ["uwsgi://unix:/run/app/app.sock"]
+    script_name: ""
+    document_root: /srv/app
+    websocket: false
+`;
+
+function errorOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    if (isStackgenError(err)) return err.message;
+    throw err;
+  }
+  throw new Error('expected an error');
+}
+
+describe('scalar syntaxes', () => {
+  it.each([
+    ['0', 0],
+    ['1024', 1024],
+    ['512k', 524288],
+    ['10m', 10485760],
+    ['1G', 1073741824],
+    [100, 100],
+    ['10mb', null],
+    ['-1', null],
+    ['', null],
+  ])('size %s → %s', (input, expected) => expect(parseSize(input)).toBe(expected));
+
+  it.each([
+    ['500ms', 500],
+    ['60s', 60000],
+    ['5m', 300000],
+    ['1h', 3600000],
+    ['30', 30000],
+    [2, 2000],
+    ['1m 30s', 90000],
+    ['1h30m', 5400000],
+    ['5 minutes', null],
+    ['', null],
+  ])('duration %s → %s', (input, expected) => expect(parseDuration(input)).toBe(expected));
+
+  it.each([
+    ['127.0.0.1:8080', { kind: 'tcp', host: '127.0.0.1', port: 8080 }],
+    ['[::1]:80', { kind: 'tcp', host: '::1', port: 80 }],
+    [':80', { kind: 'tcp', host: '0.0.0.0', port: 80 }],
+    ['unix:/run/gw.sock', { kind: 'unix', path: '/run/gw.sock' }],
+  ])('listen %s', (input, expected) => expect(parseListenAddress(input)).toEqual(expected));
+
+  it.each(['8080', 'localhost', 'unix:relative.sock', '1.2.3.4:99999'])('listen %s is refused', (input) => {
+    expect(typeof parseListenAddress(input)).toBe('string');
+  });
+
+  it.each([
+    ['http://127.0.0.1:8000', { scheme: 'http', address: { kind: 'tcp', host: '127.0.0.1', port: 8000 } }],
+    ['uwsgi://unix:/run/app.sock', { scheme: 'uwsgi', address: { kind: 'unix', path: '/run/app.sock' } }],
+    ['fastcgi://[::1]:9000', { scheme: 'fastcgi', address: { kind: 'tcp', host: '::1', port: 9000 } }],
+    ['scgi://backend:4000', { scheme: 'scgi', address: { kind: 'tcp', host: 'backend', port: 4000 } }],
+    ['cgi:/srv/cgi-bin/app.py', { scheme: 'cgi', address: { kind: 'script', path: '/srv/cgi-bin/app.py' } }],
+    [
+      'cgi:/srv/app.py?interpreter=/usr/bin/python3',
+      { scheme: 'cgi', address: { kind: 'script', path: '/srv/app.py', interpreter: '/usr/bin/python3' } },
+    ],
+  ])('upstream %s', (input, expected) => expect(parseUpstreamUrl(input)).toEqual(expected));
+
+  it.each([
+    'ftp://host:21',
+    'http://host',
+    'uwsgi://unix:relative.sock',
+    'cgi:relative.py',
+    'cgi:/a.py?interp=/x',
+    'cgi:/a.py?interpreter=python3',
+  ])('upstream %s is refused', (input) => {
+    expect(typeof parseUpstreamUrl(input)).toBe('string');
+  });
+});
+
+describe('parseGatewayConfigText', () => {
+  it('parses the documented format', () => {
+    const c = parseGatewayConfigText(FULL, '/etc/gw/gateway.yaml');
+    expect(c.listen).toEqual([
+      { kind: 'tcp', host: '127.0.0.1', port: 8080 },
+      { kind: 'tcp', host: '::1', port: 8081 },
+      { kind: 'unix', path: '/run/gw.sock' },
+    ]);
+    expect(c).toMatchObject({
+      source: '/etc/gw/gateway.yaml',
+      serverName: 'example.com',
+      workers: 'auto',
+      maxBodyBytes: 10 * 1024 * 1024,
+      maxHeaderBytes: 8192,
+      timeouts: {
+        clientHeaderMs: 60000,
+        clientBodyMs: 60000,
+        keepaliveMs: 75000,
+        connectMs: 5000,
+        readMs: 60000,
+        sendMs: 60000,
+        shutdownMs: 10000,
+      },
+      accessLog: { kind: 'stdout' },
+    });
+    expect(c.securityHeaders).toContainEqual(['X-Frame-Options', 'SAMEORIGIN']);
+    expect(c.locations).toEqual([
+      {
+        kind: 'static',
+        path: '/static/',
+        root: '/srv/app/static',
+        followSymlinks: false,
+        expiresMs: 3600000,
+        index: 'index.html',
+      },
+      {
+        kind: 'upstream',
+        path: '/',
+        upstreams: [{ scheme: 'uwsgi', address: { kind: 'unix', path: '/run/app/app.sock' } }],
+        scriptName: '',
+        documentRoot: '/srv/app',
+        websocket: false,
+      },
+    ]);
+  });
+
+  it('fills defaults for a minimal file and resolves relative paths against the file', () => {
+    const c = parseGatewayConfigText(
+      'locations:\n  - {path: /s/, static: {root: ./static}}\n',
+      '/etc/gw/g.yaml',
+    );
+    expect(c.listen).toEqual([{ kind: 'tcp', host: '127.0.0.1', port: 8080 }]);
+    expect(c.workers).toBe(1);
+    expect(c.maxBodyBytes).toBe(1024 * 1024);
+    expect(c.locations[0]).toMatchObject({ root: '/etc/gw/static', expiresMs: null });
+  });
+
+  it('reports YAML syntax errors with file:line:col', () => {
+    expect(errorOf(() => parseGatewayConfigText('listen: [\n', 'gw.yaml'))).toMatch(/^gw\.yaml:\d+:\d+: /);
+  });
+
+  it('reports a bad value at its position', () => {
+    const text = FULL.replace('max_body: 10m', 'max_body: 10 megs');
+    expect(errorOf(() => parseGatewayConfigText(text, 'gw.yaml'))).toMatch(
+      /^gw\.yaml:5:11: max_body: .*size/,
+    );
+  });
+
+  it('reports an unknown key at the key', () => {
+    const text = FULL.replace('server_name:', 'server_nmae:');
+    expect(errorOf(() => parseGatewayConfigText(text, 'gw.yaml'))).toMatch(/^gw\.yaml:3:1: .*server_nmae/);
+  });
+
+  it('reports a bad upstream URL inside a location', () => {
+    const text = FULL.replace('uwsgi://unix:/run/app/app.sock', 'uwsgi:/run/app.sock');
+    expect(errorOf(() => parseGatewayConfigText(text, 'gw.yaml'))).toMatch(
+      /^gw\.yaml:21:\d+: locations\.1\.upstream\.0: /,
+    );
+  });
+
+  it('refuses a location with both static and upstream, mixed schemes, and websocket on uwsgi', () => {
+    const both = 'locations:\n  - {path: /, static: {root: /x}, upstream: ["http://a:1"]}\n';
+    expect(errorOf(() => parseGatewayConfigText(both, 'g.yaml'))).toMatch(
+      /exactly one of static or upstream/,
+    );
+    const mixed = 'locations:\n  - {path: /, upstream: ["http://a:1", "uwsgi://a:2"]}\n';
+    expect(errorOf(() => parseGatewayConfigText(mixed, 'g.yaml'))).toMatch(/one scheme/);
+    const ws = 'locations:\n  - {path: /, upstream: ["uwsgi://a:2"], websocket: true}\n';
+    expect(errorOf(() => parseGatewayConfigText(ws, 'g.yaml'))).toMatch(/g\.yaml:2:\d+: .*websocket.*http/);
+  });
+
+  it('refuses duplicate keys', () => {
+    expect(
+      errorOf(() => parseGatewayConfigText('workers: 1\nworkers: 2\nlocations: []\n', 'g.yaml')),
+    ).toMatch(/^g\.yaml:2:1: /);
+  });
+});
+
+describe('gatewayConfigFromFlags', () => {
+  it('builds the same config as the file form', () => {
+    const c = gatewayConfigFromFlags(
+      {
+        listen: ['127.0.0.1:9000'],
+        upstream: ['uwsgi://unix:/run/a.sock', 'uwsgi://unix:/run/b.sock'],
+        static: ['/static/=./static'],
+        workers: 'auto',
+        maxBody: '10m',
+      },
+      '/srv/app',
+    );
+    expect(c).toMatchObject({
+      source: null,
+      listen: [{ kind: 'tcp', host: '127.0.0.1', port: 9000 }],
+      workers: 'auto',
+      maxBodyBytes: 10485760,
+    });
+    expect(c.locations).toMatchObject([
+      { kind: 'static', path: '/static/', root: '/srv/app/static' },
+      {
+        kind: 'upstream',
+        path: '/',
+        upstreams: [{ scheme: 'uwsgi' }, { scheme: 'uwsgi' }],
+        documentRoot: '/srv/app',
+      },
+    ]);
+  });
+
+  it('names the flag in errors', () => {
+    expect(errorOf(() => gatewayConfigFromFlags({ upstream: ['nope://x'] }, '/'))).toMatch(/^--upstream: /);
+    expect(errorOf(() => gatewayConfigFromFlags({ upstream: ['http://a:1'], workers: 'many' }, '/'))).toMatch(
+      /^--workers: /,
+    );
+    expect(errorOf(() => gatewayConfigFromFlags({ upstream: ['http://a:1'], maxBody: 'lots' }, '/'))).toMatch(
+      /^--max-body: /,
+    );
+    expect(errorOf(() => gatewayConfigFromFlags({ static: ['nodir'] }, '/'))).toMatch(/^--static nodir/);
+    expect(errorOf(() => gatewayConfigFromFlags({}, '/'))).toMatch(/--config/);
+  });
+});
