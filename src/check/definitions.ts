@@ -1,0 +1,477 @@
+// What `stackgen check` runs, as data: each check definition looks at a plan rendered for
+// a sandbox site and returns the steps that apply to it — a real tool, the file it reads,
+// and how to judge the tool's answer. Pure: src/check/runner.ts is the only part that
+// spawns anything, so `verify` can reuse the same list against its own sandbox.
+
+import { join } from 'node:path';
+import type { Artifact } from '../render/artifacts.js';
+import type { Plan } from '../render/plan.js';
+import { MANAGERS, PROXIES } from '../topology/catalog/proxies.js';
+import { SERVERS } from '../topology/catalog/servers.js';
+
+/** Debian's interpreter: the one supervisor's package installs its modules for. */
+export const DEBIAN_PYTHON = '/usr/bin/python3';
+
+/** systemd-analyze security: an app server unit must score at or below this exposure. */
+export const MAX_EXPOSURE = 2.0;
+
+/** What a step needs installed; a missing program is a failed check with this install hint. */
+export interface ToolNeed {
+  program: string;
+  /** Debian package that provides it. */
+  package: string;
+}
+
+/** What a tool printed and how it ended. */
+export interface ToolOutput {
+  exitCode: number | null;
+  /** stdout and stderr interleaved as the tool wrote them. */
+  output: string;
+  timedOut: boolean;
+}
+
+export interface Verdict {
+  ok: boolean;
+  /** One line after PASS/FAIL (e.g. "exposure 1.4 ≤ 2.0"); null when the status says it all. */
+  summary: string | null;
+  /** The tool's own message, shown indented under a failure. */
+  message: string;
+  /** Lines worth showing even when the check passes (nginx's [warn] lines). */
+  warnings: string[];
+}
+
+export type StepAction =
+  | {
+      kind: 'exec';
+      argv: string[];
+      cwd?: string | undefined;
+      env?: Record<string, string> | undefined;
+      timeoutMs: number;
+      judge: (out: ToolOutput) => Verdict;
+    }
+  /** An in-process validator (the gateway's own config loader); throws to fail. */
+  | { kind: 'call'; run: () => Promise<string | null> };
+
+export interface CheckStep {
+  /** Definition id, e.g. `nginx-test`. */
+  check: string;
+  /** What ran, as a user would type it: `nginx -t`. */
+  title: string;
+  /** The generated file it checked, relative to the deploy dir. */
+  subject: string;
+  need: ToolNeed | null;
+  /** Directories to create and files to copy before the tool runs. */
+  prepare: { mkdir: string[]; copy: Array<{ from: string; to: string }> };
+  action: StepAction;
+}
+
+export interface CheckContext {
+  plan: Plan;
+  artifacts: readonly Artifact[];
+  /** The sandbox directory (the site's deploy dir is `<dir>/deploy`). */
+  dir: string;
+  /** How to validate a gateway config file in-process (null: no loader available). */
+  loadGatewayConfig: ((file: string) => Promise<unknown>) | null;
+}
+
+export interface CheckDefinition {
+  id: string;
+  /** The steps for this stack; empty when the check does not apply. */
+  steps: (ctx: CheckContext) => CheckStep[];
+}
+
+const NO_PREPARE = { mkdir: [], copy: [] };
+
+/** The deploy-dir-absolute path of an artifact. */
+const deployPath = (ctx: CheckContext, rel: string) => join(ctx.plan.site.configDir, rel);
+
+/** Pass on exit 0; the message is everything the tool printed. */
+export function judgeExitCode(out: ToolOutput): Verdict {
+  const ok = out.exitCode === 0 && !out.timedOut;
+  return { ok, summary: null, message: describeEnd(out), warnings: [] };
+}
+
+function describeEnd(out: ToolOutput): string {
+  const text = out.output.trim();
+  if (out.timedOut) return `${text}\n(timed out)`.trim();
+  if (out.exitCode !== 0 && text === '') return `exited with code ${String(out.exitCode)}`;
+  return text;
+}
+
+// --- nginx ---------------------------------------------------------------------------
+
+/**
+ * nginx -t: parse the whole config and open every file it names. -p and -e keep nginx
+ * from touching its compiled-in prefix and /var/log/nginx/error.log (both root-owned)
+ * before it has read the sandbox config, which moves pid, logs and temp paths anyway.
+ */
+const nginxTest: CheckDefinition = {
+  id: 'nginx-test',
+  steps: (ctx) => {
+    if (ctx.plan.front.kind !== 'nginx') return [];
+    const { site } = ctx.plan;
+    const conf = ctx.plan.files.nginxConf;
+    const nginx = PROXIES.nginx.programs[0]!;
+    return [
+      {
+        check: 'nginx-test',
+        title: 'nginx -t',
+        subject: 'nginx/nginx.conf',
+        need: { program: 'nginx', package: nginx.package },
+        prepare: { mkdir: [site.nginx.tempDir, site.logDir, site.runDir], copy: [] },
+        action: {
+          kind: 'exec',
+          argv: ['nginx', '-t', '-p', `${ctx.dir}/`, '-e', site.nginx.errorLog, '-c', conf],
+          timeoutMs: 15_000,
+          judge: judgeNginx,
+        },
+      },
+    ];
+  },
+};
+
+/** nginx -t exits 0 when the config is valid; `[warn]` lines (e.g. `user` when not root) are warnings. */
+export function judgeNginx(out: ToolOutput): Verdict {
+  const verdict = judgeExitCode(out);
+  const warnings = out.output.split('\n').filter((l) => l.includes('[warn]'));
+  return { ...verdict, warnings: verdict.ok ? warnings : [] };
+}
+
+// --- systemd -------------------------------------------------------------------------
+
+/** Unit files to analyze: a template unit (name@.service) as the instances it is started as. */
+function systemdUnits(
+  ctx: CheckContext,
+): Array<{ subject: string; file: string; copy: CheckStep['prepare'] }> {
+  const units = ctx.artifacts.filter((a) => a.path.startsWith('systemd/') && a.path.endsWith('.service'));
+  return units.flatMap((a) => {
+    const source = deployPath(ctx, a.path);
+    if (!a.path.endsWith('@.service')) return [{ subject: a.path, file: source, copy: NO_PREPARE }];
+    // systemd-analyze wants an instance: copy the template to name@<instance>.service so %i
+    // expands to what the target really starts (tornado: the port).
+    const base = a.path.slice('systemd/'.length, -'@.service'.length);
+    const dir = join(ctx.dir, 'check', 'systemd');
+    return ctx.plan.launches
+      .filter((l) => l.instance !== null && l.component === a.component)
+      .map((l) => {
+        const file = join(dir, `${base}@${l.instance}.service`);
+        return {
+          subject: `${a.path} as ${base}@${l.instance}.service`,
+          file,
+          copy: { mkdir: [dir], copy: [{ from: source, to: file }] },
+        };
+      });
+  });
+}
+
+/**
+ * systemd-analyze verify: loads the unit like systemd would and checks that every
+ * ExecStart binary exists. Unknown keys are only logged (exit code 0), so any line that
+ * names the unit file counts as a failure too.
+ */
+const systemdVerify: CheckDefinition = {
+  id: 'systemd-verify',
+  steps: (ctx) => {
+    if (ctx.plan.spec.processes.manager !== 'systemd') return [];
+    const systemd = MANAGERS.systemd.programs[0]!;
+    const targets = ctx.artifacts.filter((a) => a.path.endsWith('.target'));
+    const units = systemdUnits(ctx);
+    return [
+      ...units.map((u) => verifyStep(u.subject, [u.file], u.copy, systemd.package)),
+      ...targets.map((t) => {
+        // A target Wants= its instances: verify them together so the names resolve.
+        const instances = units.map((u) => u.file);
+        const copy = {
+          mkdir: units.flatMap((u) => u.copy.mkdir),
+          copy: units.flatMap((u) => u.copy.copy),
+        };
+        return verifyStep(t.path, [deployPath(ctx, t.path), ...instances], copy, systemd.package);
+      }),
+    ];
+  },
+};
+
+function verifyStep(subject: string, files: string[], prepare: CheckStep['prepare'], pkg: string): CheckStep {
+  return {
+    check: 'systemd-verify',
+    title: 'systemd-analyze verify',
+    subject,
+    need: { program: 'systemd-analyze', package: pkg },
+    prepare,
+    action: {
+      kind: 'exec',
+      argv: ['systemd-analyze', 'verify', ...files],
+      timeoutMs: 30_000,
+      judge: (out) => judgeSystemdVerify(out, files),
+    },
+  };
+}
+
+/** Fail on a non-zero exit or on any line about one of our unit files (unknown keys, bad values). */
+export function judgeSystemdVerify(out: ToolOutput, files: readonly string[]): Verdict {
+  const names = files.map((f) => f.slice(f.lastIndexOf('/') + 1));
+  const ours = out.output.split('\n').filter((l) => names.some((n) => l.includes(n)));
+  const ok = out.exitCode === 0 && !out.timedOut && ours.length === 0;
+  return { ok, summary: null, message: describeEnd(out), warnings: [] };
+}
+
+/**
+ * systemd-analyze security --offline=yes: scores the sandboxing of the app server's unit
+ * (0 = locked down, 10 = exposed). stackgen's units promise ≤ MAX_EXPOSURE.
+ */
+const systemdSecurity: CheckDefinition = {
+  id: 'systemd-security',
+  steps: (ctx) => {
+    if (ctx.plan.spec.processes.manager !== 'systemd') return [];
+    const systemd = MANAGERS.systemd.programs[0]!;
+    return systemdUnits(ctx).map((u) => ({
+      check: 'systemd-security',
+      title: 'systemd-analyze security',
+      subject: u.subject,
+      need: { program: 'systemd-analyze', package: systemd.package },
+      prepare: u.copy,
+      action: {
+        kind: 'exec',
+        argv: ['systemd-analyze', 'security', '--offline=yes', '--no-pager', u.file],
+        timeoutMs: 30_000,
+        judge: judgeExposure,
+      },
+    }));
+  },
+};
+
+/** The number in "→ Overall exposure level for x.service: 1.4 OK". */
+export function parseExposure(output: string): number | null {
+  const m = /Overall exposure level for \S+: (\d+(?:\.\d+)?)/.exec(output);
+  return m ? Number(m[1]) : null;
+}
+
+export function judgeExposure(out: ToolOutput): Verdict {
+  const exposure = parseExposure(out.output);
+  if (out.exitCode !== 0 || exposure === null) {
+    return { ok: false, summary: 'no exposure level reported', message: describeEnd(out), warnings: [] };
+  }
+  const ok = exposure <= MAX_EXPOSURE;
+  // On failure the ✗ lines are the tool's own explanation of what to tighten.
+  const exposed = out.output
+    .split('\n')
+    .filter((l) => l.startsWith('✗'))
+    .map((l) => l.replace(/\s{2,}/g, '  ').trim());
+  return {
+    ok,
+    summary: `exposure ${exposure.toFixed(1)} ${ok ? '≤' : '>'} ${MAX_EXPOSURE.toFixed(1)}`,
+    message: ok ? '' : [...exposed, out.output.trim().split('\n').at(-1) ?? ''].join('\n'),
+    warnings: [],
+  };
+}
+
+// --- app servers ---------------------------------------------------------------------
+
+/**
+ * gunicorn --check-config: the launch command with the flag inserted, so the very
+ * interpreter, config file and entry point are checked. It imports the app too.
+ */
+const gunicornCheckConfig: CheckDefinition = {
+  id: 'gunicorn-check-config',
+  steps: (ctx) => {
+    const launch = ctx.plan.launches.find((l) => l.component === 'app');
+    if (!launch || ctx.plan.appServer?.server !== 'gunicorn') return [];
+    const at = launch.argv.indexOf('gunicorn');
+    const argv = [...launch.argv.slice(0, at + 1), '--check-config', ...launch.argv.slice(at + 1)];
+    return [
+      {
+        check: 'gunicorn-check-config',
+        title: 'gunicorn --check-config',
+        subject: `gunicorn/${ctx.plan.name}.conf.py`,
+        need: { program: launch.argv[0]!, package: SERVERS.gunicorn.programs[0]!.package },
+        prepare: { mkdir: [ctx.plan.site.runDir], copy: [] },
+        action: {
+          kind: 'exec',
+          argv,
+          cwd: launch.cwd,
+          env: launch.env,
+          timeoutMs: 60_000,
+          judge: judgeExitCode,
+        },
+      },
+    ];
+  },
+};
+
+/**
+ * uWSGI has no dry-run flag. `--get <option>` is the reliable substitute in 2.0.x: uWSGI
+ * parses the ini, loads the plugins it names (python3) and applies `strict = true` —
+ * rejecting any option no loaded plugin knows — then prints the value and exits without
+ * binding a socket or importing the app. (`--show-config` goes on to start the server;
+ * starting it for real is verify's job.)
+ */
+const uwsgiStrictOptions: CheckDefinition = {
+  id: 'uwsgi-options',
+  steps: (ctx) => {
+    if (ctx.plan.appServer?.server !== 'uwsgi') return [];
+    const ini = ctx.plan.files.uwsgiIni;
+    return [
+      {
+        check: 'uwsgi-options',
+        title: 'uwsgi --strict --get',
+        subject: `uwsgi/${ctx.plan.name}.ini`,
+        need: { program: 'uwsgi', package: SERVERS.uwsgi.programs[0]!.package },
+        prepare: NO_PREPARE,
+        action: {
+          kind: 'exec',
+          argv: ['uwsgi', '--ini', ini, '--strict', '--get', 'plugins'],
+          timeoutMs: 15_000,
+          judge: judgeExitCode,
+        },
+      },
+    ];
+  },
+};
+
+/**
+ * The app's entry point imports under the stack's interpreter with the stack's
+ * environment, for servers that have no config check of their own that does it
+ * (uWSGI, uvicorn, waitress, tornado, wsgiref, the CGI adapter).
+ */
+const appImport: CheckDefinition = {
+  id: 'app-import',
+  steps: (ctx) => {
+    const { plan } = ctx;
+    const server = plan.spec.serve.server;
+    // gunicorn --check-config imports it already; a plain CGI script has no entry point.
+    if (server === 'gunicorn' || plan.spec.app.interface === 'cgi' || plan.app.module === '') return [];
+    const python = plan.site.python;
+    const script = [
+      'import importlib, sys',
+      'sys.path.insert(0, sys.argv[1])',
+      'module = importlib.import_module(sys.argv[2])',
+      'name = sys.argv[3]',
+      'if name and not hasattr(module, name):',
+      '    sys.exit(f"{sys.argv[2]} has no attribute {name!r}")',
+    ].join('\n');
+    return [
+      {
+        check: 'app-import',
+        title: `${python} import ${plan.app.entry}`,
+        subject: plan.app.root,
+        need: { program: python, package: 'python3' },
+        prepare: NO_PREPARE,
+        action: {
+          kind: 'exec',
+          argv: [python, '-c', script, plan.app.root, plan.app.module, plan.app.callable],
+          cwd: plan.app.root,
+          env: { ...Object.fromEntries(plan.app.env), PYTHONDONTWRITEBYTECODE: '1' },
+          timeoutMs: 60_000,
+          judge: judgeExitCode,
+        },
+      },
+    ];
+  },
+};
+
+/** py_compile: the runner scripts and the CGI adapter are Python that stackgen generated. */
+const pythonCompile: CheckDefinition = {
+  id: 'python-compile',
+  steps: (ctx) =>
+    ctx.artifacts
+      .filter((a) => a.path.startsWith('python/') || a.path.startsWith('cgi/'))
+      .map((a) => ({
+        check: 'python-compile',
+        title: `${ctx.plan.site.python} -m py_compile`,
+        subject: a.path,
+        need: { program: ctx.plan.site.python, package: 'python3' },
+        prepare: NO_PREPARE,
+        action: {
+          kind: 'exec',
+          // Compile into the sandbox, not into __pycache__ next to the file.
+          argv: [ctx.plan.site.python, '-m', 'py_compile', deployPath(ctx, a.path)],
+          env: { PYTHONPYCACHEPREFIX: join(ctx.dir, 'check', 'pycache') },
+          timeoutMs: 30_000,
+          judge: judgeExitCode,
+        },
+      })),
+};
+
+// --- process managers and the gateway ------------------------------------------------
+
+/**
+ * supervisord's own option processing: ServerOptions.realize() reads the config and its
+ * [include]s and validates every value (signals, users, paths) exactly as supervisord
+ * does at startup, then returns — it starts nothing. Errors exit 2 with the message.
+ */
+const SUPERVISOR_REALIZE = [
+  'import sys',
+  'from supervisor.options import ServerOptions',
+  'options = ServerOptions()',
+  "options.realize(['-c', sys.argv[1]])",
+  'for group in options.process_group_configs:',
+  "    print(f'program {group.name}: {len(group.process_configs)} process(es)')",
+].join('\n');
+
+const supervisorOptions: CheckDefinition = {
+  id: 'supervisor-options',
+  steps: (ctx) => {
+    if (ctx.plan.spec.processes.manager !== 'supervisor') return [];
+    const supervisor = MANAGERS.supervisor.programs[0]!;
+    return [
+      {
+        check: 'supervisor-options',
+        title: 'supervisord options',
+        subject: 'supervisor/supervisord.conf',
+        need: { program: 'supervisord', package: supervisor.package },
+        // childlogdir and the socket's directory must exist for realize() to accept them.
+        prepare: { mkdir: [ctx.plan.site.logDir, ctx.plan.site.runDir], copy: [] },
+        action: {
+          kind: 'exec',
+          argv: [DEBIAN_PYTHON, '-c', SUPERVISOR_REALIZE, ctx.plan.files.supervisordConf],
+          timeoutMs: 30_000,
+          judge: judgeExitCode,
+        },
+      },
+    ];
+  },
+};
+
+/** The gateway's own config loader (src/gateway/config.ts), the same code `stackgen gateway` runs. */
+const gatewayConfig: CheckDefinition = {
+  id: 'gateway-config',
+  steps: (ctx) => {
+    const load = ctx.loadGatewayConfig;
+    if (ctx.plan.front.kind !== 'gateway' || load === null) return [];
+    const file = ctx.plan.files.gatewayConfig;
+    return [
+      {
+        check: 'gateway-config',
+        title: 'stackgen gateway config',
+        subject: `gateway/${ctx.plan.name}.yaml`,
+        need: null,
+        prepare: NO_PREPARE,
+        action: {
+          kind: 'call',
+          run: async () => {
+            await load(file);
+            return null;
+          },
+        },
+      },
+    ];
+  },
+};
+
+/** Every check, in the order they are reported. */
+export const CHECKS: readonly CheckDefinition[] = [
+  nginxTest,
+  gatewayConfig,
+  uwsgiStrictOptions,
+  gunicornCheckConfig,
+  appImport,
+  pythonCompile,
+  supervisorOptions,
+  systemdVerify,
+  systemdSecurity,
+];
+
+/** The steps every applicable check contributes for this sandbox-rendered stack. */
+export function checkSteps(ctx: CheckContext, checks: readonly CheckDefinition[] = CHECKS): CheckStep[] {
+  return checks.flatMap((c) => c.steps(ctx));
+}

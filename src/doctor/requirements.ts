@@ -1,0 +1,98 @@
+// What a stack needs on the machine that runs it, read from the catalog: the proxy's,
+// server's and manager's programs (with minimum versions), the Python modules of the
+// framework, server and concurrency model for the stack's interpreter, uWSGI's language
+// plugins, and fcgiwrap when nginx runs CGI. Pure.
+
+import type { NormalizedSpec } from '../spec/normalize.js';
+import { FRAMEWORKS } from '../topology/catalog/frameworks.js';
+import { FCGIWRAP, MANAGERS, PROXIES } from '../topology/catalog/proxies.js';
+import { SERVERS } from '../topology/catalog/servers.js';
+import type { ProgramRequirement } from '../topology/catalog/types.js';
+
+export type Requirement =
+  | ({ kind: 'program'; neededBy: string } & ProgramRequirement)
+  | { kind: 'python-module'; module: string; package: string; python: string; neededBy: string }
+  | { kind: 'uwsgi-plugin'; plugin: string; package: string; neededBy: string };
+
+/** Where a requirement came from, for the report ("needed by uWSGI"). */
+function programs(list: readonly ProgramRequirement[], neededBy: string): Requirement[] {
+  return list.map((p) => ({ kind: 'program', neededBy, ...p }));
+}
+
+/** Every program, module and plugin the stack needs, without duplicates, in report order. */
+export function stackRequirements(spec: NormalizedSpec, python: string): Requirement[] {
+  const server = SERVERS[spec.serve.server];
+  const framework = FRAMEWORKS[spec.app.framework];
+  const out: Requirement[] = [
+    ...programs(PROXIES[spec.proxy.kind].programs, PROXIES[spec.proxy.kind].title),
+    ...programs(server.programs, server.title),
+    ...programs(MANAGERS[spec.processes.manager].programs, MANAGERS[spec.processes.manager].title),
+  ];
+  if (spec.serve.server === 'cgi' && spec.proxy.kind === 'nginx') {
+    out.push({
+      kind: 'program',
+      neededBy: 'nginx (CGI)',
+      ...FCGIWRAP,
+      versionArgs: [...FCGIWRAP.versionArgs],
+    });
+  }
+
+  if (spec.serve.server === 'uwsgi') {
+    // uWSGI embeds Python through a plugin (`plugins = python3` in the ini); gevent is another.
+    out.push({ kind: 'uwsgi-plugin', plugin: 'python3', package: 'uwsgi-plugin-python3', neededBy: 'uWSGI' });
+    if (spec.serve.concurrency === 'gevent') {
+      out.push({
+        kind: 'uwsgi-plugin',
+        plugin: 'gevent_python3',
+        package: 'uwsgi-plugin-gevent-python3',
+        neededBy: 'uWSGI (gevent)',
+      });
+    }
+  } else if (spec.serve.server !== 'cgi' || spec.app.interface === 'wsgi') {
+    // Every other server (and the CGI adapter of a WSGI app) runs under the stack's interpreter.
+    out.push({
+      kind: 'program',
+      program: python,
+      package: 'python3',
+      versionArgs: ['--version'],
+      minVersion: '0',
+      why: 'runs the app server',
+      neededBy: server.title,
+    });
+  }
+
+  const modules = [
+    ...server.pythonModules.map((m) => ({ ...m, neededBy: server.title })),
+    ...(server.concurrencyModules[spec.serve.concurrency] ?? []).map((m) => ({
+      ...m,
+      neededBy: `${server.title} (${spec.serve.concurrency})`,
+    })),
+    ...framework.pythonModules.map((m) => ({ ...m, neededBy: framework.title })),
+  ];
+  const seen = new Set<string>();
+  for (const m of modules) {
+    if (seen.has(m.module)) continue;
+    seen.add(m.module);
+    out.push({ kind: 'python-module', module: m.module, package: m.package, python, neededBy: m.neededBy });
+  }
+  return dedupePrograms(out);
+}
+
+/** A program named twice (tornado as server and framework) is checked once. */
+function dedupePrograms(list: Requirement[]): Requirement[] {
+  const seen = new Set<string>();
+  return list.filter((r) => {
+    const key =
+      r.kind === 'program' ? `p:${r.program}` : r.kind === 'uwsgi-plugin' ? `u:${r.plugin}` : `m:${r.module}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** The requirement's name as the report prints it. */
+export function requirementName(r: Requirement): string {
+  if (r.kind === 'program') return r.program;
+  if (r.kind === 'uwsgi-plugin') return `uwsgi plugin ${r.plugin}`;
+  return r.module;
+}

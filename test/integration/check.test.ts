@@ -1,0 +1,148 @@
+// `stackgen check` against the real tools: every example renders and passes, and a broken
+// stack fails with the tool's own message. Each example is checked in-process (the same
+// checkStack the CLI calls); the CLI itself is spawned for the exit code and output format.
+
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, expect, it } from 'vitest';
+import { judgeExposure } from '../../src/check/definitions.js';
+import { formatResult } from '../../src/check/format.js';
+import { runCheckStep } from '../../src/check/runner.js';
+import { checkStack } from '../../src/check/stack.js';
+import { loadAndResolve } from '../../src/cli/shared.js';
+import { EXIT_CODES } from '../../src/errors.js';
+import { describeWith } from '../helpers/tools.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const EXAMPLES = readdirSync(join(ROOT, 'examples'))
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
+const run = promisify(execFile);
+
+const describeTools = describeWith({
+  tools: ['nginx', 'uwsgi', 'gunicorn', 'systemd-analyze', 'supervisord'],
+  pythonModules: ['flask', 'django', 'bottle', 'tornado', 'fastapi', 'gevent', 'uvicorn', 'supervisor'],
+});
+
+const work = mkdtempSync(join(tmpdir(), 'stackgen-check-test-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** `stackgen check` through the real entry point; resolves with exit code and output. */
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts'), 'check', ...args], {
+      cwd: ROOT,
+    });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describeTools('stackgen check', () => {
+  it.concurrent.each(EXAMPLES)('examples/%s renders and passes every check', async (file) => {
+    const l = loadAndResolve(join(ROOT, 'examples', file), { cores: 2, quiet: true });
+    const report = await checkStack(l, { concurrency: 2 });
+    const failures = report.results.filter((r) => !r.ok).map(formatResult);
+    expect(failures, failures.join('\n')).toEqual([]);
+    expect(report.results.length).toBeGreaterThan(0);
+    const checks = new Set(report.results.map((r) => r.step.check));
+    // Each front and app server gets its own tool's opinion, not just a generic one.
+    if (l.loaded.spec.proxy.kind === 'nginx') expect(checks).toContain('nginx-test');
+    if (l.loaded.spec.proxy.kind === 'gateway') expect(checks).toContain('gateway-config');
+    if (l.loaded.spec.serve.server === 'gunicorn') expect(checks).toContain('gunicorn-check-config');
+    if (l.loaded.spec.serve.server === 'uwsgi') expect(checks).toContain('uwsgi-options');
+    if (l.loaded.spec.processes.manager === 'systemd') {
+      expect(checks).toContain('systemd-verify');
+      for (const r of report.results.filter((x) => x.step.check === 'systemd-security')) {
+        expect(r.summary).toMatch(/^exposure \d\.\d ≤ 2\.0$/);
+      }
+    }
+    if (l.loaded.spec.processes.manager === 'supervisor') expect(checks).toContain('supervisor-options');
+  });
+
+  it('prints PASS lines and exits 0 for a good stack', async () => {
+    const r = await cli('examples/flask-gunicorn-systemd.yaml', '--cores', '2');
+    expect(r.stdout).toContain('PASS nginx -t (nginx/nginx.conf)');
+    expect(r.stdout).toContain('PASS gunicorn --check-config (gunicorn/flask-gunicorn.conf.py)');
+    expect(r.stdout).toMatch(/PASS systemd-analyze security \(systemd\/flask-gunicorn\.service\): exposure/);
+    expect(r.code).toBe(EXIT_CODES.ok);
+  });
+
+  it('reports gunicorn --check-config failing on a missing app module, with its message, and exits 1', async () => {
+    const spec = join(work, 'broken.yaml');
+    writeFileSync(
+      spec,
+      [
+        'name: broken',
+        'app:',
+        '  framework: flask',
+        '  entry: no_such_module:app',
+        `  root: ${join(ROOT, 'examples/apps/flask')}`,
+        'serve: {server: gunicorn}',
+        'proxy: {kind: nginx}',
+        'processes: {manager: systemd}',
+        '',
+      ].join('\n'),
+    );
+    const r = await cli(spec, '--cores', '2');
+    expect(r.code).toBe(EXIT_CODES.checksFailed);
+    expect(r.stdout).toContain('FAIL gunicorn --check-config (gunicorn/broken.conf.py)');
+    // The tool's own message, indented under the FAIL line.
+    expect(r.stdout).toMatch(/^ {4}ModuleNotFoundError: No module named 'no_such_module'$/m);
+    // The other files are still fine and say so.
+    expect(r.stdout).toContain('PASS nginx -t (nginx/nginx.conf)');
+    expect(r.stdout).toContain('broken: 1 of');
+
+    const json = await cli(spec, '--cores', '2', '--json');
+    const parsed = JSON.parse(json.stdout) as { ok: boolean; checks: Array<{ check: string; ok: boolean }> };
+    expect(parsed.ok).toBe(false);
+    expect(parsed.checks.find((c) => c.check === 'gunicorn-check-config')?.ok).toBe(false);
+  });
+});
+
+it('a missing tool is a failed check with the package to install, not a crash', async () => {
+  const result = await runCheckStep({
+    check: 'nginx-test',
+    title: 'nginx -t',
+    subject: 'nginx/nginx.conf',
+    need: { program: 'stackgen-no-such-tool', package: 'nginx-light' },
+    prepare: { mkdir: [], copy: [] },
+    action: {
+      kind: 'exec',
+      argv: ['stackgen-no-such-tool'],
+      timeoutMs: 1000,
+      judge: () => ({ ok: true, summary: null, message: '', warnings: [] }),
+    },
+  });
+  expect(result.ok).toBe(false);
+  expect(result.summary).toBe('stackgen-no-such-tool is not installed');
+  expect(result.message).toContain('apt-get install -y nginx-light');
+});
+
+describeWith({ tools: ['systemd-analyze'] })('systemd-analyze security judge', () => {
+  it('fails a unit without hardening, with the exposure and the tool’s ✗ lines', async () => {
+    const unit = join(work, 'loose.service');
+    writeFileSync(unit, '[Service]\nExecStart=/bin/true\n');
+    const result = await runCheckStep({
+      check: 'systemd-security',
+      title: 'systemd-analyze security',
+      subject: 'loose.service',
+      need: { program: 'systemd-analyze', package: 'systemd' },
+      prepare: { mkdir: [], copy: [] },
+      action: {
+        kind: 'exec',
+        argv: ['systemd-analyze', 'security', '--offline=yes', '--no-pager', unit],
+        timeoutMs: 30_000,
+        judge: judgeExposure,
+      },
+    });
+    expect(result.ok).toBe(false);
+    expect(result.summary).toMatch(/^exposure \d+\.\d > 2\.0$/);
+    expect(result.message).toContain('✗ NoNewPrivileges=');
+  });
+});
