@@ -246,7 +246,9 @@ function systemdUnits(plan: Plan, base: object): Artifact[] {
           plan.site.runDir.startsWith('/run/') && usesRunDir && component === 'app'
             ? plan.site.runDir.slice(5)
             : null,
-        readWritePaths: component === 'gateway' ? null : null,
+        // The gateway faces clients: a production listen port is often 80.
+        bindsPrivilegedPort: component === 'gateway' && plan.front.listen.port < 1024,
+        privilegedPort: plan.front.listen.port,
       }),
     });
     if (templated) {

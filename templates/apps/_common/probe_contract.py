@@ -31,6 +31,9 @@ PROBE_PREFIX = "/__probe/"
 COUNTER_ENV = "STACKGEN_PROBE_COUNTER"
 JSON_TYPE = "application/json"
 STREAM_TYPE = "text/plain; charset=utf-8"
+# A streamed answer asks proxies not to buffer it: nginx buffers upstream responses
+# (proxy_buffering on, as stackgen renders it) unless the response says X-Accel-Buffering: no.
+STREAM_HEADERS = (("Cache-Control", "no-store"), ("X-Accel-Buffering", "no"))
 
 # The meta-variables a proxy is responsible for. HTTP_PROXY must be null behind a
 # correct proxy: a client "Proxy:" header becoming HTTP_PROXY is httpoxy (CVE-2016-5385).

@@ -45,7 +45,7 @@ async def _dispatch(scope, receive, send, path):
         await _json(send, pc.slow_payload(ms, start, time.time()))
     elif name == "stream":
         chunks, interval_ms = pc.query_int(query, "chunks"), pc.query_int(query, "interval_ms")
-        await send(_start(200, pc.STREAM_TYPE))
+        await send(_start(200, pc.STREAM_TYPE, stream=True))
         for index in range(chunks):
             if index:
                 await asyncio.sleep(interval_ms / 1000)
@@ -66,8 +66,10 @@ async def _dispatch(scope, receive, send, path):
         await _json(send, pc.unknown_probe_payload(path), 404)
 
 
-def _start(code, content_type, length=None):
+def _start(code, content_type, length=None, stream=False):
     headers = [(b"content-type", content_type.encode("latin-1")), (b"cache-control", b"no-store")]
+    if stream:
+        headers.append((b"x-accel-buffering", b"no"))
     if length is not None:
         headers.append((b"content-length", str(length).encode("ascii")))
     return {"type": "http.response.start", "status": code, "headers": headers}

@@ -52,7 +52,8 @@ def stream():
     chunks = pc.query_int(bottle.request.query_string, "chunks")
     interval_ms = pc.query_int(bottle.request.query_string, "interval_ms")
     bottle.response.content_type = pc.STREAM_TYPE
-    bottle.response.set_header("Cache-Control", "no-store")
+    for name, value in pc.STREAM_HEADERS:
+        bottle.response.set_header(name, value)
 
     def generate():
         for index in range(chunks):

@@ -78,7 +78,10 @@ def dispatch(environ):
         chunks, interval_ms = pc.query_int(query, "chunks"), pc.query_int(query, "interval_ms")
         out = sys.stdout.buffer
         # No Content-Length: the gateway streams stdout as it arrives (chunked on HTTP/1.1).
-        header = "Status: 200 OK\r\nContent-Type: %s\r\nCache-Control: no-store\r\n\r\n" % pc.STREAM_TYPE
+        header = "Status: 200 OK\r\nContent-Type: %s\r\n%s\r\n" % (
+            pc.STREAM_TYPE,
+            "".join("%s: %s\r\n" % pair for pair in pc.STREAM_HEADERS),
+        )
         out.write(header.encode("latin-1"))
         out.flush()
         for index in range(chunks):

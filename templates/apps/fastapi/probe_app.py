@@ -46,7 +46,7 @@ async def stream(request: Request):
                 await asyncio.sleep(interval_ms / 1000)
             yield pc.stream_line(index)
 
-    return StreamingResponse(generate(), media_type=pc.STREAM_TYPE, headers={"Cache-Control": "no-store"})
+    return StreamingResponse(generate(), media_type=pc.STREAM_TYPE, headers=dict(pc.STREAM_HEADERS))
 
 
 @app.get("/__probe/count")

@@ -47,7 +47,7 @@ def stream():
                 time.sleep(interval_ms / 1000)
             yield pc.stream_line(index)
 
-    return Response(generate(), content_type=pc.STREAM_TYPE, headers={"Cache-Control": "no-store"})
+    return Response(generate(), content_type=pc.STREAM_TYPE, headers=dict(pc.STREAM_HEADERS))
 
 
 @app.route("/__probe/count")

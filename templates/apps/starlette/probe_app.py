@@ -48,7 +48,7 @@ async def stream(request):
                 await asyncio.sleep(interval_ms / 1000)
             yield pc.stream_line(index)
 
-    return StreamingResponse(generate(), media_type=pc.STREAM_TYPE, headers={"Cache-Control": "no-store"})
+    return StreamingResponse(generate(), media_type=pc.STREAM_TYPE, headers=dict(pc.STREAM_HEADERS))
 
 
 async def count(request):

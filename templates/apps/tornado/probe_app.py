@@ -109,6 +109,7 @@ class StreamHandler(ProbeHandler):
     async def get(self):
         chunks, interval_ms = self.query_int("chunks"), self.query_int("interval_ms")
         self.set_header("Content-Type", pc.STREAM_TYPE)
+        self.set_header("X-Accel-Buffering", "no")
         for index in range(chunks):
             if index:
                 await asyncio.sleep(interval_ms / 1000)

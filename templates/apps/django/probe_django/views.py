@@ -104,7 +104,8 @@ def stream(request):
             yield pc.stream_line(index)
 
     response = StreamingHttpResponse(generate(), content_type=pc.STREAM_TYPE)
-    response["Cache-Control"] = "no-store"
+    for name, value in pc.STREAM_HEADERS:
+        response[name] = value
     return response
 
 

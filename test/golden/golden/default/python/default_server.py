@@ -24,6 +24,9 @@ class PooledWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's listen backlog is 5: a burst of more simultaneous connections overflows
+    # it and the extra clients wait for a SYN retransmit (1 s). Same queue as uWSGI's listen.
+    request_queue_size = 128
     pool = ThreadPoolExecutor(max_workers=THREADS)
 
     def process_request(self, request, client_address):

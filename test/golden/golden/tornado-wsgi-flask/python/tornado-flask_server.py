@@ -11,6 +11,7 @@ import sys
 
 import tornado.httpserver
 import tornado.web
+import tornado.wsgi
 
 APP_ROOT = "/srv/stackgen/examples/apps/flask"
 ENTRY = "app:app"
@@ -22,8 +23,6 @@ def load_app():
     target = getattr(importlib.import_module(module_name), attr or "application")
     if INTERFACE == "wsgi":
         # tornado's WSGIContainer runs the WSGI app on the IOLoop thread: one request at a time.
-        import tornado.wsgi
-
         return tornado.wsgi.WSGIContainer(target)
     # A tornado entry point is a factory (make_app) or an Application instance.
     return target() if callable(target) and not isinstance(target, tornado.web.Application) else target

@@ -1,0 +1,313 @@
+// Gateway vs nginx in front of the same backends, driven by wrk on loopback, in alternation
+// (nginx round, gateway round, …) so drift on a shared machine hits both alike.
+//   uwsgi:   uWSGI (2 processes) ← nginx uwsgi_pass   | gateway uwsgi://
+//   http:    gunicorn (2 workers) ← nginx proxy_pass  | gateway http://
+//   fastcgi: uWSGI --fastcgi-socket ← nginx fastcgi_pass | gateway fastcgi://
+// Then: RSS of the gateway processes holding 1,000 idle keep-alive connections.
+// Knobs: BENCH_ROUNDS (5), BENCH_SECONDS (5), BENCH_CONNECTIONS (50), BENCH_PROTOCOLS (uwsgi,http,fastcgi).
+
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const ROOT = join(import.meta.dirname, '..');
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
+const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 50);
+const PROTOCOLS = (process.env['BENCH_PROTOCOLS'] ?? 'uwsgi,http,fastcgi').split(',');
+const TOOLS = ['/usr/sbin/nginx', '/usr/bin/uwsgi', '/usr/bin/gunicorn', '/usr/bin/wrk', '/usr/bin/python3'];
+
+const HELLO_APP = `from flask import Flask
+app = Flask(__name__)
+
+@app.route("/", defaults={"path": ""})
+@app.route("/<path:path>")
+def hello(path):
+    return "Hello, World!"
+`;
+
+interface WrkResult {
+  rps: number;
+  p50ms: number;
+  p99ms: number;
+}
+
+const started: ChildProcess[] = [];
+
+/** Start a process in its own group (so the whole tree can be stopped). */
+function start(command: string, args: string[], cwd?: string): ChildProcess {
+  const child = spawn(command, args, { cwd, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+  let tail = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    tail = (tail + d.toString()).slice(-4000);
+  });
+  child.once('exit', (code, signal) => {
+    if (!stopping) process.stderr.write(`bench: ${command} exited early (${signal ?? code}):\n${tail}\n`);
+  });
+  started.push(child);
+  return child;
+}
+
+let stopping = false;
+
+async function stopAll(): Promise<void> {
+  stopping = true;
+  for (const child of started) {
+    if (child.pid === undefined) continue;
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+    } catch {}
+  }
+  await new Promise((r) => setTimeout(r, 1500));
+  for (const child of started) {
+    if (child.pid === undefined) continue;
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {}
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor(address: { port: number } | { path: string }, what: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = 'path' in address ? connect(address.path) : connect(address.port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`${what} did not start`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** wrk latency value (`812.00us`, `1.20ms`, `2.01s`) → milliseconds. */
+function toMs(value: string): number {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(value.trim());
+  if (!m) return Number.NaN;
+  const n = Number(m[1]);
+  return m[2] === 'us' ? n / 1000 : m[2] === 's' ? n * 1000 : n;
+}
+
+async function wrk(url: string, seconds: number): Promise<WrkResult> {
+  const { stdout } = await run(
+    '/usr/bin/wrk',
+    ['-c', String(CONNECTIONS), '-t', '2', '-d', `${seconds}s`, '--latency', url],
+    {
+      timeout: (seconds + 30) * 1000,
+    },
+  );
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
+  const p50 = toMs(/\s50%\s+(\S+)/.exec(stdout)?.[1] ?? '');
+  const p99 = toMs(/\s99%\s+(\S+)/.exec(stdout)?.[1] ?? '');
+  const errors = /Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1];
+  if (errors) throw new Error(`wrk saw ${errors} error responses from ${url}`);
+  return { rps, p50ms: p50, p99ms: p99 };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+};
+
+/** VmRSS (KiB) of a process and its children, from /proc. */
+function rssKiB(rootPid: number): { total: number; pids: number[] } {
+  const pids = [rootPid];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === rootPid) pids.push(Number(entry));
+    } catch {}
+  }
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      total += Number(m?.[1] ?? 0);
+    } catch {}
+  }
+  return { total, pids };
+}
+
+/** Open `n` keep-alive connections, one request on each, keep them open; measure RSS. */
+async function rssUnderConnections(port: number, path: string, pid: number, n: number) {
+  const before = rssKiB(pid).total;
+  const sockets: Socket[] = [];
+  let answered = 0;
+  await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<void>((resolve) => {
+          const s = connect(port, '127.0.0.1', () => s.write(`GET ${path} HTTP/1.1\r\nHost: bench\r\n\r\n`));
+          sockets.push(s);
+          s.once('data', () => {
+            answered++;
+            resolve();
+          });
+          s.once('error', () => resolve());
+        }),
+    ),
+  );
+  await new Promise((r) => setTimeout(r, 500));
+  const after = rssKiB(pid);
+  for (const s of sockets) s.destroy();
+  return { before, after: after.total, processes: after.pids.length, answered };
+}
+
+export async function runGatewayBench(): Promise<void> {
+  const missing = TOOLS.filter((t) => {
+    try {
+      readFileSync(t, { flag: 'r' });
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (missing.length > 0) throw new Error(`bench needs: ${missing.join(', ')}`);
+  const dir = mkdtempSync(join(tmpdir(), 'sg-bench-'));
+  // nginx workers run as nobody when started by root: they must reach the sockets.
+  chmodSync(dir, 0o755);
+  const cleanup = async () => {
+    await stopAll();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('SIGINT', () => void cleanup().then(() => process.kill(process.pid, 'SIGINT')));
+  try {
+    writeFileSync(join(dir, 'hello.py'), HELLO_APP);
+    const uwsgiSock = join(dir, 'uwsgi.sock');
+    const fcgiSock = join(dir, 'fcgi.sock');
+    const gunicornPort = await freePort();
+    const nginxPort = await freePort();
+    const gatewayPort = await freePort();
+    const uwsgiCommon = ['--plugin', 'python3', '--chmod-socket=666', '--processes', '2', '--master'];
+    const uwsgiApp = [
+      '--wsgi-file',
+      join(dir, 'hello.py'),
+      '--callable',
+      'app',
+      '--disable-logging',
+      '--die-on-term',
+    ];
+    start('/usr/bin/uwsgi', [...uwsgiCommon, '--socket', uwsgiSock, ...uwsgiApp]);
+    start('/usr/bin/uwsgi', [...uwsgiCommon, '--fastcgi-socket', fcgiSock, ...uwsgiApp]);
+    start('/usr/bin/gunicorn', ['--bind', `127.0.0.1:${gunicornPort}`, '--workers', '2', 'hello:app'], dir);
+    writeFileSync(
+      join(dir, 'nginx.conf'),
+      `worker_processes auto;
+pid ${dir}/nginx.pid;
+error_log ${dir}/nginx-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/ngx-body; proxy_temp_path ${dir}/ngx-proxy;
+  fastcgi_temp_path ${dir}/ngx-fcgi; uwsgi_temp_path ${dir}/ngx-uwsgi; scgi_temp_path ${dir}/ngx-scgi;
+  upstream gunicorn { server 127.0.0.1:${gunicornPort}; keepalive 32; }
+  server {
+    listen 127.0.0.1:${nginxPort};
+    location /uwsgi/ { include /etc/nginx/uwsgi_params; uwsgi_pass unix:${uwsgiSock}; }
+    location /fastcgi/ { include /etc/nginx/fastcgi_params; fastcgi_pass unix:${fcgiSock}; }
+    location /http/ {
+      proxy_pass http://gunicorn; proxy_http_version 1.1;
+      proxy_set_header Connection ""; proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $remote_addr; proxy_set_header X-Forwarded-Proto $scheme;
+    }
+  }
+}
+`,
+    );
+    writeFileSync(
+      join(dir, 'gateway.yaml'),
+      `listen: ["127.0.0.1:${gatewayPort}"]
+workers: auto
+access_log: off
+locations:
+  - {path: /uwsgi/, upstream: ["uwsgi://unix:${uwsgiSock}"]}
+  - {path: /fastcgi/, upstream: ["fastcgi://unix:${fcgiSock}"]}
+  - {path: /http/, upstream: ["http://127.0.0.1:${gunicornPort}"]}
+`,
+    );
+    await waitFor({ path: uwsgiSock }, 'uWSGI (uwsgi)');
+    await waitFor({ path: fcgiSock }, 'uWSGI (fastcgi)');
+    await waitFor({ port: gunicornPort }, 'gunicorn');
+    start('/usr/sbin/nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;']);
+    const gateway = start(process.execPath, [
+      '--import',
+      'tsx',
+      join(ROOT, 'src', 'main.ts'),
+      'gateway',
+      '--config',
+      join(dir, 'gateway.yaml'),
+    ]);
+    await waitFor({ port: nginxPort }, 'nginx');
+    await waitFor({ port: gatewayPort }, 'gateway');
+
+    process.stdout.write(
+      `wrk -c ${CONNECTIONS} -t 2, ${ROUNDS} alternating rounds × ${SECONDS}s per proxy and protocol; access logs off\n`,
+    );
+    const rows: string[] = [];
+    for (const proto of PROTOCOLS) {
+      const path = `/${proto}/`;
+      const nginxUrl = `http://127.0.0.1:${nginxPort}${path}`;
+      const gatewayUrl = `http://127.0.0.1:${gatewayPort}${path}`;
+      await wrk(nginxUrl, 1);
+      await wrk(gatewayUrl, 1);
+      const n: WrkResult[] = [];
+      const g: WrkResult[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        n.push(await wrk(nginxUrl, SECONDS));
+        g.push(await wrk(gatewayUrl, SECONDS));
+        process.stdout.write(
+          `  ${proto} round ${round + 1}: nginx ${n.at(-1)?.rps.toFixed(0)} req/s, gateway ${g.at(-1)?.rps.toFixed(0)} req/s\n`,
+        );
+      }
+      const nr = median(n.map((r) => r.rps));
+      const gr = median(g.map((r) => r.rps));
+      const n50 = median(n.map((r) => r.p50ms));
+      const g50 = median(g.map((r) => r.p50ms));
+      const n99 = median(n.map((r) => r.p99ms));
+      const g99 = median(g.map((r) => r.p99ms));
+      rows.push(
+        `| ${proto.padEnd(7)} | ${nr.toFixed(0).padStart(7)} | ${gr.toFixed(0).padStart(7)} | ${(gr / nr).toFixed(2)} | ${n50.toFixed(2)} / ${n99.toFixed(2)} | ${g50.toFixed(2)} / ${g99.toFixed(2)} | ${(g99 / n99).toFixed(2)} |`,
+      );
+    }
+    process.stdout.write(
+      '\n| backend | nginx req/s | gateway req/s | ratio | nginx p50/p99 ms | gateway p50/p99 ms | p99 ratio |\n' +
+        '|---|---|---|---|---|---|---|\n' +
+        `${rows.join('\n')}\n(medians over ${ROUNDS} rounds)\n`,
+    );
+
+    const rss = await rssUnderConnections(gatewayPort, '/uwsgi/', gateway.pid as number, 1000);
+    process.stdout.write(
+      `\ngateway RSS (${rss.processes} processes): ${(rss.before / 1024).toFixed(1)} MiB idle → ${(rss.after / 1024).toFixed(1)} MiB with 1000 keep-alive connections (${rss.answered} answered)\n`,
+    );
+    const nginxPid = Number(readFileSync(join(dir, 'nginx.pid'), 'utf8'));
+    const nginxRss = await rssUnderConnections(nginxPort, '/uwsgi/', nginxPid, 1000);
+    process.stdout.write(
+      `nginx RSS (${nginxRss.processes} processes): ${(nginxRss.before / 1024).toFixed(1)} MiB idle → ${(nginxRss.after / 1024).toFixed(1)} MiB with 1000 keep-alive connections\n`,
+    );
+  } finally {
+    await cleanup();
+  }
+}

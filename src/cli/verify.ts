@@ -1,0 +1,96 @@
+// `stackgen verify [stack.yaml...] [--json FILE] [--junit FILE] [--keep] [--probe-app] [--only PATH]`:
+// boot each stack in a sandbox and prove every request path. Exit codes: 0 all passed,
+// 1 a probe failed (or interrupted), 3 a component never became ready, 78 invalid spec.
+
+import { writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { EXIT_CODES, ERROR_CATALOGUE } from '../errors.js';
+import { formatDiagnostic } from '../spec/diagnostics.js';
+import { type LoadedSpec, readStackSpec } from '../spec/parse.js';
+import { FORMATTERS } from '../report/registry.js';
+import { progressPrinter } from '../report/progress.js';
+import type { StackReport, VerifyReport } from '../report/types.js';
+import { readAccountBook } from '../runtime/users.js';
+import { verifyStack } from '../runtime/verify.js';
+import { parseCores } from './shared.js';
+
+/** Seconds a component may take to become ready. */
+const READY_DEADLINE_MS = 30_000;
+
+/**
+ * How this very stackgen is started again (the gateway's launch runs `<this> gateway`).
+ * Node resolves a bare `--import tsx` from the working directory, and the gateway runs in
+ * the sandbox: preload specifiers are made absolute here.
+ */
+function selfCommand(): string[] {
+  const require = createRequire(`${process.cwd()}/`);
+  const argv = [...process.execArgv];
+  argv.forEach((arg, i) => {
+    const value = argv[i + 1];
+    if (value === undefined || /^(\.|\/|file:|data:)/.test(value)) return;
+    if (arg === '--import' || arg === '--loader' || arg === '--experimental-loader')
+      argv[i + 1] = import.meta.resolve(value, pathToFileURL(`${process.cwd()}/`).href);
+    if (arg === '--require' || arg === '-r') argv[i + 1] = require.resolve(value);
+  });
+  return [process.execPath, ...argv, process.argv[1] ?? 'stackgen'];
+}
+
+/** The exit code of a verify run: not-ready wins over failures. Pure. */
+export function exitCodeOf(stacks: StackReport[]): number {
+  if (stacks.some((s) => s.outcome === 'interrupted'))
+    return EXIT_CODES[ERROR_CATALOGUE.SG_ERR_INTERRUPTED.exit];
+  if (stacks.some((s) => s.outcome === 'not-ready')) return EXIT_CODES.notReady;
+  if (stacks.some((s) => s.outcome === 'fail')) return EXIT_CODES.checksFailed;
+  return EXIT_CODES.ok;
+}
+
+export async function run(args: unknown[], opts: Record<string, unknown>): Promise<number> {
+  const files = (Array.isArray(args[0]) ? (args[0] as unknown[]) : []).map(String);
+  if (files.length === 0) files.push('stack.yaml');
+  // Every spec is checked before anything starts: an invalid one exits 78 with nothing running.
+  const loaded: LoadedSpec[] = files.map((f) => readStackSpec(f));
+  for (const l of loaded)
+    for (const w of l.warnings) process.stderr.write(`${formatDiagnostic(l.file, w)}\n`);
+
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) return;
+    process.stderr.write(`\nstackgen verify: ${signal}: stopping everything…\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const t0 = performance.now();
+  const stacks: StackReport[] = [];
+  try {
+    const book = readAccountBook();
+    const onProgress = progressPrinter(process.stderr);
+    for (const l of loaded) {
+      if (controller.signal.aborted) break;
+      stacks.push(
+        await verifyStack(l, {
+          probeApp: opts['probeApp'] === true,
+          keep: opts['keep'] === true,
+          only: typeof opts['only'] === 'string' ? opts['only'] : undefined,
+          cores: parseCores(opts['cores']),
+          stackgenCommand: selfCommand(),
+          book,
+          signal: controller.signal,
+          readyDeadlineMs: READY_DEADLINE_MS,
+          onProgress,
+        }),
+      );
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+
+  const report: VerifyReport = { stacks, wallMs: Math.round(performance.now() - t0) };
+  process.stdout.write(FORMATTERS.human(report));
+  if (typeof opts['json'] === 'string') writeFileSync(opts['json'], FORMATTERS.json(report));
+  if (typeof opts['junit'] === 'string') writeFileSync(opts['junit'], FORMATTERS.junit(report));
+  return exitCodeOf(stacks);
+}

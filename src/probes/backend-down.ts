@@ -1,0 +1,48 @@
+// backend-down: with the app server stopped, the proxy answers 502 promptly — an error
+// page, never a hang. Destructive: it runs last.
+
+import { httpRequest } from './http.js';
+import { fail, pass, type ProbeDefinition } from './types.js';
+
+const PROMPT_MS = 5000;
+
+type Observed =
+  | { stopped: false; why: string }
+  | { stopped: true; status: number | null; ms: number; error?: string };
+
+export const backendDownProbe: ProbeDefinition<Observed> = {
+  id: 'backend-down',
+  title: 'app server stopped → 502 from the proxy, promptly',
+  phase: 'destructive',
+  kinds: ['app'],
+  needsProbeApp: false,
+  after: ['app/reach'],
+  skip: (ctx) =>
+    ctx.plan.front.kind === 'none' ? 'no proxy: nothing stands between the client and the app' : null,
+  expect: () => `502 within ${PROMPT_MS} ms`,
+  async observe(ctx) {
+    const why = await ctx.stopBackend();
+    if (why !== null) return { stopped: false, why };
+    const t0 = performance.now();
+    try {
+      const answer = await httpRequest(ctx.front, '/stackgen-verify/backend-down', {
+        signal: ctx.signal,
+        timeoutMs: PROMPT_MS * 2,
+      });
+      return { stopped: true, status: answer.status, ms: Math.round(performance.now() - t0) };
+    } catch (err) {
+      return {
+        stopped: true,
+        status: null,
+        ms: Math.round(performance.now() - t0),
+        error: (err as Error).message,
+      };
+    }
+  },
+  judge(o) {
+    if (!o.stopped) return { status: 'skip', actual: o.why };
+    if (o.status === null) return fail(`no answer: ${o.error}`);
+    if (o.status !== 502) return fail(`${o.status} after ${o.ms} ms`);
+    return o.ms <= PROMPT_MS ? pass(`502 after ${o.ms} ms`) : fail(`502, but only after ${o.ms} ms`);
+  },
+};

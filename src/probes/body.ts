@@ -1,0 +1,121 @@
+// Request bodies: a 1 MiB upload arrives byte for byte; a chunked upload arrives (or, on a
+// server with a documented gap, is lost — as expected); a body over the proxy's limit is
+// refused with 413 by the proxy itself, and the app's request counter does not move.
+
+import { createHash, randomBytes } from 'node:crypto';
+import { sizeToBytes } from '../render/artifacts.js';
+import { readCounter } from './counter.js';
+import type { EchoResponse } from './contract.js';
+import { httpRequest, jsonOf } from './http.js';
+import { fail, pass, type ProbeDefinition } from './types.js';
+
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+const MIB = 1024 * 1024;
+
+export const uploadProbe: ProbeDefinition<{ status: number; echo: EchoResponse | null; sent: Buffer }> = {
+  id: 'upload-1mb',
+  title: '1 MiB upload arrives intact',
+  phase: 'parallel',
+  kinds: ['app'],
+  needsProbeApp: true,
+  after: ['app/reach'],
+  skip: (ctx) =>
+    sizeToBytes(ctx.plan.spec.proxy.max_body) > 0 && sizeToBytes(ctx.plan.spec.proxy.max_body) < MIB
+      ? `proxy.max_body ${ctx.plan.spec.proxy.max_body} is under 1 MiB`
+      : null,
+  expect: () => '1048576 bytes, sha256 equal to what was sent',
+  async observe(ctx) {
+    const sent = randomBytes(MIB);
+    const answer = await httpRequest(ctx.front, '/stackgen-verify/upload', {
+      method: 'POST',
+      body: sent,
+      headers: { 'Content-Type': 'application/octet-stream' },
+      signal: ctx.signal,
+    });
+    return { status: answer.status, echo: jsonOf<EchoResponse>(answer), sent };
+  },
+  judge({ status, echo, sent }) {
+    if (status !== 200 || !echo) return fail(`answered ${status}`);
+    if (echo.body_length !== sent.length || echo.body_sha256 !== sha256(sent))
+      return fail(`${echo.body_length} bytes arrived, sha256 ${echo.body_sha256.slice(0, 12)}…`);
+    return pass(`${echo.body_length} bytes, sha256 matches`);
+  },
+};
+
+export const chunkedUploadProbe: ProbeDefinition<{
+  status: number;
+  echo: EchoResponse | null;
+  sent: Buffer;
+}> = {
+  id: 'upload-chunked',
+  title: 'chunked upload (no Content-Length)',
+  phase: 'parallel',
+  kinds: ['app'],
+  needsProbeApp: true,
+  after: ['app/reach'],
+  expect: (ctx) =>
+    ctx.behaviour.readsChunkedBody
+      ? 'the whole de-chunked body reaches the app'
+      : 'the body is lost (documented gap of this server)',
+  async observe(ctx) {
+    const pieces = [randomBytes(1000), randomBytes(70_000), Buffer.from('tail')];
+    const answer = await httpRequest(ctx.front, '/stackgen-verify/chunked', {
+      method: 'PUT',
+      chunkedBody: pieces,
+      signal: ctx.signal,
+    });
+    return { status: answer.status, echo: jsonOf<EchoResponse>(answer), sent: Buffer.concat(pieces) };
+  },
+  judge({ status, echo, sent }, ctx) {
+    if (status !== 200 || !echo) return fail(`answered ${status}`);
+    const intact = echo.body_length === sent.length && echo.body_sha256 === sha256(sent);
+    if (ctx.behaviour.readsChunkedBody)
+      return intact
+        ? pass(`${sent.length} bytes arrived intact`)
+        : fail(`${echo.body_length} of ${sent.length} bytes arrived`);
+    return echo.body_length === 0
+      ? pass('body lost, as documented for this server')
+      : fail(`${echo.body_length} bytes arrived: the documented gap is gone — update KNOWN_GAPS`);
+  },
+};
+
+export const bodyLimitProbe: ProbeDefinition<{
+  status: number;
+  before: number | null;
+  after: number | null;
+}> = {
+  id: 'body-limit',
+  title: 'body over the proxy limit → 413 from the proxy',
+  phase: 'serial',
+  kinds: ['app'],
+  needsProbeApp: false,
+  after: ['app/reach'],
+  skip: (ctx) =>
+    ctx.plan.front.kind === 'none'
+      ? 'no proxy: the app server faces clients'
+      : sizeToBytes(ctx.plan.spec.proxy.max_body) === 0
+        ? 'proxy.max_body is 0 (unlimited)'
+        : null,
+  expect: (ctx) =>
+    `413 for ${sizeToBytes(ctx.plan.spec.proxy.max_body) + 1} bytes (max_body ${ctx.plan.spec.proxy.max_body})${ctx.probe ? '; app counter unchanged' : ''}`,
+  async observe(ctx) {
+    const before = await readCounter(ctx);
+    const answer = await httpRequest(ctx.front, '/stackgen-verify/too-large', {
+      method: 'POST',
+      announceBytes: sizeToBytes(ctx.plan.spec.proxy.max_body) + 1,
+      headers: { 'Content-Type': 'application/octet-stream' },
+      signal: ctx.signal,
+      timeoutMs: 5000,
+    });
+    const after = await readCounter(ctx);
+    return { status: answer.status, before, after };
+  },
+  judge({ status, before, after }) {
+    if (status !== 413) return fail(`answered ${status}`);
+    if (before !== null && after !== null && after !== before)
+      return fail(`413, but the app counted ${after - before} request(s): the app refused it, not the proxy`);
+    return before === null
+      ? pass('413 (app counter not available)')
+      : pass('413 from the proxy; app counter unchanged');
+  },
+};

@@ -1,0 +1,75 @@
+// concurrency: N simultaneous slow requests finish in the number of rounds the model
+// predicts (prefork W workers: ceil(N/W); threads: ceil(N/(W·T)); async/gevent: one), and
+// hit the workers the model says. Judged in rounds (elapsed / slow time, rounded), never in
+// absolute times: a round may come out one slower on a busy 2-core machine, never faster.
+
+import { probePaths, type SlowResponse } from './contract.js';
+import type { ConcurrencyModel } from './behaviour.js';
+import { httpRequest, jsonOf } from './http.js';
+import { fail, pass, type ProbeDefinition } from './types.js';
+
+export const SLOW_MS = 400;
+const MAX_REQUESTS = 12;
+const UNBOUNDED_REQUESTS = 4;
+
+/** How many requests to send, and in how many rounds they must finish. Pure. */
+export function concurrencyPlan(model: ConcurrencyModel): { requests: number; rounds: number } {
+  if (!Number.isFinite(model.slots)) return { requests: UNBOUNDED_REQUESTS, rounds: 1 };
+  // One more than the slots forces a second round — the model's limit becomes visible.
+  const requests = Math.min(model.slots + 1, MAX_REQUESTS);
+  return { requests, rounds: Math.ceil(requests / model.slots) };
+}
+
+interface Observed {
+  requests: number;
+  statuses: number[];
+  elapsedMs: number;
+  pids: number[];
+}
+
+export const concurrencyProbe: ProbeDefinition<Observed> = {
+  id: 'concurrency',
+  title: 'concurrency model: N slow requests in the predicted rounds',
+  phase: 'exclusive',
+  kinds: ['app'],
+  needsProbeApp: true,
+  after: ['app/reach'],
+  expect(ctx) {
+    const { requests, rounds } = concurrencyPlan(ctx.behaviour.concurrency);
+    const m = ctx.behaviour.concurrency;
+    const pids = m.allProcessesBusy && m.processes ? `, ${m.processes} distinct pids` : '';
+    return `${requests} × ${SLOW_MS} ms in ${rounds}–${rounds + 1} rounds (${m.why})${pids}`;
+  },
+  async observe(ctx) {
+    const { requests } = concurrencyPlan(ctx.behaviour.concurrency);
+    const t0 = performance.now();
+    const answers = await Promise.all(
+      Array.from({ length: requests }, () =>
+        httpRequest(ctx.front, probePaths.slow(SLOW_MS), { signal: ctx.signal, timeoutMs: 20_000 }),
+      ),
+    );
+    const elapsedMs = performance.now() - t0;
+    return {
+      requests,
+      statuses: answers.map((a) => a.status),
+      elapsedMs,
+      pids: answers.map((a) => jsonOf<SlowResponse>(a)?.pid ?? 0),
+    };
+  },
+  judge({ statuses, elapsedMs, pids }, ctx) {
+    const m = ctx.behaviour.concurrency;
+    const { rounds } = concurrencyPlan(m);
+    const bad = statuses.filter((s) => s !== 200);
+    if (bad.length > 0) return fail(`${bad.length} request(s) answered ${bad.join(', ')}`);
+    const measured = Math.round(elapsedMs / SLOW_MS);
+    const distinct = new Set(pids).size;
+    const facts = `${Math.round(elapsedMs)} ms = ${measured} round${measured === 1 ? '' : 's'}, ${distinct} distinct pid${distinct === 1 ? '' : 's'}`;
+    if (measured < rounds) return fail(`faster than the model allows: ${facts}`);
+    if (measured > rounds + 1) return fail(`slower than the model: ${facts}`);
+    if (m.processes !== null && distinct > m.processes)
+      return fail(`more processes than the model: ${facts}`);
+    if (m.allProcessesBusy && m.processes !== null && distinct !== m.processes)
+      return fail(`expected ${m.processes} distinct pids: ${facts}`);
+    return pass(facts);
+  },
+};

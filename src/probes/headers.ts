@@ -1,0 +1,55 @@
+// headers: the app sees the real client (address and scheme as the proxy set them), not
+// what a client claims: a spoofed X-Forwarded-Proto/-For must not become the truth; Host
+// is preserved; a client's `Proxy:` header never becomes HTTP_PROXY (httpoxy, CVE-2016-5385).
+
+import { isIP } from 'node:net';
+import type { EchoResponse } from './contract.js';
+import { httpRequest, jsonOf } from './http.js';
+import { fail, pass, type ProbeDefinition } from './types.js';
+
+const SPOOFED_IP = '6.6.6.6';
+const HOST = 'stackgen-verify.test';
+
+/** The client address the app would trust: REMOTE_ADDR when it is an IP, else the proxy's X-Forwarded-For. */
+export function clientAddressSeen(echo: EchoResponse): string | null {
+  if (echo.remote_addr && isIP(echo.remote_addr)) return echo.remote_addr;
+  return echo.headers['x-real-ip'] ?? echo.headers['x-forwarded-for'] ?? null;
+}
+
+export const headersProbe: ProbeDefinition<{ status: number; echo: EchoResponse | null }> = {
+  id: 'headers',
+  title: 'real client address and scheme; spoofed X-Forwarded-* ignored; Host kept; Proxy dropped',
+  phase: 'parallel',
+  kinds: ['app'],
+  needsProbeApp: true,
+  after: ['app/reach'],
+  expect: () => `client 127.0.0.1, scheme http, host ${HOST}, HTTP_PROXY null`,
+  async observe(ctx) {
+    const answer = await httpRequest(ctx.front, '/stackgen-verify/headers', {
+      headers: {
+        Host: HOST,
+        'X-Forwarded-Proto': 'https',
+        'X-Forwarded-For': SPOOFED_IP,
+        Proxy: 'http://evil.invalid:1',
+      },
+      signal: ctx.signal,
+    });
+    return { status: answer.status, echo: jsonOf<EchoResponse>(answer) };
+  },
+  judge({ status, echo }) {
+    if (status !== 200 || !echo) return fail(`answered ${status}`);
+    const problems: string[] = [];
+    const client = clientAddressSeen(echo);
+    if (client !== '127.0.0.1') problems.push(`client address seen as ${client}`);
+    const forwarded = `${echo.headers['x-forwarded-for'] ?? ''} ${echo.environ.HTTP_X_FORWARDED_FOR ?? ''}`;
+    if (forwarded.includes(SPOOFED_IP)) problems.push(`spoofed X-Forwarded-For ${SPOOFED_IP} passed through`);
+    if (echo.scheme !== 'http') problems.push(`scheme seen as ${echo.scheme}`);
+    const proto = echo.headers['x-forwarded-proto'] ?? echo.environ.HTTP_X_FORWARDED_PROTO;
+    if (proto && proto !== 'http') problems.push(`X-Forwarded-Proto ${proto} reached the app`);
+    if (!echo.host?.startsWith(HOST)) problems.push(`Host seen as ${echo.host}`);
+    if (echo.environ.HTTP_PROXY !== null) problems.push(`HTTP_PROXY=${echo.environ.HTTP_PROXY} (httpoxy)`);
+    return problems.length > 0
+      ? fail(problems.join('; '))
+      : pass(`client ${client}, scheme ${echo.scheme}, host ${echo.host}, HTTP_PROXY null`);
+  },
+};

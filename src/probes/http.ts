@@ -1,0 +1,114 @@
+// The probes' HTTP client: one request per connection (no agent), so concurrent requests
+// really are concurrent; every request has a deadline, so a hanging hop is a failed probe,
+// never a hung verify; arrival times of body chunks are kept for the streaming probe.
+
+import { request } from 'node:http';
+
+export interface Target {
+  host: string;
+  port: number;
+}
+
+export interface HttpAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+  /** performance.now() at each body chunk's arrival. */
+  arrivals: number[];
+  /** performance.now() when the request was sent and when the answer ended. */
+  sentAt: number;
+  endedAt: number;
+}
+
+export interface HttpOptions {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: Buffer;
+  /** Send these pieces with chunked transfer coding (no Content-Length). */
+  chunkedBody?: Buffer[];
+  /** Announce a body of this many bytes but never send it (a proxy must refuse on the header). */
+  announceBytes?: number;
+  timeoutMs?: number;
+  signal?: AbortSignal | undefined;
+}
+
+export class HttpProbeError extends Error {
+  constructor(
+    message: string,
+    readonly kind: 'timeout' | 'connection' | 'aborted',
+  ) {
+    super(message);
+    this.name = 'HttpProbeError';
+  }
+}
+
+/** Send one request and read the whole answer (or fail within the deadline). */
+export function httpRequest(target: Target, path: string, options: HttpOptions = {}): Promise<HttpAnswer> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.body) headers['Content-Length'] = String(options.body.length);
+    if (options.announceBytes !== undefined) headers['Content-Length'] = String(options.announceBytes);
+    const sentAt = performance.now();
+    let settled = false;
+    const fail = (err: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      req.destroy();
+      reject(err);
+    };
+    const timer = setTimeout(
+      () => fail(new HttpProbeError(`no complete answer within ${timeoutMs} ms`, 'timeout')),
+      timeoutMs,
+    );
+    const onAbort = () => fail(new HttpProbeError('interrupted', 'aborted'));
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const req = request(
+      { host: target.host, port: target.port, path, method: options.method ?? 'GET', headers, agent: false },
+      (res) => {
+        const parts: Buffer[] = [];
+        const arrivals: number[] = [];
+        res.on('data', (chunk: Buffer) => {
+          parts.push(chunk);
+          arrivals.push(performance.now());
+        });
+        res.on('end', () => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          options.signal?.removeEventListener('abort', onAbort);
+          // An announced-but-unsent body: the answer came early; drop the connection.
+          if (options.announceBytes !== undefined) req.destroy();
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(parts),
+            arrivals,
+            sentAt,
+            endedAt: performance.now(),
+          });
+        });
+        res.on('error', (err) => fail(new HttpProbeError(err.message, 'connection')));
+      },
+    );
+    req.on('error', (err) => fail(new HttpProbeError(err.message, 'connection')));
+    if (options.chunkedBody) {
+      for (const piece of options.chunkedBody) req.write(piece);
+      req.end();
+    } else if (options.announceBytes !== undefined) {
+      req.flushHeaders();
+    } else {
+      req.end(options.body);
+    }
+  });
+}
+
+/** Parse a JSON answer body; null when it is not JSON. */
+export function jsonOf<T>(answer: HttpAnswer): T | null {
+  try {
+    return JSON.parse(answer.body.toString('utf8')) as T;
+  } catch {
+    return null;
+  }
+}

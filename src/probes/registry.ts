@@ -1,0 +1,26 @@
+// Every probe kind, in report order. Adding a probe = one file + one line here.
+
+import { backendDownProbe } from './backend-down.js';
+import { bodyLimitProbe, chunkedUploadProbe, uploadProbe } from './body.js';
+import { concurrencyProbe } from './concurrency.js';
+import { headersProbe } from './headers.js';
+import { reachProbe } from './reach.js';
+import { roundtripProbe } from './roundtrip.js';
+import { staticProbe } from './static.js';
+import { streamingProbe } from './streaming.js';
+import type { AnyProbe } from './types.js';
+import { websocketProbe } from './websocket.js';
+
+export const PROBES: ReadonlyArray<AnyProbe> = [
+  reachProbe,
+  roundtripProbe,
+  uploadProbe,
+  chunkedUploadProbe,
+  bodyLimitProbe,
+  headersProbe,
+  streamingProbe,
+  websocketProbe,
+  staticProbe,
+  concurrencyProbe,
+  backendDownProbe,
+];

@@ -1,0 +1,77 @@
+// What a probe is: an expectation, an observer that sends real traffic, and a judge that
+// turns the observation into a result value (pass/fail/skip, expected, actual, duration).
+// Probes never throw for a failing stack; a thrown error is reported as the observation.
+
+import type { Plan } from '../render/plan.js';
+import type { StaticFixture } from '../runtime/sandbox.js';
+import type { RequestPath } from '../topology/types.js';
+import type { StackBehaviour } from './behaviour.js';
+import type { Target } from './http.js';
+import type { ProbeSubstitution } from './substitute.js';
+
+export type ProbeStatus = 'pass' | 'fail' | 'skip';
+
+export interface Verdict {
+  status: ProbeStatus;
+  actual: string;
+  /** Overrides the definition's expectation text when the judge refines it. */
+  expected?: string;
+}
+
+/** A probe's result value, as every report format prints it. */
+export interface ProbeResult {
+  /** `<path>/<probe>`, e.g. `app/roundtrip`. */
+  key: string;
+  path: string;
+  probe: string;
+  title: string;
+  status: ProbeStatus;
+  expected: string;
+  actual: string;
+  durationMs: number;
+}
+
+/** Everything a probe may look at or act on while the stack runs. */
+export interface ProbeContext {
+  plan: Plan;
+  front: Target;
+  path: RequestPath;
+  probe: ProbeSubstitution | null;
+  behaviour: StackBehaviour;
+  staticFixtures: StaticFixture[];
+  signal: AbortSignal;
+  /** Stop the app server (the backend-down probe); resolves with why it cannot, or null. */
+  stopBackend(): Promise<string | null>;
+}
+
+/**
+ * When a probe runs: `gate` probes first (the others depend on them); `parallel` probes share the stack; `serial` ones read the request
+ * counter and must run alone; `exclusive` measure time and run alone; `destructive`
+ * probes stop a component and run last.
+ */
+export type ProbePhase = 'gate' | 'parallel' | 'serial' | 'exclusive' | 'destructive';
+
+export interface ProbeDefinition<T = unknown> {
+  id: string;
+  title: string;
+  phase: ProbePhase;
+  /** Which request paths it proves. */
+  kinds: Array<RequestPath['kind']>;
+  /** Needs the probe app's JSON contract (--probe-app). */
+  needsProbeApp: boolean;
+  /** Keys (`<path kind>/<probe id>`) of probes that must pass first; else this one is skipped. */
+  after: string[];
+  /** A reason to skip on this stack (e.g. no proxy for a 502), or null. */
+  skip?: (ctx: ProbeContext) => string | null;
+  expect: (ctx: ProbeContext) => string;
+  observe: (ctx: ProbeContext) => Promise<T>;
+  judge: (observed: T, ctx: ProbeContext) => Verdict;
+}
+
+export const pass = (actual: string): Verdict => ({ status: 'pass', actual });
+export const fail = (actual: string): Verdict => ({ status: 'fail', actual });
+export const skip = (actual: string): Verdict => ({ status: 'skip', actual });
+
+/** A probe of any observation type: the runner only pipes observe() into judge(). */
+// biome-ignore lint/suspicious/noExplicitAny: each probe has its own observation type
+export type AnyProbe = ProbeDefinition<any>;

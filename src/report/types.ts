@@ -1,0 +1,49 @@
+// The result values of a verify run, as every output format reads them.
+
+import type { ProbeResult, ProbeStatus } from '../probes/types.js';
+
+export type { ProbeResult, ProbeStatus };
+
+/** One boot of the stack: with the probe app, or with the user's own app. */
+export interface PassReport {
+  app: 'probe-app' | 'user-app';
+  /** The sandbox dir (removed afterwards unless kept or failed). */
+  dir: string;
+  units: Array<{ id: string; readyMs: number | null; stopMs: number | null; escalated: boolean }>;
+  probes: ProbeResult[];
+  notReady: { component: string; cause: string; logTail: string[] } | null;
+  interrupted: boolean;
+  kept: { urls: string[]; stopCommand: string } | null;
+  wallMs: number;
+}
+
+export type StackOutcome = 'pass' | 'fail' | 'not-ready' | 'interrupted';
+
+export interface StackReport {
+  file: string;
+  name: string;
+  outcome: StackOutcome;
+  /** Facts a reader must know: users mapped, systemd not running, documented gaps. */
+  notes: string[];
+  passes: PassReport[];
+  wallMs: number;
+}
+
+export interface VerifyReport {
+  stacks: StackReport[];
+  wallMs: number;
+}
+
+/** Pass/fail/skip counts over a stack's probes. */
+export function countOf(stack: StackReport): Record<ProbeStatus, number> {
+  const counts: Record<ProbeStatus, number> = { pass: 0, fail: 0, skip: 0 };
+  for (const p of stack.passes.flatMap((x) => x.probes)) counts[p.status]++;
+  return counts;
+}
+
+/** The stack's outcome from its passes. Pure. */
+export function outcomeOf(passes: PassReport[]): StackOutcome {
+  if (passes.some((p) => p.interrupted)) return 'interrupted';
+  if (passes.some((p) => p.notReady)) return 'not-ready';
+  return passes.some((p) => p.probes.some((r) => r.status === 'fail')) ? 'fail' : 'pass';
+}

@@ -1,0 +1,229 @@
+// The sandbox a stack is proven in: one temp dir under /tmp holding the rendered files
+// (the SAME templates as production, rendered for the sandbox Site), sockets, logs and
+// nginx's temp files; free loopback ports in place of the spec's ports. As root the real
+// users are kept, so a proxy that cannot open the app socket fails here as in production.
+
+import { randomBytes } from 'node:crypto';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { basename, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Artifact, renderArtifacts } from '../render/artifacts.js';
+import { buildPlan, type Plan } from '../render/plan.js';
+import { writeArtifacts } from '../render/write.js';
+import { PROBE_APPS, PROBE_COMMON_DIR, PROBE_COMMON_MODULE } from '../probes/contract.js';
+import { type ProbeSubstitution, probeFrameworkFor, substituteProbeApp } from '../probes/substitute.js';
+import type { LoadedSpec } from '../spec/parse.js';
+import { resolveTopology } from '../topology/resolve.js';
+import { sandboxSite } from '../topology/site.js';
+import type { Topology } from '../topology/types.js';
+import { type AccountBook, currentUser, resolveIds } from './users.js';
+
+const TEMPLATES = resolve(fileURLToPath(new URL('../../templates', import.meta.url)));
+
+export interface SandboxOptions {
+  probeApp: boolean;
+  cores: number;
+  /** Argv prefix that runs this stackgen (for the gateway's launch). */
+  stackgenCommand: string[];
+  book: AccountBook;
+  /** Test seam: spec port → sandbox port, instead of a free port. */
+  portOverrides?: Record<number, number> | undefined;
+  /** Test seam: alter the rendered files (e.g. point the proxy at the wrong socket). */
+  mutateArtifacts?: ((artifacts: Artifact[], plan: Plan) => Artifact[]) | undefined;
+}
+
+/** A file placed in (or found in) a static directory, for the static-file probe. */
+export interface StaticFixture {
+  url: string;
+  /** URL path of the file. */
+  href: string;
+  content: Buffer;
+}
+
+export interface Sandbox {
+  dir: string;
+  plan: Plan;
+  topology: Topology;
+  probe: ProbeSubstitution | null;
+  /** Users from stack.yaml mapped to the current user (verify not run as root). */
+  usersMapped: boolean;
+  staticFixtures: StaticFixture[];
+}
+
+type Listener = ReturnType<typeof createServer>;
+
+function listenOn(port: number): Promise<Listener | null> {
+  return new Promise((done) => {
+    const server = createServer();
+    server.once('error', () => done(null));
+    server.listen(port, '127.0.0.1', () => done(server));
+  });
+}
+
+/**
+ * Blocks of consecutive loopback ports, free right now and held open together so no two
+ * overlap. Consecutive because per-port instances are numbered by port (supervisor's
+ * numprocs_start, systemd's app@PORT): instance N listens on port N.
+ */
+export async function freePortBlocks(sizes: number[]): Promise<number[][]> {
+  const held: Listener[] = [];
+  const blocks: number[][] = [];
+  try {
+    for (const size of sizes) {
+      for (let attempt = 0; ; attempt++) {
+        const first = await listenOn(0);
+        if (!first) throw new Error('cannot listen on 127.0.0.1');
+        const base = (first.address() as AddressInfo).port;
+        const rest = await Promise.all(Array.from({ length: size - 1 }, (_, i) => listenOn(base + i + 1)));
+        const got = [first, ...rest];
+        if (got.every((s): s is Listener => s !== null)) {
+          held.push(...got);
+          blocks.push(Array.from({ length: size }, (_, i) => base + i));
+          break;
+        }
+        await Promise.all(got.map((s) => (s ? new Promise((done) => s.close(done)) : null)));
+        if (attempt > 50) throw new Error(`no ${size} consecutive free ports`);
+      }
+    }
+  } finally {
+    await Promise.all(held.map((s) => new Promise((done) => s.close(done))));
+  }
+  return blocks;
+}
+
+/** Render the stack into a new temp dir, with the probe app in place when asked. */
+export async function createSandbox(loaded: LoadedSpec, options: SandboxOptions): Promise<Sandbox> {
+  const dir = mkdtempSync(join('/tmp', `stackgen-verify-${loaded.spec.name}-`));
+  // mkdtemp makes 0700; the proxy and app users must traverse it, as they traverse /etc and /run.
+  chmodSync(dir, 0o755);
+  const root = process.getuid?.() === 0;
+
+  let spec = loaded.spec;
+  let probe: ProbeSubstitution | null = null;
+  if (options.probeApp) {
+    const key = probeFrameworkFor(spec);
+    probe = { key, app: PROBE_APPS[key], root: join(dir, 'app'), counterFile: join(dir, 'probe', 'count') };
+    copyProbeApp(probe);
+    spec = substituteProbeApp(spec, probe);
+  }
+
+  const topology = resolveTopology(spec, { cores: options.cores });
+  // Each component's TCP ports (tornado: port, port+1, …) get one consecutive block.
+  const seen = new Set<number>();
+  const groups = topology.components
+    .map((c) =>
+      c.listen.flatMap((ep) =>
+        ep.kind === 'tcp' && !seen.has(ep.port) && seen.add(ep.port) ? [ep.port] : [],
+      ),
+    )
+    .filter((g) => g.length > 0);
+  const blocks = await freePortBlocks(groups.map((g) => g.length));
+  const ports: Record<number, number> = {};
+  groups.forEach((g, i) => {
+    g.forEach((p, j) => {
+      ports[p] = options.portOverrides?.[p] ?? blocks[i]![j]!;
+    });
+  });
+
+  const me = currentUser(options.book);
+  const users = root
+    ? { app: spec.processes.user, group: spec.processes.group, proxy: spec.proxy.user }
+    : null;
+  const site = sandboxSite(spec, {
+    dir,
+    baseDir: loaded.baseDir,
+    ports,
+    stackgenCommand: options.stackgenCommand,
+    users,
+    currentUser: me,
+  });
+  const plan = buildPlan(topology, site, basename(resolve(loaded.file)));
+  let artifacts = renderArtifacts(plan);
+  if (options.mutateArtifacts) artifacts = options.mutateArtifacts(artifacts, plan);
+  writeArtifacts(site.configDir, artifacts, { force: true, source: plan.source });
+
+  for (const d of [site.logDir, site.nginx.tempDir]) mkdirSync(d, { recursive: true, mode: 0o755 });
+  // Like systemd's RuntimeDirectory= (mode 0750, owned by User:Group): the app server
+  // creates its socket here, and the proxy reaches it only through the group.
+  mkdirSync(site.runDir, { recursive: true, mode: 0o750 });
+  chmodSync(site.runDir, 0o750);
+  if (root) {
+    const ids = resolveIds(options.book, site.users.app, site.users.group);
+    resolveIds(options.book, site.users.proxy, site.users.group);
+    chownSync(site.runDir, ids.uid, ids.gid);
+  }
+
+  return {
+    dir,
+    plan,
+    topology,
+    probe,
+    usersMapped: users === null,
+    staticFixtures: staticFixtures(plan, probe !== null),
+  };
+}
+
+/** Copy the probe app and the shared contract module next to it (the apps import it). */
+function copyProbeApp(probe: ProbeSubstitution): void {
+  cpSync(join(TEMPLATES, probe.app.dir), probe.root, { recursive: true });
+  copyFileSync(join(TEMPLATES, PROBE_COMMON_DIR, PROBE_COMMON_MODULE), join(probe.root, PROBE_COMMON_MODULE));
+  chmodTree(probe.root);
+  const counterDir = join(probe.root, '..', 'probe');
+  mkdirSync(counterDir, { recursive: true });
+  chmodSync(counterDir, 0o755);
+  // Every worker of every user appends to one file: pre-created world-writable (sandbox only).
+  writeFileSync(probe.counterFile, '');
+  chmodSync(probe.counterFile, 0o666);
+}
+
+/** Directories 0755, files readable (scripts keep their executable bit). */
+function chmodTree(path: string): void {
+  const st = statSync(path);
+  if (st.isDirectory()) {
+    chmodSync(path, 0o755);
+    for (const entry of readdirSync(path)) chmodTree(join(path, entry));
+  } else {
+    chmodSync(path, st.mode & 0o111 ? 0o755 : 0o644);
+  }
+}
+
+/**
+ * A file per static URL prefix: with the probe app, a fresh file written into the
+ * sandbox's static dir; with the user's app, the first file already there (verify never
+ * writes into the user's tree).
+ */
+function staticFixtures(plan: Plan, probeApp: boolean): StaticFixture[] {
+  const out: StaticFixture[] = [];
+  for (const { url, dir } of plan.app.static) {
+    if (probeApp) {
+      mkdirSync(dir, { recursive: true, mode: 0o755 });
+      const name = 'stackgen-probe.txt';
+      const content = Buffer.from(`stackgen static probe ${randomBytes(8).toString('hex')}\n`);
+      writeFileSync(join(dir, name), content, { mode: 0o644 });
+      out.push({ url, href: `${url}${name}`, content });
+      continue;
+    }
+    let files: string[] = [];
+    try {
+      files = readdirSync(dir).filter((f) => statSync(join(dir, f)).isFile());
+    } catch {
+      // no such directory: the probe reports it
+    }
+    const first = files.sort()[0];
+    if (first)
+      out.push({ url, href: `${url}${encodeURIComponent(first)}`, content: readFileSync(join(dir, first)) });
+  }
+  return out;
+}

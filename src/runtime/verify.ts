@@ -1,0 +1,254 @@
+// Verify one stack: render it into a sandbox, start it as its manager would, prove every
+// request path with probes, stop it and prove nothing is left. With --probe-app the probe
+// app stands in for the user's app; the user's own checks then get a boot of their own app.
+
+import { rmSync } from 'node:fs';
+import { isStackgenError, StackgenError } from '../errors.js';
+import { stackBehaviour } from '../probes/behaviour.js';
+import { reachProbe } from '../probes/reach.js';
+import { PROBES } from '../probes/registry.js';
+import { runProbes } from '../probes/runner.js';
+import type { AnyProbe, ProbeResult } from '../probes/types.js';
+import { userCheckProbes } from '../probes/user-checks.js';
+import type { Artifact } from '../render/artifacts.js';
+import type { Plan } from '../render/plan.js';
+import type { PassReport, StackReport } from '../report/types.js';
+import { outcomeOf } from '../report/types.js';
+import type { LoadedSpec } from '../spec/parse.js';
+import {
+  planUnits,
+  type StackRuntime,
+  startStack,
+  stopCommand,
+  stopComponent,
+  stopStack,
+  SYSTEMD_NOTE,
+  type UnitEvent,
+} from './launch.js';
+import { createSandbox } from './sandbox.js';
+import { analyzeUnits, unitsDir } from './systemd-analyze.js';
+import type { AccountBook } from './users.js';
+
+export type ProgressEvent =
+  | { type: 'stack'; file: string; name: string }
+  | { type: 'pass'; app: PassReport['app']; dir: string }
+  | { type: 'unit'; event: UnitEvent }
+  | { type: 'probe-start'; key: string }
+  | { type: 'probe'; result: ProbeResult }
+  | { type: 'not-ready'; component: string; cause: string; logTail: string[] };
+
+export interface VerifyOptions {
+  probeApp: boolean;
+  keep: boolean;
+  only?: string | undefined;
+  cores: number;
+  stackgenCommand: string[];
+  book: AccountBook;
+  signal: AbortSignal;
+  readyDeadlineMs: number;
+  onProgress?: ((e: ProgressEvent) => void) | undefined;
+  /** Test seams: see SandboxOptions. */
+  portOverrides?: Record<number, number> | undefined;
+  mutateArtifacts?: ((artifacts: Artifact[], plan: Plan) => Artifact[]) | undefined;
+}
+
+/** Verify one loaded stack. Never throws for a failing stack: failures are in the report. */
+export async function verifyStack(loaded: LoadedSpec, options: VerifyOptions): Promise<StackReport> {
+  const t0 = performance.now();
+  const notes = new Set<string>();
+  options.onProgress?.({ type: 'stack', file: loaded.file, name: loaded.spec.name });
+  const passes: PassReport[] = [];
+  const checks = loaded.spec.checks;
+  if (options.probeApp) {
+    passes.push(await verifyPass(loaded, options, 'probe-app', PROBES, notes));
+  }
+  const last = passes.at(-1);
+  const runUserPass = !options.probeApp || (checks.length > 0 && !last?.notReady && !last?.interrupted);
+  if (runUserPass) {
+    const probes = options.probeApp
+      ? [reachProbe, ...userCheckProbes(checks)]
+      : [...PROBES, ...userCheckProbes(checks)];
+    passes.push(await verifyPass(loaded, options, 'user-app', probes, notes));
+  }
+  return {
+    file: loaded.file,
+    name: loaded.spec.name,
+    outcome: outcomeOf(passes),
+    notes: [...notes],
+    passes,
+    wallMs: Math.round(performance.now() - t0),
+  };
+}
+
+async function verifyPass(
+  loaded: LoadedSpec,
+  options: VerifyOptions,
+  app: PassReport['app'],
+  probes: ReadonlyArray<AnyProbe>,
+  notes: Set<string>,
+): Promise<PassReport> {
+  const t0 = performance.now();
+  const root = process.getuid?.() === 0;
+  const sandbox = await createSandbox(loaded, {
+    probeApp: app === 'probe-app',
+    cores: options.cores,
+    stackgenCommand: options.stackgenCommand,
+    book: options.book,
+    portOverrides: options.portOverrides,
+    mutateArtifacts: options.mutateArtifacts,
+  });
+  const { plan } = sandbox;
+  options.onProgress?.({ type: 'pass', app, dir: sandbox.dir });
+  if (sandbox.usersMapped)
+    notes.add(
+      `not run as root: the users from stack.yaml (${loaded.spec.processes.user}, ${loaded.spec.proxy.user}) were mapped to the current user, so permission problems between proxy and socket cannot show`,
+    );
+  const manager = plan.spec.processes.manager;
+  if (manager === 'systemd') notes.add(SYSTEMD_NOTE);
+  const behaviour = stackBehaviour(plan, sandbox.probe?.key ?? null);
+  if (sandbox.probe) for (const n of behaviour.notes) notes.add(`documented gap: ${n}`);
+
+  const rt: StackRuntime = {
+    plan,
+    units: planUnits(plan, options.book, { dropPrivileges: root }),
+    running: new Map(),
+    pgids: new Set(),
+    killed: new Set(),
+  };
+  const report: PassReport = {
+    app,
+    dir: sandbox.dir,
+    units: [],
+    probes: [],
+    notReady: null,
+    interrupted: false,
+    kept: null,
+    wallMs: 0,
+  };
+  const readyMs = new Map<string, number>();
+  const onEvent = (event: UnitEvent) => {
+    if (event.phase === 'ready' && event.ms !== undefined) readyMs.set(event.unit, event.ms);
+    options.onProgress?.({ type: 'unit', event });
+  };
+  const analyzed = manager === 'systemd' ? analyzeUnits(unitsDir(plan.site.configDir)) : null;
+
+  let started = false;
+  try {
+    await startStack(rt, {
+      deadlineMs: options.readyDeadlineMs,
+      signal: options.signal,
+      onEvent,
+      book: options.book,
+    });
+    started = true;
+  } catch (err) {
+    if (isStackgenError(err, 'SG_ERR_COMPONENT_NOT_READY')) {
+      const d = err.details ?? {};
+      report.notReady = {
+        component: String(d['component'] ?? '?'),
+        cause: String(d['cause'] ?? err.message),
+        logTail: (d['logTail'] as string[] | undefined) ?? [],
+      };
+      options.onProgress?.({ type: 'not-ready', ...report.notReady });
+    } else if (isStackgenError(err, 'SG_ERR_INTERRUPTED')) {
+      report.interrupted = true;
+    } else {
+      await stopStack(rt, onEvent);
+      throw err;
+    }
+  }
+
+  if (started) {
+    const results = await runProbes({
+      paths: plan.topology.paths,
+      probes,
+      only: options.only,
+      context: {
+        plan,
+        front: plan.front.listen,
+        probe: sandbox.probe,
+        behaviour,
+        staticFixtures: sandbox.staticFixtures,
+        signal: options.signal,
+        stopBackend: async () => {
+          const component = plan.appServer ? 'app' : plan.bridge ? 'fcgiwrap' : null;
+          if (!component) return 'no app server process: CGI runs a process per request';
+          // The subject is the proxy's answer, not a graceful shutdown (teardown proves that):
+          // an app server that lingers on the proxy's keep-alive connections is killed after 2 s.
+          return (await stopComponent(rt, component, 2000)) ? null : `could not stop ${component}`;
+        },
+      },
+      onStart: (key) => options.onProgress?.({ type: 'probe-start', key }),
+      onResult: (result) => options.onProgress?.({ type: 'probe', result }),
+    });
+    report.probes.push(...results);
+    if (options.signal.aborted) report.interrupted = true;
+  }
+  if (analyzed) {
+    const r = await analyzed;
+    report.probes.push(r);
+    options.onProgress?.({ type: 'probe', result: r });
+  }
+
+  if (options.keep && started && !report.interrupted) {
+    report.kept = {
+      urls: [`http://${plan.front.listen.host}:${plan.front.listen.port}/`],
+      stopCommand: `${stopCommand(rt)}; rm -rf ${sandbox.dir}`,
+    };
+  } else {
+    const stop = await stopStack(rt, onEvent);
+    for (const s of stop.stopped)
+      report.units.push({
+        id: s.unit,
+        readyMs: readyMs.get(s.unit) ?? null,
+        stopMs: s.ms,
+        escalated: s.escalated,
+      });
+    const teardown: ProbeResult[] = [
+      {
+        key: 'stack/no-process-left',
+        path: 'stack',
+        probe: 'no-process-left',
+        title: 'nothing of the stack runs after stop',
+        status: stop.leftovers.length === 0 ? 'pass' : 'fail',
+        expected: 'no process of the run alive after every unit stopped',
+        actual:
+          stop.leftovers.length === 0
+            ? `${stop.stopped.length} unit(s) stopped${stop.stopped.some((s) => s.escalated) ? ' (some needed SIGKILL)' : ''}`
+            : `left running (then killed): ${stop.leftovers.map((p) => `${p.pid} ${p.cmdline.slice(0, 60)}`).join('; ')}`,
+        durationMs: stop.stopped.reduce((m, s) => Math.max(m, s.ms), 0),
+      },
+      {
+        key: 'stack/no-socket-left',
+        path: 'stack',
+        probe: 'no-socket-left',
+        title: 'no socket file left behind',
+        // A unit verify had to SIGKILL never got the chance to remove its socket.
+        status: stop.sockets.length === 0 ? 'pass' : rt.killed.size > 0 ? 'skip' : 'fail',
+        expected: `no socket file in ${plan.site.runDir}`,
+        actual:
+          stop.sockets.length === 0
+            ? 'none'
+            : `${stop.sockets.join(', ')}${rt.killed.size > 0 ? ` (${[...rt.killed].join(', ')} needed SIGKILL, so cleanup is not provable)` : ''}`,
+        durationMs: 0,
+      },
+    ];
+    if (started || report.notReady) {
+      for (const t of teardown) {
+        report.probes.push(t);
+        options.onProgress?.({ type: 'probe', result: t });
+      }
+    }
+    const failed = report.notReady !== null || report.probes.some((p) => p.status === 'fail');
+    if (!failed && !report.interrupted) rmSync(sandbox.dir, { recursive: true, force: true });
+  }
+  report.wallMs = Math.round(performance.now() - t0);
+  return report;
+}
+
+/** Turn an unexpected error into a StackgenError for main.ts. */
+export function asStackgenError(err: unknown): StackgenError {
+  return isStackgenError(err)
+    ? err
+    : new StackgenError('SG_ERR_INTERNAL', (err as Error).message, { cause: err });
+}

@@ -1,0 +1,150 @@
+// Deliberately broken stacks: verify must fail at the right hop, with a message naming the
+// cause, exit 3 when a component never becomes ready, and leave nothing running — after a
+// failure as after an interrupt (SIGINT in the middle of a run).
+
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import type { StackReport } from '../../src/report/types.js';
+import { readAccountBook } from '../../src/runtime/users.js';
+import { type VerifyOptions, verifyStack } from '../../src/runtime/verify.js';
+import { readStackSpec } from '../../src/spec/parse.js';
+import { describeWith } from '../helpers/tools.js';
+import { processesNaming, ROOT, runVerify, sandboxDirs } from '../helpers/verify-cli.js';
+
+const FLASK_ROOT = join(ROOT, 'examples/apps/flask');
+const work = mkdtempSync(join(tmpdir(), 'stackgen-verify-broken-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function stackFile(name: string, yaml: string): string {
+  const file = join(work, `${name}.yaml`);
+  writeFileSync(file, yaml);
+  return file;
+}
+
+/** A flask + gunicorn + nginx stack on a unix socket, manager `none`, with overrides. */
+function flaskStack(name: string, extra: { entry?: string; processes?: string } = {}): string {
+  return stackFile(
+    name,
+    `name: ${name}
+app:
+  framework: flask
+  entry: ${extra.entry ?? 'app:app'}
+  root: ${FLASK_ROOT}
+serve:
+  server: gunicorn
+  concurrency: prefork
+  workers: 1
+proxy:
+  kind: nginx
+  listen: "8080"
+processes:
+${extra.processes ?? '  manager: none'}
+`,
+  );
+}
+
+function options(overrides: Partial<VerifyOptions> = {}): VerifyOptions {
+  return {
+    probeApp: false,
+    keep: false,
+    cores: 2,
+    stackgenCommand: ['stackgen'],
+    book: readAccountBook(),
+    signal: new AbortController().signal,
+    readyDeadlineMs: 15_000,
+    ...overrides,
+  };
+}
+
+const dirsOf = (r: StackReport) => r.passes.map((p) => p.dir);
+
+describeWith({ tools: ['nginx'], pythonModules: ['flask', 'gunicorn'] })('verify on broken stacks', () => {
+  it('wrong module name: not ready at the app server, exit 3, log tail shown', async () => {
+    const run = await runVerify([flaskStack('wrong-module', { entry: 'no_such_module:app' })]);
+    expect(run.code).toBe(3);
+    expect(run.stdout).toContain('NOT READY');
+    expect(run.stdout).toMatch(/cannot import module 'no_such_module'/);
+    // The log tail of the app server, as gunicorn wrote it.
+    expect(run.stdout).toMatch(/\| .*ModuleNotFoundError: No module named 'no_such_module'/);
+    expect(processesNaming(sandboxDirs(run.stderr))).toEqual([]);
+  });
+
+  it.runIf(process.getuid?.() === 0)(
+    'socket permission mismatch (as root): names the permission problem at the nginx → app hop',
+    async () => {
+      const file = flaskStack('perm-mismatch', {
+        processes: '  manager: systemd\n  user: nobody\n  group: nogroup',
+      });
+      const report = await verifyStack(readStackSpec(file), options());
+      const pass = report.passes[0]!;
+      expect(report.outcome).toBe('not-ready');
+      expect(pass.notReady?.component).toBe('nginx');
+      expect(pass.notReady?.cause).toMatch(
+        /nginx worker \(user www-data\) cannot connect to unix:\S+perm-mismatch\.sock: permission denied — the directory \S+\/run is mode 750 owned by nobody:nogroup, and www-data is neither nobody nor in group nogroup/,
+      );
+      expect(processesNaming(dirsOf(report))).toEqual([]);
+    },
+  );
+
+  it('port already taken: the proxy cannot listen, and the holder is named', async () => {
+    const squatter: Server = createServer();
+    await new Promise<void>((done) => squatter.listen(0, '127.0.0.1', done));
+    const port = (squatter.address() as { port: number }).port;
+    try {
+      const report = await verifyStack(
+        readStackSpec(flaskStack('port-taken')),
+        options({ portOverrides: { 8080: port } }),
+      );
+      expect(report.outcome).toBe('not-ready');
+      expect(report.passes[0]!.notReady?.component).toBe('nginx');
+      expect(report.passes[0]!.notReady?.cause).toMatch(
+        new RegExp(
+          `cannot listen on 127\\.0\\.0\\.1:${port}: the address is already in use by pid ${process.pid}`,
+        ),
+      );
+      expect(processesNaming(dirsOf(report))).toEqual([]);
+    } finally {
+      squatter.close();
+    }
+  });
+
+  it('proxy pointing at the wrong socket: nginx → app hop fails with "no such file"', async () => {
+    const report = await verifyStack(
+      readStackSpec(flaskStack('wrong-socket')),
+      options({
+        mutateArtifacts: (artifacts) =>
+          artifacts.map((a) =>
+            a.path === 'nginx/wrong-socket.conf'
+              ? { ...a, content: a.content.replace('wrong-socket.sock', 'elsewhere.sock') }
+              : a,
+          ),
+      }),
+    );
+    expect(report.outcome).toBe('not-ready');
+    expect(report.passes[0]!.notReady?.cause).toMatch(
+      /cannot connect to unix:\S+\/elsewhere\.sock: no such file — nothing listens there/,
+    );
+    expect(processesNaming(dirsOf(report))).toEqual([]);
+  });
+
+  it('SIGINT in the middle: everything is torn down, then it exits', async () => {
+    let sent = false;
+    const run = await runVerify(['--probe-app', flaskStack('interrupted')], {
+      onStderr: (text, child) => {
+        if (!sent && /● app ready/.test(text)) {
+          sent = true;
+          child.kill('SIGINT');
+        }
+      },
+    });
+    expect(sent).toBe(true);
+    expect(run.stderr).toContain('SIGINT: stopping everything');
+    expect(run.code).toBe(1);
+    const dirs = sandboxDirs(run.stderr);
+    expect(dirs).toHaveLength(1);
+    expect(processesNaming(dirs)).toEqual([]);
+  });
+});

@@ -1,0 +1,94 @@
+// `stackgen verify --probe-app` on the real examples, as one matrix run of the CLI (the
+// stacks are verified one after another, like a user's run): every probe of every stack
+// must pass, the JSON and JUnit reports must say so, and nothing may be left running.
+
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { VerifyReport } from '../../src/report/types.js';
+import { describeWith } from '../helpers/tools.js';
+import { type CliRun, processesNaming, runVerify, sandboxDirs } from '../helpers/verify-cli.js';
+
+const EXAMPLES = [
+  'flask-uwsgi-nginx.yaml',
+  'django-gunicorn-nginx.yaml',
+  'fastapi-uvicorn-nginx.yaml',
+  'tornado-nginx.yaml',
+  'wsgi-fastcgi-nginx.yaml',
+  'wsgi-scgi-nginx.yaml',
+  'flask-gunicorn-supervisor.yaml',
+  'default.yaml',
+  'bottle-cgi-gateway.yaml',
+];
+
+/** Probes each example must have run (beyond reach), proving the path kinds it has. */
+const MUST_RUN: Record<string, string[]> = {
+  'flask-uwsgi-nginx.yaml': ['app/concurrency', 'static /static//static-file', 'app/check:GET /'],
+  'fastapi-uvicorn-nginx.yaml': ['websocket/websocket-echo', 'app/streaming'],
+  'tornado-nginx.yaml': ['websocket/websocket-echo', 'app/concurrency'],
+  'flask-gunicorn-supervisor.yaml': ['app/backend-down', 'app/body-limit'],
+  'default.yaml': ['app/headers', 'app/check:GET /'],
+  'bottle-cgi-gateway.yaml': ['app/roundtrip', 'static /static//static-file'],
+};
+
+describeWith({
+  tools: ['nginx', 'uwsgi', 'supervisord', 'systemd-analyze'],
+  pythonModules: ['flask', 'django', 'gunicorn', 'uvicorn', 'tornado', 'fastapi', 'bottle', 'websockets'],
+})('stackgen verify --probe-app on the examples', () => {
+  const out = mkdtempSync(join(tmpdir(), 'stackgen-verify-report-'));
+  let run: CliRun;
+  let report: VerifyReport;
+
+  beforeAll(async () => {
+    run = await runVerify([
+      '--probe-app',
+      '--json',
+      join(out, 'report.json'),
+      '--junit',
+      join(out, 'report.xml'),
+      ...EXAMPLES.map((f) => join('examples', f)),
+    ]);
+    report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as VerifyReport;
+  }, 240_000);
+
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  for (const [i, file] of EXAMPLES.entries()) {
+    it(`${file}: every probe passes`, () => {
+      const stack = report.stacks[i]!;
+      expect(stack.file).toBe(join('examples', file));
+      const probes = stack.passes.flatMap((p) => p.probes);
+      const failed = probes.filter((p) => p.status === 'fail').map((p) => `${p.key}: ${p.actual}`);
+      expect(failed).toEqual([]);
+      expect(stack.outcome).toBe('pass');
+      const ran = probes.filter((p) => p.status === 'pass').map((p) => p.key);
+      expect(ran).toEqual(
+        expect.arrayContaining(['app/reach', 'stack/no-process-left', 'stack/no-socket-left']),
+      );
+      expect(ran).toEqual(expect.arrayContaining(MUST_RUN[file] ?? []));
+    });
+  }
+
+  it('exits 0 and prints the matrix summary', () => {
+    expect(run.stdout).toMatch(/stack\s+file\s+outcome\s+pass\s+fail\s+skip\s+wall/);
+    expect(run.stdout).toContain(`${EXAMPLES.length} stack(s) in`);
+    expect(run.code, run.stdout).toBe(0);
+  });
+
+  it('writes JUnit XML with one testsuite per stack and a testcase per probe', () => {
+    const xml = readFileSync(join(out, 'report.xml'), 'utf8');
+    expect(xml.match(/<testsuite /g)).toHaveLength(EXAMPLES.length);
+    expect(xml).toContain('<testcase classname="fastapi.probe-app.websocket" name="websocket-echo"');
+  });
+
+  it('says systemd was not running for systemd stacks', () => {
+    expect(report.stacks[0]!.notes.join('\n')).toMatch(/systemd was not running/);
+  });
+
+  it('leaves no process of any run behind', () => {
+    const dirs = sandboxDirs(run.stderr);
+    expect(dirs.length).toBeGreaterThanOrEqual(EXAMPLES.length);
+    expect(processesNaming(dirs)).toEqual([]);
+  });
+});
