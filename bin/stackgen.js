@@ -1,1 +1,2 @@
-import('../dist/main.js');
+#!/usr/bin/env node
+import("../dist/main.js");
