@@ -2,6 +2,7 @@
 // boot each stack in a sandbox and prove every request path. Exit codes: 0 all passed,
 // 1 a probe failed (or interrupted), 3 a component never became ready, 78 invalid spec.
 
+import { realpathSync } from 'node:fs';
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
@@ -33,7 +34,9 @@ function selfCommand(): string[] {
       argv[i + 1] = import.meta.resolve(value, pathToFileURL(`${process.cwd()}/`).href);
     if (arg === '--require' || arg === '-r') argv[i + 1] = require.resolve(value);
   });
-  return [process.execPath, ...argv, process.argv[1] ?? 'stackgen'];
+  // npx runs us through a symlink in a throw-away cache dir: start the gateway from the real file.
+  const entry = process.argv[1];
+  return [process.execPath, ...argv, entry ? realpathSync(entry) : 'stackgen'];
 }
 
 /** The exit code of a verify run: not-ready wins over failures. Pure. */
