@@ -4,7 +4,10 @@
 //   http:    gunicorn (2 workers) ← nginx proxy_pass  | gateway http://
 //   fastcgi: uWSGI --fastcgi-socket ← nginx fastcgi_pass | gateway fastcgi://
 // Then: RSS of the gateway processes holding 1,000 idle keep-alive connections.
-// Knobs: BENCH_ROUNDS (5), BENCH_SECONDS (5), BENCH_CONNECTIONS (50), BENCH_PROTOCOLS (uwsgi,http,fastcgi).
+// The gateway is the BUILT code (tsc → dist/, started as `node bin/stackgen.js gateway`), with
+// `workers: auto`, as nginx runs `worker_processes auto`; both front the very same backends.
+// Knobs: BENCH_ROUNDS (5), BENCH_SECONDS (5), BENCH_CONNECTIONS (50), BENCH_PROTOCOLS (uwsgi,http,fastcgi),
+// BENCH_GATEWAY_NODE_ARGS (extra node flags for the gateway, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -252,10 +255,19 @@ locations:
     await waitFor({ path: fcgiSock }, 'uWSGI (fastcgi)');
     await waitFor({ port: gunicornPort }, 'gunicorn');
     start('/usr/sbin/nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;']);
+    // Measure what users run: the compiled dist/ through bin/stackgen.js, never tsx (its loader
+    // hooks and unminified source maps cost CPU on every worker).
+    await run(
+      process.execPath,
+      [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+      {
+        cwd: ROOT,
+      },
+    );
+    const gatewayArgs = (process.env['BENCH_GATEWAY_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
     const gateway = start(process.execPath, [
-      '--import',
-      'tsx',
-      join(ROOT, 'src', 'main.ts'),
+      ...gatewayArgs,
+      join(ROOT, 'bin', 'stackgen.js'),
       'gateway',
       '--config',
       join(dir, 'gateway.yaml'),

@@ -2,8 +2,10 @@
 // FCGI_KEEP_CONN (FastCGI Specification §5.1: "If flags & FCGI_KEEP_CONN [...] the application
 // does not close the connection after responding to this request"). At most `max` connections
 // are open; requests beyond that wait in FIFO order (bounded by the connect timeout). A backend
-// that closes after END_REQUEST anyway (uWSGI's fastcgi-socket does) simply never gets its
-// connections reused: they are dropped from the idle list when the close arrives.
+// that closes after END_REQUEST anyway (uWSGI's fastcgi-socket does) is detected — its
+// connections close within moments of their first response, never having served a second —
+// and the pool stops keeping connections to it for a while (re-probing later), so under load
+// no request is ever handed a connection that is about to close.
 
 import type { Socket } from 'node:net';
 import { FastcgiRecordDecoder, type FastcgiEvent } from '../codecs/fastcgi/reader.js';
@@ -26,8 +28,14 @@ export class FastcgiConnection {
   connected = false;
   /** Requests completed on this connection. */
   uses = 0;
+  /** performance.now() when the last request released it (0 before). */
+  releasedAt = 0;
 
-  constructor(target: UpstreamTarget, onGone: (connection: FastcgiConnection) => void) {
+  constructor(
+    target: UpstreamTarget,
+    onGone: (connection: FastcgiConnection) => void,
+    onBackendClose: (connection: FastcgiConnection) => void,
+  ) {
     this.socket = openConnection(target);
     this.socket.on('connect', () => {
       this.connected = true;
@@ -54,7 +62,8 @@ export class FastcgiConnection {
       for (const event of events) user.onEvent(event);
     });
     this.socket.on('end', () => {
-      this.user?.onFailure('end');
+      if (this.user === null) onBackendClose(this);
+      else this.user.onFailure('end');
       this.socket.destroy();
     });
     this.socket.on('error', (error) => this.user?.onFailure('error', error));
@@ -76,6 +85,8 @@ export class FastcgiConnection {
 }
 
 export interface Waiter {
+  /** Only a new connection will do (the retry after a stale kept-open one). */
+  fresh?: boolean;
   resolve(lease: Lease): void;
   reject(error: unknown): void;
 }
@@ -94,7 +105,16 @@ export interface PoolStats {
   created: number;
   /** Requests that ran on a kept-open connection. */
   reused: number;
+  /** False while the backend is known to close connections after each response. */
+  keeping: boolean;
 }
+
+/** A close this soon after a response is the backend ignoring FCGI_KEEP_CONN, not its idle timeout. */
+const CLOSE_AFTER_RESPONSE_MS = 1000;
+/** Such closes in a row (with no successful reuse between) before the pool stops keeping. */
+const CLOSES_BEFORE_GIVING_UP = 3;
+/** How long the pool then opens a connection per request before trying to keep them again. */
+const REPROBE_AFTER_MS = 60_000;
 
 export class FastcgiPool {
   readonly #target: UpstreamTarget;
@@ -106,6 +126,10 @@ export class FastcgiPool {
   #created = 0;
   #reused = 0;
   #closing = false;
+  /** Backend closes right after a response, in a row. */
+  #closesAfterResponse = 0;
+  /** performance.now() until which connections are not kept (the backend ignores KEEP_CONN). */
+  #notKeepingUntil = 0;
 
   constructor(target: UpstreamTarget, max: number, idleTimeoutMs: number) {
     this.#target = target;
@@ -120,7 +144,33 @@ export class FastcgiPool {
       queued: this.#waiters.length,
       created: this.#created,
       reused: this.#reused,
+      keeping: this.keeping,
     };
+  }
+
+  /** Whether connections are kept for reuse now (FCGI_KEEP_CONN should be asked for). */
+  get keeping(): boolean {
+    return this.#notKeepingUntil === 0 || performance.now() >= this.#notKeepingUntil;
+  }
+
+  /**
+   * The backend closed a connection that had finished a request (while idle, or before the
+   * next request on it got any answer). Right after a response and repeatedly, it means the
+   * backend does not keep connections: stop keeping them, so none is reused only to fail.
+   */
+  backendClosed(connection: FastcgiConnection): void {
+    if (connection.uses === 0) return;
+    if (performance.now() - connection.releasedAt > CLOSE_AFTER_RESPONSE_MS) return;
+    if (++this.#closesAfterResponse >= CLOSES_BEFORE_GIVING_UP) {
+      this.#closesAfterResponse = 0;
+      this.#notKeepingUntil = performance.now() + REPROBE_AFTER_MS;
+      for (const idle of this.#idle.splice(0)) idle.socket.destroy();
+    }
+  }
+
+  /** A request completed on a reused connection: the backend does keep connections. */
+  reuseSucceeded(): void {
+    this.#closesAfterResponse = 0;
   }
 
   /**
@@ -141,7 +191,7 @@ export class FastcgiPool {
     return null;
   }
 
-  /** Wait for the next released connection or freed slot (FIFO). */
+  /** Wait for the next released connection or freed slot (FIFO; `fresh` waiters only for a slot). */
   enqueue(waiter: Waiter): void {
     this.#waiters.push(waiter);
   }
@@ -158,13 +208,16 @@ export class FastcgiPool {
   release(connection: FastcgiConnection, keep: boolean): void {
     connection.user = null;
     connection.uses++;
-    if (!keep || this.#closing || !connection.reusable) {
+    connection.releasedAt = performance.now();
+    if (!keep || this.#closing || !connection.reusable || !this.keeping) {
+      // Its close frees a slot; #forget then opens a new connection for the first waiter.
       connection.socket.destroy();
       return;
     }
-    const waiter = this.#waiters.shift();
-    if (waiter !== undefined) {
-      waiter.resolve(this.#lease(connection, true));
+    const at = this.#waiters.findIndex((w) => w.fresh !== true);
+    if (at >= 0) {
+      const [waiter] = this.#waiters.splice(at, 1);
+      waiter!.resolve(this.#lease(connection, true));
       return;
     }
     connection.socket.resume();
@@ -191,7 +244,11 @@ export class FastcgiPool {
 
   #open(): FastcgiConnection {
     this.#created++;
-    const connection = new FastcgiConnection(this.#target, (gone) => this.#forget(gone));
+    const connection = new FastcgiConnection(
+      this.#target,
+      (gone) => this.#forget(gone),
+      (closed) => this.backendClosed(closed),
+    );
     this.#all.add(connection);
     return connection;
   }

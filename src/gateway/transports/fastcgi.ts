@@ -80,6 +80,7 @@ export function createFastcgiTransport(
         req.signal.removeEventListener('abort', onAbort);
       };
       const waiter: Waiter = {
+        fresh,
         resolve: (l) => {
           done();
           resolve(l);
@@ -113,6 +114,7 @@ export function createFastcgiTransport(
     { connection, reused }: Lease,
     packet: Buffer,
     rest: RequestBody | null,
+    keepAsked: boolean,
     req: GatewayRequest,
     timeouts: TransportTimeouts,
   ): Promise<UpstreamResponse | typeof STALE> {
@@ -226,7 +228,8 @@ export function createFastcgiTransport(
             details: { appStatus: event.appStatus, stderrTail: log.tail },
           });
         }
-        const keep = keepConn && !writing;
+        const keep = keepAsked && !writing;
+        if (reused && failure === null) pool.reuseSucceeded();
         detach();
         if (failure !== null) {
           if (!settled) {
@@ -265,7 +268,9 @@ export function createFastcgiTransport(
           if (finished) return;
           if (reused && received === 0 && !settled && kind !== 'timeout' && kind !== 'malformed') {
             // A kept-open connection the backend closed while it sat idle (its keepalive timeout,
-            // a restart): the backend read nothing of this request, so replaying it is safe.
+            // a restart, or no keep-alive at all): the backend read nothing of this request, so
+            // replaying it is safe.
+            pool.backendClosed(connection);
             detach();
             socket.destroy();
             settled = true;
@@ -304,12 +309,15 @@ export function createFastcgiTransport(
     target,
     async request(req: GatewayRequest, timeouts: TransportTimeouts): Promise<UpstreamResponse> {
       const inline = smallBodyBuffer(req.body, inlineLimit);
+      // Not asked for while the pool knows the backend closes anyway (spec §5.1: without the flag
+      // the application closes the connection, as such a backend does regardless).
+      const keepAsked = keepConn && pool.keeping;
       let packet: Buffer;
       try {
         packet = encodeFastcgiRequest({
           requestId: REQUEST_ID,
           vars: buildCgiEnv(req, options.params),
-          keepConn,
+          keepConn: keepAsked,
           stdin: inline ?? undefined,
           endStdin: inline !== null,
         });
@@ -319,7 +327,14 @@ export function createFastcgiTransport(
       const rest = inline === null ? req.body : null;
       for (let attempt = 1; ; attempt++) {
         if (req.signal.aborted) throw abortedFailure({ target, sentAnything: false });
-        const outcome = await exchange(await lease(attempt > 1, req, timeouts), packet, rest, req, timeouts);
+        const outcome = await exchange(
+          await lease(attempt > 1, req, timeouts),
+          packet,
+          rest,
+          keepAsked,
+          req,
+          timeouts,
+        );
         if (outcome !== STALE) return outcome;
         if (attempt === MAX_ATTEMPTS) {
           throw resetFailure({ target, sentAnything: true, what: 'closed every kept-open connection tried' });

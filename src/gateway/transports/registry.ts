@@ -20,11 +20,9 @@ const FACTORIES: Record<UpstreamScheme, Factory> = {
   http: (target, logger) => createHttpTransport(target, { logger }),
   uwsgi: (target) => createUwsgiTransport(target),
   scgi: (target) => createScgiTransport(target),
-  // uWSGI's FastCGI socket ignores FCGI_KEEP_CONN and closes after each response; the pool then
-  // reports "closed every kept-open connection" under load, so connections are not kept (as nginx
-  // without fastcgi_keep_conn).
-  fastcgi: (target, logger) =>
-    createFastcgiTransport(target, { logger: stderrLines(target, logger), keepConn: false }),
+  // Connections are kept (FCGI_KEEP_CONN); a backend that closes after each response anyway
+  // (uWSGI's fastcgi-socket) is detected by the pool, which then stops keeping them.
+  fastcgi: (target, logger) => createFastcgiTransport(target, { logger: stderrLines(target, logger) }),
   cgi: (target, logger) => createCgiTransport(target, { logger: stderrLines(target, logger) }),
 };
 

@@ -90,11 +90,17 @@ export function exchangeOnFreshConnection(
 
     socket.on('connect', () => {
       connected = true;
+      const rest = exchange.rest;
+      if (rest === null) {
+        // The whole request is the packet already queued: nothing left to send, so the read
+        // timeout applies from here (one timer re-arm, no promise hop per request).
+        phase = 'read';
+        armTimeout();
+        return;
+      }
       phase = 'send';
       armTimeout();
-      const rest = exchange.rest;
-      const sent = rest === null ? Promise.resolve() : writeRequestBody(socket, rest);
-      sent.then(
+      writeRequestBody(socket, rest).then(
         () => {
           if (phase === 'send') {
             phase = 'read';
@@ -117,8 +123,10 @@ export function exchangeOnFreshConnection(
         }
         if (head === null) return;
         // The backend answered: from now on only the read timeout applies.
-        phase = 'read';
-        armTimeout();
+        if (phase !== 'read') {
+          phase = 'read';
+          armTimeout();
+        }
         body = new UpstreamBody(
           {
             resume: () => {

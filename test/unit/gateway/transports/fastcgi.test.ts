@@ -112,6 +112,32 @@ describe('fastcgi transport — protocol edges', () => {
     }
   });
 
+  it('a backend that closes after every END_REQUEST (uWSGI) fails no request under load', async () => {
+    // uWSGI's fastcgi-socket ignores FCGI_KEEP_CONN: it answers, then closes. With more requests
+    // than connections, released connections used to be handed to queued requests just before
+    // the close arrived, until one request ran out of attempts.
+    const responder = scriptedResponder((socket) => socket.end(OK_RESPONSE));
+    servers.push(responder.server);
+    const port = await responder.listen();
+    const transport = createFastcgiTransport(
+      { scheme: 'fastcgi', address: { kind: 'tcp', host: '127.0.0.1', port } },
+      { maxConnections: 4 },
+    );
+    try {
+      const bodies = await Promise.all(
+        Array.from({ length: 200 }, async () =>
+          (await readBody((await transport.request(gatewayRequest(), TIMEOUTS)).body)).toString(),
+        ),
+      );
+      expect(bodies.every((body) => body === 'hello')).toBe(true);
+      // The pool noticed and stopped keeping: later requests ask for no FCGI_KEEP_CONN.
+      expect(transport.stats()).toMatchObject({ keeping: false });
+      expect(transport.stats().open).toBeLessThanOrEqual(4);
+    } finally {
+      await transport.close();
+    }
+  });
+
   it('does not replay on a fresh connection: a reset before the head is SG_ERR_UPSTREAM_RESET', async () => {
     const { transport } = await setup((socket) => socket.destroy());
     try {
