@@ -5,6 +5,7 @@ type Bench = () => Promise<void>;
 
 const BENCHES: Record<string, Bench> = {
   gateway: async () => (await import('./gateway.js')).runGatewayBench(),
+  verify: async () => (await import('./verify.js')).runVerifyBench(),
 };
 
 const wanted = process.argv.slice(2);
