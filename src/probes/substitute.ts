@@ -4,7 +4,7 @@
 // users, limits — and therefore every generated file keeps its shape. Pure.
 
 import type { NormalizedSpec } from '../spec/normalize.js';
-import { PROBE_APPS, PROBE_COUNTER_ENV, type ProbeApp, type ProbeFramework } from './contract.js';
+import { PROBE_COUNTER_ENV, type ProbeApp, type ProbeFramework } from './contract.js';
 
 /**
  * The probe app standing in for this spec's app. Frameworks map to their own probe app;

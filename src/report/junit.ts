@@ -8,7 +8,6 @@ import { countOf, type ProbeResult, type StackReport, type VerifyReport } from '
 export function xmlEscape(text: string): string {
   return (
     text
-      // biome-ignore lint/suspicious/noControlCharactersInRegex: XML 1.0 forbids these characters
       .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/g, '')
       .replace(/&/g, '&amp;')
       .replace(/</g, '&lt;')
