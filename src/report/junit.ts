@@ -6,14 +6,12 @@ import { countOf, type ProbeResult, type StackReport, type VerifyReport } from '
 
 /** XML 1.0 text: escape markup and drop characters XML cannot carry. Pure. */
 export function xmlEscape(text: string): string {
-  return (
-    text
-      .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/g, '')
-      .replace(/&/g, '&amp;')
-      .replace(/</g, '&lt;')
-      .replace(/>/g, '&gt;')
-      .replace(/"/g, '&quot;')
-  );
+  return text
+    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/g, '')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;');
 }
 
 const secs = (ms: number) => (ms / 1000).toFixed(3);
