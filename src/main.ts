@@ -2,7 +2,7 @@
 // that exits. Every command lives in src/cli/<name>.ts, is imported lazily (so
 // `stackgen gateway` does not load Handlebars), and returns its exit code.
 
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { EXIT_CODES, isStackgenError } from './errors.js';
 
 type CommandModule = { run: (args: unknown[], opts: Record<string, unknown>) => Promise<number> };
@@ -160,5 +160,4 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-void Option;
 await main(process.argv);

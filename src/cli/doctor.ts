@@ -4,7 +4,7 @@
 import { relative, resolve } from 'node:path';
 import { buildReport, type DoctorReport, assess, formatReport } from '../doctor/report.js';
 import { probeRequirements, runAttached } from '../doctor/probe.js';
-import { stackRequirements } from '../doctor/requirements.js';
+import { stackRequirements } from '../topology/requirements.js';
 import { EXIT_CODES, StackgenError } from '../errors.js';
 import { productionSite } from '../topology/site.js';
 import { loadAndResolve } from './shared.js';

@@ -5,7 +5,7 @@ import { accessSync, constants } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { execa } from 'execa';
 import type { Probe } from './report.js';
-import type { Requirement } from './requirements.js';
+import type { Requirement } from '../topology/requirements.js';
 import { extractVersion } from './version.js';
 
 // nginx and fcgiwrap live in /usr/sbin, which a non-root PATH often lacks.

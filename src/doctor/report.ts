@@ -1,7 +1,7 @@
 // Requirements + what the machine answered → findings, the install command, and the text
 // `stackgen doctor` prints. Pure: the probing is src/doctor/probe.ts.
 
-import { type Requirement, requirementName } from './requirements.js';
+import { type Requirement, requirementName } from '../topology/requirements.js';
 import { meetsMinimum } from './version.js';
 
 /** What probing found for one requirement. */

@@ -93,7 +93,7 @@ export function concurrencyModel(plan: Plan, serial: boolean): ConcurrencyModel 
           why: 'CGI: a new process per request',
         };
   }
-  const perPort = app.instances > 1 || app.server === 'tornado';
+  const { perPort } = app;
   const processes = perPort ? app.instances : app.workers.count;
   if (serial)
     return {

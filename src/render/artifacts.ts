@@ -104,7 +104,14 @@ export function renderArtifacts(plan: Plan): Artifact[] {
         fastcgi: 'fastcgi-socket',
         scgi: 'scgi-socket',
       }[app.protocol as 'uwsgi' | 'http' | 'fastcgi' | 'scgi'];
-      add(rel.uwsgiIni, 'uwsgi/app.ini.hbs', { ...view, socketOption }, 'app');
+      const server = SERVERS[app.server];
+      const plugins = [...server.plugins, ...(server.concurrencyPlugins[app.concurrency] ?? [])];
+      add(
+        rel.uwsgiIni,
+        'uwsgi/app.ini.hbs',
+        { ...view, socketOption, plugins: plugins.map((p) => p.plugin).join(',') },
+        'app',
+      );
     }
     if (app.server === 'gunicorn') {
       add(
@@ -209,11 +216,7 @@ function systemdUnits(plan: Plan, base: object): Artifact[] {
     if (l.component === 'nginx') continue;
     byComponent.set(l.component, [...(byComponent.get(l.component) ?? []), l]);
   }
-  const appUnit = plan.appServer
-    ? plan.appServer.instances > 1 || plan.appServer.server === 'tornado'
-      ? `${plan.name}.target`
-      : `${plan.name}.service`
-    : null;
+  const appUnit = plan.appServer ? `${plan.name}.${plan.appServer.perPort ? 'target' : 'service'}` : null;
   for (const [component, launches] of byComponent) {
     const launch = launches[0]!;
     const templated = launches.length > 1 || launch.instance !== null;

@@ -236,7 +236,7 @@ function buildLaunches(plan: Plan, components: Component[]): Launch[] {
     };
     if (c.role === 'app-server') {
       const bound = plan.appServer!.bound;
-      const perPort = c.instances > 1 || c.server === 'tornado';
+      const { perPort } = c;
       bound.forEach((ep, i) => {
         if (i > 0 && !perPort) return;
         out.push({
@@ -257,7 +257,7 @@ function buildLaunches(plan: Plan, components: Component[]): Launch[] {
           '-c',
           String(Math.max(2, plan.topology.cores * 2)),
           '-s',
-          `unix:${plan.bridge!.bound.kind === 'unix' ? plan.bridge!.bound.path : ''}`,
+          nginxAddress(plan.bridge!.bound),
         ],
         ready: plan.bridge!.bound,
         instance: null,

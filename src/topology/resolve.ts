@@ -3,7 +3,8 @@
 
 import type { NormalizedSpec } from '../spec/normalize.js';
 import { FRAMEWORKS } from './catalog/frameworks.js';
-import { FCGIWRAP, MANAGERS, PROTOCOLS, PROXIES } from './catalog/proxies.js';
+import { FCGIWRAP, PROTOCOLS, PROXIES } from './catalog/proxies.js';
+import { requiredPackages } from './requirements.js';
 import { SERVERS } from './catalog/servers.js';
 import type {
   AppServerComponent,
@@ -204,6 +205,7 @@ function resolveAppServer(
     threads: sizing.threads,
     connections: concurrencyNeedsConnections ? spec.serve.connections : null,
     instances,
+    perPort,
     dependsOn: [],
     listen,
     managed: true,
@@ -255,24 +257,4 @@ export function parseListen(listen: string): Endpoint {
   const m = /^(?:(\[[^\]]+\]|[^:]+):)?(\d+)$/.exec(listen);
   if (!m) return { kind: 'tcp', host: '0.0.0.0', port: 80 };
   return { kind: 'tcp', host: m[1] ?? '0.0.0.0', port: Number(m[2]) };
-}
-
-/** Debian packages the stack needs where it runs, from the catalog (doctor and ci use it). */
-export function requiredPackages(spec: NormalizedSpec): string[] {
-  const server = SERVERS[spec.serve.server];
-  const pkgs = new Set<string>();
-  for (const p of PROXIES[spec.proxy.kind].programs) pkgs.add(p.package);
-  for (const p of server.programs) pkgs.add(p.package);
-  for (const m of server.pythonModules) pkgs.add(m.package);
-  for (const m of server.concurrencyModules[spec.serve.concurrency] ?? []) pkgs.add(m.package);
-  for (const m of FRAMEWORKS[spec.app.framework].pythonModules) pkgs.add(m.package);
-  for (const p of MANAGERS[spec.processes.manager].programs) pkgs.add(p.package);
-  if (spec.serve.server === 'uwsgi') {
-    pkgs.add('uwsgi-plugin-python3');
-    if (spec.serve.concurrency === 'gevent') pkgs.add('uwsgi-plugin-gevent-python3');
-  }
-  if (spec.serve.server === 'cgi' && spec.proxy.kind === 'nginx') pkgs.add(FCGIWRAP.package);
-  if (spec.app.python === '/usr/bin/python3' && !spec.app.venv && server.name !== 'uwsgi')
-    pkgs.add('python3');
-  return [...pkgs].sort();
 }

@@ -62,6 +62,8 @@ export interface AppServerComponent extends ComponentBase {
   connections: number | null;
   /** Processes with their own unit instance (tornado: one per port). */
   instances: number;
+  /** One process per listen port, each its own unit instance (catalog processModel). */
+  perPort: boolean;
 }
 
 export type Component = ProxyComponent | BridgeComponent | AppServerComponent;

@@ -7,8 +7,15 @@
 import { type Socket, connect } from 'node:net';
 import type { StackgenError } from '../../errors.js';
 import { ResponseHeadDecoder, type ResponseHeadMode } from '../codecs/cgi-response.js';
-import type { GatewayRequest, TransportTimeouts, UpstreamResponse, UpstreamTarget } from '../transport.js';
-import { writeRequestBody } from './request-body.js';
+import { buildCgiEnv, type CgiEnv } from '../cgi-env.js';
+import type {
+  GatewayRequest,
+  Transport,
+  TransportTimeouts,
+  UpstreamResponse,
+  UpstreamTarget,
+} from '../transport.js';
+import { smallBodyBuffer, writeRequestBody } from './request-body.js';
 import { UpstreamBody, responseHasBody } from './response-body.js';
 import {
   abortedFailure,
@@ -30,6 +37,59 @@ export interface SingleUseExchange {
   resetAdvice?: string | undefined;
   /** Live sockets of the transport, so close() can destroy them. */
   sockets: Set<Socket>;
+}
+
+export interface SingleUseTransportOptions {
+  /** Extra CGI variables, like nginx's uwsgi_param / scgi_param; they replace built ones. */
+  params?: ReadonlyArray<readonly [string, string]>;
+  /** Bodies up to this size travel in the same write as the variables (default 64 KiB). */
+  inlineBodyLimit?: number;
+  maxHeadBytes?: number;
+}
+
+/** How one protocol frames a request: CGI variables (+ a small body) → one packet. */
+export interface SingleUseProtocol {
+  scheme: 'uwsgi' | 'scgi';
+  encode: (vars: CgiEnv, body: Buffer | undefined) => Buffer;
+  resetAdvice?: string | undefined;
+}
+
+/** A Transport for a protocol that sends one request per fresh connection (uwsgi, SCGI). */
+export function createSingleUseTransport(
+  protocol: SingleUseProtocol,
+  target: UpstreamTarget,
+  options: SingleUseTransportOptions = {},
+): Transport {
+  const sockets = new Set<Socket>();
+  const inlineLimit = options.inlineBodyLimit ?? 64 * 1024;
+  return {
+    scheme: protocol.scheme,
+    target,
+    request(req: GatewayRequest, timeouts: TransportTimeouts): Promise<UpstreamResponse> {
+      let packet: Buffer;
+      const inline = smallBodyBuffer(req.body, inlineLimit);
+      try {
+        packet = protocol.encode(buildCgiEnv(req, options.params), inline ?? undefined);
+      } catch (error) {
+        return Promise.reject(withFacts(error, { target, sentAnything: false }));
+      }
+      if (req.signal.aborted) return Promise.reject(abortedFailure({ target, sentAnything: false }));
+      return exchangeOnFreshConnection(
+        {
+          target,
+          packet,
+          rest: inline === null ? req.body : null,
+          headMode: 'auto',
+          maxHeadBytes: options.maxHeadBytes,
+          resetAdvice: protocol.resetAdvice,
+          sockets,
+        },
+        req,
+        timeouts,
+      );
+    },
+    close: () => destroyAll(sockets),
+  };
 }
 
 /** Open a TCP or unix stream connection to `target`. */

@@ -30,6 +30,12 @@ export interface PythonRequirement {
   package: string;
 }
 
+/** A server plugin shipped in its own Debian package (uWSGI loads Python as a plugin). */
+export interface PluginRequirement {
+  plugin: string;
+  package: string;
+}
+
 export interface SignalPlan {
   signal: 'SIGTERM' | 'SIGQUIT' | 'SIGINT' | 'SIGHUP';
   why: string;
@@ -54,6 +60,11 @@ export interface ServerEntry {
   pythonModules: readonly PythonRequirement[];
   /** Extra Python modules per concurrency model (gevent, uvicorn worker…). */
   concurrencyModules: Partial<Record<Concurrency, readonly PythonRequirement[]>>;
+  /** Plugins the server loads (rendered into its config, checked by doctor). */
+  plugins: readonly PluginRequirement[];
+  concurrencyPlugins: Partial<Record<Concurrency, readonly PluginRequirement[]>>;
+  /** The server embeds Python itself (uWSGI): the stack's interpreter is not run. */
+  embedsPython: boolean;
   stop: SignalPlan;
   /** null: the server has no graceful in-place reload; a reload is a restart. */
   reload: SignalPlan | null;

@@ -1,13 +1,14 @@
 // What a stack needs on the machine that runs it, read from the catalog: the proxy's,
 // server's and manager's programs (with minimum versions), the Python modules of the
-// framework, server and concurrency model for the stack's interpreter, uWSGI's language
-// plugins, and fcgiwrap when nginx runs CGI. Pure.
+// framework, server and concurrency model for the stack's interpreter, server plugins, and
+// fcgiwrap when nginx runs CGI. Pure. doctor checks these; resolve lists their packages
+// (for `stackgen ci` and the generated README).
 
 import type { NormalizedSpec } from '../spec/normalize.js';
-import { FRAMEWORKS } from '../topology/catalog/frameworks.js';
-import { FCGIWRAP, MANAGERS, PROXIES } from '../topology/catalog/proxies.js';
-import { SERVERS } from '../topology/catalog/servers.js';
-import type { ProgramRequirement } from '../topology/catalog/types.js';
+import { FRAMEWORKS } from './catalog/frameworks.js';
+import { FCGIWRAP, MANAGERS, PROXIES } from './catalog/proxies.js';
+import { SERVERS } from './catalog/servers.js';
+import type { PluginRequirement, ProgramRequirement } from './catalog/types.js';
 
 export type Requirement =
   | ({ kind: 'program'; neededBy: string } & ProgramRequirement)
@@ -17,6 +18,11 @@ export type Requirement =
 /** Where a requirement came from, for the report ("needed by uWSGI"). */
 function programs(list: readonly ProgramRequirement[], neededBy: string): Requirement[] {
   return list.map((p) => ({ kind: 'program', neededBy, ...p }));
+}
+
+/** Debian packages of every requirement, sorted and unique. */
+export function requiredPackages(spec: NormalizedSpec): string[] {
+  return [...new Set(stackRequirements(spec, spec.app.python).map((r) => r.package))].sort();
 }
 
 /** Every program, module and plugin the stack needs, without duplicates, in report order. */
@@ -37,19 +43,20 @@ export function stackRequirements(spec: NormalizedSpec, python: string): Require
     });
   }
 
-  if (spec.serve.server === 'uwsgi') {
-    // uWSGI embeds Python through a plugin (`plugins = python3` in the ini); gevent is another.
-    out.push({ kind: 'uwsgi-plugin', plugin: 'python3', package: 'uwsgi-plugin-python3', neededBy: 'uWSGI' });
-    if (spec.serve.concurrency === 'gevent') {
-      out.push({
-        kind: 'uwsgi-plugin',
-        plugin: 'gevent_python3',
-        package: 'uwsgi-plugin-gevent-python3',
-        neededBy: 'uWSGI (gevent)',
-      });
-    }
-  } else if (spec.serve.server !== 'cgi' || spec.app.interface === 'wsgi') {
-    // Every other server (and the CGI adapter of a WSGI app) runs under the stack's interpreter.
+  const plugin = (p: PluginRequirement, neededBy: string): Requirement => ({
+    kind: 'uwsgi-plugin',
+    ...p,
+    neededBy,
+  });
+  out.push(...server.plugins.map((p) => plugin(p, server.title)));
+  out.push(
+    ...(server.concurrencyPlugins[spec.serve.concurrency] ?? []).map((p) =>
+      plugin(p, `${server.title} (${spec.serve.concurrency})`),
+    ),
+  );
+  // A server that embeds Python (uWSGI) never runs the stack's interpreter; every other one
+  // (and the CGI adapter of a WSGI app) runs under it.
+  if (!server.embedsPython && (spec.serve.server !== 'cgi' || spec.app.interface === 'wsgi')) {
     out.push({
       kind: 'program',
       program: python,
