@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages stackgen's full test suite runs for real: nginx, uWSGI and
 # its python3/gevent plugins, gunicorn, uvicorn, the frameworks the examples use,
-# supervisor, fcgiwrap (CGI behind nginx) and wrk (benchmarks). Needs root.
+# supervisor, fcgiwrap (CGI behind nginx), wrk (benchmarks) and systemd (systemd-analyze). Needs root.
 set -euo pipefail
 packages=(
   nginx-light
@@ -10,6 +10,7 @@ packages=(
   python3-flask python3-django python3-bottle python3-tornado
   python3-starlette python3-fastapi python3-waitress python3-gevent
   supervisor fcgiwrap wrk
+  systemd
 )
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq

@@ -3,7 +3,7 @@
 // sandbox dir.
 
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
@@ -37,9 +37,19 @@ export function runVerify(
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
+      for (const dir of sandboxDirs(stderr)) announced.add(dir);
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** Every sandbox dir a run announced: verify keeps a failed run's files for inspection. */
+const announced = new Set<string>();
+
+/** Remove the sandbox dirs the runs of this test file left for inspection (call in afterAll). */
+export function removeAnnouncedSandboxes(): void {
+  for (const dir of announced) rmSync(dir, { recursive: true, force: true });
+  announced.clear();
 }
 
 /** Sandbox dirs a run announced on stderr ("… in /tmp/stackgen-verify-…"). */

@@ -2,7 +2,7 @@
 // cause, exit 3 when a component never becomes ready, and leave nothing running — after a
 // failure as after an interrupt (SIGINT in the middle of a run).
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,13 +12,30 @@ import { readAccountBook } from '../../src/runtime/users.js';
 import { type VerifyOptions, verifyStack } from '../../src/runtime/verify.js';
 import { readStackSpec } from '../../src/spec/parse.js';
 import { describeWith } from '../helpers/tools.js';
-import { processesNaming, ROOT, runVerify, sandboxDirs } from '../helpers/verify-cli.js';
+import {
+  processesNaming,
+  ROOT,
+  removeAnnouncedSandboxes,
+  runVerify,
+  sandboxDirs,
+} from '../helpers/verify-cli.js';
 
 const FLASK_ROOT = join(ROOT, 'examples/apps/flask');
 const work = mkdtempSync(join(tmpdir(), 'stackgen-verify-broken-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+/** Stacks this file verifies in-process; a failed run keeps its sandbox for inspection. */
+const stackNames = new Set<string>();
+afterAll(() => {
+  removeAnnouncedSandboxes();
+  for (const entry of readdirSync(tmpdir())) {
+    if ([...stackNames].some((n) => entry.startsWith(`stackgen-verify-${n}-`))) {
+      rmSync(join(tmpdir(), entry), { recursive: true, force: true });
+    }
+  }
+  rmSync(work, { recursive: true, force: true });
+});
 
 function stackFile(name: string, yaml: string): string {
+  stackNames.add(name);
   const file = join(work, `${name}.yaml`);
   writeFileSync(file, yaml);
   return file;

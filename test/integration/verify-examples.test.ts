@@ -8,7 +8,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { VerifyReport } from '../../src/report/types.js';
 import { describeWith } from '../helpers/tools.js';
-import { type CliRun, processesNaming, runVerify, sandboxDirs } from '../helpers/verify-cli.js';
+import {
+  type CliRun,
+  processesNaming,
+  removeAnnouncedSandboxes,
+  runVerify,
+  sandboxDirs,
+} from '../helpers/verify-cli.js';
 
 // Every file in examples/ (the issue: every example passes verify in CI).
 const EXAMPLES = readdirSync(join(import.meta.dirname, '..', '..', 'examples'))
@@ -45,7 +51,10 @@ describeWith({
     report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as VerifyReport;
   }, 240_000);
 
-  afterAll(() => rmSync(out, { recursive: true, force: true }));
+  afterAll(() => {
+    removeAnnouncedSandboxes();
+    rmSync(out, { recursive: true, force: true });
+  });
 
   for (const [i, file] of EXAMPLES.entries()) {
     it(`${file}: every probe passes`, () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { assess, buildReport, formatReport } from '../../../src/doctor/report.js';
-import type { Requirement } from '../../../src/doctor/requirements.js';
+import type { Requirement } from '../../../src/topology/requirements.js';
 
 const nginx: Requirement = {
   kind: 'program',

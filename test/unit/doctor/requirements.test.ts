@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type Requirement, requirementName, stackRequirements } from '../../../src/doctor/requirements.js';
+import { type Requirement, requirementName, stackRequirements } from '../../../src/topology/requirements.js';
 import type { NormalizedSpec } from '../../../src/spec/normalize.js';
 import { parseStackSpec } from '../../../src/spec/parse.js';
 
