@@ -2,9 +2,10 @@
 // failed check carrying its install hint, never a crash), its directories prepared, the
 // tool run with a deadline, and its output handed to the step's judge.
 
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { findProgram } from '../doctor/probe.js';
+import { writeAtomic } from '../render/write.js';
 import type { CheckStep, Verdict } from './definitions.js';
 
 export interface CheckResult extends Verdict {
@@ -37,7 +38,10 @@ export async function runCheckStep(step: CheckStep): Promise<CheckResult> {
 
   try {
     for (const dir of step.prepare.mkdir) mkdirSync(dir, { recursive: true });
-    for (const c of step.prepare.copy) copyFileSync(c.from, c.to);
+    // Atomic (temp + rename): steps run concurrently and several copy the same unit file;
+    // a plain copy truncates it under a running systemd-analyze, which then reads an empty
+    // file and calls the unit "masked".
+    for (const c of step.prepare.copy) writeAtomic(c.to, readFileSync(c.from, 'utf8'), 0o644);
     if (action.kind === 'call') {
       const message = await action.run();
       return done({ ok: true, summary: null, message: message ?? '', warnings: [] });
