@@ -35,6 +35,8 @@ export function formatAccessLine(e: AccessEntry, now: Date): string {
 }
 
 export interface AccessLog {
+  /** False for `access_log: off`, so callers skip building entries nobody reads. */
+  readonly enabled: boolean;
   write(entry: AccessEntry): void;
   /** Flush buffered lines and close a log file. */
   close(): Promise<void>;
@@ -45,7 +47,7 @@ const FLUSH_MS = 100;
 
 /** Open the access log described by the config. */
 export function openAccessLog(target: AccessLogTarget): AccessLog {
-  if (target.kind === 'off') return { write() {}, close: async () => {} };
+  if (target.kind === 'off') return { enabled: false, write() {}, close: async () => {} };
   const out: Writable =
     target.kind === 'stdout' ? process.stdout : createWriteStream(target.path, { flags: 'a', mode: 0o640 });
   if (target.kind === 'file')
@@ -62,6 +64,7 @@ export function openAccessLog(target: AccessLogTarget): AccessLog {
     pending = '';
   };
   return {
+    enabled: true,
     write(entry) {
       pending += formatAccessLine(entry, new Date());
       if (pending.length >= FLUSH_BYTES) flush();

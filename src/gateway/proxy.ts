@@ -126,8 +126,12 @@ export async function proxyRequest(args: ProxyArgs): Promise<ProxyOutcome> {
     return { ...sendErrorPage(res, status), upstreamMs, upstream };
   }
 
+  const body = response.body;
+  const complete = Buffer.isBuffer(body) ? body : null;
+  const stream = complete === null ? (body as Readable) : null;
+
   if (response.localRedirect !== undefined && args.allowLocalRedirect) {
-    response.body.resume();
+    stream?.resume();
     const outcome = await args.redispatch(response.localRedirect);
     return { ...outcome, upstreamMs, upstream };
   }
@@ -137,10 +141,13 @@ export async function proxyRequest(args: ProxyArgs): Promise<ProxyOutcome> {
   // Most answers are small and already here (or one event-loop turn away) when the head is:
   // send them with a Content-Length in one write instead of chunk by chunk (nginx's
   // proxy_buffering does the same). Larger or slower bodies stream with backpressure.
-  const early = bodyless ? { chunks: [], complete: true } : await takeBuffered(response.body);
-  if (response.body.errored && early.complete === false && early.chunks.length === 0) {
+  const early =
+    bodyless || stream === null
+      ? { chunks: complete === null || bodyless ? [] : [complete], complete: true }
+      : await takeBuffered(stream);
+  if (stream?.errored && early.complete === false && early.chunks.length === 0) {
     logger.error(
-      `upstream ${upstream}: ${describeError(response.body.errored)} before the body of "${request.rawTarget}"`,
+      `upstream ${upstream}: ${describeError(stream.errored)} before the body of "${request.rawTarget}"`,
     );
     return { ...sendErrorPage(res, 502), upstreamMs, upstream };
   }
@@ -156,14 +163,14 @@ export async function proxyRequest(args: ProxyArgs): Promise<ProxyOutcome> {
   } catch (err) {
     // node refuses invalid status codes and header bytes (CR/LF, NUL, bad token chars).
     // Nothing has reached the client yet, so it gets a clean 502 instead.
-    response.body.destroy();
+    stream?.destroy();
     logger.error(
       `upstream ${upstream}: invalid response head (${describeError(err)}) for "${request.rawTarget}"`,
     );
     return { ...sendErrorPage(res, 502), upstreamMs, upstream };
   }
   if (bodyless) {
-    response.body.resume();
+    stream?.resume();
     res.end();
     return { status, bytes: 0, upstreamMs, upstream };
   }
@@ -171,16 +178,17 @@ export async function proxyRequest(args: ProxyArgs): Promise<ProxyOutcome> {
     res.end(payload);
     return { status, bytes: payload.length, upstreamMs, upstream };
   }
+  const streaming = stream as Readable;
   let bytes = 0;
   for (const chunk of early.chunks) {
     bytes += chunk.length;
     res.write(chunk);
   }
-  response.body.on('data', (chunk: Buffer) => {
+  streaming.on('data', (chunk: Buffer) => {
     bytes += chunk.length;
   });
   try {
-    await pipeline(response.body, res);
+    await pipeline(streaming, res);
   } catch (err) {
     // Headers are gone already: the only honest signal left is to cut the connection (nginx
     // does the same), so the client sees a truncated response rather than a "complete" one.

@@ -16,12 +16,13 @@ import { type ProxyOutcome, proxyRequest, sendErrorPage } from './proxy.js';
 import { type GuardAccepted, guardRequest } from './request-guard.js';
 import { createRouter, type Router, routeRequest } from './router.js';
 import { serveStatic } from './static.js';
-import type {
-  GatewayRequest,
-  RequestBody,
-  Transport,
-  TransportTimeouts,
-  UpstreamTarget,
+import {
+  Cancellation,
+  type GatewayRequest,
+  type RequestBody,
+  type Transport,
+  type TransportTimeouts,
+  type UpstreamTarget,
 } from './transport.js';
 import { createUpstreamPool, type UpstreamPool } from './upstream-pool.js';
 
@@ -180,9 +181,13 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     const s = state;
     s.inFlight++;
     if (draining) res.shouldKeepAlive = false;
-    handle(s, req, res)
-      .then(
-        (outcome) =>
+    const finish = () => {
+      release(s);
+      if (draining && !req.socket.destroyed) req.socket.end();
+    };
+    handle(s, req, res).then(
+      (outcome) => {
+        if (s.accessLog.enabled)
           log(s, {
             remote: req.socket.remoteAddress ?? '-',
             method: req.method ?? '-',
@@ -191,18 +196,17 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
             bytes: outcome.bytes,
             upstreamMs: outcome.upstreamMs,
             upstream: outcome.upstream,
-          }),
-        (err: unknown) => {
-          logger.error(
-            `internal error for "${req.method} ${req.url}": ${err instanceof Error ? err.stack : err}`,
-          );
-          sendErrorPage(res, 500);
-        },
-      )
-      .finally(() => {
-        release(s);
-        if (draining && !req.socket.destroyed) req.socket.end();
-      });
+          });
+        finish();
+      },
+      (err: unknown) => {
+        logger.error(
+          `internal error for "${req.method} ${req.url}": ${err instanceof Error ? err.stack : err}`,
+        );
+        sendErrorPage(res, 500);
+        finish();
+      },
+    );
   }
 
   async function handle(s: GatewayState, req: IncomingMessage, res: ServerResponse): Promise<ProxyOutcome> {
@@ -246,24 +250,27 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     const pool = s.pools.get(loc) as UpstreamPool;
     const tooBig = checkDeclaredLength(guard.contentLength, cfg.maxBodyBytes);
     if (tooBig !== null) return refuseBody(res, 413);
-    let body: RequestBody | null = null;
-    const controller = new AbortController();
+    const cancellation = new Cancellation();
     const onClose = () => {
-      if (!res.writableFinished) controller.abort();
+      if (!res.writableFinished) cancellation.abort();
     };
     res.once('close', onClose);
+    const hasBody = guard.chunked || (guard.contentLength ?? 0) > 0;
+    let body: RequestBody | null = null;
     try {
-      try {
-        body = await readRequestBody(req, guard.chunked || (guard.contentLength ?? 0) > 0, {
-          maxBytes: cfg.maxBodyBytes,
-          timeoutMs: cfg.timeouts.clientBodyMs,
-          memoryLimit: DEFAULT_MEMORY_LIMIT,
-        });
-      } catch (err) {
-        if (isStackgenError(err, 'SG_ERR_CLIENT_BODY_TOO_LARGE')) return refuseBody(res, 413);
-        if (isStackgenError(err, 'SG_ERR_CLIENT_TIMEOUT')) return refuseBody(res, 408);
-        res.destroy();
-        return { status: 499, bytes: 0, upstreamMs: null, upstream: null };
+      if (hasBody) {
+        try {
+          body = await readRequestBody(req, true, {
+            maxBytes: cfg.maxBodyBytes,
+            timeoutMs: cfg.timeouts.clientBodyMs,
+            memoryLimit: DEFAULT_MEMORY_LIMIT,
+          });
+        } catch (err) {
+          if (isStackgenError(err, 'SG_ERR_CLIENT_BODY_TOO_LARGE')) return refuseBody(res, 413);
+          if (isStackgenError(err, 'SG_ERR_CLIENT_TIMEOUT')) return refuseBody(res, 408);
+          res.destroy();
+          return { status: 499, bytes: 0, upstreamMs: null, upstream: null };
+        }
       }
       const socket = req.socket;
       const request: GatewayRequest = {
@@ -284,7 +291,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
         serverName: cfg.serverName,
         documentRoot: loc.documentRoot,
         body,
-        signal: controller.signal,
+        signal: cancellation,
       };
       return await proxyRequest({
         res,
@@ -417,8 +424,8 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       refuse(502);
       return;
     }
-    const controller = new AbortController();
-    socket.once('close', () => controller.abort());
+    const cancellation = new Cancellation();
+    socket.once('close', () => cancellation.abort());
     const request: GatewayRequest = {
       method: req.method ?? 'GET',
       rawTarget: guard.rawTarget,
@@ -437,7 +444,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       serverName: s.config.serverName,
       documentRoot: loc.documentRoot,
       body: null,
-      signal: controller.signal,
+      signal: cancellation,
     };
     const started = performance.now();
     tunnels.add(socket);
@@ -456,7 +463,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
             upstream: backend.name,
           }),
         (err: unknown) => {
-          if (!controller.signal.aborted) {
+          if (!cancellation.aborted) {
             logger.error(
               `upstream ${backend.name}: upgrade failed: ${err instanceof Error ? err.message : err}`,
             );

@@ -1,5 +1,6 @@
 // A GatewayRequest as the gateway front would build it, for transport and cgi-env tests.
 
+import type { Readable } from 'node:stream';
 import type { GatewayRequest, RequestBody } from '../../src/gateway/transport.js';
 
 export function gatewayRequest(overrides: Partial<GatewayRequest> = {}): GatewayRequest {
@@ -34,11 +35,19 @@ export function memoryBody(...chunks: Buffer[]): RequestBody {
   return { kind: 'memory', length: chunks.reduce((n, c) => n + c.length, 0), chunks };
 }
 
-/** Read a response body to the end. */
-export async function readBody(body: AsyncIterable<unknown>): Promise<Buffer> {
+/** Read a response body to the end (a Buffer body is complete already). */
+export async function readBody(body: AsyncIterable<unknown> | Buffer): Promise<Buffer> {
+  if (Buffer.isBuffer(body)) return body;
   const chunks: Buffer[] = [];
   for await (const chunk of body) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
+}
+
+/** A response body that must be streamed (a big or slow answer), not handed over complete. */
+export function streamed(body: Readable | Buffer): Readable {
+  if (Buffer.isBuffer(body))
+    throw new Error(`expected a streamed body, got a complete ${body.length}-byte Buffer`);
+  return body;
 }
 
 /** The bytes /big?n=… (test/fixtures/gateway) answers with: a repeating 16-byte pattern. */

@@ -50,19 +50,24 @@ export function encodeUwsgiRequest(
   packet[0] = modifier1;
   packet.writeUInt16LE(varsSize, 1);
   packet[3] = 0;
-  let offset = UWSGI_HEADER_LENGTH;
+  // The vars block as one byte string (u16 LE lengths as two chars), copied with ONE latin1
+  // write: a write per key and value was ~2% of the gateway's CPU profile under load.
+  let block = '';
   for (const [key, value] of vars) {
     if (key.length > UWSGI_MAX_VARS_SIZE || value.length > UWSGI_MAX_VARS_SIZE) {
       // Unreachable once the block fits, kept so a u16 length can never wrap.
       throw new StackgenError('SG_ERR_UPSTREAM_REQUEST_TOO_LARGE', `uwsgi var ${key} is too long.`);
     }
-    packet.writeUInt16LE(key.length, offset);
-    offset += 2 + packet.write(key, offset + 2, 'latin1');
-    packet.writeUInt16LE(value.length, offset);
-    offset += 2 + packet.write(value, offset + 2, 'latin1');
+    block += u16le(key.length) + key + u16le(value.length) + value;
   }
-  if (body !== undefined) body.copy(packet, offset);
+  packet.write(block, UWSGI_HEADER_LENGTH, varsSize, 'latin1');
+  if (body !== undefined) body.copy(packet, UWSGI_HEADER_LENGTH + varsSize);
   return packet;
+}
+
+/** A u16 as a two-char little-endian byte string. */
+function u16le(n: number): string {
+  return String.fromCharCode(n & 0xff, n >>> 8);
 }
 
 export interface UwsgiPacket {

@@ -12,7 +12,13 @@ import type { GatewayRequest, Transport, UpstreamTarget } from '../../../src/gat
 import { createFastcgiTransport } from '../../../src/gateway/transports/fastcgi.js';
 import { createScgiTransport } from '../../../src/gateway/transports/scgi.js';
 import { createUwsgiTransport } from '../../../src/gateway/transports/uwsgi.js';
-import { gatewayRequest, memoryBody, patternBytes, readBody } from '../../helpers/gateway-request.js';
+import {
+  gatewayRequest,
+  memoryBody,
+  patternBytes,
+  readBody,
+  streamed,
+} from '../../helpers/gateway-request.js';
 import { freePort, waitUntilConnectable } from '../../helpers/ports.js';
 import { type StartedProcess, startProcess } from '../../helpers/processes.js';
 import { describeWith } from '../../helpers/tools.js';
@@ -171,7 +177,7 @@ describeWith({ tools: ['uwsgi'] })('transports against uWSGI (uwsgi, scgi, fastc
       let chunks = 0;
       const hash = createHash('sha256');
       let length = 0;
-      for await (const chunk of response.body) {
+      for await (const chunk of streamed(response.body)) {
         chunks++;
         length += (chunk as Buffer).length;
         hash.update(chunk as Buffer);
@@ -275,9 +281,43 @@ describeWith({ tools: ['uwsgi'] })('transports against uWSGI (uwsgi, scgi, fastc
     it(`${scheme}: a consumer that stops reading a big body releases the connection`, async () => {
       const t = transport(scheme);
       const response = await t.request(gatewayRequest({ rawTarget: `/big?n=${50 * 1024 * 1024}` }), TIMEOUTS);
-      for await (const _chunk of response.body) break; // destroys the body after one chunk
-      expect(response.body.destroyed).toBe(true);
+      const body = streamed(response.body);
+      for await (const _chunk of body) break; // destroys the body after one chunk
+      expect(body.destroyed).toBe(true);
       await t.close();
+    });
+  }
+
+  for (const scheme of ['uwsgi', 'scgi'] as const) {
+    it(`${scheme}: a small answer comes back complete, and one socket object serves request after request`, async () => {
+      const t = transport(scheme);
+      for (let i = 0; i < 5; i++) {
+        // The echo app sets Content-Length, so the whole answer is in hand with the head.
+        const response = await t.request(gatewayRequest({ rawTarget: `/echo?i=${i}` }), TIMEOUTS);
+        expect(Buffer.isBuffer(response.body)).toBe(true);
+        const seen = JSON.parse((await readBody(response.body)).toString()) as Echo;
+        expect(seen.environ['QUERY_STRING']).toBe(`i=${i}`);
+        // The socket closes right after a complete answer; let 'close' return it to the list.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      const seen = await echo(t, { rawTarget: '/after-reuse' });
+      expect(seen.environ['PATH_INFO']).toBe('/after-reuse');
+    });
+
+    it(`${scheme}: a body destroyed after its socket moved on cannot touch the next exchange`, async () => {
+      const t = transport(scheme);
+      // A small answer without Content-Length ends at EOF: a stream that is complete but not
+      // yet read (so not destroyed) when its socket closes and goes back for reuse.
+      const small = await t.request(gatewayRequest({ rawTarget: '/big?n=100' }), TIMEOUTS);
+      const stale = streamed(small.body);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(stale.destroyed).toBe(false);
+      const slow = t.request(gatewayRequest({ rawTarget: '/slow?s=0.5' }), TIMEOUTS);
+      // Destroying the stale body must not cut the slow request now on the same socket.
+      stale.destroy();
+      const response = await slow;
+      expect(response.status).toBe(200);
+      expect((await readBody(response.body)).length).toBeGreaterThan(0);
     });
   }
 
