@@ -127,7 +127,7 @@ export function buildProgram(): Command {
       'backend(s): http://h:p, uwsgi://h:p, fastcgi://unix:/p.sock, scgi://h:p, cgi:/path/script',
     )
     .option('--static <map...>', 'static mapping /url/=./dir (repeatable)')
-    .option('--workers <n>', 'worker processes: a number or auto (one per core)')
+    .option('--workers <n>', 'worker processes: a number or auto (half the cores, at least 1)')
     .option('--max-body <size>', 'request body limit, nginx syntax (10m, 512k)')
     .action(lazy('gateway'));
 

@@ -4,7 +4,12 @@
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { StackgenError } from '../errors.js';
-import { type GatewayConfig, gatewayConfigFromFlags, loadGatewayConfigFile } from '../gateway/config.js';
+import {
+  autoGatewayWorkers,
+  type GatewayConfig,
+  gatewayConfigFromFlags,
+  loadGatewayConfigFile,
+} from '../gateway/config.js';
 import { runGatewayPrimary, runGatewayProcess } from '../gateway/lifecycle.js';
 import { createTransport } from '../gateway/transports/registry.js';
 
@@ -41,7 +46,7 @@ async function configFromOptions(opts: Record<string, unknown>): Promise<Gateway
 
 export async function run(_positionals: unknown[], opts: Record<string, unknown>): Promise<number> {
   const config = await configFromOptions(opts);
-  const workers = config.workers === 'auto' ? availableParallelism() : config.workers;
+  const workers = config.workers === 'auto' ? autoGatewayWorkers(availableParallelism()) : config.workers;
   const options = {
     createTransport,
     onListening: (urls: string[], n: number) =>

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  autoGatewayWorkers,
   gatewayConfigFromFlags,
   parseDuration,
   parseGatewayConfigText,
@@ -243,5 +244,11 @@ describe('gatewayConfigFromFlags', () => {
     );
     expect(errorOf(() => gatewayConfigFromFlags({ static: ['nodir'] }, '/'))).toMatch(/^--static nodir/);
     expect(errorOf(() => gatewayConfigFromFlags({}, '/'))).toMatch(/--config/);
+  });
+});
+
+describe('workers: auto', () => {
+  it('is half the cores, at least one (the app server on the same machine gets the rest)', () => {
+    expect([1, 2, 3, 4, 8, 16].map(autoGatewayWorkers)).toEqual([1, 1, 1, 2, 4, 8]);
   });
 });
