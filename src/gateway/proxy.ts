@@ -78,8 +78,60 @@ export function responseHeadersForClient(
   return out;
 }
 
+/**
+ * Where the proxy core writes an answer: node's ServerResponse (nodeResponseSink) or the fast
+ * lane's raw socket (fast-lane.ts). Either way the head is checked before a byte is sent.
+ */
+export interface ResponseSink {
+  readonly headersSent: boolean;
+  /** Check and stage the head; throws (nothing sent) on an invalid status or header byte. */
+  writeHead(status: number, statusText: string | undefined, headers: string[]): void;
+  /** Finish with this body (or none): one write together with a staged head. */
+  end(body?: Buffer): void;
+  /**
+   * Send the staged head, then `early` and the rest of `body` with backpressure. Resolves
+   * with the body bytes sent; rejects when the body fails (the caller then cuts the sink).
+   */
+  pipeFrom(early: readonly Buffer[], body: Readable): Promise<number>;
+  /** A short plain-text error answer (or a cut connection when the head is gone already). */
+  sendError(status: number, extra?: Record<string, string>): { status: number; bytes: number };
+  destroy(): void;
+}
+
+/** The sink for a request that came through node:http. */
+export function nodeResponseSink(res: ServerResponse): ResponseSink {
+  return {
+    get headersSent() {
+      return res.headersSent;
+    },
+    writeHead(status, statusText, headers) {
+      if (statusText !== undefined) res.writeHead(status, statusText, headers);
+      else res.writeHead(status, headers);
+    },
+    end(body) {
+      res.end(body);
+    },
+    async pipeFrom(early, body) {
+      let bytes = 0;
+      for (const chunk of early) {
+        bytes += chunk.length;
+        res.write(chunk);
+      }
+      body.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+      });
+      await pipeline(body, res);
+      return bytes;
+    },
+    sendError: (status, extra) => sendErrorPage(res, status, extra),
+    destroy() {
+      res.destroy();
+    },
+  };
+}
+
 export interface ProxyArgs {
-  res: ServerResponse;
+  sink: ResponseSink;
   request: GatewayRequest;
   pool: UpstreamPool;
   timeouts: TransportTimeouts;
@@ -90,9 +142,9 @@ export interface ProxyArgs {
   allowLocalRedirect: boolean;
 }
 
-/** Forward one request and write the answer to `res`. Never rejects. */
+/** Forward one request and write the answer to the sink. Never rejects. */
 export async function proxyRequest(args: ProxyArgs): Promise<ProxyOutcome> {
-  const { res, request, pool, logger } = args;
+  const { sink, request, pool, logger } = args;
   const started = performance.now();
   const tried = new Set<Backend>();
   let backend: Backend | null = null;
@@ -123,7 +175,7 @@ export async function proxyRequest(args: ProxyArgs): Promise<ProxyOutcome> {
   if (response === null) {
     if (request.signal.aborted) return { status: 499, bytes: 0, upstreamMs, upstream };
     const status = failure === null ? 502 : statusForUpstreamError(failure);
-    return { ...sendErrorPage(res, status), upstreamMs, upstream };
+    return { ...sink.sendError(status), upstreamMs, upstream };
   }
 
   const body = response.body;
@@ -149,7 +201,7 @@ export async function proxyRequest(args: ProxyArgs): Promise<ProxyOutcome> {
     logger.error(
       `upstream ${upstream}: ${describeError(stream.errored)} before the body of "${request.rawTarget}"`,
     );
-    return { ...sendErrorPage(res, 502), upstreamMs, upstream };
+    return { ...sink.sendError(502), upstreamMs, upstream };
   }
   let payload: Buffer | null = null;
   try {
@@ -158,8 +210,7 @@ export async function proxyRequest(args: ProxyArgs): Promise<ProxyOutcome> {
       payload = early.chunks.length === 1 ? (early.chunks[0] as Buffer) : Buffer.concat(early.chunks);
       if (!hasHeader(flat, 'content-length')) flat.push('Content-Length', String(payload.length));
     }
-    if (response.statusText !== undefined) res.writeHead(status, response.statusText, flat);
-    else res.writeHead(status, flat);
+    sink.writeHead(status, response.statusText, flat);
   } catch (err) {
     // node refuses invalid status codes and header bytes (CR/LF, NUL, bad token chars).
     // Nothing has reached the client yet, so it gets a clean 502 instead.
@@ -167,36 +218,28 @@ export async function proxyRequest(args: ProxyArgs): Promise<ProxyOutcome> {
     logger.error(
       `upstream ${upstream}: invalid response head (${describeError(err)}) for "${request.rawTarget}"`,
     );
-    return { ...sendErrorPage(res, 502), upstreamMs, upstream };
+    return { ...sink.sendError(502), upstreamMs, upstream };
   }
   if (bodyless) {
     stream?.resume();
-    res.end();
+    sink.end();
     return { status, bytes: 0, upstreamMs, upstream };
   }
   if (payload !== null) {
-    res.end(payload);
+    sink.end(payload);
     return { status, bytes: payload.length, upstreamMs, upstream };
   }
-  const streaming = stream as Readable;
-  let bytes = 0;
-  for (const chunk of early.chunks) {
-    bytes += chunk.length;
-    res.write(chunk);
-  }
-  streaming.on('data', (chunk: Buffer) => {
-    bytes += chunk.length;
-  });
   try {
-    await pipeline(streaming, res);
+    const bytes = await sink.pipeFrom(early.chunks, stream as Readable);
+    return { status, bytes, upstreamMs, upstream };
   } catch (err) {
     // Headers are gone already: the only honest signal left is to cut the connection (nginx
     // does the same), so the client sees a truncated response rather than a "complete" one.
     if (!request.signal.aborted)
       logger.error(`upstream ${upstream}: ${describeError(err)} while streaming "${request.rawTarget}"`);
-    res.destroy();
+    sink.destroy();
+    return { status, bytes: 0, upstreamMs, upstream };
   }
-  return { status, bytes, upstreamMs, upstream };
 }
 
 /** Largest body collected before the head is sent (beyond it, stream). */

@@ -12,7 +12,7 @@ import { isStackgenError, StackgenError } from '../errors.js';
 import { checkDeclaredLength, DEFAULT_MEMORY_LIMIT, discardRequestBody, readRequestBody } from './body.js';
 import type { GatewayConfig, GatewayLocation, ListenAddress, UpstreamLocation } from './config.js';
 import { type AccessEntry, type AccessLog, type GatewayLogger, openAccessLog } from './log.js';
-import { type ProxyOutcome, proxyRequest, sendErrorPage } from './proxy.js';
+import { nodeResponseSink, type ProxyOutcome, proxyRequest, sendErrorPage } from './proxy.js';
 import { type GuardAccepted, guardRequest } from './request-guard.js';
 import { createRouter, type Router, routeRequest } from './router.js';
 import { serveStatic } from './static.js';
@@ -231,7 +231,13 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     const loc = route.location;
     if (loc.kind === 'static') {
       req.resume();
-      const r = await serveStatic(req, res, loc, guard.path, s.config.securityHeaders);
+      const r = await serveStatic(
+        { method: req.method ?? 'GET', headers: req.headers },
+        nodeResponseSink(res),
+        loc,
+        guard.path,
+        s.config.securityHeaders,
+      );
       return { ...r, upstreamMs: null, upstream: null };
     }
     return proxyToLocation(s, req, res, guard, loc, route.scriptName, route.pathInfo);
@@ -294,7 +300,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
         signal: cancellation,
       };
       return await proxyRequest({
-        res,
+        sink: nodeResponseSink(res),
         request,
         pool,
         timeouts: s.transportTimeouts,
@@ -327,8 +333,13 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     if (!route.ok) return { ...sendErrorPage(res, route.status), upstreamMs: null, upstream: null };
     const loc = route.location;
     if (loc.kind === 'static') {
-      const fakeReq = { method: 'GET', headers: {} } as IncomingMessage;
-      const r = await serveStatic(fakeReq, res, loc, guard.path, s.config.securityHeaders);
+      const r = await serveStatic(
+        { method: 'GET', headers: {} },
+        nodeResponseSink(res),
+        loc,
+        guard.path,
+        s.config.securityHeaders,
+      );
       return { ...r, upstreamMs: null, upstream: null };
     }
     const request: GatewayRequest = {
@@ -346,7 +357,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       body: null,
     };
     return proxyRequest({
-      res,
+      sink: nodeResponseSink(res),
       request,
       pool: s.pools.get(loc) as UpstreamPool,
       timeouts: s.transportTimeouts,

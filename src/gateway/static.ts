@@ -7,11 +7,10 @@
 
 import { createReadStream, type Stats } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, sep } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { StaticLocation } from './config.js';
 import MIME_TYPES from './data/mime-types.json' with { type: 'json' };
+import type { ResponseSink } from './proxy.js';
 
 const MIME: Record<string, string> = MIME_TYPES;
 
@@ -113,22 +112,40 @@ async function statIfFile(path: string): Promise<Stats | null> {
   }
 }
 
+/** What serveStatic reads of a request: the method and the (lower-case) conditional headers. */
+export interface StaticRequest {
+  method: string;
+  headers: {
+    'accept-encoding'?: string | undefined;
+    'if-none-match'?: string | undefined;
+    'if-modified-since'?: string | undefined;
+    'if-range'?: string | undefined;
+    range?: string | undefined;
+  };
+}
+
 /** Serve one request from a static location; answers every case itself. */
 export async function serveStatic(
-  req: IncomingMessage,
-  res: ServerResponse,
+  req: StaticRequest,
+  sink: ResponseSink,
   loc: StaticLocation,
   path: string,
   extraHeaders: ReadonlyArray<[string, string]>,
 ): Promise<StaticResult> {
-  const simple = (status: number, text: string, headers: Record<string, string> = {}): StaticResult => {
+  const simple = (status: number, text: string, headers: Array<[string, string]> = []): StaticResult => {
     const body = `${status} ${text}\n`;
-    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...headers });
-    res.end(req.method === 'HEAD' ? undefined : body);
+    sink.writeHead(status, undefined, [
+      'Content-Type',
+      'text/plain; charset=utf-8',
+      'Content-Length',
+      String(body.length),
+      ...headers.flat(),
+    ]);
+    sink.end(req.method === 'HEAD' ? undefined : Buffer.from(body, 'latin1'));
     return { status, bytes: body.length };
   };
   if (req.method !== 'GET' && req.method !== 'HEAD')
-    return simple(405, 'Method Not Allowed', { Allow: 'GET, HEAD' });
+    return simple(405, 'Method Not Allowed', [['Allow', 'GET, HEAD']]);
   let file = staticFilePath(loc, path);
   if (file === null) return simple(400, 'Bad Request');
 
@@ -143,7 +160,7 @@ export async function serveStatic(
     if (!path.endsWith('/')) {
       // nginx answers a directory without its slash with a redirect to the slashed URL.
       const location = encodeURI(`${path}/`);
-      return simple(301, 'Moved Permanently', { Location: location });
+      return simple(301, 'Moved Permanently', [['Location', location]]);
     }
     file = join(file, loc.index);
     const index = await statIfFile(file);
@@ -195,8 +212,8 @@ export async function serveStatic(
   for (const [name, value] of extraHeaders) headers.push([name, value]);
 
   if (isNotModified(req.headers, etag, sendStat.mtimeMs)) {
-    res.writeHead(304, headers.flat());
-    res.end();
+    sink.writeHead(304, undefined, headers.flat());
+    sink.end();
     return { status: 304, bytes: 0 };
   }
 
@@ -207,8 +224,8 @@ export async function serveStatic(
       : ({ kind: 'full' } as const);
   if (range.kind === 'unsatisfiable') {
     headers.push(['Content-Range', `bytes */${sendStat.size}`], ['Content-Length', '0']);
-    res.writeHead(416, headers.flat());
-    res.end();
+    sink.writeHead(416, undefined, headers.flat());
+    sink.end();
     return { status: 416, bytes: 0 };
   }
   const start = range.kind === 'partial' ? range.start : 0;
@@ -217,11 +234,11 @@ export async function serveStatic(
   const status = range.kind === 'partial' ? 206 : 200;
   if (status === 206) headers.push(['Content-Range', `bytes ${start}-${end}/${sendStat.size}`]);
   headers.push(['Content-Length', String(length)]);
-  res.writeHead(status, headers.flat());
+  sink.writeHead(status, undefined, headers.flat());
   if (req.method === 'HEAD' || length === 0) {
-    res.end();
+    sink.end();
     return { status, bytes: 0 };
   }
-  await pipeline(createReadStream(sendPath, { start, end }), res);
+  await sink.pipeFrom([], createReadStream(sendPath, { start, end }));
   return { status, bytes: length };
 }

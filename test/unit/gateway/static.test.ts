@@ -1,3 +1,4 @@
+import { nodeResponseSink } from '../../../src/gateway/proxy.js';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, get, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -102,7 +103,13 @@ describe('serveStatic path safety', () => {
     symlinkSync(join(root, 'ok.txt'), join(root, 'inside.txt'));
     server = createServer((req, res) => {
       const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-      void serveStatic(req, res, loc(root, follow), path, [['X-Test', '1']]);
+      void serveStatic(
+        { method: req.method ?? 'GET', headers: req.headers },
+        nodeResponseSink(res),
+        loc(root, follow),
+        path,
+        [['X-Test', '1']],
+      );
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     port = (server.address() as AddressInfo).port;
