@@ -12,9 +12,16 @@ import { isStackgenError, StackgenError } from '../errors.js';
 import { checkDeclaredLength, DEFAULT_MEMORY_LIMIT, discardRequestBody, readRequestBody } from './body.js';
 import type { GatewayConfig, GatewayLocation, ListenAddress, UpstreamLocation } from './config.js';
 import { type AccessEntry, type AccessLog, type GatewayLogger, openAccessLog } from './log.js';
-import { nodeResponseSink, type ProxyOutcome, proxyRequest, sendErrorPage } from './proxy.js';
+import {
+  nodeResponseSink,
+  type ProxyOutcome,
+  proxyRequest,
+  type ResponseSink,
+  sendErrorPage,
+} from './proxy.js';
 import { type GuardAccepted, guardRequest } from './request-guard.js';
 import { createRouter, type Router, routeRequest } from './router.js';
+import { type FastConnection, FastLane, RawResponseSink, type SimpleHead } from './fast-lane.js';
 import { serveStatic } from './static.js';
 import {
   Cancellation,
@@ -119,6 +126,51 @@ async function removeStaleSocket(path: string): Promise<void> {
     const st = await lstat(path);
     if (st.isSocket()) await unlink(path);
   } catch {}
+}
+
+/** The GatewayRequest for a guarded, routed request on `socket` (one place for all three lanes). */
+function gatewayRequestFor(
+  config: GatewayConfig,
+  method: string,
+  guard: GuardAccepted,
+  scriptName: string,
+  pathInfo: string,
+  documentRoot: string,
+  socket: Socket,
+  body: RequestBody | null,
+  signal: Cancellation,
+): GatewayRequest {
+  return {
+    method,
+    rawTarget: guard.rawTarget,
+    rawPath: guard.rawPath,
+    query: guard.query,
+    scriptName,
+    pathInfo,
+    httpVersion: guard.httpVersion,
+    rawHeaders: guard.rawHeaders,
+    host: guard.host ?? config.serverName,
+    scheme: 'http',
+    remoteAddress: socket.remoteAddress ?? '',
+    remotePort: socket.remotePort ?? 0,
+    serverAddress: socket.localAddress ?? '',
+    serverPort: socket.localPort ?? 0,
+    serverName: config.serverName,
+    documentRoot,
+    body,
+    signal,
+  };
+}
+
+/** Raw header pairs as a record of lower-case names (repeats joined with ", "), for static files. */
+function headerRecord(rawHeaders: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = (rawHeaders[i] as string).toLowerCase();
+    const value = rawHeaders[i + 1] as string;
+    out[name] = out[name] === undefined ? value : `${out[name]}, ${value}`;
+  }
+  return out;
 }
 
 /** Create the gateway front for one process. */
@@ -278,36 +330,27 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
           return { status: 499, bytes: 0, upstreamMs: null, upstream: null };
         }
       }
-      const socket = req.socket;
-      const request: GatewayRequest = {
-        method: req.method ?? 'GET',
-        rawTarget: guard.rawTarget,
-        rawPath: guard.rawPath,
-        query: guard.query,
+      const request = gatewayRequestFor(
+        cfg,
+        req.method ?? 'GET',
+        guard,
         scriptName,
         pathInfo,
-        httpVersion: guard.httpVersion,
-        rawHeaders: guard.rawHeaders,
-        host: guard.host ?? cfg.serverName,
-        scheme: 'http',
-        remoteAddress: socket.remoteAddress ?? '',
-        remotePort: socket.remotePort ?? 0,
-        serverAddress: socket.localAddress ?? '',
-        serverPort: socket.localPort ?? 0,
-        serverName: cfg.serverName,
-        documentRoot: loc.documentRoot,
+        loc.documentRoot,
+        req.socket,
         body,
-        signal: cancellation,
-      };
+        cancellation,
+      );
+      const sink = nodeResponseSink(res);
       return await proxyRequest({
-        sink: nodeResponseSink(res),
+        sink,
         request,
         pool,
         timeouts: s.transportTimeouts,
         securityHeaders: cfg.securityHeaders,
         logger,
         allowLocalRedirect: true,
-        redispatch: (path) => localRedirect(s, res, request, path),
+        redispatch: (path) => localRedirect(s, sink, request, path),
       });
     } finally {
       res.off('close', onClose);
@@ -318,7 +361,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
   /** RFC 3875 §6.2.2: re-dispatch a CGI local redirect as a GET without body, once. */
   async function localRedirect(
     s: GatewayState,
-    res: ServerResponse,
+    sink: ResponseSink,
     original: GatewayRequest,
     target: string,
   ): Promise<ProxyOutcome> {
@@ -328,14 +371,14 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       url: target,
       rawHeaders: ['Host', original.host],
     });
-    if (!guard.ok) return { ...sendErrorPage(res, 500), upstreamMs: null, upstream: null };
+    if (!guard.ok) return { ...sink.sendError(500), upstreamMs: null, upstream: null };
     const route = routeRequest(s.router, guard.path, guard.pathKeepingEncodedSlashes);
-    if (!route.ok) return { ...sendErrorPage(res, route.status), upstreamMs: null, upstream: null };
+    if (!route.ok) return { ...sink.sendError(route.status), upstreamMs: null, upstream: null };
     const loc = route.location;
     if (loc.kind === 'static') {
       const r = await serveStatic(
         { method: 'GET', headers: {} },
-        nodeResponseSink(res),
+        sink,
         loc,
         guard.path,
         s.config.securityHeaders,
@@ -357,14 +400,14 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       body: null,
     };
     return proxyRequest({
-      sink: nodeResponseSink(res),
+      sink,
       request,
       pool: s.pools.get(loc) as UpstreamPool,
       timeouts: s.transportTimeouts,
       securityHeaders: s.config.securityHeaders,
       logger,
       allowLocalRedirect: false,
-      redispatch: async () => ({ ...sendErrorPage(res, 500), upstreamMs: null, upstream: null }),
+      redispatch: async () => ({ ...sink.sendError(500), upstreamMs: null, upstream: null }),
     });
   }
 
@@ -381,6 +424,113 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       setTimeout(() => socket.destroy(), 2_000).unref();
     });
     return { ...out, upstreamMs: null, upstream: null };
+  }
+
+  // -------------------------------------------------------------------------------------
+  // The fast lane (fast-lane.ts): plain GET/HEAD requests without node:http's objects
+
+  const lanes: FastLane[] = [];
+
+  function serveFast(head: SimpleHead, conn: FastConnection): Promise<boolean> | null {
+    if (draining) return null;
+    const s = state;
+    const guard = guardRequest({
+      method: head.method,
+      httpVersion: head.httpVersion,
+      url: head.target,
+      rawHeaders: head.rawHeaders,
+    });
+    // Refusals (and their log lines) stay with node:http, which sees the same bytes.
+    if (!guard.ok) return null;
+    const route = routeRequest(s.router, guard.path, guard.pathKeepingEncodedSlashes);
+    if (!route.ok) return null;
+    const socket = conn.socket;
+    const sink = new RawResponseSink(socket, {
+      method: head.method,
+      httpVersion: head.httpVersion,
+      keepAlive: head.keepAlive,
+      keepAliveSeconds: Math.floor(s.config.timeouts.keepaliveMs / 1000),
+    });
+    const loc = route.location;
+    s.inFlight++;
+    let work: Promise<ProxyOutcome>;
+    if (loc.kind === 'static') {
+      work = serveStatic(
+        { method: head.method, headers: headerRecord(guard.rawHeaders) },
+        sink,
+        loc,
+        guard.path,
+        s.config.securityHeaders,
+      ).then((r) => ({ ...r, upstreamMs: null, upstream: null }));
+    } else {
+      const cancellation = new Cancellation();
+      conn.onAbort = () => cancellation.abort();
+      const request = gatewayRequestFor(
+        s.config,
+        head.method,
+        guard,
+        route.scriptName,
+        route.pathInfo,
+        loc.documentRoot,
+        socket,
+        null,
+        cancellation,
+      );
+      work = proxyRequest({
+        sink,
+        request,
+        pool: s.pools.get(loc) as UpstreamPool,
+        timeouts: s.transportTimeouts,
+        securityHeaders: s.config.securityHeaders,
+        logger,
+        allowLocalRedirect: true,
+        redispatch: (path) => localRedirect(s, sink, request, path),
+      });
+    }
+    return work.then(
+      (outcome) => {
+        if (s.accessLog.enabled)
+          log(s, {
+            remote: socket.remoteAddress ?? '-',
+            method: head.method,
+            target: head.target,
+            status: outcome.status,
+            bytes: outcome.bytes,
+            upstreamMs: outcome.upstreamMs,
+            upstream: outcome.upstream,
+          });
+        release(s);
+        return sink.keepAlive && !draining;
+      },
+      (err: unknown) => {
+        logger.error(
+          `internal error for "${head.method} ${head.target}": ${err instanceof Error ? err.stack : err}`,
+        );
+        sink.sendError(500, { Connection: 'close' });
+        release(s);
+        return false;
+      },
+    );
+  }
+
+  /**
+   * Put the fast lane in front of node:http on `server`: node's own 'connection' listener is
+   * kept aside and called for the sockets the fast lane hands over ('connection' is node's
+   * documented way to inject a socket into an http.Server).
+   */
+  function addFastLane(server: Server): void {
+    const [nodeConnection] = server.listeners('connection') as Array<(socket: Socket) => void>;
+    if (nodeConnection === undefined) return;
+    server.removeListener('connection', nodeConnection);
+    const lane = new FastLane({
+      maxHeaderBytes: () => state.config.maxHeaderBytes,
+      headerTimeoutMs: () => state.config.timeouts.clientHeaderMs,
+      keepAliveMs: () => state.config.timeouts.keepaliveMs,
+      serve: serveFast,
+      handOver: (socket) => nodeConnection.call(server, socket),
+    });
+    lanes.push(lane);
+    server.on('connection', (socket: Socket) => lane.accept(socket));
   }
 
   // -------------------------------------------------------------------------------------
@@ -437,26 +587,17 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     }
     const cancellation = new Cancellation();
     socket.once('close', () => cancellation.abort());
-    const request: GatewayRequest = {
-      method: req.method ?? 'GET',
-      rawTarget: guard.rawTarget,
-      rawPath: guard.rawPath,
-      query: guard.query,
-      scriptName: route.scriptName,
-      pathInfo: route.pathInfo,
-      httpVersion: guard.httpVersion,
-      rawHeaders: guard.rawHeaders,
-      host: guard.host ?? s.config.serverName,
-      scheme: 'http',
-      remoteAddress: req.socket.remoteAddress ?? '',
-      remotePort: req.socket.remotePort ?? 0,
-      serverAddress: req.socket.localAddress ?? '',
-      serverPort: req.socket.localPort ?? 0,
-      serverName: s.config.serverName,
-      documentRoot: loc.documentRoot,
-      body: null,
-      signal: cancellation,
-    };
+    const request = gatewayRequestFor(
+      s.config,
+      req.method ?? 'GET',
+      guard,
+      route.scriptName,
+      route.pathInfo,
+      loc.documentRoot,
+      req.socket,
+      null,
+      cancellation,
+    );
     const started = performance.now();
     tunnels.add(socket);
     s.inFlight++;
@@ -546,6 +687,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
         );
         configureServer(server, config);
         syncUpgradeListener(server, state.hasWebsocket);
+        addFastLane(server);
         server.on('clientError', onClientError);
         server.on('connect', (req: IncomingMessage, socket: Duplex) => {
           // CONNECT is for forward proxies; an origin gateway refuses it (nginx: 405).
@@ -597,8 +739,10 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
         ({ server }) => new Promise<void>((resolve) => server.close(() => resolve())),
       );
       for (const { server } of servers) server.closeIdleConnections();
+      for (const lane of lanes) lane.drain();
       const deadline = setTimeout(() => {
         for (const { server } of servers) server.closeAllConnections();
+        for (const lane of lanes) lane.destroyAll();
         for (const t of tunnels) t.destroy();
       }, graceMs);
       // Tunnels (WebSockets) have no idle moment: like nginx's worker_shutdown_timeout they
