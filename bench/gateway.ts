@@ -40,6 +40,8 @@ interface WrkResult {
 }
 
 const started: ChildProcess[] = [];
+/** The last stderr lines of each started process, shown when a wrk run saw errors. */
+const stderrTails = new Map<string, () => string>();
 
 /** Start a process in its own group (so the whole tree can be stopped). */
 function start(command: string, args: string[], cwd?: string): ChildProcess {
@@ -48,6 +50,7 @@ function start(command: string, args: string[], cwd?: string): ChildProcess {
   child.stderr?.on('data', (d: Buffer) => {
     tail = (tail + d.toString()).slice(-4000);
   });
+  stderrTails.set(`${command} ${args.slice(0, 3).join(' ')}`, () => tail);
   child.once('exit', (code, signal) => {
     if (!stopping) process.stderr.write(`bench: ${command} exited early (${signal ?? code}):\n${tail}\n`);
   });
@@ -122,7 +125,10 @@ async function wrk(url: string, seconds: number): Promise<WrkResult> {
   const p50 = toMs(/\s50%\s+(\S+)/.exec(stdout)?.[1] ?? '');
   const p99 = toMs(/\s99%\s+(\S+)/.exec(stdout)?.[1] ?? '');
   const errors = /Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1];
-  if (errors) throw new Error(`wrk saw ${errors} error responses from ${url}`);
+  if (errors) {
+    const tails = [...stderrTails].map(([what, tail]) => `--- ${what}\n${tail().slice(-1500)}`).join('\n');
+    throw new Error(`wrk saw ${errors} error responses from ${url}\n${tails}`);
+  }
   return { rps, p50ms: p50, p99ms: p99 };
 }
 
@@ -244,7 +250,7 @@ http {
       join(dir, 'gateway.yaml'),
       `listen: ["127.0.0.1:${gatewayPort}"]
 workers: auto
-access_log: off
+access_log: ${process.env['BENCH_GATEWAY_ACCESS_LOG'] ?? 'off'}
 locations:
   - {path: /uwsgi/, upstream: ["uwsgi://unix:${uwsgiSock}"]}
   - {path: /fastcgi/, upstream: ["fastcgi://unix:${fcgiSock}"]}

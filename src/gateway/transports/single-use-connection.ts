@@ -153,10 +153,14 @@ export class ReusableConnections {
     });
   }
 
-  /** Called on 'close': the socket is done with its exchange and may connect again. */
-  released(connection: SingleUseConnection): void {
+  /**
+   * Called on 'close': the socket is done with its exchange. It may connect again only when no
+   * write is still in flight (`reusable`): a write completing after the reconnect would be
+   * credited to the new connection's stream state (seen under load as ERR_MULTIPLE_CALLBACK).
+   */
+  released(connection: SingleUseConnection, reusable: boolean): void {
     this.live.delete(connection);
-    if (!this.closed && this.free.length < MAX_FREE_SOCKETS) this.free.push(connection);
+    if (reusable && !this.closed && this.free.length < MAX_FREE_SOCKETS) this.free.push(connection);
   }
 
   /** Destroy every live socket; resolves once all have closed. */
@@ -400,7 +404,7 @@ class SingleUseConnection {
     this.#resolve = null;
     this.#reject = null;
     this.#body = null;
-    this.#owner.released(this);
+    this.#owner.released(this, this.socket.writableLength === 0);
   }
 }
 
