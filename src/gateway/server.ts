@@ -305,7 +305,6 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     pathInfo: string,
   ): Promise<ProxyOutcome> {
     const cfg = s.config;
-    const pool = s.pools.get(loc) as UpstreamPool;
     const tooBig = checkDeclaredLength(guard.contentLength, cfg.maxBodyBytes);
     if (tooBig !== null) return refuseBody(res, 413);
     const cancellation = new Cancellation();
@@ -341,17 +340,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
         body,
         cancellation,
       );
-      const sink = nodeResponseSink(res);
-      return await proxyRequest({
-        sink,
-        request,
-        pool,
-        timeouts: s.transportTimeouts,
-        securityHeaders: cfg.securityHeaders,
-        logger,
-        allowLocalRedirect: true,
-        redispatch: (path) => localRedirect(s, sink, request, path),
-      });
+      return await proxyTo(s, loc, nodeResponseSink(res), request, true);
     } finally {
       res.off('close', onClose);
       if (body !== null) void discardRequestBody(body);
@@ -399,6 +388,20 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       }),
       body: null,
     };
+    return proxyTo(s, loc, sink, request, false);
+  }
+
+  /**
+   * The proxy core for one upstream location; a CGI local redirect (RFC 3875 §6.2.2) is
+   * followed once through the router, a second one is a 500.
+   */
+  function proxyTo(
+    s: GatewayState,
+    loc: UpstreamLocation,
+    sink: ResponseSink,
+    request: GatewayRequest,
+    followLocalRedirect: boolean,
+  ): Promise<ProxyOutcome> {
     return proxyRequest({
       sink,
       request,
@@ -406,8 +409,10 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       timeouts: s.transportTimeouts,
       securityHeaders: s.config.securityHeaders,
       logger,
-      allowLocalRedirect: false,
-      redispatch: async () => ({ ...sink.sendError(500), upstreamMs: null, upstream: null }),
+      allowLocalRedirect: followLocalRedirect,
+      redispatch: followLocalRedirect
+        ? (path) => localRedirect(s, sink, request, path)
+        : async () => ({ ...sink.sendError(500), upstreamMs: null, upstream: null }),
     });
   }
 
@@ -476,16 +481,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
         null,
         cancellation,
       );
-      work = proxyRequest({
-        sink,
-        request,
-        pool: s.pools.get(loc) as UpstreamPool,
-        timeouts: s.transportTimeouts,
-        securityHeaders: s.config.securityHeaders,
-        logger,
-        allowLocalRedirect: true,
-        redispatch: (path) => localRedirect(s, sink, request, path),
-      });
+      work = proxyTo(s, loc, sink, request, true);
     }
     return work.then(
       (outcome) => {
