@@ -39,16 +39,12 @@ export function checkDeclaredLength(contentLength: number | null, maxBytes: numb
 }
 
 /**
- * Read `req`'s (already de-chunked by node) body completely. Resolves null when there is
- * no body; rejects with SG_ERR_CLIENT_BODY_TOO_LARGE (413), SG_ERR_CLIENT_TIMEOUT (408) or
+ * Read `req`'s (already de-chunked by node) body completely; called when the head declares
+ * one. Resolves null when node has already seen its end; rejects with SG_ERR_CLIENT_BODY_TOO_LARGE (413), SG_ERR_CLIENT_TIMEOUT (408) or
  * SG_ERR_CLIENT_ABORTED. A spilled file is removed on failure.
  */
-export function readRequestBody(
-  req: IncomingMessage,
-  hasBody: boolean,
-  limits: BodyLimits,
-): Promise<RequestBody | null> {
-  if (!hasBody || req.readableEnded) return Promise.resolve(null);
+export function readRequestBody(req: IncomingMessage, limits: BodyLimits): Promise<RequestBody | null> {
+  if (req.readableEnded) return Promise.resolve(null);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let length = 0;

@@ -16,7 +16,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import type { ResponseSink } from './proxy.js';
+import { errorPageText, type ResponseSink, rawErrorResponse } from './proxy.js';
 
 export interface SimpleHead {
   method: 'GET' | 'HEAD';
@@ -230,7 +230,7 @@ export class RawResponseSink implements ResponseSink {
       this.#socket.destroy();
       return { status, bytes: 0 };
     }
-    const text = `${status} ${STATUS_CODES[status] ?? 'Error'}\n`;
+    const text = errorPageText(status);
     const headers = ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(text.length)];
     for (const [name, value] of Object.entries(extra)) {
       if (name.toLowerCase() === 'connection' && value.toLowerCase() === 'close') this.keepAlive = false;
@@ -435,11 +435,7 @@ export class FastConnection {
     if (this.#busy) return;
     if (this.#pending !== null) {
       // A head started and stalled: nginx answers 408 (client_header_timeout).
-      const body = '408 Request Timeout\n';
-      this.socket.end(
-        `HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
-        'latin1',
-      );
+      this.socket.end(rawErrorResponse(408), 'latin1');
       return;
     }
     this.socket.destroy();

@@ -42,12 +42,6 @@ const STATUS_FOR_CODE: Partial<Record<StackgenError['code'], number>> = {
   SG_ERR_UPSTREAM_REQUEST_TOO_LARGE: 500,
 };
 
-const REASONS: Record<number, string> = {
-  500: 'Internal Server Error',
-  502: 'Bad Gateway',
-  504: 'Gateway Timeout',
-};
-
 /** The status the client gets for a transport failure (pure). */
 export function statusForUpstreamError(err: unknown): number {
   return isStackgenError(err) ? (STATUS_FOR_CODE[err.code] ?? 502) : 502;
@@ -195,7 +189,7 @@ export async function proxyRequest(args: ProxyArgs): Promise<ProxyOutcome> {
   // proxy_buffering does the same). Larger or slower bodies stream with backpressure.
   const early =
     bodyless || stream === null
-      ? { chunks: complete === null || bodyless ? [] : [complete], complete: true }
+      ? { chunks: bodyless ? [] : [complete as Buffer], complete: true }
       : await takeBuffered(stream);
   if (stream?.errored && early.complete === false && early.chunks.length === 0) {
     logger.error(
@@ -294,6 +288,34 @@ function describeError(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** The reason phrases of the answers the gateway makes itself (RFC 9110 §15). */
+const REASON_PHRASES: Record<number, string> = {
+  400: 'Bad Request',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  408: 'Request Timeout',
+  413: 'Content Too Large',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+  505: 'HTTP Version Not Supported',
+};
+
+/** The body of the gateway's own error answers: `502 Bad Gateway` and a newline. */
+export function errorPageText(status: number): string {
+  return `${status} ${REASON_PHRASES[status] ?? 'Error'}\n`;
+}
+
+/** A complete raw error answer that closes the connection (for sockets without a response object). */
+export function rawErrorResponse(status: number): string {
+  const body = errorPageText(status);
+  return `HTTP/1.1 ${status} ${REASON_PHRASES[status] ?? 'Error'}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`;
+}
+
 /** A short plain-text error answer (nginx's error pages, minus the HTML). */
 export function sendErrorPage(
   res: ServerResponse,
@@ -304,7 +326,7 @@ export function sendErrorPage(
     res.destroy();
     return { status, bytes: 0 };
   }
-  const body = `${status} ${REASONS[status] ?? STATUS_TEXT[status] ?? 'Error'}\n`;
+  const body = errorPageText(status);
   res.writeHead(status, {
     'Content-Type': 'text/plain; charset=utf-8',
     'Content-Length': String(body.length),
@@ -313,16 +335,3 @@ export function sendErrorPage(
   res.end(res.req?.method === 'HEAD' ? undefined : body);
   return { status, bytes: body.length };
 }
-
-const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  408: 'Request Timeout',
-  413: 'Content Too Large',
-  431: 'Request Header Fields Too Large',
-  501: 'Not Implemented',
-  503: 'Service Unavailable',
-  505: 'HTTP Version Not Supported',
-};

@@ -17,6 +17,7 @@ import {
   type ProxyOutcome,
   proxyRequest,
   type ResponseSink,
+  rawErrorResponse,
   sendErrorPage,
 } from './proxy.js';
 import { type GuardAccepted, guardRequest } from './request-guard.js';
@@ -90,26 +91,6 @@ export function statusForClientError(err: NodeJS.ErrnoException & { rawPacket?: 
     default:
       return 400;
   }
-}
-
-const STATUS_LINE: Record<number, string> = {
-  400: 'Bad Request',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  408: 'Request Timeout',
-  431: 'Request Header Fields Too Large',
-  501: 'Not Implemented',
-  502: 'Bad Gateway',
-  503: 'Service Unavailable',
-  504: 'Gateway Timeout',
-  505: 'HTTP Version Not Supported',
-};
-
-/** A raw error answer on a socket node's parser gave up on. */
-function rawErrorResponse(status: number): string {
-  const text = STATUS_LINE[status] ?? 'Bad Request';
-  const body = `${status} ${text}\n`;
-  return `HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`;
 }
 
 function listenUrl(addr: ListenAddress, server: Server): string {
@@ -317,7 +298,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     try {
       if (hasBody) {
         try {
-          body = await readRequestBody(req, true, {
+          body = await readRequestBody(req, {
             maxBytes: cfg.maxBodyBytes,
             timeoutMs: cfg.timeouts.clientBodyMs,
             memoryLimit: DEFAULT_MEMORY_LIMIT,

@@ -1,6 +1,7 @@
 // A GatewayRequest as the gateway front would build it, for transport and cgi-env tests.
 
 import type { Readable } from 'node:stream';
+import { isStackgenError, type StackgenError } from '../../src/errors.js';
 import type { GatewayRequest, RequestBody } from '../../src/gateway/transport.js';
 
 export function gatewayRequest(overrides: Partial<GatewayRequest> = {}): GatewayRequest {
@@ -56,4 +57,15 @@ export function patternBytes(n: number): Buffer {
   const out = Buffer.alloc(n);
   for (let i = 0; i < n; i += 16) pattern.copy(out, i, 0, Math.min(16, n - i));
   return out;
+}
+
+/** The StackgenError a promise rejects with (fails the test when it resolves or throws something else). */
+export async function rejection(promise: Promise<unknown>): Promise<StackgenError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (isStackgenError(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a rejection');
 }

@@ -3,30 +3,8 @@
 // skipped nginx proves nothing.
 
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import { describe, it } from 'vitest';
-
-const SEARCH_PATH = [...(process.env['PATH'] ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/bin'];
-
-/** Absolute path of an executable on PATH (plus the sbin dirs nginx lives in), or null. */
-export function findTool(name: string): string | null {
-  if (name.startsWith('/')) return isExecutable(name) ? name : null;
-  for (const dir of SEARCH_PATH) {
-    const candidate = join(dir, name);
-    if (isExecutable(candidate)) return candidate;
-  }
-  return null;
-}
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { findProgram } from '../../src/doctor/probe.js';
 
 /** True when a Python module imports with Debian's /usr/bin/python3. */
 export function hasPythonModule(module: string, python = '/usr/bin/python3'): boolean {
@@ -46,7 +24,7 @@ export interface Requirements {
 
 /** Names of the missing requirements (tools and python modules). */
 export function missingRequirements(req: Requirements): string[] {
-  const missing = (req.tools ?? []).filter((t) => findTool(t) === null);
+  const missing = (req.tools ?? []).filter((t) => findProgram(t) === null);
   for (const m of req.pythonModules ?? []) if (!hasPythonModule(m)) missing.push(`python3 module ${m}`);
   return missing;
 }

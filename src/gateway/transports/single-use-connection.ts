@@ -12,7 +12,7 @@
 // front's CPU per request from ~78 to ~62 µs. A body that is complete when the head is
 // parsed (the usual small answer) is handed over as a Buffer, not a stream.
 
-import { connect, Socket } from 'node:net';
+import { Socket } from 'node:net';
 import type { StackgenError } from '../../errors.js';
 import { ResponseHeadDecoder, type ResponseHeadMode } from '../codecs/cgi-response.js';
 import { buildCgiEnv, type CgiEnv } from '../cgi-env.js';
@@ -99,14 +99,16 @@ export function createSingleUseTransport(
 
 /** Open a TCP or unix stream connection to `target`. */
 export function openConnection(target: UpstreamTarget): Socket {
+  return connectTo(new Socket(), target);
+}
+
+/** Connect (or reconnect, after 'close') `socket` to `target`. */
+function connectTo(socket: Socket, target: UpstreamTarget): Socket {
   const { address } = target;
-  if (address.kind === 'tcp') {
-    const socket = connect({ host: address.host, port: address.port });
-    // Small request packets must leave at once, not wait for Nagle's delayed ACK dance.
-    socket.setNoDelay(true);
-    return socket;
-  }
-  if (address.kind === 'unix') return connect({ path: address.path });
+  // noDelay: small request packets must leave at once, not wait for Nagle's delayed ACK dance.
+  if (address.kind === 'tcp')
+    return socket.connect({ host: address.host, port: address.port, noDelay: true });
+  if (address.kind === 'unix') return socket.connect({ path: address.path });
   throw new Error(`${target.scheme} cannot connect to a script address`);
 }
 
@@ -227,11 +229,7 @@ class SingleUseConnection {
     const socket = this.socket;
     // A reused socket may have been paused by the previous exchange's backpressure.
     if (socket.isPaused()) socket.resume();
-    const { address } = exchange.target;
-    if (address.kind === 'tcp')
-      // noDelay: small request packets must leave at once, not wait for Nagle's delayed ACK.
-      socket.connect({ host: address.host, port: address.port, noDelay: true });
-    else if (address.kind === 'unix') socket.connect({ path: address.path });
+    connectTo(socket, exchange.target);
     // Written before 'connect': node queues it and sends it as soon as the connection is up.
     socket.write(exchange.packet);
     this.#armTimeout();

@@ -4,10 +4,15 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { type StackgenError, isStackgenError } from '../../../src/errors.js';
 import type { Transport, UpstreamTarget } from '../../../src/gateway/transport.js';
 import { type CgiTransportOptions, createCgiTransport } from '../../../src/gateway/transports/cgi.js';
-import { gatewayRequest, memoryBody, patternBytes, readBody } from '../../helpers/gateway-request.js';
+import {
+  gatewayRequest,
+  memoryBody,
+  patternBytes,
+  readBody,
+  rejection,
+} from '../../helpers/gateway-request.js';
 import { isAlive } from '../../helpers/processes.js';
 import { describeWith } from '../../helpers/tools.js';
 
@@ -16,16 +21,6 @@ const ECHO = join(FIXTURES, 'echo.cgi');
 const TIMEOUTS = { connectMs: 2000, readMs: 10_000, sendMs: 10_000 };
 
 const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
-
-async function rejection(promise: Promise<unknown>): Promise<StackgenError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isStackgenError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
 
 const waitFor = async (check: () => boolean, ms: number): Promise<boolean> => {
   const deadline = Date.now() + ms;

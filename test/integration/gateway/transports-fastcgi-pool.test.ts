@@ -8,27 +8,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { type StackgenError, isStackgenError } from '../../../src/errors.js';
 import type { UpstreamTarget } from '../../../src/gateway/transport.js';
 import { type FastcgiTransport, createFastcgiTransport } from '../../../src/gateway/transports/fastcgi.js';
 import type { FastcgiTransportOptions } from '../../../src/gateway/transports/fastcgi.js';
-import { gatewayRequest, memoryBody, readBody } from '../../helpers/gateway-request.js';
+import { gatewayRequest, memoryBody, readBody, rejection } from '../../helpers/gateway-request.js';
 import { freePort, waitUntilConnectable } from '../../helpers/ports.js';
 import { type StartedProcess, startProcess } from '../../helpers/processes.js';
 import { describeWith } from '../../helpers/tools.js';
 
 const SCRIPT = join(import.meta.dirname, '../../fixtures/gateway/echo.cgi');
 const TIMEOUTS = { connectMs: 2000, readMs: 10_000, sendMs: 10_000 };
-
-async function rejection(promise: Promise<unknown>): Promise<StackgenError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isStackgenError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describeWith({ tools: ['fcgiwrap'] })('fastcgi transport pool against fcgiwrap', () => {
   let fcgiwrap: StartedProcess;

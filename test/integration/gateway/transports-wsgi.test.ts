@@ -7,7 +7,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type StackgenError, isStackgenError } from '../../../src/errors.js';
 import type { GatewayRequest, Transport, UpstreamTarget } from '../../../src/gateway/transport.js';
 import { createFastcgiTransport } from '../../../src/gateway/transports/fastcgi.js';
 import { createScgiTransport } from '../../../src/gateway/transports/scgi.js';
@@ -17,6 +16,7 @@ import {
   memoryBody,
   patternBytes,
   readBody,
+  rejection,
   streamed,
 } from '../../helpers/gateway-request.js';
 import { freePort, waitUntilConnectable } from '../../helpers/ports.js';
@@ -35,16 +35,6 @@ interface Echo {
 }
 
 const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
-
-async function rejection(promise: Promise<unknown>): Promise<StackgenError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isStackgenError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describeWith({ tools: ['uwsgi'] })('transports against uWSGI (uwsgi, scgi, fastcgi sockets)', () => {
   let uwsgi: StartedProcess;

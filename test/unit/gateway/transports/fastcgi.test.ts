@@ -4,7 +4,6 @@
 
 import { type Server, type Socket, createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type StackgenError, isStackgenError } from '../../../../src/errors.js';
 import {
   RecordType,
   readRecordHeader,
@@ -12,7 +11,7 @@ import {
 } from '../../../../src/gateway/codecs/fastcgi/header.js';
 import { ProtocolStatus } from '../../../../src/gateway/codecs/fastcgi/record.js';
 import { createFastcgiTransport } from '../../../../src/gateway/transports/fastcgi.js';
-import { gatewayRequest, readBody } from '../../../helpers/gateway-request.js';
+import { gatewayRequest, readBody, rejection } from '../../../helpers/gateway-request.js';
 
 const TIMEOUTS = { connectMs: 1000, readMs: 2000, sendMs: 2000 };
 
@@ -64,16 +63,6 @@ function scriptedResponder(onRequest: (socket: Socket, connection: number, reque
         server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)),
       ),
   };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<StackgenError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isStackgenError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
 }
 
 const servers: Server[] = [];
