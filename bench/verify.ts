@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readAccountBook } from '../src/runtime/users.js';
 import { verifyStack } from '../src/runtime/verify.js';
-import { readStackSpec } from '../src/spec/parse.js';
+import { readStackSpec } from '../src/stack/parse.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const EXAMPLES = join(ROOT, 'examples');

@@ -6,9 +6,9 @@ import { basename, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { stringify } from 'yaml';
 import { StackgenError } from '../errors.js';
-import { formatDiagnostic } from '../spec/diagnostics.js';
-import { parseStackSpec } from '../spec/parse.js';
-import { CONCURRENCY, FRAMEWORKS, MANAGERS, PROTOCOLS, PROXY_KINDS, SERVERS } from '../spec/schema.js';
+import { formatDiagnostic } from '../stack/diagnostics.js';
+import { parseStackSpec } from '../stack/parse.js';
+import { CONCURRENCY, FRAMEWORKS, MANAGERS, PROTOCOLS, PROXY_KINDS, SERVERS } from '../stack/schema.js';
 import { writeAtomic } from '../render/write.js';
 
 interface Question {

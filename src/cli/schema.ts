@@ -1,8 +1,8 @@
 // `stackgen schema [--markdown]`: print the JSON Schema of stack.yaml (for editors'
 // completion), or the Markdown reference that the README embeds.
 
-import { stackReferenceMarkdown } from '../spec/reference.js';
-import { stackJsonSchema } from '../spec/schema.js';
+import { stackReferenceMarkdown } from '../stack/reference.js';
+import { stackJsonSchema } from '../stack/schema.js';
 
 export async function run(_args: unknown[], opts: Record<string, unknown>): Promise<number> {
   const text =

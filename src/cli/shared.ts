@@ -3,8 +3,8 @@
 import { availableParallelism } from 'node:os';
 import { basename, resolve } from 'node:path';
 import { StackgenError } from '../errors.js';
-import { formatDiagnostic } from '../spec/diagnostics.js';
-import { type LoadedSpec, readStackSpec } from '../spec/parse.js';
+import { formatDiagnostic } from '../stack/diagnostics.js';
+import { type LoadedSpec, readStackSpec } from '../stack/parse.js';
 import { resolveTopology } from '../topology/resolve.js';
 import { productionSite, type Site } from '../topology/site.js';
 import type { Topology } from '../topology/types.js';

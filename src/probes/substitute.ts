@@ -3,7 +3,7 @@
 // contract. Only the spec's `app` block changes; the stack — server, proxy, manager,
 // users, limits — and therefore every generated file keeps its shape. Pure.
 
-import type { NormalizedSpec } from '../spec/normalize.js';
+import type { NormalizedSpec } from '../stack/normalize.js';
 import { PROBE_COUNTER_ENV, type ProbeApp, type ProbeFramework } from './contract.js';
 
 /**

@@ -1,7 +1,7 @@
 // The user's own `checks:` from stack.yaml, each a probe on the app path: method, path,
 // body → status, body_contains, body_matches, response headers (name → regex).
 
-import type { UserCheck } from '../spec/schema.js';
+import type { UserCheck } from '../stack/schema.js';
 import { httpRequest } from './http.js';
 import { fail, pass, type ProbeDefinition } from './types.js';
 

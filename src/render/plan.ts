@@ -3,8 +3,8 @@
 // unit, the supervisor program and verify's launcher run the very same argv.
 
 import { isAbsolute, join } from 'node:path';
-import type { NormalizedSpec } from '../spec/normalize.js';
-import type { ServerName } from '../spec/schema.js';
+import type { NormalizedSpec } from '../stack/normalize.js';
+import type { ServerName } from '../stack/schema.js';
 import { PROTOCOLS } from '../topology/catalog/proxies.js';
 import type { Site } from '../topology/site.js';
 import type { AppServerComponent, Component, Endpoint, Topology } from '../topology/types.js';

@@ -1,7 +1,7 @@
 // The live progress view on stderr while verify runs: each component starting and ready,
 // each probe as it finishes. One line per event (readable in CI logs as in a terminal).
 
-import type { ProgressEvent } from '../runtime/verify.js';
+import type { ProgressEvent } from './types.js';
 
 const MARK = { pass: '✓', fail: '✗', skip: '–' } as const;
 

@@ -4,6 +4,23 @@ import type { ProbeResult, ProbeStatus } from '../probes/types.js';
 
 export type { ProbeResult, ProbeStatus };
 
+/** A unit (process, service) of the stack changing state, as the launcher of a target reports it. */
+export interface UnitEvent {
+  unit: string;
+  phase: 'starting' | 'ready' | 'failed' | 'stopping' | 'stopped';
+  ms?: number;
+  detail?: string;
+}
+
+/** What a verify run reports while it runs (the live progress view reads these). */
+export type ProgressEvent =
+  | { type: 'stack'; file: string; name: string }
+  | { type: 'pass'; app: PassReport['app']; dir: string }
+  | { type: 'unit'; event: UnitEvent }
+  | { type: 'probe-start'; key: string }
+  | { type: 'probe'; result: ProbeResult }
+  | { type: 'not-ready'; component: string; cause: string; logTail: string[] };
+
 /** One boot of the stack: with the probe app, or with the user's own app. */
 export interface PassReport {
   app: 'probe-app' | 'user-app';

@@ -14,8 +14,9 @@ import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { StackgenError } from '../errors.js';
+import type { UnitEvent } from '../report/types.js';
 import type { BoundEndpoint, Launch, Plan } from '../render/plan.js';
-import type { Manager } from '../spec/schema.js';
+import type { Manager } from '../stack/schema.js';
 import { likelyCause, type NotReadyFacts, type PathFact, tailLines } from './diagnose.js';
 import { portHolder, type ProcInfo, processesOfRun } from './proc.js';
 import {
@@ -57,13 +58,6 @@ export interface Unit {
   after: string[];
   /** Log files that explain this unit (its own output, nginx's error log, program logs). */
   logs: string[];
-}
-
-export interface UnitEvent {
-  unit: string;
-  phase: 'starting' | 'ready' | 'failed' | 'stopping' | 'stopped';
-  ms?: number;
-  detail?: string;
 }
 
 export interface StackRuntime {

@@ -24,7 +24,7 @@ import { buildPlan, type Plan } from '../render/plan.js';
 import { writeArtifacts } from '../render/write.js';
 import { PROBE_APPS, PROBE_COMMON_DIR, PROBE_COMMON_MODULE } from '../probes/contract.js';
 import { type ProbeSubstitution, probeFrameworkFor, substituteProbeApp } from '../probes/substitute.js';
-import type { LoadedSpec } from '../spec/parse.js';
+import type { LoadedSpec } from '../stack/parse.js';
 import { resolveTopology } from '../topology/resolve.js';
 import { sandboxSite } from '../topology/site.js';
 import type { Topology } from '../topology/types.js';

@@ -12,9 +12,9 @@ import type { AnyProbe, ProbeResult } from '../probes/types.js';
 import { userCheckProbes } from '../probes/user-checks.js';
 import type { Artifact } from '../render/artifacts.js';
 import type { Plan } from '../render/plan.js';
-import type { PassReport, StackReport } from '../report/types.js';
+import type { PassReport, ProgressEvent, StackReport, UnitEvent } from '../report/types.js';
 import { outcomeOf } from '../report/types.js';
-import type { LoadedSpec } from '../spec/parse.js';
+import type { LoadedSpec } from '../stack/parse.js';
 import {
   planUnits,
   type StackRuntime,
@@ -23,19 +23,10 @@ import {
   stopComponent,
   stopStack,
   SYSTEMD_NOTE,
-  type UnitEvent,
 } from './launch.js';
 import { createSandbox } from './sandbox.js';
 import { analyzeUnits, unitsDir } from './systemd-analyze.js';
 import type { AccountBook } from './users.js';
-
-export type ProgressEvent =
-  | { type: 'stack'; file: string; name: string }
-  | { type: 'pass'; app: PassReport['app']; dir: string }
-  | { type: 'unit'; event: UnitEvent }
-  | { type: 'probe-start'; key: string }
-  | { type: 'probe'; result: ProbeResult }
-  | { type: 'not-ready'; component: string; cause: string; logTail: string[] };
 
 export interface VerifyOptions {
   probeApp: boolean;

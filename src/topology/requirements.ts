@@ -4,7 +4,7 @@
 // fcgiwrap when nginx runs CGI. Pure. doctor checks these; resolve lists their packages
 // (for `stackgen ci` and the generated README).
 
-import type { NormalizedSpec } from '../spec/normalize.js';
+import type { NormalizedSpec } from '../stack/normalize.js';
 import { FRAMEWORKS } from './catalog/frameworks.js';
 import { FCGIWRAP, MANAGERS, PROXIES } from './catalog/proxies.js';
 import { SERVERS } from './catalog/servers.js';

@@ -1,7 +1,7 @@
 // StackSpec → Topology: decide the processes, the hops between them and the request paths
 // verify must prove. Pure: the same spec and core count always give the same topology.
 
-import type { NormalizedSpec } from '../spec/normalize.js';
+import type { NormalizedSpec } from '../stack/normalize.js';
 import { FRAMEWORKS } from './catalog/frameworks.js';
 import { FCGIWRAP, PROTOCOLS, PROXIES } from './catalog/proxies.js';
 import { requiredPackages } from './requirements.js';

@@ -3,7 +3,7 @@
 // sandbox; only the Site changes, never the generated text after the fact.
 
 import { isAbsolute, join, resolve } from 'node:path';
-import type { NormalizedSpec } from '../spec/normalize.js';
+import type { NormalizedSpec } from '../stack/normalize.js';
 
 export interface Site {
   kind: 'production' | 'sandbox';

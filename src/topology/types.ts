@@ -2,9 +2,9 @@
 // and which request paths verify must prove. Site-independent: addresses here are logical
 // (a socket file name, a TCP port); render/plan.ts places them on a Site.
 
-import type { NormalizedSpec } from '../spec/normalize.js';
-import type { AppInterface, Concurrency, Protocol, ServerName } from '../spec/schema.js';
-import type { Diagnostic } from '../spec/diagnostics.js';
+import type { NormalizedSpec } from '../stack/normalize.js';
+import type { AppInterface, Concurrency, Protocol, ServerName } from '../stack/schema.js';
+import type { Diagnostic } from '../stack/diagnostics.js';
 import type { SignalPlan } from './catalog/types.js';
 
 /** A listening address: a socket file in the Site's run dir, or a TCP host:port. */

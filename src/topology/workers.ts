@@ -1,7 +1,7 @@
 // Worker sizing for `auto`, one stated rule per concurrency model. The reason string is
 // written next to the number in the generated config, so an operator can redo the sum.
 
-import type { NormalizedSpec } from '../spec/normalize.js';
+import type { NormalizedSpec } from '../stack/normalize.js';
 import { SERVERS } from './catalog/servers.js';
 import type { Sizing } from './types.js';
 

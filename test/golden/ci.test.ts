@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderCiWorkflow } from '../../src/render/ci.js';
 import { buildPlan } from '../../src/render/plan.js';
-import { readStackSpec } from '../../src/spec/parse.js';
+import { readStackSpec } from '../../src/stack/parse.js';
 import { resolveTopology } from '../../src/topology/resolve.js';
 import { productionSite } from '../../src/topology/site.js';
 

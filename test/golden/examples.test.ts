@@ -7,7 +7,7 @@ import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderArtifacts } from '../../src/render/artifacts.js';
 import { buildPlan } from '../../src/render/plan.js';
-import { readStackSpec } from '../../src/spec/parse.js';
+import { readStackSpec } from '../../src/stack/parse.js';
 import { resolveTopology } from '../../src/topology/resolve.js';
 import { productionSite } from '../../src/topology/site.js';
 

@@ -10,7 +10,7 @@ import { afterAll, expect, it } from 'vitest';
 import type { StackReport } from '../../src/report/types.js';
 import { readAccountBook } from '../../src/runtime/users.js';
 import { type VerifyOptions, verifyStack } from '../../src/runtime/verify.js';
-import { readStackSpec } from '../../src/spec/parse.js';
+import { readStackSpec } from '../../src/stack/parse.js';
 import { describeWith } from '../helpers/tools.js';
 import {
   processesNaming,

@@ -2,7 +2,7 @@
 // server an expert would pick for it by default.
 
 import type { FrameworkEntry } from './types.js';
-import type { Framework } from '../../spec/schema.js';
+import type { Framework } from '../../stack/schema.js';
 
 export const FRAMEWORKS: Record<Framework, FrameworkEntry> = {
   flask: {

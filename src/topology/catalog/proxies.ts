@@ -1,7 +1,7 @@
 // Front servers, wire protocols and process managers as data.
 
 import type { ManagerEntry, ProtocolEntry, ProxyEntry } from './types.js';
-import type { Manager, Protocol, ProxyKind } from '../../spec/schema.js';
+import type { Manager, Protocol, ProxyKind } from '../../stack/schema.js';
 
 export const PROXIES: Record<ProxyKind, ProxyEntry> = {
   nginx: {

@@ -3,7 +3,7 @@
 // "Signal Handling" (TERM = graceful, HUP = reload), uvicorn/tornado/waitress (TERM = stop).
 
 import type { PythonRequirement, ServerEntry } from './types.js';
-import type { ServerName } from '../../spec/schema.js';
+import type { ServerName } from '../../stack/schema.js';
 
 const PY_GUNICORN: PythonRequirement = { module: 'gunicorn', package: 'gunicorn' };
 const PY_UVICORN: PythonRequirement = { module: 'uvicorn', package: 'uvicorn' };

@@ -1,5 +1,5 @@
 // Shapes of the catalog: what each server, framework, proxy, protocol and process manager
-// can do, as data. Compatibility rules (src/spec/rules.ts) and renderers read these tables;
+// can do, as data. Compatibility rules (src/stack/rules.ts) and renderers read these tables;
 // adding a server means adding an entry, its templates and an example — not new branches.
 
 import type {
@@ -10,7 +10,7 @@ import type {
   Protocol,
   ProxyKind,
   ServerName,
-} from '../../spec/schema.js';
+} from '../../stack/schema.js';
 
 /** A system program stackgen or the stack needs, and how to learn its version. */
 export interface ProgramRequirement {

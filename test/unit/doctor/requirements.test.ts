@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type Requirement, requirementName, stackRequirements } from '../../../src/topology/requirements.js';
-import type { NormalizedSpec } from '../../../src/spec/normalize.js';
-import { parseStackSpec } from '../../../src/spec/parse.js';
+import type { NormalizedSpec } from '../../../src/stack/normalize.js';
+import { parseStackSpec } from '../../../src/stack/parse.js';
 
 function spec(yaml: string): NormalizedSpec {
   const result = parseStackSpec(yaml);

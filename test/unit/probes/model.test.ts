@@ -6,7 +6,7 @@ import { stackBehaviour } from '../../../src/probes/behaviour.js';
 import { concurrencyPlan } from '../../../src/probes/concurrency.js';
 import { probeFrameworkFor, substituteProbeApp } from '../../../src/probes/substitute.js';
 import { buildPlan } from '../../../src/render/plan.js';
-import { readStackSpec } from '../../../src/spec/parse.js';
+import { readStackSpec } from '../../../src/stack/parse.js';
 import { resolveTopology } from '../../../src/topology/resolve.js';
 import { productionSite } from '../../../src/topology/site.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderArtifacts } from '../../../src/render/artifacts.js';
 import { buildPlan } from '../../../src/render/plan.js';
-import { parseStackSpec } from '../../../src/spec/parse.js';
+import { parseStackSpec } from '../../../src/stack/parse.js';
 import { resolveTopology } from '../../../src/topology/resolve.js';
 import { productionSite } from '../../../src/topology/site.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseStackSpec } from '../../../src/spec/parse.js';
+import { parseStackSpec } from '../../../src/stack/parse.js';
 import { resolveTopology } from '../../../src/topology/resolve.js';
 
 function topo(text: string, cores = 2) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatDiagnostic } from '../../../src/spec/diagnostics.js';
-import { parseStackSpec } from '../../../src/spec/parse.js';
+import { formatDiagnostic } from '../../../src/stack/diagnostics.js';
+import { parseStackSpec } from '../../../src/stack/parse.js';
 
 const errorsOf = (text: string) => parseStackSpec(text).errors.map((d) => formatDiagnostic('stack.yaml', d));
 const warningsOf = (text: string) =>

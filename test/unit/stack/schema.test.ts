@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { stackReferenceMarkdown } from '../../../src/spec/reference.js';
-import { stackJsonSchema } from '../../../src/spec/schema.js';
+import { stackReferenceMarkdown } from '../../../src/stack/reference.js';
+import { stackJsonSchema } from '../../../src/stack/schema.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 
