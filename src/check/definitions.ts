@@ -3,6 +3,7 @@
 // and how to judge the tool's answer. Pure: src/check/runner.ts is the only part that
 // spawns anything, so `verify` can reuse the same list against its own sandbox.
 
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Artifact } from '../render/artifacts.js';
 import type { Plan } from '../render/plan.js';
@@ -458,8 +459,41 @@ const gatewayConfig: CheckDefinition = {
   },
 };
 
+/**
+ * Static directories exist: nginx and the gateway accept an alias to nowhere and answer
+ * every request below it with 404, so no config test catches it.
+ */
+const staticDirectories: CheckDefinition = {
+  id: 'static-dirs',
+  steps: (ctx) =>
+    ctx.plan.app.static.map(({ url, dir }) => ({
+      check: 'static-dirs',
+      title: `static directory for ${url}`,
+      subject: dir,
+      need: null,
+      prepare: NO_PREPARE,
+      action: {
+        kind: 'call',
+        run: async () => {
+          let isDir = false;
+          try {
+            isDir = statSync(dir).isDirectory();
+          } catch {
+            // does not exist
+          }
+          if (!isDir)
+            throw new Error(
+              `${dir} does not exist: every ${url} request would be a 404 (create it, e.g. Django's collectstatic, or fix app.static)`,
+            );
+          return null;
+        },
+      },
+    })),
+};
+
 /** Every check, in the order they are reported. */
 export const CHECKS: readonly CheckDefinition[] = [
+  staticDirectories,
   nginxTest,
   gatewayConfig,
   uwsgiStrictOptions,

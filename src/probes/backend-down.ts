@@ -1,5 +1,6 @@
 // backend-down: with the app server stopped, the proxy answers 502 promptly — an error
-// page, never a hang. Destructive: it runs last.
+// page, never a hang. Destructive: it runs last, and starts the app server again after,
+// so teardown (and `verify --keep`) finds the whole stack running.
 
 import { httpRequest } from './http.js';
 import { fail, pass, type ProbeDefinition } from './types.js';
@@ -8,7 +9,7 @@ const PROMPT_MS = 5000;
 
 type Observed =
   | { stopped: false; why: string }
-  | { stopped: true; status: number | null; ms: number; error?: string };
+  | { stopped: true; status: number | null; ms: number; error?: string; restart: string | null };
 
 export const backendDownProbe: ProbeDefinition<Observed> = {
   id: 'backend-down',
@@ -24,23 +25,21 @@ export const backendDownProbe: ProbeDefinition<Observed> = {
     const why = await ctx.stopBackend();
     if (why !== null) return { stopped: false, why };
     const t0 = performance.now();
+    let seen: { status: number | null; ms: number; error?: string };
     try {
       const answer = await httpRequest(ctx.front, '/stackgen-verify/backend-down', {
         signal: ctx.signal,
         timeoutMs: PROMPT_MS * 2,
       });
-      return { stopped: true, status: answer.status, ms: Math.round(performance.now() - t0) };
+      seen = { status: answer.status, ms: Math.round(performance.now() - t0) };
     } catch (err) {
-      return {
-        stopped: true,
-        status: null,
-        ms: Math.round(performance.now() - t0),
-        error: (err as Error).message,
-      };
+      seen = { status: null, ms: Math.round(performance.now() - t0), error: (err as Error).message };
     }
+    return { stopped: true, ...seen, restart: await ctx.restartBackend() };
   },
   judge(o) {
     if (!o.stopped) return { status: 'skip', actual: o.why };
+    if (o.restart !== null) return fail(`the app server did not start again: ${o.restart}`);
     if (o.status === null) return fail(`no answer: ${o.error}`);
     if (o.status !== 502) return fail(`${o.status} after ${o.ms} ms`);
     return o.ms <= PROMPT_MS ? pass(`502 after ${o.ms} ms`) : fail(`502, but only after ${o.ms} ms`);

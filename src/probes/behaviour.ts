@@ -33,6 +33,8 @@ interface Gap {
     server?: string;
     interface?: string;
     proxy?: string;
+    /** The program between proxy and CGI script (fcgiwrap). */
+    bridge?: string;
     probeApp?: ProbeFramework;
   };
   buffersStream?: boolean;
@@ -45,6 +47,11 @@ interface Gap {
 /** Documented limits of servers and frameworks (see test/integration/probe-apps.test.ts). */
 export const KNOWN_GAPS: Gap[] = [
   {
+    when: { bridge: 'fcgiwrap' },
+    buffersStream: true,
+    why: "fcgiwrap passes a CGI script's output through libfcgi's 8 KiB stream buffer and flushes it only when full or at exit (gnosek/fcgiwrap#36): a slow stream arrives in one piece",
+  },
+  {
     when: { server: 'tornado', interface: 'wsgi' },
     buffersStream: true,
     serial: true,
@@ -54,6 +61,16 @@ export const KNOWN_GAPS: Gap[] = [
     when: { server: 'tornado', interface: 'wsgi', proxy: 'none' },
     dropsChunkedBody: true,
     why: "tornado's WSGIContainer passes no body for a chunked upload (behind nginx the proxy de-chunks it)",
+  },
+  {
+    when: { server: 'gunicorn', proxy: 'none', probeApp: 'django' },
+    dropsChunkedBody: true,
+    why: "Django 3.2's request.body reads CONTENT_LENGTH bytes only, and gunicorn facing clients passes none for a chunked upload (behind a proxy the proxy de-chunks it and sends the length)",
+  },
+  {
+    when: { server: 'gunicorn', proxy: 'none', probeApp: 'bottle' },
+    dropsChunkedBody: true,
+    why: 'gunicorn facing clients de-chunks an upload but keeps HTTP_TRANSFER_ENCODING, and Bottle 0.12 de-chunks it again: 400 (behind a proxy the proxy sends the length alone)',
   },
   {
     when: { server: 'uwsgi', proxy: 'none' },
@@ -67,6 +84,7 @@ function gapsFor(plan: Plan, probeApp: ProbeFramework | null): Gap[] {
     server: plan.spec.serve.server,
     interface: plan.spec.app.interface,
     proxy: plan.spec.proxy.kind,
+    bridge: plan.launches.find((l) => l.component === 'fcgiwrap') ? 'fcgiwrap' : undefined,
     probeApp: probeApp ?? undefined,
   };
   return KNOWN_GAPS.filter((g) => Object.entries(g.when).every(([k, v]) => facts[k] === v));

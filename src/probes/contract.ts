@@ -88,6 +88,8 @@ export interface ProbeEnviron {
   HTTP_X_FORWARDED_FOR: string | null;
   HTTP_X_FORWARDED_PROTO: string | null;
   CONTENT_LENGTH: string | null;
+  /** Must never stand next to CONTENT_LENGTH: a de-chunked body has one framing, not two. */
+  HTTP_TRANSFER_ENCODING: string | null;
 }
 
 /** Answer to any path not below /__probe/: the request as the application saw it. */

@@ -13,7 +13,7 @@ interface Observed {
   href: string;
 }
 
-export const staticProbe: ProbeDefinition<Observed | null> = {
+export const staticProbe: ProbeDefinition<Observed | { missing: string } | null> = {
   id: 'static-file',
   title: 'static file served by the proxy, not the app',
   phase: 'serial',
@@ -23,7 +23,7 @@ export const staticProbe: ProbeDefinition<Observed | null> = {
   expect: (ctx) => `200 with the file's bytes${ctx.probe ? '; app counter unchanged' : ''}`,
   async observe(ctx) {
     const fixture = ctx.staticFixtures.find((f) => f.url === ctx.path.urlPrefix);
-    if (!fixture) return null;
+    if (!fixture?.href) return fixture?.absent === 'missing' ? { missing: fixture.dir } : null;
     const before = await readCounter(ctx);
     const answer = await httpRequest(ctx.front, fixture.href, { signal: ctx.signal });
     const after = await readCounter(ctx);
@@ -37,6 +37,8 @@ export const staticProbe: ProbeDefinition<Observed | null> = {
   },
   judge(observed, ctx) {
     if (!observed) return skip(`no file in ${ctx.path.directory ?? ctx.path.urlPrefix} to fetch`);
+    if ('missing' in observed)
+      return fail(`${observed.missing} does not exist: every ${ctx.path.urlPrefix} request is a 404`);
     const { status, same, before, after, href } = observed;
     if (status !== 200) return fail(`GET ${href} answered ${status}`);
     if (!same) return fail(`GET ${href}: the body differs from the file`);

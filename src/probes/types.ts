@@ -42,6 +42,8 @@ export interface ProbeContext {
   signal: AbortSignal;
   /** Stop the app server (the backend-down probe); resolves with why it cannot, or null. */
   stopBackend(): Promise<string | null>;
+  /** Start it again as its manager would, ready to serve; resolves with why it did not, or null. */
+  restartBackend(): Promise<string | null>;
 }
 
 /**

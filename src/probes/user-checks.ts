@@ -47,6 +47,7 @@ export function userCheckProbes(checks: UserCheck[]): ProbeDefinition<Observed>[
     async observe(ctx) {
       const answer = await httpRequest(ctx.front, check.path, {
         method: check.method,
+        headers: check.request_headers,
         body: check.body === undefined ? undefined : Buffer.from(check.body),
         signal: ctx.signal,
       });

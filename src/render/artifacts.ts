@@ -226,7 +226,6 @@ function systemdUnits(plan: Plan, base: object): Artifact[] {
     const c = plan.topology.components.find((x) => x.id === component)!;
     const server = plan.appServer && component === 'app' ? SERVERS[plan.appServer.server] : null;
     const argv = templated ? instanceArgv(launch, '%i') : launch.argv;
-    const usesRunDir = argv.some((a) => a.includes(plan.site.runDir)) || component === 'app';
     out.push({
       path,
       mode: 0o644,
@@ -246,9 +245,7 @@ function systemdUnits(plan: Plan, base: object): Artifact[] {
         stopWhy: c.stop.why,
         after: component === 'gateway' && appUnit ? [appUnit] : [],
         runtimeDirectory:
-          plan.site.runDir.startsWith('/run/') && usesRunDir && component === 'app'
-            ? plan.site.runDir.slice(5)
-            : null,
+          plan.site.runDir.startsWith('/run/') && launch.ownsRunDir ? plan.site.runDir.slice(5) : null,
         // The gateway faces clients: a production listen port is often 80.
         bindsPrivilegedPort: component === 'gateway' && plan.front.listen.port < 1024,
         privilegedPort: plan.front.listen.port,

@@ -27,6 +27,11 @@ export interface Launch {
   ready: BoundEndpoint | null;
   /** Instance name for systemd template units (tornado's port). */
   instance: string | null;
+  /**
+   * This process creates its sockets in the site's run dir: under systemd its unit owns
+   * that directory (RuntimeDirectory=, created for User:Group at start, removed at stop).
+   */
+  ownsRunDir: boolean;
 }
 
 export interface Plan {
@@ -245,6 +250,7 @@ function buildLaunches(plan: Plan, components: Component[]): Launch[] {
           argv: SERVER_COMMANDS[c.server](plan, ep),
           ready: ep,
           instance: perPort && ep.kind === 'tcp' ? String(ep.port) : null,
+          ownsRunDir: true,
         });
       });
     } else if (c.role === 'cgi-bridge') {
@@ -261,6 +267,7 @@ function buildLaunches(plan: Plan, components: Component[]): Launch[] {
         ],
         ready: plan.bridge!.bound,
         instance: null,
+        ownsRunDir: plan.bridge!.bound.kind === 'unix',
       });
     } else if (c.program === 'gateway') {
       out.push({
@@ -270,6 +277,7 @@ function buildLaunches(plan: Plan, components: Component[]): Launch[] {
         env: {},
         ready: plan.front.listen,
         instance: null,
+        ownsRunDir: false,
       });
     } else {
       out.push({
@@ -282,6 +290,7 @@ function buildLaunches(plan: Plan, components: Component[]): Launch[] {
         user: 'root',
         ready: plan.front.listen,
         instance: null,
+        ownsRunDir: false,
       });
     }
   }

@@ -10,7 +10,7 @@
 //   nginx              `nginx -c <deploy>/nginx/nginx.conf -g 'daemon off;'` (Plan.launches)
 
 import { execFile } from 'node:child_process';
-import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { StackgenError } from '../errors.js';
@@ -58,6 +58,11 @@ export interface Unit {
   after: string[];
   /** Log files that explain this unit (its own output, nginx's error log, program logs). */
   logs: string[];
+  /**
+   * Socket files its manager removes when it stops: systemd deletes a unit's
+   * RuntimeDirectory= (and the sockets in it) at stop, whether or not the server did.
+   */
+  removedAtStop: string[];
 }
 
 export interface StackRuntime {
@@ -72,7 +77,7 @@ export interface StackRuntime {
 
 /** systemd manager notes for the report: systemd itself was not running. */
 export const SYSTEMD_NOTE =
-  'systemd was not running: each unit’s ExecStart was run as the unit describes (User/Group, WorkingDirectory, Environment, UMask)';
+  'systemd was not running: each unit’s ExecStart was run as the unit describes (User/Group, WorkingDirectory, Environment, UMask; its RuntimeDirectory emptied at stop)';
 
 function baseEnv(manager: Manager, user: string): Record<string, string> {
   if (manager === 'none') return { ...(process.env as Record<string, string>) };
@@ -126,6 +131,7 @@ export function planUnits(plan: Plan, book: AccountBook, options: { dropPrivileg
       stopSignal: 'SIGTERM',
       graceMs: MAX_STOP_GRACE_MS + 1000,
       after: [],
+      removedAtStop: [],
       logs: [
         join(logDir, 'supervisord.log'),
         ...[...new Set(managed.map((l) => l.component))].map((c) =>
@@ -161,6 +167,8 @@ export function planUnits(plan: Plan, book: AccountBook, options: { dropPrivileg
         graceMs: graceOf(l),
         after: [],
         logs: [join(logDir, `${l.id.replace('@', '-')}.log`)],
+        removedAtStop:
+          manager === 'systemd' && l.ownsRunDir && l.ready?.kind === 'unix' ? [l.ready.path] : [],
       });
     }
   }
@@ -184,6 +192,7 @@ export function planUnits(plan: Plan, book: AccountBook, options: { dropPrivileg
       graceMs: graceOf(nginx),
       after: [],
       logs: [join(logDir, 'nginx.out'), plan.site.nginx.errorLog],
+      removedAtStop: [],
     });
   }
   // A unit waits for the units that bring up the components its components depend on.
@@ -427,6 +436,7 @@ export async function stopStack(rt: StackRuntime, onEvent?: (e: UnitEvent) => vo
         onEvent?.({ unit: u.id, phase: 'stopping' });
         const r = await stopProcess(proc, u.stopSignal, u.graceMs);
         if (r.escalated) rt.killed.add(u.id);
+        removeAtStop(u);
         stopped.push({ unit: u.id, ms: r.ms, escalated: r.escalated, exit: r.exit });
         onEvent?.({ unit: u.id, phase: 'stopped', ms: r.ms });
       }),
@@ -453,21 +463,24 @@ export async function stopStack(rt: StackRuntime, onEvent?: (e: UnitEvent) => vo
   return { stopped, leftovers, sockets };
 }
 
+/** supervisorctl's name for a component's program (`name:*` for numbered processes). */
+function supervisorName(rt: StackRuntime, component: string): string {
+  const numbered = rt.plan.launches.filter((l) => l.component === component).some((l) => l.instance !== null);
+  const name = component === 'app' ? rt.plan.name : `${rt.plan.name}-${component}`;
+  return numbered ? `${name}:*` : name;
+}
+
 /** Stop one component mid-run (the backend-down probe), as its manager would. */
 export async function stopComponent(rt: StackRuntime, component: string, graceMs: number): Promise<boolean> {
   const units = rt.units.filter((u) => u.components.includes(component));
   if (units.length === 0) return false;
   if (units.some((u) => u.role === 'manager')) {
     // supervisor stops its program (stopsignal, stopasgroup) when told over its socket.
-    const numbered = rt.plan.launches
-      .filter((l) => l.component === component)
-      .some((l) => l.instance !== null);
-    const name = component === 'app' ? rt.plan.name : `${rt.plan.name}-${component}`;
     const result = await execFileAsync('supervisorctl', [
       '-c',
       rt.plan.files.supervisordConf,
       'stop',
-      numbered ? `${name}:*` : name,
+      supervisorName(rt, component),
     ]).catch((err: unknown) => ({ stdout: String(err) }));
     return !/ERROR/.test(result.stdout);
   }
@@ -477,19 +490,68 @@ export async function stopComponent(rt: StackRuntime, component: string, graceMs
       if (!proc) return;
       const r = await stopProcess(proc, u.stopSignal, Math.min(graceMs, u.graceMs));
       if (r.escalated) rt.killed.add(u.id);
+      removeAtStop(u);
     }),
   );
   return true;
 }
 
-/** `kill` commands that stop a kept stack, proxies first. */
-export function stopCommand(rt: StackRuntime): string {
-  const parts: string[] = [];
+/** Do what the unit's manager does after it stopped (systemd: empty its RuntimeDirectory). */
+function removeAtStop(unit: Unit): void {
+  for (const f of unit.removedAtStop) rmSync(f, { force: true });
+}
+
+/** Start a component again after stopComponent (the backend-down probe), as its manager would. */
+export async function restartComponent(
+  rt: StackRuntime,
+  component: string,
+  options: StartOptions,
+): Promise<void> {
+  const units = rt.units.filter((u) => u.components.includes(component));
+  if (units.some((u) => u.role === 'manager')) {
+    await execFileAsync('supervisorctl', [
+      '-c',
+      rt.plan.files.supervisordConf,
+      'start',
+      supervisorName(rt, component),
+    ]);
+    const ready = units.flatMap((u) => u.ready);
+    const outcome = await pollUntil(
+      async () => ((await Promise.all(ready.map((ep) => isConnectable(ep)))).every(Boolean) ? true : null),
+      { deadline: Date.now() + options.deadlineMs, signal: options.signal },
+    );
+    if (!outcome.ok) throw new StackgenError('SG_ERR_COMPONENT_NOT_READY', `${component} did not come back`);
+    return;
+  }
+  await Promise.all(units.map((u) => startUnit(rt, u, options)));
+}
+
+/**
+ * A shell script that stops a kept stack the way verify would: proxies first, each main
+ * process its stop signal, the whole group SIGKILL after the grace period, then the sandbox
+ * is removed. Pure.
+ */
+export function stopScript(rt: StackRuntime, sandboxDir: string): string {
+  const lines = [
+    '#!/bin/sh',
+    `# Stops the stack \`stackgen verify --keep\` left running in ${sandboxDir}, then removes it.`,
+    '# Each unit: its stop signal to the main process, SIGKILL to its process group after the grace.',
+    'stop() { # pid pgid signal grace-seconds',
+    '  kill -"$3" "$1" 2>/dev/null',
+    '  i=0; while kill -0 "$1" 2>/dev/null && [ "$i" -lt "$(( $4 * 10 ))" ]; do sleep 0.1; i=$((i + 1)); done',
+    '  kill -KILL -"$2" 2>/dev/null',
+    '  return 0',
+    '}',
+  ];
   for (const wave of startWaves(rt.units).reverse()) {
     for (const u of wave) {
       const proc = rt.running.get(u.id);
-      if (proc) parts.push(`kill -${u.stopSignal.replace('SIG', '')} -${proc.pgid}`);
+      if (proc && proc.exit() === null)
+        lines.push(
+          `stop ${proc.pid} ${proc.pgid} ${u.stopSignal.replace('SIG', '')} ${Math.ceil(u.graceMs / 1000)} # ${u.id}`,
+        );
     }
   }
-  return parts.join('; ');
+  lines.push(`rm -rf '${sandboxDir}'`, '');
+  return lines.join('\n');
 }

@@ -38,6 +38,8 @@ export interface RunningProcess {
   /** Null while running. */
   exit(): ExitInfo | null;
   exited: Promise<ExitInfo>;
+  /** Let this process outlive us: verify --keep returns to the shell while it runs on. */
+  release(): void;
 }
 
 /** Spawn detached (own session and process group), stdout+stderr appended to spec.logFile. */
@@ -78,6 +80,7 @@ export function startProcess(spec: ProcessSpec): RunningProcess {
     startedAt: Date.now(),
     exit: () => info,
     exited,
+    release: () => child.unref(),
     markStopping(kind) {
       stopping = kind;
     },

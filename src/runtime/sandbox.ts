@@ -44,12 +44,18 @@ export interface SandboxOptions {
   mutateArtifacts?: ((artifacts: Artifact[], plan: Plan) => Artifact[]) | undefined;
 }
 
-/** A file placed in (or found in) a static directory, for the static-file probe. */
+/**
+ * What the static-file probe fetches under one URL prefix: a file placed in (or found in)
+ * the static directory, or why there is none (`href` null).
+ */
 export interface StaticFixture {
   url: string;
-  /** URL path of the file. */
-  href: string;
+  dir: string;
+  /** URL path of the file; null when the directory is missing or holds no file. */
+  href: string | null;
   content: Buffer;
+  /** Why there is nothing to fetch: the directory does not exist, or it has no file. */
+  absent?: 'missing' | 'empty' | undefined;
 }
 
 export interface Sandbox {
@@ -201,8 +207,9 @@ function chmodTree(path: string): void {
 
 /**
  * A file per static URL prefix: with the probe app, a fresh file written into the
- * sandbox's static dir; with the user's app, the first file already there (verify never
- * writes into the user's tree).
+ * sandbox's static dir; with the user's app, the first file already there at any depth
+ * (a Django collectstatic tree holds only directories at its top), never writing into
+ * the user's tree.
  */
 function staticFixtures(plan: Plan, probeApp: boolean): StaticFixture[] {
   const out: StaticFixture[] = [];
@@ -212,18 +219,53 @@ function staticFixtures(plan: Plan, probeApp: boolean): StaticFixture[] {
       const name = 'stackgen-probe.txt';
       const content = Buffer.from(`stackgen static probe ${randomBytes(8).toString('hex')}\n`);
       writeFileSync(join(dir, name), content, { mode: 0o644 });
-      out.push({ url, href: `${url}${name}`, content });
+      out.push({ url, dir, href: `${url}${name}`, content });
       continue;
     }
-    let files: string[] = [];
+    let isDir = false;
     try {
-      files = readdirSync(dir).filter((f) => statSync(join(dir, f)).isFile());
+      isDir = statSync(dir).isDirectory();
     } catch {
-      // no such directory: the probe reports it
+      // reported below
     }
-    const first = files.sort()[0];
-    if (first)
-      out.push({ url, href: `${url}${encodeURIComponent(first)}`, content: readFileSync(join(dir, first)) });
+    const found = isDir ? firstFile(dir) : null;
+    out.push(
+      found
+        ? {
+            url,
+            dir,
+            href: `${url}${found.map(encodeURIComponent).join('/')}`,
+            content: readFileSync(join(dir, ...found)),
+          }
+        : { url, dir, href: null, content: Buffer.alloc(0), absent: isDir ? 'empty' : 'missing' },
+    );
   }
   return out;
+}
+
+/** Path segments of the first regular file under `dir` (sorted, depth first, bounded), or null. */
+export function firstFile(dir: string, budget = { entries: 10_000 }): string[] | null {
+  let names: string[];
+  try {
+    names = readdirSync(dir).sort();
+  } catch {
+    return null;
+  }
+  const dirs: string[] = [];
+  for (const name of names) {
+    if (--budget.entries < 0) return null;
+    if (name.startsWith('.')) continue;
+    try {
+      const st = statSync(join(dir, name));
+      if (st.isFile()) return [name];
+      if (st.isDirectory()) dirs.push(name);
+    } catch {
+      // unreadable or a dangling link: not a file the proxy could serve
+    }
+  }
+  for (const sub of dirs) {
+    const below = firstFile(join(dir, sub), budget);
+    if (below) return [sub, ...below];
+  }
+  return null;
 }

@@ -2,7 +2,8 @@
 // request path with probes, stop it and prove nothing is left. With --probe-app the probe
 // app stands in for the user's app; the user's own checks then get a boot of their own app.
 
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { isStackgenError, StackgenError } from '../errors.js';
 import { stackBehaviour } from '../probes/behaviour.js';
 import { reachProbe } from '../probes/reach.js';
@@ -17,10 +18,11 @@ import { outcomeOf } from '../report/types.js';
 import type { LoadedSpec } from '../stack/parse.js';
 import {
   planUnits,
+  restartComponent,
   type StackRuntime,
   startStack,
-  stopCommand,
   stopComponent,
+  stopScript,
   stopStack,
   SYSTEMD_NOTE,
 } from './launch.js';
@@ -51,7 +53,9 @@ export async function verifyStack(loaded: LoadedSpec, options: VerifyOptions): P
   const passes: PassReport[] = [];
   const checks = loaded.spec.checks;
   if (options.probeApp) {
-    passes.push(await verifyPass(loaded, options, 'probe-app', PROBES, notes));
+    // --keep keeps the last boot: the user's app when their checks get a boot of their own.
+    const keep = options.keep && checks.length === 0;
+    passes.push(await verifyPass(loaded, { ...options, keep }, 'probe-app', PROBES, notes));
   }
   const last = passes.at(-1);
   const runUserPass = !options.probeApp || (checks.length > 0 && !last?.notReady && !last?.interrupted);
@@ -123,14 +127,16 @@ async function verifyPass(
   };
   const analyzed = manager === 'systemd' ? analyzeUnits(unitsDir(plan.site.configDir)) : null;
 
+  const startOptions = {
+    deadlineMs: options.readyDeadlineMs,
+    signal: options.signal,
+    onEvent,
+    book: options.book,
+  };
+  const backend = plan.appServer ? 'app' : plan.bridge ? 'fcgiwrap' : null;
   let started = false;
   try {
-    await startStack(rt, {
-      deadlineMs: options.readyDeadlineMs,
-      signal: options.signal,
-      onEvent,
-      book: options.book,
-    });
+    await startStack(rt, startOptions);
     started = true;
   } catch (err) {
     if (isStackgenError(err, 'SG_ERR_COMPONENT_NOT_READY')) {
@@ -162,11 +168,19 @@ async function verifyPass(
         staticFixtures: sandbox.staticFixtures,
         signal: options.signal,
         stopBackend: async () => {
-          const component = plan.appServer ? 'app' : plan.bridge ? 'fcgiwrap' : null;
-          if (!component) return 'no app server process: CGI runs a process per request';
+          if (!backend) return 'no app server process: CGI runs a process per request';
           // The subject is the proxy's answer, not a graceful shutdown (teardown proves that):
           // an app server that lingers on the proxy's keep-alive connections is killed after 2 s.
-          return (await stopComponent(rt, component, 2000)) ? null : `could not stop ${component}`;
+          return (await stopComponent(rt, backend, 2000)) ? null : `could not stop ${backend}`;
+        },
+        restartBackend: async () => {
+          if (!backend) return null;
+          try {
+            await restartComponent(rt, backend, startOptions);
+            return null;
+          } catch (err) {
+            return (err as Error).message;
+          }
         },
       },
       onStart: (key) => options.onProgress?.({ type: 'probe-start', key }),
@@ -182,9 +196,13 @@ async function verifyPass(
   }
 
   if (options.keep && started && !report.interrupted) {
+    const script = join(sandbox.dir, 'stop.sh');
+    writeFileSync(script, stopScript(rt, sandbox.dir), { mode: 0o755 });
+    // The processes run on after we exit: nothing of ours may keep the event loop alive.
+    for (const proc of rt.running.values()) proc.release();
     report.kept = {
       urls: [`http://${plan.front.listen.host}:${plan.front.listen.port}/`],
-      stopCommand: `${stopCommand(rt)}; rm -rf ${sandbox.dir}`,
+      stopCommand: `sh ${script}`,
     };
   } else {
     const stop = await stopStack(rt, onEvent);
@@ -230,8 +248,10 @@ async function verifyPass(
         options.onProgress?.({ type: 'probe', result: t });
       }
     }
+    // A failed run keeps its sandbox (the logs explain the failure); an interrupted one
+    // leaves nothing behind.
     const failed = report.notReady !== null || report.probes.some((p) => p.status === 'fail');
-    if (!failed && !report.interrupted) rmSync(sandbox.dir, { recursive: true, force: true });
+    if (!failed || report.interrupted) rmSync(sandbox.dir, { recursive: true, force: true });
   }
   report.wallMs = Math.round(performance.now() - t0);
   return report;

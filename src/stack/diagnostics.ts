@@ -5,6 +5,8 @@ export type SpecPath = ReadonlyArray<string | number>;
 
 export interface Diagnostic {
   severity: 'error' | 'warning';
+  /** What sort of finding this is, for callers that act on it (e.g. `missing-directory`). */
+  kind?: string | undefined;
   /** Where in stack.yaml (the key path); [] means the document as a whole. */
   path: SpecPath;
   message: string;

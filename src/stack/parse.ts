@@ -1,12 +1,13 @@
 // parse → normalize → rules: stack.yaml text in, a complete spec plus diagnostics out.
 // Pure: the file is read by readStackSpec (the I/O edge) below.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { z } from 'zod';
 import { StackgenError } from '../errors.js';
 import { closest, type Diagnostic, formatDiagnostic } from './diagnostics.js';
 import { loadYaml } from './load.js';
+import { missingDirectoryWarnings } from './paths.js';
 import { type NormalizedSpec, normalizeSpec } from './normalize.js';
 import { checkRules } from './rules.js';
 import { stackSpecSchema } from './schema.js';
@@ -17,8 +18,14 @@ export interface ParseResult {
   warnings: Diagnostic[];
 }
 
+/** Where the spec lives, to judge the directories it names (omitted: not judged). */
+export interface PathContext {
+  baseDir: string;
+  isDirectory: (path: string) => boolean;
+}
+
 /** Parse stack.yaml text into a normalized spec, collecting positioned diagnostics. */
-export function parseStackSpec(text: string): ParseResult {
+export function parseStackSpec(text: string, paths?: PathContext): ParseResult {
   const loaded = loadYaml(text);
   const diagnostics: Diagnostic[] = [...loaded.diagnostics];
   let spec: NormalizedSpec | undefined;
@@ -32,7 +39,11 @@ export function parseStackSpec(text: string): ParseResult {
       const normalized = normalizeSpec(parsed.data);
       const ruleDiagnostics = checkRules(normalized);
       diagnostics.push(...ruleDiagnostics);
-      if (!ruleDiagnostics.some((d) => d.severity === 'error')) spec = normalized;
+      if (!ruleDiagnostics.some((d) => d.severity === 'error')) {
+        spec = normalized;
+        if (paths)
+          diagnostics.push(...missingDirectoryWarnings(normalized, paths.baseDir, paths.isDirectory));
+      }
     }
   }
 
@@ -138,7 +149,8 @@ export function readStackSpec(file: string): LoadedSpec {
       hint: 'pass the path of a stack.yaml, or create one with `stackgen init`',
     });
   }
-  const result = parseStackSpec(text);
+  const baseDir = dirname(resolve(file));
+  const result = parseStackSpec(text, { baseDir, isDirectory });
   if (!result.spec) {
     const syntax = result.errors.some((e) => e.message.startsWith('YAML:'));
     throw new StackgenError(
@@ -147,5 +159,13 @@ export function readStackSpec(file: string): LoadedSpec {
       { details: { diagnostics: result.errors }, hint: 'fix the lines above; nothing was written' },
     );
   }
-  return { file, baseDir: dirname(resolve(file)), spec: result.spec, warnings: result.warnings };
+  return { file, baseDir, spec: result.spec, warnings: result.warnings };
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }

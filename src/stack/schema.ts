@@ -35,6 +35,11 @@ const SIZE = /^\d+[kKmMgG]?$/;
 /** nginx time syntax: 500ms, 60s, 5m, 1h or bare seconds. */
 const DURATION = /^\d+(ms|s|m|h)?$/;
 const NAME = /^[a-z][a-z0-9-]{0,39}$/;
+/** RFC 9110 §5.6.2 token: what a method or a header field name may be. */
+const METHOD_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const HEADER_NAME = METHOD_TOKEN;
+/** A field value without CR, LF or NUL (RFC 9110 §5.5). */
+const HEADER_VALUE = /^[^\r\n\0]*$/;
 
 const workerCount = z
   .union([z.literal('auto'), z.number().int().min(1).max(512)])
@@ -234,9 +239,14 @@ const checkSchema = z
     name: z.string().optional().describe('A label for reports.'),
     path: z.string().regex(/^\//, 'a path starting with /').describe('Request path (with query).'),
     method: z
-      .enum(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'])
+      .string()
+      .regex(METHOD_TOKEN, 'an HTTP method token (RFC 9110 §9.1): GET, POST, PROPFIND, MKCALENDAR, …')
       .default('GET')
-      .describe('HTTP method.'),
+      .describe('HTTP method: any RFC 9110 token (GET, POST, PROPFIND, REPORT, MKCALENDAR, …).'),
+    request_headers: z
+      .record(z.string().regex(HEADER_NAME, 'a header field name (a token)'), z.string().regex(HEADER_VALUE))
+      .default({})
+      .describe('Request headers to send (name → value), e.g. Depth, Content-Type, If-Match.'),
     body: z.string().optional().describe('Request body to send.'),
     status: z.number().int().min(100).max(599).default(200).describe('Expected status code.'),
     body_contains: z.string().optional().describe('The response body must contain this text.'),

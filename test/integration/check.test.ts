@@ -103,6 +103,32 @@ describeTools('stackgen check', () => {
     expect(parsed.ok).toBe(false);
     expect(parsed.checks.find((c) => c.check === 'gunicorn-check-config')?.ok).toBe(false);
   });
+
+  it('fails a static mapping to a directory that does not exist (and warns where it is written)', async () => {
+    const spec = join(work, 'no-static.yaml');
+    writeFileSync(
+      spec,
+      [
+        'name: no-static',
+        'app:',
+        '  framework: flask',
+        '  entry: app:app',
+        `  root: ${join(ROOT, 'examples/apps/flask')}`,
+        '  static: {/assets/: collected}',
+        'proxy: {kind: nginx}',
+        'processes: {manager: none}',
+        '',
+      ].join('\n'),
+    );
+    const r = await cli(spec, '--cores', '2');
+    expect(r.code).toBe(EXIT_CODES.checksFailed);
+    expect(r.stderr).toMatch(
+      /no-static\.yaml:6:\d+: warning: static directory for \/assets\/ does not exist/,
+    );
+    expect(r.stdout).toMatch(
+      /FAIL static directory for \/assets\/ .*\n {4}\S+\/collected does not exist: every \/assets\/ request would be a 404/,
+    );
+  });
 });
 
 it('a missing tool is a failed check with the package to install, not a crash', async () => {

@@ -2,7 +2,7 @@
 // cause, exit 3 when a component never becomes ready, and leave nothing running — after a
 // failure as after an interrupt (SIGINT in the middle of a run).
 
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -163,5 +163,135 @@ describeWith({ tools: ['nginx'], pythonModules: ['flask', 'gunicorn'] })('verify
     const dirs = sandboxDirs(run.stderr);
     expect(dirs).toHaveLength(1);
     expect(processesNaming(dirs)).toEqual([]);
+    // An interrupted run leaves no sandbox behind.
+    expect(dirs.filter((d) => existsSync(d))).toEqual([]);
+  });
+
+  it('an app answering 400 on every request fails reach, with the status and what the page says', async () => {
+    const app = join(work, 'apps', 'host-check');
+    mkdirSync(app, { recursive: true });
+    // As root the app server runs as www-data: it must traverse mkdtemp's 0700 directory.
+    chmodSync(work, 0o755);
+    // Django's DisallowedHost in miniature: every request is refused with an HTML page.
+    writeFileSync(
+      join(app, 'app.py'),
+      [
+        'def app(environ, start_response):',
+        "    start_response('400 Bad Request', [('Content-Type', 'text/html')])",
+        "    return [b'<!doctype html><title>Bad Request (400)</title><h1>Invalid HTTP_HOST header</h1>']",
+        '',
+      ].join('\n'),
+    );
+    const file = stackFile(
+      'bad-host',
+      `name: bad-host
+app:
+  framework: wsgi
+  entry: app:app
+  root: ${app}
+serve:
+  server: gunicorn
+  workers: 1
+proxy:
+  kind: nginx
+processes:
+  manager: none
+`,
+    );
+    const report = await verifyStack(readStackSpec(file), options());
+    const reach = report.passes[0]!.probes.find((p) => p.key === 'app/reach')!;
+    expect(report.outcome).toBe('fail');
+    expect(reach.status).toBe('fail');
+    expect(reach.actual).toBe('400: "Bad Request (400) Invalid HTTP_HOST header"');
+    // Probes that need a reachable app are skipped, not failed a second time.
+    const after = report.passes[0]!.probes.filter((p) => p.key === 'app/backend-down');
+    expect(after.map((p) => p.status)).toEqual(['skip']);
+    expect(processesNaming(dirsOf(report))).toEqual([]);
+  });
+
+  it('the chunked-upload probe fails when nginx passes Transfer-Encoding next to the de-chunked body', async () => {
+    // The fix undone: Flask (Werkzeug) then ignores CONTENT_LENGTH and reads an empty body.
+    const file = stackFile(
+      'te-passed',
+      `name: te-passed
+app:
+  framework: flask
+  entry: app:app
+  root: ${FLASK_ROOT}
+serve:
+  server: uwsgi
+  workers: 1
+proxy:
+  kind: nginx
+  protocol: uwsgi
+processes:
+  manager: none
+`,
+    );
+    const report = await verifyStack(
+      readStackSpec(file),
+      options({
+        probeApp: true,
+        mutateArtifacts: (artifacts) =>
+          artifacts.map((a) =>
+            a.path === 'nginx/te-passed.conf'
+              ? { ...a, content: a.content.replace(/^.*_param HTTP_TRANSFER_ENCODING.*$/m, '') }
+              : a,
+          ),
+      }),
+    );
+    const chunked = report.passes[0]!.probes.find((p) => p.key === 'app/upload-chunked')!;
+    expect(chunked.status).toBe('fail');
+    expect(chunked.actual).toMatch(/CONTENT_LENGTH 71004 and Transfer-Encoding "chunked" together/);
+    expect(processesNaming(dirsOf(report))).toEqual([]);
+  });
+
+  it('a static mapping to a missing directory fails the static probe (and check)', async () => {
+    const file = stackFile(
+      'no-static',
+      `name: no-static
+app:
+  framework: flask
+  entry: app:app
+  root: ${FLASK_ROOT}
+  static: {/assets/: no-such-dir}
+serve:
+  server: gunicorn
+  workers: 1
+proxy:
+  kind: nginx
+processes:
+  manager: none
+`,
+    );
+    const loaded = readStackSpec(file);
+    expect(loaded.warnings.map((w) => w.kind)).toContain('missing-directory');
+    const report = await verifyStack(loaded, options());
+    const probe = report.passes[0]!.probes.find((p) => p.probe === 'static-file')!;
+    expect(probe.status).toBe('fail');
+    expect(probe.actual).toMatch(/no-such-dir does not exist: every \/assets\/ request is a 404/);
+    expect(processesNaming(dirsOf(report))).toEqual([]);
+  });
+
+  it('--keep returns at once with every component running, and its stop command stops them', async () => {
+    const run = await runVerify(['--keep', '--probe-app', flaskStack('kept')], { timeoutMs: 60_000 });
+    expect(run.code).toBe(0);
+    const url = /kept running: (http:\/\/\S+)/.exec(run.stdout)?.[1];
+    const stop = /stop with: sh (\S+)/.exec(run.stdout)?.[1];
+    expect(url).toBeDefined();
+    expect(stop).toBeDefined();
+    const dirs = sandboxDirs(run.stderr);
+    try {
+      // The backend-down probe stopped the app server; it was started again, so the stack answers.
+      const answer = await fetch(`${url}stackgen-verify/after-keep`);
+      expect(answer.status).toBe(200);
+      expect(((await answer.json()) as { app: string }).app).toBe('flask');
+      expect(processesNaming(dirs).length).toBeGreaterThan(1);
+    } finally {
+      const { execFileSync } = await import('node:child_process');
+      execFileSync('sh', [stop!]);
+    }
+    expect(processesNaming(dirs)).toEqual([]);
+    expect(dirs.filter((d) => existsSync(d))).toEqual([]);
   });
 });

@@ -29,10 +29,11 @@ const MUST_RUN: Record<string, string[]> = {
   'flask-gunicorn-supervisor.yaml': ['app/backend-down', 'app/body-limit'],
   'default.yaml': ['app/headers', 'app/check:GET /'],
   'bottle-cgi-gateway.yaml': ['app/roundtrip', 'static /static//static-file'],
+  'cgi-fcgiwrap-nginx.yaml': ['app/backend-down', 'app/upload-chunked', 'app/check:GET /hello/there'],
 };
 
 describeWith({
-  tools: ['nginx', 'uwsgi', 'gunicorn', 'supervisord', 'systemd-analyze'],
+  tools: ['nginx', 'uwsgi', 'gunicorn', 'supervisord', 'systemd-analyze', 'fcgiwrap'],
   pythonModules: ['flask', 'django', 'gunicorn', 'uvicorn', 'tornado', 'fastapi', 'bottle', 'websockets'],
 })('stackgen verify --probe-app on the examples', () => {
   const out = mkdtempSync(join(tmpdir(), 'stackgen-verify-report-'));

@@ -46,6 +46,7 @@ ENVIRON_KEYS = (
     "HTTP_X_FORWARDED_FOR",
     "HTTP_X_FORWARDED_PROTO",
     "CONTENT_LENGTH",
+    "HTTP_TRANSFER_ENCODING",
 )
 
 # Bounds keep a typo in a probe URL from pinning a worker for an hour.
@@ -365,6 +366,7 @@ def asgi_environ(scope):
         "HTTP_X_FORWARDED_FOR": headers.get("x-forwarded-for"),
         "HTTP_X_FORWARDED_PROTO": headers.get("x-forwarded-proto"),
         "CONTENT_LENGTH": headers.get("content-length"),
+        "HTTP_TRANSFER_ENCODING": headers.get("transfer-encoding"),
     }
 
 

@@ -65,6 +65,7 @@ class EchoHandler(ProbeHandler):
             "HTTP_X_FORWARDED_FOR": headers.get("x-forwarded-for"),
             "HTTP_X_FORWARDED_PROTO": headers.get("x-forwarded-proto"),
             "CONTENT_LENGTH": headers.get("content-length"),
+            "HTTP_TRANSFER_ENCODING": headers.get("transfer-encoding"),
         }
         self.send_json(
             pc.echo_payload(

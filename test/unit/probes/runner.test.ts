@@ -68,7 +68,8 @@ describe('user checks', () => {
   it('checks status, body and header regexes', () => {
     const check = {
       path: '/',
-      method: 'GET' as const,
+      method: 'GET',
+      request_headers: {},
       status: 200,
       body_contains: 'hello',
       body_matches: '^\\{',

@@ -110,3 +110,54 @@ describe('cross-field rules', () => {
     ).toMatch(/development server/);
   });
 });
+
+describe('parseStackSpec: directories the stack names', () => {
+  const yaml = 'app:\n  framework: flask\n  root: app\n  static:\n    /static/: static\n    /media/: media\n';
+  const existing = new Set(['/srv/site/app', '/srv/site/app/static']);
+  const paths = { baseDir: '/srv/site', isDirectory: (p: string) => existing.has(p) };
+
+  it('warns, with the position, about a static directory that does not exist', () => {
+    const { warnings, errors } = parseStackSpec(yaml, paths);
+    expect(errors).toEqual([]);
+    const missing = warnings.filter((w) => w.kind === 'missing-directory');
+    expect(missing.map((w) => formatDiagnostic('stack.yaml', w))).toEqual([
+      expect.stringMatching(
+        /^stack\.yaml:6:\d+: warning: static directory for \/media\/ does not exist: \/srv\/site\/app\/media/,
+      ),
+    ]);
+  });
+
+  it('warns about an app root that is not a directory, and judges nothing without a path context', () => {
+    const gone = parseStackSpec(yaml, { baseDir: '/nowhere', isDirectory: () => false });
+    expect(gone.warnings.filter((w) => w.kind === 'missing-directory').map((w) => w.path)).toEqual([
+      ['app', 'root'],
+      ['app', 'static', '/static/'],
+      ['app', 'static', '/media/'],
+    ]);
+    expect(parseStackSpec(yaml).warnings.filter((w) => w.kind === 'missing-directory')).toEqual([]);
+  });
+});
+
+describe('checks: any method token, request headers', () => {
+  it('accepts WebDAV/CalDAV methods and request headers', () => {
+    const { spec, errors } = parseStackSpec(
+      'app: {framework: flask}\nchecks:\n  - {path: /dav/, method: PROPFIND, request_headers: {Depth: "1"}, status: 207}\n  - {path: /cal/, method: MKCALENDAR, status: 201}\n',
+    );
+    expect(errors).toEqual([]);
+    expect(spec?.checks.map((c) => [c.method, c.request_headers])).toEqual([
+      ['PROPFIND', { Depth: '1' }],
+      ['MKCALENDAR', {}],
+    ]);
+  });
+
+  it('refuses a method that is not a token and a header value with a newline', () => {
+    expect(errorsOf('app: {framework: flask}\nchecks:\n  - {path: /, method: "GET /x"}\n')[0]).toContain(
+      'an HTTP method token',
+    );
+    expect(
+      errorsOf(
+        'app: {framework: flask}\nchecks:\n  - {path: /, request_headers: {X-A: "a\\r\\nInjected: 1"}}\n',
+      ),
+    ).toHaveLength(1);
+  });
+});
