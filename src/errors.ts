@@ -10,6 +10,8 @@ export const EXIT_CODES = {
   notReady: 3,
   userFileChanged: 4,
   missingTool: 5,
+  installFailed: 6,
+  unavailable: 7,
   internal: 70,
   invalidSpec: 78,
 } as const;
@@ -88,6 +90,23 @@ export const ERROR_CATALOGUE = {
   },
   SG_ERR_PROBE_FAILED: { description: 'A verify probe failed.', exit: 'checksFailed' },
   SG_ERR_INTERRUPTED: { description: 'The command was interrupted (SIGINT/SIGTERM).', exit: 'checksFailed' },
+  SG_ERR_INSTALL_FAILED: {
+    description: '`stackgen install`/`uninstall` failed at a step; what that run did was rolled back.',
+    exit: 'installFailed',
+  },
+  SG_ERR_NOT_INSTALLED: {
+    description: '`stackgen uninstall` found no record of an install of this stack.',
+    exit: 'installFailed',
+  },
+  SG_ERR_NEEDS_ROOT: {
+    description: 'The command changes the system (users, /etc, services) and must run as root.',
+    exit: 'unavailable',
+  },
+  SG_ERR_MACHINE_UNAVAILABLE: {
+    description:
+      '`verify --target machine` cannot boot a throwaway machine here (needs root, overlayfs, systemd, unshare/nsenter).',
+    exit: 'unavailable',
+  },
   SG_ERR_INTERNAL: { description: 'A bug in stackgen.', exit: 'internal' },
 } as const satisfies Record<string, ErrorDefinition>;
 

@@ -97,7 +97,7 @@ export function buildProgram(): Command {
   program
     .command('verify')
     .description(
-      'Boot the stack in a sandbox (same templates, free ports, temp dir) and prove every request path.',
+      'Boot the stack (in a sandbox, or installed on a throwaway real host) and prove every request path.',
     )
     .argument('[stack.yaml...]', 'stack descriptions (several: a matrix, verified one after another)')
     .option('--json <file>', 'write the report as JSON')
@@ -108,8 +108,33 @@ export function buildProgram(): Command {
       "substitute stackgen's probe app for your app (all probes; your checks get their own boot)",
     )
     .option('--only <path-name>', 'prove only this request path (app, websocket, "static /static/")')
+    .option(
+      '--target <target>',
+      'sandbox (default: a temp dir, no root needed) or machine (a throwaway Debian host with systemd as PID 1: installs the production render with `stackgen install`, reboots it, uninstalls; needs root)',
+    )
     .option('--cores <n>', 'size `auto` workers for this many cores')
     .action(lazy('verify'));
+
+  program
+    .command('install')
+    .description(
+      'Install the stack on THIS machine as its deploy README describes (accounts, /etc/stackgen, units, nginx site); idempotent, rolled back on failure.',
+    )
+    .argument('[stack.yaml]', 'the stack description', 'stack.yaml')
+    .option('--dry-run', 'print every step (and which are already done) without changing anything')
+    .option('--force', 'overwrite generated files under /etc/stackgen that were edited by hand')
+    .option('--cores <n>', 'size `auto` workers for this many cores')
+    .action(lazy('install'));
+
+  program
+    .command('uninstall')
+    .description('Take back exactly what `stackgen install` did on this machine (from its record).')
+    .argument('[stack.yaml]', 'the stack description', 'stack.yaml')
+    .option('--dry-run', 'print what would be taken back')
+    .action(lazy('uninstall'));
+
+  // Internal: the inside half of `verify --target machine` (not listed in help).
+  program.command('machine-pass', { hidden: true }).action(lazy('machine-pass'));
 
   program
     .command('gateway')

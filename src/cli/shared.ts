@@ -1,7 +1,10 @@
 // Pieces every spec-reading command shares: find stack.yaml, parse it, resolve, plan.
 
+import { realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { basename, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { StackgenError } from '../errors.js';
 import { formatDiagnostic } from '../stack/diagnostics.js';
 import { type LoadedSpec, readStackSpec } from '../stack/parse.js';
@@ -40,4 +43,24 @@ export function parseCores(value: unknown): number {
 export function productionPlan(l: Loaded, baseDir?: string): Plan {
   const site: Site = productionSite(l.loaded.spec, { baseDir: baseDir ?? l.loaded.baseDir });
   return buildPlan(l.topology, site, basename(resolve(l.loaded.file)));
+}
+
+/**
+ * How this very stackgen is started again (the gateway's launch runs `<this> gateway`).
+ * Node resolves a bare `--import tsx` from the working directory, and the gateway runs in
+ * the sandbox: preload specifiers are made absolute here.
+ */
+export function selfCommand(): string[] {
+  const require = createRequire(`${process.cwd()}/`);
+  const argv = [...process.execArgv];
+  argv.forEach((arg, i) => {
+    const value = argv[i + 1];
+    if (value === undefined || /^(\.|\/|file:|data:)/.test(value)) return;
+    if (arg === '--import' || arg === '--loader' || arg === '--experimental-loader')
+      argv[i + 1] = import.meta.resolve(value, pathToFileURL(`${process.cwd()}/`).href);
+    if (arg === '--require' || arg === '-r') argv[i + 1] = require.resolve(value);
+  });
+  // npx runs us through a symlink in a throw-away cache dir: start the gateway from the real file.
+  const entry = process.argv[1];
+  return [process.execPath, ...argv, entry ? realpathSync(entry) : 'stackgen'];
 }

@@ -2,11 +2,9 @@
 // boot each stack in a sandbox and prove every request path. Exit codes: 0 all passed,
 // 1 a probe failed (or interrupted), 3 a component never became ready, 78 invalid spec.
 
-import { realpathSync } from 'node:fs';
 import { writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { EXIT_CODES, ERROR_CATALOGUE } from '../errors.js';
+import { EXIT_CODES, ERROR_CATALOGUE, StackgenError } from '../errors.js';
+import { machineProblems } from '../runtime/machine.js';
 import { formatDiagnostic } from '../stack/diagnostics.js';
 import { type LoadedSpec, readStackSpec } from '../stack/parse.js';
 import { FORMATTERS } from '../report/registry.js';
@@ -14,30 +12,10 @@ import { progressPrinter } from '../report/progress.js';
 import type { StackReport, VerifyReport } from '../report/types.js';
 import { readAccountBook } from '../runtime/users.js';
 import { verifyStack } from '../runtime/verify.js';
-import { parseCores } from './shared.js';
+import { parseCores, selfCommand } from './shared.js';
 
 /** Seconds a component may take to become ready. */
 const READY_DEADLINE_MS = 30_000;
-
-/**
- * How this very stackgen is started again (the gateway's launch runs `<this> gateway`).
- * Node resolves a bare `--import tsx` from the working directory, and the gateway runs in
- * the sandbox: preload specifiers are made absolute here.
- */
-function selfCommand(): string[] {
-  const require = createRequire(`${process.cwd()}/`);
-  const argv = [...process.execArgv];
-  argv.forEach((arg, i) => {
-    const value = argv[i + 1];
-    if (value === undefined || /^(\.|\/|file:|data:)/.test(value)) return;
-    if (arg === '--import' || arg === '--loader' || arg === '--experimental-loader')
-      argv[i + 1] = import.meta.resolve(value, pathToFileURL(`${process.cwd()}/`).href);
-    if (arg === '--require' || arg === '-r') argv[i + 1] = require.resolve(value);
-  });
-  // npx runs us through a symlink in a throw-away cache dir: start the gateway from the real file.
-  const entry = process.argv[1];
-  return [process.execPath, ...argv, entry ? realpathSync(entry) : 'stackgen'];
-}
 
 /** The exit code of a verify run: not-ready wins over failures. Pure. */
 export function exitCodeOf(stacks: StackReport[]): number {
@@ -49,6 +27,25 @@ export function exitCodeOf(stacks: StackReport[]): number {
 }
 
 export async function run(args: unknown[], opts: Record<string, unknown>): Promise<number> {
+  const target = opts['target'] === undefined ? 'sandbox' : String(opts['target']);
+  if (target !== 'sandbox' && target !== 'machine')
+    throw new StackgenError('SG_ERR_USAGE', `--target must be sandbox or machine, not ${target}`);
+  if (target === 'machine' && opts['keep'] === true)
+    throw new StackgenError(
+      'SG_ERR_USAGE',
+      '--keep is for --target sandbox: a throwaway machine is thrown away',
+    );
+  if (target === 'machine') {
+    const problems = machineProblems();
+    if (problems.length > 0)
+      throw new StackgenError(
+        'SG_ERR_MACHINE_UNAVAILABLE',
+        `--target machine cannot run here: ${problems.join('; ')}`,
+        {
+          hint: 'run as root on a Debian host with systemd and util-linux installed, or use --target sandbox (the default)',
+        },
+      );
+  }
   const files = (Array.isArray(args[0]) ? (args[0] as unknown[]) : []).map(String);
   if (files.length === 0) files.push('stack.yaml');
   // Every spec is checked before anything starts: an invalid one exits 78 with nothing running.
@@ -74,6 +71,7 @@ export async function run(args: unknown[], opts: Record<string, unknown>): Promi
       if (controller.signal.aborted) break;
       stacks.push(
         await verifyStack(l, {
+          target,
           probeApp: opts['probeApp'] === true,
           keep: opts['keep'] === true,
           only: typeof opts['only'] === 'string' ? opts['only'] : undefined,

@@ -133,8 +133,20 @@ export interface CountResponse {
   count: number | null;
 }
 
+/** /__probe/pid: the worker that answered, who it runs as and where it can write. */
 export interface PidResponse {
   pid: number;
+  uid: number;
+  gid: number;
+  cwd: string;
+  writable: {
+    /** The working directory (the app root). */
+    cwd: boolean;
+    /** tempfile.gettempdir() (a private /tmp under systemd). */
+    tmp: boolean;
+    /** The directory of the request counter (the runtime directory on a real host). */
+    counter_dir: boolean | null;
+  };
 }
 
 /** /__probe/status?code=N answers N with this body (no body for 204 and 304). */

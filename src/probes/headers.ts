@@ -23,11 +23,12 @@ export const headersProbe: ProbeDefinition<{ status: number; echo: EchoResponse 
   kinds: ['app'],
   needsProbeApp: true,
   after: ['app/reach'],
-  expect: () => `client 127.0.0.1, scheme http, host ${HOST}, HTTP_PROXY null`,
+  expect: (ctx) => `client 127.0.0.1, scheme http, host ${ctx.front.hostHeader ?? HOST}, HTTP_PROXY null`,
   async observe(ctx) {
     const answer = await httpRequest(ctx.front, '/stackgen-verify/headers', {
       headers: {
-        Host: HOST,
+        // With a server_name, only that name reaches the stack on a real host.
+        Host: ctx.front.hostHeader ?? HOST,
         'X-Forwarded-Proto': 'https',
         'X-Forwarded-For': SPOOFED_IP,
         Proxy: 'http://evil.invalid:1',
@@ -36,7 +37,8 @@ export const headersProbe: ProbeDefinition<{ status: number; echo: EchoResponse 
     });
     return { status: answer.status, echo: jsonOf<EchoResponse>(answer) };
   },
-  judge({ status, echo }) {
+  judge({ status, echo }, ctx) {
+    const host = ctx.front.hostHeader ?? HOST;
     if (status !== 200 || !echo) return fail(`answered ${status}`);
     const problems: string[] = [];
     const client = clientAddressSeen(echo);
@@ -46,7 +48,7 @@ export const headersProbe: ProbeDefinition<{ status: number; echo: EchoResponse 
     if (echo.scheme !== 'http') problems.push(`scheme seen as ${echo.scheme}`);
     const proto = echo.headers['x-forwarded-proto'] ?? echo.environ.HTTP_X_FORWARDED_PROTO;
     if (proto && proto !== 'http') problems.push(`X-Forwarded-Proto ${proto} reached the app`);
-    if (!echo.host?.startsWith(HOST)) problems.push(`Host seen as ${echo.host}`);
+    if (!echo.host?.startsWith(host)) problems.push(`Host seen as ${echo.host}`);
     if (echo.environ.HTTP_PROXY !== null) problems.push(`HTTP_PROXY=${echo.environ.HTTP_PROXY} (httpoxy)`);
     return problems.length > 0
       ? fail(problems.join('; '))

@@ -7,6 +7,26 @@ import { request } from 'node:http';
 export interface Target {
   host: string;
   port: number;
+  /** The Host header requests carry unless they set one (the stack's server_name). */
+  hostHeader?: string | undefined;
+}
+
+/**
+ * Where probes send requests for this plan: the front's address (a wildcard listen is
+ * reached on loopback), with the stack's first server_name as Host when it has one — on a
+ * real host another server (Debian's default site) answers any other name.
+ */
+export function frontTarget(plan: {
+  front: { listen: { host: string; port: number } };
+  spec: { proxy: { server_name: string } };
+}): Target {
+  const { host, port } = plan.front.listen;
+  const name = plan.spec.proxy.server_name.split(/\s+/)[0] ?? '_';
+  return {
+    host: host === '0.0.0.0' ? '127.0.0.1' : host === '::' || host === '[::]' ? '::1' : host,
+    port,
+    hostHeader: name === '_' || name === '' ? undefined : name,
+  };
 }
 
 export interface HttpAnswer {
@@ -47,6 +67,8 @@ export function httpRequest(target: Target, path: string, options: HttpOptions =
   const timeoutMs = options.timeoutMs ?? 10_000;
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { ...options.headers };
+    if (target.hostHeader && !Object.keys(headers).some((h) => h.toLowerCase() === 'host'))
+      headers['Host'] = target.hostHeader;
     if (options.body) headers['Content-Length'] = String(options.body.length);
     if (options.announceBytes !== undefined) headers['Content-Length'] = String(options.announceBytes);
     const sentAt = performance.now();

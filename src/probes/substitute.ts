@@ -39,17 +39,24 @@ export function probeStaticDirs(spec: NormalizedSpec): Record<string, string> {
   return Object.fromEntries(Object.keys(spec.app.static).map((url, i) => [url, `static-${i}`]));
 }
 
+/** What changes in the spec's `app` block when the probe app stands in. Pure. */
+export function probeAppChanges(
+  spec: NormalizedSpec,
+  sub: ProbeSubstitution,
+): Pick<NormalizedSpec['app'], 'root' | 'entry' | 'static' | 'env'> {
+  return {
+    root: sub.root,
+    entry: sub.app.entry,
+    static: probeStaticDirs(spec),
+    env: { ...spec.app.env, ...SETTINGS_ENV[sub.key], [PROBE_COUNTER_ENV]: sub.counterFile },
+  };
+}
+
 /** The spec with the probe app in place of the user's app. */
 export function substituteProbeApp(spec: NormalizedSpec, sub: ProbeSubstitution): NormalizedSpec {
   return {
     ...spec,
-    app: {
-      ...spec.app,
-      root: sub.root,
-      entry: sub.app.entry,
-      static: probeStaticDirs(spec),
-      env: { ...spec.app.env, ...SETTINGS_ENV[sub.key], [PROBE_COUNTER_ENV]: sub.counterFile },
-    },
+    app: { ...spec.app, ...probeAppChanges(spec, sub) },
     // The user's checks describe the user's app; they run in the user-app pass.
     checks: [],
   };

@@ -44,6 +44,23 @@ export interface ProbeContext {
   stopBackend(): Promise<string | null>;
   /** Start it again as its manager would, ready to serve; resolves with why it did not, or null. */
   restartBackend(): Promise<string | null>;
+  /** The stack as `stackgen install` put it on a real host (the machine target); null in the sandbox. */
+  host: InstalledHost | null;
+}
+
+/** A stack installed on this host, started by its real process manager. */
+export interface InstalledHost {
+  manager: 'systemd' | 'supervisor' | 'none';
+  /** Running units of the app server (or fcgiwrap): each instance of a template. */
+  appUnits: string[];
+  /** What to stop and start for the app server: its target or service, or supervisor programs. */
+  appControl: string[];
+  /** What `systemctl enable` started (the target of per-port instances, plain services). */
+  startUnits: string[];
+  /** The distribution's proxy service (nginx), when the stack sits behind it. */
+  proxyService: string | null;
+  /** Run a command on the host; resolves with its exit code and output. */
+  run(argv: string[], timeoutMs?: number): Promise<{ code: number | null; output: string }>;
 }
 
 /**

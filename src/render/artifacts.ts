@@ -60,6 +60,7 @@ export function renderArtifacts(plan: Plan): Artifact[] {
       'nginx/site.conf.hbs',
       {
         listen: nginxListen(plan),
+        defaultServer: plan.spec.proxy.server_name === '_',
         upstreamName: `${plan.name.replace(/-/g, '_')}_app`,
         servers,
         keepalive,
@@ -109,7 +110,12 @@ export function renderArtifacts(plan: Plan): Artifact[] {
       add(
         rel.uwsgiIni,
         'uwsgi/app.ini.hbs',
-        { ...view, socketOption, plugins: plugins.map((p) => p.plugin).join(',') },
+        {
+          ...view,
+          socketOption,
+          plugins: plugins.map((p) => p.plugin).join(','),
+          mercySeconds: Math.max(1, app.stopGraceSeconds - 5),
+        },
         'app',
       );
     }
@@ -164,6 +170,10 @@ export function renderArtifacts(plan: Plan): Artifact[] {
       'stack',
     );
     add(rel.supervisordConf, 'supervisor/supervisord.conf.hbs', view, 'stack');
+    // supervisor creates no run directory (systemd's RuntimeDirectory= does, for systemd
+    // stacks), and /run is emptied at every boot: systemd-tmpfiles recreates it.
+    if (programs.some((l) => l.ownsRunDir))
+      add(rel.tmpfiles, 'tmpfiles/run-dir.conf.hbs', { runDirMode: '0750' }, 'stack');
   }
 
   add(
@@ -244,6 +254,7 @@ function systemdUnits(plan: Plan, base: object): Artifact[] {
         reloadWhy: c.reload?.why ?? '',
         stopWhy: c.stop.why,
         after: component === 'gateway' && appUnit ? [appUnit] : [],
+        partOf: templated ? `${plan.name}.target` : null,
         runtimeDirectory:
           plan.site.runDir.startsWith('/run/') && launch.ownsRunDir ? plan.site.runDir.slice(5) : null,
         // The gateway faces clients: a production listen port is often 80.
@@ -317,6 +328,7 @@ function describeFile(path: string): string {
   if (path.endsWith('.target')) return 'systemd target grouping the instances';
   if (path.startsWith('systemd/')) return 'systemd unit';
   if (path.endsWith('supervisord.conf')) return 'standalone supervisord configuration';
+  if (path.startsWith('tmpfiles/')) return 'systemd-tmpfiles entry: the run directory at every boot';
   if (path.startsWith('supervisor/')) return 'supervisor programs';
   return 'this file';
 }
@@ -326,6 +338,7 @@ function installHint(plan: Plan, path: string): string {
   if (path === `nginx/${plan.name}.conf`) return 'included from nginx.conf (or /etc/nginx/sites-enabled)';
   if (path.startsWith('supervisor/') && !path.endsWith('supervisord.conf'))
     return '/etc/supervisor/conf.d (symlink)';
+  if (path.startsWith('tmpfiles/')) return '/etc/tmpfiles.d (symlink)';
   return plan.site.configDir;
 }
 

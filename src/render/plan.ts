@@ -68,6 +68,7 @@ export interface Plan {
     gatewayConfig: string;
     supervisorPrograms: string;
     supervisordConf: string;
+    tmpfiles: string;
     runner: string;
     cgiScript: string;
   };
@@ -90,6 +91,7 @@ export function relativeFiles(name: string) {
     gatewayConfig: `gateway/${name}.yaml`,
     supervisorPrograms: `supervisor/${name}.conf`,
     supervisordConf: 'supervisor/supervisord.conf',
+    tmpfiles: `tmpfiles/${name}.conf`,
     runner: `python/${name}_server.py`,
     cgiScript: `cgi/${name}.cgi`,
   };

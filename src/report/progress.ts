@@ -32,6 +32,9 @@ export function progressPrinter(stream: NodeJS.WritableStream): (e: ProgressEven
       case 'not-ready':
         write(`  ✗ NOT READY: ${e.component}: ${e.cause}`);
         break;
+      case 'step':
+        write(`  ${e.text}`);
+        break;
       default:
         break;
     }

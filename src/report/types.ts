@@ -18,6 +18,8 @@ export type ProgressEvent =
   | { type: 'pass'; app: PassReport['app']; dir: string }
   | { type: 'unit'; event: UnitEvent }
   | { type: 'probe-start'; key: string }
+  /** A line of what a launcher did (a `stackgen install` step on the machine target). */
+  | { type: 'step'; text: string }
   | { type: 'probe'; result: ProbeResult }
   | { type: 'not-ready'; component: string; cause: string; logTail: string[] };
 

@@ -211,7 +211,7 @@ function chmodTree(path: string): void {
  * (a Django collectstatic tree holds only directories at its top), never writing into
  * the user's tree.
  */
-function staticFixtures(plan: Plan, probeApp: boolean): StaticFixture[] {
+export function staticFixtures(plan: Plan, probeApp: boolean): StaticFixture[] {
   const out: StaticFixture[] = [];
   for (const { url, dir } of plan.app.static) {
     if (probeApp) {

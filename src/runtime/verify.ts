@@ -6,6 +6,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isStackgenError, StackgenError } from '../errors.js';
 import { stackBehaviour } from '../probes/behaviour.js';
+import { frontTarget } from '../probes/http.js';
 import { reachProbe } from '../probes/reach.js';
 import { PROBES } from '../probes/registry.js';
 import { runProbes } from '../probes/runner.js';
@@ -26,11 +27,16 @@ import {
   stopStack,
   SYSTEMD_NOTE,
 } from './launch.js';
+import { machinePass } from './machine-target.js';
 import { createSandbox } from './sandbox.js';
 import { analyzeUnits, unitsDir } from './systemd-analyze.js';
 import type { AccountBook } from './users.js';
 
+export type VerifyTarget = 'sandbox' | 'machine';
+
 export interface VerifyOptions {
+  /** sandbox: a temp dir, processes started as their manager would; machine: a throwaway real host. */
+  target?: VerifyTarget | undefined;
   probeApp: boolean;
   keep: boolean;
   only?: string | undefined;
@@ -52,10 +58,26 @@ export async function verifyStack(loaded: LoadedSpec, options: VerifyOptions): P
   options.onProgress?.({ type: 'stack', file: loaded.file, name: loaded.spec.name });
   const passes: PassReport[] = [];
   const checks = loaded.spec.checks;
+  const onMachine = options.target === 'machine';
+  const machine = (app: PassReport['app'], allProbes: boolean) =>
+    machinePass(loaded, {
+      app,
+      allProbes,
+      cores: options.cores,
+      only: options.only,
+      selfCommand: options.stackgenCommand,
+      signal: options.signal,
+      onProgress: options.onProgress,
+      notes,
+    });
   if (options.probeApp) {
     // --keep keeps the last boot: the user's app when their checks get a boot of their own.
     const keep = options.keep && checks.length === 0;
-    passes.push(await verifyPass(loaded, { ...options, keep }, 'probe-app', PROBES, notes));
+    passes.push(
+      onMachine
+        ? await machine('probe-app', true)
+        : await verifyPass(loaded, { ...options, keep }, 'probe-app', PROBES, notes),
+    );
   }
   const last = passes.at(-1);
   const runUserPass = !options.probeApp || (checks.length > 0 && !last?.notReady && !last?.interrupted);
@@ -63,7 +85,11 @@ export async function verifyStack(loaded: LoadedSpec, options: VerifyOptions): P
     const probes = options.probeApp
       ? [reachProbe, ...userCheckProbes(checks)]
       : [...PROBES, ...userCheckProbes(checks)];
-    passes.push(await verifyPass(loaded, options, 'user-app', probes, notes));
+    passes.push(
+      onMachine
+        ? await machine('user-app', !options.probeApp)
+        : await verifyPass(loaded, options, 'user-app', probes, notes),
+    );
   }
   return {
     file: loaded.file,
@@ -162,7 +188,8 @@ async function verifyPass(
       only: options.only,
       context: {
         plan,
-        front: plan.front.listen,
+        front: frontTarget(plan),
+        host: null,
         probe: sandbox.probe,
         behaviour,
         staticFixtures: sandbox.staticFixtures,

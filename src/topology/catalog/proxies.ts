@@ -20,6 +20,14 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
         why: 'upstream keepalive_timeout and the directives the generated config uses',
       },
     ],
+    distro: {
+      service: 'nginx',
+      sitesEnabled: '/etc/nginx/sites-enabled',
+      defaultSite: '/etc/nginx/sites-enabled/default',
+      mainConfig: '/etc/nginx/nginx.conf',
+      configTest: ['nginx', '-t'],
+      pidFile: '/run/nginx.pid',
+    },
   },
   gateway: {
     name: 'gateway',
@@ -28,6 +36,7 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     buffering: true,
     websockets: true,
     programs: [],
+    distro: null,
   },
   none: {
     name: 'none',
@@ -36,6 +45,7 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     buffering: false,
     websockets: true,
     programs: [],
+    distro: null,
   },
 };
 
@@ -96,6 +106,7 @@ export const MANAGERS: Record<Manager, ManagerEntry> = {
         why: '`systemd-analyze security --offline` needs systemd 250',
       },
     ],
+    distro: null,
   },
   supervisor: {
     name: 'supervisor',
@@ -109,8 +120,9 @@ export const MANAGERS: Record<Manager, ManagerEntry> = {
         why: 'stopasgroup/killasgroup as used in the generated programs',
       },
     ],
+    distro: { service: 'supervisor', includeDir: '/etc/supervisor/conf.d' },
   },
-  none: { name: 'none', title: 'no process manager', programs: [] },
+  none: { name: 'none', title: 'no process manager', programs: [], distro: null },
 };
 
 /** fcgiwrap: the FastCGI-to-CGI bridge nginx needs to run CGI scripts. */

@@ -93,6 +93,30 @@ export interface ProxyEntry {
   buffering: boolean;
   websockets: boolean;
   programs: readonly ProgramRequirement[];
+  /** How the distribution runs it, for `stackgen install` (null: stackgen starts it itself). */
+  distro: ProxyDistro | null;
+}
+
+/** A proxy as Debian packages it: its service, where sites go, its own default site. */
+export interface ProxyDistro {
+  service: string;
+  /** Directory whose files the distribution's main config includes. */
+  sitesEnabled: string;
+  /** The site the package enables on install (it answers every Host on port 80). */
+  defaultSite: string;
+  /** The main config (it names the worker user). */
+  mainConfig: string;
+  /** Test the whole configuration (argv). */
+  configTest: string[];
+  /** The master's pid file: a reload is done when the master's old workers are gone. */
+  pidFile: string;
+}
+
+/** A process manager as Debian packages it (null for systemd itself and for none). */
+export interface ManagerDistro {
+  service: string;
+  /** Directory of program files the distribution's main config includes. */
+  includeDir: string;
 }
 
 export interface ProtocolEntry {
@@ -111,6 +135,7 @@ export interface ManagerEntry {
   name: Manager;
   title: string;
   programs: readonly ProgramRequirement[];
+  distro: ManagerDistro | null;
 }
 
 export type { Concurrency, Framework, Manager, Protocol, ProxyKind, ServerName };

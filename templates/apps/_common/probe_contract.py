@@ -22,6 +22,7 @@ gateway finds first.
 import hashlib
 import json
 import os
+import tempfile
 import threading
 import time
 from http.client import responses as _REASONS
@@ -133,7 +134,34 @@ def to_json(payload):
 
 
 def pid_payload():
-    return {"pid": os.getpid()}
+    """The worker process: pid, who it runs as, and where it may write.
+
+    On a real host the unit's hardening decides what is writable (ProtectSystem=strict
+    leaves the runtime directory and a private /tmp); an app that must write elsewhere
+    (a SQLite file, uploads) fails there, so the probe reports it."""
+    counter = os.environ.get(COUNTER_ENV)
+    return {
+        "pid": os.getpid(),
+        "uid": os.getuid(),
+        "gid": os.getgid(),
+        "cwd": os.getcwd(),
+        "writable": {
+            "cwd": _can_write(os.getcwd()),
+            "tmp": _can_write(tempfile.gettempdir()),
+            "counter_dir": _can_write(os.path.dirname(counter)) if counter else None,
+        },
+    }
+
+
+def _can_write(directory):
+    """True when a file can be created (and removed) in `directory`."""
+    try:
+        fd, path = tempfile.mkstemp(prefix=".stackgen-probe-", dir=directory)
+    except OSError:
+        return False
+    os.close(fd)
+    os.unlink(path)
+    return True
 
 
 def slow_payload(ms, start, end):

@@ -1,0 +1,101 @@
+// The I/O edge of `stackgen install`: read what the host already has — accounts, links,
+// files, unit and program states, the distribution's nginx — into a HostFacts value that
+// the pure planner (steps.ts) decides from.
+
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import type { Artifact } from '../render/artifacts.js';
+import type { Plan } from '../render/plan.js';
+import { readAccountBook } from '../runtime/users.js';
+import { PROXIES } from '../topology/catalog/proxies.js';
+import { factQueries, type HostFacts, supervisorPrograms } from './steps.js';
+
+function readText(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+function readLink(path: string): string | null {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return null;
+  }
+}
+
+/** The `user` directive of an nginx main config; null when it has none. Pure. */
+export function nginxUserOf(text: string): string | null {
+  return /^\s*user\s+([^\s;]+)/m.exec(text)?.[1] ?? null;
+}
+
+/** Programs `supervisorctl status` reports RUNNING (group:* when every member is). Pure. */
+export function runningPrograms(status: string, wanted: string[]): string[] {
+  const lines = status.split('\n').map((l) => l.trim().split(/\s+/));
+  const state = new Map(lines.filter((l) => l.length >= 2).map((l) => [l[0]!, l[1]!]));
+  return wanted.filter((w) => {
+    if (!w.endsWith(':*')) return state.get(w) === 'RUNNING';
+    const members = [...state].filter(([n]) => n.startsWith(w.slice(0, -1)));
+    return members.length > 0 && members.every(([, s]) => s === 'RUNNING');
+  });
+}
+
+/** Read the host facts the plan's steps depend on. */
+export async function gatherFacts(
+  plan: Plan,
+  artifacts: readonly Artifact[],
+  selfCommand: string[],
+): Promise<HostFacts> {
+  const book = readAccountBook();
+  const q = factQueries(plan, artifacts);
+  const systemd = existsSync('/run/systemd/system');
+  const links: Record<string, string> = {};
+  for (const l of q.links) {
+    const target = readLink(l);
+    if (target !== null) links[l] = target;
+  }
+  const files: Record<string, string> = {};
+  for (const a of artifacts) {
+    const text = readText(join(plan.site.configDir, a.path));
+    if (text !== null) files[a.path] = text;
+  }
+  const units: HostFacts['units'] = {};
+  if (systemd) {
+    for (const unit of q.units) {
+      const enabled = await execa('systemctl', ['is-enabled', unit], { reject: false });
+      const active = await execa('systemctl', ['is-active', unit], { reject: false });
+      units[unit] = {
+        enabled:
+          ['enabled', 'linked', 'static', 'alias'].includes(enabled.stdout.trim()) && enabled.exitCode === 0,
+        active: active.stdout.trim() === 'active',
+      };
+    }
+  }
+  let supervisorRunning: string[] = [];
+  if (plan.spec.processes.manager === 'supervisor') {
+    const status = await execa('supervisorctl', ['status'], { reject: false });
+    supervisorRunning = runningPrograms(status.stdout, supervisorPrograms(plan));
+  }
+  const distro = PROXIES.nginx.distro!;
+  const defaultSiteText = existsSync(distro.defaultSite) ? readText(distro.defaultSite) : null;
+  const mainConfig = readText(distro.mainConfig);
+  return {
+    users: book.accounts.map((a) => a.name),
+    groups: book.groups.map((g) => ({ name: g.name, members: g.members })),
+    primaryGroup: Object.fromEntries(
+      book.accounts.map((a) => [a.name, book.groups.find((g) => g.gid === a.gid)?.name ?? String(a.gid)]),
+    ),
+    systemd,
+    links,
+    exists: q.paths.filter((p) => existsSync(p)),
+    files,
+    units,
+    defaultSiteText,
+    nginxUser: mainConfig === null ? null : nginxUserOf(mainConfig),
+    supervisorRunning,
+    selfCommand,
+  };
+}

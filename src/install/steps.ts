@@ -1,0 +1,455 @@
+// `stackgen install` as data: the steps that put a rendered stack on THIS machine exactly
+// as its deploy README describes — accounts, files under /etc/stackgen/<name>, unit or
+// program links, the nginx site, tests and reloads — each with the command a user would
+// type, whether the host already has it (install is idempotent), and how to undo it
+// (rollback of a failed run, and `stackgen uninstall`). Pure: facts about the host come
+// in as a value (src/install/facts.ts gathers them), commands run in src/install/run.ts.
+
+import { dirname, join } from 'node:path';
+import type { Artifact } from '../render/artifacts.js';
+import type { BoundEndpoint, Plan } from '../render/plan.js';
+import { MANAGERS, PROXIES } from '../topology/catalog/proxies.js';
+
+/** One thing done to the host. */
+export type Command =
+  | { kind: 'exec'; argv: string[] }
+  /** The generated files, written atomically under dir (src/render/write.ts). */
+  | { kind: 'write-files'; dir: string }
+  | { kind: 'write-file'; path: string; content: string; mode: number }
+  | { kind: 'symlink'; link: string; target: string }
+  | { kind: 'remove'; path: string; recursive?: boolean }
+  | { kind: 'mkdir'; path: string; mode: number; owner: string; group: string }
+  /** Poll until every endpoint accepts connections (the unit is up, not only started). */
+  | {
+      kind: 'wait-ready';
+      what: string;
+      endpoints: BoundEndpoint[];
+      /** systemd units that must not fail or restart meanwhile. */
+      systemdUnits: string[];
+      /** Units whose journal explains a failure. */
+      logUnits: string[];
+    }
+  /** Poll supervisorctl until every program is RUNNING. */
+  | { kind: 'wait-supervisor'; programs: string[] }
+  /**
+   * Reload a master/worker server and wait until the reload took: `systemctl reload` returns
+   * at once, and the old workers answer (with the old configuration) until they exit.
+   */
+  | { kind: 'reload'; service: string; pidFile: string };
+
+export interface InstallStep {
+  /** Stable across runs: the manifest merges steps by id. */
+  id: string;
+  /** What a user would type to do it by hand. */
+  title: string;
+  /** The host already has it: nothing to do. */
+  done: boolean;
+  commands: Command[];
+  /** What takes it back: rollback of this run, and `stackgen uninstall` later. */
+  undo: Command[];
+}
+
+/** What install needs to know about the host. Gathered by facts.ts; a plain value here. */
+export interface HostFacts {
+  users: string[];
+  groups: Array<{ name: string; members: string[] }>;
+  /** Primary group of each user. */
+  primaryGroup: Record<string, string>;
+  /** systemd is PID 1 (/run/systemd/system exists). */
+  systemd: boolean;
+  /** Symlink → its target, for every link install may create or remove (absent: not a link). */
+  links: Record<string, string>;
+  /** Paths that exist (any kind). */
+  exists: string[];
+  /** Current text of the generated files, by artifact path (absent: no such file). */
+  files: Record<string, string>;
+  /** systemctl is-enabled / is-active per unit name. */
+  units: Record<string, { enabled: boolean; active: boolean }>;
+  /** The text of the distribution's default nginx site, when it is enabled. */
+  defaultSiteText: string | null;
+  /** The `user` of the distribution's nginx main config. */
+  nginxUser: string | null;
+  /** `supervisorctl status` says RUNNING for these programs. */
+  supervisorRunning: string[];
+  /** How this stackgen runs (node + entry), for the /usr/local/bin/stackgen wrapper. */
+  selfCommand: string[];
+}
+
+/** Where install keeps what it did, for uninstall. */
+export function manifestPath(name: string): string {
+  return `/var/lib/stackgen/${name}/install.json`;
+}
+
+const SYSTEMD_DIR = '/etc/systemd/system';
+
+/** Unit files of the stack (artifact paths under systemd/). */
+function unitArtifacts(artifacts: readonly Artifact[]): Artifact[] {
+  return artifacts.filter((a) => a.path.startsWith('systemd/'));
+}
+
+/** Units to enable and start: every plain service, or the target of per-port instances. */
+export function startUnits(artifacts: readonly Artifact[]): string[] {
+  const names = unitArtifacts(artifacts).map((a) => a.path.slice('systemd/'.length));
+  const target = names.find((n) => n.endsWith('.target'));
+  const services = names.filter((n) => n.endsWith('.service') && !n.includes('@'));
+  return target ? [target, ...services] : services;
+}
+
+/** The running service units: plain services, and each instance of a template. */
+export function systemdServices(plan: Plan, artifacts: readonly Artifact[]): string[] {
+  const names = unitArtifacts(artifacts).map((a) => a.path.slice('systemd/'.length));
+  const out = names.filter((n) => n.endsWith('.service') && !n.includes('@'));
+  for (const template of names.filter((n) => n.endsWith('@.service'))) {
+    const base = template.slice(0, -'@.service'.length);
+    for (const l of plan.launches)
+      if (l.instance !== null && (l.component === 'app' ? plan.name : `${plan.name}-${l.component}`) === base)
+        out.push(`${base}@${l.instance}.service`);
+  }
+  return out;
+}
+
+/** supervisorctl names of the stack's programs (`name:*` for numbered groups). */
+export function supervisorPrograms(plan: Plan): string[] {
+  const seen = new Map<string, boolean>();
+  for (const l of plan.launches) {
+    if (l.component === 'nginx') continue;
+    const name = l.component === 'app' ? plan.name : `${plan.name}-${l.component}`;
+    seen.set(name, (seen.get(name) ?? false) || l.instance !== null);
+  }
+  return [...seen].map(([name, numbered]) => (numbered ? `${name}:*` : name));
+}
+
+/** Does an nginx server block text declare default_server on this port? Pure. */
+export function claimsDefaultServer(text: string, port: number): boolean {
+  const re = /^\s*listen\s+([^;]*?)\bdefault_server\b[^;]*;/gm;
+  for (const m of text.matchAll(re)) {
+    const where = m[1]!.trim().split(/\s+/)[0]!;
+    const p = /(\d+)$/.exec(where)?.[1];
+    if (Number(p) === port) return true;
+  }
+  return false;
+}
+
+/** The steps to install this rendered stack on a host with these facts. Pure. */
+export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: HostFacts): InstallStep[] {
+  const steps: InstallStep[] = [];
+  const name = plan.name;
+  const dir = plan.site.configDir;
+  const { app: user, group, proxy: proxyUser } = plan.site.users;
+  const manager = plan.spec.processes.manager;
+  const add = (s: InstallStep) => steps.push(s);
+  const linked = (link: string, target: string) => facts.links[link] === target;
+
+  // --- accounts ------------------------------------------------------------------------
+  const hasGroup = (g: string) => facts.groups.some((x) => x.name === g);
+  if (!hasGroup(group))
+    add({
+      id: `group:${group}`,
+      title: `groupadd --system ${group}`,
+      done: false,
+      commands: [{ kind: 'exec', argv: ['groupadd', '--system', group] }],
+      undo: [{ kind: 'exec', argv: ['groupdel', group] }],
+    });
+  if (!facts.users.includes(user))
+    add({
+      id: `user:${user}`,
+      title: `useradd --system --gid ${group} --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin ${user}`,
+      done: false,
+      commands: [
+        {
+          kind: 'exec',
+          argv: [
+            'useradd',
+            '--system',
+            '--gid',
+            group,
+            '--no-create-home',
+            '--home-dir',
+            '/nonexistent',
+            '--shell',
+            '/usr/sbin/nologin',
+            user,
+          ],
+        },
+      ],
+      undo: [{ kind: 'exec', argv: ['userdel', user] }],
+    });
+  // The proxy opens the app's socket through the group (mode 660).
+  const proxyFront = plan.front.kind === 'nginx' && plan.upstream?.endpoints.some((e) => e.kind === 'unix');
+  if (proxyFront && proxyUser !== user) {
+    const inGroup =
+      facts.primaryGroup[proxyUser] === group ||
+      (facts.groups.find((g) => g.name === group)?.members.includes(proxyUser) ?? false);
+    add({
+      id: `member:${proxyUser}:${group}`,
+      title: `usermod --append --groups ${group} ${proxyUser}`,
+      done: inGroup,
+      commands: [{ kind: 'exec', argv: ['usermod', '--append', '--groups', group, proxyUser] }],
+      undo: [{ kind: 'exec', argv: ['gpasswd', '--delete', proxyUser, group] }],
+    });
+  }
+
+  // --- files ---------------------------------------------------------------------------
+  const changed = artifacts.filter((a) => facts.files[a.path] !== a.content);
+  add({
+    id: `files:${dir}`,
+    title: `install -d ${dir} && cp -r deploy/. ${dir}/  (${artifacts.length} files${changed.length ? `, ${changed.length} new or changed` : ''})`,
+    done: changed.length === 0,
+    commands: [{ kind: 'write-files', dir }],
+    undo: [{ kind: 'remove', path: dir, recursive: true }],
+  });
+  const changedPaths = new Set(changed.map((a) => a.path));
+
+  // --- the gateway's command ------------------------------------------------------------
+  const usesGateway = plan.launches.some((l) => l.component === 'gateway');
+  const wrapper = plan.site.stackgenCommand[0];
+  if (usesGateway && wrapper && plan.site.stackgenCommand.length === 1) {
+    add({
+      id: `wrapper:${wrapper}`,
+      title: `install -m 0755 stackgen ${wrapper}  (the gateway unit runs it)`,
+      done: facts.exists.includes(wrapper),
+      commands: [
+        {
+          kind: 'write-file',
+          path: wrapper,
+          content: `#!/bin/sh\n# Installed by \`stackgen install\`: runs this stackgen (the gateway units start it).\nexec ${facts.selfCommand.map(shellWord).join(' ')} "$@"\n`,
+          mode: 0o755,
+        },
+      ],
+      undo: [{ kind: 'remove', path: wrapper }],
+    });
+  }
+
+  // --- process manager -----------------------------------------------------------------
+  const launched = plan.launches.filter((l) => l.component !== 'nginx');
+  const endpoints = launched.flatMap((l) => (l.ready ? [l.ready] : []));
+  if (manager === 'systemd' && launched.length > 0) {
+    const units = unitArtifacts(artifacts);
+    let unitsChanged = false;
+    for (const a of units) {
+      const unit = a.path.slice('systemd/'.length);
+      const file = join(dir, a.path);
+      const link = join(SYSTEMD_DIR, unit);
+      const done = linked(link, file);
+      unitsChanged ||= !done || changedPaths.has(a.path);
+      add({
+        id: `unit-link:${unit}`,
+        title: `systemctl link ${file}`,
+        done,
+        commands: [{ kind: 'exec', argv: ['systemctl', 'link', file] }],
+        // `systemctl disable` (the start step's undo) already removes a linked unit's link.
+        undo: [{ kind: 'remove', path: link }],
+      });
+    }
+    add({
+      id: 'daemon-reload',
+      title: 'systemctl daemon-reload',
+      done: !unitsChanged,
+      commands: [{ kind: 'exec', argv: ['systemctl', 'daemon-reload'] }],
+      undo: [],
+    });
+    const appFiles = artifacts.filter((a) => a.component !== 'nginx' && a.path !== 'README.md');
+    const restart = appFiles.some((a) => changedPaths.has(a.path));
+    for (const unit of startUnits(artifacts)) {
+      const state = facts.units[unit] ?? { enabled: false, active: false };
+      add({
+        id: `unit-start:${unit}`,
+        title: `systemctl enable --now ${unit}`,
+        done: state.enabled && state.active,
+        commands: [{ kind: 'exec', argv: ['systemctl', 'enable', '--now', unit] }],
+        // Stop first, then disable: `disable` of a linked unit removes its file, and a unit
+        // stopped after that no longer knows its RuntimeDirectory= (it would be left behind).
+        undo: [
+          { kind: 'exec', argv: ['systemctl', 'stop', unit] },
+          { kind: 'exec', argv: ['systemctl', 'disable', unit] },
+        ],
+      });
+      if (state.active && restart)
+        add({
+          id: `unit-restart:${unit}`,
+          title: `systemctl restart ${unit}  (its files changed)`,
+          done: false,
+          commands: [{ kind: 'exec', argv: ['systemctl', 'restart', unit] }],
+          undo: [],
+        });
+    }
+    add({
+      id: 'units-ready',
+      title: `wait until ${endpoints.map(endpointText).join(', ')} accept connections`,
+      done: false,
+      commands: [
+        {
+          kind: 'wait-ready',
+          what: name,
+          endpoints,
+          systemdUnits: systemdServices(plan, artifacts),
+          logUnits: systemdServices(plan, artifacts),
+        },
+      ],
+      undo: [],
+    });
+  }
+  if (manager === 'supervisor' && launched.length > 0) {
+    const tmpfiles = artifacts.find((a) => a.path.startsWith('tmpfiles/'));
+    if (tmpfiles) {
+      const link = `/etc/tmpfiles.d/stackgen-${name}.conf`;
+      add({
+        id: `tmpfiles:${link}`,
+        title: `ln -s ${join(dir, tmpfiles.path)} ${link} && systemd-tmpfiles --create ${link}`,
+        done: linked(link, join(dir, tmpfiles.path)) && facts.exists.includes(plan.site.runDir),
+        commands: [
+          { kind: 'symlink', link, target: join(dir, tmpfiles.path) },
+          { kind: 'exec', argv: ['systemd-tmpfiles', '--create', link] },
+        ],
+        undo: [
+          { kind: 'remove', path: link },
+          { kind: 'remove', path: plan.site.runDir, recursive: true },
+          { kind: 'remove', path: plan.site.logDir, recursive: true },
+        ],
+      });
+    }
+    const distro = MANAGERS.supervisor.distro!;
+    const programsFile = join(dir, `supervisor/${name}.conf`);
+    const link = join(distro.includeDir, `${name}.conf`);
+    const programs = supervisorPrograms(plan);
+    add({
+      id: `supervisor-link:${link}`,
+      title: `ln -s ${programsFile} ${link}`,
+      done: linked(link, programsFile),
+      commands: [{ kind: 'symlink', link, target: programsFile }],
+      undo: [
+        { kind: 'remove', path: link },
+        { kind: 'exec', argv: ['supervisorctl', 'reread'] },
+        { kind: 'exec', argv: ['supervisorctl', 'update'] },
+      ],
+    });
+    const running = programs.every((p) => facts.supervisorRunning.includes(p));
+    add({
+      id: 'supervisor-update',
+      title: 'supervisorctl reread && supervisorctl update',
+      done: running && !changed.some((a) => a.path.startsWith('supervisor/') || a.component === 'app'),
+      commands: [
+        { kind: 'exec', argv: ['supervisorctl', 'reread'] },
+        { kind: 'exec', argv: ['supervisorctl', 'update'] },
+        { kind: 'wait-supervisor', programs },
+      ],
+      undo: [],
+    });
+    if (endpoints.length)
+      add({
+        id: 'units-ready',
+        title: `wait until ${endpoints.map(endpointText).join(', ')} accept connections`,
+        done: false,
+        commands: [
+          { kind: 'wait-ready', what: name, endpoints, systemdUnits: [], logUnits: [distro.service] },
+        ],
+        undo: [],
+      });
+  }
+
+  // --- nginx ---------------------------------------------------------------------------
+  const nginx = PROXIES.nginx.distro!;
+  if (plan.front.kind === 'nginx') {
+    const port = plan.front.listen.port;
+    const ownsPort = plan.spec.proxy.server_name === '_';
+    if (ownsPort && facts.defaultSiteText !== null && claimsDefaultServer(facts.defaultSiteText, port)) {
+      const target = facts.links[nginx.defaultSite];
+      add({
+        id: `nginx-default-site:${nginx.defaultSite}`,
+        title: `rm ${nginx.defaultSite}  (Debian's default site claims default_server on port ${port}; the stack answers every Host there)`,
+        done: false,
+        commands: [{ kind: 'remove', path: nginx.defaultSite }],
+        undo: target ? [{ kind: 'symlink', link: nginx.defaultSite, target }] : [],
+      });
+    }
+    const site = join(dir, `nginx/${name}.conf`);
+    const link = join(nginx.sitesEnabled, `${name}.conf`);
+    const siteDone = linked(link, site);
+    add({
+      id: `nginx-site:${link}`,
+      title: `ln -s ${site} ${link}`,
+      done: siteDone,
+      commands: [{ kind: 'symlink', link, target: site }],
+      undo: [{ kind: 'remove', path: link }],
+    });
+    const nginxChanged =
+      !siteDone ||
+      changed.some((a) => a.component === 'nginx') ||
+      steps.some((s) => s.id.startsWith('nginx-default-site:'));
+    add({
+      id: 'nginx-test',
+      title: nginx.configTest.join(' '),
+      done: !nginxChanged,
+      commands: [{ kind: 'exec', argv: nginx.configTest }],
+      undo: [],
+    });
+    const active = facts.units[`${nginx.service}.service`]?.active ?? false;
+    add({
+      id: 'nginx-reload',
+      title: active ? `systemctl reload ${nginx.service}` : `systemctl enable --now ${nginx.service}`,
+      done: !nginxChanged && active,
+      commands: [
+        active
+          ? { kind: 'reload', service: nginx.service, pidFile: nginx.pidFile }
+          : { kind: 'exec', argv: ['systemctl', 'enable', '--now', nginx.service] },
+      ],
+      undo: [],
+    });
+  }
+  return steps;
+}
+
+/** Preconditions a host must meet before any step runs: each a problem in words. Pure. */
+export function installProblems(plan: Plan, facts: HostFacts): string[] {
+  const problems: string[] = [];
+  const manager = plan.spec.processes.manager;
+  if ((manager === 'systemd' || manager === 'supervisor' || plan.front.kind === 'nginx') && !facts.systemd)
+    problems.push(
+      'systemd is not running as PID 1 here: install enables units and reloads services with systemctl',
+    );
+  if (plan.front.kind === 'nginx' && facts.nginxUser !== null && facts.nginxUser !== plan.site.users.proxy)
+    problems.push(
+      `the distribution's nginx runs its workers as ${facts.nginxUser} (${PROXIES.nginx.distro!.mainConfig}), but proxy.user is ${plan.site.users.proxy}: set proxy.user: ${facts.nginxUser} in stack.yaml`,
+    );
+  if (plan.front.kind === 'nginx' && !facts.exists.includes(PROXIES.nginx.distro!.sitesEnabled))
+    problems.push(
+      `${PROXIES.nginx.distro!.sitesEnabled} does not exist: install Debian's nginx (apt-get install nginx-light)`,
+    );
+  if (manager === 'supervisor' && !facts.exists.includes(MANAGERS.supervisor.distro!.includeDir))
+    problems.push(`${MANAGERS.supervisor.distro!.includeDir} does not exist: install Debian's supervisor`);
+  return problems;
+}
+
+/** Every link path and unit name the plan's steps may look at (what facts.ts must read). */
+export function factQueries(
+  plan: Plan,
+  artifacts: readonly Artifact[],
+): { links: string[]; units: string[]; paths: string[] } {
+  const dir = plan.site.configDir;
+  const nginx = PROXIES.nginx.distro!;
+  const links = [
+    ...unitArtifacts(artifacts).map((a) => join(SYSTEMD_DIR, a.path.slice('systemd/'.length))),
+    `/etc/tmpfiles.d/stackgen-${plan.name}.conf`,
+    join(MANAGERS.supervisor.distro!.includeDir, `${plan.name}.conf`),
+    join(nginx.sitesEnabled, `${plan.name}.conf`),
+    nginx.defaultSite,
+  ];
+  const units = [...startUnits(artifacts), `${nginx.service}.service`];
+  const paths = [
+    dir,
+    plan.site.runDir,
+    nginx.sitesEnabled,
+    MANAGERS.supervisor.distro!.includeDir,
+    dirname(manifestPath(plan.name)),
+    ...(plan.site.stackgenCommand[0] ? [plan.site.stackgenCommand[0]] : []),
+  ];
+  return { links, units, paths };
+}
+
+function endpointText(ep: BoundEndpoint): string {
+  return ep.kind === 'unix' ? ep.path : `${ep.host}:${ep.port}`;
+}
+
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}

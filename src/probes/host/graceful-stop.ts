@@ -1,0 +1,73 @@
+// graceful stop: a request in flight when the app server is stopped (`systemctl stop`,
+// `supervisorctl stop`) still completes — the stop signal must mean "finish, then exit",
+// not "die now" (uWSGI's SIGTERM without die-on-term reloads; SIGQUIT kills). The app
+// server is started again after, for the probes that follow.
+
+import { probePaths } from '../contract.js';
+import { httpRequest } from '../http.js';
+import { fail, pass, type ProbeDefinition } from '../types.js';
+import { sleep } from '../../runtime/process.js';
+
+const SLOW_MS = 2000;
+/** Stop once the request is surely inside the app. */
+const STOP_AFTER_MS = 500;
+
+interface Observed {
+  status: number | null;
+  error: string | null;
+  requestMs: number;
+  stopMs: number;
+  stop: string;
+  restart: string | null;
+}
+
+export const gracefulStopProbe: ProbeDefinition<Observed> = {
+  id: 'graceful-stop',
+  title: 'a request in flight when the app server is stopped completes',
+  phase: 'destructive',
+  kinds: ['app'],
+  needsProbeApp: true,
+  after: ['app/after-reboot'],
+  skip: (ctx) =>
+    !ctx.host?.appControl.length
+      ? 'no app server process to stop (CGI: a process per request)'
+      : ctx.host.manager === 'none'
+        ? 'no process manager'
+        : null,
+  expect: () => `the ${SLOW_MS} ms request answers 200 while the stop waits for it`,
+  async observe(ctx) {
+    const host = ctx.host!;
+    const t0 = performance.now();
+    const inFlight = httpRequest(ctx.front, probePaths.slow(SLOW_MS), {
+      signal: ctx.signal,
+      timeoutMs: 30_000,
+    }).then(
+      (a) => ({ status: a.status as number | null, error: null as string | null }),
+      (err: Error) => ({ status: null, error: err.message }),
+    );
+    await sleep(STOP_AFTER_MS);
+    const argv =
+      host.manager === 'supervisor'
+        ? ['supervisorctl', 'stop', ...host.appControl]
+        : ['systemctl', 'stop', ...host.appControl];
+    const s0 = performance.now();
+    const stopped = await host.run(argv, 60_000);
+    const stopMs = Math.round(performance.now() - s0);
+    const answer = await inFlight;
+    const requestMs = Math.round(performance.now() - t0);
+    const restart = await ctx.restartBackend();
+    return {
+      ...answer,
+      requestMs,
+      stopMs,
+      stop: `${argv.join(' ')}${stopped.code === 0 ? '' : ` failed: ${stopped.output}`}`,
+      restart,
+    };
+  },
+  judge(o) {
+    if (o.restart !== null) return fail(`the app server did not start again: ${o.restart}`);
+    const facts = `${o.stop} took ${o.stopMs} ms; the request ended after ${o.requestMs} ms`;
+    if (o.status !== 200) return fail(`${o.status === null ? `no answer (${o.error})` : o.status}: ${facts}`);
+    return pass(`200: ${facts}`);
+  },
+};

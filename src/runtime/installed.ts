@@ -1,0 +1,333 @@
+// The machine target's launcher, as it runs INSIDE the throwaway host: `stackgen install`
+// puts the production render in place and the real systemd (or Debian's supervisord)
+// starts it; the probes then run from inside the machine's network against the production
+// address. Two phases around a reboot the host side performs: `up` (install, every sandbox
+// probe that is not destructive, and what only a real host can show) and `after-reboot`
+// (the stack came back by itself, graceful stop, backend down, uninstall leaves nothing).
+
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { execa } from 'execa';
+import { isStackgenError } from '../errors.js';
+import { installStack, uninstallStack } from '../install/install.js';
+import { startUnits, supervisorPrograms, systemdServices } from '../install/steps.js';
+import { stackBehaviour } from '../probes/behaviour.js';
+import { AFTER_REBOOT_PROBES, HOST_PROBES } from '../probes/host/registry.js';
+import { readListeners } from '../probes/host/sockets.js';
+import { frontTarget } from '../probes/http.js';
+import { reachProbe } from '../probes/reach.js';
+import { PROBES } from '../probes/registry.js';
+import { runProbes } from '../probes/runner.js';
+import type { ProbeSubstitution } from '../probes/substitute.js';
+import type { AnyProbe, InstalledHost, ProbeResult } from '../probes/types.js';
+import { userCheckProbes } from '../probes/user-checks.js';
+import { renderArtifacts } from '../render/artifacts.js';
+import { buildPlan, type Plan } from '../render/plan.js';
+import type { PassReport, ProgressEvent } from '../report/types.js';
+import { readStackSpec } from '../stack/parse.js';
+import { PROXIES } from '../topology/catalog/proxies.js';
+import { resolveTopology } from '../topology/resolve.js';
+import { productionSite } from '../topology/site.js';
+import { isConnectable } from './readiness.js';
+import { sleep } from './process.js';
+import { staticFixtures } from './sandbox.js';
+
+/** After a restart, time for workers to finish loading before the next step. */
+const SETTLE_MS = 1000;
+
+/** Whether any of these units is still active (or stopping). */
+async function anyActive(units: string[]): Promise<boolean> {
+  const r = await run(['systemctl', 'is-active', ...units]);
+  return r.output.split('\n').some((s) => s === 'active' || s === 'deactivating' || s === 'activating');
+}
+
+/** What the host side asks of one run inside the machine. */
+export interface InstalledJob {
+  phase: 'up' | 'after-reboot';
+  /** stack.yaml as staged inside the machine. */
+  stackFile: string;
+  app: PassReport['app'];
+  /** The probe app standing in (its paths are the machine's), or null for the user's app. */
+  probe: ProbeSubstitution | null;
+  /** Run the whole probe list (true) or only reach and the user's checks (the user-app pass after a probe-app pass). */
+  allProbes: boolean;
+  cores: number;
+  only?: string | undefined;
+  selfCommand: string[];
+}
+
+export interface PhaseOutcome {
+  probes: ProbeResult[];
+  notReady: PassReport['notReady'];
+}
+
+/** The production plan of the staged stack, as install renders it. */
+function planOf(job: InstalledJob): Plan {
+  const loaded = readStackSpec(job.stackFile);
+  const topology = resolveTopology(loaded.spec, { cores: job.cores });
+  return buildPlan(
+    topology,
+    productionSite(loaded.spec, { baseDir: loaded.baseDir }),
+    basename(resolve(job.stackFile)),
+  );
+}
+
+async function run(argv: string[], timeoutMs = 60_000): Promise<{ code: number | null; output: string }> {
+  const [cmd, ...args] = argv;
+  const r = await execa(cmd!, args, { reject: false, all: true, stdin: 'ignore', timeout: timeoutMs });
+  return { code: r.exitCode ?? null, output: (r.all ?? '').trim() };
+}
+
+/** The stack as its manager runs it here: unit and program names from the same artifacts install used. */
+export function installedHost(plan: Plan): InstalledHost {
+  const artifacts = renderArtifacts(plan);
+  const manager = plan.spec.processes.manager;
+  const backend = plan.launches.some((l) => l.component === 'app' || l.component === 'fcgiwrap');
+  // Everything of the stack but its gateway serves the app (the app server, or fcgiwrap).
+  const isBackend = (unit: string) => !unit.startsWith(`${plan.name}-gateway`);
+  const services = systemdServices(plan, artifacts).filter(isBackend);
+  const control =
+    manager === 'systemd'
+      ? startUnits(artifacts).filter(isBackend)
+      : manager === 'supervisor'
+        ? supervisorPrograms(plan).filter(isBackend)
+        : [];
+  return {
+    manager,
+    appUnits: manager === 'systemd' ? services : control,
+    appControl: backend ? control : [],
+    startUnits: manager === 'systemd' ? startUnits(artifacts) : [],
+    proxyService: plan.front.kind === 'nginx' ? PROXIES.nginx.distro!.service : null,
+    run,
+  };
+}
+
+/** The probes of a phase for this job. */
+function probesOf(job: InstalledJob): AnyProbe[] {
+  const checks = userCheckProbes(readStackSpec(job.stackFile).spec.checks);
+  const notDestructive = (list: ReadonlyArray<AnyProbe>) => list.filter((p) => p.phase !== 'destructive');
+  const destructive = PROBES.filter((p) => p.phase === 'destructive');
+  if (job.phase === 'up')
+    return job.allProbes
+      ? [...notDestructive(PROBES), ...HOST_PROBES, ...checks]
+      : [reachProbe, ...HOST_PROBES.filter((p) => p.id === 'owns-address'), ...checks];
+  // after-reboot waits for the stack to come back; reach (the gate of the rest) follows it.
+  const [rebooted, ...rest] = AFTER_REBOOT_PROBES;
+  return job.allProbes ? [rebooted!, reachProbe, ...rest, ...destructive] : [rebooted!];
+}
+
+/** Run one phase inside the machine; progress goes to `emit` as it happens. */
+export async function runInstalledPhase(
+  job: InstalledJob,
+  emit: (e: ProgressEvent) => void,
+  signal: AbortSignal,
+): Promise<PhaseOutcome> {
+  const plan = planOf(job);
+  const host = installedHost(plan);
+  const outcome: PhaseOutcome = { probes: [], notReady: null };
+  if (job.phase === 'up') {
+    emit({ type: 'unit', event: { unit: 'stackgen install', phase: 'starting' } });
+    const t0 = Date.now();
+    try {
+      await installStack(plan, job.stackFile, {
+        dryRun: false,
+        force: false,
+        selfCommand: job.selfCommand,
+        out: (line) => emit({ type: 'step', text: line }),
+      });
+    } catch (err) {
+      const d = isStackgenError(err) ? (err.details ?? {}) : {};
+      const tail = [String(d['output'] ?? ''), String(d['journal'] ?? '')]
+        .join('\n')
+        .split('\n')
+        .filter(Boolean);
+      outcome.notReady = {
+        component: 'stackgen install',
+        cause: (err as Error).message,
+        logTail: tail.slice(-20),
+      };
+      emit({ type: 'not-ready', ...outcome.notReady });
+      return outcome;
+    }
+    emit({ type: 'unit', event: { unit: 'stackgen install', phase: 'ready', ms: Date.now() - t0 } });
+  }
+  const readyEndpoints = plan.launches
+    .filter((l) => l.component === 'app' || l.component === 'fcgiwrap')
+    .flatMap((l) => (l.ready ? [l.ready] : []));
+  const startBackend = async (): Promise<string | null> => {
+    if (host.appControl.length === 0) return null;
+    const argv =
+      host.manager === 'supervisor'
+        ? ['supervisorctl', 'start', ...host.appControl]
+        : ['systemctl', 'start', ...host.appControl];
+    const r = await run(argv);
+    if (r.code !== 0) return `${argv.join(' ')}: ${r.output}`;
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      if ((await Promise.all(readyEndpoints.map((ep) => isConnectable(ep)))).every(Boolean)) {
+        // The master accepts before its workers have loaded the app; a stop in that
+        // window waits out uWSGI's mercy (see the ini). Let the workers settle.
+        await sleep(SETTLE_MS);
+        return null;
+      }
+      await sleep(50);
+    }
+    return `${readyEndpoints.length} endpoint(s) not accepting connections 30 s after ${argv.join(' ')}`;
+  };
+  const results = await runProbes({
+    paths: plan.topology.paths,
+    probes: probesOf(job),
+    only: job.only,
+    context: {
+      plan,
+      front: frontTarget(plan),
+      probe: job.probe,
+      behaviour: stackBehaviour(plan, job.probe?.key ?? null),
+      staticFixtures:
+        job.phase === 'up' ? staticFixtures(plan, job.probe !== null) : staticFixtures(plan, false),
+      signal,
+      host,
+      stopBackend: async () => {
+        if (host.appControl.length === 0) return 'no app server process: CGI runs a process per request';
+        if (host.manager === 'supervisor') {
+          const r = await run(['supervisorctl', 'stop', ...host.appControl]);
+          return r.code === 0 ? null : `supervisorctl stop: ${r.output}`;
+        }
+        // The subject is the proxy's answer, not a graceful stop (graceful-stop proves that):
+        // what has not stopped after 2 s is killed, as the sandbox does.
+        const r = await run(['systemctl', 'stop', '--no-block', ...host.appControl]);
+        if (r.code !== 0) return `systemctl stop: ${r.output}`;
+        const deadline = Date.now() + 2000;
+        while (Date.now() < deadline && (await anyActive(host.appUnits))) await sleep(50);
+        if (await anyActive(host.appUnits))
+          await run(['systemctl', 'kill', '--signal=SIGKILL', ...host.appUnits]);
+        return null;
+      },
+      restartBackend: startBackend,
+    },
+    onStart: (key) => emit({ type: 'probe-start', key }),
+    onResult: (result) => emit({ type: 'probe', result }),
+  });
+  outcome.probes.push(...results);
+  if (job.phase === 'after-reboot') {
+    for (const r of await uninstallProbes(plan, job, emit)) {
+      outcome.probes.push(r);
+      emit({ type: 'probe', result: r });
+    }
+  }
+  return outcome;
+}
+
+/** Uninstall, then prove it took back everything: units, processes, sockets, files; nginx still serves. */
+async function uninstallProbes(
+  plan: Plan,
+  job: InstalledJob,
+  emit: (e: ProgressEvent) => void,
+): Promise<ProbeResult[]> {
+  const out: ProbeResult[] = [];
+  const result = (probe: string, title: string, ok: boolean, expected: string, actual: string, t0: number) =>
+    out.push({
+      key: `stack/${probe}`,
+      path: 'stack',
+      probe,
+      title,
+      status: ok ? 'pass' : 'fail',
+      expected,
+      actual,
+      durationMs: Math.round(performance.now() - t0),
+    });
+  const host = installedHost(plan);
+  let t0 = performance.now();
+  try {
+    const steps = await uninstallStack(plan.name, job.stackFile, {
+      dryRun: false,
+      out: (line) => emit({ type: 'step', text: line }),
+    });
+    result(
+      'uninstall',
+      'stackgen uninstall takes back what install did',
+      true,
+      'exit 0',
+      `${steps} step(s) taken back`,
+      t0,
+    );
+  } catch (err) {
+    result(
+      'uninstall',
+      'stackgen uninstall takes back what install did',
+      false,
+      'exit 0',
+      (err as Error).message,
+      t0,
+    );
+  }
+  t0 = performance.now();
+  const units = [...host.startUnits, ...host.appUnits];
+  const stillLoaded: string[] = [];
+  for (const u of new Set(units)) {
+    const r = await run(['systemctl', 'show', '--property=LoadState,ActiveState', u]);
+    if (/ActiveState=(active|activating|deactivating)/.test(r.output) || /LoadState=loaded/.test(r.output))
+      stillLoaded.push(u);
+  }
+  const procs = processesNaming(plan.site.configDir);
+  result(
+    'no-process-left',
+    'nothing of the stack runs after uninstall',
+    stillLoaded.length === 0 && procs.length === 0,
+    'no unit of the stack loaded, no process naming its files',
+    stillLoaded.length || procs.length
+      ? `left: ${[...stillLoaded, ...procs].join('; ')}`
+      : `${new Set(units).size} unit(s) gone`,
+    t0,
+  );
+  t0 = performance.now();
+  const leftovers = [plan.site.configDir, plan.site.runDir, `/var/lib/stackgen/${plan.name}`].filter((p) =>
+    existsSync(p),
+  );
+  const sockets = existsSync(plan.site.runDir)
+    ? readdirSync(plan.site.runDir).filter((f) => statSync(`${plan.site.runDir}/${f}`).isSocket())
+    : [];
+  result(
+    'no-socket-left',
+    'no socket, run directory or installed file left behind',
+    leftovers.length === 0,
+    `none of ${plan.site.configDir}, ${plan.site.runDir}`,
+    leftovers.length === 0
+      ? 'none'
+      : `left: ${leftovers.join(', ')}${sockets.length ? ` (sockets: ${sockets.join(', ')})` : ''}`,
+    t0,
+  );
+  if (plan.front.kind === 'nginx') {
+    t0 = performance.now();
+    const test = await run(['nginx', '-t']);
+    const publicPort = readListeners().some((l) => l.port === plan.front.listen.port && !l.loopback);
+    result(
+      'host-nginx-works',
+      "the host's own nginx works after uninstall",
+      test.code === 0 && publicPort,
+      `nginx -t passes and nginx listens on ${plan.front.listen.port} again`,
+      test.code !== 0
+        ? `nginx -t: ${test.output}`
+        : publicPort
+          ? 'nginx -t ok, listening'
+          : `nothing listens on ${plan.front.listen.port}`,
+      t0,
+    );
+  }
+  return out;
+}
+
+/** Live processes whose command line names this path. */
+function processesNaming(path: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    if (Number(pid) === process.pid) continue;
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (cmd.includes(path)) found.push(`${pid} ${cmd.slice(0, 80)}`);
+    } catch {
+      // gone
+    }
+  }
+  return found;
+}

@@ -1,0 +1,220 @@
+// `verify --target machine`, the host side: boot a throwaway machine (src/runtime/machine.ts),
+// stage the stack into it, let `stackgen machine-pass` install and probe it from inside
+// (src/runtime/installed.ts), power-cycle the machine, probe again, uninstall — and throw
+// the machine away. Same pass structure and report as the sandbox target: a probe-app
+// pass and, for the user's checks, a user-app pass, each on a fresh machine.
+
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseDocument } from 'yaml';
+import { PROBE_APPS, PROBE_COMMON_DIR, PROBE_COMMON_MODULE } from '../probes/contract.js';
+import { probeAppChanges, type ProbeSubstitution, probeFrameworkFor } from '../probes/substitute.js';
+import { buildPlan } from '../render/plan.js';
+import type { PassReport, ProgressEvent } from '../report/types.js';
+import type { LoadedSpec } from '../stack/parse.js';
+import { namedDirectories } from '../stack/paths.js';
+import { resolveTopology } from '../topology/resolve.js';
+import { productionSite } from '../topology/site.js';
+import type { InstalledJob, PhaseOutcome } from './installed.js';
+import { bootMachine, type Machine } from './machine.js';
+
+const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const TEMPLATES = join(ROOT, 'templates');
+/** Where staged stacks live inside the machine (not /tmp: the boot empties it, and units see a private one). */
+export const STAGE_DIR = '/srv/stackgen-verify';
+/** Host paths a machine does not show as they are: emptied at boot, or private to a unit. */
+const NOT_VISIBLE = ['/tmp', '/var/tmp', '/run', '/dev/shm'];
+
+export interface MachinePassOptions {
+  app: PassReport['app'];
+  allProbes: boolean;
+  cores: number;
+  only?: string | undefined;
+  selfCommand: string[];
+  signal: AbortSignal;
+  onProgress?: ((e: ProgressEvent) => void) | undefined;
+  notes: Set<string>;
+}
+
+const hiddenInMachine = (path: string) => NOT_VISIBLE.some((d) => path === d || path.startsWith(`${d}/`));
+
+/** A YAML text with some keys of `app` replaced and, optionally, the checks removed. Pure. */
+export function restagedYaml(text: string, app: Record<string, unknown>, dropChecks: boolean): string {
+  const doc = parseDocument(text);
+  for (const [key, value] of Object.entries(app)) doc.setIn(['app', key], value);
+  if (dropChecks) doc.deleteIn(['checks']);
+  return doc.toString();
+}
+
+/** Directories 0755 and files readable, so the stack's users can read what was staged. */
+function chmodTree(path: string): void {
+  const st = statSync(path);
+  if (st.isDirectory()) {
+    chmodSync(path, 0o755);
+    for (const entry of readdirSync(path)) chmodTree(join(path, entry));
+  } else chmodSync(path, st.mode & 0o111 ? 0o755 : 0o644);
+}
+
+interface Staged {
+  stackFile: string;
+  probe: ProbeSubstitution | null;
+  note: string | null;
+}
+
+/** Put the stack where the machine sees it: in place when it can, else under /srv/stackgen-verify. */
+function stage(machine: Machine, loaded: LoadedSpec, app: PassReport['app']): Staged {
+  const spec = loaded.spec;
+  const dir = `${STAGE_DIR}/${spec.name}`;
+  const text = readFileSync(loaded.file, 'utf8');
+  const inside = (p: string) => machine.path(p);
+  mkdirSync(inside(dir), { recursive: true, mode: 0o755 });
+  chmodSync(inside(STAGE_DIR), 0o755);
+  if (app === 'probe-app') {
+    const key = probeFrameworkFor(spec);
+    // The counter must be writable under the unit's hardening: its runtime directory when
+    // a unit of the stack owns one, else its private /tmp (the gateway running CGI).
+    const topology = resolveTopology(spec, { cores: 1 });
+    const plan = buildPlan(topology, productionSite(spec, { baseDir: loaded.baseDir }), 'stack.yaml');
+    const ownsRunDir = plan.launches.some((l) => l.ownsRunDir && l.component !== 'gateway');
+    const probe: ProbeSubstitution = {
+      key,
+      app: PROBE_APPS[key],
+      root: `${dir}/app`,
+      counterFile: ownsRunDir ? `${plan.site.runDir}/stackgen-probe-count` : '/tmp/stackgen-probe-count',
+    };
+    cpSync(join(TEMPLATES, probe.app.dir), inside(probe.root), { recursive: true });
+    copyFileSync(
+      join(TEMPLATES, PROBE_COMMON_DIR, PROBE_COMMON_MODULE),
+      inside(`${probe.root}/${PROBE_COMMON_MODULE}`),
+    );
+    chmodTree(inside(probe.root));
+    const stackFile = `${dir}/stack.yaml`;
+    writeFileSync(inside(stackFile), restagedYaml(text, probeAppChanges(spec, probe), true), { mode: 0o644 });
+    return { stackFile, probe, note: null };
+  }
+  const named = namedDirectories(spec, loaded.baseDir);
+  const file = resolve(loaded.file);
+  if (![file, named.root, ...named.static.map((s) => s.dir)].some(hiddenInMachine))
+    return { stackFile: file, probe: null, note: null };
+  // Under /tmp (emptied when the machine boots, and private to each unit): copy the app.
+  cpSync(named.root, inside(`${dir}/app`), { recursive: true });
+  chmodTree(inside(`${dir}/app`));
+  const outside = named.static.filter((s) => !s.dir.startsWith(`${named.root}/`) && isAbsolute(s.dir));
+  const stackFile = `${dir}/stack.yaml`;
+  writeFileSync(inside(stackFile), restagedYaml(text, { root: `${dir}/app` }, false), { mode: 0o644 });
+  return {
+    stackFile,
+    probe: null,
+    note: `${named.root} is not visible inside a real host's units (${NOT_VISIBLE.join(', ')}): copied to ${dir}/app${outside.length ? `; static dirs outside it stay unreachable: ${outside.map((s) => s.dir).join(', ')}` : ''}`,
+  };
+}
+
+/** Run one phase inside the machine, forwarding its progress. */
+async function runPhase(machine: Machine, job: InstalledJob, o: MachinePassOptions): Promise<PhaseOutcome> {
+  const child = machine.spawn([...job.selfCommand, 'machine-pass']);
+  const onAbort = () => child.kill('SIGTERM');
+  o.signal.addEventListener('abort', onAbort, { once: true });
+  let outcome: PhaseOutcome | null = null;
+  const stderr: string[] = [];
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    let msg: { event?: ProgressEvent; outcome?: PhaseOutcome };
+    try {
+      msg = JSON.parse(line) as typeof msg;
+    } catch {
+      stderr.push(line);
+      return;
+    }
+    if (msg.event) o.onProgress?.(msg.event);
+    if (msg.outcome) outcome = msg.outcome;
+  });
+  createInterface({ input: child.stderr! }).on('line', (line) => stderr.push(line));
+  child.stdin!.end(JSON.stringify(job));
+  const code = await new Promise<number | null>((done) => child.once('close', done));
+  o.signal.removeEventListener('abort', onAbort);
+  if (outcome) return outcome;
+  return {
+    probes: [],
+    notReady: {
+      component: 'stackgen machine-pass',
+      cause: `the run inside the machine ended (exit ${code}) without a result`,
+      logTail: stderr.slice(-20),
+    },
+  };
+}
+
+/** One pass on a fresh machine: boot, stage, install + probe, reboot, probe, uninstall, throw away. */
+export async function machinePass(loaded: LoadedSpec, o: MachinePassOptions): Promise<PassReport> {
+  const t0 = performance.now();
+  const report: PassReport = {
+    app: o.app,
+    dir: `${STAGE_DIR}/${loaded.spec.name} (inside the machine)`,
+    units: [],
+    probes: [],
+    notReady: null,
+    interrupted: false,
+    kept: null,
+    wallMs: 0,
+  };
+  o.onProgress?.({ type: 'pass', app: o.app, dir: report.dir });
+  const unit = (phase: 'starting' | 'ready' | 'stopping' | 'stopped', ms?: number, detail?: string) =>
+    o.onProgress?.({ type: 'unit', event: { unit: 'machine', phase, ms, detail } });
+  unit('starting');
+  const named = namedDirectories(loaded.spec, loaded.baseDir);
+  const machine = await bootMachine({
+    visible: [ROOT, dirname(resolve(loaded.file)), named.root],
+    log: process.env['STACKGEN_DEBUG'] ? (l) => process.stderr.write(`[machine] ${l}\n`) : undefined,
+  });
+  const boots = [machine.bootMs];
+  unit('ready', machine.bootMs, machine.state);
+  if (machine.state !== 'running') o.notes.add(`machine: systemd ${machine.state} after boot`);
+  try {
+    const staged = stage(machine, loaded, o.app);
+    if (staged.note) o.notes.add(staged.note);
+    const job: InstalledJob = {
+      phase: 'up',
+      stackFile: staged.stackFile,
+      app: o.app,
+      probe: staged.probe,
+      allProbes: o.allProbes,
+      cores: o.cores,
+      only: o.only,
+      selfCommand: o.selfCommand,
+    };
+    const up = await runPhase(machine, job, o);
+    report.probes.push(...up.probes);
+    report.notReady = up.notReady;
+    if (!up.notReady && !o.signal.aborted) {
+      unit('stopping', undefined, 'power cycle');
+      await machine.reboot();
+      boots.push(machine.bootMs);
+      unit('ready', machine.bootMs, `rebooted: ${machine.state}`);
+      const after = await runPhase(machine, { ...job, phase: 'after-reboot' }, o);
+      report.probes.push(...after.probes);
+      report.notReady = after.notReady;
+    }
+  } finally {
+    const s0 = performance.now();
+    unit('stopping');
+    await machine.dispose();
+    const stopMs = Math.round(performance.now() - s0);
+    unit('stopped', stopMs);
+    report.units.push({ id: 'machine', readyMs: boots[0] ?? null, stopMs, escalated: false });
+    o.notes.add(
+      `machine: a throwaway Debian host (systemd as PID 1, Debian's nginx and supervisor); boots in ${boots.map((b) => `${b} ms`).join(', then ')}`,
+    );
+  }
+  report.interrupted = o.signal.aborted;
+  report.wallMs = Math.round(performance.now() - t0);
+  return report;
+}

@@ -1,0 +1,377 @@
+// A throwaway real host made from this one (../shared/THROWAWAY-MACHINE.md): this host's
+// root filesystem under an overlay whose upper layer is a tmpfs, new pid/mount/net/uts/ipc/
+// cgroup namespaces, pivot_root, and systemd as PID 1 — Debian's stock services included.
+//
+// Everything lives in ONE holder process (a shell in a private mount namespace): it mounts
+// the tmpfs and the overlay in its own namespace, so the host's mount table never changes,
+// and it starts and kills the machine when told on its stdin. When the holder's stdin
+// closes (we exited, even by SIGKILL) it kills the machine and exits, and the kernel drops
+// the mounts with the last process that sees them: nothing is left on the host.
+//
+// WARNING: systemd must never start on this host's own root (its boot empties /tmp and
+// starts every enabled service). The boot script refuses unless the marker file exists,
+// and the marker is only ever written into the throwaway layer.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { execa } from 'execa';
+import { StackgenError } from '../errors.js';
+import { findProgram } from '../doctor/probe.js';
+import { sleep } from './process.js';
+
+/** The file that marks the throwaway layer's root; the boot script refuses to start without it. */
+export const MARKER = '.machine-root';
+/** Where the holder mounts the layer: a directory every Debian has, covered in its namespace only. */
+const LAYER_MOUNT = '/mnt';
+const SYSTEMD = '/lib/systemd/systemd';
+/** The environment commands inside get (systemd's own PATH, no host session variables). */
+const INSIDE_ENV = {
+  PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+  LANG: 'C.UTF-8',
+  HOME: '/root',
+  TERM: 'dumb',
+};
+
+/**
+ * Services enabled on this host that a proof does not need and that only cost boot time or
+ * reach for a network the machine does not have. nginx and supervisor stay: they are the point.
+ */
+export const MASKED_UNITS = [
+  'postgresql.service',
+  'systemd-timesyncd.service',
+  'getty@tty1.service',
+  'console-getty.service',
+  'e2scrub_reap.service',
+  'apt-daily.timer',
+  'apt-daily-upgrade.timer',
+  'dpkg-db-backup.timer',
+  'e2scrub_all.timer',
+  'fstrim.timer',
+  'man-db.timer',
+];
+
+// Runs in the holder's private mount namespace. $1: layer mount point, $2: the boot script,
+// then host paths (not on the root filesystem) the machine must see, bound read-only.
+const HOLDER = `
+set -eu
+D=$1; BOOT=$2; shift 2
+mount -t tmpfs -o mode=0755 stackgen-machine "$D"
+mkdir "$D/upper" "$D/work" "$D/root"
+mount -t overlay stackgen-machine -o lowerdir=/,upperdir="$D/upper",workdir="$D/work" "$D/root"
+for b in "$@"; do
+  mkdir -p "$D/root$b"
+  mount --rbind "$b" "$D/root$b"
+  mount -o remount,bind,ro "$D/root$b"
+done
+: > "$D/root/${MARKER}"
+echo layer
+pid=
+halt() {
+  if [ -n "$pid" ]; then kill -KILL "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=; fi
+}
+while read -r cmd; do
+  case "$cmd" in
+    boot)
+      unshare --fork --kill-child --pid --mount --net --uts --ipc --cgroup --propagation private \\
+        /bin/sh -c "$BOOT" machine-boot "$D/root" </dev/null 1>&2 &
+      pid=$!
+      echo "booted $pid";;
+    halt) halt; echo halted;;
+  esac
+done
+halt
+`;
+
+// Runs as the first process of the new namespaces. $1: the overlay root.
+const BOOT = `
+set -eu
+R=$1
+if [ ! -f "$R/${MARKER}" ]; then
+  echo "stackgen machine: no $R/${MARKER}: refusing to start systemd on anything but the throwaway layer" >&2
+  exit 97
+fi
+mount -t proc proc "$R/proc"
+mount --rbind /sys "$R/sys"
+mount --rbind /dev "$R/dev"
+cd "$R"
+mkdir -p .oldroot
+pivot_root . .oldroot
+umount -l /.oldroot
+exec ${SYSTEMD} --system
+`;
+
+/** Why a throwaway machine cannot be made here, in words; empty when it can. */
+export function machineProblems(): string[] {
+  const problems: string[] = [];
+  if (process.getuid?.() !== 0) problems.push('not root: mounts and namespaces need root');
+  let filesystems = '';
+  try {
+    filesystems = readFileSync('/proc/filesystems', 'utf8');
+  } catch {
+    // reported below
+  }
+  if (!/\toverlay$/m.test(filesystems)) problems.push('the kernel has no overlayfs (/proc/filesystems)');
+  if (!existsSync(SYSTEMD)) problems.push(`no ${SYSTEMD}: apt-get install systemd`);
+  for (const tool of ['unshare', 'nsenter'])
+    if (findProgram(tool) === null) problems.push(`no ${tool}: apt-get install util-linux`);
+  if (!isDirectory(LAYER_MOUNT)) problems.push(`no ${LAYER_MOUNT} directory to mount the layer on`);
+  return problems;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Mount points under which the host's files are not part of the root filesystem (need a bind). */
+export function nestedMountsCovering(paths: string[], mounts: string[]): string[] {
+  const out = new Set<string>();
+  for (const path of paths) {
+    const covering = mounts
+      .filter((m) => m !== '/' && (path === m || path.startsWith(`${m}/`)))
+      .sort((a, b) => b.length - a.length)[0];
+    if (covering) out.add(covering);
+  }
+  return [...out].sort();
+}
+
+function hostMounts(): string[] {
+  try {
+    return readFileSync('/proc/self/mounts', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' ')[1] ?? '')
+      .filter((m) => m.startsWith('/'))
+      .map((m) => m.replace(/\\040/g, ' '));
+  } catch {
+    return [];
+  }
+}
+
+export interface MachineOptions {
+  /** Host paths the machine must see (the stackgen checkout, the stack's files). */
+  visible: string[];
+  /** Seconds to wait for `systemctl is-system-running` to settle. */
+  bootSeconds?: number;
+  /** Where the holder's and systemd's console output goes. */
+  log?: (line: string) => void;
+}
+
+export interface ExecResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Machine {
+  /** PID 1 of the machine, as the host sees it. */
+  readonly pid: number;
+  /** Milliseconds the last boot took, until systemd said running (or degraded). */
+  readonly bootMs: number;
+  /** systemd's verdict after boot: running, or degraded with the failed units. */
+  readonly state: string;
+  /** Run a command inside: every namespace of PID 1, its root and working directory. */
+  exec(argv: string[], options?: { input?: string; timeoutMs?: number }): Promise<ExecResult>;
+  /** Start a command inside with piped stdio (a long-running pass streaming events). */
+  spawn(argv: string[]): ChildProcess;
+  /** The host path of a path inside the machine (through /proc/PID1/root). */
+  path(inside: string): string;
+  /** Power cycle: SIGKILL PID 1 (no shutdown runs), boot again on the same disk layer. */
+  reboot(): Promise<void>;
+  /** Throw the machine away: SIGKILL PID 1, the layer and its mounts go with the holder. */
+  dispose(): Promise<void>;
+}
+
+/** Boot a throwaway machine; throws SG_ERR_MACHINE_UNAVAILABLE when this host cannot. */
+export async function bootMachine(options: MachineOptions): Promise<Machine> {
+  const problems = machineProblems();
+  if (problems.length > 0)
+    throw new StackgenError(
+      'SG_ERR_MACHINE_UNAVAILABLE',
+      `cannot make a throwaway machine here: ${problems.join('; ')}`,
+      {
+        hint: 'run as root on a Debian host with systemd installed, or use --target sandbox (the default)',
+      },
+    );
+  const log = options.log ?? (() => {});
+  const binds = nestedMountsCovering(options.visible, hostMounts());
+  const holder = spawn(
+    'unshare',
+    [
+      '--mount',
+      '--propagation',
+      'private',
+      '/bin/sh',
+      '-c',
+      HOLDER,
+      'stackgen-holder',
+      LAYER_MOUNT,
+      BOOT,
+      ...binds,
+    ],
+    { stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  const lines = createInterface({ input: holder.stdout! });
+  const waiting: Array<(line: string) => void> = [];
+  lines.on('line', (line) => waiting.shift()?.(line));
+  createInterface({ input: holder.stderr! }).on('line', log);
+  let holderExited = false;
+  holder.once('exit', () => {
+    holderExited = true;
+    for (const w of waiting.splice(0)) w('exited');
+  });
+  const nextLine = (timeoutMs: number) =>
+    new Promise<string>((resolve) => {
+      if (holderExited) return resolve('exited');
+      const timer = setTimeout(() => resolve('timeout'), timeoutMs);
+      waiting.push((line) => {
+        clearTimeout(timer);
+        resolve(line);
+      });
+    });
+  const fail = async (why: string): Promise<never> => {
+    holder.stdin!.end();
+    holder.kill('SIGKILL');
+    throw new StackgenError('SG_ERR_MACHINE_UNAVAILABLE', `the throwaway machine did not boot: ${why}`, {
+      hint: 'run with STACKGEN_DEBUG=1 to see systemd’s console output',
+    });
+  };
+  if ((await nextLine(10_000)) !== 'layer') return fail('the overlay layer could not be mounted');
+  const holderPid = holder.pid!;
+  const layerRoot = `/proc/${holderPid}/root${LAYER_MOUNT}/root`;
+  // Mask what a proof does not need before the first boot (the upper layer only).
+  for (const unit of MASKED_UNITS) {
+    const link = `${layerRoot}/etc/systemd/system/${unit}`;
+    try {
+      rmSync(link, { force: true });
+      symlinkSync('/dev/null', link);
+    } catch (err) {
+      log(`could not mask ${unit}: ${(err as Error).message}`);
+    }
+  }
+  let pid = 0;
+  let bootMs = 0;
+  let state = '';
+
+  const exec: Machine['exec'] = async (argv, o = {}) => {
+    const r = await execa('nsenter', ['-t', String(pid), '-a', '-r', '-w', ...argv], {
+      reject: false,
+      input: o.input,
+      stdin: o.input === undefined ? 'ignore' : undefined,
+      timeout: o.timeoutMs ?? 120_000,
+      env: INSIDE_ENV,
+      extendEnv: false,
+    });
+    return { code: r.exitCode ?? null, stdout: r.stdout, stderr: r.stderr };
+  };
+
+  const boot = async (): Promise<void> => {
+    const t0 = Date.now();
+    holder.stdin!.write('boot\n');
+    const answer = await nextLine(10_000);
+    const unsharePid = Number(/^booted (\d+)$/.exec(answer)?.[1]);
+    if (!unsharePid) return fail(`no machine process (${answer})`);
+    // PID 1 is the child unshare forked into the new pid namespace.
+    const deadline = Date.now() + (options.bootSeconds ?? 60) * 1000;
+    while (pid === 0 || !isSystemd(pid)) {
+      pid = childOf(unsharePid) ?? 0;
+      if (Date.now() > deadline) return fail('systemd did not start');
+      if (holderExited) return fail('the holder exited');
+      await sleep(20);
+    }
+    for (;;) {
+      const r = await exec(['systemctl', 'is-system-running'], { timeoutMs: 10_000 });
+      state = r.stdout.trim();
+      if (state === 'running' || state === 'degraded') break;
+      if (Date.now() > deadline)
+        return fail(`systemd still says "${state}" after ${options.bootSeconds ?? 60} s`);
+      await sleep(50);
+    }
+    if (state === 'degraded') {
+      const failed = await exec(['systemctl', '--failed', '--no-legend', '--plain']);
+      state = `degraded (failed: ${failed.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' ')[0])
+        .join(', ')})`;
+    }
+    bootMs = Date.now() - t0;
+  };
+
+  const halt = async (): Promise<void> => {
+    if (holderExited) return;
+    const old = pid;
+    holder.stdin!.write('halt\n');
+    await nextLine(10_000);
+    // The pid namespace dies with its PID 1; wait until the kernel has reaped it.
+    const deadline = Date.now() + 10_000;
+    while (old && existsSync(`/proc/${old}`) && Date.now() < deadline) await sleep(20);
+    pid = 0;
+  };
+
+  await boot();
+  return {
+    get pid() {
+      return pid;
+    },
+    get bootMs() {
+      return bootMs;
+    },
+    get state() {
+      return state;
+    },
+    exec,
+    spawn: (argv) =>
+      spawn('nsenter', ['-t', String(pid), '-a', '-r', '-w', ...argv], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        env: INSIDE_ENV,
+      }),
+    path: (inside) => `/proc/${pid}/root${inside}`,
+    reboot: async () => {
+      await halt();
+      await boot();
+    },
+    dispose: async () => {
+      await halt();
+      holder.stdin!.end();
+      if (!holderExited) await new Promise((done) => holder.once('exit', done));
+    },
+  };
+}
+
+/** The first child of a process (unshare --fork's child is the new namespace's PID 1). */
+function childOf(pid: number): number | null {
+  try {
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/);
+    const first = Number(children[0]);
+    return first > 0 ? first : null;
+  } catch {
+    return null;
+  }
+}
+
+function isSystemd(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'systemd';
+  } catch {
+    return false;
+  }
+}
+
+/** Processes on this host still inside a machine's namespaces (for leak checks). */
+export function machineProcesses(): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (cmd.includes('stackgen-holder') || cmd.includes('machine-boot')) out.push(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
