@@ -163,6 +163,19 @@ export function buildProgram(): Command {
 function printError(err: unknown): number {
   if (isStackgenError(err)) {
     process.stderr.write(`stackgen: error ${err.code}: ${err.message}\n`);
+    // What a tool printed and the unit's journal: the first things an operator reads.
+    for (const key of ['output', 'journal'] as const) {
+      const text = err.details?.[key];
+      if (typeof text === 'string' && text.trim())
+        process.stderr.write(
+          `  ${key}:\n${text
+            .trim()
+            .split('\n')
+            .slice(-20)
+            .map((l) => `    ${l}`)
+            .join('\n')}\n`,
+        );
+    }
     if (err.hint) process.stderr.write(`  hint: ${err.hint}\n`);
     if (process.env['STACKGEN_DEBUG'] && err.cause) process.stderr.write(`  cause: ${String(err.cause)}\n`);
     return err.exitCode;

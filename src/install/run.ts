@@ -70,6 +70,9 @@ async function journalTail(units: string[]): Promise<string> {
   return (r.all ?? '').trim();
 }
 
+/** How long a unit must stay up after it first accepts connections. */
+const STABLE_MS = 1000;
+
 /** Files a write-files command is about to replace, so a rollback can put them back. */
 type Snapshot = { dir: string; existed: boolean; files: Array<{ path: string; content: string | null }> };
 
@@ -111,7 +114,14 @@ async function runCommand(c: Command, o: ExecuteOptions): Promise<Snapshot | nul
       const deadline = Date.now() + o.readySeconds * 1000;
       for (;;) {
         const ready = await Promise.all(c.endpoints.map((ep) => isConnectable(ep)));
-        if (ready.every(Boolean)) return null;
+        if (ready.every(Boolean)) {
+          // A master listens before its workers boot: a worker that cannot start (gunicorn
+          // exits when one fails) takes the unit down a moment later. It must stay up.
+          await sleep(STABLE_MS);
+          const broken = await brokenUnit(c.systemdUnits);
+          if (broken) throw new CommandFailed(broken, await journalTail(c.logUnits));
+          return null;
+        }
         // A unit that already failed or is restarting will not get there: say so now.
         const broken = await brokenUnit(c.systemdUnits);
         if (broken) throw new CommandFailed(broken, await journalTail(c.logUnits));

@@ -23,6 +23,8 @@ export interface StackBehaviour {
   streams: boolean;
   /** The app receives a chunked (Content-Length-less) upload. */
   readsChunkedBody: boolean;
+  /** A stop lets the requests in flight finish. */
+  stopsGracefully: boolean;
   concurrency: ConcurrencyModel;
   /** The gaps that apply, in words, for the report. */
   notes: string[];
@@ -41,11 +43,18 @@ interface Gap {
   dropsChunkedBody?: boolean;
   /** One request at a time per process. */
   serial?: boolean;
+  /** A stop ends the requests in flight (no graceful stop exists for this server). */
+  abortsOnStop?: boolean;
   why: string;
 }
 
 /** Documented limits of servers and frameworks (see test/integration/probe-apps.test.ts). */
 export const KNOWN_GAPS: Gap[] = [
+  {
+    when: { bridge: 'fcgiwrap' },
+    abortsOnStop: true,
+    why: 'fcgiwrap has no graceful stop: its main process exits on SIGTERM and the CGI scripts still running are killed with it (the client gets a 502)',
+  },
   {
     when: { bridge: 'fcgiwrap' },
     buffersStream: true,
@@ -149,6 +158,7 @@ export function stackBehaviour(plan: Plan, probeApp: ProbeFramework | null): Sta
   return {
     streams: !gaps.some((g) => g.buffersStream),
     readsChunkedBody: !gaps.some((g) => g.dropsChunkedBody),
+    stopsGracefully: !gaps.some((g) => g.abortsOnStop),
     concurrency: concurrencyModel(
       plan,
       gaps.some((g) => g.serial),

@@ -148,6 +148,8 @@ export function renderArtifacts(plan: Plan): Artifact[] {
           launchCommand: shellCommand(launch),
           socketHost: socket.kind === 'tcp' ? socket.host : '127.0.0.1',
           maxBodyBytes: sizeToBytes(plan.spec.proxy.max_body) || 100 * 1024 ** 2,
+          // Drain within the stop timeout, leaving time for the idle connections to close.
+          drainSeconds: Math.max(1, app.stopGraceSeconds - 5),
         },
         'app',
         0o755,
@@ -255,6 +257,9 @@ function systemdUnits(plan: Plan, base: object): Artifact[] {
         stopWhy: c.stop.why,
         after: component === 'gateway' && appUnit ? [appUnit] : [],
         partOf: templated ? `${plan.name}.target` : null,
+        extraSystemCalls: server?.extraSystemCalls
+          ? { ...server.extraSystemCalls, groups: server.extraSystemCalls.groups.join(' ') }
+          : null,
         runtimeDirectory:
           plan.site.runDir.startsWith('/run/') && launch.ownsRunDir ? plan.site.runDir.slice(5) : null,
         // The gateway faces clients: a production listen port is often 80.

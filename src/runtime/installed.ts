@@ -5,7 +5,7 @@
 // probe that is not destructive, and what only a real host can show) and `after-reboot`
 // (the stack came back by itself, graceful stop, backend down, uninstall leaves nothing).
 
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { execa } from 'execa';
 import { isStackgenError } from '../errors.js';
@@ -28,7 +28,17 @@ import { readStackSpec } from '../stack/parse.js';
 import { PROXIES } from '../topology/catalog/proxies.js';
 import { resolveTopology } from '../topology/resolve.js';
 import { productionSite } from '../topology/site.js';
+import {
+  planUnits,
+  restartComponent,
+  type StackRuntime,
+  type StartOptions,
+  startStack,
+  stopComponent,
+  stopStack,
+} from './launch.js';
 import { isConnectable } from './readiness.js';
+import { readAccountBook, resolveIds } from './users.js';
 import { sleep } from './process.js';
 import { staticFixtures } from './sandbox.js';
 
@@ -151,10 +161,26 @@ export async function runInstalledPhase(
     }
     emit({ type: 'unit', event: { unit: 'stackgen install', phase: 'ready', ms: Date.now() - t0 } });
   }
+  // processes.manager none: nothing starts the stack but its user — here, stackgen's own
+  // launcher runs the same commands (as verify's sandbox does), as the deploy README says.
+  const direct = plan.spec.processes.manager === 'none' ? await startDirect(plan, signal, emit) : null;
+  if (direct && 'notReady' in direct) {
+    outcome.notReady = direct.notReady;
+    emit({ type: 'not-ready', ...direct.notReady });
+    return outcome;
+  }
   const readyEndpoints = plan.launches
     .filter((l) => l.component === 'app' || l.component === 'fcgiwrap')
     .flatMap((l) => (l.ready ? [l.ready] : []));
   const startBackend = async (): Promise<string | null> => {
+    if (direct) {
+      const component = plan.appServer ? 'app' : plan.bridge ? 'fcgiwrap' : null;
+      if (!component) return null;
+      return restartComponent(direct.rt, component, direct.start).then(
+        () => null,
+        (err: Error) => err.message,
+      );
+    }
     if (host.appControl.length === 0) return null;
     const argv =
       host.manager === 'supervisor'
@@ -188,6 +214,11 @@ export async function runInstalledPhase(
       signal,
       host,
       stopBackend: async () => {
+        if (direct) {
+          const component = plan.appServer ? 'app' : plan.bridge ? 'fcgiwrap' : null;
+          if (!component) return 'no app server process: CGI runs a process per request';
+          return (await stopComponent(direct.rt, component, 2000)) ? null : `could not stop ${component}`;
+        }
         if (host.appControl.length === 0) return 'no app server process: CGI runs a process per request';
         if (host.manager === 'supervisor') {
           const r = await run(['supervisorctl', 'stop', ...host.appControl]);
@@ -209,6 +240,16 @@ export async function runInstalledPhase(
     onResult: (result) => emit({ type: 'probe', result }),
   });
   outcome.probes.push(...results);
+  if (direct) {
+    // The next phase follows a reboot, which ends them anyway; the last one stops them first.
+    if (job.phase === 'after-reboot') {
+      await stopStack(direct.rt);
+      // What the launcher made for the commands goes with them.
+      rmSync(plan.site.runDir, { recursive: true, force: true });
+      rmSync(plan.site.logDir, { recursive: true, force: true });
+    }
+    else for (const proc of direct.rt.running.values()) proc.release();
+  }
   if (job.phase === 'after-reboot') {
     for (const r of await uninstallProbes(plan, job, emit)) {
       outcome.probes.push(r);
@@ -216,6 +257,49 @@ export async function runInstalledPhase(
     }
   }
   return outcome;
+}
+
+/** Start a manager-less stack's commands with verify's launcher; the runtime, or why not. */
+async function startDirect(
+  plan: Plan,
+  signal: AbortSignal,
+  emit: (e: ProgressEvent) => void,
+): Promise<{ rt: StackRuntime; start: StartOptions } | { notReady: NonNullable<PassReport['notReady']> }> {
+  mkdirSync(plan.site.logDir, { recursive: true, mode: 0o750 });
+  const book = readAccountBook();
+  // Sockets need their directory, as a user starting the commands would make it.
+  if (plan.launches.some((l) => l.ready?.kind === 'unix')) {
+    mkdirSync(plan.site.runDir, { recursive: true, mode: 0o750 });
+    const ids = resolveIds(book, plan.site.users.app, plan.site.users.group);
+    chownSync(plan.site.runDir, ids.uid, ids.gid);
+  }
+  const rt: StackRuntime = {
+    plan,
+    units: planUnits(plan, book, { dropPrivileges: true }),
+    running: new Map(),
+    pgids: new Set(),
+    killed: new Set(),
+  };
+  const start: StartOptions = {
+    deadlineMs: 30_000,
+    signal,
+    onEvent: (event) => emit({ type: 'unit', event }),
+    book,
+  };
+  try {
+    await startStack(rt, start);
+    return { rt, start };
+  } catch (err) {
+    await stopStack(rt);
+    const d = isStackgenError(err) ? (err.details ?? {}) : {};
+    return {
+      notReady: {
+        component: String(d['component'] ?? 'stack'),
+        cause: String(d['cause'] ?? (err as Error).message),
+        logTail: (d['logTail'] as string[] | undefined) ?? [],
+      },
+    };
+  }
 }
 
 /** Uninstall, then prove it took back everything: units, processes, sockets, files; nginx still serves. */

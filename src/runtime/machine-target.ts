@@ -83,10 +83,12 @@ function stage(machine: Machine, loaded: LoadedSpec, app: PassReport['app']): St
   if (app === 'probe-app') {
     const key = probeFrameworkFor(spec);
     // The counter must be writable under the unit's hardening: its runtime directory when
-    // a unit of the stack owns one, else its private /tmp (the gateway running CGI).
+    // the manager makes one for the app (systemd's RuntimeDirectory=, supervisor's tmpfiles
+    // entry), else /tmp (private to the gateway unit that runs CGI; shared without a manager).
     const topology = resolveTopology(spec, { cores: 1 });
     const plan = buildPlan(topology, productionSite(spec, { baseDir: loaded.baseDir }), 'stack.yaml');
-    const ownsRunDir = plan.launches.some((l) => l.ownsRunDir && l.component !== 'gateway');
+    const ownsRunDir =
+      spec.processes.manager !== 'none' && plan.launches.some((l) => l.ownsRunDir && l.component !== 'gateway');
     const probe: ProbeSubstitution = {
       key,
       app: PROBE_APPS[key],

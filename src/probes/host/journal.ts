@@ -1,8 +1,9 @@
 // journal: the app server's log is where an operator looks first — `journalctl -u <unit>`
 // under systemd (stdout/stderr go to the journal), the program's log file under supervisor.
 
-import { readFileSync } from 'node:fs';
-import { fail, pass, type ProbeDefinition, skip } from '../types.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fail, pass, type ProbeDefinition } from '../types.js';
 
 interface Observed {
   where: string;
@@ -16,7 +17,12 @@ export const journalProbe: ProbeDefinition<Observed> = {
   kinds: ['app'],
   needsProbeApp: false,
   after: ['app/reach'],
-  skip: (ctx) => (ctx.host?.appUnits.length ? null : 'no app server process (CGI)'),
+  skip: (ctx) =>
+    ctx.plan.appServer === null
+      ? "no app server: a CGI script's stderr goes to the proxy's error log (fcgiwrap writes no log of its own)"
+      : ctx.host?.manager === 'none'
+        ? 'no process manager keeps a log'
+        : null,
   expect: (ctx) =>
     ctx.host?.manager === 'supervisor'
       ? `lines in ${ctx.plan.site.logDir}/${ctx.plan.name}*.log`
@@ -24,14 +30,12 @@ export const journalProbe: ProbeDefinition<Observed> = {
   async observe(ctx) {
     const host = ctx.host!;
     if (host.manager === 'supervisor') {
-      const file = `${ctx.plan.site.logDir}/${ctx.plan.name}.log`;
-      let lines: string[] = [];
-      try {
-        lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
-      } catch {
-        // reported by the judge
-      }
-      return { where: file, lines };
+      // One file per program, or per process of a numbered program (name-N.log).
+      const dir = ctx.plan.site.logDir;
+      const mine = new RegExp(`^${ctx.plan.name}(-\\d+)?\\.log$`);
+      const files = readdirSync(dir).filter((f) => mine.test(f));
+      const lines = files.flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean));
+      return { where: files.map((f) => join(dir, f)).join(', ') || `${dir}/${ctx.plan.name}*.log`, lines };
     }
     const unit = host.appUnits[0]!;
     const r = await host.run(['journalctl', '--no-pager', '-o', 'cat', '-n', '200', '-u', unit]);
@@ -40,8 +44,7 @@ export const journalProbe: ProbeDefinition<Observed> = {
       lines: r.output.split('\n').filter((l) => l && !/^-- /.test(l)),
     };
   },
-  judge({ where, lines }, ctx) {
-    if (ctx.host?.manager === 'none') return skip('no process manager');
+  judge({ where, lines }) {
     // systemd's own "Started …" lines are not the server's log.
     const own = lines.filter((l) => !/^(Started|Starting|Stopped|Stopping|Reloading|Reloaded) /.test(l));
     if (own.length === 0) return fail(`${where}: nothing from the app server`);

@@ -7,6 +7,7 @@ import { bodyExcerpt } from '../excerpt.js';
 import { httpRequest, jsonOf } from '../http.js';
 import { fail, pass, type ProbeDefinition } from '../types.js';
 import { sleep } from '../../runtime/process.js';
+import { isConnectable } from '../../runtime/readiness.js';
 
 /** A unit of Type=exec is "active" a moment before it listens: answers are retried this long. */
 const SETTLE_MS = 15_000;
@@ -27,12 +28,19 @@ export const rebootProbe: ProbeDefinition<Observed> = {
   kinds: ['app'],
   needsProbeApp: false,
   after: [],
+  skip: (ctx) =>
+    ctx.host?.manager === 'none'
+      ? 'processes.manager is none: nothing starts the stack at boot (by design; choose systemd or supervisor)'
+      : null,
   expect: (ctx) =>
     `${[...(ctx.host?.startUnits ?? []), ...(ctx.host?.proxyService ? [ctx.host.proxyService] : [])].join(', ')} active; GET answered by the app`,
   async observe(ctx) {
     const host = ctx.host!;
     const t0 = performance.now();
     const units = [...host.startUnits, ...(host.proxyService ? [host.proxyService] : [])];
+    const endpoints = ctx.plan.launches
+      .filter((l) => l.component !== 'nginx')
+      .flatMap((l) => (l.ready ? [l.ready] : []));
     let inactive: string[] = [];
     let status: number | null = null;
     let excerpt = '';
@@ -45,10 +53,16 @@ export const rebootProbe: ProbeDefinition<Observed> = {
           const r = await host.run(['systemctl', 'is-active', u]);
           if (r.output.trim() !== 'active') inactive.push(`${u} ${r.output.trim()}`);
         }
+      // Every process must be back (nginx balances over per-port instances).
+      const down = (await Promise.all(endpoints.map((ep) => isConnectable(ep)))).flatMap((ok, i) =>
+        ok ? [] : [endpoints[i]!],
+      );
+      for (const ep of down)
+        inactive.push(`${ep.kind === 'unix' ? ep.path : `${ep.host}:${ep.port}`} not accepting`);
       try {
         const answer = await httpRequest(ctx.front, ctx.probe ? '/stackgen-verify/after-reboot' : '/', {
           signal: ctx.signal,
-          timeoutMs: 5000,
+          timeoutMs: 2000,
         });
         status = answer.status;
         excerpt = bodyExcerpt(answer);

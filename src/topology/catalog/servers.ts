@@ -45,6 +45,10 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     reload: { signal: 'SIGHUP', why: 'uWSGI reloads workers gracefully on SIGHUP' },
     systemdType: 'notify',
     systemdTypeWhy: 'the uWSGI master reports READY=1 over sd_notify once workers are up',
+    extraSystemCalls: {
+      groups: ['@chown'],
+      why: "uWSGI's chown-socket calls chown(2) on its socket and exits if that fails, even when the owner does not change; with no capabilities it can still only pick one of its own groups",
+    },
     stopGraceSeconds: 30,
   },
   gunicorn: {
@@ -80,6 +84,10 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     reload: { signal: 'SIGHUP', why: 'gunicorn re-reads its config and replaces workers on SIGHUP' },
     systemdType: 'notify',
     systemdTypeWhy: 'the gunicorn arbiter sends READY=1 over sd_notify when it has booted',
+    extraSystemCalls: {
+      groups: ['@setuid'],
+      why: 'every gunicorn worker calls setuid(2) to its own uid at boot and dies if that fails (seen on a real host: "PermissionError: [Errno 1] Operation not permitted"); with no capabilities it cannot become anyone else',
+    },
     stopGraceSeconds: 35,
   },
   uvicorn: {
@@ -112,6 +120,7 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     reload: null,
     systemdType: 'exec',
     systemdTypeWhy: 'uvicorn has no sd_notify; exec at least reports a failed exec()',
+    extraSystemCalls: null,
     stopGraceSeconds: 30,
   },
   tornado: {
@@ -136,6 +145,7 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     reload: null,
     systemdType: 'exec',
     systemdTypeWhy: 'tornado has no sd_notify',
+    extraSystemCalls: null,
     stopGraceSeconds: 15,
   },
   waitress: {
@@ -168,6 +178,7 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     reload: null,
     systemdType: 'exec',
     systemdTypeWhy: 'waitress has no sd_notify',
+    extraSystemCalls: null,
     stopGraceSeconds: 15,
   },
   wsgiref: {
@@ -192,6 +203,7 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     reload: null,
     systemdType: 'exec',
     systemdTypeWhy: 'wsgiref has no sd_notify',
+    extraSystemCalls: null,
     stopGraceSeconds: 10,
   },
   cgi: {
@@ -216,6 +228,7 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     reload: null,
     systemdType: 'exec',
     systemdTypeWhy: 'no long-running app process',
+    extraSystemCalls: null,
     stopGraceSeconds: 10,
   },
 };

@@ -70,6 +70,11 @@ export interface ServerEntry {
   reload: SignalPlan | null;
   systemdType: 'notify' | 'exec';
   systemdTypeWhy: string;
+  /**
+   * System calls the server makes that the unit's filter (@system-service minus
+   * @privileged @resources) would refuse, re-allowed by name, with why that is safe.
+   */
+  extraSystemCalls: { groups: string[]; why: string } | null;
   /** Seconds to wait after the stop signal before SIGKILL (systemd TimeoutStopSec, supervisor stopwaitsecs). */
   stopGraceSeconds: number;
 }

@@ -10,6 +10,7 @@ import signal
 import sys
 
 import tornado.httpserver
+import tornado.httputil
 import tornado.web
 import tornado.wsgi
 
@@ -23,13 +24,77 @@ def load_app():
     target = getattr(importlib.import_module(module_name), attr or "application")
     if INTERFACE == "wsgi":
         # tornado's WSGIContainer runs the WSGI app on the IOLoop thread: one request at a time.
-        return tornado.wsgi.WSGIContainer(target)
+        # Inside an Application (the FallbackHandler pattern of tornado's docs), so requests
+        # can be counted for a graceful stop like any tornado app's.
+        container = tornado.wsgi.WSGIContainer(target)
+        return tornado.web.Application([(r".*", tornado.web.FallbackHandler, {"fallback": container})])
     # A tornado entry point is a factory (make_app) or an Application instance.
     return target() if callable(target) and not isinstance(target, tornado.web.Application) else target
 
+class InFlight(tornado.httputil.HTTPServerConnectionDelegate):
+    """Counts requests between their head arriving and their response ending, so a stop
+    can wait for them. tornado's own close_all_connections() closes every connection at
+    once, in-flight requests included: the client (nginx) gets a 502."""
+
+    def __init__(self, app):
+        self.app = app
+        self.active = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    def start_request(self, server_conn, request_conn):
+        inner = self.app.start_request(server_conn, request_conn)
+        return _Tracked(self, inner, request_conn)
+
+    def on_close(self, server_conn):
+        self.app.on_close(server_conn)
+
+    def begin(self):
+        self.active += 1
+        self.idle.clear()
+
+    def end(self):
+        self.active -= 1
+        if self.active == 0:
+            self.idle.set()
+
+class _Tracked(tornado.httputil.HTTPMessageDelegate):
+    """One request: counted from its head until its response is finished or the connection drops."""
+
+    def __init__(self, counter, inner, request_conn):
+        self.counter, self.inner, self.counted = counter, inner, False
+        finish = request_conn.finish
+
+        def finished():
+            result = finish()
+            self._settle()
+            return result
+
+        request_conn.finish = finished
+
+    def _settle(self):
+        if self.counted:
+            self.counted = False
+            self.counter.end()
+
+    def headers_received(self, start_line, headers):
+        self.counted = True
+        self.counter.begin()
+        return self.inner.headers_received(start_line, headers)
+
+    def data_received(self, chunk):
+        return self.inner.data_received(chunk)
+
+    def finish(self):
+        return self.inner.finish()
+
+    def on_connection_close(self):
+        self._settle()
+        return self.inner.on_connection_close()
+
 async def main(port: int) -> None:
     os.chdir(APP_ROOT)
-    app = load_app()
+    app = InFlight(load_app())
     # xheaders: trust X-Real-IP / X-Forwarded-Proto from the proxy for remote_ip and protocol.
     server = tornado.httpserver.HTTPServer(
         app, xheaders=True, max_body_size=10485760, idle_connection_timeout=60
@@ -41,9 +106,16 @@ async def main(port: int) -> None:
         loop.add_signal_handler(sig, stop.set)
     print(f"tornado listening on 127.0.0.1:{port} pid {os.getpid()}", flush=True)
     await stop.wait()
-    # Stop accepting, then give open connections a moment to finish.
+    # Stop accepting (the proxy moves new requests to the other processes), let requests in
+    # flight finish — up to 10 s, inside the manager's stop timeout — then close the
+    # idle connections.
     server.stop()
-    await asyncio.wait_for(server.close_all_connections(), timeout=10)
+    print(f"stopping: {app.active} request(s) in flight", flush=True)
+    try:
+        await asyncio.wait_for(app.idle.wait(), timeout=10)
+    except asyncio.TimeoutError:
+        print(f"{app.active} request(s) still running after 10 s: closing them", flush=True)
+    await asyncio.wait_for(server.close_all_connections(), timeout=5)
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
