@@ -8,7 +8,7 @@ import { findProgram } from '../doctor/probe.js';
 import { StackgenError } from '../errors.js';
 import { renderArtifacts } from '../render/artifacts.js';
 import type { Plan } from '../render/plan.js';
-import { writeAtomic } from '../render/write.js';
+import { editedFiles, userEditedError, writeAtomic } from '../render/write.js';
 import { PROXIES } from '../topology/catalog/proxies.js';
 import { stackRequirements } from '../topology/requirements.js';
 import { gatherFacts } from './facts.js';
@@ -77,6 +77,9 @@ export async function installStack(plan: Plan, file: string, o: InstallOptions):
     );
     return { performed: 0, unchanged: steps.length - todo.length, manifest };
   }
+  // A file under the config dir edited by hand stops the run before anything changes.
+  const edited = editedFiles(plan.site.configDir, artifacts);
+  if (edited.length > 0 && !o.force) throw userEditedError(plan.site.configDir, edited);
   const previous = readInstallManifest(manifest);
   const result = await executeSteps(steps, {
     artifacts,

@@ -15,7 +15,7 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
-import { StackgenError } from '../errors.js';
+import { isStackgenError, StackgenError } from '../errors.js';
 import type { Artifact } from '../render/artifacts.js';
 import { writeArtifacts, writeAtomic } from '../render/write.js';
 import { isConnectable, POLL_MS } from '../runtime/readiness.js';
@@ -48,6 +48,8 @@ class CommandFailed extends Error {
   constructor(
     message: string,
     readonly output: string,
+    /** The journal of the units involved, when a unit is what failed. */
+    readonly journal = '',
   ) {
     super(message);
   }
@@ -119,16 +121,17 @@ async function runCommand(c: Command, o: ExecuteOptions): Promise<Snapshot | nul
           // exits when one fails) takes the unit down a moment later. It must stay up.
           await sleep(STABLE_MS);
           const broken = await brokenUnit(c.systemdUnits);
-          if (broken) throw new CommandFailed(broken, await journalTail(c.logUnits));
+          if (broken) throw new CommandFailed(broken, '', await journalTail(c.logUnits));
           return null;
         }
         // A unit that already failed or is restarting will not get there: say so now.
         const broken = await brokenUnit(c.systemdUnits);
-        if (broken) throw new CommandFailed(broken, await journalTail(c.logUnits));
+        if (broken) throw new CommandFailed(broken, '', await journalTail(c.logUnits));
         if (Date.now() > deadline) {
           const missing = c.endpoints.filter((_, i) => !ready[i]);
           throw new CommandFailed(
             `${c.what} did not accept connections on ${missing.map((e) => (e.kind === 'unix' ? e.path : `${e.host}:${e.port}`)).join(', ')} within ${o.readySeconds} s`,
+            '',
             await journalTail(c.logUnits),
           );
         }
@@ -237,11 +240,18 @@ export async function executeSteps(steps: InstallStep[], o: ExecuteOptions): Pro
       }
     } catch (err) {
       o.out(`  ✗ ${step.title}`);
+      // A generated file edited by hand: nothing was written; exit 4, not a failed step.
+      if (isStackgenError(err, 'SG_ERR_USER_EDITED')) throw err;
       const output = err instanceof CommandFailed ? err.output : '';
       const units = step.commands.flatMap((c) =>
         c.kind === 'exec' && c.argv[0] === 'systemctl' && c.argv.includes('--now') ? [c.argv.at(-1)!] : [],
       );
-      const journal = units.length ? await journalTail(units) : '';
+      const journal =
+        err instanceof CommandFailed && err.journal
+          ? err.journal
+          : units.length
+            ? await journalTail(units)
+            : '';
       // The half-done step first (its snapshot), then the whole ones, newest first.
       const undoing = [{ step, snapshots }, ...performed.reverse()];
       o.out(`  rolling back ${performed.length} step(s) of this run`);
@@ -251,6 +261,10 @@ export async function executeSteps(steps: InstallStep[], o: ExecuteOptions): Pro
         hint: 'nothing of this run is left in place; fix the cause above and run `stackgen install` again',
         details: { step: step.id, output, journal, rollbackErrors },
       });
+    }
+    if (step.check) {
+      o.out(`  ✓ ${step.title}`);
+      continue;
     }
     performed.push({ step, snapshots });
     o.out(`  ✓ ${step.title}`);

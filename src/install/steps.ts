@@ -47,6 +47,8 @@ export interface InstallStep {
   commands: Command[];
   /** What takes it back: rollback of this run, and `stackgen uninstall` later. */
   undo: Command[];
+  /** A check, not a change (waiting for a unit to serve): it runs every time, changes nothing. */
+  check?: boolean;
 }
 
 /** What install needs to know about the host. Gathered by facts.ts; a plain value here. */
@@ -277,6 +279,7 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
       id: 'units-ready',
       title: `wait until ${endpoints.map(endpointText).join(', ')} accept connections`,
       done: false,
+      check: true,
       commands: [
         {
           kind: 'wait-ready',
@@ -340,6 +343,7 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
         id: 'units-ready',
         title: `wait until ${endpoints.map(endpointText).join(', ')} accept connections`,
         done: false,
+        check: true,
         commands: [
           { kind: 'wait-ready', what: name, endpoints, systemdUnits: [], logUnits: [distro.service] },
         ],

@@ -37,23 +37,8 @@ export function writeArtifacts(
   const result: WriteResult = { written: [], unchanged: [], removed: [], kept: [] };
 
   // First decide, then write: a refusal must leave every file as it was.
-  const edited: string[] = [];
-  for (const a of artifacts) {
-    const current = readIfExists(join(outDir, a.path));
-    if (current === null || current === a.content) continue;
-    const recorded = previous?.files[a.path];
-    if (recorded !== sha256(current)) edited.push(a.path);
-  }
-  if (edited.length > 0 && !options.force) {
-    throw new StackgenError(
-      'SG_ERR_USER_EDITED',
-      `refusing to overwrite ${edited.length === 1 ? 'a file' : 'files'} changed since stackgen wrote ${edited.length === 1 ? 'it' : 'them'}: ${edited.map((p) => join(outDir, p)).join(', ')}`,
-      {
-        hint: 'move your change into stack.yaml (or a file stackgen does not generate), or rerun with --force to overwrite',
-        details: { files: edited },
-      },
-    );
-  }
+  const edited = editedFiles(outDir, artifacts);
+  if (edited.length > 0 && !options.force) throw userEditedError(outDir, edited);
 
   for (const a of artifacts) {
     const target = join(outDir, a.path);
@@ -87,6 +72,30 @@ export function writeArtifacts(
   };
   writeAtomic(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`, 0o644);
   return result;
+}
+
+/** Generated files under outDir that would change and differ from what stackgen last wrote. */
+export function editedFiles(outDir: string, artifacts: readonly Artifact[]): string[] {
+  const previous = readManifest(join(outDir, MANIFEST));
+  const edited: string[] = [];
+  for (const a of artifacts) {
+    const current = readIfExists(join(outDir, a.path));
+    if (current === null || current === a.content) continue;
+    if (previous?.files[a.path] !== sha256(current)) edited.push(a.path);
+  }
+  return edited;
+}
+
+/** SG_ERR_USER_EDITED naming the files. */
+export function userEditedError(outDir: string, edited: string[]): StackgenError {
+  return new StackgenError(
+    'SG_ERR_USER_EDITED',
+    `refusing to overwrite ${edited.length === 1 ? 'a file' : 'files'} changed since stackgen wrote ${edited.length === 1 ? 'it' : 'them'}: ${edited.map((p) => join(outDir, p)).join(', ')}`,
+    {
+      hint: 'move your change into stack.yaml (or a file stackgen does not generate), or rerun with --force to overwrite',
+      details: { files: edited },
+    },
+  );
 }
 
 /** temp file in the same directory + rename: readers see the old or the new file, never half. */

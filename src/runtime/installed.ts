@@ -247,8 +247,7 @@ export async function runInstalledPhase(
       // What the launcher made for the commands goes with them.
       rmSync(plan.site.runDir, { recursive: true, force: true });
       rmSync(plan.site.logDir, { recursive: true, force: true });
-    }
-    else for (const proc of direct.rt.running.values()) proc.release();
+    } else for (const proc of direct.rt.running.values()) proc.release();
   }
   if (job.phase === 'after-reboot') {
     for (const r of await uninstallProbes(plan, job, emit)) {

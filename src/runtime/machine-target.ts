@@ -88,7 +88,8 @@ function stage(machine: Machine, loaded: LoadedSpec, app: PassReport['app']): St
     const topology = resolveTopology(spec, { cores: 1 });
     const plan = buildPlan(topology, productionSite(spec, { baseDir: loaded.baseDir }), 'stack.yaml');
     const ownsRunDir =
-      spec.processes.manager !== 'none' && plan.launches.some((l) => l.ownsRunDir && l.component !== 'gateway');
+      spec.processes.manager !== 'none' &&
+      plan.launches.some((l) => l.ownsRunDir && l.component !== 'gateway');
     const probe: ProbeSubstitution = {
       key,
       app: PROBE_APPS[key],

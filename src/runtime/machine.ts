@@ -13,7 +13,7 @@
 // and the marker is only ever written into the throwaway layer.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { execa } from 'execa';
 import { StackgenError } from '../errors.js';
@@ -84,7 +84,7 @@ halt
 `;
 
 // Runs as the first process of the new namespaces. $1: the overlay root.
-const BOOT = `
+export const BOOT = `
 set -eu
 R=$1
 if [ ! -f "$R/${MARKER}" ]; then
@@ -361,14 +361,27 @@ function isSystemd(pid: number): boolean {
   }
 }
 
-/** Processes on this host still inside a machine's namespaces (for leak checks). */
+/**
+ * Live processes of throwaway machines on this host (for leak checks): holder shells, and
+ * systemd running as PID 1 of a pid namespace other than ours. Zombies are dead: skipped.
+ */
 export function machineProcesses(): number[] {
   const out: number[] = [];
+  let ours = '';
+  try {
+    ours = readlinkSync('/proc/self/ns/pid');
+  } catch {
+    // no /proc: nothing to find either
+  }
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
       const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (cmd.includes('stackgen-holder') || cmd.includes('machine-boot')) out.push(Number(entry));
+      const holder = cmd.includes('stackgen-holder') || cmd.includes('machine-boot');
+      const pid1 = cmd.startsWith(`${SYSTEMD}\0--system`) && readlinkSync(`/proc/${entry}/ns/pid`) !== ours;
+      if (holder || pid1) out.push(Number(entry));
     } catch {
       // gone
     }

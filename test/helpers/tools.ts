@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'vitest';
 import { findProgram } from '../../src/doctor/probe.js';
+import { machineProblems } from '../../src/runtime/machine.js';
 
 /** True when a Python module imports with Debian's /usr/bin/python3. */
 export function hasPythonModule(module: string, python = '/usr/bin/python3'): boolean {
@@ -20,12 +21,15 @@ export function hasPythonModule(module: string, python = '/usr/bin/python3'): bo
 export interface Requirements {
   tools?: string[];
   pythonModules?: string[];
+  /** A throwaway machine can be booted (root, overlayfs, systemd, unshare/nsenter). */
+  machine?: boolean;
 }
 
 /** Names of the missing requirements (tools and python modules). */
 export function missingRequirements(req: Requirements): string[] {
   const missing = (req.tools ?? []).filter((t) => findProgram(t) === null);
   for (const m of req.pythonModules ?? []) if (!hasPythonModule(m)) missing.push(`python3 module ${m}`);
+  if (req.machine) missing.push(...machineProblems().map((p) => `machine: ${p}`));
   return missing;
 }
 

@@ -7,6 +7,8 @@ import { readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
+/** `--import` value for tsx that works from any working directory (inside a machine: /). */
+export const TSX_IMPORT = import.meta.resolve('tsx');
 
 export interface CliRun {
   code: number | null;

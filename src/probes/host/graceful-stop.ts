@@ -27,7 +27,7 @@ export const gracefulStopProbe: ProbeDefinition<Observed> = {
   phase: 'destructive',
   kinds: ['app'],
   needsProbeApp: true,
-  after: ['app/after-reboot'],
+  after: ['app/reach'],
   skip: (ctx) =>
     !ctx.host?.appControl.length
       ? 'no app server process to stop (CGI: a process per request)'

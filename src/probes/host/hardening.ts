@@ -4,6 +4,7 @@
 // the hardening makes read-only for the app (its own directory: a SQLite database or
 // uploads there would fail) is reported, not hidden.
 
+import { dirname } from 'node:path';
 import { MAX_EXPOSURE } from '../../check/definitions.js';
 import { type PidResponse, probePaths } from '../contract.js';
 import { httpRequest, jsonOf } from '../http.js';
@@ -32,7 +33,10 @@ export const hardeningProbe: ProbeDefinition<Observed> = {
   async observe(ctx) {
     const host = ctx.host!;
     const exposures = [];
-    for (const unit of host.appUnits) {
+    // Every running unit of the stack: the app server's, and the gateway's (CGI scripts run under it).
+    for (const unit of [
+      ...new Set([...host.appUnits, ...host.startUnits.filter((u) => u.endsWith('.service'))]),
+    ]) {
       const r = await host.run(['systemd-analyze', 'security', '--no-pager', unit]);
       exposures.push({
         unit,
@@ -43,7 +47,7 @@ export const hardeningProbe: ProbeDefinition<Observed> = {
     const answer = await httpRequest(ctx.front, probePaths.pid(), { signal: ctx.signal });
     return { exposures, pid: answer.status === 200 ? jsonOf<PidResponse>(answer) : null };
   },
-  judge({ exposures, pid }) {
+  judge({ exposures, pid }, ctx) {
     const problems: string[] = [];
     for (const e of exposures) {
       if (e.exposure === null) problems.push(`${e.unit}: no exposure level (${e.output})`);
@@ -59,6 +63,7 @@ export const hardeningProbe: ProbeDefinition<Observed> = {
     const readOnly = pid.writable.cwd
       ? ''
       : `; its own directory ${pid.cwd} is read-only (ProtectSystem=strict): an app that writes there (SQLite, uploads) fails until it gets a state directory`;
-    return pass(`exposure ${scores}; writes its runtime dir and /tmp as uid ${pid.uid}${readOnly}`);
+    const counterDir = ctx.probe ? dirname(ctx.probe.counterFile) : 'its runtime directory';
+    return pass(`exposure ${scores}; as uid ${pid.uid} it writes /tmp and ${counterDir}${readOnly}`);
   },
 };

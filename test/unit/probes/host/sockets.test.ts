@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseProcNetTcp, unitOfCgroup } from '../../../../src/probes/host/sockets.js';
 
-const HEAD = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
+const HEAD =
+  '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
 
 describe('parseProcNetTcp', () => {
   it('reads IPv4 listeners (little-endian address, hex port) and skips other states', () => {
@@ -32,9 +33,9 @@ describe('parseProcNetTcp', () => {
 
 describe('unitOfCgroup', () => {
   it('finds the service in cgroup v1 and v2 texts', () => {
-    expect(unitOfCgroup('12:pids:/system.slice/nginx.service\n1:name=systemd:/system.slice/nginx.service\n')).toBe(
-      'nginx.service',
-    );
+    expect(
+      unitOfCgroup('12:pids:/system.slice/nginx.service\n1:name=systemd:/system.slice/nginx.service\n'),
+    ).toBe('nginx.service');
     expect(unitOfCgroup('0::/system.slice/tornado@8000.service\n')).toBe('tornado@8000.service');
     expect(unitOfCgroup('0::/user.slice/user-0.slice/session-1.scope\n')).toBe('session-1.scope');
     expect(unitOfCgroup('0::/\n')).toBeNull();

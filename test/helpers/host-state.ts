@@ -1,0 +1,45 @@
+// What a machine-target run must leave as it found it on this host: a marker file in /tmp
+// (the machine's boot empties ITS /tmp, never ours), the overlay mounts, and no process of
+// a machine (holder shell, PID 1) still alive.
+
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { machineProcesses } from '../../src/runtime/machine.js';
+import { sleep } from '../../src/runtime/process.js';
+
+export interface HostSnapshot {
+  marker: string;
+  content: string;
+  overlays: string;
+}
+
+/** Overlay mounts of this host, as findmnt lists them. */
+export function overlayMounts(): string {
+  try {
+    return execFileSync('findmnt', ['-rn', '-t', 'overlay', '-o', 'TARGET'], { encoding: 'utf8' });
+  } catch {
+    return '';
+  }
+}
+
+/** Put a marker file into the host's /tmp and note the mounts. */
+export function snapshotHost(name: string): HostSnapshot {
+  const marker = `/tmp/stackgen-host-marker-${name}-${process.pid}`;
+  const content = `marker ${Date.now()}\n`;
+  writeFileSync(marker, content);
+  return { marker, content, overlays: overlayMounts() };
+}
+
+/** What changed since the snapshot (empty when nothing did); removes the marker. */
+export async function hostChanges(s: HostSnapshot): Promise<string[]> {
+  const changes: string[] = [];
+  // A machine's processes die with their PID 1; give the kernel a moment to reap them.
+  for (let i = 0; i < 100 && machineProcesses().length > 0; i++) await sleep(50);
+  const left = machineProcesses();
+  if (left.length > 0) changes.push(`machine processes still alive: ${left.join(', ')}`);
+  if (!existsSync(s.marker)) changes.push(`${s.marker} is gone: the host's /tmp was emptied`);
+  else if (readFileSync(s.marker, 'utf8') !== s.content) changes.push(`${s.marker} changed`);
+  if (overlayMounts() !== s.overlays) changes.push(`overlay mounts changed: ${overlayMounts()}`);
+  rmSync(s.marker, { force: true });
+  return changes;
+}

@@ -1,0 +1,203 @@
+// `stackgen install` and `stackgen uninstall` for real, on a throwaway Debian host (never on
+// this one): what the deploy README asks a user to type, done idempotently; a failure at a
+// step rolls back what that run did, with the unit's journal; uninstall takes back exactly
+// what install added and leaves Debian's own nginx serving again.
+
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { bootMachine, type Machine } from '../../src/runtime/machine.js';
+import { hostChanges, snapshotHost } from '../helpers/host-state.js';
+import { describeWith } from '../helpers/tools.js';
+import { ROOT, TSX_IMPORT } from '../helpers/verify-cli.js';
+
+const EXAMPLES = join(ROOT, 'examples');
+
+describeWith({
+  machine: true,
+  tools: ['nginx', 'uwsgi', 'gunicorn', 'supervisord'],
+  pythonModules: ['flask', 'bottle'],
+})('stackgen install / uninstall on a real host', () => {
+  const snapshot = snapshotHost('install');
+  let m: Machine;
+  const stackgen = (...args: string[]) =>
+    m.exec(
+      [
+        '/usr/bin/env',
+        `PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+        process.execPath,
+        '--import',
+        TSX_IMPORT,
+        join(ROOT, 'src/main.ts'),
+        ...args,
+      ],
+      {
+        timeoutMs: 120_000,
+      },
+    );
+  const get = async (path = '/') =>
+    (
+      await m.exec([
+        '/usr/bin/python3',
+        '-c',
+        'import sys, urllib.request\ntry:\n  r = urllib.request.urlopen(sys.argv[1], timeout=5)\n  print(r.status, r.read().decode()[:200])\nexcept Exception as e:\n  print("error", e)',
+        `http://127.0.0.1${path}`,
+      ])
+    ).stdout;
+  const exists = async (path: string) => (await m.exec(['test', '-e', path])).code === 0;
+  /** A stack file inside the machine (examples' apps are visible at their paths). */
+  const stack = (name: string, yaml: string) => {
+    const file = `/srv/install-test/${name}.yaml`;
+    writeFileSync(m.path(file), yaml);
+    return file;
+  };
+
+  beforeAll(async () => {
+    m = await bootMachine({ visible: [ROOT] });
+    await m.exec(['mkdir', '-p', '/srv/install-test']);
+  }, 60_000);
+
+  afterAll(async () => {
+    await m?.dispose();
+    expect(await hostChanges(snapshot)).toEqual([]);
+  });
+
+  const flask = join(EXAMPLES, 'flask-uwsgi-nginx.yaml');
+
+  it('--dry-run prints every step and changes nothing', async () => {
+    const r = await stackgen('install', '--dry-run', flask);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('→ systemctl link /etc/stackgen/flask-uwsgi/systemd/flask-uwsgi.service');
+    expect(r.stdout).toContain('→ systemctl enable --now flask-uwsgi.service');
+    expect(r.stdout).toMatch(/→ rm \/etc\/nginx\/sites-enabled\/default/);
+    expect(r.stdout).toMatch(/dry run: \d+ step\(s\) would run/);
+    expect(await exists('/etc/stackgen/flask-uwsgi')).toBe(false);
+    expect(await get()).toMatch(/^200 .*Welcome to nginx!/s);
+  });
+
+  it("installs the production render: the app answers through Debian's nginx on port 80", async () => {
+    const r = await stackgen('install', flask);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/installed: \d+ step\(s\) done/);
+    expect(await get()).toMatch(/^200 \{"hello":"flask"/);
+    expect(await exists('/var/lib/stackgen/flask-uwsgi/install.json')).toBe(true);
+    const active = await m.exec(['systemctl', 'is-enabled', 'flask-uwsgi.service']);
+    expect(active.stdout.trim()).toBe('enabled');
+  });
+
+  it('is idempotent: a second run changes nothing and says so', async () => {
+    const r = await stackgen('install', flask);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('nothing to do: already installed as generated');
+    expect(r.stdout).not.toMatch(/^\s+✓ (?!wait)/m);
+  });
+
+  it('refuses to overwrite a generated file edited by hand (exit 4), unless --force', async () => {
+    const ini = '/etc/stackgen/flask-uwsgi/uwsgi/flask-uwsgi.ini';
+    await m.exec(['sh', '-c', `echo '; my tweak' >> ${ini}`]);
+    // A change in stack.yaml would rewrite the ini: simulate it with --cores.
+    const r = await stackgen('install', '--cores', '7', flask);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain(ini);
+    expect((await m.exec(['tail', '-1', ini])).stdout).toBe('; my tweak');
+    const forced = await stackgen('install', '--force', flask);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect((await m.exec(['tail', '-1', ini])).stdout).not.toBe('; my tweak');
+  });
+
+  it("uninstall takes back exactly that, and Debian's default site serves again", async () => {
+    const r = await stackgen('uninstall', flask);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await get()).toMatch(/^200 .*Welcome to nginx!/s);
+    for (const path of [
+      '/etc/stackgen/flask-uwsgi',
+      '/etc/systemd/system/flask-uwsgi.service',
+      '/etc/nginx/sites-enabled/flask-uwsgi.conf',
+      '/var/lib/stackgen/flask-uwsgi',
+      '/run/flask-uwsgi',
+    ])
+      expect(await exists(path), path).toBe(false);
+    expect(await exists('/etc/nginx/sites-enabled/default')).toBe(true);
+    const again = await stackgen('uninstall', flask);
+    expect(again.code).toBe(6);
+    expect(again.stderr).toMatch(/no install of flask-uwsgi is recorded/);
+  });
+
+  it('a unit that cannot start: exit 6, its journal shown, everything of the run rolled back', async () => {
+    const file = stack(
+      'broken',
+      `name: broken\napp:\n  framework: flask\n  entry: no_such_module:app\n  root: ${join(EXAMPLES, 'apps/flask')}\nserve:\n  server: gunicorn\n  workers: 1\n`,
+    );
+    const r = await stackgen('install', file);
+    expect(r.code).toBe(6);
+    expect(r.stderr).toMatch(/SG_ERR_INSTALL_FAILED/);
+    expect(r.stderr).toMatch(/journal:[\s\S]*ModuleNotFoundError: No module named 'no_such_module'/);
+    expect(r.stdout).toMatch(/rolling back \d+ step\(s\)/);
+    for (const path of [
+      '/etc/stackgen/broken',
+      '/etc/systemd/system/broken.service',
+      '/var/lib/stackgen/broken',
+    ])
+      expect(await exists(path), path).toBe(false);
+    expect((await m.exec(['systemctl', 'is-active', 'broken.service'])).stdout.trim()).not.toBe('active');
+    expect(await get()).toMatch(/^200 .*Welcome to nginx!/s);
+  });
+
+  it('nginx -t failing rolls back the site, the default site and the units', async () => {
+    // Another site on this host already claims default_server on port 80.
+    await m.exec([
+      'sh',
+      '-c',
+      'echo "server { listen 80 default_server; return 204; }" > /etc/nginx/sites-enabled/zz-other',
+    ]);
+    try {
+      const r = await stackgen('install', flask);
+      expect(r.code).toBe(6);
+      expect(r.stderr).toMatch(/nginx -t.*exited 1/);
+      expect(r.stderr).toMatch(/duplicate default server/);
+      expect(await exists('/etc/nginx/sites-enabled/default')).toBe(true);
+      expect(await exists('/etc/nginx/sites-enabled/flask-uwsgi.conf')).toBe(false);
+      expect(await exists('/etc/stackgen/flask-uwsgi')).toBe(false);
+      expect((await m.exec(['systemctl', 'is-active', 'flask-uwsgi.service'])).stdout.trim()).not.toBe(
+        'active',
+      );
+    } finally {
+      await m.exec(['rm', '-f', '/etc/nginx/sites-enabled/zz-other']);
+    }
+    expect((await m.exec(['nginx', '-t'])).code).toBe(0);
+  });
+
+  it("a supervisor stack: programs through Debian's supervisord, a run directory that survives reboots, all removed after", async () => {
+    const file = join(EXAMPLES, 'flask-gunicorn-supervisor.yaml');
+    const r = await stackgen('install', file);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('systemd-tmpfiles --create /etc/tmpfiles.d/stackgen-flask-gunicorn.conf');
+    expect(await get()).toMatch(/^200 \{"hello":"flask"/);
+    expect((await m.exec(['supervisorctl', 'status', 'flask-gunicorn'])).stdout).toMatch(/RUNNING/);
+    const u = await stackgen('uninstall', file);
+    expect(u.code, u.stderr).toBe(0);
+    expect((await m.exec(['supervisorctl', 'status', 'flask-gunicorn'])).stdout).toMatch(/no such process/i);
+    for (const path of [
+      '/etc/tmpfiles.d/stackgen-flask-gunicorn.conf',
+      '/run/flask-gunicorn',
+      '/etc/supervisor/conf.d/flask-gunicorn.conf',
+    ])
+      expect(await exists(path), path).toBe(false);
+  });
+
+  it('a gateway stack gets /usr/local/bin/stackgen for its unit, and loses it on uninstall', async () => {
+    const file = join(EXAMPLES, 'bottle-cgi-gateway.yaml');
+    expect(await exists('/usr/local/bin/stackgen')).toBe(false);
+    const r = await stackgen('install', file);
+    expect(r.code, r.stderr).toBe(0);
+    expect(
+      await get().then(() => m.exec(['systemctl', 'is-active', 'bottle-cgi-gateway.service'])),
+    ).toMatchObject({
+      stdout: 'active',
+    });
+    expect(await exists('/usr/local/bin/stackgen')).toBe(true);
+    const u = await stackgen('uninstall', file);
+    expect(u.code, u.stderr).toBe(0);
+    expect(await exists('/usr/local/bin/stackgen')).toBe(false);
+  });
+});

@@ -1,0 +1,142 @@
+// `stackgen verify --target machine` on every example: the production render installed by
+// `stackgen install` on a throwaway Debian host, started by the real systemd (or Debian's
+// supervisord) behind Debian's own nginx, probed from inside, rebooted, stopped with a
+// request in flight, uninstalled — one matrix run of the CLI, as a user (root) would run it.
+// Also: an interrupted run and a run without root leave this host exactly as it was.
+
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { VerifyReport } from '../../src/report/types.js';
+import { hostChanges, snapshotHost } from '../helpers/host-state.js';
+import { describeWith } from '../helpers/tools.js';
+import { type CliRun, ROOT, runVerify } from '../helpers/verify-cli.js';
+
+const EXAMPLES = readdirSync(join(ROOT, 'examples'))
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
+
+/** What only a real host shows, proven on every example unless a probe says why not (skip). */
+const HOST_PROBES = [
+  'app/after-reboot',
+  'app/reload-under-load',
+  'app/listeners',
+  'app/graceful-stop',
+  'app/hardening',
+  'app/journal',
+  'stack/uninstall',
+  'stack/no-process-left',
+  'stack/no-socket-left',
+];
+
+describeWith({
+  machine: true,
+  tools: ['nginx', 'uwsgi', 'gunicorn', 'supervisord', 'fcgiwrap'],
+  pythonModules: ['flask', 'django', 'gunicorn', 'uvicorn', 'tornado', 'fastapi', 'bottle', 'websockets'],
+})('stackgen verify --target machine on the examples', () => {
+  const out = mkdtempSync(join(tmpdir(), 'stackgen-verify-machine-'));
+  const snapshot = snapshotHost('verify-machine');
+  let run: CliRun;
+  let report: VerifyReport;
+
+  beforeAll(async () => {
+    run = await runVerify(
+      [
+        '--target',
+        'machine',
+        '--probe-app',
+        '--json',
+        join(out, 'report.json'),
+        ...EXAMPLES.map((f) => join('examples', f)),
+      ],
+      { timeoutMs: 1_200_000 },
+    );
+    report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as VerifyReport;
+  }, 1_200_000);
+
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  for (const [i, file] of EXAMPLES.entries()) {
+    it(`${file}: every probe passes on a real host`, () => {
+      const stack = report.stacks[i]!;
+      expect(stack.file).toBe(join('examples', file));
+      const probes = stack.passes[0]!.probes;
+      const failed = stack.passes.flatMap((p) => p.probes).filter((p) => p.status === 'fail');
+      expect(failed.map((p) => `${p.key}: ${p.actual}`).join('\n')).toBe('');
+      expect(stack.outcome).toBe('pass');
+      // Each host probe ran — or says why it cannot on this stack.
+      for (const key of HOST_PROBES) {
+        const p = probes.find((x) => x.key === key);
+        expect(p, key).toBeDefined();
+        if (p!.status === 'skip')
+          expect(p!.actual, key).toMatch(/CGI|manager|supervisor|systemd|no app server|fcgiwrap/);
+      }
+      expect(probes.find((p) => p.key === 'app/reach')?.status).toBe('pass');
+    });
+  }
+
+  it('exits 0 and leaves this host as it was (its /tmp, its mounts, no machine process)', async () => {
+    expect(run.code, run.stdout.slice(-3000)).toBe(0);
+    expect(await hostChanges(snapshot)).toEqual([]);
+  });
+
+  it('measures what the note promises: machine boots, reload and stop figures', () => {
+    const all = report.stacks.flatMap((s) => s.passes.flatMap((p) => p.probes));
+    const reload = all.filter((p) => p.probe === 'reload-under-load' && p.status === 'pass');
+    expect(reload.length).toBeGreaterThan(5);
+    for (const r of reload) expect(r.actual).toMatch(/^0 of \d+ requests failed/);
+    expect(report.stacks[0]!.notes.join('\n')).toMatch(/machine: .*boots in \d+ ms/);
+  });
+});
+
+describeWith({ machine: true, tools: ['nginx', 'uwsgi'], pythonModules: ['flask'] })(
+  'verify --target machine interrupted',
+  () => {
+    it('Ctrl-C in the middle: the machine is thrown away, nothing of it is left on this host', async () => {
+      const snapshot = snapshotHost('interrupted');
+      let sent = false;
+      const run = await runVerify(['--target', 'machine', '--probe-app', 'examples/flask-uwsgi-nginx.yaml'], {
+        onStderr: (text, child) => {
+          if (!sent && /✓ app\/reach/.test(text)) {
+            sent = true;
+            child.kill('SIGINT');
+          }
+        },
+        timeoutMs: 120_000,
+      });
+      expect(sent).toBe(true);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('SIGINT: stopping everything');
+      expect(await hostChanges(snapshot)).toEqual([]);
+    }, 120_000);
+  },
+);
+
+it('--target machine without root: exit 7 and why, nothing started', () => {
+  const r = spawnSync(
+    'setpriv',
+    [
+      '--reuid=65534',
+      '--regid=65534',
+      '--clear-groups',
+      process.execPath,
+      '--import',
+      'tsx',
+      join(ROOT, 'src/main.ts'),
+      'verify',
+      '--target',
+      'machine',
+      'examples/default.yaml',
+    ],
+    { cwd: ROOT, encoding: 'utf8', env: { ...process.env, HOME: '/nonexistent' } },
+  );
+  if (process.getuid?.() !== 0) {
+    // Already not root: setpriv cannot switch; the plain run must say the same.
+    expect(r.status).not.toBe(0);
+    return;
+  }
+  expect(r.stderr).toMatch(/SG_ERR_MACHINE_UNAVAILABLE: --target machine cannot run here: not root/);
+  expect(r.status).toBe(7);
+});

@@ -1,0 +1,223 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { nginxUserOf, runningPrograms } from '../../../src/install/facts.js';
+import {
+  claimsDefaultServer,
+  type HostFacts,
+  installProblems,
+  planInstall,
+  startUnits,
+  supervisorPrograms,
+} from '../../../src/install/steps.js';
+import { renderArtifacts } from '../../../src/render/artifacts.js';
+import { buildPlan, type Plan } from '../../../src/render/plan.js';
+import { readStackSpec } from '../../../src/stack/parse.js';
+import { resolveTopology } from '../../../src/topology/resolve.js';
+import { productionSite } from '../../../src/topology/site.js';
+
+const EXAMPLES = join(import.meta.dirname, '..', '..', '..', 'examples');
+const DEBIAN_DEFAULT =
+  'server {\n\tlisten 80 default_server;\n\tlisten [::]:80 default_server;\n\troot /var/www/html;\n}\n';
+
+function planOf(example: string): Plan {
+  const loaded = readStackSpec(join(EXAMPLES, example));
+  return buildPlan(
+    resolveTopology(loaded.spec, { cores: 2 }),
+    productionSite(loaded.spec, { baseDir: '/srv/x' }),
+    example,
+  );
+}
+
+/** A stock Debian host: www-data, nginx with its default site, nothing of the stack. */
+function freshHost(over: Partial<HostFacts> = {}): HostFacts {
+  return {
+    users: ['root', 'www-data'],
+    groups: [
+      { name: 'root', members: [] },
+      { name: 'www-data', members: [] },
+    ],
+    primaryGroup: { root: 'root', 'www-data': 'www-data' },
+    systemd: true,
+    links: { '/etc/nginx/sites-enabled/default': '/etc/nginx/sites-available/default' },
+    exists: ['/etc/nginx/sites-enabled', '/etc/supervisor/conf.d'],
+    files: {},
+    units: { 'nginx.service': { enabled: true, active: true } },
+    defaultSiteText: DEBIAN_DEFAULT,
+    nginxUser: 'www-data',
+    supervisorRunning: [],
+    selfCommand: ['/usr/bin/node', '/opt/stackgen/bin/stackgen.js'],
+    ...over,
+  };
+}
+
+const titles = (steps: ReturnType<typeof planInstall>, done: boolean) =>
+  steps.filter((s) => s.done === done && !s.check).map((s) => s.title.split('  (')[0]);
+
+describe('planInstall', () => {
+  it('on a fresh Debian host: files, unit link, daemon-reload, enable --now, default site off, site on, nginx -t, reload', () => {
+    const plan = planOf('flask-uwsgi-nginx.yaml');
+    const steps = planInstall(plan, renderArtifacts(plan), freshHost());
+    expect(titles(steps, false)).toEqual([
+      'install -d /etc/stackgen/flask-uwsgi && cp -r deploy/. /etc/stackgen/flask-uwsgi/',
+      'systemctl link /etc/stackgen/flask-uwsgi/systemd/flask-uwsgi.service',
+      'systemctl daemon-reload',
+      'systemctl enable --now flask-uwsgi.service',
+      'rm /etc/nginx/sites-enabled/default',
+      'ln -s /etc/stackgen/flask-uwsgi/nginx/flask-uwsgi.conf /etc/nginx/sites-enabled/flask-uwsgi.conf',
+      'nginx -t',
+      'systemctl reload nginx',
+    ]);
+    // Every change can be taken back; the default site is restored to where it pointed.
+    const site = steps.find((s) => s.id.startsWith('nginx-default-site:'))!;
+    expect(site.undo).toEqual([
+      {
+        kind: 'symlink',
+        link: '/etc/nginx/sites-enabled/default',
+        target: '/etc/nginx/sites-available/default',
+      },
+    ]);
+    expect(
+      steps
+        .find((s) => s.id === 'unit-start:flask-uwsgi.service')!
+        .undo.map((c) => c.kind === 'exec' && c.argv.join(' ')),
+    ).toEqual(['systemctl stop flask-uwsgi.service', 'systemctl disable flask-uwsgi.service']);
+  });
+
+  it('on a host where it is installed as generated: every step already so (only the readiness check runs)', () => {
+    const plan = planOf('flask-uwsgi-nginx.yaml');
+    const artifacts = renderArtifacts(plan);
+    const steps = planInstall(
+      plan,
+      artifacts,
+      freshHost({
+        links: {
+          '/etc/systemd/system/flask-uwsgi.service': '/etc/stackgen/flask-uwsgi/systemd/flask-uwsgi.service',
+          '/etc/nginx/sites-enabled/flask-uwsgi.conf': '/etc/stackgen/flask-uwsgi/nginx/flask-uwsgi.conf',
+        },
+        files: Object.fromEntries(artifacts.map((a) => [a.path, a.content])),
+        units: {
+          'nginx.service': { enabled: true, active: true },
+          'flask-uwsgi.service': { enabled: true, active: true },
+        },
+        defaultSiteText: null,
+      }),
+    );
+    expect(titles(steps, false)).toEqual([]);
+    expect(steps.filter((s) => !s.done).map((s) => s.id)).toEqual(['units-ready']);
+  });
+
+  it('restarts the app when its files changed, and reloads nginx only when its site changed', () => {
+    const plan = planOf('flask-uwsgi-nginx.yaml');
+    const artifacts = renderArtifacts(plan);
+    const files = Object.fromEntries(artifacts.map((a) => [a.path, a.content]));
+    files['uwsgi/flask-uwsgi.ini'] = 'old';
+    const steps = planInstall(
+      plan,
+      artifacts,
+      freshHost({
+        links: {
+          '/etc/systemd/system/flask-uwsgi.service': '/etc/stackgen/flask-uwsgi/systemd/flask-uwsgi.service',
+          '/etc/nginx/sites-enabled/flask-uwsgi.conf': '/etc/stackgen/flask-uwsgi/nginx/flask-uwsgi.conf',
+        },
+        files,
+        units: {
+          'nginx.service': { enabled: true, active: true },
+          'flask-uwsgi.service': { enabled: true, active: true },
+        },
+        defaultSiteText: null,
+      }),
+    );
+    expect(titles(steps, false)).toEqual([
+      'install -d /etc/stackgen/flask-uwsgi && cp -r deploy/. /etc/stackgen/flask-uwsgi/',
+      'systemctl restart flask-uwsgi.service',
+    ]);
+  });
+
+  it('creates the app account and adds the proxy to its group when they are missing', () => {
+    const loaded = readStackSpec(join(EXAMPLES, 'flask-uwsgi-nginx.yaml'));
+    const spec = { ...loaded.spec, processes: { ...loaded.spec.processes, user: 'shop', group: 'shop' } };
+    const plan = buildPlan(
+      resolveTopology(spec, { cores: 2 }),
+      productionSite(spec, { baseDir: '/srv/x' }),
+      'x.yaml',
+    );
+    const steps = planInstall(plan, renderArtifacts(plan), freshHost());
+    expect(steps.slice(0, 3).map((s) => s.title)).toEqual([
+      'groupadd --system shop',
+      'useradd --system --gid shop --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin shop',
+      'usermod --append --groups shop www-data',
+    ]);
+    expect(steps[2]!.undo).toEqual([{ kind: 'exec', argv: ['gpasswd', '--delete', 'www-data', 'shop'] }]);
+  });
+
+  it("keeps Debian's default site when the stack has a real server_name (it answers the other Hosts)", () => {
+    const loaded = readStackSpec(join(EXAMPLES, 'flask-uwsgi-nginx.yaml'));
+    const spec = { ...loaded.spec, proxy: { ...loaded.spec.proxy, server_name: 'shop.example' } };
+    const plan = buildPlan(
+      resolveTopology(spec, { cores: 2 }),
+      productionSite(spec, { baseDir: '/srv/x' }),
+      'x.yaml',
+    );
+    const steps = planInstall(plan, renderArtifacts(plan), freshHost());
+    expect(steps.some((s) => s.id.startsWith('nginx-default-site:'))).toBe(false);
+  });
+
+  it('supervisor: the tmpfiles entry, the program link, reread/update; no systemd units', () => {
+    const plan = planOf('flask-gunicorn-supervisor.yaml');
+    const steps = planInstall(plan, renderArtifacts(plan), freshHost());
+    const t = titles(steps, false);
+    expect(t).toContain(
+      'ln -s /etc/stackgen/flask-gunicorn/tmpfiles/flask-gunicorn.conf /etc/tmpfiles.d/stackgen-flask-gunicorn.conf && systemd-tmpfiles --create /etc/tmpfiles.d/stackgen-flask-gunicorn.conf',
+    );
+    expect(t).toContain(
+      'ln -s /etc/stackgen/flask-gunicorn/supervisor/flask-gunicorn.conf /etc/supervisor/conf.d/flask-gunicorn.conf',
+    );
+    expect(t).toContain('supervisorctl reread && supervisorctl update');
+    expect(t.some((x) => x?.startsWith('systemctl link'))).toBe(false);
+    expect(supervisorPrograms(planOf('tornado-wsgi-flask.yaml'))).toEqual(['tornado-flask:*']);
+  });
+
+  it('a gateway stack installs the /usr/local/bin/stackgen its unit runs', () => {
+    const plan = planOf('bottle-cgi-gateway.yaml');
+    const steps = planInstall(plan, renderArtifacts(plan), freshHost());
+    const wrapper = steps.find((s) => s.id === 'wrapper:/usr/local/bin/stackgen')!;
+    expect(wrapper.commands[0]).toMatchObject({
+      kind: 'write-file',
+      path: '/usr/local/bin/stackgen',
+      content: expect.stringContaining('exec /usr/bin/node /opt/stackgen/bin/stackgen.js "$@"'),
+    });
+    expect(startUnits(renderArtifacts(plan))).toEqual(['bottle-cgi-gateway.service']);
+  });
+
+  it('tornado: the target is started, its instances come with it', () => {
+    expect(startUnits(renderArtifacts(planOf('tornado-nginx.yaml')))).toEqual(['tornado.target']);
+  });
+});
+
+describe('installProblems', () => {
+  it("refuses a host without systemd, and a proxy.user other than the distribution's nginx user", () => {
+    const plan = planOf('flask-uwsgi-nginx.yaml');
+    expect(installProblems(plan, freshHost())).toEqual([]);
+    expect(installProblems(plan, freshHost({ systemd: false, nginxUser: 'nginx' }))).toEqual([
+      expect.stringMatching(/systemd is not running as PID 1/),
+      expect.stringMatching(/runs its workers as nginx .* proxy.user is www-data: set proxy.user: nginx/),
+    ]);
+  });
+});
+
+describe('host facts parsing', () => {
+  it('claimsDefaultServer reads listen lines', () => {
+    expect(claimsDefaultServer(DEBIAN_DEFAULT, 80)).toBe(true);
+    expect(claimsDefaultServer(DEBIAN_DEFAULT, 8080)).toBe(false);
+    expect(claimsDefaultServer('server { listen 127.0.0.1:80; }', 80)).toBe(false);
+    expect(claimsDefaultServer('server {\n  listen 0.0.0.0:80 default_server reuseport;\n}', 80)).toBe(true);
+  });
+
+  it('nginxUserOf and runningPrograms', () => {
+    expect(nginxUserOf('user www-data;\nworker_processes auto;\n')).toBe('www-data');
+    expect(nginxUserOf('# user nobody;\nevents {}\n')).toBeNull();
+    const status =
+      'app                              RUNNING   pid 10, uptime 0:00:05\ntf:tf-8200 RUNNING pid 11\ntf:tf-8201 STARTING\n';
+    expect(runningPrograms(status, ['app', 'tf:*', 'other'])).toEqual(['app']);
+  });
+});

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { exposureOf } from '../../../src/probes/host/hardening.js';
+import { nestedMountsCovering } from '../../../src/runtime/machine.js';
+import { restagedYaml } from '../../../src/runtime/machine-target.js';
+
+describe('nestedMountsCovering', () => {
+  it('names the mount a path lives on when it is not the root filesystem', () => {
+    const mounts = ['/', '/proc', '/home', '/home/build', '/srv/data'];
+    expect(
+      nestedMountsCovering(['/work/checkout', '/home/build/app', '/home/x', '/srv/data'], mounts),
+    ).toEqual(['/home', '/home/build', '/srv/data']);
+    expect(nestedMountsCovering(['/opt/app'], mounts)).toEqual([]);
+  });
+});
+
+describe('restagedYaml', () => {
+  it("replaces keys of app, drops the checks, and keeps the user's comments and other keys", () => {
+    const text =
+      '# my stack\nname: shop\napp:\n  framework: flask  # the web app\n  root: apps/shop\nserve: {server: uwsgi}\nchecks:\n  - path: /\n';
+    const out = restagedYaml(text, { root: '/srv/stackgen-verify/shop/app', env: { A: '1' } }, true);
+    expect(out).toContain('# my stack');
+    expect(out).toContain('framework: flask # the web app');
+    expect(out).toContain('root: /srv/stackgen-verify/shop/app');
+    expect(out).toMatch(/env:\n\s+A: "1"/);
+    expect(out).not.toContain('checks');
+    expect(out).toContain('serve: { server: uwsgi }');
+  });
+});
+
+describe('exposureOf', () => {
+  it('reads systemd-analyze security’s overall level', () => {
+    expect(exposureOf('... \n→ Overall exposure level for app.service: 1.3 OK 🙂\n')).toBe(1.3);
+    expect(exposureOf('Unit app.service not found.')).toBeNull();
+  });
+});
