@@ -22,6 +22,8 @@ import { sleep } from './process.js';
 
 /** The file that marks the throwaway layer's root; the boot script refuses to start without it. */
 export const MARKER = '.machine-root';
+/** Environment variable naming the process that owns a machine (see machineProcesses). */
+export const OWNER_ENV = 'STACKGEN_MACHINE_OWNER';
 /** Where the holder mounts the layer: a directory every Debian has, covered in its namespace only. */
 const LAYER_MOUNT = '/mnt';
 const SYSTEMD = '/lib/systemd/systemd';
@@ -212,7 +214,9 @@ export async function bootMachine(options: MachineOptions): Promise<Machine> {
       BOOT,
       ...binds,
     ],
-    { stdio: ['pipe', 'pipe', 'pipe'] },
+    // The owner's pid in the environment of the holder and the machine's PID 1: leak checks
+    // can tell whose machine a process belongs to.
+    { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, [OWNER_ENV]: String(process.pid) } },
   );
   const lines = createInterface({ input: holder.stdout! });
   const waiting: Array<(line: string) => void> = [];
@@ -363,9 +367,10 @@ function isSystemd(pid: number): boolean {
 
 /**
  * Live processes of throwaway machines on this host (for leak checks): holder shells, and
- * systemd running as PID 1 of a pid namespace other than ours. Zombies are dead: skipped.
+ * systemd running as PID 1 of a pid namespace other than ours — of the machines these
+ * owner processes booted, or of all. Zombies are dead: skipped.
  */
-export function machineProcesses(): number[] {
+export function machineProcesses(owners?: number[]): number[] {
   const out: number[] = [];
   let ours = '';
   try {
@@ -381,7 +386,10 @@ export function machineProcesses(): number[] {
       const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
       const holder = cmd.includes('stackgen-holder') || cmd.includes('machine-boot');
       const pid1 = cmd.startsWith(`${SYSTEMD}\0--system`) && readlinkSync(`/proc/${entry}/ns/pid`) !== ours;
-      if (holder || pid1) out.push(Number(entry));
+      if (!holder && !pid1) continue;
+      const environ = readFileSync(`/proc/${entry}/environ`, 'utf8');
+      const owner = new RegExp(`(?:^|\\0)${OWNER_ENV}=(\\d+)`).exec(environ)?.[1];
+      if (owners === undefined || owners.includes(Number(owner))) out.push(Number(entry));
     } catch {
       // gone
     }

@@ -30,15 +30,19 @@ export function snapshotHost(name: string): HostSnapshot {
   return { marker, content, overlays: overlayMounts() };
 }
 
-/** What changed since the snapshot (empty when nothing did); removes the marker. */
-export async function hostChanges(s: HostSnapshot): Promise<string[]> {
+/**
+ * What changed since the snapshot (empty when nothing did); removes the marker. `owners`:
+ * the processes whose machines must be gone (test files run side by side, each with its own).
+ */
+export async function hostChanges(s: HostSnapshot, owners: number[] = [process.pid]): Promise<string[]> {
   const changes: string[] = [];
   // A machine's processes die with their PID 1; give the kernel a moment to reap them.
-  for (let i = 0; i < 100 && machineProcesses().length > 0; i++) await sleep(50);
-  const left = machineProcesses();
+  for (let i = 0; i < 100 && machineProcesses(owners).length > 0; i++) await sleep(50);
+  const left = machineProcesses(owners);
   if (left.length > 0) changes.push(`machine processes still alive: ${left.join(', ')}`);
   if (!existsSync(s.marker)) changes.push(`${s.marker} is gone: the host's /tmp was emptied`);
   else if (readFileSync(s.marker, 'utf8') !== s.content) changes.push(`${s.marker} changed`);
+  // The holder mounts in its own namespace: this host's mount table never changes at all.
   if (overlayMounts() !== s.overlays) changes.push(`overlay mounts changed: ${overlayMounts()}`);
   rmSync(s.marker, { force: true });
   return changes;

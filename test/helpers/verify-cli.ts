@@ -14,6 +14,8 @@ export interface CliRun {
   code: number | null;
   stdout: string;
   stderr: string;
+  /** The CLI's pid (the owner of the machines it booted). */
+  pid: number;
 }
 
 /** Spawn the CLI; `onStderr` sees stderr as it arrives (to send a signal mid-run). */
@@ -40,7 +42,7 @@ export function runVerify(
     child.on('close', (code) => {
       clearTimeout(timer);
       for (const dir of sandboxDirs(stderr)) announced.add(dir);
-      resolve({ code, stdout, stderr });
+      resolve({ code, stdout, stderr, pid: child.pid ?? -1 });
     });
   });
 }
