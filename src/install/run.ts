@@ -267,7 +267,7 @@ export async function executeSteps(steps: InstallStep[], o: ExecuteOptions): Pro
       continue;
     }
     performed.push({ step, snapshots });
-    o.out(`  ✓ ${step.title}`);
+    o.out(`  ✓ ${step.title}${step.why ? `  (${step.why})` : ''}`);
   }
   return { performed: performed.map((p) => p.step), unchanged };
 }

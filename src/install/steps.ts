@@ -40,8 +40,10 @@ export type Command =
 export interface InstallStep {
   /** Stable across runs: the manifest merges steps by id. */
   id: string;
-  /** What a user would type to do it by hand. */
+  /** What a user would type to do it by hand (a shell command line). */
   title: string;
+  /** Why, when the command alone does not say it. */
+  why?: string;
   /** The host already has it: nothing to do. */
   done: boolean;
   commands: Command[];
@@ -75,6 +77,36 @@ export interface HostFacts {
   supervisorRunning: string[];
   /** How this stackgen runs (node + entry), for the /usr/local/bin/stackgen wrapper. */
   selfCommand: string[];
+}
+
+/** A stock Debian server with nginx and supervisor installed: what the deploy README assumes. */
+export const FRESH_DEBIAN: HostFacts = {
+  users: ['root', 'www-data'],
+  groups: [
+    { name: 'root', members: [] },
+    { name: 'www-data', members: [] },
+  ],
+  primaryGroup: { root: 'root', 'www-data': 'www-data' },
+  systemd: true,
+  links: { '/etc/nginx/sites-enabled/default': '/etc/nginx/sites-available/default' },
+  exists: ['/etc/nginx/sites-enabled', '/etc/supervisor/conf.d'],
+  files: {},
+  units: { 'nginx.service': { enabled: true, active: true } },
+  defaultSiteText: 'server {\n\tlisten 80 default_server;\n\tlisten [::]:80 default_server;\n}\n',
+  nginxUser: 'www-data',
+  supervisorRunning: [],
+  selfCommand: ['stackgen'],
+};
+
+/** The by-hand form of an install on a stock Debian host, for the deploy README. Pure. */
+export function manualSteps(plan: Plan, artifacts: readonly Artifact[]): string[] {
+  return planInstall(plan, artifacts, FRESH_DEBIAN)
+    .filter((s) => !s.check)
+    .flatMap((s) => [
+      // The file count is news for a run, not for a reader.
+      ...(s.why && !s.id.startsWith('files:') ? [`# ${s.why}`] : []),
+      `sudo ${s.title.replace(/ && /g, ' && sudo ')}`,
+    ]);
 }
 
 /** Where install keeps what it did, for uninstall. */
@@ -195,7 +227,8 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
   const changed = artifacts.filter((a) => facts.files[a.path] !== a.content);
   add({
     id: `files:${dir}`,
-    title: `install -d ${dir} && cp -r deploy/. ${dir}/  (${artifacts.length} files${changed.length ? `, ${changed.length} new or changed` : ''})`,
+    title: `install -d ${dir} && cp -r . ${dir}/`,
+    why: `${artifacts.length} files${changed.length ? `, ${changed.length} new or changed` : ''}`,
     done: changed.length === 0,
     commands: [{ kind: 'write-files', dir }],
     undo: [{ kind: 'remove', path: dir, recursive: true }],
@@ -208,7 +241,8 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
   if (usesGateway && wrapper && plan.site.stackgenCommand.length === 1) {
     add({
       id: `wrapper:${wrapper}`,
-      title: `install -m 0755 stackgen ${wrapper}  (the gateway unit runs it)`,
+      title: `install -m 0755 stackgen ${wrapper}`,
+      why: 'the gateway unit runs it',
       done: facts.exists.includes(wrapper),
       commands: [
         {
@@ -269,7 +303,8 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
       if (state.active && restart)
         add({
           id: `unit-restart:${unit}`,
-          title: `systemctl restart ${unit}  (its files changed)`,
+          title: `systemctl restart ${unit}`,
+          why: 'its files changed',
           done: false,
           commands: [{ kind: 'exec', argv: ['systemctl', 'restart', unit] }],
           undo: [],
@@ -360,7 +395,8 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
       const target = facts.links[nginx.defaultSite];
       add({
         id: `nginx-default-site:${nginx.defaultSite}`,
-        title: `rm ${nginx.defaultSite}  (Debian's default site claims default_server on port ${port}; the stack answers every Host there)`,
+        title: `rm ${nginx.defaultSite}`,
+        why: `Debian's default site claims default_server on port ${port}; the stack answers every Host there`,
         done: false,
         commands: [{ kind: 'remove', path: nginx.defaultSite }],
         undo: target ? [{ kind: 'symlink', link: nginx.defaultSite, target }] : [],

@@ -6,7 +6,6 @@ import { PROTOCOLS } from '../topology/catalog/proxies.js';
 import { renderTemplate } from './engine.js';
 import {
   gatewayUpstreamUrl,
-  isCgiStyle,
   type Launch,
   nginxAddress,
   type Plan,
@@ -14,6 +13,7 @@ import {
 } from './plan.js';
 import { shellQuote, systemdQuote } from './helpers.js';
 import { explainText } from './explain.js';
+import { manualSteps } from '../install/steps.js';
 
 export interface Artifact {
   /** Path relative to the output directory. */
@@ -188,7 +188,7 @@ export function renderArtifacts(plan: Plan): Artifact[] {
         what: describeFile(a.path),
         install: installHint(plan, a.path),
       })),
-      installSteps: installSteps(plan, out),
+      installSteps: manualSteps(plan, out),
     },
     'stack',
   );
@@ -345,27 +345,4 @@ function installHint(plan: Plan, path: string): string {
     return '/etc/supervisor/conf.d (symlink)';
   if (path.startsWith('tmpfiles/')) return '/etc/tmpfiles.d (symlink)';
   return plan.site.configDir;
-}
-
-function installSteps(plan: Plan, artifacts: Artifact[]): string[] {
-  const dir = plan.site.configDir;
-  const steps: string[] = [];
-  for (const a of artifacts) {
-    if (a.path.startsWith('systemd/')) steps.push(`sudo systemctl link ${dir}/${a.path}`);
-  }
-  const target = artifacts.find((a) => a.path.endsWith('.target'));
-  const units = artifacts.filter((a) => a.path.startsWith('systemd/') && !a.path.includes('@'));
-  if (target) steps.push(`sudo systemctl enable --now ${plan.name}.target`);
-  for (const u of units)
-    if (!u.path.endsWith('.target')) steps.push(`sudo systemctl enable --now ${u.path.slice(8)}`);
-  if (plan.spec.processes.manager === 'supervisor') {
-    steps.push(`sudo ln -s ${dir}/supervisor/${plan.name}.conf /etc/supervisor/conf.d/${plan.name}.conf`);
-    steps.push('sudo supervisorctl update');
-  }
-  if (plan.front.kind === 'nginx') {
-    steps.push(`sudo ln -s ${dir}/nginx/${plan.name}.conf /etc/nginx/sites-enabled/${plan.name}.conf`);
-    steps.push('sudo nginx -t && sudo systemctl reload nginx');
-  }
-  if (isCgiStyle(plan)) steps.push('# CGI-style protocol: HTTP_PROXY is cleared by the proxy (httpoxy).');
-  return steps;
 }

@@ -5,7 +5,6 @@
 import { isAbsolute, join } from 'node:path';
 import type { NormalizedSpec } from '../stack/normalize.js';
 import type { ServerName } from '../stack/schema.js';
-import { PROTOCOLS } from '../topology/catalog/proxies.js';
 import type { Site } from '../topology/site.js';
 import type { AppServerComponent, Component, Endpoint, Topology } from '../topology/types.js';
 
@@ -297,9 +296,4 @@ function buildLaunches(plan: Plan, components: Component[]): Launch[] {
     }
   }
   return out;
-}
-
-/** Is the upstream protocol one that passes CGI variables (where httpoxy matters)? */
-export function isCgiStyle(plan: Plan): boolean {
-  return plan.upstream !== null && PROTOCOLS[plan.upstream.protocol].cgiStyle;
 }

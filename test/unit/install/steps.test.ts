@@ -58,7 +58,7 @@ describe('planInstall', () => {
     const plan = planOf('flask-uwsgi-nginx.yaml');
     const steps = planInstall(plan, renderArtifacts(plan), freshHost());
     expect(titles(steps, false)).toEqual([
-      'install -d /etc/stackgen/flask-uwsgi && cp -r deploy/. /etc/stackgen/flask-uwsgi/',
+      'install -d /etc/stackgen/flask-uwsgi && cp -r . /etc/stackgen/flask-uwsgi/',
       'systemctl link /etc/stackgen/flask-uwsgi/systemd/flask-uwsgi.service',
       'systemctl daemon-reload',
       'systemctl enable --now flask-uwsgi.service',
@@ -128,7 +128,7 @@ describe('planInstall', () => {
       }),
     );
     expect(titles(steps, false)).toEqual([
-      'install -d /etc/stackgen/flask-uwsgi && cp -r deploy/. /etc/stackgen/flask-uwsgi/',
+      'install -d /etc/stackgen/flask-uwsgi && cp -r . /etc/stackgen/flask-uwsgi/',
       'systemctl restart flask-uwsgi.service',
     ]);
   });
