@@ -361,7 +361,11 @@ const appImport: CheckDefinition = {
           kind: 'exec',
           argv: [python, '-c', script, plan.app.root, plan.app.module, plan.app.callable],
           cwd: plan.app.root,
-          env: { ...Object.fromEntries(plan.app.env), PYTHONDONTWRITEBYTECODE: '1' },
+          // The app's own launch environment (PYTHONPATH of a WSGI-file loader included).
+          env: {
+            ...(plan.launches.find((l) => l.component === 'app')?.env ?? {}),
+            PYTHONDONTWRITEBYTECODE: '1',
+          },
           timeoutMs: 60_000,
           judge: judgeExitCode,
         },

@@ -2,12 +2,12 @@
 // files, unit and program states, the distribution's nginx — into a HostFacts value that
 // the pure planner (steps.ts) decides from.
 
-import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { Artifact } from '../render/artifacts.js';
 import type { Plan } from '../render/plan.js';
-import { readAccountBook } from '../runtime/users.js';
+import { nameOfGid, nameOfUid, readAccountBook } from '../runtime/users.js';
 import { PROXIES } from '../topology/catalog/proxies.js';
 import { factQueries, type HostFacts, supervisorPrograms } from './steps.js';
 
@@ -79,6 +79,15 @@ export async function gatherFacts(
     const status = await execa('supervisorctl', ['status'], { reject: false });
     supervisorRunning = runningPrograms(status.stdout, supervisorPrograms(plan));
   }
+  const owners: HostFacts['owners'] = {};
+  for (const dir of plan.app.writable) {
+    try {
+      const st = statSync(dir);
+      owners[dir] = `${nameOfUid(book, st.uid)}:${nameOfGid(book, st.gid)}`;
+    } catch {
+      // missing: install creates it
+    }
+  }
   const distro = PROXIES.nginx.distro!;
   const defaultSiteText = existsSync(distro.defaultSite) ? readText(distro.defaultSite) : null;
   const mainConfig = readText(distro.mainConfig);
@@ -91,6 +100,7 @@ export async function gatherFacts(
     systemd,
     links,
     exists: q.paths.filter((p) => existsSync(p)),
+    owners,
     files,
     units,
     defaultSiteText,

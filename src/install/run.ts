@@ -9,6 +9,7 @@ import {
   lstatSync,
   mkdirSync,
   readFileSync,
+  rmdirSync,
   rmSync,
   symlinkSync,
   unlinkSync,
@@ -105,6 +106,15 @@ async function runCommand(c: Command, o: ExecuteOptions): Promise<Snapshot | nul
       return null;
     case 'remove':
       rmSync(c.path, { recursive: c.recursive ?? false, force: true });
+      return null;
+    case 'remove-if-empty':
+      try {
+        rmdirSync(c.path);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOTEMPTY' || code === 'EEXIST') o.out(`  · kept ${c.path}: it holds the app's data`);
+        else if (code !== 'ENOENT') throw err;
+      }
       return null;
     case 'mkdir': {
       mkdirSync(c.path, { recursive: true, mode: c.mode });

@@ -18,6 +18,8 @@ export type Command =
   | { kind: 'write-file'; path: string; content: string; mode: number }
   | { kind: 'symlink'; link: string; target: string }
   | { kind: 'remove'; path: string; recursive?: boolean }
+  /** Remove a directory only if it is empty: state the app wrote there is kept. */
+  | { kind: 'remove-if-empty'; path: string }
   | { kind: 'mkdir'; path: string; mode: number; owner: string; group: string }
   /** Poll until every endpoint accepts connections (the unit is up, not only started). */
   | {
@@ -65,6 +67,8 @@ export interface HostFacts {
   links: Record<string, string>;
   /** Paths that exist (any kind). */
   exists: string[];
+  /** `user:group` owning each app.writable directory that exists. */
+  owners: Record<string, string>;
   /** Current text of the generated files, by artifact path (absent: no such file). */
   files: Record<string, string>;
   /** systemctl is-enabled / is-active per unit name. */
@@ -90,6 +94,7 @@ export const FRESH_DEBIAN: HostFacts = {
   systemd: true,
   links: { '/etc/nginx/sites-enabled/default': '/etc/nginx/sites-available/default' },
   exists: ['/etc/nginx/sites-enabled', '/etc/supervisor/conf.d'],
+  owners: {},
   files: {},
   units: { 'nginx.service': { enabled: true, active: true } },
   defaultSiteText: 'server {\n\tlisten 80 default_server;\n\tlisten [::]:80 default_server;\n}\n',
@@ -234,6 +239,30 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
     undo: [{ kind: 'remove', path: dir, recursive: true }],
   });
   const changedPaths = new Set(changed.map((a) => a.path));
+
+  // --- state the app writes ------------------------------------------------------------
+  for (const dir of plan.app.writable) {
+    const owner = `${user}:${group}`;
+    const now = facts.owners[dir];
+    if (now === undefined)
+      add({
+        id: `writable:${dir}`,
+        title: `install -d -o ${user} -g ${group} -m 0750 ${dir}`,
+        why: 'app.writable: the app keeps its state here',
+        done: false,
+        commands: [{ kind: 'mkdir', path: dir, mode: 0o750, owner: user, group }],
+        undo: [{ kind: 'remove-if-empty', path: dir }],
+      });
+    else
+      add({
+        id: `writable:${dir}`,
+        title: `chown -R ${owner} ${dir}`,
+        why: 'app.writable: the app keeps its state here',
+        done: now === owner,
+        commands: [{ kind: 'exec', argv: ['chown', '-R', owner, dir] }],
+        undo: [{ kind: 'exec', argv: ['chown', '-R', now, dir] }],
+      });
+  }
 
   // --- the gateway's command ------------------------------------------------------------
   const usesGateway = plan.launches.some((l) => l.component === 'gateway');

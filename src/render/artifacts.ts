@@ -1,16 +1,11 @@
 // Plan → Artifacts: which files a stack gets, each rendered from its template with a view
 // computed here. Pure: no file is read except the templates themselves.
 
+import { dirname } from 'node:path';
 import { SERVERS } from '../topology/catalog/servers.js';
 import { PROTOCOLS } from '../topology/catalog/proxies.js';
 import { renderTemplate } from './engine.js';
-import {
-  gatewayUpstreamUrl,
-  type Launch,
-  nginxAddress,
-  type Plan,
-  relativeFiles,
-} from './plan.js';
+import { gatewayUpstreamUrl, type Launch, nginxAddress, type Plan, relativeFiles } from './plan.js';
 import { shellQuote, systemdQuote } from './helpers.js';
 import { explainText } from './explain.js';
 import { manualSteps } from '../install/steps.js';
@@ -134,6 +129,7 @@ export function renderArtifacts(plan: Plan): Artifact[] {
           jitter: Math.max(1, Math.round(plan.spec.serve.max_requests / 20)),
           // Unix-socket peers have no address; trust the proxy on this machine only.
           forwardedAllowIps: socket.kind === 'unix' ? '*' : '127.0.0.1',
+          limitRequestLine: plan.front.kind === 'none' ? 8190 : 0,
         },
         'app',
       );
@@ -158,8 +154,10 @@ export function renderArtifacts(plan: Plan): Artifact[] {
   }
 
   if (plan.spec.serve.server === 'cgi' && plan.spec.app.interface === 'wsgi') {
-    add(rel.cgiScript, 'cgi/wsgi.cgi.hbs', {}, 'app', 0o755);
+    add(rel.cgiScript, 'cgi/wsgi.cgi.hbs', { loaderDir: dirname(plan.files.wsgiLoader) }, 'app', 0o755);
   }
+  if (plan.app.wsgiFile && plan.appServer?.server !== 'uwsgi')
+    add(rel.wsgiLoader, 'python/wsgi_file.py.hbs', { wsgiFile: plan.app.wsgiFile }, 'app');
 
   if (plan.spec.processes.manager === 'systemd') out.push(...systemdUnits(plan, base));
   if (plan.spec.processes.manager === 'supervisor') {
@@ -257,6 +255,7 @@ function systemdUnits(plan: Plan, base: object): Artifact[] {
         stopWhy: c.stop.why,
         after: component === 'gateway' && appUnit ? [appUnit] : [],
         partOf: templated ? `${plan.name}.target` : null,
+        writable: launch.runsAppCode ? plan.app.writable : [],
         extraSystemCalls: server?.extraSystemCalls
           ? { ...server.extraSystemCalls, groups: server.extraSystemCalls.groups.join(' ') }
           : null,

@@ -2,7 +2,7 @@
 // socket paths, ports, command lines, users. Commands are built here once, so the systemd
 // unit, the supervisor program and verify's launcher run the very same argv.
 
-import { isAbsolute, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import type { NormalizedSpec } from '../stack/normalize.js';
 import type { ServerName } from '../stack/schema.js';
 import type { Site } from '../topology/site.js';
@@ -31,6 +31,8 @@ export interface Launch {
    * that directory (RuntimeDirectory=, created for User:Group at start, removed at stop).
    */
   ownsRunDir: boolean;
+  /** The app's code runs in this process (app server, fcgiwrap's CGI, the gateway's CGI): it gets app.writable. */
+  runsAppCode: boolean;
 }
 
 export interface Plan {
@@ -43,11 +45,16 @@ export interface Plan {
   app: {
     root: string;
     python: string;
+    /** What servers import: `module:callable` (the loader's, for a WSGI file). */
     entry: string;
     module: string;
     callable: string;
+    /** A WSGI file (`hgweb.wsgi`) the entry names, absolute; null for a module entry. */
+    wsgiFile: string | null;
     env: Array<[string, string]>;
     static: Array<{ url: string; dir: string }>;
+    /** Directories the app writes (app.writable), absolute. */
+    writable: string[];
   };
   front: {
     kind: 'nginx' | 'gateway' | 'none';
@@ -70,9 +77,26 @@ export interface Plan {
     tmpfiles: string;
     runner: string;
     cgiScript: string;
+    wsgiLoader: string;
   };
   launches: Launch[];
 }
+
+/** The module of the loader a WSGI-file entry is served through (python/<it>.py in the config dir). */
+export const WSGI_LOADER_MODULE = 'stackgen_wsgi_file';
+
+/** Does the entry name a WSGI file (`hgweb.wsgi`, `app.py`) rather than `module:callable`? Pure. */
+export function wsgiFileOf(spec: NormalizedSpec): boolean {
+  const e = spec.app.entry;
+  return (
+    spec.app.interface === 'wsgi' &&
+    spec.app.framework !== 'cgi' &&
+    !e.includes(':') &&
+    /\.(wsgi|py)$/.test(e)
+  );
+}
+
+const resolvePath = (root: string, p: string) => (isAbsolute(p) ? p : join(root, p));
 
 /** Where a logical endpoint lands on a site. */
 export function bindEndpoint(ep: Endpoint, site: Site): BoundEndpoint {
@@ -93,6 +117,7 @@ export function relativeFiles(name: string) {
     tmpfiles: `tmpfiles/${name}.conf`,
     runner: `python/${name}_server.py`,
     cgiScript: `cgi/${name}.cgi`,
+    wsgiLoader: `python/${WSGI_LOADER_MODULE}.py`,
   };
 }
 
@@ -102,9 +127,10 @@ export function buildPlan(topology: Topology, site: Site, source: string): Plan 
   const files = Object.fromEntries(
     Object.entries(rel).map(([k, v]) => [k, join(site.configDir, v)]),
   ) as Plan['files'];
-  const [module = '', callable = ''] = spec.app.entry.includes(':')
-    ? spec.app.entry.split(':')
-    : [spec.app.entry, ''];
+  const wsgiFile = wsgiFileOf(spec) ? resolvePath(site.appRoot, spec.app.entry) : null;
+  // A WSGI file is not a module: servers import a generated loader that executes it.
+  const entry = wsgiFile ? `${WSGI_LOADER_MODULE}:application` : spec.app.entry;
+  const [module = '', callable = ''] = entry.includes(':') ? entry.split(':') : [entry, ''];
 
   const appComponent =
     topology.components.find((c): c is AppServerComponent => c.role === 'app-server') ?? null;
@@ -129,14 +155,16 @@ export function buildPlan(topology: Topology, site: Site, source: string): Plan 
     app: {
       root: site.appRoot,
       python: site.python,
-      entry: spec.app.entry,
+      entry,
       module,
       callable,
+      wsgiFile,
       env: Object.entries(spec.app.env),
       static: Object.entries(spec.app.static).map(([url, dir]) => ({
         url,
-        dir: isAbsolute(dir) ? dir : join(site.appRoot, dir),
+        dir: resolvePath(site.appRoot, dir),
       })),
+      writable: spec.app.writable.map((dir) => resolvePath(site.appRoot, dir)),
     },
     front: { kind: spec.proxy.kind, listen: frontListen },
     upstream: frontComponent
@@ -230,6 +258,9 @@ function buildLaunches(plan: Plan, components: Component[]): Launch[] {
   const { site } = plan;
   const out: Launch[] = [];
   const env: Record<string, string> = { ...Object.fromEntries(plan.app.env), PYTHONUNBUFFERED: '1' };
+  // The WSGI-file loader sits in the config dir; uWSGI reads the file itself (wsgi-file).
+  if (plan.app.wsgiFile && plan.appServer?.server !== 'uwsgi')
+    env['PYTHONPATH'] = dirname(plan.files.wsgiLoader);
   for (const c of components) {
     const base = {
       component: c.id,
@@ -252,6 +283,7 @@ function buildLaunches(plan: Plan, components: Component[]): Launch[] {
           ready: ep,
           instance: perPort && ep.kind === 'tcp' ? String(ep.port) : null,
           ownsRunDir: true,
+          runsAppCode: true,
         });
       });
     } else if (c.role === 'cgi-bridge') {
@@ -269,6 +301,7 @@ function buildLaunches(plan: Plan, components: Component[]): Launch[] {
         ready: plan.bridge!.bound,
         instance: null,
         ownsRunDir: plan.bridge!.bound.kind === 'unix',
+        runsAppCode: true,
       });
     } else if (c.program === 'gateway') {
       out.push({
@@ -279,6 +312,8 @@ function buildLaunches(plan: Plan, components: Component[]): Launch[] {
         ready: plan.front.listen,
         instance: null,
         ownsRunDir: false,
+        // The gateway spawns CGI scripts itself: they run under its unit.
+        runsAppCode: plan.upstream?.protocol === 'cgi',
       });
     } else {
       out.push({
@@ -292,6 +327,7 @@ function buildLaunches(plan: Plan, components: Component[]): Launch[] {
         ready: plan.front.listen,
         instance: null,
         ownsRunDir: false,
+        runsAppCode: false,
       });
     }
   }

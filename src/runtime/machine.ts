@@ -179,7 +179,11 @@ export interface Machine {
   exec(argv: string[], options?: { input?: string; timeoutMs?: number }): Promise<ExecResult>;
   /** Start a command inside with piped stdio (a long-running pass streaming events). */
   spawn(argv: string[]): ChildProcess;
-  /** The host path of a path inside the machine (through /proc/PID1/root). */
+  /**
+   * The host path of a path inside the machine (through /proc/PID1/root), for this
+   * process's own file calls. Never hand it to a tool that canonicalizes paths: realpath
+   * resolves /proc/PID/root to the host's own / (run such tools inside with exec()).
+   */
   path(inside: string): string;
   /** Power cycle: SIGKILL PID 1 (no shutdown runs), boot again on the same disk layer. */
   reboot(): Promise<void>;

@@ -61,7 +61,7 @@ const appSchema = z
       .min(1)
       .optional()
       .describe(
-        'Entry point: `module:callable` (e.g. `app:app`, `mysite.wsgi:application`), or for `cgi` a script path relative to root. Defaults per framework.',
+        'Entry point: `module:callable` (e.g. `app:app`, `mysite.wsgi:application`); a WSGI file defining `application` (`hgweb.wsgi`, as mod_wsgi takes it), relative to root; or for `cgi` a script path relative to root. Defaults per framework.',
       ),
     root: z
       .string()
@@ -95,6 +95,12 @@ const appSchema = z
       .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string())
       .default({})
       .describe('Environment variables for the app server processes (e.g. DJANGO_SETTINGS_MODULE).'),
+    writable: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        'Directories the app writes (a SQLite database, media, uploads, a repository or data folder), relative to root: `stackgen install` creates them owned by the app user, and they are the only places outside its runtime directory and /tmp the hardened unit may write (ReadWritePaths=).',
+      ),
   })
   .describe('The Python application.');
 

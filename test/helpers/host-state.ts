@@ -40,6 +40,11 @@ export async function hostChanges(s: HostSnapshot, owners: number[] = [process.p
   for (let i = 0; i < 100 && machineProcesses(owners).length > 0; i++) await sleep(50);
   const left = machineProcesses(owners);
   if (left.length > 0) changes.push(`machine processes still alive: ${left.join(', ')}`);
+  // What a machine stages lives in its layer; a tool that resolved /proc/PID/root to the
+  // host's own / would have written here instead.
+  for (const leak of ['/srv/stackgen-verify', '/srv/conformance', '/srv/install-test'])
+    if (existsSync(leak))
+      changes.push(`${leak} exists on this host: a machine's file leaked out of its layer`);
   if (!existsSync(s.marker)) changes.push(`${s.marker} is gone: the host's /tmp was emptied`);
   else if (readFileSync(s.marker, 'utf8') !== s.content) changes.push(`${s.marker} changed`);
   // The holder mounts in its own namespace: this host's mount table never changes at all.

@@ -8,6 +8,7 @@ import { Agent, type ClientRequest, type IncomingMessage, request as httpRequest
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { StackgenError } from '../../errors.js';
+import { DEFAULT_MAX_HEAD_BYTES as MAX_RESPONSE_HEAD_BYTES } from '../codecs/cgi-response.js';
 import type { GatewayLogger } from '../log.js';
 import type {
   GatewayRequest,
@@ -143,6 +144,9 @@ export function createHttpTransport(target: UpstreamTarget, options: HttpTranspo
           headers: backendRequestHeaders(req, upgrade),
           setHost: false,
           insecureHTTPParser: false,
+          // Response heads up to 64 KiB, as the CGI-style transports take (Node's default
+          // 16 KiB refuses a backend's big Set-Cookie/CSP/Link heads that nginx passes).
+          maxHeaderSize: MAX_RESPONSE_HEAD_BYTES,
         });
       } catch (err) {
         reject(

@@ -40,6 +40,7 @@ function freshHost(over: Partial<HostFacts> = {}): HostFacts {
     systemd: true,
     links: { '/etc/nginx/sites-enabled/default': '/etc/nginx/sites-available/default' },
     exists: ['/etc/nginx/sites-enabled', '/etc/supervisor/conf.d'],
+    owners: {},
     files: {},
     units: { 'nginx.service': { enabled: true, active: true } },
     defaultSiteText: DEBIAN_DEFAULT,

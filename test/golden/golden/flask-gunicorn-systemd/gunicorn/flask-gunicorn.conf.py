@@ -30,8 +30,10 @@ max_requests_jitter = 50
 forwarded_allow_ips = "*"
 proxy_allow_ips = "*"
 
-# Header limits (gunicorn defaults, stated): request line and header fields.
-limit_request_line = 8190
+# Header limits. The request line: gunicorn's own maximum is 8190 bytes, below the 16 KiB a
+# line may have at the proxy (nginx large_client_header_buffers 16k), so behind a proxy the
+# proxy bounds it (0 = no second, smaller limit); facing clients, gunicorn's maximum holds.
+limit_request_line = 0
 limit_request_fields = 100
 limit_request_field_size = 16380
 
