@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages stackgen's full test suite runs for real: nginx, uWSGI and
 # its python3/gevent plugins, gunicorn, uvicorn, the frameworks the examples use,
-# supervisor, fcgiwrap (CGI behind nginx), wrk (benchmarks) and systemd (systemd-analyze). Needs root.
+# supervisor, fcgiwrap (CGI behind nginx), wrk (benchmarks), systemd (systemd-analyze, and
+# PID 1 of the throwaway machines `verify --target machine` boots; util-linux gives them
+# unshare/nsenter), and the third-party apps of the conformance suite: httpbin, Mercurial
+# (hgweb and the hg client) and Radicale. Needs root.
 set -euo pipefail
 packages=(
   nginx-light
@@ -10,7 +13,8 @@ packages=(
   python3-flask python3-django python3-bottle python3-tornado
   python3-starlette python3-fastapi python3-waitress python3-gevent
   supervisor fcgiwrap wrk
-  systemd
+  systemd util-linux
+  python3-httpbin mercurial radicale
 )
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq

@@ -61,6 +61,8 @@ export interface InstalledHost {
   proxyService: string | null;
   /** Run a command on the host; resolves with its exit code and output. */
   run(argv: string[], timeoutMs?: number): Promise<{ code: number | null; output: string }>;
+  /** The last lines the stack's processes and its proxy logged (for a failure's explanation). */
+  logTail(lines?: number): Promise<string[]>;
 }
 
 /**

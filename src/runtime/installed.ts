@@ -109,6 +109,28 @@ export function installedHost(plan: Plan): InstalledHost {
     startUnits: manager === 'systemd' ? startUnits(artifacts) : [],
     proxyService: plan.front.kind === 'nginx' ? PROXIES.nginx.distro!.service : null,
     run,
+    logTail: async (lines = 12) => {
+      const units = manager === 'systemd' ? [...new Set([...services, ...startUnits(artifacts)])] : [];
+      const journal = units.length
+        ? (
+            await run([
+              'journalctl',
+              '--no-pager',
+              '-o',
+              'short-precise',
+              '-n',
+              String(lines),
+              ...units.flatMap((u) => ['-u', u]),
+            ])
+          ).output
+        : '';
+      const files = [
+        ...(plan.front.kind === 'nginx' ? [PROXIES.nginx.distro!.errorLog] : []),
+        ...(manager === 'supervisor' ? logFilesOf(plan) : []),
+      ];
+      const tails = files.flatMap((f) => tailOf(f, lines).map((l) => `${basename(f)}: ${l}`));
+      return [...journal.split('\n').filter(Boolean), ...tails];
+    },
   };
 }
 
@@ -398,6 +420,24 @@ async function uninstallProbes(
     );
   }
   return out;
+}
+
+/** The last lines of a file (none when it cannot be read). */
+function tailOf(file: string, lines: number): string[] {
+  try {
+    return readFileSync(file, 'utf8').split('\n').filter(Boolean).slice(-lines);
+  } catch {
+    return [];
+  }
+}
+
+/** supervisor's log files of the stack's programs. */
+function logFilesOf(plan: Plan): string[] {
+  try {
+    return readdirSync(plan.site.logDir).map((f) => `${plan.site.logDir}/${f}`);
+  } catch {
+    return [];
+  }
 }
 
 /** Live processes whose command line names this path. */

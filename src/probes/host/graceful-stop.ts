@@ -13,6 +13,8 @@ const SLOW_MS = 2000;
 const STOP_AFTER_MS = 500;
 
 interface Observed {
+  /** What the stack and its proxy logged meanwhile, for a failure. */
+  logs: string[];
   status: number | null;
   error: string | null;
   requestMs: number;
@@ -58,9 +60,11 @@ export const gracefulStopProbe: ProbeDefinition<Observed> = {
     const stopMs = Math.round(performance.now() - s0);
     const answer = await inFlight;
     const requestMs = Math.round(performance.now() - t0);
+    const logs = answer.status === 200 ? [] : await host.logTail();
     const restart = await ctx.restartBackend();
     return {
       ...answer,
+      logs,
       requestMs,
       stopMs,
       stop: `${argv.join(' ')}${stopped.code === 0 ? '' : ` failed: ${stopped.output}`}`,
@@ -75,7 +79,8 @@ export const gracefulStopProbe: ProbeDefinition<Observed> = {
       return o.status === 200
         ? fail(`200: the documented gap is gone — update KNOWN_GAPS (${facts})`)
         : pass(`${answer}, as documented: ${facts}`);
-    if (o.status !== 200) return fail(`${answer}: ${facts}`);
+    if (o.status !== 200)
+      return fail(`${answer}: ${facts}${o.logs.length ? ` — logs: ${o.logs.join(' | ')}` : ''}`);
     return pass(`200: ${facts}`);
   },
 };

@@ -27,6 +27,7 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
       mainConfig: '/etc/nginx/nginx.conf',
       configTest: ['nginx', '-t'],
       pidFile: '/run/nginx.pid',
+      errorLog: '/var/log/nginx/error.log',
     },
   },
   gateway: {

@@ -115,6 +115,8 @@ export interface ProxyDistro {
   configTest: string[];
   /** The master's pid file: a reload is done when the master's old workers are gone. */
   pidFile: string;
+  /** Where the distribution's configuration logs errors (a failed upstream hop is named there). */
+  errorLog: string;
 }
 
 /** A process manager as Debian packages it (null for systemd itself and for none). */
