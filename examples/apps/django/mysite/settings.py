@@ -3,7 +3,8 @@ import os
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "example-only-not-secret")
 DEBUG = False
-ALLOWED_HOSTS = ["*"]
+# The stack serves this one name (stack.yaml proxy.server_name); Django refuses any other.
+ALLOWED_HOSTS = ["shop.example"]
 ROOT_URLCONF = "mysite.urls"
 INSTALLED_APPS = []
 MIDDLEWARE = []
