@@ -339,22 +339,7 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
           undo: [],
         });
     }
-    add({
-      id: 'units-ready',
-      title: `wait until ${endpoints.map(endpointText).join(', ')} accept connections`,
-      done: false,
-      check: true,
-      commands: [
-        {
-          kind: 'wait-ready',
-          what: name,
-          endpoints,
-          systemdUnits: systemdServices(plan, artifacts),
-          logUnits: systemdServices(plan, artifacts),
-        },
-      ],
-      undo: [],
-    });
+    add(readyCheck(name, endpoints, systemdServices(plan, artifacts), systemdServices(plan, artifacts)));
   }
   if (manager === 'supervisor' && launched.length > 0) {
     const tmpfiles = artifacts.find((a) => a.path.startsWith('tmpfiles/'));
@@ -402,17 +387,7 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
       ],
       undo: [],
     });
-    if (endpoints.length)
-      add({
-        id: 'units-ready',
-        title: `wait until ${endpoints.map(endpointText).join(', ')} accept connections`,
-        done: false,
-        check: true,
-        commands: [
-          { kind: 'wait-ready', what: name, endpoints, systemdUnits: [], logUnits: [distro.service] },
-        ],
-        undo: [],
-      });
+    if (endpoints.length) add(readyCheck(name, endpoints, [], [distro.service]));
   }
 
   // --- nginx ---------------------------------------------------------------------------
@@ -513,6 +488,23 @@ export function factQueries(
     ...(plan.site.stackgenCommand[0] ? [plan.site.stackgenCommand[0]] : []),
   ];
   return { links, units, paths };
+}
+
+/** The check that every process of the stack accepts connections (and its units stay up). */
+function readyCheck(
+  what: string,
+  endpoints: BoundEndpoint[],
+  systemdUnits: string[],
+  logUnits: string[],
+): InstallStep {
+  return {
+    id: 'units-ready',
+    title: `wait until ${endpoints.map(endpointText).join(', ')} accept connections`,
+    done: false,
+    check: true,
+    commands: [{ kind: 'wait-ready', what, endpoints, systemdUnits, logUnits }],
+    undo: [],
+  };
 }
 
 function endpointText(ep: BoundEndpoint): string {

@@ -36,6 +36,11 @@ export interface PassReport {
   wallMs: number;
 }
 
+/** A pass before anything ran: no units, no probes yet. */
+export function emptyPass(app: PassReport['app'], dir: string): PassReport {
+  return { app, dir, units: [], probes: [], notReady: null, interrupted: false, kept: null, wallMs: 0 };
+}
+
 export type StackOutcome = 'pass' | 'fail' | 'not-ready' | 'interrupted';
 
 export interface StackReport {

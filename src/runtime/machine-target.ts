@@ -21,7 +21,7 @@ import { parseDocument } from 'yaml';
 import { PROBE_APPS, PROBE_COMMON_DIR, PROBE_COMMON_MODULE } from '../probes/contract.js';
 import { probeAppChanges, type ProbeSubstitution, probeFrameworkFor } from '../probes/substitute.js';
 import { buildPlan } from '../render/plan.js';
-import type { PassReport, ProgressEvent } from '../report/types.js';
+import { emptyPass, type PassReport, type ProgressEvent } from '../report/types.js';
 import type { LoadedSpec } from '../stack/parse.js';
 import { namedDirectories } from '../stack/paths.js';
 import { resolveTopology } from '../topology/resolve.js';
@@ -159,16 +159,7 @@ async function runPhase(machine: Machine, job: InstalledJob, o: MachinePassOptio
 /** One pass on a fresh machine: boot, stage, install + probe, reboot, probe, uninstall, throw away. */
 export async function machinePass(loaded: LoadedSpec, o: MachinePassOptions): Promise<PassReport> {
   const t0 = performance.now();
-  const report: PassReport = {
-    app: o.app,
-    dir: `${STAGE_DIR}/${loaded.spec.name} (inside the machine)`,
-    units: [],
-    probes: [],
-    notReady: null,
-    interrupted: false,
-    kept: null,
-    wallMs: 0,
-  };
+  const report = emptyPass(o.app, `${STAGE_DIR}/${loaded.spec.name} (inside the machine)`);
   o.onProgress?.({ type: 'pass', app: o.app, dir: report.dir });
   const unit = (phase: 'starting' | 'ready' | 'stopping' | 'stopped', ms?: number, detail?: string) =>
     o.onProgress?.({ type: 'unit', event: { unit: 'machine', phase, ms, detail } });

@@ -15,7 +15,7 @@ import { userCheckProbes } from '../probes/user-checks.js';
 import type { Artifact } from '../render/artifacts.js';
 import type { Plan } from '../render/plan.js';
 import type { PassReport, ProgressEvent, StackReport, UnitEvent } from '../report/types.js';
-import { outcomeOf } from '../report/types.js';
+import { emptyPass, outcomeOf } from '../report/types.js';
 import type { LoadedSpec } from '../stack/parse.js';
 import {
   planUnits,
@@ -136,16 +136,7 @@ async function verifyPass(
     pgids: new Set(),
     killed: new Set(),
   };
-  const report: PassReport = {
-    app,
-    dir: sandbox.dir,
-    units: [],
-    probes: [],
-    notReady: null,
-    interrupted: false,
-    kept: null,
-    wallMs: 0,
-  };
+  const report = emptyPass(app, sandbox.dir);
   const readyMs = new Map<string, number>();
   const onEvent = (event: UnitEvent) => {
     if (event.phase === 'ready' && event.ms !== undefined) readyMs.set(event.unit, event.ms);

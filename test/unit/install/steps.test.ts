@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { nginxUserOf, runningPrograms } from '../../../src/install/facts.js';
 import {
   claimsDefaultServer,
+  FRESH_DEBIAN,
   type HostFacts,
   installProblems,
   planInstall,
@@ -28,27 +29,9 @@ function planOf(example: string): Plan {
   );
 }
 
-/** A stock Debian host: www-data, nginx with its default site, nothing of the stack. */
+/** A stock Debian host (the deploy README's assumption), with this checkout's stackgen. */
 function freshHost(over: Partial<HostFacts> = {}): HostFacts {
-  return {
-    users: ['root', 'www-data'],
-    groups: [
-      { name: 'root', members: [] },
-      { name: 'www-data', members: [] },
-    ],
-    primaryGroup: { root: 'root', 'www-data': 'www-data' },
-    systemd: true,
-    links: { '/etc/nginx/sites-enabled/default': '/etc/nginx/sites-available/default' },
-    exists: ['/etc/nginx/sites-enabled', '/etc/supervisor/conf.d'],
-    owners: {},
-    files: {},
-    units: { 'nginx.service': { enabled: true, active: true } },
-    defaultSiteText: DEBIAN_DEFAULT,
-    nginxUser: 'www-data',
-    supervisorRunning: [],
-    selfCommand: ['/usr/bin/node', '/opt/stackgen/bin/stackgen.js'],
-    ...over,
-  };
+  return { ...FRESH_DEBIAN, selfCommand: ['/usr/bin/node', '/opt/stackgen/bin/stackgen.js'], ...over };
 }
 
 const titles = (steps: ReturnType<typeof planInstall>, done: boolean) =>
