@@ -44,6 +44,8 @@ import { staticFixtures } from './sandbox.js';
 
 /** After a restart, time for workers to finish loading before the next step. */
 const SETTLE_MS = 1000;
+/** How long after the machine's boot uninstall may begin. */
+const BOOT_SETTLE_MS = 2000;
 
 /** Whether any of these units is still active (or stopping). */
 async function anyActive(units: string[]): Promise<boolean> {
@@ -154,6 +156,7 @@ export async function runInstalledPhase(
   emit: (e: ProgressEvent) => void,
   signal: AbortSignal,
 ): Promise<PhaseOutcome> {
+  const phaseStart = performance.now();
   const plan = planOf(job);
   const host = installedHost(plan);
   const outcome: PhaseOutcome = { probes: [], notReady: null };
@@ -272,6 +275,9 @@ export async function runInstalledPhase(
     } else for (const proc of direct.rt.running.values()) proc.release();
   }
   if (job.phase === 'after-reboot') {
+    // Not within a moment of the boot: uWSGI 2.0 misses a stop signal while its workers are
+    // still starting and then waits out its mercy (see the ini); no operator uninstalls then.
+    await sleep(Math.max(0, BOOT_SETTLE_MS - (performance.now() - phaseStart)));
     for (const r of await uninstallProbes(plan, job, emit)) {
       outcome.probes.push(r);
       emit({ type: 'probe', result: r });

@@ -205,7 +205,7 @@ export async function machinePass(loaded: LoadedSpec, o: MachinePassOptions): Pr
     unit('stopped', stopMs);
     report.units.push({ id: 'machine', readyMs: boots[0] ?? null, stopMs, escalated: false });
     o.notes.add(
-      `machine: a throwaway Debian host (systemd as PID 1, Debian's nginx and supervisor); boots in ${boots.map((b) => `${b} ms`).join(', then ')}`,
+      `machine (${o.app} pass): a throwaway Debian host (systemd as PID 1, Debian's nginx and supervisor); booted in ${boots.map((b) => `${b} ms`).join(', rebooted in ')}`,
     );
   }
   report.interrupted = o.signal.aborted;

@@ -28,6 +28,7 @@ import {
   SYSTEMD_NOTE,
 } from './launch.js';
 import { machinePass } from './machine-target.js';
+import { sleep } from './process.js';
 import { createSandbox } from './sandbox.js';
 import { analyzeUnits, unitsDir } from './systemd-analyze.js';
 import type { AccountBook } from './users.js';
@@ -50,6 +51,9 @@ export interface VerifyOptions {
   portOverrides?: Record<number, number> | undefined;
   mutateArtifacts?: ((artifacts: Artifact[], plan: Plan) => Artifact[]) | undefined;
 }
+
+/** How long after a (re)start teardown waits before it stops the stack. */
+const START_SETTLE_MS = 1500;
 
 /** Verify one loaded stack. Never throws for a failing stack: failures are in the report. */
 export async function verifyStack(loaded: LoadedSpec, options: VerifyOptions): Promise<StackReport> {
@@ -152,8 +156,10 @@ async function verifyPass(
   };
   const backend = plan.appServer ? 'app' : plan.bridge ? 'fcgiwrap' : null;
   let started = false;
+  let lastStart = performance.now();
   try {
     await startStack(rt, startOptions);
+    lastStart = performance.now();
     started = true;
   } catch (err) {
     if (isStackgenError(err, 'SG_ERR_COMPONENT_NOT_READY')) {
@@ -195,6 +201,7 @@ async function verifyPass(
           if (!backend) return null;
           try {
             await restartComponent(rt, backend, startOptions);
+            lastStart = performance.now();
             return null;
           } catch (err) {
             return (err as Error).message;
@@ -223,6 +230,10 @@ async function verifyPass(
       stopCommand: `sh ${script}`,
     };
   } else {
+    // Not within a moment of a start: uWSGI 2.0 misses a stop signal while its workers are
+    // still starting and waits out its mercy (see the generated ini) — what teardown proves
+    // is the stop of a serving stack.
+    if (started) await sleep(Math.max(0, START_SETTLE_MS - (performance.now() - lastStart)));
     const stop = await stopStack(rt, onEvent);
     for (const s of stop.stopped)
       report.units.push({

@@ -68,6 +68,13 @@ export function conformanceYaml(s: ConformanceStack, root: string): string {
     '  max_body: 64m',
     'processes:',
     '  manager: systemd',
+    // A user check with a WebDAV method and request headers (verify runs it on the real app).
+    ...(s.app === 'radicale'
+      ? [
+          'checks:',
+          `  - {name: propfind, path: /u/, method: PROPFIND, request_headers: {Depth: "0", Authorization: "Basic ${Buffer.from('u:p').toString('base64')}"}, status: 207, body_contains: multistatus}`,
+        ]
+      : []),
     '',
   ].join('\n');
 }

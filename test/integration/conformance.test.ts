@@ -50,6 +50,8 @@ describeWith({
         const failed = pass.probes.filter((p) => p.status === 'fail').map((p) => `${p.key}: ${p.actual}`);
         expect(pass.notReady, JSON.stringify(pass.notReady)).toBeNull();
         expect(failed.join('\n')).toBe('');
+        if (s.app === 'radicale')
+          expect(pass.probes.find((p) => p.probe === 'check:propfind')?.status).toBe('pass');
         expect(pass.kept).not.toBeNull();
         const url = new URL(pass.kept!.urls[0]!);
         const results = await runConformance(

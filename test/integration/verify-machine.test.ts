@@ -5,7 +5,7 @@
 // Also: an interrupted run and a run without root leave this host exactly as it was.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -87,13 +87,35 @@ describeWith({
     const reload = all.filter((p) => p.probe === 'reload-under-load' && p.status === 'pass');
     expect(reload.length).toBeGreaterThan(5);
     for (const r of reload) expect(r.actual).toMatch(/^0 of \d+ requests failed/);
-    expect(report.stacks[0]!.notes.join('\n')).toMatch(/machine: .*boots in \d+ ms/);
+    expect(report.stacks[0]!.notes.join('\n')).toMatch(
+      /machine \(probe-app pass\): .*booted in \d+ ms, rebooted in \d+ ms/,
+    );
   });
 });
 
 describeWith({ machine: true, tools: ['nginx', 'uwsgi'], pythonModules: ['flask'] })(
-  'verify --target machine interrupted',
+  'verify --target machine interrupted or failing',
   () => {
+    it('a stack that cannot start: exit 3 with the install step and journal, nothing left on this host', async () => {
+      const snapshot = snapshotHost('failing');
+      const dir = mkdtempSync(join(tmpdir(), 'stackgen-machine-broken-'));
+      try {
+        const file = join(dir, 'broken.yaml');
+        writeFileSync(
+          file,
+          `name: broken\napp:\n  framework: flask\n  entry: no_such_module:app\n  root: ${join(ROOT, 'examples/apps/flask')}\nserve:\n  server: uwsgi\n`,
+        );
+        const run = await runVerify(['--target', 'machine', file], { timeoutMs: 120_000 });
+        expect(run.code).toBe(3);
+        expect(run.stdout).toMatch(/NOT READY/);
+        expect(run.stdout).toMatch(/stackgen install/);
+        expect(`${run.stdout}${run.stderr}`).toMatch(/no_such_module/);
+        expect(await hostChanges(snapshot, [run.pid])).toEqual([]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }, 120_000);
+
     it('Ctrl-C in the middle: the machine is thrown away, nothing of it is left on this host', async () => {
       const snapshot = snapshotHost('interrupted');
       let sent = false;

@@ -31,10 +31,10 @@ export const gracefulStopProbe: ProbeDefinition<Observed> = {
   needsProbeApp: true,
   after: ['app/reach'],
   skip: (ctx) =>
-    !ctx.host?.appControl.length
-      ? 'no app server process to stop (CGI: a process per request)'
-      : ctx.host.manager === 'none'
-        ? 'no process manager'
+    ctx.host?.manager === 'none'
+      ? 'no process manager to stop it through'
+      : !ctx.host?.appControl.length
+        ? 'no app server process to stop (CGI: a process per request)'
         : null,
   expect: (ctx) =>
     ctx.behaviour.stopsGracefully
