@@ -19,7 +19,7 @@ import { execa } from 'execa';
 import { isStackgenError, StackgenError } from '../errors.js';
 import type { Artifact } from '../render/artifacts.js';
 import { writeArtifacts, writeAtomic } from '../render/write.js';
-import { isConnectable, POLL_MS } from '../runtime/readiness.js';
+import { httpStatus, isConnectable, POLL_MS } from '../runtime/readiness.js';
 import { sleep } from '../runtime/process.js';
 import { resolveIds, readAccountBook } from '../runtime/users.js';
 import { PROXIES } from '../topology/catalog/proxies.js';
@@ -72,6 +72,9 @@ async function journalTail(units: string[]): Promise<string> {
   const r = await execa('journalctl', args, { reject: false, all: true });
   return (r.all ?? '').trim();
 }
+
+/** How long the front may answer 502/503/504 before the path counts as broken. */
+const LASTING_BAD_MS = 5000;
 
 /** How long a unit must stay up after it first accepts connections. */
 const STABLE_MS = 1000;
@@ -151,6 +154,24 @@ async function runCommand(c: Command, o: ExecuteOptions): Promise<Snapshot | nul
     case 'reload':
       await reloadAndWait(c.service, c.pidFile);
       return null;
+    case 'wait-answer': {
+      const deadline = Date.now() + o.readySeconds * 1000;
+      let badSince = 0;
+      for (;;) {
+        const last = await httpStatus({ host: c.host, port: c.port }, '/', 3000, c.hostHeader);
+        if (last !== null && last !== 502 && last !== 503 && last !== 504) return null;
+        // A gateway error that lasts is a broken hop (the app does not load), not a slow start.
+        if (last !== null) badSince ||= Date.now();
+        else badSince = 0;
+        if (Date.now() > deadline || (badSince && Date.now() - badSince > LASTING_BAD_MS))
+          throw new CommandFailed(
+            `the front answers ${last ?? 'nothing'} on http://${c.host}:${c.port}/: the app behind it is not serving`,
+            '',
+            await journalTail(c.logUnits),
+          );
+        await sleep(200);
+      }
+    }
     case 'wait-supervisor': {
       const deadline = Date.now() + o.readySeconds * 1000;
       for (;;) {
@@ -273,7 +294,7 @@ export async function executeSteps(steps: InstallStep[], o: ExecuteOptions): Pro
       });
     }
     if (step.check) {
-      o.out(`  ✓ ${step.title}`);
+      o.out(`  ✓ (check) ${step.title}`);
       continue;
     }
     performed.push({ step, snapshots });

@@ -34,6 +34,11 @@ export type Command =
   /** Poll supervisorctl until every program is RUNNING. */
   | { kind: 'wait-supervisor'; programs: string[] }
   /**
+   * The front answers a request with something other than 502/503/504: the whole path
+   * serves (an app server can accept connections while every worker fails to load the app).
+   */
+  | { kind: 'wait-answer'; host: string; port: number; hostHeader: string | undefined; logUnits: string[] }
+  /**
    * Reload a master/worker server and wait until the reload took: `systemctl reload` returns
    * at once, and the old workers answer (with the old configuration) until they exit.
    */
@@ -436,6 +441,27 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
         active
           ? { kind: 'reload', service: nginx.service, pidFile: nginx.pidFile }
           : { kind: 'exec', argv: ['systemctl', 'enable', '--now', nginx.service] },
+      ],
+      undo: [],
+    });
+  }
+  // Last: a request through the front, as a client would send it.
+  if (plan.launches.length > 0 && (manager !== 'none' || plan.front.kind === 'nginx')) {
+    const { host, port } = plan.front.listen;
+    const name0 = plan.spec.proxy.server_name.split(/\s+/)[0];
+    add({
+      id: 'front-answers',
+      title: `curl http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}/  (not 502/503/504)`,
+      done: false,
+      check: true,
+      commands: [
+        {
+          kind: 'wait-answer',
+          host: host === '0.0.0.0' ? '127.0.0.1' : host,
+          port,
+          hostHeader: name0 && name0 !== '_' ? name0 : undefined,
+          logUnits: manager === 'systemd' ? systemdServices(plan, artifacts) : [],
+        },
       ],
       undo: [],
     });

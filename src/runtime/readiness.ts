@@ -29,13 +29,18 @@ export function httpStatus(
   ep: { host: string; port: number },
   path: string,
   timeoutMs = 2000,
+  hostHeader?: string,
 ): Promise<number | null> {
   return new Promise((resolve) => {
-    const req = request({ host: ep.host, port: ep.port, path, agent: false, timeout: timeoutMs }, (res) => {
-      res.resume();
-      res.once('end', () => resolve(res.statusCode ?? null));
-      res.once('error', () => resolve(res.statusCode ?? null));
-    });
+    const headers = hostHeader ? { Host: hostHeader } : {};
+    const req = request(
+      { host: ep.host, port: ep.port, path, agent: false, timeout: timeoutMs, headers },
+      (res) => {
+        res.resume();
+        res.once('end', () => resolve(res.statusCode ?? null));
+        res.once('error', () => resolve(res.statusCode ?? null));
+      },
+    );
     req.once('timeout', () => req.destroy());
     req.once('error', () => resolve(null));
     req.end();

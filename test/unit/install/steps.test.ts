@@ -87,7 +87,7 @@ describe('planInstall', () => {
       }),
     );
     expect(titles(steps, false)).toEqual([]);
-    expect(steps.filter((s) => !s.done).map((s) => s.id)).toEqual(['units-ready']);
+    expect(steps.filter((s) => !s.done).map((s) => s.id)).toEqual(['units-ready', 'front-answers']);
   });
 
   it('restarts the app when its files changed, and reloads nginx only when its site changed', () => {
