@@ -27,14 +27,12 @@ import { namedDirectories } from '../stack/paths.js';
 import { resolveTopology } from '../topology/resolve.js';
 import { productionSite } from '../topology/site.js';
 import type { InstalledJob, PhaseOutcome } from './installed.js';
-import { bootMachine, type Machine } from './machine.js';
+import { bootMachine, HIDDEN_IN_MACHINE, type Machine } from './machine.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const TEMPLATES = join(ROOT, 'templates');
 /** Where staged stacks live inside the machine (not /tmp: the boot empties it, and units see a private one). */
 export const STAGE_DIR = '/srv/stackgen-verify';
-/** Host paths a machine does not show as they are: emptied at boot, or private to a unit. */
-const NOT_VISIBLE = ['/tmp', '/var/tmp', '/run', '/dev/shm'];
 
 export interface MachinePassOptions {
   app: PassReport['app'];
@@ -46,8 +44,6 @@ export interface MachinePassOptions {
   onProgress?: ((e: ProgressEvent) => void) | undefined;
   notes: Set<string>;
 }
-
-const hiddenInMachine = (path: string) => NOT_VISIBLE.some((d) => path === d || path.startsWith(`${d}/`));
 
 /** A YAML text with some keys of `app` replaced and, optionally, the checks removed. Pure. */
 export function restagedYaml(text: string, app: Record<string, unknown>, dropChecks: boolean): string {
@@ -106,20 +102,30 @@ function stage(machine: Machine, loaded: LoadedSpec, app: PassReport['app']): St
     writeFileSync(inside(stackFile), restagedYaml(text, probeAppChanges(spec, probe), true), { mode: 0o644 });
     return { stackFile, probe, note: null };
   }
+  // The user's own stack where it is (a checkout under /tmp is bound below HOST_VIEW); its
+  // absolute paths rewritten when the machine shows them elsewhere.
   const named = namedDirectories(spec, loaded.baseDir);
   const file = resolve(loaded.file);
-  if (![file, named.root, ...named.static.map((s) => s.dir)].some(hiddenInMachine))
-    return { stackFile: file, probe: null, note: null };
-  // Under /tmp (emptied when the machine boots, and private to each unit): copy the app.
-  cpSync(named.root, inside(`${dir}/app`), { recursive: true });
-  chmodTree(inside(`${dir}/app`));
-  const outside = named.static.filter((s) => !s.dir.startsWith(`${named.root}/`) && isAbsolute(s.dir));
+  const moved = (p: string) => machine.inside(p) !== p;
+  if (!isAbsolute(spec.app.root) || !moved(spec.app.root)) {
+    const absStatic = Object.values(spec.app.static).filter((d) => isAbsolute(d) && moved(d));
+    if (absStatic.length === 0) return { stackFile: machine.inside(file), probe: null, note: null };
+  }
   const stackFile = `${dir}/stack.yaml`;
-  writeFileSync(inside(stackFile), restagedYaml(text, { root: `${dir}/app` }, false), { mode: 0o644 });
+  const stat = Object.fromEntries(
+    Object.entries(spec.app.static).map(([url, d]) => [url, isAbsolute(d) ? machine.inside(d) : d]),
+  );
+  writeFileSync(
+    inside(stackFile),
+    restagedYaml(text, { root: machine.inside(named.root), static: stat }, false),
+    {
+      mode: 0o644,
+    },
+  );
   return {
     stackFile,
     probe: null,
-    note: `${named.root} is not visible inside a real host's units (${NOT_VISIBLE.join(', ')}): copied to ${dir}/app${outside.length ? `; static dirs outside it stay unreachable: ${outside.map((s) => s.dir).join(', ')}` : ''}`,
+    note: `${file} names paths under ${HIDDEN_IN_MACHINE.join(', ')}: staged with their machine paths`,
   };
 }
 
@@ -166,7 +172,7 @@ export async function machinePass(loaded: LoadedSpec, o: MachinePassOptions): Pr
   unit('starting');
   const named = namedDirectories(loaded.spec, loaded.baseDir);
   const machine = await bootMachine({
-    visible: [ROOT, dirname(resolve(loaded.file)), named.root],
+    visible: [ROOT, dirname(resolve(loaded.file)), named.root, ...named.static.map((st) => st.dir)],
     log: process.env['STACKGEN_DEBUG'] ? (l) => process.stderr.write(`[machine] ${l}\n`) : undefined,
   });
   const boots = [machine.bootMs];
@@ -183,7 +189,8 @@ export async function machinePass(loaded: LoadedSpec, o: MachinePassOptions): Pr
       allProbes: o.allProbes,
       cores: o.cores,
       only: o.only,
-      selfCommand: o.selfCommand,
+      // This stackgen as the machine sees it (a checkout under /tmp is bound below HOST_VIEW).
+      selfCommand: machine.insideArgv(o.selfCommand),
     };
     const up = await runPhase(machine, job, o);
     report.probes.push(...up.probes);

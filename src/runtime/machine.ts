@@ -15,6 +15,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { execa } from 'execa';
 import { StackgenError } from '../errors.js';
 import { findProgram } from '../doctor/probe.js';
@@ -54,17 +55,19 @@ export const MASKED_UNITS = [
 ];
 
 // Runs in the holder's private mount namespace. $1: layer mount point, $2: the boot script,
-// then host paths (not on the root filesystem) the machine must see, bound read-only.
+// then pairs HOST-PATH MACHINE-PATH the machine must see that the overlay does not show
+// (another filesystem, or a directory the boot empties), bound read-only.
 const HOLDER = `
 set -eu
 D=$1; BOOT=$2; shift 2
 mount -t tmpfs -o mode=0755 stackgen-machine "$D"
 mkdir "$D/upper" "$D/work" "$D/root"
 mount -t overlay stackgen-machine -o lowerdir=/,upperdir="$D/upper",workdir="$D/work" "$D/root"
-for b in "$@"; do
-  mkdir -p "$D/root$b"
-  mount --rbind "$b" "$D/root$b"
-  mount -o remount,bind,ro "$D/root$b"
+while [ "$#" -ge 2 ]; do
+  mkdir -p "$D/root$2"
+  mount --rbind "$1" "$D/root$2"
+  mount -o remount,bind,ro "$D/root$2"
+  shift 2
 done
 : > "$D/root/${MARKER}"
 echo layer
@@ -141,6 +144,41 @@ export function nestedMountsCovering(paths: string[], mounts: string[]): string[
   return [...out].sort();
 }
 
+/**
+ * Directories the machine empties at boot or hides from its units (PrivateTmp=): a host
+ * path under one is bound elsewhere inside, below HOST_VIEW.
+ */
+export const HIDDEN_IN_MACHINE = ['/tmp', '/var/tmp', '/run', '/dev/shm'];
+/** Where hidden host paths appear inside a machine (a checkout under /tmp, in CI). */
+export const HOST_VIEW = '/opt/stackgen-host';
+
+/**
+ * How host paths appear inside a machine: binds for what the overlay of / does not show
+ * (another filesystem: same path; a hidden directory: below HOST_VIEW), and the mapping of a
+ * host path to its machine path. Pure.
+ */
+export function machineView(
+  visible: string[],
+  mounts: string[],
+): { binds: Array<{ from: string; to: string }>; inside: (path: string) => string } {
+  const hidden = (p: string) => HIDDEN_IN_MACHINE.some((d) => p === d || p.startsWith(`${d}/`));
+  const candidates = [...new Set(visible.filter(hidden))].sort();
+  // A path below another bound one is already there.
+  const moved = candidates.filter((p) => !candidates.some((q) => q !== p && p.startsWith(`${q}/`)));
+  const binds = [
+    ...nestedMountsCovering(
+      visible.filter((p) => !hidden(p)),
+      mounts,
+    ).map((m) => ({ from: m, to: m })),
+    ...moved.map((p) => ({ from: p, to: `${HOST_VIEW}${p}` })),
+  ];
+  const inside = (path: string) => {
+    const base = moved.find((m) => path === m || path.startsWith(`${m}/`));
+    return base ? `${HOST_VIEW}${path}` : path;
+  };
+  return { binds, inside };
+}
+
 function hostMounts(): string[] {
   try {
     return readFileSync('/proc/self/mounts', 'utf8')
@@ -175,6 +213,10 @@ export interface Machine {
   readonly bootMs: number;
   /** systemd's verdict after boot: running, or degraded with the failed units. */
   readonly state: string;
+  /** The machine's path of a host path (its `visible` paths under /tmp appear below HOST_VIEW). */
+  inside(hostPath: string): string;
+  /** The same for a command line: plain paths and file:// URLs are mapped. */
+  insideArgv(argv: string[]): string[];
   /** Run a command inside: every namespace of PID 1, its root and working directory. */
   exec(argv: string[], options?: { input?: string; timeoutMs?: number }): Promise<ExecResult>;
   /** Start a command inside with piped stdio (a long-running pass streaming events). */
@@ -203,7 +245,7 @@ export async function bootMachine(options: MachineOptions): Promise<Machine> {
       },
     );
   const log = options.log ?? (() => {});
-  const binds = nestedMountsCovering(options.visible, hostMounts());
+  const { binds, inside } = machineView(options.visible, hostMounts());
   const holder = spawn(
     'unshare',
     [
@@ -216,7 +258,7 @@ export async function bootMachine(options: MachineOptions): Promise<Machine> {
       'stackgen-holder',
       LAYER_MOUNT,
       BOOT,
-      ...binds,
+      ...binds.flatMap((b) => [b.from, b.to]),
     ],
     // The owner's pid in the environment of the holder and the machine's PID 1: leak checks
     // can tell whose machine a process belongs to.
@@ -331,6 +373,15 @@ export async function bootMachine(options: MachineOptions): Promise<Machine> {
     get state() {
       return state;
     },
+    inside,
+    insideArgv: (argv) =>
+      argv.map((a) =>
+        a.startsWith('file://')
+          ? pathToFileURL(inside(fileURLToPath(a))).href
+          : a.startsWith('/')
+            ? inside(a)
+            : a,
+      ),
     exec,
     spawn: (argv) =>
       spawn('nsenter', ['-t', String(pid), '-a', '-r', '-w', ...argv], {

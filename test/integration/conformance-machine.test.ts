@@ -21,7 +21,8 @@ describeWith({
   const snapshot = snapshotHost('conformance-machine');
   let m: Machine;
   const node = (...args: string[]) =>
-    m.exec([process.execPath, '--import', TSX_IMPORT, ...args], { timeoutMs: 300_000 });
+    // Host paths as the machine sees them (a checkout under /tmp is bound elsewhere).
+    m.exec(m.insideArgv([process.execPath, '--import', TSX_IMPORT, ...args]), { timeoutMs: 300_000 });
 
   beforeAll(async () => {
     m = await bootMachine({ visible: [ROOT] });

@@ -22,7 +22,8 @@ describeWith({
   let m: Machine;
   const stackgen = (...args: string[]) =>
     m.exec(
-      [
+      // Host paths as the machine sees them (a checkout under /tmp is bound elsewhere).
+      m.insideArgv([
         '/usr/bin/env',
         `PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
         process.execPath,
@@ -30,7 +31,7 @@ describeWith({
         TSX_IMPORT,
         join(ROOT, 'src/main.ts'),
         ...args,
-      ],
+      ]),
       {
         timeoutMs: 120_000,
       },
@@ -126,7 +127,7 @@ describeWith({
   it('a unit that cannot start: exit 6, its journal shown, everything of the run rolled back', async () => {
     const file = stack(
       'broken',
-      `name: broken\napp:\n  framework: flask\n  entry: no_such_module:app\n  root: ${join(EXAMPLES, 'apps/flask')}\nserve:\n  server: gunicorn\n  workers: 1\n`,
+      `name: broken\napp:\n  framework: flask\n  entry: no_such_module:app\n  root: ${m.inside(join(EXAMPLES, 'apps/flask'))}\nserve:\n  server: gunicorn\n  workers: 1\n`,
     );
     const r = await stackgen('install', file);
     expect(r.code).toBe(6);

@@ -71,7 +71,7 @@ describeWith({ machine: true, tools: ['nginx'] })('a throwaway machine', () => {
     const r = await machine.exec([
       'sh',
       '-c',
-      `test -f ${ROOT}/package.json && echo seen; echo x > /etc/stackgen-layer-test; cat /etc/stackgen-layer-test`,
+      `test -f ${machine.inside(ROOT)}/package.json && echo seen; echo x > /etc/stackgen-layer-test; cat /etc/stackgen-layer-test`,
     ]);
     expect(r.stdout).toBe('seen\nx');
     expect(spawnSync('test', ['-e', '/etc/stackgen-layer-test']).status).toBe(1);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { exposureOf } from '../../../src/probes/host/hardening.js';
-import { nestedMountsCovering } from '../../../src/runtime/machine.js';
+import { machineView, nestedMountsCovering } from '../../../src/runtime/machine.js';
 import { restagedYaml } from '../../../src/runtime/machine-target.js';
 
 describe('nestedMountsCovering', () => {
@@ -31,5 +31,21 @@ describe('exposureOf', () => {
   it('reads systemd-analyze security’s overall level', () => {
     expect(exposureOf('... \n→ Overall exposure level for app.service: 1.3 OK 🙂\n')).toBe(1.3);
     expect(exposureOf('Unit app.service not found.')).toBeNull();
+  });
+});
+
+describe('machineView', () => {
+  it('binds a checkout under /tmp below /opt/stackgen-host (the boot empties /tmp, units get a private one)', () => {
+    const view = machineView(
+      ['/tmp/ci/clone', '/tmp/ci/clone/examples', '/work/app', '/home/u/app'],
+      ['/', '/home'],
+    );
+    expect(view.binds).toEqual([
+      { from: '/home', to: '/home' },
+      { from: '/tmp/ci/clone', to: '/opt/stackgen-host/tmp/ci/clone' },
+    ]);
+    expect(view.inside('/tmp/ci/clone/src/main.ts')).toBe('/opt/stackgen-host/tmp/ci/clone/src/main.ts');
+    expect(view.inside('/tmp/other')).toBe('/tmp/other');
+    expect(view.inside('/work/app/x')).toBe('/work/app/x');
   });
 });
