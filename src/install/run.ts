@@ -68,9 +68,29 @@ async function exec(argv: string[]): Promise<string> {
 /** The last journal lines of these units (what an operator would read first). */
 async function journalTail(units: string[]): Promise<string> {
   if (units.length === 0) return '';
-  const args = ['--no-pager', '-n', '25', '-o', 'cat', ...units.flatMap((u) => ['-u', u])];
+  const args = ['--no-pager', '-n', '300', '-o', 'cat', ...units.flatMap((u) => ['-u', u])];
   const r = await execa('journalctl', args, { reject: false, all: true });
-  return (r.all ?? '').trim();
+  return explainingTail((r.all ?? '').trim().split('\n')).join('\n');
+}
+
+/**
+ * The last 25 lines of a log, led by the exception lines before them (a server that
+ * retries logs pages after the `ModuleNotFoundError: …` that explains it). Pure.
+ */
+export function explainingTail(lines: string[], tail = 25): string[] {
+  const last = lines.slice(-tail);
+  const causes = [
+    ...new Set(
+      lines
+        .slice(0, -tail)
+        .filter((l) => /\b[A-Z]\w*(Error|Exception)\b: /.test(l))
+        .reverse(),
+    ),
+  ]
+    .slice(0, 3)
+    .reverse()
+    .filter((l) => !last.includes(l));
+  return causes.length ? [...causes, '…', ...last] : last;
 }
 
 /** How long the front may answer 502/503/504 before the path counts as broken. */

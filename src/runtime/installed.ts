@@ -10,6 +10,7 @@ import { basename, resolve } from 'node:path';
 import { execa } from 'execa';
 import { isStackgenError } from '../errors.js';
 import { installStack, uninstallStack } from '../install/install.js';
+import { explainingTail } from '../install/run.js';
 import { startUnits, supervisorPrograms, systemdServices } from '../install/steps.js';
 import { stackBehaviour } from '../probes/behaviour.js';
 import { AFTER_REBOOT_PROBES, HOST_PROBES } from '../probes/host/registry.js';
@@ -179,7 +180,7 @@ export async function runInstalledPhase(
       outcome.notReady = {
         component: 'stackgen install',
         cause: (err as Error).message,
-        logTail: tail.slice(-20),
+        logTail: explainingTail(tail, 20),
       };
       emit({ type: 'not-ready', ...outcome.notReady });
       return outcome;

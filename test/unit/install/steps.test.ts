@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { nginxUserOf, runningPrograms } from '../../../src/install/facts.js';
+import { explainingTail } from '../../../src/install/run.js';
 import {
   claimsDefaultServer,
   FRESH_DEBIAN,
@@ -203,5 +204,26 @@ describe('host facts parsing', () => {
     const status =
       'app                              RUNNING   pid 10, uptime 0:00:05\ntf:tf-8200 RUNNING pid 11\ntf:tf-8201 STARTING\n';
     expect(runningPrograms(status, ['app', 'tf:*', 'other'])).toEqual(['app']);
+  });
+});
+
+describe('explainingTail', () => {
+  it('leads the tail with the exception lines that scrolled out of it', () => {
+    const log = [
+      'spawned worker 1',
+      "ModuleNotFoundError: No module named 'no_such_module'",
+      ...Array.from({ length: 30 }, (_, i) => `retry ${i}`),
+    ];
+    const out = explainingTail(log, 5);
+    expect(out).toEqual([
+      "ModuleNotFoundError: No module named 'no_such_module'",
+      '…',
+      'retry 25',
+      'retry 26',
+      'retry 27',
+      'retry 28',
+      'retry 29',
+    ]);
+    expect(explainingTail(['a', 'b'], 5)).toEqual(['a', 'b']);
   });
 });
