@@ -1,8 +1,8 @@
 // Template helpers, registered once on the isolated engine. Each one formats a value the
-// way a config language wants it; none holds domain decisions (those live in plan.ts).
+// way a config language wants it; none holds domain decisions (those live in plan.ts and the catalog's recipes).
 
 import type Handlebars from 'handlebars';
-import { nginxAddress, type BoundEndpoint, gatewayUpstreamUrl } from './plan.js';
+import { type BoundEndpoint, gatewayUpstreamUrl, nginxAddress } from './address.js';
 
 /** Quote a string for a shell-like command line (systemd ExecStart, supervisor command). */
 export function shellQuote(arg: string): string {

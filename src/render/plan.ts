@@ -4,11 +4,15 @@
 
 import { dirname, isAbsolute, join } from 'node:path';
 import type { NormalizedSpec } from '../stack/normalize.js';
-import type { ServerName } from '../stack/schema.js';
+import type { ProxyKind } from '../stack/schema.js';
+import { relativeFiles, WSGI_LOADER_MODULE } from '../topology/catalog/files.js';
+import { PROXY_RECIPES, SERVER_RECIPES } from '../topology/catalog/recipes.js';
 import type { Site } from '../topology/site.js';
 import type { AppServerComponent, Component, Endpoint, Topology } from '../topology/types.js';
+import { type BoundEndpoint, nginxAddress } from './address.js';
 
-export type BoundEndpoint = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
+export { type BoundEndpoint, gatewayUpstreamUrl, nginxAddress } from './address.js';
+export { relativeFiles, WSGI_LOADER_MODULE } from '../topology/catalog/files.js';
 
 /** One process to start, exactly as its process manager would start it. */
 export interface Launch {
@@ -33,6 +37,8 @@ export interface Launch {
   ownsRunDir: boolean;
   /** The app's code runs in this process (app server, fcgiwrap's CGI, the gateway's CGI): it gets app.writable. */
   runsAppCode: boolean;
+  /** stackgen renders its unit/program (false: the distribution's own service runs it, as Debian's nginx). */
+  managed: boolean;
 }
 
 export interface Plan {
@@ -57,7 +63,7 @@ export interface Plan {
     writable: string[];
   };
   front: {
-    kind: 'nginx' | 'gateway' | 'none';
+    kind: ProxyKind;
     listen: BoundEndpoint & { kind: 'tcp' };
   };
   upstream: {
@@ -66,24 +72,10 @@ export interface Plan {
   } | null;
   appServer: (AppServerComponent & { bound: BoundEndpoint[] }) | null;
   bridge: { bound: BoundEndpoint } | null;
-  files: {
-    nginxConf: string;
-    nginxSite: string;
-    uwsgiIni: string;
-    gunicornConf: string;
-    gatewayConfig: string;
-    supervisorPrograms: string;
-    supervisordConf: string;
-    tmpfiles: string;
-    runner: string;
-    cgiScript: string;
-    wsgiLoader: string;
-  };
+  /** Absolute paths of every file a stack can have (catalog/files.ts). */
+  files: Record<keyof ReturnType<typeof relativeFiles>, string>;
   launches: Launch[];
 }
-
-/** The module of the loader a WSGI-file entry is served through (python/<it>.py in the config dir). */
-export const WSGI_LOADER_MODULE = 'stackgen_wsgi_file';
 
 /** Does the entry name a WSGI file (`hgweb.wsgi`, `app.py`) rather than `module:callable`? Pure. */
 export function wsgiFileOf(spec: NormalizedSpec): boolean {
@@ -102,23 +94,6 @@ const resolvePath = (root: string, p: string) => (isAbsolute(p) ? p : join(root,
 export function bindEndpoint(ep: Endpoint, site: Site): BoundEndpoint {
   if (ep.kind === 'unix') return { kind: 'unix', path: join(site.runDir, ep.file) };
   return { kind: 'tcp', host: site.listenHost ?? ep.host, port: site.ports[ep.port] ?? ep.port };
-}
-
-/** Paths of generated files inside the config dir, relative — the artifact paths. */
-export function relativeFiles(name: string) {
-  return {
-    nginxConf: 'nginx/nginx.conf',
-    nginxSite: `nginx/${name}.conf`,
-    uwsgiIni: `uwsgi/${name}.ini`,
-    gunicornConf: `gunicorn/${name}.conf.py`,
-    gatewayConfig: `gateway/${name}.yaml`,
-    supervisorPrograms: `supervisor/${name}.conf`,
-    supervisordConf: 'supervisor/supervisord.conf',
-    tmpfiles: `tmpfiles/${name}.conf`,
-    runner: `python/${name}_server.py`,
-    cgiScript: `cgi/${name}.cgi`,
-    wsgiLoader: `python/${WSGI_LOADER_MODULE}.py`,
-  };
 }
 
 export function buildPlan(topology: Topology, site: Site, source: string): Plan {
@@ -182,84 +157,12 @@ export function buildPlan(topology: Topology, site: Site, source: string): Plan 
   return plan;
 }
 
-/** nginx's form of an address: `unix:/path` or `host:port`. */
-export function nginxAddress(ep: BoundEndpoint): string {
-  return ep.kind === 'unix' ? `unix:${ep.path}` : `${ep.host}:${ep.port}`;
-}
-
-/** The gateway's upstream URL for an endpoint (`uwsgi://unix:/run/x.sock`, `cgi:/path`). */
-export function gatewayUpstreamUrl(protocol: string, ep: BoundEndpoint): string {
-  return ep.kind === 'unix' ? `${protocol}://unix:${ep.path}` : `${protocol}://${ep.host}:${ep.port}`;
-}
-
-type CommandBuilder = (plan: Plan, ep: BoundEndpoint) => string[];
-
-/** The command line of each app server (its config file holds the rest). */
-const SERVER_COMMANDS: Record<ServerName, CommandBuilder> = {
-  uwsgi: (p) => ['/usr/bin/uwsgi', '--ini', p.files.uwsgiIni],
-  // `python -m gunicorn` runs gunicorn under the stack's interpreter (venv or Debian's).
-  gunicorn: (p) => [p.app.python, '-m', 'gunicorn', '--config', p.files.gunicornConf, p.app.entry],
-  uvicorn: (p, ep) => {
-    const s = p.appServer!;
-    const where = ep.kind === 'unix' ? ['--uds', ep.path] : ['--host', ep.host, '--port', String(ep.port)];
-    return [
-      p.app.python,
-      '-m',
-      'uvicorn',
-      ...where,
-      '--workers',
-      String(s.workers.count),
-      // Trust X-Forwarded-* only from the local proxy (uvicorn's default is 127.0.0.1 too,
-      // but a unix-socket peer has no address, so name it).
-      '--proxy-headers',
-      '--forwarded-allow-ips',
-      p.front.kind === 'none' ? '' : '*',
-      '--timeout-keep-alive',
-      '5',
-      '--limit-concurrency',
-      String((s.connections ?? 1000) * s.workers.count),
-      '--app-dir',
-      p.app.root,
-      p.app.entry,
-    ].filter((a) => a !== '');
-  },
-  tornado: (p, ep) => [p.app.python, p.files.runner, '--port', String(ep.kind === 'tcp' ? ep.port : 0)],
-  waitress: (p, ep) => {
-    const s = p.appServer!;
-    const where =
-      ep.kind === 'unix'
-        ? [`--unix-socket=${ep.path}`, '--unix-socket-perms=660']
-        : [`--listen=${ep.host}:${ep.port}`];
-    return [
-      p.app.python,
-      '-m',
-      'waitress',
-      ...where,
-      `--threads=${s.threads?.count ?? 4}`,
-      // Behind a proxy: honour X-Forwarded-Proto/For from it (waitress trusts only these).
-      ...(p.front.kind === 'none'
-        ? []
-        : [
-            '--trusted-proxy=*',
-            '--trusted-proxy-headers=x-forwarded-for x-forwarded-proto x-forwarded-host',
-          ]),
-      p.app.entry,
-    ];
-  },
-  wsgiref: (p, ep) => [
-    p.app.python,
-    p.files.runner,
-    ...(ep.kind === 'tcp' ? ['--port', String(ep.port), '--host', ep.host] : []),
-  ],
-  cgi: () => [],
-};
-
 function buildLaunches(plan: Plan, components: Component[]): Launch[] {
   const { site } = plan;
   const out: Launch[] = [];
   const env: Record<string, string> = { ...Object.fromEntries(plan.app.env), PYTHONUNBUFFERED: '1' };
   // The WSGI-file loader sits in the config dir; uWSGI reads the file itself (wsgi-file).
-  if (plan.app.wsgiFile && plan.appServer?.server !== 'uwsgi')
+  if (plan.app.wsgiFile && !SERVER_RECIPES[plan.spec.serve.server].readsWsgiFile)
     env['PYTHONPATH'] = dirname(plan.files.wsgiLoader);
   for (const c of components) {
     const base = {
@@ -270,6 +173,7 @@ function buildLaunches(plan: Plan, components: Component[]): Launch[] {
       group: site.users.group,
       stopSignal: c.stop.signal,
       stopGraceSeconds: c.stopGraceSeconds,
+      managed: c.managed,
     };
     if (c.role === 'app-server') {
       const bound = plan.appServer!.bound;
@@ -279,7 +183,7 @@ function buildLaunches(plan: Plan, components: Component[]): Launch[] {
         out.push({
           ...base,
           id: perPort ? `${c.id}@${ep.kind === 'tcp' ? ep.port : i}` : c.id,
-          argv: SERVER_COMMANDS[c.server](plan, ep),
+          argv: SERVER_RECIPES[c.server].command(plan, ep),
           ready: ep,
           instance: perPort && ep.kind === 'tcp' ? String(ep.port) : null,
           ownsRunDir: true,
@@ -303,31 +207,14 @@ function buildLaunches(plan: Plan, components: Component[]): Launch[] {
         ownsRunDir: plan.bridge!.bound.kind === 'unix',
         runsAppCode: true,
       });
-    } else if (c.program === 'gateway') {
-      out.push({
-        ...base,
-        id: c.id,
-        argv: [...site.stackgenCommand, 'gateway', '--config', plan.files.gatewayConfig],
-        env: {},
-        ready: plan.front.listen,
-        instance: null,
-        ownsRunDir: false,
-        // The gateway spawns CGI scripts itself: they run under its unit.
-        runsAppCode: plan.upstream?.protocol === 'cgi',
-      });
     } else {
       out.push({
         ...base,
         id: c.id,
-        // nginx is run by the distribution's own service in production; verify runs this.
-        argv: ['nginx', '-c', plan.files.nginxConf, '-g', 'daemon off;'],
-        env: {},
-        cwd: site.configDir,
-        user: 'root',
         ready: plan.front.listen,
         instance: null,
         ownsRunDir: false,
-        runsAppCode: false,
+        ...PROXY_RECIPES[plan.front.kind].launch!(plan),
       });
     }
   }

@@ -1,0 +1,24 @@
+// Where each generated file goes inside the config dir. Data: a server or proxy that reads
+// a file of its own adds its line here, and its recipe (recipes.ts) names the key.
+
+/** The module of the loader a WSGI-file entry is served through (python/<it>.py in the config dir). */
+export const WSGI_LOADER_MODULE = 'stackgen_wsgi_file';
+
+/** Paths of generated files inside the config dir, relative — the artifact paths. */
+export function relativeFiles(name: string) {
+  return {
+    nginxConf: 'nginx/nginx.conf',
+    nginxSite: `nginx/${name}.conf`,
+    uwsgiIni: `uwsgi/${name}.ini`,
+    gunicornConf: `gunicorn/${name}.conf.py`,
+    gatewayConfig: `gateway/${name}.yaml`,
+    supervisorPrograms: `supervisor/${name}.conf`,
+    supervisordConf: 'supervisor/supervisord.conf',
+    tmpfiles: `tmpfiles/${name}.conf`,
+    runner: `python/${name}_server.py`,
+    cgiScript: `cgi/${name}.cgi`,
+    wsgiLoader: `python/${WSGI_LOADER_MODULE}.py`,
+  };
+}
+
+export type FileKey = keyof ReturnType<typeof relativeFiles>;

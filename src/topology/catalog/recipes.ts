@@ -1,0 +1,328 @@
+// What each app server and front server writes and runs, as catalog entries: the files it
+// reads (a template and the values it needs), its command line, and which `stackgen check`
+// definitions apply to it. render/, check/ and runtime/ read these tables instead of
+// branching on a server's or a proxy's name: a new server is an entry here, one in
+// servers.ts, its templates and its example.
+
+import { dirname } from 'node:path';
+import { type BoundEndpoint, gatewayUpstreamUrl, nginxAddress, sizeToBytes } from '../../render/address.js';
+import type { Launch, Plan } from '../../render/plan.js';
+import type { Concurrency, ProxyKind, ServerName } from '../../stack/schema.js';
+import type { FileKey } from './files.js';
+import { PROTOCOLS } from './proxies.js';
+import { SERVERS } from './servers.js';
+
+/** A file a component reads, rendered from its template with the plan and `view`. */
+export interface RecipeFile {
+  file: FileKey;
+  template: string;
+  /** What the file is, for the deploy README's file table. */
+  what: string;
+  /** Where it is installed, for that table (default: the config dir). */
+  install?: string;
+  mode?: number;
+  /** Values the template needs beyond the plan (the component's launch command is added). */
+  view: (plan: Plan) => object;
+  /** Rendered only when this holds (default: always). */
+  when?: (plan: Plan) => boolean;
+}
+
+/**
+ * Ids of check definitions (src/check/definitions.ts) that apply because of this server or
+ * proxy: its own config test, and whether that test imports the app (so `app-import` is
+ * not run twice).
+ */
+export interface RecipeChecks {
+  ids: readonly string[];
+  importsApp: boolean;
+}
+
+export interface ServerRecipe {
+  files: readonly RecipeFile[];
+  /** The command line its process manager runs for one bound endpoint (config files hold the rest). */
+  command: (plan: Plan, ep: BoundEndpoint) => string[];
+  /** It executes a WSGI file itself (uWSGI's wsgi-file): no generated loader, no PYTHONPATH. */
+  readsWsgiFile: boolean;
+  checks: RecipeChecks;
+}
+
+/** What a front server's launch differs in from an app server's (user, cwd, environment). */
+type FrontLaunch = Pick<Launch, 'argv' | 'env' | 'runsAppCode'> & Partial<Pick<Launch, 'cwd' | 'user'>>;
+
+export interface ProxyRecipe {
+  files: readonly RecipeFile[];
+  /** How verify (and, where stackgen runs it, the unit) starts it; null for no proxy. */
+  launch: ((plan: Plan) => FrontLaunch) | null;
+  checks: RecipeChecks;
+}
+
+const NO_CHECKS: RecipeChecks = { ids: [], importsApp: false };
+
+/** Leave time for idle connections to close inside the stop timeout. */
+const drainSeconds = (plan: Plan) => Math.max(1, plan.appServer!.stopGraceSeconds - 5);
+
+/** The script a CGI request runs: the user's CGI script or stackgen's WSGI adapter. */
+export function cgiScriptPath(plan: Plan): string {
+  if (plan.spec.app.interface === 'wsgi') return plan.files.cgiScript;
+  return `${plan.app.root}/${plan.spec.app.entry}`;
+}
+
+/** uWSGI's option that binds a socket speaking each protocol. */
+const UWSGI_SOCKET_OPTIONS: Partial<Record<string, string>> = {
+  uwsgi: 'socket',
+  http: 'http-socket',
+  fastcgi: 'fastcgi-socket',
+  scgi: 'scgi-socket',
+};
+
+/** gunicorn's worker class for each concurrency model. */
+const GUNICORN_WORKER_CLASSES: Partial<Record<Concurrency, string>> = {
+  prefork: 'sync',
+  threads: 'gthread',
+  gevent: 'gevent',
+  async: 'uvicorn.workers.UvicornWorker',
+};
+
+/** A runner script stackgen generates for a server that has no command line of its own. */
+const runnerFile = (server: 'tornado' | 'wsgiref'): RecipeFile => ({
+  file: 'runner',
+  template: `python/${server}_server.py.hbs`,
+  what: 'app server runner script',
+  mode: 0o755,
+  view: (plan) => {
+    const socket = plan.appServer!.bound[0]!;
+    return {
+      socketHost: socket.kind === 'tcp' ? socket.host : '127.0.0.1',
+      maxBodyBytes: sizeToBytes(plan.spec.proxy.max_body) || 100 * 1024 ** 2,
+      // Drain within the stop timeout, leaving time for the idle connections to close.
+      drainSeconds: drainSeconds(plan),
+    };
+  },
+});
+
+export const SERVER_RECIPES: Record<ServerName, ServerRecipe> = {
+  uwsgi: {
+    files: [
+      {
+        file: 'uwsgiIni',
+        template: 'uwsgi/app.ini.hbs',
+        what: 'uWSGI ini',
+        view: (plan) => {
+          const app = plan.appServer!;
+          const server = SERVERS.uwsgi;
+          const plugins = [...server.plugins, ...(server.concurrencyPlugins[app.concurrency] ?? [])];
+          return {
+            socketOption: UWSGI_SOCKET_OPTIONS[app.protocol],
+            plugins: plugins.map((p) => p.plugin).join(','),
+            mercySeconds: drainSeconds(plan),
+          };
+        },
+      },
+    ],
+    command: (p) => ['/usr/bin/uwsgi', '--ini', p.files.uwsgiIni],
+    readsWsgiFile: true,
+    checks: { ids: ['uwsgi-options'], importsApp: false },
+  },
+  gunicorn: {
+    files: [
+      {
+        file: 'gunicornConf',
+        template: 'gunicorn/app.conf.py.hbs',
+        what: 'gunicorn configuration',
+        view: (plan) => {
+          const app = plan.appServer!;
+          return {
+            workerClass: GUNICORN_WORKER_CLASSES[app.concurrency],
+            jitter: Math.max(1, Math.round(plan.spec.serve.max_requests / 20)),
+            // Unix-socket peers have no address; trust the proxy on this machine only.
+            forwardedAllowIps: app.bound[0]!.kind === 'unix' ? '*' : '127.0.0.1',
+            // gunicorn's own limit is at most 8190; behind a proxy the proxy's limit holds.
+            limitRequestLine: plan.front.kind === 'none' ? 8190 : 0,
+          };
+        },
+      },
+    ],
+    // `python -m gunicorn` runs gunicorn under the stack's interpreter (venv or Debian's).
+    command: (p) => [p.app.python, '-m', 'gunicorn', '--config', p.files.gunicornConf, p.app.entry],
+    readsWsgiFile: false,
+    checks: { ids: ['gunicorn-check-config'], importsApp: true },
+  },
+  uvicorn: {
+    files: [],
+    command: (p, ep) => {
+      const s = p.appServer!;
+      const where = ep.kind === 'unix' ? ['--uds', ep.path] : ['--host', ep.host, '--port', String(ep.port)];
+      return [
+        p.app.python,
+        '-m',
+        'uvicorn',
+        ...where,
+        '--workers',
+        String(s.workers.count),
+        // Trust X-Forwarded-* only from the local proxy (uvicorn's default is 127.0.0.1 too,
+        // but a unix-socket peer has no address, so name it).
+        '--proxy-headers',
+        '--forwarded-allow-ips',
+        p.front.kind === 'none' ? '' : '*',
+        '--timeout-keep-alive',
+        '5',
+        '--limit-concurrency',
+        String((s.connections ?? 1000) * s.workers.count),
+        '--app-dir',
+        p.app.root,
+        p.app.entry,
+      ].filter((a) => a !== '');
+    },
+    readsWsgiFile: false,
+    checks: NO_CHECKS,
+  },
+  tornado: {
+    files: [runnerFile('tornado')],
+    command: (p, ep) => [p.app.python, p.files.runner, '--port', String(ep.kind === 'tcp' ? ep.port : 0)],
+    readsWsgiFile: false,
+    checks: NO_CHECKS,
+  },
+  waitress: {
+    files: [],
+    command: (p, ep) => {
+      const s = p.appServer!;
+      const where =
+        ep.kind === 'unix'
+          ? [`--unix-socket=${ep.path}`, '--unix-socket-perms=660']
+          : [`--listen=${ep.host}:${ep.port}`];
+      return [
+        p.app.python,
+        '-m',
+        'waitress',
+        ...where,
+        `--threads=${s.threads?.count ?? 4}`,
+        // Behind a proxy: honour X-Forwarded-Proto/For from it (waitress trusts only these).
+        ...(p.front.kind === 'none'
+          ? []
+          : [
+              '--trusted-proxy=*',
+              '--trusted-proxy-headers=x-forwarded-for x-forwarded-proto x-forwarded-host',
+            ]),
+        p.app.entry,
+      ];
+    },
+    readsWsgiFile: false,
+    checks: NO_CHECKS,
+  },
+  wsgiref: {
+    files: [runnerFile('wsgiref')],
+    command: (p, ep) => [
+      p.app.python,
+      p.files.runner,
+      ...(ep.kind === 'tcp' ? ['--port', String(ep.port), '--host', ep.host] : []),
+    ],
+    readsWsgiFile: false,
+    checks: NO_CHECKS,
+  },
+  // A process per request: the proxy (or fcgiwrap) runs the script; nothing to launch.
+  cgi: {
+    files: [
+      {
+        file: 'cgiScript',
+        template: 'cgi/wsgi.cgi.hbs',
+        what: 'CGI adapter for the WSGI app',
+        mode: 0o755,
+        // A plain CGI script is the user's own; a WSGI app gets stackgen's CGI adapter.
+        when: (plan) => plan.spec.app.interface === 'wsgi',
+        view: (plan) => ({ loaderDir: dirname(plan.files.wsgiLoader) }),
+      },
+    ],
+    command: () => [],
+    readsWsgiFile: false,
+    checks: NO_CHECKS,
+  },
+};
+
+/** nginx's listen parameter: a bare port listens on every address. */
+function nginxListen(plan: Plan): string {
+  const l = plan.front.listen;
+  return l.host === '0.0.0.0' ? String(l.port) : `${l.host}:${l.port}`;
+}
+
+export const PROXY_RECIPES: Record<ProxyKind, ProxyRecipe> = {
+  nginx: {
+    files: [
+      {
+        file: 'nginxConf',
+        template: 'nginx/nginx.conf.hbs',
+        what: 'nginx main configuration',
+        view: (plan) => ({
+          upstreamAddressList: (plan.upstream?.endpoints ?? []).map(nginxAddress).join(', '),
+        }),
+      },
+      {
+        file: 'nginxSite',
+        template: 'nginx/site.conf.hbs',
+        what: 'nginx server block and upstream',
+        install: 'included from nginx.conf (or /etc/nginx/sites-enabled)',
+        view: (plan) => {
+          const protocol = plan.upstream!.protocol;
+          return {
+            listen: nginxListen(plan),
+            defaultServer: plan.spec.proxy.server_name === '_',
+            upstreamName: `${plan.name.replace(/-/g, '_')}_app`,
+            servers: (plan.upstream?.endpoints ?? []).map(nginxAddress),
+            keepalive: protocol === 'http' ? 16 : 0,
+            noKeepaliveWhy:
+              protocol === 'uwsgi' || protocol === 'scgi'
+                ? `${PROTOCOLS[protocol].title} closes the connection after every response.`
+                : "uWSGI's fastcgi-socket and fcgiwrap close the connection after every response (no FCGI_KEEP_CONN).",
+            upstreamProtocolTitle: PROTOCOLS[protocol].title,
+            prefix: PROTOCOLS[protocol].nginx!.prefix,
+            concurrency: plan.appServer?.concurrency ?? 'CGI',
+            scriptFilename: plan.bridge ? cgiScriptPath(plan) : null,
+          };
+        },
+      },
+    ],
+    // nginx is run by the distribution's own service in production; verify runs this.
+    launch: (plan) => ({
+      argv: ['nginx', '-c', plan.files.nginxConf, '-g', 'daemon off;'],
+      env: {},
+      cwd: plan.site.configDir,
+      user: 'root',
+      runsAppCode: false,
+    }),
+    checks: { ids: ['nginx-test'], importsApp: false },
+  },
+  gateway: {
+    files: [
+      {
+        file: 'gatewayConfig',
+        template: 'gateway/gateway.yaml.hbs',
+        what: 'stackgen gateway configuration',
+        view: (plan) => {
+          const protocol = plan.upstream!.protocol;
+          return {
+            listenAddress: `${plan.front.listen.host}:${plan.front.listen.port}`,
+            serverName: plan.spec.proxy.server_name === '_' ? 'localhost' : plan.spec.proxy.server_name,
+            upstreamUrls:
+              protocol === 'cgi'
+                ? [`cgi:${cgiScriptPath(plan)}?interpreter=${plan.app.python}`]
+                : plan.upstream!.endpoints.map((ep) => gatewayUpstreamUrl(protocol, ep)),
+          };
+        },
+      },
+    ],
+    launch: (plan) => ({
+      argv: [...plan.site.stackgenCommand, 'gateway', '--config', plan.files.gatewayConfig],
+      env: {},
+      // The gateway spawns CGI scripts itself: they run under its unit.
+      runsAppCode: plan.upstream?.protocol === 'cgi',
+    }),
+    checks: { ids: ['gateway-config'], importsApp: false },
+  },
+  none: { files: [], launch: null, checks: NO_CHECKS },
+};
+
+/** The check ids that apply to a plan because of its app server and its front. */
+export function recipeChecks(plan: Plan): RecipeChecks {
+  const server = SERVER_RECIPES[plan.spec.serve.server].checks;
+  const proxy = PROXY_RECIPES[plan.front.kind].checks;
+  return { ids: [...proxy.ids, ...server.ids], importsApp: server.importsApp || proxy.importsApp };
+}
