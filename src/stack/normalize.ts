@@ -2,7 +2,7 @@
 // resolution see one complete description. What was defaulted is recorded, so explain
 // and the generated comments can say "chosen by default because …".
 
-import { FRAMEWORKS } from '../topology/catalog/frameworks.js';
+import { FALLBACK_SERVER, FRAMEWORKS } from '../topology/catalog/frameworks.js';
 import { SERVERS } from '../topology/catalog/servers.js';
 import type { AppInterface, Concurrency, Protocol, ServerName, StackSpec } from './schema.js';
 
@@ -27,14 +27,17 @@ export function normalizeSpec(spec: StackSpec): NormalizedSpec {
   if (!spec.app.entry) defaulted['app.entry'] = `the usual ${framework.title} entry point`;
 
   // A CGI "server" for a CGI app; otherwise the framework's usual server for the interface.
-  const server = spec.serve.server ?? framework.defaultServer[iface] ?? 'gunicorn';
+  const server = spec.serve.server ?? framework.defaultServer[iface] ?? FALLBACK_SERVER;
   if (!spec.serve.server) defaulted['serve.server'] = `the usual server for ${framework.title} (${iface})`;
   const serverEntry = SERVERS[server];
 
   let concurrency = spec.serve.concurrency;
   if (!concurrency) {
-    // An ASGI app under gunicorn runs in uvicorn workers: the async model.
-    concurrency = server === 'gunicorn' && iface === 'asgi' ? 'async' : serverEntry.defaultConcurrency;
+    // A server may run an interface under fewer models (ASGI under gunicorn: uvicorn workers).
+    const models = serverEntry.interfaceModels[iface]?.models ?? [];
+    concurrency = models.includes(serverEntry.defaultConcurrency)
+      ? serverEntry.defaultConcurrency
+      : (models[0] ?? serverEntry.defaultConcurrency);
     defaulted['serve.concurrency'] = `${serverEntry.title}'s default model`;
   }
 

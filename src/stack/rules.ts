@@ -26,11 +26,7 @@ const warning = (path: Diagnostic['path'], message: string, hint?: string): Diag
 /** Servers that can call an app of this interface, for hints. */
 function serversFor(iface: string): string {
   const production = SERVER_NAMES.filter(
-    (s) =>
-      SERVERS[s].interfaces.includes(iface as never) &&
-      !SERVERS[s].devServer &&
-      s !== 'cgi' &&
-      s !== 'tornado',
+    (s) => SERVERS[s].interfaces.includes(iface as never) && SERVERS[s].suggested,
   );
   return production.map((s) => SERVERS[s].title).join(' or ');
 }
@@ -54,10 +50,8 @@ export const RULES: Record<string, Rule> = {
     const server = SERVERS[spec.serve.server];
     const fw = FRAMEWORKS[spec.app.framework];
     if (server.interfaces.includes(spec.app.interface)) return [];
-    const extra =
-      spec.app.interface === 'wsgi' && spec.serve.server === 'uvicorn'
-        ? ", or wrap the app with asgiref's WsgiToAsgi"
-        : '';
+    const advice = server.interfaceHints[spec.app.interface];
+    const extra = advice ? `, or ${advice}` : '';
     return [
       error(
         ['serve', 'server'],
@@ -80,23 +74,9 @@ export const RULES: Record<string, Rule> = {
         ),
       ];
     }
-    if (spec.serve.server === 'gunicorn' && c === 'async' && spec.app.interface !== 'asgi') {
-      return [
-        error(
-          ['serve', 'concurrency'],
-          'gunicorn runs the async model through uvicorn workers, which serve ASGI apps only',
-          'use gevent for cooperative concurrency with a WSGI app',
-        ),
-      ];
-    }
-    if (spec.serve.server === 'gunicorn' && c !== 'async' && spec.app.interface === 'asgi') {
-      return [
-        error(
-          ['serve', 'concurrency'],
-          `an ASGI app under gunicorn needs uvicorn workers (async), not ${c}`,
-          'set serve.concurrency: async',
-        ),
-      ];
+    const narrower = server.interfaceModels[spec.app.interface];
+    if (narrower && !narrower.models.includes(c)) {
+      return [error(['serve', 'concurrency'], narrower.refusal.replace('{model}', c), narrower.hint)];
     }
     return [];
   },
@@ -135,7 +115,7 @@ export const RULES: Record<string, Rule> = {
   },
 
   cgi(spec) {
-    const isCgiServer = spec.serve.server === 'cgi';
+    const isCgiServer = SERVERS[spec.serve.server].processModel === 'process-per-request';
     if (spec.app.interface === 'cgi' && !isCgiServer) {
       return [
         error(
@@ -154,14 +134,8 @@ export const RULES: Record<string, Rule> = {
         ),
       ];
     }
-    if (isCgiServer && spec.proxy.kind === 'nginx') {
-      return [
-        warning(
-          ['proxy', 'kind'],
-          'nginx has no CGI support: stackgen adds fcgiwrap, which nginx reaches over FastCGI and which runs the script per request',
-        ),
-      ];
-    }
+    const bridge = PROXIES[spec.proxy.kind].cgiBridge;
+    if (isCgiServer && bridge) return [warning(['proxy', 'kind'], bridge.why)];
     return [];
   },
 
@@ -199,7 +173,7 @@ export const RULES: Record<string, Rule> = {
 
   tornadoServesItself(spec) {
     const out: Diagnostic[] = [];
-    if (spec.app.interface === 'tornado' && spec.serve.server !== 'tornado') {
+    if (spec.app.interface === 'tornado' && !SERVERS[spec.serve.server].interfaces.includes('tornado')) {
       out.push(
         error(
           ['serve', 'server'],
@@ -208,15 +182,8 @@ export const RULES: Record<string, Rule> = {
         ),
       );
     }
-    if (spec.serve.server === 'tornado' && spec.app.interface === 'wsgi') {
-      out.push(
-        warning(
-          ['serve', 'server'],
-          "tornado's WSGIContainer runs the WSGI app on the IOLoop thread: each process serves one request at a time",
-          'fine for mixing a small WSGI app into a tornado site; use gunicorn or uWSGI for WSGI-heavy load',
-        ),
-      );
-    }
+    const caveat = SERVERS[spec.serve.server].interfaceWarnings[spec.app.interface];
+    if (caveat) out.push(warning(['serve', 'server'], caveat.message, caveat.hint));
     return out;
   },
 

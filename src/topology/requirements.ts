@@ -6,7 +6,7 @@
 
 import type { NormalizedSpec } from '../stack/normalize.js';
 import { FRAMEWORKS } from './catalog/frameworks.js';
-import { FCGIWRAP, MANAGERS, PROXIES } from './catalog/proxies.js';
+import { FCGIWRAP, MANAGERS, needsCgiBridge, PROXIES } from './catalog/proxies.js';
 import { SERVERS } from './catalog/servers.js';
 import type { PluginRequirement, ProgramRequirement } from './catalog/types.js';
 
@@ -34,10 +34,10 @@ export function stackRequirements(spec: NormalizedSpec, python: string): Require
     ...programs(server.programs, server.title),
     ...programs(MANAGERS[spec.processes.manager].programs, MANAGERS[spec.processes.manager].title),
   ];
-  if (spec.serve.server === 'cgi' && spec.proxy.kind === 'nginx') {
+  if (needsCgiBridge(spec.serve.server, spec.proxy.kind)) {
     out.push({
       kind: 'program',
-      neededBy: 'nginx (CGI)',
+      neededBy: `${PROXIES[spec.proxy.kind].title} (CGI)`,
       ...FCGIWRAP,
       versionArgs: [...FCGIWRAP.versionArgs],
     });
@@ -56,7 +56,10 @@ export function stackRequirements(spec: NormalizedSpec, python: string): Require
   );
   // A server that embeds Python (uWSGI) never runs the stack's interpreter; every other one
   // (and the CGI adapter of a WSGI app) runs under it.
-  if (!server.embedsPython && (spec.serve.server !== 'cgi' || spec.app.interface === 'wsgi')) {
+  if (
+    !server.embedsPython &&
+    (server.processModel !== 'process-per-request' || spec.app.interface === 'wsgi')
+  ) {
     out.push({
       kind: 'program',
       program: python,

@@ -3,7 +3,7 @@
 
 import type { NormalizedSpec } from '../stack/normalize.js';
 import { FRAMEWORKS } from './catalog/frameworks.js';
-import { FCGIWRAP, PROTOCOLS, PROXIES } from './catalog/proxies.js';
+import { FCGIWRAP_PROCESS, needsCgiBridge, PROTOCOLS, PROXIES } from './catalog/proxies.js';
 import { requiredPackages } from './requirements.js';
 import { SERVERS } from './catalog/servers.js';
 import type {
@@ -29,7 +29,7 @@ export function resolveTopology(spec: NormalizedSpec, options: ResolveOptions): 
   const hops: Hop[] = [];
   const front = resolveFront(spec);
   const app = resolveAppServer(spec, options.cores, front);
-  const bridge = spec.serve.server === 'cgi' && spec.proxy.kind === 'nginx' ? resolveFcgiwrap(spec) : null;
+  const bridge = needsCgiBridge(spec.serve.server, spec.proxy.kind) ? resolveFcgiwrap(spec) : null;
 
   if (app) components.push(app);
   if (bridge) components.push(bridge);
@@ -129,41 +129,17 @@ function resolveFront(spec: NormalizedSpec): ProxyComponent | null {
   const kind = spec.proxy.kind;
   if (kind === 'none') return null;
   const listen = parseListen(spec.proxy.listen);
-  if (kind === 'nginx') {
-    return {
-      id: 'nginx',
-      role: 'proxy',
-      program: 'nginx',
-      title: 'nginx',
-      dependsOn: [],
-      listen: [listen],
-      managed: false,
-      stop: {
-        signal: 'SIGQUIT',
-        why: 'nginx finishes open requests on SIGQUIT (SIGTERM is a fast shutdown)',
-      },
-      reload: { signal: 'SIGHUP', why: 'nginx re-reads its config and replaces workers on SIGHUP' },
-      systemdType: 'exec',
-      stopGraceSeconds: 10,
-      why: PROXIES.nginx.title,
-    };
-  }
+  const entry = PROXIES[kind];
+  const { why, ...process } = entry.process!;
   return {
-    id: 'gateway',
+    id: kind,
     role: 'proxy',
-    program: 'gateway',
-    title: 'stackgen gateway',
+    program: kind,
+    title: entry.title,
     dependsOn: [],
     listen: [listen],
-    managed: true,
-    stop: { signal: 'SIGTERM', why: 'the gateway finishes in-flight requests, then exits on SIGTERM' },
-    reload: {
-      signal: 'SIGHUP',
-      why: 'the gateway reloads its config on SIGHUP without dropping connections',
-    },
-    systemdType: 'exec',
-    stopGraceSeconds: 15,
-    why: 'the stackgen gateway',
+    ...process,
+    why,
   };
 }
 
@@ -227,18 +203,14 @@ function resolveFcgiwrap(spec: NormalizedSpec): BridgeComponent {
     title: 'fcgiwrap',
     dependsOn: [],
     listen: [{ kind: 'unix', file: `${spec.name}-fcgiwrap.sock` }],
-    managed: true,
-    stop: { signal: 'SIGTERM', why: 'fcgiwrap exits on SIGTERM' },
-    reload: null,
-    systemdType: 'exec',
-    stopGraceSeconds: 10,
-    why: FCGIWRAP.why,
+    ...FCGIWRAP_PROCESS,
   };
 }
 
 function appCallWhy(spec: NormalizedSpec): string {
   const fw = FRAMEWORKS[spec.app.framework].title;
-  switch (spec.serve.server === 'cgi' ? 'cgi' : spec.app.interface) {
+  const perRequest = SERVERS[spec.serve.server].processModel === 'process-per-request';
+  switch (perRequest ? 'cgi' : spec.app.interface) {
     case 'cgi':
       return spec.app.interface === 'wsgi'
         ? `the script runs ${fw}'s WSGI app through wsgiref's CGIHandler, once per request`

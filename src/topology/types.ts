@@ -3,7 +3,7 @@
 // (a socket file name, a TCP port); render/plan.ts places them on a Site.
 
 import type { NormalizedSpec } from '../stack/normalize.js';
-import type { AppInterface, Concurrency, Protocol, ServerName } from '../stack/schema.js';
+import type { AppInterface, Concurrency, Protocol, ProxyKind, ServerName } from '../stack/schema.js';
 import type { Diagnostic } from '../stack/diagnostics.js';
 import type { SignalPlan } from './catalog/types.js';
 
@@ -17,10 +17,13 @@ export interface Sizing {
   reason: string;
 }
 
-export type ComponentProgram = 'nginx' | 'gateway' | 'fcgiwrap' | ServerName;
+/** A front server's kind (never 'none': no proxy has no component). */
+export type FrontProgram = Exclude<ProxyKind, 'none'>;
+
+export type ComponentProgram = FrontProgram | 'fcgiwrap' | ServerName;
 
 interface ComponentBase {
-  /** Stable id: 'nginx' | 'gateway' | 'app' | 'fcgiwrap'. */
+  /** Stable id: the proxy's kind (nginx, gateway), 'app' or 'fcgiwrap'. */
   id: string;
   program: ComponentProgram;
   title: string;
@@ -39,7 +42,7 @@ interface ComponentBase {
 
 export interface ProxyComponent extends ComponentBase {
   role: 'proxy';
-  program: 'nginx' | 'gateway';
+  program: FrontProgram;
 }
 
 /** fcgiwrap: nginx's bridge to CGI scripts. */

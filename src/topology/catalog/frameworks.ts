@@ -2,7 +2,7 @@
 // server an expert would pick for it by default.
 
 import type { FrameworkEntry } from './types.js';
-import type { Framework } from '../../stack/schema.js';
+import type { Framework, ServerName } from '../../stack/schema.js';
 
 export const FRAMEWORKS: Record<Framework, FrameworkEntry> = {
   flask: {
@@ -87,3 +87,6 @@ export const FRAMEWORKS: Record<Framework, FrameworkEntry> = {
     pythonModules: [],
   },
 };
+
+/** The server a framework without a usual one for the asked interface gets (rules then explain a mismatch). */
+export const FALLBACK_SERVER: ServerName = 'gunicorn';

@@ -1,12 +1,27 @@
 // Front servers, wire protocols and process managers as data.
 
-import type { ManagerEntry, ProtocolEntry, ProxyEntry } from './types.js';
-import type { Manager, Protocol, ProxyKind } from '../../stack/schema.js';
+import type { ManagerEntry, ProcessEntry, ProtocolEntry, ProxyEntry } from './types.js';
+import type { Manager, Protocol, ProxyKind, ServerName } from '../../stack/schema.js';
+import { SERVERS } from './servers.js';
 
 export const PROXIES: Record<ProxyKind, ProxyEntry> = {
   nginx: {
     name: 'nginx',
     title: 'nginx',
+    process: {
+      stop: {
+        signal: 'SIGQUIT',
+        why: 'nginx finishes open requests on SIGQUIT (SIGTERM is a fast shutdown)',
+      },
+      reload: { signal: 'SIGHUP', why: 'nginx re-reads its config and replaces workers on SIGHUP' },
+      systemdType: 'exec',
+      stopGraceSeconds: 10,
+      managed: false,
+      why: 'nginx',
+    },
+    cgiBridge: {
+      why: 'nginx has no CGI support: stackgen adds fcgiwrap, which nginx reaches over FastCGI and which runs the script per request',
+    },
     // nginx has no CGI: it reaches CGI scripts through fcgiwrap over FastCGI.
     protocols: ['http', 'uwsgi', 'fastcgi', 'scgi', 'cgi'],
     buffering: true,
@@ -33,6 +48,19 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
   gateway: {
     name: 'gateway',
     title: 'stackgen gateway',
+    process: {
+      stop: { signal: 'SIGTERM', why: 'the gateway finishes in-flight requests, then exits on SIGTERM' },
+      reload: {
+        signal: 'SIGHUP',
+        why: 'the gateway reloads its config on SIGHUP without dropping connections',
+      },
+      systemdType: 'exec',
+      stopGraceSeconds: 15,
+      managed: true,
+      why: 'the stackgen gateway',
+    },
+    // It spawns CGI scripts itself (src/gateway/transports/cgi.ts).
+    cgiBridge: null,
     protocols: ['http', 'uwsgi', 'fastcgi', 'scgi', 'cgi'],
     buffering: true,
     websockets: true,
@@ -42,6 +70,8 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
   none: {
     name: 'none',
     title: 'no proxy',
+    process: null,
+    cgiBridge: null,
     protocols: ['http'],
     buffering: false,
     websockets: true,
@@ -126,7 +156,7 @@ export const MANAGERS: Record<Manager, ManagerEntry> = {
   none: { name: 'none', title: 'no process manager', programs: [], distro: null },
 };
 
-/** fcgiwrap: the FastCGI-to-CGI bridge nginx needs to run CGI scripts. */
+/** fcgiwrap: the FastCGI-to-CGI bridge a proxy without CGI (nginx) needs to run CGI scripts. */
 export const FCGIWRAP = {
   program: 'fcgiwrap',
   package: 'fcgiwrap',
@@ -134,3 +164,18 @@ export const FCGIWRAP = {
   minVersion: '0',
   why: 'nginx has no CGI support; fcgiwrap runs the script per request behind fastcgi_pass',
 } as const;
+
+/** fcgiwrap's process. */
+export const FCGIWRAP_PROCESS: ProcessEntry = {
+  stop: { signal: 'SIGTERM', why: 'fcgiwrap exits on SIGTERM' },
+  reload: null,
+  systemdType: 'exec',
+  stopGraceSeconds: 10,
+  managed: true,
+  why: FCGIWRAP.why,
+};
+
+/** Does this stack run CGI scripts through a bridge (fcgiwrap) in front of its proxy? */
+export function needsCgiBridge(server: ServerName, proxy: ProxyKind): boolean {
+  return SERVERS[server].processModel === 'process-per-request' && PROXIES[proxy].cgiBridge !== null;
+}

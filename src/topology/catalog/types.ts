@@ -45,6 +45,20 @@ export interface ServerEntry {
   name: ServerName;
   title: string;
   interfaces: readonly AppInterface[];
+  /** Named in hints as a production server for its interfaces (not dev servers, not special cases). */
+  suggested: boolean;
+  /**
+   * Per app interface, the concurrency models it runs that interface under, when narrower
+   * than `concurrency` (gunicorn runs ASGI only in uvicorn workers); the first is the default.
+   * The messages explain a refusal ({model} is the refused model).
+   */
+  interfaceModels: Partial<
+    Record<AppInterface, { models: readonly Concurrency[]; refusal: string; hint: string }>
+  >;
+  /** Extra advice when an interface it does not serve is asked of it. */
+  interfaceHints: Partial<Record<AppInterface, string>>;
+  /** A warning when it serves this interface (it works, with a caveat). */
+  interfaceWarnings: Partial<Record<AppInterface, { message: string; hint: string }>>;
   protocols: readonly Protocol[];
   defaultProtocol: Protocol;
   concurrency: readonly Concurrency[];
@@ -90,9 +104,27 @@ export interface FrameworkEntry {
   pythonModules: readonly PythonRequirement[];
 }
 
+/** How a process is stopped, reloaded and supervised (for components the catalog describes). */
+export interface ProcessEntry {
+  stop: SignalPlan;
+  reload: SignalPlan | null;
+  systemdType: 'notify' | 'exec';
+  stopGraceSeconds: number;
+  /** stackgen renders its unit/program (false: the distribution's own service runs it in production). */
+  managed: boolean;
+  why: string;
+}
+
 export interface ProxyEntry {
   name: ProxyKind;
   title: string;
+  /** Its process (null: no proxy, the app server faces clients). */
+  process: ProcessEntry | null;
+  /**
+   * It cannot run CGI scripts itself: a bridge (fcgiwrap) is added, reached over FastCGI,
+   * with this warning at render. null: it runs them itself (or there is no proxy).
+   */
+  cgiBridge: { why: string } | null;
   protocols: readonly Protocol[];
   /** Buffers whole requests and responses, so slow clients never hold a sync worker. */
   buffering: boolean;
