@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Artifact } from '../render/artifacts.js';
 import type { Plan } from '../render/plan.js';
 import { MANAGERS, PROXIES } from '../topology/catalog/proxies.js';
+import { recipeChecks } from '../topology/catalog/recipes.js';
 import { SERVERS } from '../topology/catalog/servers.js';
 
 /** Debian's interpreter: the one supervisor's package installs its modules for. */
@@ -83,6 +84,9 @@ export interface CheckDefinition {
 
 const NO_PREPARE = { mkdir: [], copy: [] };
 
+/** Does this check apply because of the stack's app server or front (their catalog recipes)? */
+const applies = (ctx: CheckContext, id: string) => recipeChecks(ctx.plan).ids.includes(id);
+
 /** The deploy-dir-absolute path of an artifact. */
 const deployPath = (ctx: CheckContext, rel: string) => join(ctx.plan.site.configDir, rel);
 
@@ -109,7 +113,7 @@ function describeEnd(out: ToolOutput): string {
 const nginxTest: CheckDefinition = {
   id: 'nginx-test',
   steps: (ctx) => {
-    if (ctx.plan.front.kind !== 'nginx') return [];
+    if (!applies(ctx, 'nginx-test')) return [];
     const { site } = ctx.plan;
     const conf = ctx.plan.files.nginxConf;
     const nginx = PROXIES.nginx.programs[0]!;
@@ -276,7 +280,7 @@ const gunicornCheckConfig: CheckDefinition = {
   id: 'gunicorn-check-config',
   steps: (ctx) => {
     const launch = ctx.plan.launches.find((l) => l.component === 'app');
-    if (!launch || ctx.plan.appServer?.server !== 'gunicorn') return [];
+    if (!launch || !applies(ctx, 'gunicorn-check-config')) return [];
     const at = launch.argv.indexOf('gunicorn');
     const argv = [...launch.argv.slice(0, at + 1), '--check-config', ...launch.argv.slice(at + 1)];
     return [
@@ -309,7 +313,7 @@ const gunicornCheckConfig: CheckDefinition = {
 const uwsgiStrictOptions: CheckDefinition = {
   id: 'uwsgi-options',
   steps: (ctx) => {
-    if (ctx.plan.appServer?.server !== 'uwsgi') return [];
+    if (!applies(ctx, 'uwsgi-options')) return [];
     const ini = ctx.plan.files.uwsgiIni;
     return [
       {
@@ -338,9 +342,10 @@ const appImport: CheckDefinition = {
   id: 'app-import',
   steps: (ctx) => {
     const { plan } = ctx;
-    const server = plan.spec.serve.server;
-    // gunicorn --check-config imports it already; a plain CGI script has no entry point.
-    if (server === 'gunicorn' || plan.spec.app.interface === 'cgi' || plan.app.module === '') return [];
+    // A server's own config check may import it already (gunicorn --check-config); a plain
+    // CGI script has no entry point.
+    if (recipeChecks(plan).importsApp || plan.spec.app.interface === 'cgi' || plan.app.module === '')
+      return [];
     const python = plan.site.python;
     const script = [
       'import importlib, sys',
@@ -442,7 +447,7 @@ const gatewayConfig: CheckDefinition = {
   id: 'gateway-config',
   steps: (ctx) => {
     const load = ctx.loadGatewayConfig;
-    if (ctx.plan.front.kind !== 'gateway' || load === null) return [];
+    if (!applies(ctx, 'gateway-config') || load === null) return [];
     const file = ctx.plan.files.gatewayConfig;
     return [
       {

@@ -27,11 +27,6 @@ function readLink(path: string): string | null {
   }
 }
 
-/** The `user` directive of an nginx main config; null when it has none. Pure. */
-export function nginxUserOf(text: string): string | null {
-  return /^\s*user\s+([^\s;]+)/m.exec(text)?.[1] ?? null;
-}
-
 /** Programs `supervisorctl status` reports RUNNING (group:* when every member is). Pure. */
 export function runningPrograms(status: string, wanted: string[]): string[] {
   const lines = status.split('\n').map((l) => l.trim().split(/\s+/));
@@ -88,9 +83,9 @@ export async function gatherFacts(
       // missing: install creates it
     }
   }
-  const distro = PROXIES.nginx.distro!;
-  const defaultSiteText = existsSync(distro.defaultSite) ? readText(distro.defaultSite) : null;
-  const mainConfig = readText(distro.mainConfig);
+  const distro = PROXIES[plan.front.kind].distro;
+  const defaultSiteText = distro && existsSync(distro.defaultSite) ? readText(distro.defaultSite) : null;
+  const mainConfig = distro ? readText(distro.mainConfig) : null;
   return {
     users: book.accounts.map((a) => a.name),
     groups: book.groups.map((g) => ({ name: g.name, members: g.members })),
@@ -104,7 +99,7 @@ export async function gatherFacts(
     files,
     units,
     defaultSiteText,
-    nginxUser: mainConfig === null ? null : nginxUserOf(mainConfig),
+    frontUser: distro && mainConfig !== null ? distro.workerUserOf(mainConfig) : null,
     supervisorRunning,
     selfCommand,
   };

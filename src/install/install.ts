@@ -9,7 +9,7 @@ import { StackgenError } from '../errors.js';
 import { renderArtifacts } from '../render/artifacts.js';
 import type { Plan } from '../render/plan.js';
 import { editedFiles, userEditedError, writeAtomic } from '../render/write.js';
-import { PROXIES } from '../topology/catalog/proxies.js';
+import { touchedDistroProxies } from '../topology/catalog/proxies.js';
 import { stackRequirements } from '../topology/requirements.js';
 import { gatherFacts } from './facts.js';
 import { executeSteps, mergeManifest, readInstallManifest, reloadAndWait, undoManifest } from './run.js';
@@ -136,19 +136,19 @@ export async function uninstallStack(
     readySeconds: 0,
     out: o.out,
   });
-  // Leave the host as it was: its own units reloaded, and nginx (if present) serving again.
+  // Leave the host as it was: its own units reloaded, and its nginx (if present) serving again.
   if (manifest.steps.some((s) => s.id.startsWith('unit-link:')))
     await execa('systemctl', ['daemon-reload'], { reject: false });
-  if (manifest.steps.some((s) => s.id.startsWith('nginx-'))) {
-    const nginx = PROXIES.nginx.distro!;
-    const test = await execa(nginx.configTest[0]!, nginx.configTest.slice(1), { reject: false, all: true });
+  for (const proxy of touchedDistroProxies(manifest.steps.map((s) => s.id))) {
+    const distro = proxy.distro!;
+    const test = await execa(distro.configTest[0]!, distro.configTest.slice(1), { reject: false, all: true });
     if (test.exitCode !== 0)
-      errors.push(`${nginx.configTest.join(' ')} failed after uninstall:\n${test.all}`);
+      errors.push(`${distro.configTest.join(' ')} failed after uninstall:\n${test.all}`);
     else {
-      await reloadAndWait(nginx.service, nginx.pidFile).catch((err: unknown) =>
+      await reloadAndWait(distro.service, distro.pidFile).catch((err: unknown) =>
         errors.push((err as Error).message),
       );
-      o.out(`  ✓ ${nginx.configTest.join(' ')} && systemctl reload ${nginx.service}`);
+      o.out(`  ✓ ${distro.configTest.join(' ')} && systemctl reload ${distro.service}`);
     }
   }
   if (errors.length > 0)

@@ -22,7 +22,7 @@ import { writeArtifacts, writeAtomic } from '../render/write.js';
 import { httpStatus, isConnectable, POLL_MS } from '../runtime/readiness.js';
 import { sleep } from '../runtime/process.js';
 import { resolveIds, readAccountBook } from '../runtime/users.js';
-import { PROXIES } from '../topology/catalog/proxies.js';
+import { touchedDistroProxies } from '../topology/catalog/proxies.js';
 import { runningPrograms } from './facts.js';
 import type { Command, InstallStep } from './steps.js';
 
@@ -329,9 +329,7 @@ async function rollback(
   o: ExecuteOptions,
 ): Promise<string[]> {
   const errors: string[] = [];
-  let nginxTouched = false;
   for (const { step, snapshots } of undoing) {
-    nginxTouched ||= step.id.startsWith('nginx-');
     // Files are put back from the snapshot: an update restores the previous version.
     if (step.id.startsWith('files:')) {
       for (const s of snapshots) restore(s);
@@ -347,11 +345,11 @@ async function rollback(
     }
   }
   // A reload that already happened is taken back by reloading the restored configuration.
-  if (nginxTouched && undoing.some(({ step }) => step.id === 'nginx-reload' && step !== failed)) {
-    const nginx = PROXIES.nginx.distro!;
-    await reloadAndWait(nginx.service, nginx.pidFile).catch((err: unknown) =>
-      errors.push((err as Error).message),
-    );
+  const reloaded = undoing.filter(({ step }) => step !== failed).map(({ step }) => step.id);
+  for (const proxy of touchedDistroProxies(reloaded)) {
+    if (!reloaded.includes(`${proxy.name}-reload`)) continue;
+    const { service, pidFile } = proxy.distro!;
+    await reloadAndWait(service, pidFile).catch((err: unknown) => errors.push((err as Error).message));
   }
   if (undoing.some(({ step }) => step.id.startsWith('unit-link:')))
     await exec(['systemctl', 'daemon-reload']).catch((err: unknown) => errors.push((err as Error).message));

@@ -7,7 +7,7 @@
 
 import { dirname, join } from 'node:path';
 import type { Artifact } from '../render/artifacts.js';
-import type { BoundEndpoint, Plan } from '../render/plan.js';
+import { type BoundEndpoint, type Plan, unitBaseName } from '../render/plan.js';
 import { MANAGERS, PROXIES } from '../topology/catalog/proxies.js';
 
 /** One thing done to the host. */
@@ -78,10 +78,10 @@ export interface HostFacts {
   files: Record<string, string>;
   /** systemctl is-enabled / is-active per unit name. */
   units: Record<string, { enabled: boolean; active: boolean }>;
-  /** The text of the distribution's default nginx site, when it is enabled. */
+  /** The text of the distribution proxy's default site (Debian's nginx `default`), when it is enabled. */
   defaultSiteText: string | null;
-  /** The `user` of the distribution's nginx main config. */
-  nginxUser: string | null;
+  /** The worker user the distribution proxy's main config names. */
+  frontUser: string | null;
   /** `supervisorctl status` says RUNNING for these programs. */
   supervisorRunning: string[];
   /** How this stackgen runs (node + entry), for the /usr/local/bin/stackgen wrapper. */
@@ -103,7 +103,7 @@ export const FRESH_DEBIAN: HostFacts = {
   files: {},
   units: { 'nginx.service': { enabled: true, active: true } },
   defaultSiteText: 'server {\n\tlisten 80 default_server;\n\tlisten [::]:80 default_server;\n}\n',
-  nginxUser: 'www-data',
+  frontUser: 'www-data',
   supervisorRunning: [],
   selfCommand: ['stackgen'],
 };
@@ -146,7 +146,7 @@ export function systemdServices(plan: Plan, artifacts: readonly Artifact[]): str
   for (const template of names.filter((n) => n.endsWith('@.service'))) {
     const base = template.slice(0, -'@.service'.length);
     for (const l of plan.launches)
-      if (l.instance !== null && (l.component === 'app' ? plan.name : `${plan.name}-${l.component}`) === base)
+      if (l.instance !== null && unitBaseName(plan, l.component) === base)
         out.push(`${base}@${l.instance}.service`);
   }
   return out;
@@ -156,22 +156,11 @@ export function systemdServices(plan: Plan, artifacts: readonly Artifact[]): str
 export function supervisorPrograms(plan: Plan): string[] {
   const seen = new Map<string, boolean>();
   for (const l of plan.launches) {
-    if (l.component === 'nginx') continue;
-    const name = l.component === 'app' ? plan.name : `${plan.name}-${l.component}`;
+    if (!l.managed) continue;
+    const name = unitBaseName(plan, l.component);
     seen.set(name, (seen.get(name) ?? false) || l.instance !== null);
   }
   return [...seen].map(([name, numbered]) => (numbered ? `${name}:*` : name));
-}
-
-/** Does an nginx server block text declare default_server on this port? Pure. */
-export function claimsDefaultServer(text: string, port: number): boolean {
-  const re = /^\s*listen\s+([^;]*?)\bdefault_server\b[^;]*;/gm;
-  for (const m of text.matchAll(re)) {
-    const where = m[1]!.trim().split(/\s+/)[0]!;
-    const p = /(\d+)$/.exec(where)?.[1];
-    if (Number(p) === port) return true;
-  }
-  return false;
 }
 
 /** The steps to install this rendered stack on a host with these facts. Pure. */
@@ -219,7 +208,9 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
       undo: [{ kind: 'exec', argv: ['userdel', user] }],
     });
   // The proxy opens the app's socket through the group (mode 660).
-  const proxyFront = plan.front.kind === 'nginx' && plan.upstream?.endpoints.some((e) => e.kind === 'unix');
+  // (A front stackgen runs shares the app's group already: its unit runs with it.)
+  const distro = PROXIES[plan.front.kind].distro;
+  const proxyFront = distro !== null && plan.upstream?.endpoints.some((e) => e.kind === 'unix');
   if (proxyFront && proxyUser !== user) {
     const inGroup =
       facts.primaryGroup[proxyUser] === group ||
@@ -270,7 +261,10 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
   }
 
   // --- the gateway's command ------------------------------------------------------------
-  const usesGateway = plan.launches.some((l) => l.component === 'gateway');
+  // A managed front is stackgen's own gateway: its units run this stackgen.
+  const usesGateway = plan.launches.some(
+    (l) => l.managed && plan.topology.components.find((c) => c.id === l.component)?.role === 'proxy',
+  );
   const wrapper = plan.site.stackgenCommand[0];
   if (usesGateway && wrapper && plan.site.stackgenCommand.length === 1) {
     add({
@@ -291,7 +285,7 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
   }
 
   // --- process manager -----------------------------------------------------------------
-  const launched = plan.launches.filter((l) => l.component !== 'nginx');
+  const launched = plan.launches.filter((l) => l.managed);
   const endpoints = launched.flatMap((l) => (l.ready ? [l.ready] : []));
   if (manager === 'systemd' && launched.length > 0) {
     const units = unitArtifacts(artifacts);
@@ -318,7 +312,8 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
       commands: [{ kind: 'exec', argv: ['systemctl', 'daemon-reload'] }],
       undo: [],
     });
-    const appFiles = artifacts.filter((a) => a.component !== 'nginx' && a.path !== 'README.md');
+    const distroRun = new Set(plan.launches.filter((l) => !l.managed).map((l) => l.component));
+    const appFiles = artifacts.filter((a) => !distroRun.has(a.component) && a.path !== 'README.md');
     const restart = appFiles.some((a) => changedPaths.has(a.path));
     for (const unit of startUnits(artifacts)) {
       const state = facts.units[unit] ?? { enabled: false, active: false };
@@ -395,58 +390,62 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
     if (endpoints.length) add(readyCheck(name, endpoints, [], [distro.service]));
   }
 
-  // --- nginx ---------------------------------------------------------------------------
-  const nginx = PROXIES.nginx.distro!;
-  if (plan.front.kind === 'nginx') {
+  // --- the distribution's proxy (Debian's nginx) ---------------------------------------
+  if (distro) {
+    const kind = plan.front.kind;
     const port = plan.front.listen.port;
     const ownsPort = plan.spec.proxy.server_name === '_';
-    if (ownsPort && facts.defaultSiteText !== null && claimsDefaultServer(facts.defaultSiteText, port)) {
-      const target = facts.links[nginx.defaultSite];
+    if (
+      ownsPort &&
+      facts.defaultSiteText !== null &&
+      distro.claimsDefaultServer(facts.defaultSiteText, port)
+    ) {
+      const target = facts.links[distro.defaultSite];
       add({
-        id: `nginx-default-site:${nginx.defaultSite}`,
-        title: `rm ${nginx.defaultSite}`,
+        id: `${kind}-default-site:${distro.defaultSite}`,
+        title: `rm ${distro.defaultSite}`,
         why: `Debian's default site claims default_server on port ${port}; the stack answers every Host there`,
         done: false,
-        commands: [{ kind: 'remove', path: nginx.defaultSite }],
-        undo: target ? [{ kind: 'symlink', link: nginx.defaultSite, target }] : [],
+        commands: [{ kind: 'remove', path: distro.defaultSite }],
+        undo: target ? [{ kind: 'symlink', link: distro.defaultSite, target }] : [],
       });
     }
-    const site = join(dir, `nginx/${name}.conf`);
-    const link = join(nginx.sitesEnabled, `${name}.conf`);
+    const site = plan.files[distro.siteFile];
+    const link = join(distro.sitesEnabled, `${name}.conf`);
     const siteDone = linked(link, site);
     add({
-      id: `nginx-site:${link}`,
+      id: `${kind}-site:${link}`,
       title: `ln -s ${site} ${link}`,
       done: siteDone,
       commands: [{ kind: 'symlink', link, target: site }],
       undo: [{ kind: 'remove', path: link }],
     });
-    const nginxChanged =
+    const frontChanged =
       !siteDone ||
-      changed.some((a) => a.component === 'nginx') ||
-      steps.some((s) => s.id.startsWith('nginx-default-site:'));
+      changed.some((a) => a.component === kind) ||
+      steps.some((s) => s.id.startsWith(`${kind}-default-site:`));
     add({
-      id: 'nginx-test',
-      title: nginx.configTest.join(' '),
-      done: !nginxChanged,
-      commands: [{ kind: 'exec', argv: nginx.configTest }],
+      id: `${kind}-test`,
+      title: distro.configTest.join(' '),
+      done: !frontChanged,
+      commands: [{ kind: 'exec', argv: distro.configTest }],
       undo: [],
     });
-    const active = facts.units[`${nginx.service}.service`]?.active ?? false;
+    const active = facts.units[`${distro.service}.service`]?.active ?? false;
     add({
-      id: 'nginx-reload',
-      title: active ? `systemctl reload ${nginx.service}` : `systemctl enable --now ${nginx.service}`,
-      done: !nginxChanged && active,
+      id: `${kind}-reload`,
+      title: active ? `systemctl reload ${distro.service}` : `systemctl enable --now ${distro.service}`,
+      done: !frontChanged && active,
       commands: [
         active
-          ? { kind: 'reload', service: nginx.service, pidFile: nginx.pidFile }
-          : { kind: 'exec', argv: ['systemctl', 'enable', '--now', nginx.service] },
+          ? { kind: 'reload', service: distro.service, pidFile: distro.pidFile }
+          : { kind: 'exec', argv: ['systemctl', 'enable', '--now', distro.service] },
       ],
       undo: [],
     });
   }
   // Last: a request through the front, as a client would send it.
-  if (plan.launches.length > 0 && (manager !== 'none' || plan.front.kind === 'nginx')) {
+  if (plan.launches.length > 0 && (manager !== 'none' || distro !== null)) {
     const { host, port } = plan.front.listen;
     const name0 = plan.spec.proxy.server_name.split(/\s+/)[0];
     add({
@@ -473,17 +472,19 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
 export function installProblems(plan: Plan, facts: HostFacts): string[] {
   const problems: string[] = [];
   const manager = plan.spec.processes.manager;
-  if ((manager === 'systemd' || manager === 'supervisor' || plan.front.kind === 'nginx') && !facts.systemd)
+  const front = PROXIES[plan.front.kind];
+  const distro = front.distro;
+  if ((manager === 'systemd' || manager === 'supervisor' || distro) && !facts.systemd)
     problems.push(
       'systemd is not running as PID 1 here: install enables units and reloads services with systemctl',
     );
-  if (plan.front.kind === 'nginx' && facts.nginxUser !== null && facts.nginxUser !== plan.site.users.proxy)
+  if (distro && facts.frontUser !== null && facts.frontUser !== plan.site.users.proxy)
     problems.push(
-      `the distribution's nginx runs its workers as ${facts.nginxUser} (${PROXIES.nginx.distro!.mainConfig}), but proxy.user is ${plan.site.users.proxy}: set proxy.user: ${facts.nginxUser} in stack.yaml`,
+      `the distribution's ${front.title} runs its workers as ${facts.frontUser} (${distro.mainConfig}), but proxy.user is ${plan.site.users.proxy}: set proxy.user: ${facts.frontUser} in stack.yaml`,
     );
-  if (plan.front.kind === 'nginx' && !facts.exists.includes(PROXIES.nginx.distro!.sitesEnabled))
+  if (distro && !facts.exists.includes(distro.sitesEnabled))
     problems.push(
-      `${PROXIES.nginx.distro!.sitesEnabled} does not exist: install Debian's nginx (apt-get install nginx-light)`,
+      `${distro.sitesEnabled} does not exist: install Debian's ${front.title} (apt-get install ${front.programs[0]?.package})`,
     );
   if (manager === 'supervisor' && !facts.exists.includes(MANAGERS.supervisor.distro!.includeDir))
     problems.push(`${MANAGERS.supervisor.distro!.includeDir} does not exist: install Debian's supervisor`);
@@ -496,19 +497,18 @@ export function factQueries(
   artifacts: readonly Artifact[],
 ): { links: string[]; units: string[]; paths: string[] } {
   const dir = plan.site.configDir;
-  const nginx = PROXIES.nginx.distro!;
+  const distro = PROXIES[plan.front.kind].distro;
   const links = [
     ...unitArtifacts(artifacts).map((a) => join(SYSTEMD_DIR, a.path.slice('systemd/'.length))),
     `/etc/tmpfiles.d/stackgen-${plan.name}.conf`,
     join(MANAGERS.supervisor.distro!.includeDir, `${plan.name}.conf`),
-    join(nginx.sitesEnabled, `${plan.name}.conf`),
-    nginx.defaultSite,
+    ...(distro ? [join(distro.sitesEnabled, `${plan.name}.conf`), distro.defaultSite] : []),
   ];
-  const units = [...startUnits(artifacts), `${nginx.service}.service`];
+  const units = [...startUnits(artifacts), ...(distro ? [`${distro.service}.service`] : [])];
   const paths = [
     dir,
     plan.site.runDir,
-    nginx.sitesEnabled,
+    ...(distro ? [distro.sitesEnabled] : []),
     MANAGERS.supervisor.distro!.includeDir,
     dirname(manifestPath(plan.name)),
     ...(plan.site.stackgenCommand[0] ? [plan.site.stackgenCommand[0]] : []),

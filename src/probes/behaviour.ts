@@ -4,6 +4,7 @@
 // data here — with the reason — never an `if` inside a probe.
 
 import type { Plan } from '../render/plan.js';
+import { type Gap, KNOWN_GAPS } from '../topology/catalog/gaps.js';
 import type { ProbeFramework } from './contract.js';
 
 /** The concurrency a stack promises, in requests that run at once. */
@@ -30,70 +31,12 @@ export interface StackBehaviour {
   notes: string[];
 }
 
-interface Gap {
-  when: {
-    server?: string;
-    interface?: string;
-    proxy?: string;
-    /** The program between proxy and CGI script (fcgiwrap). */
-    bridge?: string;
-    probeApp?: ProbeFramework;
-  };
-  buffersStream?: boolean;
-  dropsChunkedBody?: boolean;
-  /** One request at a time per process. */
-  serial?: boolean;
-  /** A stop ends the requests in flight (no graceful stop exists for this server). */
-  abortsOnStop?: boolean;
-  why: string;
-}
-
-/** Documented limits of servers and frameworks (see test/integration/probe-apps.test.ts). */
-export const KNOWN_GAPS: Gap[] = [
-  {
-    when: { bridge: 'fcgiwrap' },
-    abortsOnStop: true,
-    why: 'fcgiwrap has no graceful stop: its main process exits on SIGTERM and the CGI scripts still running are killed with it (the client gets a 502)',
-  },
-  {
-    when: { bridge: 'fcgiwrap' },
-    buffersStream: true,
-    why: "fcgiwrap passes a CGI script's output through libfcgi's 8 KiB stream buffer and flushes it only when full or at exit (gnosek/fcgiwrap#36): a slow stream arrives in one piece",
-  },
-  {
-    when: { server: 'tornado', interface: 'wsgi' },
-    buffersStream: true,
-    serial: true,
-    why: "tornado's WSGIContainer runs the WSGI app on the IOLoop thread: one request at a time per process, and the whole response buffered",
-  },
-  {
-    when: { server: 'tornado', interface: 'wsgi', proxy: 'none' },
-    dropsChunkedBody: true,
-    why: "tornado's WSGIContainer passes no body for a chunked upload (behind nginx the proxy de-chunks it)",
-  },
-  {
-    when: { server: 'gunicorn', proxy: 'none', probeApp: 'django' },
-    dropsChunkedBody: true,
-    why: "Django 3.2's request.body reads CONTENT_LENGTH bytes only, and gunicorn facing clients passes none for a chunked upload (behind a proxy the proxy de-chunks it and sends the length)",
-  },
-  {
-    when: { server: 'gunicorn', proxy: 'none', probeApp: 'bottle' },
-    dropsChunkedBody: true,
-    why: 'gunicorn facing clients de-chunks an upload but keeps HTTP_TRANSFER_ENCODING, and Bottle 0.12 de-chunks it again: 400 (behind a proxy the proxy sends the length alone)',
-  },
-  {
-    when: { server: 'uwsgi', proxy: 'none' },
-    dropsChunkedBody: true,
-    why: 'uWSGI facing clients directly passes no CONTENT_LENGTH for a chunked upload (behind a proxy the proxy de-chunks it)',
-  },
-];
-
 function gapsFor(plan: Plan, probeApp: ProbeFramework | null): Gap[] {
   const facts: Record<string, string | undefined> = {
     server: plan.spec.serve.server,
     interface: plan.spec.app.interface,
     proxy: plan.spec.proxy.kind,
-    bridge: plan.launches.find((l) => l.component === 'fcgiwrap') ? 'fcgiwrap' : undefined,
+    bridge: plan.topology.components.find((c) => c.role === 'cgi-bridge')?.program,
     probeApp: probeApp ?? undefined,
   };
   return KNOWN_GAPS.filter((g) => Object.entries(g.when).every(([k, v]) => facts[k] === v));
@@ -104,7 +47,8 @@ export function concurrencyModel(plan: Plan, serial: boolean): ConcurrencyModel 
   const app = plan.appServer;
   if (!app) {
     // CGI: a process per request. fcgiwrap's -c pre-forks a fixed pool; the gateway spawns freely.
-    const fcgiwrap = plan.launches.find((l) => l.component === 'fcgiwrap');
+    const bridge = plan.topology.components.find((c) => c.role === 'cgi-bridge');
+    const fcgiwrap = bridge ? plan.launches.find((l) => l.component === bridge.id) : undefined;
     const pool = fcgiwrap ? Number(fcgiwrap.argv[fcgiwrap.argv.indexOf('-c') + 1]) : Number.NaN;
     return Number.isFinite(pool)
       ? {

@@ -5,7 +5,7 @@ import { PROXY_RECIPES, type RecipeFile, SERVER_RECIPES } from '../topology/cata
 import { SERVERS } from '../topology/catalog/servers.js';
 import { relativeFiles } from '../topology/catalog/files.js';
 import { renderTemplate } from './engine.js';
-import type { Launch, Plan } from './plan.js';
+import { type Launch, type Plan, unitBaseName } from './plan.js';
 import { shellQuote, systemdQuote } from './helpers.js';
 import { explainText } from './explain.js';
 import { manualSteps } from '../install/steps.js';
@@ -115,7 +115,7 @@ function systemdUnits(plan: Plan, base: object): Artifact[] {
   for (const [component, launches] of byComponent) {
     const launch = launches[0]!;
     const templated = launches.length > 1 || launch.instance !== null;
-    const unitBase = component === 'app' ? plan.name : `${plan.name}-${component}`;
+    const unitBase = unitBaseName(plan, component);
     const unitName = templated ? `${unitBase}@.service` : `${unitBase}.service`;
     const path = `systemd/${unitName}`;
     const c = plan.topology.components.find((x) => x.id === component)!;
@@ -182,7 +182,7 @@ function supervisorPrograms(plan: Plan, launches: Launch[]) {
     const group = launches.filter((l) => l.component === launch.component);
     const c = plan.topology.components.find((x) => x.id === launch.component)!;
     const numbered = group.length > 1 || launch.instance !== null;
-    const name = launch.component === 'app' ? plan.name : `${plan.name}-${launch.component}`;
+    const name = unitBaseName(plan, launch.component);
     programs.push({
       name,
       // %(process_num)d is expanded by supervisor before it splits the command line.

@@ -77,6 +77,27 @@ export interface Plan {
   launches: Launch[];
 }
 
+/**
+ * The component that runs the app's code behind the front: the app server, or the CGI
+ * bridge (fcgiwrap). null: the front runs CGI scripts itself (the gateway), or none at all.
+ */
+export function backendComponent(plan: Pick<Plan, 'topology'>): string | null {
+  return plan.topology.components.find((c) => c.role === 'app-server' || c.role === 'cgi-bridge')?.id ?? null;
+}
+
+/** Is this component the stack's front server (nginx, the gateway)? */
+export function isFrontComponent(plan: Pick<Plan, 'topology'>, component: string): boolean {
+  return plan.topology.components.find((c) => c.id === component)?.role === 'proxy';
+}
+
+/**
+ * The name of a component's unit or program: the stack's name for the app server, the
+ * stack's name and the component for the others (`shop`, `shop-gateway`, `shop-fcgiwrap`).
+ */
+export function unitBaseName(plan: Pick<Plan, 'name'>, component: string): string {
+  return component === 'app' ? plan.name : `${plan.name}-${component}`;
+}
+
 /** Does the entry name a WSGI file (`hgweb.wsgi`, `app.py`) rather than `module:callable`? Pure. */
 export function wsgiFileOf(spec: NormalizedSpec): boolean {
   const e = spec.app.entry;

@@ -23,7 +23,7 @@ import type { ProbeSubstitution } from '../probes/substitute.js';
 import type { AnyProbe, InstalledHost, ProbeResult } from '../probes/types.js';
 import { userCheckProbes } from '../probes/user-checks.js';
 import { renderArtifacts } from '../render/artifacts.js';
-import { buildPlan, type Plan } from '../render/plan.js';
+import { backendComponent, buildPlan, isFrontComponent, type Plan, unitBaseName } from '../render/plan.js';
 import type { PassReport, ProgressEvent } from '../report/types.js';
 import { readStackSpec } from '../stack/parse.js';
 import { PROXIES } from '../topology/catalog/proxies.js';
@@ -95,9 +95,11 @@ async function run(argv: string[], timeoutMs = 60_000): Promise<{ code: number |
 export function installedHost(plan: Plan): InstalledHost {
   const artifacts = renderArtifacts(plan);
   const manager = plan.spec.processes.manager;
-  const backend = plan.launches.some((l) => l.component === 'app' || l.component === 'fcgiwrap');
-  // Everything of the stack but its gateway serves the app (the app server, or fcgiwrap).
-  const isBackend = (unit: string) => !unit.startsWith(`${plan.name}-gateway`);
+  const distro = PROXIES[plan.front.kind].distro;
+  const backend = backendComponent(plan) !== null;
+  // Everything of the stack but a front it runs (the gateway) serves the app (the app server, or fcgiwrap).
+  const fronts = plan.launches.filter((l) => isFrontComponent(plan, l.component));
+  const isBackend = (unit: string) => !fronts.some((l) => unit.startsWith(unitBaseName(plan, l.component)));
   const services = systemdServices(plan, artifacts).filter(isBackend);
   const control =
     manager === 'systemd'
@@ -110,7 +112,7 @@ export function installedHost(plan: Plan): InstalledHost {
     appUnits: manager === 'systemd' ? services : control,
     appControl: backend ? control : [],
     startUnits: manager === 'systemd' ? startUnits(artifacts) : [],
-    proxyService: plan.front.kind === 'nginx' ? PROXIES.nginx.distro!.service : null,
+    proxyService: distro?.service ?? null,
     run,
     logTail: async (lines = 12) => {
       const units = manager === 'systemd' ? [...new Set([...services, ...startUnits(artifacts)])] : [];
@@ -128,7 +130,7 @@ export function installedHost(plan: Plan): InstalledHost {
           ).output
         : '';
       const files = [
-        ...(plan.front.kind === 'nginx' ? [PROXIES.nginx.distro!.errorLog] : []),
+        ...(distro ? [distro.errorLog] : []),
         ...(manager === 'supervisor' ? logFilesOf(plan) : []),
       ];
       const tails = files.flatMap((f) => tailOf(f, lines).map((l) => `${basename(f)}: ${l}`));
@@ -196,11 +198,11 @@ export async function runInstalledPhase(
     return outcome;
   }
   const readyEndpoints = plan.launches
-    .filter((l) => l.component === 'app' || l.component === 'fcgiwrap')
+    .filter((l) => l.component === backendComponent(plan))
     .flatMap((l) => (l.ready ? [l.ready] : []));
   const startBackend = async (): Promise<string | null> => {
     if (direct) {
-      const component = plan.appServer ? 'app' : plan.bridge ? 'fcgiwrap' : null;
+      const component = backendComponent(plan);
       if (!component) return null;
       return restartComponent(direct.rt, component, direct.start).then(
         () => null,
@@ -241,7 +243,7 @@ export async function runInstalledPhase(
       host,
       stopBackend: async () => {
         if (direct) {
-          const component = plan.appServer ? 'app' : plan.bridge ? 'fcgiwrap' : null;
+          const component = backendComponent(plan);
           if (!component) return 'no app server process: CGI runs a process per request';
           return (await stopComponent(direct.rt, component, 2000)) ? null : `could not stop ${component}`;
         }
@@ -409,19 +411,21 @@ async function uninstallProbes(
       : `left: ${leftovers.join(', ')}${sockets.length ? ` (sockets: ${sockets.join(', ')})` : ''}`,
     t0,
   );
-  if (plan.front.kind === 'nginx') {
+  const front = PROXIES[plan.front.kind];
+  if (front.distro) {
     t0 = performance.now();
-    const test = await run(['nginx', '-t']);
+    const configTest = front.distro.configTest.join(' ');
+    const test = await run(front.distro.configTest);
     const publicPort = readListeners().some((l) => l.port === plan.front.listen.port && !l.loopback);
     result(
       'host-nginx-works',
-      "the host's own nginx works after uninstall",
+      `the host's own ${front.title} works after uninstall`,
       test.code === 0 && publicPort,
-      `nginx -t passes and nginx listens on ${plan.front.listen.port} again`,
+      `${configTest} passes and ${front.title} listens on ${plan.front.listen.port} again`,
       test.code !== 0
-        ? `nginx -t: ${test.output}`
+        ? `${configTest}: ${test.output}`
         : publicPort
-          ? 'nginx -t ok, listening'
+          ? `${configTest} ok, listening`
           : `nothing listens on ${plan.front.listen.port}`,
       t0,
     );

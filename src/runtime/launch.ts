@@ -15,7 +15,8 @@ import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { StackgenError } from '../errors.js';
 import type { UnitEvent } from '../report/types.js';
-import type { BoundEndpoint, Launch, Plan } from '../render/plan.js';
+import { type BoundEndpoint, type Launch, type Plan, unitBaseName } from '../render/plan.js';
+import { frontErrorLog } from '../topology/catalog/recipes.js';
 import type { Manager } from '../stack/schema.js';
 import { likelyCause, type NotReadyFacts, type PathFact, tailLines } from './diagnose.js';
 import { portHolder, type ProcInfo, processesOfRun } from './proc.js';
@@ -107,9 +108,12 @@ export function planUnits(plan: Plan, book: AccountBook, options: { dropPrivileg
   const front =
     plan.front.kind === 'none' ? null : { host: plan.front.listen.host, port: plan.front.listen.port };
   const units: Unit[] = [];
-  const managed = plan.launches.filter((l) => l.component !== 'nginx');
-  const nginx = plan.launches.find((l) => l.component === 'nginx');
+  const managed = plan.launches.filter((l) => l.managed);
+  // A front the distribution runs in production (Debian's nginx): verify runs it itself.
+  const unmanaged = plan.launches.filter((l) => !l.managed);
   const componentOf = (id: string) => plan.topology.components.find((c) => c.id === id);
+  const isFront = (l: Launch) => componentOf(l.component)?.role === 'proxy';
+  const errorLog = frontErrorLog(plan);
   const depsOf = (component: string) => componentOf(component)?.dependsOn ?? [];
 
   if (manager === 'supervisor' && managed.length > 0) {
@@ -127,7 +131,7 @@ export function planUnits(plan: Plan, book: AccountBook, options: { dropPrivileg
         logFile: join(logDir, 'supervisord.out'),
       },
       ready: managed.flatMap((l) => (l.ready ? [l.ready] : [])),
-      httpReady: managed.some((l) => l.component === 'gateway') ? front : null,
+      httpReady: managed.some(isFront) ? front : null,
       stopSignal: 'SIGTERM',
       graceMs: MAX_STOP_GRACE_MS + 1000,
       after: [],
@@ -137,7 +141,7 @@ export function planUnits(plan: Plan, book: AccountBook, options: { dropPrivileg
         ...[...new Set(managed.map((l) => l.component))].map((c) =>
           join(
             logDir,
-            `${c === 'app' ? plan.name : `${plan.name}-${c}`}${managed.filter((l) => l.component === c).length > 1 || managed.find((l) => l.component === c)?.instance ? '-*' : ''}.log`,
+            `${unitBaseName(plan, c)}${managed.filter((l) => l.component === c).length > 1 || managed.find((l) => l.component === c)?.instance ? '-*' : ''}.log`,
           ),
         ),
       ],
@@ -148,7 +152,7 @@ export function planUnits(plan: Plan, book: AccountBook, options: { dropPrivileg
       units.push({
         id: nameOf(l),
         components: [l.component],
-        role: l.component === 'gateway' ? 'proxy' : 'app',
+        role: isFront(l) ? 'proxy' : 'app',
         program: componentOf(l.component)?.program ?? l.component,
         user: l.user,
         spec: {
@@ -162,7 +166,7 @@ export function planUnits(plan: Plan, book: AccountBook, options: { dropPrivileg
           logFile: join(logDir, `${l.id.replace('@', '-')}.log`),
         },
         ready: l.ready ? [l.ready] : [],
-        httpReady: l.component === 'gateway' ? front : null,
+        httpReady: isFront(l) ? front : null,
         stopSignal: l.stopSignal,
         graceMs: graceOf(l),
         after: [],
@@ -172,26 +176,27 @@ export function planUnits(plan: Plan, book: AccountBook, options: { dropPrivileg
       });
     }
   }
-  if (nginx) {
+  for (const l of unmanaged) {
     units.push({
-      id: 'nginx',
-      components: ['nginx'],
+      id: l.id,
+      components: [l.component],
       role: 'proxy',
-      program: 'nginx',
+      program: componentOf(l.component)?.program ?? l.component,
+      // It starts as root and drops to its configured worker user itself.
       user: plan.site.users.proxy,
       spec: {
-        id: 'nginx',
-        argv: nginx.argv,
-        env: { PATH: SYSTEMD_PATH, ...nginx.env },
-        cwd: nginx.cwd,
-        logFile: join(logDir, 'nginx.out'),
+        id: l.id,
+        argv: l.argv,
+        env: { PATH: SYSTEMD_PATH, ...l.env },
+        cwd: l.cwd,
+        logFile: join(logDir, `${l.id}.out`),
       },
-      ready: nginx.ready ? [nginx.ready] : [],
+      ready: l.ready ? [l.ready] : [],
       httpReady: front,
-      stopSignal: nginx.stopSignal,
-      graceMs: graceOf(nginx),
+      stopSignal: l.stopSignal,
+      graceMs: graceOf(l),
       after: [],
-      logs: [join(logDir, 'nginx.out'), plan.site.nginx.errorLog],
+      logs: [join(logDir, `${l.id}.out`), ...(errorLog ? [errorLog] : [])],
       removedAtStop: [],
     });
   }
@@ -261,8 +266,9 @@ function notReadyFacts(
   // The upstream's own logs explain a proxy's 502 (an app that accepts, then fails to import).
   const upstreamLogs =
     unit.role === 'proxy' ? rt.units.filter((u) => u.role !== 'proxy').flatMap((u) => u.logs) : [];
-  const own = unit.logs.filter((l) => l !== plan.site.nginx.errorLog);
-  const errorLog = unit.program === 'nginx' ? readTail(plan.site.nginx.errorLog) : '';
+  const frontLog = frontErrorLog(plan);
+  const own = unit.logs.filter((l) => l !== frontLog);
+  const errorLog = unit.role === 'proxy' && frontLog ? readTail(frontLog) : '';
   const socket = /connect\(\) to unix:(\S+?) failed/.exec(errorLog)?.[1] ?? null;
   const proxyUser = plan.site.users.proxy;
   const account = book.accounts.find((a) => a.name === proxyUser);
@@ -466,7 +472,7 @@ export async function stopStack(rt: StackRuntime, onEvent?: (e: UnitEvent) => vo
 /** supervisorctl's name for a component's program (`name:*` for numbered processes). */
 function supervisorName(rt: StackRuntime, component: string): string {
   const numbered = rt.plan.launches.filter((l) => l.component === component).some((l) => l.instance !== null);
-  const name = component === 'app' ? rt.plan.name : `${rt.plan.name}-${component}`;
+  const name = unitBaseName(rt.plan, component);
   return numbered ? `${name}:*` : name;
 }
 

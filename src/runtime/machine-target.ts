@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import { PROBE_APPS, PROBE_COMMON_DIR, PROBE_COMMON_MODULE } from '../probes/contract.js';
 import { probeAppChanges, type ProbeSubstitution, probeFrameworkFor } from '../probes/substitute.js';
-import { buildPlan } from '../render/plan.js';
+import { buildPlan, isFrontComponent } from '../render/plan.js';
 import { emptyPass, type PassReport, type ProgressEvent } from '../report/types.js';
 import type { LoadedSpec } from '../stack/parse.js';
 import { namedDirectories } from '../stack/paths.js';
@@ -85,7 +85,7 @@ function stage(machine: Machine, loaded: LoadedSpec, app: PassReport['app']): St
     const plan = buildPlan(topology, productionSite(spec, { baseDir: loaded.baseDir }), 'stack.yaml');
     const ownsRunDir =
       spec.processes.manager !== 'none' &&
-      plan.launches.some((l) => l.ownsRunDir && l.component !== 'gateway');
+      plan.launches.some((l) => l.ownsRunDir && !isFrontComponent(plan, l.component));
     const probe: ProbeSubstitution = {
       key,
       app: PROBE_APPS[key],

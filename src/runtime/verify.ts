@@ -13,7 +13,7 @@ import { runProbes } from '../probes/runner.js';
 import type { AnyProbe, ProbeResult } from '../probes/types.js';
 import { userCheckProbes } from '../probes/user-checks.js';
 import type { Artifact } from '../render/artifacts.js';
-import type { Plan } from '../render/plan.js';
+import { backendComponent, type Plan } from '../render/plan.js';
 import type { PassReport, ProgressEvent, StackReport, UnitEvent } from '../report/types.js';
 import { emptyPass, outcomeOf } from '../report/types.js';
 import type { LoadedSpec } from '../stack/parse.js';
@@ -154,7 +154,7 @@ async function verifyPass(
     onEvent,
     book: options.book,
   };
-  const backend = plan.appServer ? 'app' : plan.bridge ? 'fcgiwrap' : null;
+  const backend = backendComponent(plan);
   let started = false;
   let lastStart = performance.now();
   try {

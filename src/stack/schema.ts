@@ -3,6 +3,9 @@
 // stack.yaml reference are both generated from this file.
 
 import { z } from 'zod';
+import { DEFAULT_PROXY, PROXY_KINDS, SERVER_NAMES } from '../topology/catalog/names.js';
+
+export { PROXY_KINDS };
 
 export const FRAMEWORKS = [
   'flask',
@@ -16,9 +19,8 @@ export const FRAMEWORKS = [
   'cgi',
 ] as const;
 export const INTERFACES = ['wsgi', 'asgi', 'tornado', 'cgi'] as const;
-export const SERVERS = ['uwsgi', 'gunicorn', 'uvicorn', 'tornado', 'waitress', 'wsgiref', 'cgi'] as const;
+export const SERVERS = SERVER_NAMES;
 export const CONCURRENCY = ['prefork', 'threads', 'gevent', 'async', 'process-per-request'] as const;
-export const PROXY_KINDS = ['nginx', 'gateway', 'none'] as const;
 export const PROTOCOLS = ['http', 'uwsgi', 'fastcgi', 'scgi', 'cgi'] as const;
 export const MANAGERS = ['systemd', 'supervisor', 'none'] as const;
 
@@ -196,7 +198,7 @@ const proxySchema = z
   .strictObject({
     kind: z
       .enum(PROXY_KINDS)
-      .default('nginx')
+      .default(DEFAULT_PROXY)
       .describe('The front server: nginx, the stackgen gateway, or none (app server faces clients).'),
     protocol: z
       .enum(PROTOCOLS)

@@ -4,6 +4,7 @@
 // stack's server is default_server and install disabled it).
 
 import { readFileSync } from 'node:fs';
+import { PROXIES } from '../../topology/catalog/proxies.js';
 import { bodyExcerpt } from '../excerpt.js';
 import { httpRequest } from '../http.js';
 import { fail, pass, type ProbeDefinition, skip } from '../types.js';
@@ -25,7 +26,8 @@ export const defaultSiteProbe: ProbeDefinition<Observed> = {
   kinds: ['app'],
   needsProbeApp: false,
   after: [],
-  skip: (ctx) => (ctx.plan.front.kind === 'nginx' ? null : 'no distribution nginx in front of this stack'),
+  skip: (ctx) =>
+    PROXIES[ctx.plan.front.kind].distro ? null : 'no distribution nginx in front of this stack',
   expect: () => `GET / is not ${DEBIAN_DEFAULT_PAGE}`,
   async observe(ctx) {
     const answer = await httpRequest(ctx.front, '/', { signal: ctx.signal });

@@ -38,9 +38,7 @@ export const rebootProbe: ProbeDefinition<Observed> = {
     const host = ctx.host!;
     const t0 = performance.now();
     const units = [...host.startUnits, ...(host.proxyService ? [host.proxyService] : [])];
-    const endpoints = ctx.plan.launches
-      .filter((l) => l.component !== 'nginx')
-      .flatMap((l) => (l.ready ? [l.ready] : []));
+    const endpoints = ctx.plan.launches.filter((l) => l.managed).flatMap((l) => (l.ready ? [l.ready] : []));
     let inactive: string[] = [];
     let status: number | null = null;
     let excerpt = '';

@@ -5,6 +5,7 @@
 
 import { reloadAndWait } from '../../install/run.js';
 import { PROXIES } from '../../topology/catalog/proxies.js';
+import { isFrontComponent, unitBaseName } from '../../render/plan.js';
 import { httpRequest } from '../http.js';
 import { fail, pass, type ProbeContext, type ProbeDefinition } from '../types.js';
 import { sleep } from '../../runtime/process.js';
@@ -54,18 +55,22 @@ function reloadsOf(
           ? `${app.title} has no graceful reload (a restart drops requests)`
           : `${host.manager} has no reload`,
     });
-  const gateway = host.startUnits.find((u) => u.endsWith('-gateway.service'));
+  // A front stackgen runs itself (the gateway) reloads through its own unit.
+  const own = ctx.plan.launches.find((l) => l.managed && isFrontComponent(ctx.plan, l.component));
+  const frontUnit = own
+    ? host.startUnits.find((u) => u === `${unitBaseName(ctx.plan, own.component)}.service`)
+    : undefined;
   if (host.proxyService) {
-    const nginx = PROXIES.nginx.distro!;
+    const distro = PROXIES[ctx.plan.front.kind].distro!;
     out.push({
       name: `systemctl reload ${host.proxyService}`,
-      run: () => reloadAndWait(nginx.service, nginx.pidFile),
+      run: () => reloadAndWait(distro.service, distro.pidFile),
     });
-  } else if (gateway && host.manager === 'systemd')
+  } else if (frontUnit && host.manager === 'systemd')
     out.push({
-      name: `systemctl reload ${gateway}`,
+      name: `systemctl reload ${frontUnit}`,
       run: async () => {
-        const r = await host.run(['systemctl', 'reload', gateway], RELOAD_DEADLINE_MS);
+        const r = await host.run(['systemctl', 'reload', frontUnit], RELOAD_DEADLINE_MS);
         if (r.code !== 0) throw new Error(r.output);
         await sleep(SETTLE_MS);
       },

@@ -4,6 +4,22 @@ import type { ManagerEntry, ProcessEntry, ProtocolEntry, ProxyEntry } from './ty
 import type { Manager, Protocol, ProxyKind, ServerName } from '../../stack/schema.js';
 import { SERVERS } from './servers.js';
 
+/** The `user` directive of an nginx main config; null when it has none. Pure. */
+export function nginxUserOf(text: string): string | null {
+  return /^\s*user\s+([^\s;]+)/m.exec(text)?.[1] ?? null;
+}
+
+/** Does an nginx server block text declare default_server on this port? Pure. */
+export function claimsDefaultServer(text: string, port: number): boolean {
+  const re = /^\s*listen\s+([^;]*?)\bdefault_server\b[^;]*;/gm;
+  for (const m of text.matchAll(re)) {
+    const where = m[1]!.trim().split(/\s+/)[0]!;
+    const p = /(\d+)$/.exec(where)?.[1];
+    if (Number(p) === port) return true;
+  }
+  return false;
+}
+
 export const PROXIES: Record<ProxyKind, ProxyEntry> = {
   nginx: {
     name: 'nginx',
@@ -43,6 +59,9 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
       configTest: ['nginx', '-t'],
       pidFile: '/run/nginx.pid',
       errorLog: '/var/log/nginx/error.log',
+      siteFile: 'nginxSite',
+      workerUserOf: nginxUserOf,
+      claimsDefaultServer,
     },
   },
   gateway: {
@@ -178,4 +197,15 @@ export const FCGIWRAP_PROCESS: ProcessEntry = {
 /** Does this stack run CGI scripts through a bridge (fcgiwrap) in front of its proxy? */
 export function needsCgiBridge(server: ServerName, proxy: ProxyKind): boolean {
   return SERVERS[server].processModel === 'process-per-request' && PROXIES[proxy].cgiBridge !== null;
+}
+
+/** The proxy kinds the distribution runs as its own service (install links a site into them). */
+export const DISTRO_PROXIES = (Object.keys(PROXIES) as ProxyKind[]).filter((k) => PROXIES[k].distro !== null);
+
+/**
+ * The distribution proxies an install touched, from its manifest's step ids (every step
+ * for a distribution proxy is named `<kind>-…`).
+ */
+export function touchedDistroProxies(stepIds: readonly string[]): ProxyEntry[] {
+  return DISTRO_PROXIES.filter((k) => stepIds.some((id) => id.startsWith(`${k}-`))).map((k) => PROXIES[k]);
 }

@@ -53,6 +53,8 @@ export interface ProxyRecipe {
   files: readonly RecipeFile[];
   /** How verify (and, where stackgen runs it, the unit) starts it; null for no proxy. */
   launch: ((plan: Plan) => FrontLaunch) | null;
+  /** The error log its config writes, where a failed upstream hop is named (null: it logs to stderr). */
+  errorLog: ((plan: Plan) => string) | null;
   checks: RecipeChecks;
 }
 
@@ -288,6 +290,7 @@ export const PROXY_RECIPES: Record<ProxyKind, ProxyRecipe> = {
       user: 'root',
       runsAppCode: false,
     }),
+    errorLog: (plan) => plan.site.nginx.errorLog,
     checks: { ids: ['nginx-test'], importsApp: false },
   },
   gateway: {
@@ -315,9 +318,10 @@ export const PROXY_RECIPES: Record<ProxyKind, ProxyRecipe> = {
       // The gateway spawns CGI scripts itself: they run under its unit.
       runsAppCode: plan.upstream?.protocol === 'cgi',
     }),
+    errorLog: null,
     checks: { ids: ['gateway-config'], importsApp: false },
   },
-  none: { files: [], launch: null, checks: NO_CHECKS },
+  none: { files: [], launch: null, errorLog: null, checks: NO_CHECKS },
 };
 
 /** The check ids that apply to a plan because of its app server and its front. */
@@ -325,4 +329,9 @@ export function recipeChecks(plan: Plan): RecipeChecks {
   const server = SERVER_RECIPES[plan.spec.serve.server].checks;
   const proxy = PROXY_RECIPES[plan.front.kind].checks;
   return { ids: [...proxy.ids, ...server.ids], importsApp: server.importsApp || proxy.importsApp };
+}
+
+/** The front's error log in this plan's site, if it keeps one. */
+export function frontErrorLog(plan: Plan): string | null {
+  return PROXY_RECIPES[plan.front.kind].errorLog?.(plan) ?? null;
 }

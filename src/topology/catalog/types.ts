@@ -11,6 +11,7 @@ import type {
   ProxyKind,
   ServerName,
 } from '../../stack/schema.js';
+import type { FileKey } from './files.js';
 
 /** A system program stackgen or the stack needs, and how to learn its version. */
 export interface ProgramRequirement {
@@ -149,6 +150,12 @@ export interface ProxyDistro {
   pidFile: string;
   /** Where the distribution's configuration logs errors (a failed upstream hop is named there). */
   errorLog: string;
+  /** The generated file that is the stack's site (linked into sitesEnabled). */
+  siteFile: FileKey;
+  /** The worker user a main config names (null: none named). */
+  workerUserOf: (mainConfig: string) => string | null;
+  /** Does a site's text claim the default server on this port (answer every unknown Host)? */
+  claimsDefaultServer: (site: string, port: number) => boolean;
 }
 
 /** A process manager as Debian packages it (null for systemd itself and for none). */

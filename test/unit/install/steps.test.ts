@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { nginxUserOf, runningPrograms } from '../../../src/install/facts.js';
+import { runningPrograms } from '../../../src/install/facts.js';
+import { claimsDefaultServer, nginxUserOf } from '../../../src/topology/catalog/proxies.js';
 import { explainingTail } from '../../../src/install/run.js';
 import {
-  claimsDefaultServer,
   FRESH_DEBIAN,
   type HostFacts,
   installProblems,
@@ -183,7 +183,7 @@ describe('installProblems', () => {
   it("refuses a host without systemd, and a proxy.user other than the distribution's nginx user", () => {
     const plan = planOf('flask-uwsgi-nginx.yaml');
     expect(installProblems(plan, freshHost())).toEqual([]);
-    expect(installProblems(plan, freshHost({ systemd: false, nginxUser: 'nginx' }))).toEqual([
+    expect(installProblems(plan, freshHost({ systemd: false, frontUser: 'nginx' }))).toEqual([
       expect.stringMatching(/systemd is not running as PID 1/),
       expect.stringMatching(/runs its workers as nginx .* proxy.user is www-data: set proxy.user: nginx/),
     ]);
