@@ -42,6 +42,7 @@ export function buildProgram(): Command {
     .argument('[stack.yaml]', 'the stack description', 'stack.yaml')
     .option('--cores <n>', 'size `auto` workers for this many cores (default: this machine)')
     .option('--json', 'print the results as JSON')
+    .option('--junit <file>', 'write the report as JUnit XML (one testcase per check)')
     .action(lazy('check'));
 
   program
