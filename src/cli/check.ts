@@ -10,9 +10,18 @@ import { formatCheckResult, formatCheckSummary } from '../report/human.js';
 import { CHECK_FORMATTERS } from '../report/registry.js';
 import { loadAndResolve } from './shared.js';
 
-export async function run(args: unknown[], opts: Record<string, unknown>): Promise<number> {
-  const json = opts['json'] === true;
-  const l = loadAndResolve(args[0], { cores: opts['cores'], quiet: json });
+/** `stackgen check`'s options, as commander parses them. */
+export interface CheckCliOptions {
+  cores?: string;
+  /** Print one JSON document on stdout instead of the PASS/FAIL lines. */
+  json?: true;
+  /** Also write the report as JUnit XML to this file. */
+  junit?: string;
+}
+
+export async function run(file: string, opts: CheckCliOptions): Promise<number> {
+  const json = opts.json === true;
+  const l = loadAndResolve(file, { cores: opts.cores, quiet: json });
   const report = await checkStack(l, {
     // Each tool is a short process; two per core keeps a 2-core machine busy, not swamped.
     concurrency: Math.min(4, availableParallelism() * 2),
@@ -20,6 +29,6 @@ export async function run(args: unknown[], opts: Record<string, unknown>): Promi
     ...(json ? {} : { onResult: (r) => process.stdout.write(formatCheckResult(r)) }),
   });
   process.stdout.write(json ? CHECK_FORMATTERS.json(report) : formatCheckSummary(report));
-  if (typeof opts['junit'] === 'string') writeFileSync(opts['junit'], CHECK_FORMATTERS.junit(report));
+  if (opts.junit !== undefined) writeFileSync(opts.junit, CHECK_FORMATTERS.junit(report));
   return report.ok ? EXIT_CODES.ok : EXIT_CODES.checksFailed;
 }
