@@ -7,6 +7,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Artifact } from '../render/artifacts.js';
 import type { Plan } from '../render/plan.js';
+import type { Verdict } from '../report/verdict.js';
 import { MANAGERS, PROXIES } from '../topology/catalog/proxies.js';
 import { recipeChecks } from '../topology/catalog/recipes.js';
 import { SERVERS } from '../topology/catalog/servers.js';
@@ -30,16 +31,6 @@ export interface ToolOutput {
   /** stdout and stderr interleaved as the tool wrote them. */
   output: string;
   timedOut: boolean;
-}
-
-export interface Verdict {
-  ok: boolean;
-  /** One line after PASS/FAIL (e.g. "exposure 1.4 ≤ 2.0"); null when the status says it all. */
-  summary: string | null;
-  /** The tool's own message, shown indented under a failure. */
-  message: string;
-  /** Lines worth showing even when the check passes (nginx's [warn] lines). */
-  warnings: string[];
 }
 
 export type StepAction =
@@ -90,10 +81,10 @@ const applies = (ctx: CheckContext, id: string) => recipeChecks(ctx.plan).ids.in
 /** The deploy-dir-absolute path of an artifact. */
 const deployPath = (ctx: CheckContext, rel: string) => join(ctx.plan.site.configDir, rel);
 
-/** Pass on exit 0; the message is everything the tool printed. */
+/** Pass on exit 0; the detail is everything the tool printed. */
 export function judgeExitCode(out: ToolOutput): Verdict {
   const ok = out.exitCode === 0 && !out.timedOut;
-  return { ok, summary: null, message: describeEnd(out), warnings: [] };
+  return { status: ok ? 'pass' : 'fail', actual: '', detail: describeEnd(out) };
 }
 
 function describeEnd(out: ToolOutput): string {
@@ -139,7 +130,7 @@ const nginxTest: CheckDefinition = {
 export function judgeNginx(out: ToolOutput): Verdict {
   const verdict = judgeExitCode(out);
   const warnings = out.output.split('\n').filter((l) => l.includes('[warn]'));
-  return { ...verdict, warnings: verdict.ok ? warnings : [] };
+  return { ...verdict, warnings: verdict.status === 'pass' ? warnings : [] };
 }
 
 // --- systemd -------------------------------------------------------------------------
@@ -217,7 +208,7 @@ export function judgeSystemdVerify(out: ToolOutput, files: readonly string[]): V
   const names = files.map((f) => f.slice(f.lastIndexOf('/') + 1));
   const ours = out.output.split('\n').filter((l) => names.some((n) => l.includes(n)));
   const ok = out.exitCode === 0 && !out.timedOut && ours.length === 0;
-  return { ok, summary: null, message: describeEnd(out), warnings: [] };
+  return { status: ok ? 'pass' : 'fail', actual: '', detail: describeEnd(out) };
 }
 
 /**
@@ -254,7 +245,7 @@ export function parseExposure(output: string): number | null {
 export function judgeExposure(out: ToolOutput): Verdict {
   const exposure = parseExposure(out.output);
   if (out.exitCode !== 0 || exposure === null) {
-    return { ok: false, summary: 'no exposure level reported', message: describeEnd(out), warnings: [] };
+    return { status: 'fail', actual: 'no exposure level reported', detail: describeEnd(out) };
   }
   const ok = exposure <= MAX_EXPOSURE;
   // On failure the ✗ lines are the tool's own explanation of what to tighten.
@@ -263,10 +254,9 @@ export function judgeExposure(out: ToolOutput): Verdict {
     .filter((l) => l.startsWith('✗'))
     .map((l) => l.replace(/\s{2,}/g, '  ').trim());
   return {
-    ok,
-    summary: `exposure ${exposure.toFixed(1)} ${ok ? '≤' : '>'} ${MAX_EXPOSURE.toFixed(1)}`,
-    message: ok ? '' : [...exposed, out.output.trim().split('\n').at(-1) ?? ''].join('\n'),
-    warnings: [],
+    status: ok ? 'pass' : 'fail',
+    actual: `exposure ${exposure.toFixed(1)} ${ok ? '≤' : '>'} ${MAX_EXPOSURE.toFixed(1)}`,
+    detail: ok ? '' : [...exposed, out.output.trim().split('\n').at(-1) ?? ''].join('\n'),
   };
 }
 

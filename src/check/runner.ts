@@ -6,14 +6,9 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { findProgram } from '../doctor/probe.js';
 import { writeAtomic } from '../render/write.js';
-import type { CheckStep, Verdict } from './definitions.js';
-
-export interface CheckResult extends Verdict {
-  step: CheckStep;
-  /** The command line that ran (or would have run). */
-  command: string[];
-  durationMs: number;
-}
+import type { CheckResult } from '../report/types.js';
+import type { Verdict } from '../report/verdict.js';
+import type { CheckStep } from './definitions.js';
 
 /** Run one step; every outcome (missing tool, crash, timeout) becomes a result. */
 export async function runCheckStep(step: CheckStep): Promise<CheckResult> {
@@ -22,6 +17,8 @@ export async function runCheckStep(step: CheckStep): Promise<CheckResult> {
   const command = action.kind === 'exec' ? action.argv : [step.title];
   const done = (v: Verdict): CheckResult => ({
     ...v,
+    detail: v.detail ?? '',
+    warnings: v.warnings ?? [],
     step,
     command,
     durationMs: Math.round(performance.now() - started),
@@ -29,10 +26,9 @@ export async function runCheckStep(step: CheckStep): Promise<CheckResult> {
 
   if (step.need && findProgram(step.need.program) === null) {
     return done({
-      ok: false,
-      summary: `${step.need.program} is not installed`,
-      message: `${step.need.program}: not found on PATH\ninstall it: apt-get install -y ${step.need.package} (or run \`stackgen doctor --install\`)`,
-      warnings: [],
+      status: 'fail',
+      actual: `${step.need.program} is not installed`,
+      detail: `${step.need.program}: not found on PATH\ninstall it: apt-get install -y ${step.need.package} (or run \`stackgen doctor --install\`)`,
     });
   }
 
@@ -44,7 +40,7 @@ export async function runCheckStep(step: CheckStep): Promise<CheckResult> {
     for (const c of step.prepare.copy) writeAtomic(c.to, readFileSync(c.from, 'utf8'), 0o644);
     if (action.kind === 'call') {
       const message = await action.run();
-      return done({ ok: true, summary: null, message: message ?? '', warnings: [] });
+      return done({ status: 'pass', actual: '', detail: message ?? '' });
     }
     const [cmd, ...args] = action.argv;
     // Look the command up like the tool check did (nginx lives in /usr/sbin, often off PATH).
@@ -60,10 +56,9 @@ export async function runCheckStep(step: CheckStep): Promise<CheckResult> {
   } catch (err) {
     const e = err as Error & { hint?: string };
     return done({
-      ok: false,
-      summary: null,
-      message: [e.message, e.hint ? `hint: ${e.hint}` : ''].filter(Boolean).join('\n'),
-      warnings: [],
+      status: 'fail',
+      actual: '',
+      detail: [e.message, e.hint ? `hint: ${e.hint}` : ''].filter(Boolean).join('\n'),
     });
   }
 }

@@ -3,16 +3,10 @@
 
 import type { Loaded } from '../cli/shared.js';
 import { loadGatewayConfigFile } from '../gateway/config.js';
+import type { CheckReport, CheckResult } from '../report/types.js';
 import { CHECKS, type CheckDefinition, checkSteps } from './definitions.js';
-import { type CheckResult, runCheckSteps } from './runner.js';
+import { runCheckSteps } from './runner.js';
 import { renderSandbox } from './sandbox.js';
-
-export interface StackCheckReport {
-  stack: string;
-  source: string;
-  ok: boolean;
-  results: CheckResult[];
-}
 
 export interface CheckStackOptions {
   /** Tools run at once (they are short-lived; a few at a time suits a 2-core machine). */
@@ -24,7 +18,8 @@ export interface CheckStackOptions {
 }
 
 /** Render the stack for a sandbox site and run every applicable check on the files. */
-export async function checkStack(l: Loaded, options: CheckStackOptions): Promise<StackCheckReport> {
+export async function checkStack(l: Loaded, options: CheckStackOptions): Promise<CheckReport> {
+  const t0 = performance.now();
   const sandbox = await renderSandbox(l);
   try {
     const steps = checkSteps(
@@ -43,8 +38,9 @@ export async function checkStack(l: Loaded, options: CheckStackOptions): Promise
     return {
       stack: sandbox.plan.name,
       source: l.loaded.file,
-      ok: results.every((r) => r.ok),
+      ok: results.every((r) => r.status !== 'fail'),
       results,
+      wallMs: Math.round(performance.now() - t0),
     };
   } finally {
     if (!options.keep) sandbox.dispose();

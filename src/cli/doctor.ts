@@ -9,8 +9,14 @@ import { EXIT_CODES, StackgenError } from '../errors.js';
 import { productionSite } from '../topology/site.js';
 import { loadAndResolve } from './shared.js';
 
-export async function run(args: unknown[], opts: Record<string, unknown>): Promise<number> {
-  const l = loadAndResolve(args[0]);
+/** `stackgen doctor`'s options, as commander parses them. */
+export interface DoctorCliOptions {
+  /** apt-get install what is missing, then look again. */
+  install?: true;
+}
+
+export async function run(file: string, opts: DoctorCliOptions): Promise<number> {
+  const l = loadAndResolve(file);
   // The production interpreter: a venv's python, or app.python (Debian's by default).
   const python = productionSite(l.loaded.spec, { baseDir: l.loaded.baseDir }).python;
   const requirements = stackRequirements(l.loaded.spec, python);
@@ -27,7 +33,7 @@ export async function run(args: unknown[], opts: Record<string, unknown>): Promi
 
   let report = await examine();
   process.stdout.write(formatReport(report, title));
-  if (!report.ok && opts['install'] === true) {
+  if (!report.ok && opts.install === true) {
     const sudo = root ? [] : ['sudo'];
     process.stdout.write(`\ninstalling: ${report.packages.join(' ')}\n`);
     for (const argv of [

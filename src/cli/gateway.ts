@@ -13,12 +13,24 @@ import {
 import { runGatewayPrimary, runGatewayProcess } from '../gateway/lifecycle.js';
 import { createTransport } from '../gateway/transports/registry.js';
 
-const FLAG_OPTIONS = ['listen', 'upstream', 'static', 'workers', 'maxBody'] as const;
+/** `stackgen gateway`'s options, as commander parses them: a config file, or the flag form. */
+export interface GatewayCliOptions {
+  config?: string;
+  listen?: string[];
+  upstream?: string[];
+  static?: string[];
+  workers?: string;
+  maxBody?: string;
+}
+
+const FLAG_OPTIONS = ['listen', 'upstream', 'static', 'workers', 'maxBody'] as const satisfies ReadonlyArray<
+  keyof GatewayCliOptions
+>;
 
 /** Load the config the command line asks for: the file, or the flag form. */
-async function configFromOptions(opts: Record<string, unknown>): Promise<GatewayConfig> {
-  const file = opts['config'];
-  if (typeof file === 'string') {
+async function configFromOptions(opts: GatewayCliOptions): Promise<GatewayConfig> {
+  const file = opts.config;
+  if (file !== undefined) {
     const mixed = FLAG_OPTIONS.filter((k) => opts[k] !== undefined);
     if (mixed.length > 0)
       throw new StackgenError(
@@ -30,21 +42,19 @@ async function configFromOptions(opts: Record<string, unknown>): Promise<Gateway
       );
     return loadGatewayConfigFile(file);
   }
-  const strings = (v: unknown) =>
-    Array.isArray(v) ? v.map(String) : v === undefined ? undefined : [String(v)];
   return gatewayConfigFromFlags(
     {
-      listen: strings(opts['listen']),
-      upstream: strings(opts['upstream']),
-      static: strings(opts['static']),
-      workers: opts['workers'] === undefined ? undefined : String(opts['workers']),
-      maxBody: opts['maxBody'] === undefined ? undefined : String(opts['maxBody']),
+      listen: opts.listen,
+      upstream: opts.upstream,
+      static: opts.static,
+      workers: opts.workers,
+      maxBody: opts.maxBody,
     },
     process.cwd(),
   );
 }
 
-export async function run(_positionals: unknown[], opts: Record<string, unknown>): Promise<number> {
+export async function run(opts: GatewayCliOptions): Promise<number> {
   const config = await configFromOptions(opts);
   const workers = config.workers === 'auto' ? autoGatewayWorkers(availableParallelism()) : config.workers;
   const options = {

@@ -8,11 +8,29 @@ import { stringify } from 'yaml';
 import { StackgenError } from '../errors.js';
 import { formatDiagnostic } from '../stack/diagnostics.js';
 import { parseStackSpec } from '../stack/parse.js';
-import { CONCURRENCY, FRAMEWORKS, MANAGERS, PROTOCOLS, PROXY_KINDS, SERVERS } from '../stack/schema.js';
 import { writeAtomic } from '../render/write.js';
+import { INIT_CHOICES } from './options.js';
+
+/** `stackgen init`'s options, as commander parses them. */
+export interface InitCliOptions {
+  name?: string;
+  /** The stack.yaml choices: checked by the schema like any spec, so a typo gets a did-you-mean. */
+  framework?: string;
+  server?: string;
+  concurrency?: string;
+  proxy?: string;
+  protocol?: string;
+  manager?: string;
+  entry?: string;
+  yes?: true;
+  force?: true;
+  /** false with --no-render. */
+  render: boolean;
+  cores?: string;
+}
 
 interface Question {
-  flag: string;
+  flag: keyof typeof INIT_CHOICES | 'entry';
   label: string;
   choices: readonly string[] | null;
   /** Where the answer goes in stack.yaml. */
@@ -24,7 +42,7 @@ const QUESTIONS: Question[] = [
   {
     flag: 'framework',
     label: 'Framework',
-    choices: FRAMEWORKS,
+    choices: INIT_CHOICES.framework,
     path: ['app', 'framework'],
     fallback: () => 'flask',
   },
@@ -38,51 +56,56 @@ const QUESTIONS: Question[] = [
   {
     flag: 'server',
     label: 'App server (empty: best for the framework)',
-    choices: SERVERS,
+    choices: INIT_CHOICES.server,
     path: ['serve', 'server'],
     fallback: () => undefined,
   },
   {
     flag: 'concurrency',
     label: 'Concurrency model (empty: the server default)',
-    choices: CONCURRENCY,
+    choices: INIT_CHOICES.concurrency,
     path: ['serve', 'concurrency'],
     fallback: () => undefined,
   },
-  { flag: 'proxy', label: 'Proxy', choices: PROXY_KINDS, path: ['proxy', 'kind'], fallback: () => 'nginx' },
+  {
+    flag: 'proxy',
+    label: 'Proxy',
+    choices: INIT_CHOICES.proxy,
+    path: ['proxy', 'kind'],
+    fallback: () => 'nginx',
+  },
   {
     flag: 'protocol',
     label: 'Protocol proxy → app server (empty: the server default)',
-    choices: PROTOCOLS,
+    choices: INIT_CHOICES.protocol,
     path: ['proxy', 'protocol'],
     fallback: () => undefined,
   },
   {
     flag: 'manager',
     label: 'Process manager',
-    choices: MANAGERS,
+    choices: INIT_CHOICES.manager,
     path: ['processes', 'manager'],
     fallback: () => 'systemd',
   },
 ];
 
-export async function run(args: unknown[], opts: Record<string, unknown>): Promise<number> {
-  const dir = resolve(typeof args[0] === 'string' ? args[0] : '.');
+export async function run(projectDir: string, opts: InitCliOptions): Promise<number> {
+  const dir = resolve(projectDir);
   const file = join(dir, 'stack.yaml');
-  if (existsSync(file) && opts['force'] !== true) {
+  if (existsSync(file) && opts.force !== true) {
     throw new StackgenError('SG_ERR_USER_EDITED', `${file} already exists`, {
       hint: 'edit it, or pass --force to replace it',
     });
   }
-  const interactive = opts['yes'] !== true && process.stdin.isTTY === true;
+  const interactive = opts.yes !== true && process.stdin.isTTY === true;
   const answers: Record<string, string> = {};
   const rl = interactive ? createInterface({ input: process.stdin, output: process.stdout }) : null;
   try {
-    const name =
-      typeof opts['name'] === 'string' ? opts['name'] : await ask(rl, 'Stack name', slug(basename(dir)));
+    const name = opts.name ?? (await ask(rl, 'Stack name', slug(basename(dir))));
     for (const q of QUESTIONS) {
       const given = opts[q.flag];
-      if (typeof given === 'string') {
+      if (given !== undefined) {
         answers[q.flag] = given;
         continue;
       }
@@ -117,9 +140,9 @@ export async function run(args: unknown[], opts: Record<string, unknown>): Promi
   } finally {
     rl?.close();
   }
-  if (opts['render'] === false) return 0;
+  if (!opts.render) return 0;
   const render = await import('./render.js');
-  return render.run([file], { out: join(dir, 'deploy'), cores: opts['cores'] });
+  return render.run(file, { out: join(dir, 'deploy'), cores: opts.cores });
 }
 
 async function ask(

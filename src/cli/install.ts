@@ -7,22 +7,18 @@
 import { installStack } from '../install/install.js';
 import { loadAndResolve, productionPlan, selfCommand } from './shared.js';
 
+/** `stackgen install`'s options, as commander parses them. */
 export interface InstallCliOptions {
-  dryRun: boolean;
-  force: boolean;
-  cores?: unknown;
+  dryRun?: true;
+  force?: true;
+  cores?: string;
 }
 
-export async function run(args: unknown[], opts: Record<string, unknown>): Promise<number> {
-  const options: InstallCliOptions = {
-    dryRun: opts['dryRun'] === true,
-    force: opts['force'] === true,
-    cores: opts['cores'],
-  };
-  const l = loadAndResolve(args[0], { cores: options.cores });
+export async function run(file: string, opts: InstallCliOptions): Promise<number> {
+  const l = loadAndResolve(file, { cores: opts.cores });
   await installStack(productionPlan(l), l.loaded.file, {
-    dryRun: options.dryRun,
-    force: options.force,
+    dryRun: opts.dryRun === true,
+    force: opts.force === true,
     selfCommand: selfCommand(),
     out: (line) => process.stdout.write(`${line}\n`),
   });

@@ -5,12 +5,20 @@ import { renderArtifacts } from '../render/artifacts.js';
 import { writeArtifacts } from '../render/write.js';
 import { loadAndResolve, productionPlan } from './shared.js';
 
-export async function run(args: unknown[], opts: Record<string, unknown>): Promise<number> {
-  const l = loadAndResolve(args[0], { cores: opts['cores'] });
+/** `stackgen render`'s options, as commander parses them. */
+export interface RenderCliOptions {
+  /** Defaults to deploy/ next to stack.yaml. */
+  out?: string;
+  force?: true;
+  cores?: string;
+}
+
+export async function run(file: string, opts: RenderCliOptions): Promise<number> {
+  const l = loadAndResolve(file, { cores: opts.cores });
   const plan = productionPlan(l);
-  const out = typeof opts['out'] === 'string' ? opts['out'] : join(l.loaded.baseDir, 'deploy');
+  const out = opts.out ?? join(l.loaded.baseDir, 'deploy');
   const artifacts = renderArtifacts(plan);
-  const result = writeArtifacts(out, artifacts, { force: opts['force'] === true, source: plan.source });
+  const result = writeArtifacts(out, artifacts, { force: opts.force === true, source: plan.source });
   const rel = relative(process.cwd(), out) || '.';
   for (const p of result.written) process.stdout.write(`wrote     ${join(rel, p)}\n`);
   for (const p of result.unchanged) process.stdout.write(`unchanged ${join(rel, p)}\n`);

@@ -4,9 +4,13 @@
 import { stackReferenceMarkdown } from '../stack/reference.js';
 import { stackJsonSchema } from '../stack/schema.js';
 
-export async function run(_args: unknown[], opts: Record<string, unknown>): Promise<number> {
-  const text =
-    opts['markdown'] === true ? stackReferenceMarkdown() : JSON.stringify(stackJsonSchema(), null, 2);
+/** `stackgen schema`'s options, as commander parses them. */
+export interface SchemaCliOptions {
+  markdown?: true;
+}
+
+export async function run(opts: SchemaCliOptions): Promise<number> {
+  const text = opts.markdown === true ? stackReferenceMarkdown() : JSON.stringify(stackJsonSchema(), null, 2);
   process.stdout.write(`${text}\n`);
   return 0;
 }

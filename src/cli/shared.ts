@@ -19,15 +19,19 @@ export interface Loaded {
 }
 
 /** Parse the spec (default ./stack.yaml), print warnings to stderr, and resolve it. */
-export function loadAndResolve(file: unknown, opts: { cores?: unknown; quiet?: boolean } = {}): Loaded {
-  const path = typeof file === 'string' && file.length > 0 ? file : 'stack.yaml';
+export function loadAndResolve(
+  file: string | undefined,
+  opts: { cores?: string | number | undefined; quiet?: boolean } = {},
+): Loaded {
+  const path = file !== undefined && file.length > 0 ? file : 'stack.yaml';
   const loaded = readStackSpec(path);
   if (!opts.quiet) for (const w of loaded.warnings) process.stderr.write(`${formatDiagnostic(path, w)}\n`);
   const cores = parseCores(opts.cores);
   return { loaded, topology: resolveTopology(loaded.spec, { cores }) };
 }
 
-export function parseCores(value: unknown): number {
+/** `--cores`: a whole number of cores to size `auto` workers for (default: this machine's). */
+export function parseCores(value: string | number | undefined): number {
   if (value === undefined) return availableParallelism();
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 1024) {

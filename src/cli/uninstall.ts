@@ -6,15 +6,15 @@
 import { uninstallStack } from '../install/install.js';
 import { loadAndResolve } from './shared.js';
 
+/** `stackgen uninstall`'s options, as commander parses them. */
 export interface UninstallCliOptions {
-  dryRun: boolean;
+  dryRun?: true;
 }
 
-export async function run(args: unknown[], opts: Record<string, unknown>): Promise<number> {
-  const options: UninstallCliOptions = { dryRun: opts['dryRun'] === true };
-  const l = loadAndResolve(args[0], { quiet: true });
+export async function run(file: string, opts: UninstallCliOptions): Promise<number> {
+  const l = loadAndResolve(file, { quiet: true });
   await uninstallStack(l.topology.name, l.loaded.file, {
-    dryRun: options.dryRun,
+    dryRun: opts.dryRun === true,
     out: (line) => process.stdout.write(`${line}\n`),
   });
   return 0;

@@ -12,6 +12,7 @@ import { progressPrinter } from '../report/progress.js';
 import type { StackReport, VerifyReport } from '../report/types.js';
 import { readAccountBook } from '../runtime/users.js';
 import { verifyStack } from '../runtime/verify.js';
+import { oneOf, VERIFY_TARGETS } from './options.js';
 import { parseCores, selfCommand } from './shared.js';
 
 /** Seconds a component may take to become ready. */
@@ -26,11 +27,23 @@ export function exitCodeOf(stacks: StackReport[]): number {
   return EXIT_CODES.ok;
 }
 
-export async function run(args: unknown[], opts: Record<string, unknown>): Promise<number> {
-  const target = opts['target'] === undefined ? 'sandbox' : String(opts['target']);
-  if (target !== 'sandbox' && target !== 'machine')
-    throw new StackgenError('SG_ERR_USAGE', `--target must be sandbox or machine, not ${target}`);
-  if (target === 'machine' && opts['keep'] === true)
+/** `stackgen verify`'s options, as commander parses them. */
+export interface VerifyCliOptions {
+  /** Write the report as JSON to this file. */
+  json?: string;
+  /** Write the report as JUnit XML to this file. */
+  junit?: string;
+  keep?: true;
+  probeApp?: true;
+  only?: string;
+  /** Defaults to sandbox. */
+  target?: string;
+  cores?: string;
+}
+
+export async function run(specs: string[], opts: VerifyCliOptions): Promise<number> {
+  const target = oneOf('--target', VERIFY_TARGETS, opts.target ?? 'sandbox');
+  if (target === 'machine' && opts.keep === true)
     throw new StackgenError(
       'SG_ERR_USAGE',
       '--keep is for --target sandbox: a throwaway machine is thrown away',
@@ -46,8 +59,7 @@ export async function run(args: unknown[], opts: Record<string, unknown>): Promi
         },
       );
   }
-  const files = (Array.isArray(args[0]) ? (args[0] as unknown[]) : []).map(String);
-  if (files.length === 0) files.push('stack.yaml');
+  const files = specs.length > 0 ? specs : ['stack.yaml'];
   // Every spec is checked before anything starts: an invalid one exits 78 with nothing running.
   const loaded: LoadedSpec[] = files.map((f) => readStackSpec(f));
   for (const l of loaded)
@@ -72,10 +84,10 @@ export async function run(args: unknown[], opts: Record<string, unknown>): Promi
       stacks.push(
         await verifyStack(l, {
           target,
-          probeApp: opts['probeApp'] === true,
-          keep: opts['keep'] === true,
-          only: typeof opts['only'] === 'string' ? opts['only'] : undefined,
-          cores: parseCores(opts['cores']),
+          probeApp: opts.probeApp === true,
+          keep: opts.keep === true,
+          only: opts.only,
+          cores: parseCores(opts.cores),
           stackgenCommand: selfCommand(),
           book,
           signal: controller.signal,
@@ -91,7 +103,7 @@ export async function run(args: unknown[], opts: Record<string, unknown>): Promi
 
   const report: VerifyReport = { stacks, wallMs: Math.round(performance.now() - t0) };
   process.stdout.write(FORMATTERS.human(report));
-  if (typeof opts['json'] === 'string') writeFileSync(opts['json'], FORMATTERS.json(report));
-  if (typeof opts['junit'] === 'string') writeFileSync(opts['junit'], FORMATTERS.junit(report));
+  if (opts.json !== undefined) writeFileSync(opts.json, FORMATTERS.json(report));
+  if (opts.junit !== undefined) writeFileSync(opts.junit, FORMATTERS.junit(report));
   return exitCodeOf(stacks);
 }

@@ -3,8 +3,9 @@
 // request counter (one at a time), then timing probes (alone), then destructive ones. A
 // probe whose prerequisite did not pass is skipped — a broken hop fails once, not ten times.
 
+import type { Verdict } from '../report/verdict.js';
 import type { RequestPath } from '../topology/types.js';
-import type { AnyProbe, ProbeContext, ProbePhase, ProbeResult, Verdict } from './types.js';
+import type { AnyProbe, ProbeContext, ProbePhase, ProbeResult } from './types.js';
 
 const PHASES: ProbePhase[] = ['gate', 'parallel', 'serial', 'exclusive', 'destructive'];
 

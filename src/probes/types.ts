@@ -3,20 +3,14 @@
 // Probes never throw for a failing stack; a thrown error is reported as the observation.
 
 import type { Plan } from '../render/plan.js';
+import type { Verdict, VerdictStatus } from '../report/verdict.js';
 import type { StaticFixture } from '../runtime/sandbox.js';
 import type { RequestPath } from '../topology/types.js';
 import type { StackBehaviour } from './behaviour.js';
 import type { Target } from './http.js';
 import type { ProbeSubstitution } from './substitute.js';
 
-export type ProbeStatus = 'pass' | 'fail' | 'skip';
-
-export interface Verdict {
-  status: ProbeStatus;
-  actual: string;
-  /** Overrides the definition's expectation text when the judge refines it. */
-  expected?: string;
-}
+export type ProbeStatus = VerdictStatus;
 
 /** A probe's result value, as every report format prints it. */
 export interface ProbeResult {

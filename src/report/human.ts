@@ -1,8 +1,16 @@
-// The human report: per stack a table of paths × probes (result, time, what was seen),
-// and for a matrix one summary line per stack. Plain text, no colour codes, so it reads
+// The human report: for verify, per stack a table of paths × probes (result, time, what
+// was seen) and for a matrix one summary line per stack; for check, one line per check
+// with the tool's own message under a failure. Plain text, no colour codes, so it reads
 // the same in a terminal, a CI log and a file.
 
-import { countOf, type ProbeResult, type StackReport, type VerifyReport } from './types.js';
+import {
+  type CheckReport,
+  type CheckResult,
+  countOf,
+  type ProbeResult,
+  type StackReport,
+  type VerifyReport,
+} from './types.js';
 
 const MARK = { pass: 'ok  ', fail: 'FAIL', skip: 'skip' } as const;
 const OUTCOME = { pass: 'PASS', fail: 'FAIL', 'not-ready': 'NOT READY', interrupted: 'INTERRUPTED' } as const;
@@ -86,4 +94,33 @@ export function formatHuman(report: VerifyReport): string {
   const parts = report.stacks.map(formatStack);
   if (report.stacks.length > 1) parts.push(formatSummary(report));
   return `${parts.join('\n\n')}\n`;
+}
+
+const CHECK_MARK = { pass: 'PASS', fail: 'FAIL', skip: 'SKIP' } as const;
+
+const indent = (text: string) =>
+  text
+    .split('\n')
+    .map((l) => `    ${l}`.trimEnd())
+    .join('\n');
+
+/** `PASS nginx -t (nginx/nginx.conf)`, then warnings, or for a failure the tool's message. */
+export function formatCheckResult(r: CheckResult): string {
+  const head = `${CHECK_MARK[r.status]} ${r.step.title} (${r.step.subject})${r.actual ? `: ${r.actual}` : ''}`;
+  const body = r.status === 'fail' ? r.detail : r.warnings.join('\n');
+  return body.trim() === '' ? `${head}\n` : `${head}\n${indent(body.trim())}\n`;
+}
+
+/** The closing line of a check run: how many checks ran and failed. */
+export function formatCheckSummary(report: CheckReport): string {
+  const failed = report.results.filter((r) => r.status === 'fail').length;
+  const n = report.results.length;
+  return failed === 0
+    ? `${report.stack}: all ${n} checks passed\n`
+    : `${report.stack}: ${failed} of ${n} checks failed\n`;
+}
+
+/** A whole check run as the CLI prints it (there, each line as its check finishes). */
+export function formatCheckHuman(report: CheckReport): string {
+  return `${report.results.map(formatCheckResult).join('')}${formatCheckSummary(report)}`;
 }

@@ -1,8 +1,16 @@
 // JUnit XML (the dialect CI systems read): one <testsuite> per stack, one <testcase> per
 // probe; a failed probe carries expected and actual; a stack that never became ready is
-// one failed "startup" testcase with the cause and the component's log tail.
+// one failed "startup" testcase with the cause and the component's log tail. For check:
+// one <testcase> per check, a failure carrying the command and the tool's own message.
 
-import { countOf, type ProbeResult, type StackReport, type VerifyReport } from './types.js';
+import {
+  type CheckReport,
+  type CheckResult,
+  countOf,
+  type ProbeResult,
+  type StackReport,
+  type VerifyReport,
+} from './types.js';
 
 /** XML 1.0 text: escape markup and drop characters XML cannot carry. Pure. */
 export function xmlEscape(text: string): string {
@@ -58,6 +66,34 @@ export function formatJunit(report: VerifyReport): string {
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuites name="stackgen verify" tests="${tests}" failures="${failures}" errors="0" skipped="${skipped}" time="${secs(report.wallMs)}">`,
     ...report.stacks.map(suite),
+    '</testsuites>',
+    '',
+  ].join('\n');
+}
+
+function checkTestcase(stack: string, r: CheckResult): string {
+  const open = `    <testcase classname="${xmlEscape(`${stack}.${r.step.check}`)}" name="${xmlEscape(`${r.step.title} (${r.step.subject})`)}" time="${secs(r.durationMs)}"`;
+  if (r.status === 'skip')
+    return `${open}>\n      <skipped message="${xmlEscape(r.actual)}"/>\n    </testcase>`;
+  if (r.status === 'fail') {
+    // The attribute is one line: the summary, else the tool's first line of output.
+    const message = r.actual || r.detail.trim().split('\n')[0] || 'failed';
+    const body = `$ ${r.command.join(' ')}\n${r.detail.trim()}`;
+    return `${open}>\n      <failure message="${xmlEscape(message)}" type="check">${xmlEscape(body)}</failure>\n    </testcase>`;
+  }
+  if (r.warnings.length === 0) return `${open}/>`;
+  return `${open}>\n      <system-out>${xmlEscape(r.warnings.join('\n'))}</system-out>\n    </testcase>`;
+}
+
+export function formatCheckJunit(report: CheckReport): string {
+  const count = (status: CheckResult['status']) => report.results.filter((r) => r.status === status).length;
+  const totals = `tests="${report.results.length}" failures="${count('fail')}" errors="0" skipped="${count('skip')}" time="${secs(report.wallMs)}"`;
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="stackgen check" ${totals}>`,
+    `  <testsuite name="${xmlEscape(report.stack)}" file="${xmlEscape(report.source)}" ${totals}>`,
+    ...report.results.map((r) => checkTestcase(report.stack, r)),
+    '  </testsuite>',
     '</testsuites>',
     '',
   ].join('\n');

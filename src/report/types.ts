@@ -1,6 +1,8 @@
-// The result values of a verify run, as every output format reads them.
+// The result values of a verify run and of a check run, as every output format reads them.
 
+import type { CheckStep } from '../check/definitions.js';
 import type { ProbeResult, ProbeStatus } from '../probes/types.js';
+import type { Verdict } from './verdict.js';
 
 export type { ProbeResult, ProbeStatus };
 
@@ -70,4 +72,26 @@ export function outcomeOf(passes: PassReport[]): StackOutcome {
   if (passes.some((p) => p.interrupted)) return 'interrupted';
   if (passes.some((p) => p.notReady)) return 'not-ready';
   return passes.some((p) => p.probes.some((r) => r.status === 'fail')) ? 'fail' : 'pass';
+}
+
+/** One check's result value: its judge's verdict, the step it judged, what ran and for how long. */
+export interface CheckResult extends Verdict {
+  step: CheckStep;
+  /** The tool's own message ('' when it printed nothing). */
+  detail: string;
+  warnings: string[];
+  /** The command line that ran (or would have run). */
+  command: string[];
+  durationMs: number;
+}
+
+/** What `stackgen check` found for one stack. */
+export interface CheckReport {
+  stack: string;
+  /** The stack.yaml it was rendered from. */
+  source: string;
+  /** No check failed. */
+  ok: boolean;
+  results: CheckResult[];
+  wallMs: number;
 }

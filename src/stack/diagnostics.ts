@@ -3,10 +3,27 @@
 
 export type SpecPath = ReadonlyArray<string | number>;
 
+/**
+ * What sort of finding a diagnostic is. Callers decide by this (which exit code, where to
+ * point, which warnings to act on), never by the message text, which is for people.
+ */
+export type DiagnosticKind =
+  /** The YAML itself: bad indentation or quoting, a duplicate key (load.ts). */
+  | 'syntax'
+  /** A key the schema does not have at that place. */
+  | 'unknown-key'
+  /** A required key that is absent. */
+  | 'missing-key'
+  /** A value of the wrong type, outside its enum, range or pattern. */
+  | 'invalid-value'
+  /** A cross-field rule (rules.ts): an impossible combination (error) or a risky one (warning). */
+  | 'rule'
+  /** A directory stack.yaml names that the disk does not have (paths.ts). */
+  | 'missing-directory';
+
 export interface Diagnostic {
   severity: 'error' | 'warning';
-  /** What sort of finding this is, for callers that act on it (e.g. `missing-directory`). */
-  kind?: string | undefined;
+  kind: DiagnosticKind;
   /** Where in stack.yaml (the key path); [] means the document as a whole. */
   path: SpecPath;
   message: string;

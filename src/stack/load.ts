@@ -20,6 +20,7 @@ export function loadYaml(text: string): LoadedYaml {
     const pos = lineCounter.linePos(e.pos[0]);
     diagnostics.push({
       severity: doc.errors.includes(e as never) ? 'error' : 'warning',
+      kind: 'syntax',
       path: [],
       message: `YAML: ${firstLine(e.message)}`,
       hint:

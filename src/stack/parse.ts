@@ -49,7 +49,8 @@ export function parseStackSpec(text: string, paths?: PathContext): ParseResult {
 
   for (const d of diagnostics) {
     if (d.line !== undefined) continue;
-    const pos = loaded.locate(d.path, d.message.startsWith('unknown key'));
+    // An unknown key has no value worth pointing at: point at the key itself.
+    const pos = loaded.locate(d.path, d.kind === 'unknown-key');
     if (pos) Object.assign(d, pos);
   }
   return {
@@ -69,6 +70,7 @@ function issueToDiagnostics(issue: z.core.$ZodIssue, value: unknown): Diagnostic
         const guess = closest(key, known);
         return {
           severity: 'error' as const,
+          kind: 'unknown-key' as const,
           path: [...path, key],
           message: `unknown key \`${key}\``,
           hint: guess ? `did you mean \`${guess}\`?` : `allowed here: ${known.join(', ')}`,
@@ -82,6 +84,7 @@ function issueToDiagnostics(issue: z.core.$ZodIssue, value: unknown): Diagnostic
         return [
           {
             severity: 'error',
+            kind: 'missing-key',
             path,
             message: `missing required key \`${String(path.at(-1))}\``,
             hint: `one of ${options.join(', ')}`,
@@ -92,6 +95,7 @@ function issueToDiagnostics(issue: z.core.$ZodIssue, value: unknown): Diagnostic
       return [
         {
           severity: 'error',
+          kind: 'invalid-value',
           path,
           message: `${JSON.stringify(actual)} is not one of ${options.join(', ')}`,
           hint: guess ? `did you mean \`${guess}\`?` : undefined,
@@ -100,14 +104,27 @@ function issueToDiagnostics(issue: z.core.$ZodIssue, value: unknown): Diagnostic
     }
     case 'invalid_type': {
       const actual = valueAt(value, path);
-      const message =
-        actual === undefined
-          ? `missing required key \`${String(path.at(-1))}\``
-          : `expected ${issue.expected}, got ${JSON.stringify(actual)}`;
-      return [{ severity: 'error', path, message }];
+      if (actual === undefined)
+        return [
+          {
+            severity: 'error',
+            kind: 'missing-key',
+            path,
+            message: `missing required key \`${String(path.at(-1))}\``,
+          },
+        ];
+      return [
+        {
+          severity: 'error',
+          kind: 'invalid-value',
+          path,
+          message: `expected ${issue.expected}, got ${JSON.stringify(actual)}`,
+        },
+      ];
     }
     default:
-      return [{ severity: 'error', path, message: issue.message }];
+      // Ranges, patterns, unions: zod's own sentence says which.
+      return [{ severity: 'error', kind: 'invalid-value', path, message: issue.message }];
   }
 }
 
@@ -152,7 +169,7 @@ export function readStackSpec(file: string): LoadedSpec {
   const baseDir = dirname(resolve(file));
   const result = parseStackSpec(text, { baseDir, isDirectory });
   if (!result.spec) {
-    const syntax = result.errors.some((e) => e.message.startsWith('YAML:'));
+    const syntax = result.errors.some((e) => e.kind === 'syntax');
     throw new StackgenError(
       syntax ? 'SG_ERR_SPEC_SYNTAX' : 'SG_ERR_SPEC_INVALID',
       `${file} is invalid:\n${result.errors.map((d) => formatDiagnostic(file, d)).join('\n')}`,

@@ -6,9 +6,6 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { Diagnostic } from './diagnostics.js';
 import type { NormalizedSpec } from './normalize.js';
 
-/** The diagnostic kind of a directory that stack.yaml names but the disk does not have. */
-export const MISSING_DIRECTORY = 'missing-directory';
-
 /** Absolute app root and static directories, as a Plan resolves them (relative to stack.yaml, then root). */
 export function namedDirectories(
   spec: NormalizedSpec,
@@ -35,7 +32,7 @@ export function missingDirectoryWarnings(
   if (!isDirectory(dirs.root))
     out.push({
       severity: 'warning',
-      kind: MISSING_DIRECTORY,
+      kind: 'missing-directory',
       path: ['app', 'root'],
       message: `app.root ${dirs.root} is not a directory`,
       hint: 'app.root is relative to stack.yaml; point it at the directory holding your code',
@@ -44,7 +41,7 @@ export function missingDirectoryWarnings(
     if (!isDirectory(dir))
       out.push({
         severity: 'warning',
-        kind: MISSING_DIRECTORY,
+        kind: 'missing-directory',
         path: ['app', 'static', url],
         message: `static directory for ${url} does not exist: ${dir}`,
         hint: `create it (Django: run collectstatic into STATIC_ROOT) or fix the mapping; until then every ${url} request is a 404`,

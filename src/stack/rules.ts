@@ -12,12 +12,14 @@ type Rule = (spec: NormalizedSpec) => Diagnostic[];
 
 const error = (path: Diagnostic['path'], message: string, hint?: string): Diagnostic => ({
   severity: 'error',
+  kind: 'rule',
   path,
   message,
   hint,
 });
 const warning = (path: Diagnostic['path'], message: string, hint?: string): Diagnostic => ({
   severity: 'warning',
+  kind: 'rule',
   path,
   message,
   hint,

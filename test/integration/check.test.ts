@@ -3,18 +3,19 @@
 // checkStack the CLI calls); the CLI itself is spawned for the exit code and output format.
 
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, expect, it } from 'vitest';
 import { judgeExposure } from '../../src/check/definitions.js';
-import { formatResult } from '../../src/check/format.js';
 import { runCheckStep } from '../../src/check/runner.js';
 import { checkStack } from '../../src/check/stack.js';
 import { loadAndResolve } from '../../src/cli/shared.js';
 import { EXIT_CODES } from '../../src/errors.js';
+import { formatCheckResult } from '../../src/report/human.js';
 import { describeWith } from '../helpers/tools.js';
+import { elementsNamed, parseXml } from '../helpers/xml.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const EXAMPLES = readdirSync(join(ROOT, 'examples'))
@@ -47,7 +48,7 @@ describeTools('stackgen check', () => {
   it.concurrent.each(EXAMPLES)('examples/%s renders and passes every check', async (file) => {
     const l = loadAndResolve(join(ROOT, 'examples', file), { cores: 2, quiet: true });
     const report = await checkStack(l, { concurrency: 2 });
-    const failures = report.results.filter((r) => !r.ok).map(formatResult);
+    const failures = report.results.filter((r) => r.status === 'fail').map(formatCheckResult);
     expect(failures, failures.join('\n')).toEqual([]);
     expect(report.results.length).toBeGreaterThan(0);
     const checks = new Set(report.results.map((r) => r.step.check));
@@ -59,7 +60,7 @@ describeTools('stackgen check', () => {
     if (l.loaded.spec.processes.manager === 'systemd') {
       expect(checks).toContain('systemd-verify');
       for (const r of report.results.filter((x) => x.step.check === 'systemd-security')) {
-        expect(r.summary).toMatch(/^exposure \d\.\d ≤ 2\.0$/);
+        expect(r.actual).toMatch(/^exposure \d\.\d ≤ 2\.0$/);
       }
     }
     if (l.loaded.spec.processes.manager === 'supervisor') expect(checks).toContain('supervisor-options');
@@ -89,7 +90,8 @@ describeTools('stackgen check', () => {
         '',
       ].join('\n'),
     );
-    const r = await cli(spec, '--cores', '2');
+    const junit = join(work, 'broken.junit.xml');
+    const r = await cli(spec, '--cores', '2', '--junit', junit);
     expect(r.code).toBe(EXIT_CODES.checksFailed);
     expect(r.stdout).toContain('FAIL gunicorn --check-config (gunicorn/broken.conf.py)');
     // The tool's own message, indented under the FAIL line.
@@ -97,6 +99,17 @@ describeTools('stackgen check', () => {
     // The other files are still fine and say so.
     expect(r.stdout).toContain('PASS nginx -t (nginx/nginx.conf)');
     expect(r.stdout).toContain('broken: 1 of');
+
+    // The same run as JUnit: one testcase per PASS/FAIL line, the failure with the tool's message.
+    const xml = readFileSync(junit, 'utf8');
+    await run('python3', ['-c', 'import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])', junit]);
+    const cases = elementsNamed(parseXml(xml), 'testcase');
+    expect(cases).toHaveLength(r.stdout.match(/^(PASS|FAIL) /gm)?.length ?? -1);
+    const failed = cases.filter((c) => elementsNamed(c, 'failure').length > 0);
+    expect(failed.map((c) => c.attrs['name'])).toEqual(['gunicorn --check-config (gunicorn/broken.conf.py)']);
+    expect(elementsNamed(failed[0]!, 'failure')[0]?.text).toContain(
+      "ModuleNotFoundError: No module named 'no_such_module'",
+    );
 
     const json = await cli(spec, '--cores', '2', '--json');
     const parsed = JSON.parse(json.stdout) as { ok: boolean; checks: Array<{ check: string; ok: boolean }> };
@@ -142,12 +155,12 @@ it('a missing tool is a failed check with the package to install, not a crash', 
       kind: 'exec',
       argv: ['stackgen-no-such-tool'],
       timeoutMs: 1000,
-      judge: () => ({ ok: true, summary: null, message: '', warnings: [] }),
+      judge: () => ({ status: 'pass', actual: '' }),
     },
   });
-  expect(result.ok).toBe(false);
-  expect(result.summary).toBe('stackgen-no-such-tool is not installed');
-  expect(result.message).toContain('apt-get install -y nginx-light');
+  expect(result.status).toBe('fail');
+  expect(result.actual).toBe('stackgen-no-such-tool is not installed');
+  expect(result.detail).toContain('apt-get install -y nginx-light');
 });
 
 describeWith({ tools: ['systemd-analyze'] })('systemd-analyze security judge', () => {
@@ -167,8 +180,8 @@ describeWith({ tools: ['systemd-analyze'] })('systemd-analyze security judge', (
         judge: judgeExposure,
       },
     });
-    expect(result.ok).toBe(false);
-    expect(result.summary).toMatch(/^exposure \d+\.\d > 2\.0$/);
-    expect(result.message).toContain('✗ NoNewPrivileges=');
+    expect(result.status).toBe('fail');
+    expect(result.actual).toMatch(/^exposure \d+\.\d > 2\.0$/);
+    expect(result.detail).toContain('✗ NoNewPrivileges=');
   });
 });

@@ -1,6 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isStackgenError } from '../../../src/errors.js';
 import { formatDiagnostic } from '../../../src/stack/diagnostics.js';
-import { parseStackSpec } from '../../../src/stack/parse.js';
+import { parseStackSpec, readStackSpec } from '../../../src/stack/parse.js';
 
 const errorsOf = (text: string) => parseStackSpec(text).errors.map((d) => formatDiagnostic('stack.yaml', d));
 const warningsOf = (text: string) =>
@@ -40,6 +44,66 @@ describe('parseStackSpec: positions and hints', () => {
     expect(spec?.proxy.protocol).toBe('http');
     expect(spec?.serve.socket).toBe('unix');
     expect(spec?.defaulted['serve.server']).toBeDefined();
+  });
+});
+
+describe('parseStackSpec: every diagnostic has a kind', () => {
+  const kindsOf = (text: string) => {
+    const r = parseStackSpec(text);
+    return [...r.errors, ...r.warnings].map((d) => [d.severity, d.kind]);
+  };
+
+  it.each([
+    ['a YAML syntax error', 'app: {framework: flask\n', [['error', 'syntax']]],
+    ['a duplicate key', 'app:\n  framework: flask\n  framework: django\n', [['error', 'syntax']]],
+    ['an unknown key', 'app: {framework: flask}\nserve: {wrokers: 3}\n', [['error', 'unknown-key']]],
+    ['a missing enum key', 'app: {}\n', [['error', 'missing-key']]],
+    ['a missing object', 'name: x\n', [['error', 'missing-key']]],
+    ['a value outside its enum', 'app: {framework: flsk}\n', [['error', 'invalid-value']]],
+    [
+      'a value of the wrong type',
+      'app: {framework: flask, websockets: "yes"}\n',
+      [['error', 'invalid-value']],
+    ],
+    [
+      'a value outside its pattern',
+      'name: Bad_Name\napp: {framework: flask}\n',
+      [['error', 'invalid-value']],
+    ],
+    [
+      'a value outside its range',
+      'app: {framework: flask}\nserve: {port: 0}\n',
+      [['error', 'invalid-value']],
+    ],
+    ['an impossible combination', 'app: {framework: flask}\nserve: {server: uvicorn}\n', [['error', 'rule']]],
+    [
+      'a risky combination',
+      'app: {framework: wsgi}\nserve: {server: wsgiref}\nproxy: {kind: gateway}\n',
+      [['warning', 'rule']],
+    ],
+  ])('%s', (_name, text, kinds) => {
+    expect(kindsOf(text)).toEqual(kinds);
+  });
+});
+
+describe('readStackSpec: the error code follows the kind', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'stackgen-parse-test-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const codeOf = (text: string) => {
+    const file = join(dir, 'stack.yaml');
+    writeFileSync(file, text);
+    try {
+      readStackSpec(file);
+      return 'no error';
+    } catch (err) {
+      return isStackgenError(err) ? err.code : String(err);
+    }
+  };
+
+  it('is SG_ERR_SPEC_SYNTAX for YAML that does not parse, SG_ERR_SPEC_INVALID for the rest', () => {
+    expect(codeOf('app: {framework: flask\n')).toBe('SG_ERR_SPEC_SYNTAX');
+    expect(codeOf('app:\n  framework: flask\n  framework: django\n')).toBe('SG_ERR_SPEC_SYNTAX');
+    expect(codeOf('app: {framework: flask}\nserve: {server: uvicorn}\n')).toBe('SG_ERR_SPEC_INVALID');
   });
 });
 
