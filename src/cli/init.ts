@@ -10,6 +10,7 @@ import { formatDiagnostic } from '../stack/diagnostics.js';
 import { parseStackSpec } from '../stack/parse.js';
 import { writeAtomic } from '../render/write.js';
 import { INIT_CHOICES } from './options.js';
+import { DEFAULT_PROXY } from '../topology/catalog/names.js';
 
 /** `stackgen init`'s options, as commander parses them. */
 export interface InitCliOptions {
@@ -72,7 +73,7 @@ const QUESTIONS: Question[] = [
     label: 'Proxy',
     choices: INIT_CHOICES.proxy,
     path: ['proxy', 'kind'],
-    fallback: () => 'nginx',
+    fallback: () => DEFAULT_PROXY,
   },
   {
     flag: 'protocol',
