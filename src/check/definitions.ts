@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import type { Artifact } from '../render/artifacts.js';
 import type { Plan } from '../render/plan.js';
 import type { Verdict } from '../report/verdict.js';
-import { MANAGERS, PROXIES } from '../topology/catalog/proxies.js';
+import { MANAGERS } from '../topology/catalog/proxies.js';
 import { recipeChecks } from '../topology/catalog/recipes.js';
-import { SERVERS } from '../topology/catalog/servers.js';
+import { describeEnd, judgeExitCode, type ToolOutput } from './judge.js';
 
 /** Debian's interpreter: the one supervisor's package installs its modules for. */
 export const DEBIAN_PYTHON = '/usr/bin/python3';
@@ -25,13 +25,8 @@ export interface ToolNeed {
   package: string;
 }
 
-/** What a tool printed and how it ended. */
-export interface ToolOutput {
-  exitCode: number | null;
-  /** stdout and stderr interleaved as the tool wrote them. */
-  output: string;
-  timedOut: boolean;
-}
+export type { ToolOutput } from './judge.js';
+export { judgeExitCode } from './judge.js';
 
 export type StepAction =
   | {
@@ -75,63 +70,18 @@ export interface CheckDefinition {
 
 const NO_PREPARE = { mkdir: [], copy: [] };
 
-/** Does this check apply because of the stack's app server or front (their catalog recipes)? */
-const applies = (ctx: CheckContext, id: string) => recipeChecks(ctx.plan).ids.includes(id);
+/**
+ * The config tests of the stack's own front and app server (nginx -t, uwsgi --strict,
+ * gunicorn --check-config, the gateway's loader): catalog entries (catalog/checks.ts),
+ * named by each server's and proxy's recipe.
+ */
+const componentChecks: CheckDefinition = {
+  id: 'component-checks',
+  steps: (ctx) => recipeChecks(ctx.plan).definitions.flatMap((d) => d.steps(ctx)),
+};
 
 /** The deploy-dir-absolute path of an artifact. */
 const deployPath = (ctx: CheckContext, rel: string) => join(ctx.plan.site.configDir, rel);
-
-/** Pass on exit 0; the detail is everything the tool printed. */
-export function judgeExitCode(out: ToolOutput): Verdict {
-  const ok = out.exitCode === 0 && !out.timedOut;
-  return { status: ok ? 'pass' : 'fail', actual: '', detail: describeEnd(out) };
-}
-
-function describeEnd(out: ToolOutput): string {
-  const text = out.output.trim();
-  if (out.timedOut) return `${text}\n(timed out)`.trim();
-  if (out.exitCode !== 0 && text === '') return `exited with code ${String(out.exitCode)}`;
-  return text;
-}
-
-// --- nginx ---------------------------------------------------------------------------
-
-/**
- * nginx -t: parse the whole config and open every file it names. -p and -e keep nginx
- * from touching its compiled-in prefix and /var/log/nginx/error.log (both root-owned)
- * before it has read the sandbox config, which moves pid, logs and temp paths anyway.
- */
-const nginxTest: CheckDefinition = {
-  id: 'nginx-test',
-  steps: (ctx) => {
-    if (!applies(ctx, 'nginx-test')) return [];
-    const { site } = ctx.plan;
-    const conf = ctx.plan.files.nginxConf;
-    const nginx = PROXIES.nginx.programs[0]!;
-    return [
-      {
-        check: 'nginx-test',
-        title: 'nginx -t',
-        subject: 'nginx/nginx.conf',
-        need: { program: 'nginx', package: nginx.package },
-        prepare: { mkdir: [site.nginx.tempDir, site.logDir, site.runDir], copy: [] },
-        action: {
-          kind: 'exec',
-          argv: ['nginx', '-t', '-p', `${ctx.dir}/`, '-e', site.nginx.errorLog, '-c', conf],
-          timeoutMs: 15_000,
-          judge: judgeNginx,
-        },
-      },
-    ];
-  },
-};
-
-/** nginx -t exits 0 when the config is valid; `[warn]` lines (e.g. `user` when not root) are warnings. */
-export function judgeNginx(out: ToolOutput): Verdict {
-  const verdict = judgeExitCode(out);
-  const warnings = out.output.split('\n').filter((l) => l.includes('[warn]'));
-  return { ...verdict, warnings: verdict.status === 'pass' ? warnings : [] };
-}
 
 // --- systemd -------------------------------------------------------------------------
 
@@ -263,67 +213,6 @@ export function judgeExposure(out: ToolOutput): Verdict {
 // --- app servers ---------------------------------------------------------------------
 
 /**
- * gunicorn --check-config: the launch command with the flag inserted, so the very
- * interpreter, config file and entry point are checked. It imports the app too.
- */
-const gunicornCheckConfig: CheckDefinition = {
-  id: 'gunicorn-check-config',
-  steps: (ctx) => {
-    const launch = ctx.plan.launches.find((l) => l.component === 'app');
-    if (!launch || !applies(ctx, 'gunicorn-check-config')) return [];
-    const at = launch.argv.indexOf('gunicorn');
-    const argv = [...launch.argv.slice(0, at + 1), '--check-config', ...launch.argv.slice(at + 1)];
-    return [
-      {
-        check: 'gunicorn-check-config',
-        title: 'gunicorn --check-config',
-        subject: `gunicorn/${ctx.plan.name}.conf.py`,
-        need: { program: launch.argv[0]!, package: SERVERS.gunicorn.programs[0]!.package },
-        prepare: { mkdir: [ctx.plan.site.runDir], copy: [] },
-        action: {
-          kind: 'exec',
-          argv,
-          cwd: launch.cwd,
-          env: launch.env,
-          timeoutMs: 60_000,
-          judge: judgeExitCode,
-        },
-      },
-    ];
-  },
-};
-
-/**
- * uWSGI has no dry-run flag. `--get <option>` is the reliable substitute in 2.0.x: uWSGI
- * parses the ini, loads the plugins it names (python3) and applies `strict = true` —
- * rejecting any option no loaded plugin knows — then prints the value and exits without
- * binding a socket or importing the app. (`--show-config` goes on to start the server;
- * starting it for real is verify's job.)
- */
-const uwsgiStrictOptions: CheckDefinition = {
-  id: 'uwsgi-options',
-  steps: (ctx) => {
-    if (!applies(ctx, 'uwsgi-options')) return [];
-    const ini = ctx.plan.files.uwsgiIni;
-    return [
-      {
-        check: 'uwsgi-options',
-        title: 'uwsgi --strict --get',
-        subject: `uwsgi/${ctx.plan.name}.ini`,
-        need: { program: 'uwsgi', package: SERVERS.uwsgi.programs[0]!.package },
-        prepare: NO_PREPARE,
-        action: {
-          kind: 'exec',
-          argv: ['uwsgi', '--ini', ini, '--strict', '--get', 'plugins'],
-          timeoutMs: 15_000,
-          judge: judgeExitCode,
-        },
-      },
-    ];
-  },
-};
-
-/**
  * The app's entry point imports under the stack's interpreter with the stack's
  * environment, for servers that have no config check of their own that does it
  * (uWSGI, uvicorn, waitress, tornado, wsgiref, the CGI adapter).
@@ -432,32 +321,6 @@ const supervisorOptions: CheckDefinition = {
   },
 };
 
-/** The gateway's own config loader (src/gateway/config.ts), the same code `stackgen gateway` runs. */
-const gatewayConfig: CheckDefinition = {
-  id: 'gateway-config',
-  steps: (ctx) => {
-    const load = ctx.loadGatewayConfig;
-    if (!applies(ctx, 'gateway-config') || load === null) return [];
-    const file = ctx.plan.files.gatewayConfig;
-    return [
-      {
-        check: 'gateway-config',
-        title: 'stackgen gateway config',
-        subject: `gateway/${ctx.plan.name}.yaml`,
-        need: null,
-        prepare: NO_PREPARE,
-        action: {
-          kind: 'call',
-          run: async () => {
-            await load(file);
-            return null;
-          },
-        },
-      },
-    ];
-  },
-};
-
 /**
  * Static directories exist: nginx and the gateway accept an alias to nowhere and answer
  * every request below it with 404, so no config test catches it.
@@ -493,10 +356,7 @@ const staticDirectories: CheckDefinition = {
 /** Every check, in the order they are reported. */
 export const CHECKS: readonly CheckDefinition[] = [
   staticDirectories,
-  nginxTest,
-  gatewayConfig,
-  uwsgiStrictOptions,
-  gunicornCheckConfig,
+  componentChecks,
   appImport,
   pythonCompile,
   supervisorOptions,

@@ -68,7 +68,7 @@ export function resolveTopology(spec: NormalizedSpec, options: ResolveOptions): 
       to: bridge.id,
       protocol: 'fastcgi',
       via: bridge.listen[0] ?? null,
-      why: 'nginx has no CGI: it speaks FastCGI to fcgiwrap, which spawns the script',
+      why: `${front.title} has no CGI: it speaks FastCGI to fcgiwrap, which spawns the script`,
     });
   }
   const caller = app ?? bridge ?? front!;
@@ -76,7 +76,7 @@ export function resolveTopology(spec: NormalizedSpec, options: ResolveOptions): 
     id: 'app',
     from: caller.id,
     to: 'python',
-    protocol: spec.serve.server === 'cgi' ? 'cgi' : iface,
+    protocol: SERVERS[spec.serve.server].processModel === 'process-per-request' ? 'cgi' : iface,
     via: null,
     why: appCallWhy(spec),
   });

@@ -8,6 +8,8 @@ import { dirname } from 'node:path';
 import { type BoundEndpoint, gatewayUpstreamUrl, nginxAddress, sizeToBytes } from '../../render/address.js';
 import type { Launch, Plan } from '../../render/plan.js';
 import type { Concurrency, ProxyKind, ServerName } from '../../stack/schema.js';
+import type { CheckDefinition } from '../../check/definitions.js';
+import { gatewayConfig, gunicornCheckConfig, nginxTest, uwsgiStrictOptions } from './checks.js';
 import type { FileKey } from './files.js';
 import { PROTOCOLS } from './proxies.js';
 import { SERVERS } from './servers.js';
@@ -28,12 +30,11 @@ export interface RecipeFile {
 }
 
 /**
- * Ids of check definitions (src/check/definitions.ts) that apply because of this server or
- * proxy: its own config test, and whether that test imports the app (so `app-import` is
- * not run twice).
+ * The check definitions (catalog/checks.ts) that apply because of this server or proxy: its
+ * own config test, and whether that test imports the app (so `app-import` is not run twice).
  */
 export interface RecipeChecks {
-  ids: readonly string[];
+  definitions: readonly CheckDefinition[];
   importsApp: boolean;
 }
 
@@ -58,7 +59,7 @@ export interface ProxyRecipe {
   checks: RecipeChecks;
 }
 
-const NO_CHECKS: RecipeChecks = { ids: [], importsApp: false };
+const NO_CHECKS: RecipeChecks = { definitions: [], importsApp: false };
 
 /** Leave time for idle connections to close inside the stop timeout. */
 const drainSeconds = (plan: Plan) => Math.max(1, plan.appServer!.stopGraceSeconds - 5);
@@ -123,7 +124,7 @@ export const SERVER_RECIPES: Record<ServerName, ServerRecipe> = {
     ],
     command: (p) => ['/usr/bin/uwsgi', '--ini', p.files.uwsgiIni],
     readsWsgiFile: true,
-    checks: { ids: ['uwsgi-options'], importsApp: false },
+    checks: { definitions: [uwsgiStrictOptions], importsApp: false },
   },
   gunicorn: {
     files: [
@@ -147,7 +148,7 @@ export const SERVER_RECIPES: Record<ServerName, ServerRecipe> = {
     // `python -m gunicorn` runs gunicorn under the stack's interpreter (venv or Debian's).
     command: (p) => [p.app.python, '-m', 'gunicorn', '--config', p.files.gunicornConf, p.app.entry],
     readsWsgiFile: false,
-    checks: { ids: ['gunicorn-check-config'], importsApp: true },
+    checks: { definitions: [gunicornCheckConfig], importsApp: true },
   },
   uvicorn: {
     files: [],
@@ -291,7 +292,7 @@ export const PROXY_RECIPES: Record<ProxyKind, ProxyRecipe> = {
       runsAppCode: false,
     }),
     errorLog: (plan) => plan.site.nginx.errorLog,
-    checks: { ids: ['nginx-test'], importsApp: false },
+    checks: { definitions: [nginxTest], importsApp: false },
   },
   gateway: {
     files: [
@@ -319,16 +320,19 @@ export const PROXY_RECIPES: Record<ProxyKind, ProxyRecipe> = {
       runsAppCode: plan.upstream?.protocol === 'cgi',
     }),
     errorLog: null,
-    checks: { ids: ['gateway-config'], importsApp: false },
+    checks: { definitions: [gatewayConfig], importsApp: false },
   },
   none: { files: [], launch: null, errorLog: null, checks: NO_CHECKS },
 };
 
-/** The check ids that apply to a plan because of its app server and its front. */
+/** The checks that apply to a plan because of its front and its app server, in that order. */
 export function recipeChecks(plan: Plan): RecipeChecks {
   const server = SERVER_RECIPES[plan.spec.serve.server].checks;
   const proxy = PROXY_RECIPES[plan.front.kind].checks;
-  return { ids: [...proxy.ids, ...server.ids], importsApp: server.importsApp || proxy.importsApp };
+  return {
+    definitions: [...proxy.definitions, ...server.definitions],
+    importsApp: server.importsApp || proxy.importsApp,
+  };
 }
 
 /** The front's error log in this plan's site, if it keeps one. */

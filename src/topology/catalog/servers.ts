@@ -214,7 +214,10 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     plugins: [],
     concurrencyPlugins: {},
     embedsPython: false,
-    stop: { signal: 'SIGTERM', why: 'waitress exits on SIGTERM' },
+    stop: {
+      signal: 'SIGTERM',
+      why: 'waitress exits on SIGTERM at once (it has no graceful stop: requests in flight are cut)',
+    },
     reload: null,
     systemdType: 'exec',
     systemdTypeWhy: 'waitress has no sd_notify',
