@@ -5,37 +5,50 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { type ErrorCode, StackgenError, statusFor } from '../errors.js';
 import { rawErrorResponse } from './error-page.js';
 import { type Front, logAccess } from './gateway-state.js';
 
 export type ClientError = NodeJS.ErrnoException & { rawPacket?: Buffer };
 
-/** Map a node parser error (server 'clientError') to the status nginx would answer. */
-export function statusForClientError(err: ClientError): number | null {
+/** The error a node parser refusal stands for, or null when the peer is gone (pure). */
+export function clientRefusal(err: ClientError): StackgenError | null {
+  const refusal = (code: ErrorCode) =>
+    new StackgenError(code, `refused request: ${err.message}`, { cause: err });
   switch (err.code) {
     case 'ECONNRESET':
     case 'EPIPE':
       return null;
     case 'HPE_HEADER_OVERFLOW':
       // RFC 6585 §5: 431 Request Header Fields Too Large.
-      return 431;
+      return refusal('SG_ERR_CLIENT_HEADER_TOO_LARGE');
     case 'HPE_INVALID_TRANSFER_ENCODING':
       // llhttp reports CL+TE under this code when Content-Length came first: that is the
       // smuggling case (RFC 9112 §6.3, 400); otherwise an unknown/ill-formed transfer coding,
       // which RFC 9112 §6.1 says "SHOULD" get 501.
-      return /content-length/i.test(String((err as { reason?: unknown }).reason ?? err.message)) ? 400 : 501;
+      return /content-length/i.test(String((err as { reason?: unknown }).reason ?? err.message))
+        ? refusal('SG_ERR_CLIENT_BAD_REQUEST')
+        : refusal('SG_ERR_CLIENT_NOT_IMPLEMENTED');
     case 'ERR_HTTP_REQUEST_TIMEOUT':
     case 'HPE_HEADERS_TIMEOUT':
-      return 408;
+      return refusal('SG_ERR_CLIENT_TIMEOUT');
     case 'HPE_INVALID_VERSION': {
       // A well-formed request line with an unknown version: 505 (RFC 9110 §15.6.6); a
       // garbled one: 400.
       const line = err.rawPacket?.toString('latin1') ?? '';
-      return /^[A-Z]+ \S+ HTTP\/\d\.\d\r\n/.test(line) ? 505 : 400;
+      return /^[A-Z]+ \S+ HTTP\/\d\.\d\r\n/.test(line)
+        ? refusal('SG_ERR_CLIENT_HTTP_VERSION')
+        : refusal('SG_ERR_CLIENT_BAD_REQUEST');
     }
     default:
-      return 400;
+      return refusal('SG_ERR_CLIENT_BAD_REQUEST');
   }
+}
+
+/** The status nginx would answer a node parser refusal with; null when nobody is left to answer. */
+export function statusForClientError(err: ClientError): number | null {
+  const refusal = clientRefusal(err);
+  return refusal === null ? null : statusFor(refusal);
 }
 
 /** The 'clientError' listener: answer and log, unless a response is already on its way. */

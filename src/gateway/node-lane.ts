@@ -3,7 +3,7 @@
 // the body (body.ts) and answers refusals; guard → route → static | proxy is dispatch.ts's.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isStackgenError } from '../errors.js';
+import { statusFor } from '../errors.js';
 import { checkDeclaredLength, DEFAULT_MEMORY_LIMIT, readRequestBody } from './body.js';
 import { type BodySource, dispatch, peerOf, routeHead } from './dispatch.js';
 import { sendErrorPage } from './error-page.js';
@@ -84,7 +84,8 @@ function nodeBody(s: GatewayState, req: IncomingMessage, res: ServerResponse): B
     discard: () => req.resume(),
     async read(guard) {
       const cfg = s.config;
-      if (checkDeclaredLength(guard.contentLength, cfg.maxBodyBytes) !== null) return refuseBody(res, 413);
+      const tooLarge = checkDeclaredLength(guard.contentLength, cfg.maxBodyBytes);
+      if (tooLarge !== null) return refuseBody(res, statusFor(tooLarge));
       try {
         return await readRequestBody(req, {
           maxBytes: cfg.maxBodyBytes,
@@ -92,8 +93,9 @@ function nodeBody(s: GatewayState, req: IncomingMessage, res: ServerResponse): B
           memoryLimit: DEFAULT_MEMORY_LIMIT,
         });
       } catch (err) {
-        if (isStackgenError(err, 'SG_ERR_CLIENT_BODY_TOO_LARGE')) return refuseBody(res, 413);
-        if (isStackgenError(err, 'SG_ERR_CLIENT_TIMEOUT')) return refuseBody(res, 408);
+        const status = statusFor(err);
+        if (status === 413 || status === 408) return refuseBody(res, status);
+        // The client went away (499) or the spill file failed: nobody to answer.
         res.destroy();
         return { status: 499, bytes: 0, ...LOCAL };
       }
@@ -106,7 +108,7 @@ function nodeBody(s: GatewayState, req: IncomingMessage, res: ServerResponse): B
  * half-close and drop what the client still sends for a moment, so it can read our answer
  * instead of getting a reset, without reading a whole oversized upload.
  */
-function refuseBody(res: ServerResponse, status: 413 | 408): ProxyOutcome {
+function refuseBody(res: ServerResponse, status: number): ProxyOutcome {
   const out = sendErrorPage(res, status, { Connection: 'close' });
   const socket = res.req.socket;
   res.once('finish', () => {

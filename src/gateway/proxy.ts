@@ -4,7 +4,8 @@
 // backpressure. A bad backend answer costs one request, never the gateway.
 
 import type { Readable } from 'node:stream';
-import { isStackgenError, type StackgenError } from '../errors.js';
+import { isStackgenError, statusFor, UpstreamError } from '../errors.js';
+import { connectionOptions, HOP_BY_HOP } from './hop-by-hop.js';
 import type { GatewayLogger } from './log.js';
 import type { ResponseSink } from './response-sink.js';
 import type { GatewayRequest, TransportTimeouts, UpstreamResponse } from './transport.js';
@@ -21,31 +22,6 @@ export interface ProxyOutcome {
 // able to read the server's response"; nginx proxy_next_upstream retries only those.
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
-// RFC 9110 §7.6.1: hop-by-hop fields a proxy must not forward (plus those named in Connection).
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
-
-const STATUS_FOR_CODE: Partial<Record<StackgenError['code'], number>> = {
-  SG_ERR_UPSTREAM_CONNECT: 502,
-  SG_ERR_UPSTREAM_RESET: 502,
-  SG_ERR_UPSTREAM_MALFORMED: 502,
-  SG_ERR_UPSTREAM_TIMEOUT: 504,
-  SG_ERR_UPSTREAM_REQUEST_TOO_LARGE: 500,
-};
-
-/** The status the client gets for a transport failure (pure). */
-export function statusForUpstreamError(err: unknown): number {
-  return isStackgenError(err) ? (STATUS_FOR_CODE[err.code] ?? 502) : 502;
-}
-
 /**
  * Response header pairs as forwarded to the client (pure): hop-by-hop fields and those the
  * backend's Connection header names are removed; security headers are added where the
@@ -55,10 +31,11 @@ export function responseHeadersForClient(
   headers: ReadonlyArray<readonly [string, string]>,
   securityHeaders: ReadonlyArray<readonly [string, string]>,
 ): string[] {
-  const connectionTokens: string[] = [];
-  for (const [name, value] of headers)
-    if (name.length === 10 && name.toLowerCase() === 'connection')
-      for (const token of value.split(',')) connectionTokens.push(token.trim().toLowerCase());
+  const connectionTokens = connectionOptions(
+    headers.length,
+    (i) => (headers[i] as readonly [string, string])[0],
+    (i) => (headers[i] as readonly [string, string])[1],
+  );
   const out: string[] = [];
   const present = securityHeaders.length > 0 ? new Set<string>() : null;
   for (const [name, value] of headers) {
@@ -103,10 +80,10 @@ export async function proxyRequest(args: ProxyArgs): Promise<ProxyOutcome> {
       failure = err;
       if (request.signal.aborted) break;
       if (isStackgenError(err, 'SG_ERR_UPSTREAM_CONNECT')) pool.markDown(backend, Date.now());
-      const nothingSent = isStackgenError(err) && err.details?.['sentAnything'] === false;
+      const nothingSent = err instanceof UpstreamError && !err.sentAnything;
       const retry = nothingSent && IDEMPOTENT.has(request.method) && pool.backends.length > tried.size;
       logger.error(
-        `upstream ${backend.name}: ${describeError(err)} while "${request.method} ${request.rawTarget}"` +
+        `${upstreamLine(backend.name, err)} while "${request.method} ${request.rawTarget}"` +
           (retry ? ', trying the next backend' : ''),
       );
       if (!retry) break;
@@ -117,7 +94,7 @@ export async function proxyRequest(args: ProxyArgs): Promise<ProxyOutcome> {
 
   if (response === null) {
     if (request.signal.aborted) return { status: 499, bytes: 0, upstreamMs, upstream };
-    const status = failure === null ? 502 : statusForUpstreamError(failure);
+    const status = statusFor(failure);
     return { ...sink.sendError(status), upstreamMs, upstream };
   }
 
@@ -141,9 +118,7 @@ export async function proxyRequest(args: ProxyArgs): Promise<ProxyOutcome> {
       ? { chunks: bodyless ? [] : [complete as Buffer], complete: true }
       : await takeBuffered(stream);
   if (stream?.errored && early.complete === false && early.chunks.length === 0) {
-    logger.error(
-      `upstream ${upstream}: ${describeError(stream.errored)} before the body of "${request.rawTarget}"`,
-    );
+    logger.error(`${upstreamLine(upstream, stream.errored)} before the body of "${request.rawTarget}"`);
     return { ...sink.sendError(502), upstreamMs, upstream };
   }
   let payload: Buffer | null = null;
@@ -179,7 +154,7 @@ export async function proxyRequest(args: ProxyArgs): Promise<ProxyOutcome> {
     // Headers are gone already: the only honest signal left is to cut the connection (nginx
     // does the same), so the client sees a truncated response rather than a "complete" one.
     if (!request.signal.aborted)
-      logger.error(`upstream ${upstream}: ${describeError(err)} while streaming "${request.rawTarget}"`);
+      logger.error(`${upstreamLine(upstream, err)} while streaming "${request.rawTarget}"`);
     sink.destroy();
     return { status, bytes: 0, upstreamMs, upstream };
   }
@@ -230,6 +205,15 @@ function takeBuffered(body: Readable): Promise<{ chunks: Buffer[]; complete: boo
 function hasHeader(flat: readonly string[], lower: string): boolean {
   for (let i = 0; i < flat.length; i += 2) if ((flat[i] as string).toLowerCase() === lower) return true;
   return false;
+}
+
+/**
+ * A log line's start for a failure of backend `name`: an upstream error's message names its
+ * target already (`upstream NAME: cannot connect…`); anything else gets the same prefix.
+ */
+export function upstreamLine(name: string | null, err: unknown): string {
+  if (err instanceof UpstreamError && err.target !== undefined) return describeError(err);
+  return `upstream ${name}: ${describeError(err)}`;
 }
 
 function describeError(err: unknown): string {

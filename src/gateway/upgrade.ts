@@ -4,11 +4,12 @@
 
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { isStackgenError } from '../errors.js';
+import { statusFor } from '../errors.js';
 import type { UpstreamLocation } from './config.js';
 import { gatewayRequestFor, peerOf, type Refused, type Routed, routeHead } from './dispatch.js';
 import { rawErrorResponse } from './error-page.js';
 import { type Front, holdState, logAccess, releaseState } from './gateway-state.js';
+import { upstreamLine } from './proxy.js';
 import { Cancellation } from './transport.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
@@ -68,10 +69,8 @@ export function serveUpgrade(
         }),
       (err: unknown) => {
         if (!cancellation.aborted) {
-          s.logger.error(
-            `upstream ${backend.name}: upgrade failed: ${err instanceof Error ? err.message : err}`,
-          );
-          refuse(isStackgenError(err, 'SG_ERR_UPSTREAM_TIMEOUT') ? 504 : 502);
+          s.logger.error(`${upstreamLine(backend.name, err)}: upgrade failed`);
+          refuse(statusFor(err));
         }
         socket.destroy();
       },

@@ -22,7 +22,6 @@ import { StderrLog } from './stderr-log.js';
 import {
   abortedFailure,
   connectFailure,
-  describeTarget,
   malformedFailure,
   resetFailure,
   timeoutFailure,
@@ -57,7 +56,6 @@ export function createCgiTransport(target: UpstreamTarget, options: CgiTransport
   const nph = basename(scriptPath).startsWith('nph-');
   const graceMs = options.killGraceMs ?? 1000;
   const stderrLimit = options.stderrLimitBytes ?? 16 * 1024;
-  const logPrefix = `[${describeTarget(target)} stderr] `;
   const extra: Array<readonly [string, string]> = [
     ['SCRIPT_FILENAME', scriptPath],
     ...(options.params ?? []),
@@ -96,7 +94,7 @@ export function createCgiTransport(target: UpstreamTarget, options: CgiTransport
       // directory containing the script". detached: its own process group, killed as a whole.
       const child = spawn(command, args, { env, cwd: dirname(scriptPath), stdio: 'pipe', detached: true });
       running.add(child);
-      const log = new StderrLog(options.logger, stderrLimit, logPrefix);
+      const log = new StderrLog(options.logger, stderrLimit);
       const head = new ResponseHeadDecoder(nph ? 'http' : 'cgi', options.maxHeadBytes);
       let spawned = false;
       let settled = false;

@@ -24,7 +24,6 @@ import { StderrLog } from './stderr-log.js';
 import {
   abortedFailure,
   connectFailure,
-  describeTarget,
   malformedFailure,
   resetFailure,
   timeoutFailure,
@@ -68,7 +67,6 @@ export function createFastcgiTransport(
   const pool = new FastcgiPool(target, options.maxConnections ?? 32, options.idleTimeoutMs ?? 60_000);
   const inlineLimit = options.inlineBodyLimit ?? 64 * 1024;
   const stderrLimit = options.stderrLimitBytes ?? 16 * 1024;
-  const logPrefix = `[${describeTarget(target)} stderr] `;
 
   /** A connection now, or the next one freed; bounded by the connect timeout, cancelled by abort. */
   function lease(fresh: boolean, req: GatewayRequest, timeouts: TransportTimeouts): Lease | Promise<Lease> {
@@ -121,7 +119,7 @@ export function createFastcgiTransport(
     return new Promise((resolve, reject) => {
       const { socket } = connection;
       const head = new ResponseHeadDecoder('auto', options.maxHeadBytes);
-      const log = new StderrLog(options.logger, stderrLimit, logPrefix);
+      const log = new StderrLog(options.logger, stderrLimit);
       let phase: 'connect' | 'send' | 'read' = connection.connected ? 'send' : 'connect';
       let received = 0;
       let settled = false;
