@@ -18,13 +18,13 @@ import type {
 } from '../transport.js';
 import { writeRequestBody } from './request-body.js';
 import { UpstreamBody, responseHasBody } from './response-body.js';
+import { PhaseTimer, TimerClock } from './phase-timer.js';
 import { StderrLog } from './stderr-log.js';
 import {
   abortedFailure,
   connectFailure,
   malformedFailure,
   resetFailure,
-  timeoutFailure,
   withFacts,
 } from './upstream-failure.js';
 
@@ -99,8 +99,6 @@ export function createCgiTransport(target: UpstreamTarget, options: CgiTransport
       let spawned = false;
       let settled = false;
       let done = false;
-      let paused = false;
-      let phase: 'send' | 'read' = req.body === null ? 'read' : 'send';
       let body: UpstreamBody | null = null;
 
       const facts = (cause?: unknown, more?: Record<string, unknown>) => ({
@@ -109,31 +107,14 @@ export function createCgiTransport(target: UpstreamTarget, options: CgiTransport
         cause,
         details: { pid: child.pid, stderrTail: log.tail, ...more },
       });
-      let timer: NodeJS.Timeout | undefined;
-      let timerPhase = phase;
-      const onTimeout = (): void => {
-        const ms = timerPhase === 'send' ? timeouts.sendMs : timeouts.readMs;
-        fail(timeoutFailure({ ...facts(), phase: timerPhase, ms }));
-      };
-      /** (Re)start the send or read timeout; none while the client is not reading. */
-      const armTimer = (): void => {
-        if (done) return;
-        if (paused) {
-          clearTimeout(timer);
-          timer = undefined;
-        } else if (timer !== undefined && timerPhase === phase) {
-          timer.refresh();
-        } else {
-          clearTimeout(timer);
-          timerPhase = phase;
-          timer = setTimeout(onTimeout, phase === 'send' ? timeouts.sendMs : timeouts.readMs);
-        }
-      };
-      armTimer();
+      // No connection to wait for: the send timeout runs from the spawn while there is a body.
+      const clock = new TimerClock(() => fail(timer.failure(facts())));
+      const timer = new PhaseTimer(clock.set, timeouts, req.body === null ? 'read' : 'send');
+      timer.arm();
       const finish = (): void => {
         if (done) return;
         done = true;
-        clearTimeout(timer);
+        clock.stop();
         req.signal.removeEventListener('abort', onAbort);
       };
       /** Stop the script and fail what is pending. */
@@ -164,15 +145,12 @@ export function createCgiTransport(target: UpstreamTarget, options: CgiTransport
         child.stdin.end();
       } else {
         writeRequestBody(child.stdin, req.body, (chunk) => {
-          armTimer();
+          clock.touch();
           return chunk;
         }).then(
           () => {
             child.stdin.end();
-            if (phase === 'send') {
-              phase = 'read';
-              armTimer();
-            }
+            if (timer.phase === 'send') timer.enter('read');
           },
           () => {},
         );
@@ -182,19 +160,18 @@ export function createCgiTransport(target: UpstreamTarget, options: CgiTransport
 
       child.stdout.on('data', (chunk: Buffer) => {
         if (done && body === null) return;
-        armTimer();
+        clock.touch();
         try {
           if (body === null) {
             const parsed = head.push(chunk);
             if (parsed === null) return;
-            phase = 'read';
+            if (timer.phase !== 'read') timer.enter('read');
             body = new UpstreamBody(
               {
                 resume: () => {
-                  if (!paused) return;
-                  paused = false;
+                  if (!timer.paused) return;
                   child.stdout.resume();
-                  armTimer();
+                  timer.resume();
                 },
                 release: (error) => {
                   // The consumer left (or the body failed) before the script finished.
@@ -219,9 +196,8 @@ export function createCgiTransport(target: UpstreamTarget, options: CgiTransport
             chunk = parsed.rest;
           }
           if (!body.deliver(chunk)) {
-            paused = true;
             child.stdout.pause();
-            armTimer();
+            timer.pause();
           }
         } catch (error) {
           fail(withFacts(error, facts()));

@@ -20,6 +20,7 @@ import type {
 import { type ConnectionUser, FastcgiPool, type Lease, type PoolStats, type Waiter } from './fastcgi-pool.js';
 import { smallBodyBuffer, writeRequestBody } from './request-body.js';
 import { UpstreamBody, responseHasBody } from './response-body.js';
+import { PhaseTimer } from './phase-timer.js';
 import { StderrLog } from './stderr-log.js';
 import {
   abortedFailure,
@@ -120,21 +121,19 @@ export function createFastcgiTransport(
       const { socket } = connection;
       const head = new ResponseHeadDecoder('auto', options.maxHeadBytes);
       const log = new StderrLog(options.logger, stderrLimit);
-      let phase: 'connect' | 'send' | 'read' = connection.connected ? 'send' : 'connect';
+      const timer = new PhaseTimer(
+        (ms) => socket.setTimeout(ms),
+        timeouts,
+        connection.connected ? 'send' : 'connect',
+      );
       let received = 0;
       let settled = false;
       /** END_REQUEST seen or the connection given up: this request no longer owns it. */
       let finished = false;
       let writing = rest !== null;
-      let paused = false;
       let body: UpstreamBody | null = null;
 
       const facts = (cause?: unknown) => ({ target, sentAnything: connection.connected, cause });
-      const armTimeout = (): void => {
-        const ms =
-          phase === 'connect' ? timeouts.connectMs : phase === 'send' ? timeouts.sendMs : timeouts.readMs;
-        socket.setTimeout(paused ? 0 : ms);
-      };
       const detach = (): void => {
         finished = true;
         connection.user = null;
@@ -162,10 +161,7 @@ export function createFastcgiTransport(
             if (finished) return;
             socket.write(encodeFastcgiStdinEnd(REQUEST_ID));
             writing = false;
-            if (phase === 'send') {
-              phase = 'read';
-              armTimeout();
-            }
+            if (timer.phase === 'send') timer.enter('read');
           },
           // A write failure also surfaces as a socket error or close, handled by onFailure.
           () => {},
@@ -176,14 +172,13 @@ export function createFastcgiTransport(
         if (body === null) {
           const parsed = head.push(data);
           if (parsed === null) return;
-          phase = 'read';
+          timer.enter('read');
           body = new UpstreamBody(
             {
               resume: () => {
-                if (finished || !paused) return;
-                paused = false;
+                if (finished || !timer.paused) return;
                 socket.resume();
-                armTimeout();
+                timer.resume();
               },
               // The consumer left before END_REQUEST: the rest of the response would arrive on a
               // connection nobody reads, so it cannot be reused.
@@ -206,9 +201,8 @@ export function createFastcgiTransport(
           data = parsed.rest;
         }
         if (!body.deliver(data) && !finished) {
-          paused = true;
           socket.pause();
-          armTimeout();
+          timer.pause();
         }
       };
 
@@ -239,14 +233,12 @@ export function createFastcgiTransport(
         } else {
           body!.sourceEnded();
         }
-        paused = false;
         pool.release(connection, keep);
       };
 
       const user: ConnectionUser = {
         onConnect() {
-          phase = 'send';
-          armTimeout();
+          timer.enter('send');
           sendBody();
         },
         onData(bytes) {
@@ -276,9 +268,7 @@ export function createFastcgiTransport(
             return;
           }
           if (kind === 'timeout') {
-            const ms =
-              phase === 'connect' ? timeouts.connectMs : phase === 'send' ? timeouts.sendMs : timeouts.readMs;
-            kill(timeoutFailure({ ...facts(), phase, ms }));
+            kill(timer.failure(facts()));
           } else if (kind === 'malformed') {
             kill(withFacts(cause, facts()));
           } else if (kind === 'error' && !connection.connected) {
@@ -292,12 +282,9 @@ export function createFastcgiTransport(
       connection.user = user;
       req.signal.addEventListener('abort', onAbort, { once: true });
       socket.write(packet, () => {
-        if (!finished && !writing && phase !== 'read') {
-          phase = 'read';
-          armTimeout();
-        }
+        if (!finished && !writing && timer.phase !== 'read') timer.enter('read');
       });
-      armTimeout();
+      timer.arm();
       if (connection.connected) sendBody();
     });
   }

@@ -26,6 +26,7 @@ import {
   timeoutFailure,
   withFacts,
 } from './upstream-failure.js';
+import { PhaseTimer } from './phase-timer.js';
 
 export interface HttpTransportOptions {
   logger: GatewayLogger;
@@ -170,18 +171,17 @@ export function createHttpTransport(target: UpstreamTarget, options: HttpTranspo
       });
       // Idle time on the backend socket: proxy_send_timeout while the request is written, then
       // proxy_read_timeout while waiting for and reading the answer (both "between two operations").
-      let phase: 'send' | 'read' = 'send';
-      creq.setTimeout(timeouts.sendMs, () => {
-        const ms = phase === 'send' ? timeouts.sendMs : timeouts.readMs;
-        const err = timeoutFailure({ target, sentAnything: connected, phase, ms });
+      // (node arms a request's timeout on its socket once connected: the connect phase is the
+      // timer above.)
+      const timer = new PhaseTimer((ms) => creq.setTimeout(ms), timeouts, 'send');
+      creq.on('timeout', () => {
+        const err = timer.failure({ target, sentAnything: connected });
         if (!settled) fail(err);
         else creq.destroy(err);
       });
+      timer.arm();
       // Request fully written: from now on the read timeout applies.
-      creq.once('finish', () => {
-        phase = 'read';
-        creq.setTimeout(timeouts.readMs);
-      });
+      creq.once('finish', () => timer.enter('read'));
       creq.on('error', (err: NodeJS.ErrnoException) => {
         if (settled) return;
         // A pooled connection the backend closed while idle: the request never reached the

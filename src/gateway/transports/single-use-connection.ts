@@ -25,13 +25,8 @@ import type {
 } from '../transport.js';
 import { smallBodyBuffer, writeRequestBody } from './request-body.js';
 import { UpstreamBody, responseHasBody } from './response-body.js';
-import {
-  abortedFailure,
-  connectFailure,
-  resetFailure,
-  timeoutFailure,
-  withFacts,
-} from './upstream-failure.js';
+import { abortedFailure, connectFailure, resetFailure, withFacts } from './upstream-failure.js';
+import { PhaseTimer } from './phase-timer.js';
 
 export interface SingleUseExchange {
   target: UpstreamTarget;
@@ -116,6 +111,8 @@ function connectTo(socket: Socket, target: UpstreamTarget): Socket {
 const MAX_FREE_SOCKETS = 256;
 
 const EMPTY = Buffer.alloc(0);
+/** A SingleUseConnection's timer before its first exchange (restart gives the real ones). */
+const NO_TIMEOUTS: TransportTimeouts = { connectMs: 0, readMs: 0, sendMs: 0 };
 
 /** The sockets of one single-use transport: those in an exchange, and closed ones to reuse. */
 export class ReusableConnections {
@@ -184,15 +181,13 @@ class SingleUseConnection {
   #generation = 0;
   #exchange: SingleUseExchange | null = null;
   #req: GatewayRequest | null = null;
-  #timeouts: TransportTimeouts | null = null;
   #decoder: ResponseHeadDecoder | null = null;
   #resolve: ((response: UpstreamResponse) => void) | null = null;
   #reject: ((error: StackgenError) => void) | null = null;
   #connected = false;
-  #phase: 'connect' | 'send' | 'read' = 'connect';
   #body: UpstreamBody | null = null;
   #settled = false;
-  #paused = false;
+  readonly #timer = new PhaseTimer((ms) => this.socket.setTimeout(ms), NO_TIMEOUTS, 'connect');
   readonly #onAbort = (): void => this.#fail(abortedFailure(this.#facts(this.#req?.signal.reason)));
 
   constructor(owner: ReusableConnections) {
@@ -216,15 +211,12 @@ class SingleUseConnection {
     this.#generation++;
     this.#exchange = exchange;
     this.#req = req;
-    this.#timeouts = timeouts;
     this.#decoder = new ResponseHeadDecoder(exchange.headMode, exchange.maxHeadBytes);
     this.#resolve = resolve;
     this.#reject = reject;
     this.#connected = false;
-    this.#phase = 'connect';
     this.#body = null;
     this.#settled = false;
-    this.#paused = false;
     req.signal.addEventListener('abort', this.#onAbort, { once: true });
     const socket = this.socket;
     // A reused socket may have been paused by the previous exchange's backpressure.
@@ -232,20 +224,11 @@ class SingleUseConnection {
     connectTo(socket, exchange.target);
     // Written before 'connect': node queues it and sends it as soon as the connection is up.
     socket.write(exchange.packet);
-    this.#armTimeout();
+    this.#timer.restart(timeouts, 'connect');
   }
 
   #facts(cause?: unknown) {
     return { target: this.#owner.target, sentAnything: this.#connected, cause };
-  }
-
-  #timeoutMs(): number {
-    const t = this.#timeouts as TransportTimeouts;
-    return this.#phase === 'connect' ? t.connectMs : this.#phase === 'send' ? t.sendMs : t.readMs;
-  }
-
-  #armTimeout(): void {
-    this.socket.setTimeout(this.#paused ? 0 : this.#timeoutMs());
   }
 
   #fail(error: StackgenError): void {
@@ -269,19 +252,14 @@ class SingleUseConnection {
     if (rest === null) {
       // The whole request is the packet already queued: nothing left to send, so the read
       // timeout applies from here (one timer re-arm, no promise hop per request).
-      this.#phase = 'read';
-      this.#armTimeout();
+      this.#timer.enter('read');
       return;
     }
-    this.#phase = 'send';
-    this.#armTimeout();
+    this.#timer.enter('send');
     const generation = this.#generation;
     writeRequestBody(this.socket, rest).then(
       () => {
-        if (this.#generation === generation && this.#phase === 'send') {
-          this.#phase = 'read';
-          this.#armTimeout();
-        }
+        if (this.#generation === generation && this.#timer.phase === 'send') this.#timer.enter('read');
       },
       // A write failure also surfaces as a socket 'error' or 'close', handled there.
       () => {},
@@ -300,10 +278,7 @@ class SingleUseConnection {
       }
       if (head === null) return;
       // The backend answered: from now on only the read timeout applies.
-      if (this.#phase !== 'read') {
-        this.#phase = 'read';
-        this.#armTimeout();
-      }
+      if (this.#timer.phase !== 'read') this.#timer.enter('read');
       const req = this.#req as GatewayRequest;
       const hasBody = responseHasBody(req.method, head.status);
       const length = head.contentLength;
@@ -330,10 +305,9 @@ class SingleUseConnection {
       this.#body = new UpstreamBody(
         {
           resume: () => {
-            if (this.#generation !== generation || !this.#paused) return;
-            this.#paused = false;
+            if (this.#generation !== generation || !this.#timer.paused) return;
             this.socket.resume();
-            this.#armTimeout();
+            this.#timer.resume();
           },
           release: () => {
             if (this.#generation === generation) this.socket.destroy();
@@ -364,9 +338,8 @@ class SingleUseConnection {
       // The whole body is here; uWSGI closes anyway and nothing else may follow.
       this.socket.destroy();
     } else if (!more) {
-      this.#paused = true;
       this.socket.pause();
-      this.#armTimeout();
+      this.#timer.pause();
     }
   }
 
@@ -380,7 +353,7 @@ class SingleUseConnection {
   }
 
   #onTimeout(): void {
-    this.#fail(timeoutFailure({ ...this.#facts(), phase: this.#phase, ms: this.#timeoutMs() }));
+    this.#fail(this.#timer.failure(this.#facts()));
   }
 
   #onError(error: Error): void {
