@@ -9,24 +9,12 @@ import { basename, dirname } from 'node:path';
 import { StackgenError } from '../../errors.js';
 import { buildCgiEnv, decodeByteString } from '../cgi-env.js';
 import { ResponseHeadDecoder } from '../codecs/cgi-response.js';
-import type {
-  GatewayRequest,
-  Transport,
-  TransportTimeouts,
-  UpstreamResponse,
-  UpstreamTarget,
-} from '../transport.js';
+import type { Transport, UpstreamTarget } from '../transport.js';
 import { writeRequestBody } from './request-body.js';
-import { UpstreamBody, responseHasBody } from './response-body.js';
+import { UpstreamBody, responseHasBody, upstreamResponse } from './response-body.js';
 import { PhaseTimer, TimerClock } from './phase-timer.js';
 import { StderrLog } from './stderr-log.js';
-import {
-  abortedFailure,
-  connectFailure,
-  malformedFailure,
-  resetFailure,
-  withFacts,
-} from './upstream-failure.js';
+import * as failure from './upstream-failure.js';
 
 export interface CgiTransportOptions {
   /** Extra environment variables for the script (Unicode text); they replace built ones. */
@@ -71,10 +59,10 @@ export function createCgiTransport(target: UpstreamTarget, options: CgiTransport
     child.once('exit', () => clearTimeout(timer));
   }
 
-  function request(req: GatewayRequest, timeouts: TransportTimeouts): Promise<UpstreamResponse> {
-    return new Promise<UpstreamResponse>((resolve, reject) => {
+  const request: Transport['request'] = (req, timeouts) =>
+    new Promise((resolve, reject) => {
       if (req.signal.aborted) {
-        reject(abortedFailure({ target, sentAnything: false, cause: req.signal.reason }));
+        reject(failure.aborted({ target, sentAnything: false, cause: req.signal.reason }));
         return;
       }
       const env: Record<string, string> = {
@@ -85,7 +73,7 @@ export function createCgiTransport(target: UpstreamTarget, options: CgiTransport
         // strings are turned back into the text their UTF-8 octets spell.
         for (const [name, value] of buildCgiEnv(req, extra)) env[name] = decodeByteString(value);
       } catch (error) {
-        reject(withFacts(error, { target, sentAnything: false }));
+        reject(failure.withFacts(error, { target, sentAnything: false }));
         return;
       }
       const command = interpreter ?? scriptPath;
@@ -108,7 +96,7 @@ export function createCgiTransport(target: UpstreamTarget, options: CgiTransport
         details: { pid: child.pid, stderrTail: log.tail, ...more },
       });
       // No connection to wait for: the send timeout runs from the spawn while there is a body.
-      const clock = new TimerClock(() => fail(timer.failure(facts())));
+      const clock = new TimerClock(() => fail(timer.timedOut(facts())));
       const timer = new PhaseTimer(clock.set, timeouts, req.body === null ? 'read' : 'send');
       timer.arm();
       const finish = (): void => {
@@ -128,7 +116,7 @@ export function createCgiTransport(target: UpstreamTarget, options: CgiTransport
           body.destroy(error);
         }
       };
-      const onAbort = (): void => fail(abortedFailure(facts(req.signal.reason)));
+      const onAbort = (): void => fail(failure.aborted(facts(req.signal.reason)));
       req.signal.addEventListener('abort', onAbort, { once: true });
 
       child.on('spawn', () => {
@@ -136,7 +124,7 @@ export function createCgiTransport(target: UpstreamTarget, options: CgiTransport
       });
       child.on('error', (error) => {
         // spawn failed (ENOENT, EACCES): nothing ran.
-        if (!spawned) fail(connectFailure({ target, sentAnything: false, cause: error }));
+        if (!spawned) fail(failure.connect({ target, sentAnything: false, cause: error }));
       });
 
       // The script may exit without reading its input: EPIPE on stdin is not a failure.
@@ -180,19 +168,13 @@ export function createCgiTransport(target: UpstreamTarget, options: CgiTransport
                     terminate(child);
                   }
                 },
-                truncated: (what) => resetFailure({ ...facts(), what: `response body ${what}` }),
+                truncated: (what) => failure.reset({ ...facts(), what: `response body ${what}` }),
               },
               parsed,
               responseHasBody(req.method, parsed.status),
             );
             settled = true;
-            resolve({
-              status: parsed.status,
-              statusText: parsed.statusText,
-              headers: parsed.headers,
-              body,
-              localRedirect: parsed.localRedirect,
-            });
+            resolve(upstreamResponse(parsed, body));
             chunk = parsed.rest;
           }
           if (!body.deliver(chunk)) {
@@ -200,7 +182,7 @@ export function createCgiTransport(target: UpstreamTarget, options: CgiTransport
             timer.pause();
           }
         } catch (error) {
-          fail(withFacts(error, facts()));
+          fail(failure.withFacts(error, facts()));
         }
       });
 
@@ -221,14 +203,14 @@ export function createCgiTransport(target: UpstreamTarget, options: CgiTransport
         const exit = { exitCode: code, signal };
         if (code !== 0) {
           fail(
-            resetFailure({
+            failure.reset({
               ...facts(undefined, exit),
               what: `exited (${signal ?? `code ${code}`}) before writing a complete response head`,
             }),
           );
         } else {
           fail(
-            malformedFailure({
+            failure.malformed({
               ...facts(undefined, exit),
               what:
                 head.headBytes === 0
@@ -239,7 +221,6 @@ export function createCgiTransport(target: UpstreamTarget, options: CgiTransport
         }
       });
     });
-  }
 
   return {
     scheme: 'cgi',

@@ -19,17 +19,10 @@ import type {
 } from '../transport.js';
 import { type ConnectionUser, FastcgiPool, type Lease, type PoolStats, type Waiter } from './fastcgi-pool.js';
 import { smallBodyBuffer, writeRequestBody } from './request-body.js';
-import { UpstreamBody, responseHasBody } from './response-body.js';
+import { UpstreamBody, responseHasBody, upstreamResponse } from './response-body.js';
 import { PhaseTimer } from './phase-timer.js';
 import { StderrLog } from './stderr-log.js';
-import {
-  abortedFailure,
-  connectFailure,
-  malformedFailure,
-  resetFailure,
-  timeoutFailure,
-  withFacts,
-} from './upstream-failure.js';
+import * as failure from './upstream-failure.js';
 
 export interface FastcgiTransportOptions {
   /** Extra params, like nginx's fastcgi_param (SCRIPT_FILENAME for php-fpm/fcgiwrap); they replace built ones. */
@@ -92,7 +85,7 @@ export function createFastcgiTransport(
       const timer = setTimeout(() => {
         if (!pool.dequeue(waiter)) return;
         waiter.reject(
-          timeoutFailure({
+          failure.timeout({
             target,
             sentAnything: false,
             phase: 'connect',
@@ -102,7 +95,7 @@ export function createFastcgiTransport(
         );
       }, timeouts.connectMs);
       const onAbort = (): void => {
-        if (pool.dequeue(waiter)) waiter.reject(abortedFailure({ target, sentAnything: false }));
+        if (pool.dequeue(waiter)) waiter.reject(failure.aborted({ target, sentAnything: false }));
       };
       req.signal.addEventListener('abort', onAbort, { once: true });
       pool.enqueue(waiter);
@@ -152,7 +145,7 @@ export function createFastcgiTransport(
           body.destroy(error);
         }
       };
-      const onAbort = (): void => kill(abortedFailure(facts(req.signal.reason)));
+      const onAbort = (): void => kill(failure.aborted(facts(req.signal.reason)));
 
       const sendBody = (): void => {
         if (rest === null) return;
@@ -183,21 +176,15 @@ export function createFastcgiTransport(
               // The consumer left before END_REQUEST: the rest of the response would arrive on a
               // connection nobody reads, so it cannot be reused.
               release: (error) => {
-                if (!finished) kill(error ?? abortedFailure(facts()));
+                if (!finished) kill(error ?? failure.aborted(facts()));
               },
-              truncated: (what) => resetFailure({ ...facts(), what: `response body ${what}` }),
+              truncated: (what) => failure.reset({ ...facts(), what: `response body ${what}` }),
             },
             parsed,
             responseHasBody(req.method, parsed.status),
           );
           settled = true;
-          resolve({
-            status: parsed.status,
-            statusText: parsed.statusText,
-            headers: parsed.headers,
-            body,
-            localRedirect: parsed.localRedirect,
-          });
+          resolve(upstreamResponse(parsed, body));
           data = parsed.rest;
         }
         if (!body.deliver(data) && !finished) {
@@ -208,10 +195,10 @@ export function createFastcgiTransport(
 
       const onEnd = (event: Extract<FastcgiEvent, { type: typeof RecordType.EndRequest }>): void => {
         const refusal = endRequestError(event);
-        let failure: Error | null =
-          refusal === null ? null : withFacts(refusal, { target, sentAnything: false });
-        if (failure === null && body === null) {
-          failure = malformedFailure({
+        let error: Error | null =
+          refusal === null ? null : failure.withFacts(refusal, { target, sentAnything: false });
+        if (error === null && body === null) {
+          error = failure.malformed({
             ...facts(),
             what:
               head.headBytes === 0
@@ -221,14 +208,14 @@ export function createFastcgiTransport(
           });
         }
         const keep = keepAsked && !writing;
-        if (reused && failure === null) pool.reuseSucceeded();
+        if (reused && error === null) pool.reuseSucceeded();
         detach();
-        if (failure !== null) {
+        if (error !== null) {
           if (!settled) {
             settled = true;
-            reject(failure);
+            reject(error);
           } else if (body !== null && !body.complete) {
-            body.destroy(failure);
+            body.destroy(error);
           }
         } else {
           body!.sourceEnded();
@@ -251,7 +238,7 @@ export function createFastcgiTransport(
             else if (event.type === RecordType.Stderr) log.write(event.data);
             else onEnd(event);
           } catch (error) {
-            kill(withFacts(error, facts()));
+            kill(failure.withFacts(error, facts()));
           }
         },
         onFailure(kind, cause) {
@@ -268,13 +255,13 @@ export function createFastcgiTransport(
             return;
           }
           if (kind === 'timeout') {
-            kill(timer.failure(facts()));
+            kill(timer.timedOut(facts()));
           } else if (kind === 'malformed') {
-            kill(withFacts(cause, facts()));
+            kill(failure.withFacts(cause, facts()));
           } else if (kind === 'error' && !connection.connected) {
-            kill(connectFailure(facts(cause)));
+            kill(failure.connect(facts(cause)));
           } else {
-            kill(resetFailure({ ...facts(cause), details: { stderrTail: log.tail } }));
+            kill(failure.reset({ ...facts(cause), details: { stderrTail: log.tail } }));
           }
         },
       };
@@ -292,7 +279,7 @@ export function createFastcgiTransport(
   return {
     scheme: 'fastcgi',
     target,
-    async request(req: GatewayRequest, timeouts: TransportTimeouts): Promise<UpstreamResponse> {
+    async request(req, timeouts) {
       const inline = smallBodyBuffer(req.body, inlineLimit);
       // Not asked for while the pool knows the backend closes anyway (spec §5.1: without the flag
       // the application closes the connection, as such a backend does regardless).
@@ -307,11 +294,11 @@ export function createFastcgiTransport(
           endStdin: inline !== null,
         });
       } catch (error) {
-        throw withFacts(error, { target, sentAnything: false });
+        throw failure.withFacts(error, { target, sentAnything: false });
       }
       const rest = inline === null ? req.body : null;
       for (let attempt = 1; ; attempt++) {
-        if (req.signal.aborted) throw abortedFailure({ target, sentAnything: false });
+        if (req.signal.aborted) throw failure.aborted({ target, sentAnything: false });
         const outcome = await exchange(
           await lease(attempt > 1, req, timeouts),
           packet,
@@ -322,11 +309,15 @@ export function createFastcgiTransport(
         );
         if (outcome !== STALE) return outcome;
         if (attempt === MAX_ATTEMPTS) {
-          throw resetFailure({ target, sentAnything: true, what: 'closed every kept-open connection tried' });
+          throw failure.reset({
+            target,
+            sentAnything: true,
+            what: 'closed every kept-open connection tried',
+          });
         }
       }
     },
     stats: () => pool.stats(),
-    close: () => pool.close(abortedFailure({ target, sentAnything: false })),
+    close: () => pool.close(failure.aborted({ target, sentAnything: false })),
   };
 }

@@ -18,14 +18,7 @@ import type {
   UpstreamResponse,
   UpstreamTarget,
 } from '../transport.js';
-import {
-  abortedFailure,
-  connectFailure,
-  malformedFailure,
-  resetFailure,
-  timeoutFailure,
-  withFacts,
-} from './upstream-failure.js';
+import * as failure from './upstream-failure.js';
 import { PhaseTimer } from './phase-timer.js';
 
 export interface HttpTransportOptions {
@@ -86,10 +79,10 @@ export function backendRequestHeaders(req: GatewayRequest, upgrade: string | nul
 function classify(err: NodeJS.ErrnoException, connected: boolean, target: UpstreamTarget): UpstreamError {
   if (err instanceof UpstreamError) return err;
   const facts = { target, sentAnything: connected, cause: err };
-  if (!connected) return connectFailure(facts);
+  if (!connected) return failure.connect(facts);
   if ((err.code ?? '').startsWith('HPE_'))
-    return malformedFailure({ ...facts, what: `sent a malformed response (${err.message})` });
-  return resetFailure(facts);
+    return failure.malformed({ ...facts, what: `sent a malformed response (${err.message})` });
+  return failure.reset(facts);
 }
 
 /** Create the HTTP transport for one backend. */
@@ -132,7 +125,7 @@ export function createHttpTransport(target: UpstreamTarget, options: HttpTranspo
         });
       } catch (err) {
         reject(
-          withFacts(
+          failure.withFacts(
             new StackgenError('SG_ERR_UPSTREAM_REQUEST_TOO_LARGE', 'cannot encode the request as HTTP/1.1', {
               cause: err,
             }),
@@ -149,7 +142,7 @@ export function createHttpTransport(target: UpstreamTarget, options: HttpTranspo
         reject(err);
       };
       const onAbort = () =>
-        fail(abortedFailure({ target, sentAnything: connected, cause: req.signal.reason }));
+        fail(failure.aborted({ target, sentAnything: connected, cause: req.signal.reason }));
       if (req.signal.aborted) return onAbort();
       req.signal.addEventListener('abort', onAbort, { once: true });
 
@@ -160,7 +153,7 @@ export function createHttpTransport(target: UpstreamTarget, options: HttpTranspo
         }
         const timer = setTimeout(
           () =>
-            fail(timeoutFailure({ target, sentAnything: false, phase: 'connect', ms: timeouts.connectMs })),
+            fail(failure.timeout({ target, sentAnything: false, phase: 'connect', ms: timeouts.connectMs })),
           timeouts.connectMs,
         );
         socket.once('connect', () => {
@@ -175,7 +168,7 @@ export function createHttpTransport(target: UpstreamTarget, options: HttpTranspo
       // timer above.)
       const timer = new PhaseTimer((ms) => creq.setTimeout(ms), timeouts, 'send');
       creq.on('timeout', () => {
-        const err = timer.failure({ target, sentAnything: connected });
+        const err = timer.timedOut({ target, sentAnything: connected });
         if (!settled) fail(err);
         else creq.destroy(err);
       });
@@ -230,7 +223,7 @@ export function createHttpTransport(target: UpstreamTarget, options: HttpTranspo
         const file = createReadStream(body.path);
         file.on('error', (err) =>
           fail(
-            withFacts(
+            failure.withFacts(
               new StackgenError('SG_ERR_INTERNAL', `cannot read buffered body ${body.path}`, { cause: err }),
               { target, sentAnything: connected },
             ),

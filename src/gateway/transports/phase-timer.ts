@@ -6,7 +6,7 @@
 
 import type { UpstreamError } from '../../errors.js';
 import type { TransportTimeouts } from '../transport.js';
-import { type FailureFacts, timeoutFailure } from './upstream-failure.js';
+import * as failure from './upstream-failure.js';
 
 export type Phase = 'connect' | 'send' | 'read';
 
@@ -70,8 +70,8 @@ export class PhaseTimer {
   }
 
   /** The 504 for the phase whose timeout fired. */
-  failure(facts: FailureFacts): UpstreamError {
-    return timeoutFailure({ ...facts, phase: this.#phase, ms: this.ms });
+  timedOut(facts: failure.FailureFacts): UpstreamError {
+    return failure.timeout({ ...facts, phase: this.#phase, ms: this.ms });
   }
 }
 

@@ -24,8 +24,8 @@ import type {
   UpstreamTarget,
 } from '../transport.js';
 import { smallBodyBuffer, writeRequestBody } from './request-body.js';
-import { UpstreamBody, responseHasBody } from './response-body.js';
-import { abortedFailure, connectFailure, resetFailure, withFacts } from './upstream-failure.js';
+import { UpstreamBody, responseHasBody, upstreamResponse } from './response-body.js';
+import * as failure from './upstream-failure.js';
 import { PhaseTimer } from './phase-timer.js';
 
 export interface SingleUseExchange {
@@ -72,9 +72,9 @@ export function createSingleUseTransport(
       try {
         packet = protocol.encode(buildCgiEnv(req, options.params), inline ?? undefined);
       } catch (error) {
-        return Promise.reject(withFacts(error, { target, sentAnything: false }));
+        return Promise.reject(failure.withFacts(error, { target, sentAnything: false }));
       }
-      if (req.signal.aborted) return Promise.reject(abortedFailure({ target, sentAnything: false }));
+      if (req.signal.aborted) return Promise.reject(failure.aborted({ target, sentAnything: false }));
       return connections.exchange(
         {
           target,
@@ -133,12 +133,12 @@ export class ReusableConnections {
   ): Promise<UpstreamResponse> {
     return new Promise<UpstreamResponse>((resolve, reject) => {
       if (req.signal.aborted) {
-        reject(abortedFailure({ target: this.target, sentAnything: false, cause: req.signal.reason }));
+        reject(failure.aborted({ target: this.target, sentAnything: false, cause: req.signal.reason }));
         return;
       }
       if (this.target.address.kind === 'script') {
         reject(
-          connectFailure({
+          failure.connect({
             target: this.target,
             sentAnything: false,
             cause: new Error('not a socket address'),
@@ -188,7 +188,7 @@ class SingleUseConnection {
   #body: UpstreamBody | null = null;
   #settled = false;
   readonly #timer = new PhaseTimer((ms) => this.socket.setTimeout(ms), NO_TIMEOUTS, 'connect');
-  readonly #onAbort = (): void => this.#fail(abortedFailure(this.#facts(this.#req?.signal.reason)));
+  readonly #onAbort = (): void => this.#fail(failure.aborted(this.#facts(this.#req?.signal.reason)));
 
   constructor(owner: ReusableConnections) {
     this.#owner = owner;
@@ -273,7 +273,7 @@ class SingleUseConnection {
       try {
         head = (this.#decoder as ResponseHeadDecoder).push(chunk);
       } catch (error) {
-        this.#fail(withFacts(error, this.#facts()));
+        this.#fail(failure.withFacts(error, this.#facts()));
         return;
       }
       if (head === null) return;
@@ -291,13 +291,7 @@ class SingleUseConnection {
           : head.rest.length === length
             ? head.rest
             : head.rest.subarray(0, length as number);
-        this.#settle({
-          status: head.status,
-          statusText: head.statusText,
-          headers: head.headers,
-          body,
-          localRedirect: head.localRedirect,
-        });
+        this.#settle(upstreamResponse(head, body));
         this.socket.destroy();
         return;
       }
@@ -312,18 +306,12 @@ class SingleUseConnection {
           release: () => {
             if (this.#generation === generation) this.socket.destroy();
           },
-          truncated: (what) => resetFailure({ ...this.#facts(), what: `response body ${what}` }),
+          truncated: (what) => failure.reset({ ...this.#facts(), what: `response body ${what}` }),
         },
         head,
         hasBody,
       );
-      this.#settle({
-        status: head.status,
-        statusText: head.statusText,
-        headers: head.headers,
-        body: this.#body,
-        localRedirect: head.localRedirect,
-      });
+      this.#settle(upstreamResponse(head, this.#body));
       chunk = head.rest;
     }
     const body = this.#body;
@@ -331,7 +319,7 @@ class SingleUseConnection {
     try {
       more = body.deliver(chunk);
     } catch (error) {
-      this.#fail(withFacts(error, this.#facts()));
+      this.#fail(failure.withFacts(error, this.#facts()));
       return;
     }
     if (body.complete) {
@@ -348,24 +336,24 @@ class SingleUseConnection {
       this.#body.sourceEnded();
       this.socket.destroy();
     } else if (!this.#settled) {
-      this.#fail(resetFailure({ ...this.#facts(), advice: this.#exchange?.resetAdvice }));
+      this.#fail(failure.reset({ ...this.#facts(), advice: this.#exchange?.resetAdvice }));
     }
   }
 
   #onTimeout(): void {
-    this.#fail(this.#timer.failure(this.#facts()));
+    this.#fail(this.#timer.timedOut(this.#facts()));
   }
 
   #onError(error: Error): void {
     const advice = this.#exchange?.resetAdvice;
-    if (!this.#connected) this.#fail(connectFailure(this.#facts(error)));
-    else if (this.#body === null) this.#fail(resetFailure({ ...this.#facts(error), advice }));
-    else this.#fail(resetFailure({ ...this.#facts(error), what: 'failed while sending the response body' }));
+    if (!this.#connected) this.#fail(failure.connect(this.#facts(error)));
+    else if (this.#body === null) this.#fail(failure.reset({ ...this.#facts(error), advice }));
+    else this.#fail(failure.reset({ ...this.#facts(error), what: 'failed while sending the response body' }));
   }
 
   #onClose(): void {
     this.#req?.signal.removeEventListener('abort', this.#onAbort);
-    if (!this.#settled) this.#fail(resetFailure({ ...this.#facts(), advice: this.#exchange?.resetAdvice }));
+    if (!this.#settled) this.#fail(failure.reset({ ...this.#facts(), advice: this.#exchange?.resetAdvice }));
     else if (this.#body !== null && !this.#body.complete && !this.#body.destroyed) this.#body.sourceEnded();
     this.socket.setTimeout(0);
     // Drop references to the finished request so it can be collected while we sit idle.

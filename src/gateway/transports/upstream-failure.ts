@@ -1,4 +1,5 @@
-// The errors a transport rejects with (see transport.ts): one constructor per failure kind, so
+// The errors a transport rejects with (see transport.ts): one constructor per failure kind
+// (imported as a namespace: `failure.connect(facts)`, `failure.timeout(…)`), so
 // the message, the hint and `sentAnything` (may the core retry elsewhere?) are worded once for
 // every protocol. Every message starts with the target's one name (targetName), so a log line
 // names it once: `upstream uwsgi://unix:/run/app.sock: cannot connect (ENOENT).`
@@ -38,7 +39,7 @@ const withErrno = (cause: unknown) => {
 };
 
 /** Connection refused, socket file missing, permission denied, script not runnable... (502). */
-export function connectFailure(facts: FailureFacts): UpstreamError {
+export function connect(facts: FailureFacts): UpstreamError {
   const errno = errnoOf(facts.cause);
   const hint =
     errno === 'ENOENT'
@@ -50,9 +51,7 @@ export function connectFailure(facts: FailureFacts): UpstreamError {
 }
 
 /** The backend closed (or reset) the connection before a complete response head (502). */
-export function resetFailure(
-  facts: FailureFacts & { advice?: string | undefined; what?: string },
-): UpstreamError {
+export function reset(facts: FailureFacts & { advice?: string | undefined; what?: string }): UpstreamError {
   const what = facts.what ?? 'closed the connection before a complete response';
   return failure(
     'SG_ERR_UPSTREAM_RESET',
@@ -63,7 +62,7 @@ export function resetFailure(
 }
 
 /** No answer in time: `phase` says which timeout fired (504). */
-export function timeoutFailure(
+export function timeout(
   facts: FailureFacts & { phase: 'connect' | 'send' | 'read'; ms: number },
 ): UpstreamError {
   const doing = { connect: 'connect', send: 'accept the request', read: 'answer' }[facts.phase];
@@ -76,12 +75,12 @@ export function timeoutFailure(
 }
 
 /** The request was cancelled (client gone or the front's own deadline): the transport stopped. */
-export function abortedFailure(facts: FailureFacts): UpstreamError {
+export function aborted(facts: FailureFacts): UpstreamError {
   return failure('SG_ERR_CLIENT_ABORTED', facts, 'request cancelled: the client went away.');
 }
 
 /** The backend's answer cannot be a response (no output, truncated head...) (502). */
-export function malformedFailure(facts: FailureFacts & { what: string }): UpstreamError {
+export function malformed(facts: FailureFacts & { what: string }): UpstreamError {
   return failure(
     'SG_ERR_UPSTREAM_MALFORMED',
     facts,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { StackgenError, statusFor } from '../../../src/errors.js';
 import { responseHeadersForClient, upstreamLine } from '../../../src/gateway/proxy.js';
-import { connectFailure } from '../../../src/gateway/transports/upstream-failure.js';
+import * as failure from '../../../src/gateway/transports/upstream-failure.js';
 import { type GatewayRequest, targetName } from '../../../src/gateway/transport.js';
 import { backendRequestHeaders } from '../../../src/gateway/transports/http.js';
 import { createUpstreamPool } from '../../../src/gateway/upstream-pool.js';
@@ -149,7 +149,7 @@ describe("upstreamLine (the start of an upstream failure's log line)", () => {
     const cause = Object.assign(new Error('connect ENOENT'), { code: 'ENOENT' });
     const line = upstreamLine(
       'uwsgi://unix:/run/a.sock',
-      connectFailure({ target, sentAnything: false, cause }),
+      failure.connect({ target, sentAnything: false, cause }),
     );
     expect(line).toBe(
       'upstream uwsgi://unix:/run/a.sock: cannot connect (ENOENT). [SG_ERR_UPSTREAM_CONNECT]',
