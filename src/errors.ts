@@ -22,6 +22,8 @@ interface ErrorDefinition {
   /** What the code means, for the README and `stackgen --help`. */
   readonly description: string;
   readonly exit: ExitCodeName;
+  /** The HTTP status the gateway answers when a request ends with this error (statusFor). */
+  readonly status?: number;
 }
 
 export const ERROR_CATALOGUE = {
@@ -51,28 +53,57 @@ export const ERROR_CATALOGUE = {
   SG_ERR_UPSTREAM_CONNECT: {
     description: 'The gateway could not connect to a backend (502).',
     exit: 'internal',
+    status: 502,
   },
   SG_ERR_UPSTREAM_RESET: {
     description: 'A backend closed the connection before a full response (502).',
     exit: 'internal',
+    status: 502,
   },
-  SG_ERR_UPSTREAM_TIMEOUT: { description: 'A backend did not answer in time (504).', exit: 'internal' },
-  SG_ERR_UPSTREAM_MALFORMED: { description: 'A backend sent a malformed response (502).', exit: 'internal' },
+  SG_ERR_UPSTREAM_TIMEOUT: {
+    description: 'A backend did not answer in time (504).',
+    exit: 'internal',
+    status: 504,
+  },
+  SG_ERR_UPSTREAM_MALFORMED: {
+    description: 'A backend sent a malformed response (502).',
+    exit: 'internal',
+    status: 502,
+  },
   SG_ERR_UPSTREAM_REQUEST_TOO_LARGE: {
     description: 'The request cannot be encoded for the backend (e.g. uwsgi vars over 64 KiB) (500).',
     exit: 'internal',
+    status: 500,
   },
   SG_ERR_CLIENT_BAD_REQUEST: {
-    description: 'The gateway refused a malformed or ambiguous client request (400/501/505).',
+    description: 'The gateway refused a malformed or ambiguous client request (400).',
     exit: 'internal',
+    status: 400,
+  },
+  SG_ERR_CLIENT_HEADER_TOO_LARGE: {
+    description: 'A request head is larger than the gateway max_header limit (431).',
+    exit: 'internal',
+    status: 431,
+  },
+  SG_ERR_CLIENT_NOT_IMPLEMENTED: {
+    description: 'A request uses a transfer coding the gateway does not implement (501).',
+    exit: 'internal',
+    status: 501,
+  },
+  SG_ERR_CLIENT_HTTP_VERSION: {
+    description: 'A request names an HTTP version other than 1.0 and 1.1 (505).',
+    exit: 'internal',
+    status: 505,
   },
   SG_ERR_CLIENT_BODY_TOO_LARGE: {
     description: 'A request body is larger than the gateway max_body limit (413).',
     exit: 'internal',
+    status: 413,
   },
   SG_ERR_CLIENT_TIMEOUT: {
     description: 'A client was too slow to send its request head or body (408).',
     exit: 'internal',
+    status: 408,
   },
   SG_ERR_CLIENT_ABORTED: {
     description: 'A client closed its connection before the request was complete.',
@@ -82,8 +113,13 @@ export const ERROR_CATALOGUE = {
     description:
       'A backend refused the request before running it (FastCGI OVERLOADED, UNKNOWN_ROLE, CANT_MPX_CONN) (502).',
     exit: 'internal',
+    status: 502,
   },
-  SG_ERR_CODEC: { description: 'Bytes on the wire do not follow the protocol.', exit: 'internal' },
+  SG_ERR_CODEC: {
+    description: 'Bytes on the wire do not follow the protocol (502).',
+    exit: 'internal',
+    status: 502,
+  },
   SG_ERR_COMPONENT_NOT_READY: {
     description: 'A component of the stack never became ready during verify.',
     exit: 'notReady',
@@ -109,6 +145,8 @@ export const ERROR_CATALOGUE = {
   },
   SG_ERR_INTERNAL: { description: 'A bug in stackgen.', exit: 'internal' },
 } as const satisfies Record<string, ErrorDefinition>;
+
+const CATALOGUE: Readonly<Record<string, ErrorDefinition>> = ERROR_CATALOGUE;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
 
@@ -141,4 +179,35 @@ export class StackgenError extends Error {
 /** True when `err` is a StackgenError with the given code (or any code when omitted). */
 export function isStackgenError(err: unknown, code?: ErrorCode): err is StackgenError {
   return err instanceof StackgenError && (code === undefined || err.code === code);
+}
+
+/**
+ * The HTTP status the gateway answers for `err`: its code's catalogue status; 502 for anything
+ * else that ends a proxied request (a backend failure without a name of its own, as nginx).
+ */
+export function statusFor(err: unknown): number {
+  return (isStackgenError(err) ? CATALOGUE[err.code]?.status : undefined) ?? 502;
+}
+
+export interface UpstreamErrorOptions extends StackgenErrorOptions {
+  /**
+   * Some of the request reached the backend (or its process started). False means the backend
+   * cannot have acted on it, so the proxy core may try another backend (caddy's DialError).
+   */
+  sentAnything: boolean;
+  /** The backend it names (`uwsgi://unix:/run/app.sock`); the message then starts with it. */
+  target?: string | undefined;
+}
+
+/** A failure of one exchange with a backend (connect, send, read, encode), with what a retry needs. */
+export class UpstreamError extends StackgenError {
+  readonly sentAnything: boolean;
+  readonly target: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: UpstreamErrorOptions) {
+    super(code, message, options);
+    this.name = 'UpstreamError';
+    this.sentAnything = options.sentAnything;
+    this.target = options.target;
+  }
 }

@@ -15,7 +15,7 @@ import { verifyStack } from '../runtime/verify.js';
 import { oneOf, VERIFY_TARGETS } from './options.js';
 import { parseCores, selfCommand } from './shared.js';
 
-/** Seconds a component may take to become ready. */
+/** Milliseconds a component may take to become ready (30 s). */
 const READY_DEADLINE_MS = 30_000;
 
 /** The exit code of a verify run: not-ready wins over failures. Pure. */

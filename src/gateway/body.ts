@@ -26,9 +26,7 @@ export const DEFAULT_MEMORY_LIMIT = 1024 * 1024;
 let tmpCounter = 0;
 
 const tooLarge = (maxBytes: number) =>
-  new StackgenError('SG_ERR_CLIENT_BODY_TOO_LARGE', `request body exceeds max_body (${maxBytes} bytes)`, {
-    details: { status: 413 },
-  });
+  new StackgenError('SG_ERR_CLIENT_BODY_TOO_LARGE', `request body exceeds max_body (${maxBytes} bytes)`);
 
 /**
  * Refuse early when the declared length is already over the limit: no need to read a
@@ -40,8 +38,8 @@ export function checkDeclaredLength(contentLength: number | null, maxBytes: numb
 
 /**
  * Read `req`'s (already de-chunked by node) body completely; called when the head declares
- * one. Resolves null when node has already seen its end; rejects with SG_ERR_CLIENT_BODY_TOO_LARGE (413), SG_ERR_CLIENT_TIMEOUT (408) or
- * SG_ERR_CLIENT_ABORTED. A spilled file is removed on failure.
+ * one. Resolves null when node has already seen its end; rejects with SG_ERR_CLIENT_BODY_TOO_LARGE,
+ * SG_ERR_CLIENT_TIMEOUT or SG_ERR_CLIENT_ABORTED (their statuses: statusFor in errors.ts). A spilled file is removed on failure.
  */
 export function readRequestBody(req: IncomingMessage, limits: BodyLimits): Promise<RequestBody | null> {
   if (req.readableEnded) return Promise.resolve(null);
@@ -63,9 +61,6 @@ export function readRequestBody(req: IncomingMessage, limits: BodyLimits): Promi
               new StackgenError(
                 'SG_ERR_CLIENT_TIMEOUT',
                 'client_body timeout while reading the request body',
-                {
-                  details: { status: 408 },
-                },
               ),
             ),
           limits.timeoutMs,

@@ -8,7 +8,7 @@
 // out as UTF-8 octets. WSGI then decodes them as latin-1 (PEP 3333 "native strings"), so an app
 // recovers the text with environ['PATH_INFO'].encode('latin1').decode('utf8').
 
-import { StackgenError } from '../errors.js';
+import { UpstreamError } from '../errors.js';
 import type { GatewayRequest } from './transport.js';
 
 export type CgiEnv = Array<[string, string]>;
@@ -94,8 +94,8 @@ function decodedPathOctets(what: string, text: string): string {
   // A decoded %00 would truncate the path in any C backend (and cannot live in a CGI
   // environment at all): refuse the request rather than forward a path the app misreads.
   if (text.includes('\0')) {
-    throw new StackgenError('SG_ERR_CLIENT_BAD_REQUEST', `The decoded ${what} contains a NUL byte (%00).`, {
-      details: { sentAnything: false },
+    throw new UpstreamError('SG_ERR_CLIENT_BAD_REQUEST', `The decoded ${what} contains a NUL byte (%00).`, {
+      sentAnything: false,
     });
   }
   return utf8ByteString(text);

@@ -5,9 +5,9 @@
 
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { type Document, isMap, isNode, isPair, isScalar, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { StackgenError } from '../errors.js';
+import { loadYaml } from '../stack/load.js';
 import type { UpstreamScheme, UpstreamTarget } from './transport.js';
 
 /** Where the front listens: a TCP host:port or a unix socket path. */
@@ -386,22 +386,30 @@ function normalise(parsed: ParsedConfig, source: string | null, baseDir: string)
 
 /** Parse the text of a gateway config file; `file` names it in messages and anchors relative paths. */
 export function parseGatewayConfigText(text: string, file: string): GatewayConfig {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const syntax = doc.errors[0];
+  // The stack spec's YAML loader: the same positions (and duplicate-key check) for both files.
+  const loaded = loadYaml(text);
+  const syntax = loaded.diagnostics.find((d) => d.severity === 'error');
   if (syntax) {
-    const pos = lineCounter.linePos(syntax.pos[0]);
-    throw new StackgenError(
-      'SG_ERR_GATEWAY_CONFIG',
-      `${file}:${pos.line}:${pos.col}: ${syntax.message.split('\n')[0]}`,
-      { hint: 'fix the YAML syntax', cause: syntax, details: { file, line: pos.line, col: pos.col } },
-    );
+    const line = syntax.line ?? 1;
+    const col = syntax.col ?? 1;
+    throw new StackgenError('SG_ERR_GATEWAY_CONFIG', `${file}:${line}:${col}: ${syntax.message}`, {
+      hint: syntax.hint ?? 'fix the YAML syntax',
+      details: { file, line, col },
+    });
   }
-  const result = gatewayConfigSchema.safeParse(doc.toJS() ?? {});
+  const result = gatewayConfigSchema.safeParse(loaded.value ?? {});
   if (!result.success) {
     const messages = result.error.issues.map((issue) => {
-      const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
-      const { line, col } = positionOf(doc, lineCounter, issue.path as PropertyKey[], keys[0]);
+      const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+      // An unknown key is pointed at where it is written, anything else at its value.
+      const unknownKey = issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
+      const { line, col } = loaded.locate(
+        unknownKey === undefined ? path : [...path, unknownKey],
+        unknownKey !== undefined,
+      ) ?? {
+        line: 1,
+        col: 1,
+      };
       const where = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
       return `${file}:${line}:${col}: ${where}${issue.message}`;
     });
@@ -412,26 +420,6 @@ export function parseGatewayConfigText(text: string, file: string): GatewayConfi
     });
   }
   return normalise(result.data, file, dirname(resolve(file)));
-}
-
-/** line:col of the YAML node an issue path points at (the closest existing ancestor). */
-function positionOf(
-  doc: Document,
-  lineCounter: LineCounter,
-  path: PropertyKey[],
-  unknownKey: string | undefined,
-): { line: number; col: number } {
-  for (let depth = path.length; depth >= 0; depth--) {
-    const node = doc.getIn(path.slice(0, depth) as unknown[], true);
-    if (!isNode(node)) continue;
-    let offset = node.range?.[0] ?? 0;
-    if (depth === path.length && unknownKey !== undefined && isMap(node)) {
-      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === unknownKey);
-      if (pair && isScalar(pair.key)) offset = pair.key.range?.[0] ?? offset;
-    }
-    return lineCounter.linePos(offset);
-  }
-  return { line: 1, col: 1 };
 }
 
 /** Read and parse a gateway config file (the shell around parseGatewayConfigText). */

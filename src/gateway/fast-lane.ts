@@ -1,6 +1,6 @@
-// The fast lane: the gateway's own reader for the plainest, most common request — GET or HEAD,
-// no body, no Upgrade/Expect, a well-formed HTTP/1.x head — and a raw-socket writer for its
-// answer. Everything else (a body, any oddity in the head, a head too large, a static path
+// The fast lane: the gateway's own connection loop for the plainest, most common request —
+// GET or HEAD, no body, no Upgrade/Expect, a well-formed HTTP/1.x head (codecs/http-head.ts) —
+// answered through a RawResponseSink (response-sink.ts). Everything else (a body, any oddity in the head, a head too large, a static path
 // the fast lane declines) goes to node:http on the same socket, bytes and all, so llhttp and
 // the request guard keep the last word on anything unusual.
 //
@@ -8,260 +8,17 @@
 // (IncomingMessage, ServerResponse and their events) were the largest cost left in the
 // gateway after the backend side was trimmed; the fast lane serves those requests with one
 // parse, one write and no stream objects (`npm run bench gateway`, figures in the README).
-//
-// The parse is deliberately strict and conservative: a head is only accepted when every
-// line is exactly what RFC 9112 allows (CRLF line ends, token field names, no obs-fold, no
-// control bytes). Returning null is always safe: node:http then parses the same bytes.
 
-import { STATUS_CODES } from 'node:http';
+import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Readable } from 'node:stream';
-import { errorPageText, type ResponseSink, rawErrorResponse } from './proxy.js';
+import { mayBecomeSimpleHead, parseSimpleHead, type SimpleHead } from './codecs/http-head.js';
+import { dispatch, headerRecord, peerOf, routeHead } from './dispatch.js';
+import { rawErrorResponse } from './error-page.js';
+import { type Front, holdState, logAccess, logInternalError, releaseState } from './gateway-state.js';
+import { RawResponseSink } from './response-sink.js';
+import { Cancellation } from './transport.js';
 
-export interface SimpleHead {
-  method: 'GET' | 'HEAD';
-  /** The request-target as sent (origin-form). */
-  target: string;
-  httpVersion: '1.0' | '1.1';
-  /** Name/value pairs as sent (latin1), like node's rawHeaders. */
-  rawHeaders: string[];
-  /** RFC 9112 §9.3: HTTP/1.1 persists unless `close`; HTTP/1.0 only with `keep-alive`. */
-  keepAlive: boolean;
-}
-
-// RFC 9112 §3: request-line = method SP request-target SP HTTP-version. Only GET/HEAD with an
-// origin-form target of visible ASCII; anything else is node:http's.
-const REQUEST_LINE = /^(GET|HEAD) (\/[\x21-\x7e]*) HTTP\/1\.([01])$/;
-// RFC 9110 §5.1 field-name = token; §5.5 field-value: VCHAR / obs-text / SP / HTAB inside.
-const FIELD_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([\t\x20-\x7e\x80-\xff]*?)[ \t]*$/;
-/** More fields than this is unusual enough for node:http (which enforces maxHeadersCount). */
-const MAX_FIELDS = 100;
-
-/**
- * Parse the head text (latin1, without the final CRLF CRLF) of a request the fast lane may
- * serve; null for anything else. Pure.
- */
-export function parseSimpleHead(head: string): SimpleHead | null {
-  const lines = head.split('\r\n');
-  const line = REQUEST_LINE.exec(lines[0] as string);
-  if (line === null) return null;
-  if (lines.length - 1 > MAX_FIELDS) return null;
-  const httpVersion = line[3] === '1' ? '1.1' : '1.0';
-  let close = false;
-  let keepAliveToken = false;
-  const rawHeaders: string[] = [];
-  for (let i = 1; i < lines.length; i++) {
-    const field = FIELD_LINE.exec(lines[i] as string);
-    // A bare CR or LF stays inside a split line and fails the value pattern; so does obs-fold.
-    if (field === null) return null;
-    const name = field[1] as string;
-    const value = field[2] as string;
-    const length = name.length;
-    // Expect (100-continue needs an interim answer), Upgrade (WebSocket, h2c), Content-Length
-    // (a body, even 0: the full path decides) and Transfer-Encoding: all node:http's.
-    if (length === 6 || length === 7 || length === 14 || length === 17) {
-      const lower = name.toLowerCase();
-      if (
-        lower === 'expect' ||
-        lower === 'upgrade' ||
-        lower === 'content-length' ||
-        lower === 'transfer-encoding'
-      )
-        return null;
-    } else if (length === 10 && name.toLowerCase() === 'connection') {
-      for (const token of value.toLowerCase().split(',')) {
-        const t = token.trim();
-        if (t === 'close') close = true;
-        else if (t === 'keep-alive') keepAliveToken = true;
-        else if (t === 'upgrade') return null;
-      }
-    }
-    rawHeaders.push(name, value);
-  }
-  const keepAlive = !close && (httpVersion === '1.1' || keepAliveToken);
-  return { method: line[1] as 'GET' | 'HEAD', target: line[2] as string, httpVersion, rawHeaders, keepAlive };
-}
-
-/**
- * False when a partial head can already be seen not to be fast-lane material: a bare LF
- * (RFC 9112 §2.2: node rejects it), or a complete request line that is not a plain GET/HEAD.
- * Pure.
- */
-export function mayBecomeSimpleHead(partial: Buffer): boolean {
-  let lf = partial.indexOf(0x0a);
-  if (lf < 0) {
-    const start = partial.toString('latin1', 0, 5);
-    return (
-      start.startsWith('GET ') || start === 'HEAD ' || 'GET '.startsWith(start) || 'HEAD '.startsWith(start)
-    );
-  }
-  if (lf === 0 || partial[lf - 1] !== 0x0d) return false;
-  if (!REQUEST_LINE.test(partial.toString('latin1', 0, lf - 1))) return false;
-  for (lf = partial.indexOf(0x0a, lf + 1); lf >= 0; lf = partial.indexOf(0x0a, lf + 1))
-    if (partial[lf - 1] !== 0x0d) return false;
-  return true;
-}
-
-/** node's rule for header bytes (checkInvalidHeaderChar): HTAB, SP–~ and obs-text only. */
-const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
-const VALID_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
-let cachedDate = '';
-let cachedDateSecond = -1;
-/** The Date header value, formatted at most once a second (as node and nginx do). */
-function httpDate(): string {
-  const now = Date.now();
-  const second = Math.floor(now / 1000);
-  if (second !== cachedDateSecond) {
-    cachedDateSecond = second;
-    cachedDate = new Date(now).toUTCString();
-  }
-  return cachedDate;
-}
-
-export interface RawSinkOptions {
-  method: string;
-  httpVersion: '1.0' | '1.1';
-  /** The connection may carry another request after this answer. */
-  keepAlive: boolean;
-  keepAliveSeconds: number;
-}
-
-/**
- * The ResponseSink of a fast-lane request: builds the head itself and writes head + body in
- * one socket write. The same checks as node's writeHead apply (a bad status or header byte
- * throws before anything is sent). Streams of unknown length use chunked coding on HTTP/1.1
- * and end-of-connection on HTTP/1.0; writes respect the socket's backpressure.
- */
-export class RawResponseSink implements ResponseSink {
-  headersSent = false;
-  /** False once the answer requires closing the connection (close-delimited body, error). */
-  keepAlive: boolean;
-  readonly #socket: Socket;
-  readonly #options: RawSinkOptions;
-  #head: string | null = null;
-  #hasLength = false;
-
-  constructor(socket: Socket, options: RawSinkOptions) {
-    this.#socket = socket;
-    this.#options = options;
-    this.keepAlive = options.keepAlive;
-  }
-
-  writeHead(status: number, statusText: string | undefined, headers: string[]): void {
-    if (!Number.isInteger(status) || status < 100 || status > 999)
-      throw new Error(`invalid status code ${status}`);
-    const reason = statusText ?? STATUS_CODES[status] ?? '';
-    if (INVALID_VALUE.test(reason)) throw new Error('invalid character in the status text');
-    let head = `HTTP/1.1 ${status} ${reason}\r\n`;
-    let hasDate = false;
-    for (let i = 0; i + 1 < headers.length; i += 2) {
-      const name = headers[i] as string;
-      const value = headers[i + 1] as string;
-      if (!VALID_NAME.test(name)) throw new Error(`invalid header name ${JSON.stringify(name)}`);
-      if (INVALID_VALUE.test(value)) throw new Error(`invalid character in header ${name}`);
-      if (name.length === 14 && name.toLowerCase() === 'content-length') this.#hasLength = true;
-      else if (name.length === 4 && name.toLowerCase() === 'date') hasDate = true;
-      head += `${name}: ${value}\r\n`;
-    }
-    if (!hasDate) head += `Date: ${httpDate()}\r\n`;
-    this.#head = head;
-  }
-
-  /** The staged head with its connection fields and the blank line. */
-  #finishHead(extra: string): string {
-    const o = this.#options;
-    const connection = !this.keepAlive
-      ? 'Connection: close\r\n'
-      : o.httpVersion === '1.1'
-        ? `Connection: keep-alive\r\nKeep-Alive: timeout=${o.keepAliveSeconds}\r\n`
-        : 'Connection: keep-alive\r\n';
-    return `${this.#head ?? ''}${extra}${connection}\r\n`;
-  }
-
-  end(body?: Buffer): void {
-    const head = this.#finishHead('');
-    this.headersSent = true;
-    const send = body !== undefined && body.length > 0 && this.#options.method !== 'HEAD' ? body : null;
-    if (send === null) {
-      this.#socket.write(head, 'latin1');
-      return;
-    }
-    const headLength = head.length;
-    const out = Buffer.allocUnsafe(headLength + send.length);
-    out.write(head, 0, headLength, 'latin1');
-    send.copy(out, headLength);
-    this.#socket.write(out);
-  }
-
-  async pipeFrom(early: readonly Buffer[], body: Readable): Promise<number> {
-    const chunked = !this.#hasLength && this.#options.httpVersion === '1.1';
-    // HTTP/1.0 without a length: the body ends when the connection does (RFC 9112 §6.3).
-    if (!this.#hasLength && !chunked) this.keepAlive = false;
-    const socket = this.#socket;
-    socket.write(this.#finishHead(chunked ? 'Transfer-Encoding: chunked\r\n' : ''), 'latin1');
-    this.headersSent = true;
-    let bytes = 0;
-    const send = async (chunk: Buffer): Promise<void> => {
-      if (chunk.length === 0) return;
-      bytes += chunk.length;
-      if (socket.destroyed) throw new Error('client connection closed');
-      let more: boolean;
-      if (chunked) {
-        // RFC 9112 §7.1: size in hex, CRLF, data, CRLF — corked into one writev.
-        socket.cork();
-        socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
-        socket.write(chunk);
-        more = socket.write('\r\n', 'latin1');
-        socket.uncork();
-      } else {
-        more = socket.write(chunk);
-      }
-      if (!more) await drained(socket);
-    };
-    for (const chunk of early) await send(chunk);
-    for await (const chunk of body) await send(chunk as Buffer);
-    if (chunked) socket.write('0\r\n\r\n', 'latin1');
-    return bytes;
-  }
-
-  sendError(status: number, extra: Record<string, string> = {}): { status: number; bytes: number } {
-    if (this.headersSent) {
-      this.#socket.destroy();
-      return { status, bytes: 0 };
-    }
-    const text = errorPageText(status);
-    const headers = ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(text.length)];
-    for (const [name, value] of Object.entries(extra)) {
-      if (name.toLowerCase() === 'connection' && value.toLowerCase() === 'close') this.keepAlive = false;
-      else headers.push(name, value);
-    }
-    this.writeHead(status, undefined, headers);
-    this.end(Buffer.from(text, 'latin1'));
-    return { status, bytes: text.length };
-  }
-
-  destroy(): void {
-    this.keepAlive = false;
-    this.#socket.destroy();
-  }
-}
-
-/** Resolve when the socket drained its write buffer; reject when it closed first. */
-function drained(socket: Socket): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const done = (error?: Error) => {
-      socket.off('drain', onDrain);
-      socket.off('close', onClose);
-      if (error) reject(error);
-      else resolve();
-    };
-    const onDrain = () => done();
-    const onClose = () => done(new Error('client connection closed'));
-    socket.on('drain', onDrain);
-    socket.on('close', onClose);
-  });
-}
+const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 
 export interface FastLaneOptions {
   /** Largest head the fast lane reads; a longer one goes to node:http (which answers 431). */
@@ -279,8 +36,6 @@ export interface FastLaneOptions {
   /** Give the socket (with the unread bytes pushed back) to node:http. */
   handOver(socket: Socket): void;
 }
-
-const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 
 /** One client connection while the fast lane owns it. */
 export class FastConnection {
@@ -469,4 +224,69 @@ export class FastLane {
   destroyAll(): void {
     for (const c of [...this.connections]) c.socket.destroy();
   }
+}
+
+/**
+ * Put a fast lane in front of node:http on `server`: node's own 'connection' listener is
+ * kept aside and called for the sockets the fast lane hands over ('connection' is node's
+ * documented way to inject a socket into an http.Server).
+ */
+export function addFastLane(server: Server, front: Front): FastLane | null {
+  const [nodeConnection] = server.listeners('connection') as Array<(socket: Socket) => void>;
+  if (nodeConnection === undefined) return null;
+  server.removeListener('connection', nodeConnection);
+  const lane = new FastLane({
+    maxHeaderBytes: () => front.state.config.maxHeaderBytes,
+    headerTimeoutMs: () => front.state.config.timeouts.clientHeaderMs,
+    keepAliveMs: () => front.state.config.timeouts.keepaliveMs,
+    serve: (head, connection) => serveFast(front, head, connection),
+    handOver: (socket) => nodeConnection.call(server, socket),
+  });
+  server.on('connection', (socket: Socket) => lane.accept(socket));
+  return lane;
+}
+
+/** Serve a fast-lane head through dispatch; null hands the request to node:http. */
+function serveFast(front: Front, head: SimpleHead, conn: FastConnection): Promise<boolean> | null {
+  if (front.draining) return null;
+  const s = front.state;
+  const routed = routeHead(s, {
+    method: head.method,
+    httpVersion: head.httpVersion,
+    url: head.target,
+    rawHeaders: head.rawHeaders,
+  });
+  // Refusals (and their log lines) stay with node:http, which sees the same bytes.
+  if (!routed.ok) return null;
+  const socket = conn.socket;
+  const sink = new RawResponseSink(socket, {
+    method: head.method,
+    httpVersion: head.httpVersion,
+    keepAlive: head.keepAlive,
+    keepAliveSeconds: Math.floor(s.config.timeouts.keepaliveMs / 1000),
+  });
+  holdState(s);
+  const cancellation = new Cancellation();
+  conn.onAbort = () => cancellation.abort();
+  return dispatch(s, routed, {
+    method: head.method,
+    peer: peerOf(socket),
+    sink,
+    signal: cancellation,
+    staticHeaders: () => headerRecord(routed.guard.rawHeaders),
+    body: null,
+    mayRedirect: true,
+  }).then(
+    (outcome) => {
+      logAccess(s, socket.remoteAddress, head.method, head.target, outcome);
+      releaseState(s);
+      return sink.keepAlive && !front.draining;
+    },
+    (err: unknown) => {
+      logInternalError(s, head.method, head.target, err);
+      sink.sendError(500, { Connection: 'close' });
+      releaseState(s);
+      return false;
+    },
+  );
 }

@@ -9,7 +9,8 @@ import cluster, { type Worker } from 'node:cluster';
 import { StackgenError } from '../errors.js';
 import { type GatewayConfig, loadGatewayConfigFile } from './config.js';
 import { createStderrLogger, type GatewayLogger } from './log.js';
-import { createGatewayServer, type TransportFactory } from './server.js';
+import type { TransportFactory } from './gateway-state.js';
+import { createGatewayServer } from './server.js';
 
 export interface LifecycleOptions {
   createTransport: TransportFactory;

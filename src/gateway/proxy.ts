@@ -3,11 +3,11 @@
 // failures to 502/504/500 as nginx does, and streams the answer to the client with
 // backpressure. A bad backend answer costs one request, never the gateway.
 
-import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { isStackgenError, type StackgenError } from '../errors.js';
+import { isStackgenError, statusFor, UpstreamError } from '../errors.js';
+import { connectionOptions, HOP_BY_HOP } from './hop-by-hop.js';
 import type { GatewayLogger } from './log.js';
+import type { ResponseSink } from './response-sink.js';
 import type { GatewayRequest, TransportTimeouts, UpstreamResponse } from './transport.js';
 import type { Backend, UpstreamPool } from './upstream-pool.js';
 
@@ -22,31 +22,6 @@ export interface ProxyOutcome {
 // able to read the server's response"; nginx proxy_next_upstream retries only those.
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
-// RFC 9110 §7.6.1: hop-by-hop fields a proxy must not forward (plus those named in Connection).
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
-
-const STATUS_FOR_CODE: Partial<Record<StackgenError['code'], number>> = {
-  SG_ERR_UPSTREAM_CONNECT: 502,
-  SG_ERR_UPSTREAM_RESET: 502,
-  SG_ERR_UPSTREAM_MALFORMED: 502,
-  SG_ERR_UPSTREAM_TIMEOUT: 504,
-  SG_ERR_UPSTREAM_REQUEST_TOO_LARGE: 500,
-};
-
-/** The status the client gets for a transport failure (pure). */
-export function statusForUpstreamError(err: unknown): number {
-  return isStackgenError(err) ? (STATUS_FOR_CODE[err.code] ?? 502) : 502;
-}
-
 /**
  * Response header pairs as forwarded to the client (pure): hop-by-hop fields and those the
  * backend's Connection header names are removed; security headers are added where the
@@ -56,10 +31,11 @@ export function responseHeadersForClient(
   headers: ReadonlyArray<readonly [string, string]>,
   securityHeaders: ReadonlyArray<readonly [string, string]>,
 ): string[] {
-  const connectionTokens: string[] = [];
-  for (const [name, value] of headers)
-    if (name.length === 10 && name.toLowerCase() === 'connection')
-      for (const token of value.split(',')) connectionTokens.push(token.trim().toLowerCase());
+  const connectionTokens = connectionOptions(
+    headers.length,
+    (i) => (headers[i] as readonly [string, string])[0],
+    (i) => (headers[i] as readonly [string, string])[1],
+  );
   const out: string[] = [];
   const present = securityHeaders.length > 0 ? new Set<string>() : null;
   for (const [name, value] of headers) {
@@ -72,58 +48,6 @@ export function responseHeadersForClient(
   return out;
 }
 
-/**
- * Where the proxy core writes an answer: node's ServerResponse (nodeResponseSink) or the fast
- * lane's raw socket (fast-lane.ts). Either way the head is checked before a byte is sent.
- */
-export interface ResponseSink {
-  readonly headersSent: boolean;
-  /** Check and stage the head; throws (nothing sent) on an invalid status or header byte. */
-  writeHead(status: number, statusText: string | undefined, headers: string[]): void;
-  /** Finish with this body (or none): one write together with a staged head. */
-  end(body?: Buffer): void;
-  /**
-   * Send the staged head, then `early` and the rest of `body` with backpressure. Resolves
-   * with the body bytes sent; rejects when the body fails (the caller then cuts the sink).
-   */
-  pipeFrom(early: readonly Buffer[], body: Readable): Promise<number>;
-  /** A short plain-text error answer (or a cut connection when the head is gone already). */
-  sendError(status: number, extra?: Record<string, string>): { status: number; bytes: number };
-  destroy(): void;
-}
-
-/** The sink for a request that came through node:http. */
-export function nodeResponseSink(res: ServerResponse): ResponseSink {
-  return {
-    get headersSent() {
-      return res.headersSent;
-    },
-    writeHead(status, statusText, headers) {
-      if (statusText !== undefined) res.writeHead(status, statusText, headers);
-      else res.writeHead(status, headers);
-    },
-    end(body) {
-      res.end(body);
-    },
-    async pipeFrom(early, body) {
-      let bytes = 0;
-      for (const chunk of early) {
-        bytes += chunk.length;
-        res.write(chunk);
-      }
-      body.on('data', (chunk: Buffer) => {
-        bytes += chunk.length;
-      });
-      await pipeline(body, res);
-      return bytes;
-    },
-    sendError: (status, extra) => sendErrorPage(res, status, extra),
-    destroy() {
-      res.destroy();
-    },
-  };
-}
-
 export interface ProxyArgs {
   sink: ResponseSink;
   request: GatewayRequest;
@@ -131,9 +55,11 @@ export interface ProxyArgs {
   timeouts: TransportTimeouts;
   securityHeaders: ReadonlyArray<readonly [string, string]>;
   logger: GatewayLogger;
-  /** Serve a CGI local redirect (RFC 3875 §6.2.2) through the router; called at most once. */
+  /**
+   * Serve a CGI local redirect (RFC 3875 §6.2.2) through the router. The redirected request's
+   * own redispatch answers 500: a second redirect is a cycle (nginx ends one with 500 too).
+   */
   redispatch: (path: string) => Promise<ProxyOutcome>;
-  allowLocalRedirect: boolean;
 }
 
 /** Forward one request and write the answer to the sink. Never rejects. */
@@ -154,10 +80,10 @@ export async function proxyRequest(args: ProxyArgs): Promise<ProxyOutcome> {
       failure = err;
       if (request.signal.aborted) break;
       if (isStackgenError(err, 'SG_ERR_UPSTREAM_CONNECT')) pool.markDown(backend, Date.now());
-      const nothingSent = isStackgenError(err) && err.details?.['sentAnything'] === false;
+      const nothingSent = err instanceof UpstreamError && !err.sentAnything;
       const retry = nothingSent && IDEMPOTENT.has(request.method) && pool.backends.length > tried.size;
       logger.error(
-        `upstream ${backend.name}: ${describeError(err)} while "${request.method} ${request.rawTarget}"` +
+        `${upstreamLine(backend.name, err)} while "${request.method} ${request.rawTarget}"` +
           (retry ? ', trying the next backend' : ''),
       );
       if (!retry) break;
@@ -168,7 +94,7 @@ export async function proxyRequest(args: ProxyArgs): Promise<ProxyOutcome> {
 
   if (response === null) {
     if (request.signal.aborted) return { status: 499, bytes: 0, upstreamMs, upstream };
-    const status = failure === null ? 502 : statusForUpstreamError(failure);
+    const status = statusFor(failure);
     return { ...sink.sendError(status), upstreamMs, upstream };
   }
 
@@ -176,7 +102,7 @@ export async function proxyRequest(args: ProxyArgs): Promise<ProxyOutcome> {
   const complete = Buffer.isBuffer(body) ? body : null;
   const stream = complete === null ? (body as Readable) : null;
 
-  if (response.localRedirect !== undefined && args.allowLocalRedirect) {
+  if (response.localRedirect !== undefined) {
     stream?.resume();
     const outcome = await args.redispatch(response.localRedirect);
     return { ...outcome, upstreamMs, upstream };
@@ -192,9 +118,7 @@ export async function proxyRequest(args: ProxyArgs): Promise<ProxyOutcome> {
       ? { chunks: bodyless ? [] : [complete as Buffer], complete: true }
       : await takeBuffered(stream);
   if (stream?.errored && early.complete === false && early.chunks.length === 0) {
-    logger.error(
-      `upstream ${upstream}: ${describeError(stream.errored)} before the body of "${request.rawTarget}"`,
-    );
+    logger.error(`${upstreamLine(upstream, stream.errored)} before the body of "${request.rawTarget}"`);
     return { ...sink.sendError(502), upstreamMs, upstream };
   }
   let payload: Buffer | null = null;
@@ -230,7 +154,7 @@ export async function proxyRequest(args: ProxyArgs): Promise<ProxyOutcome> {
     // Headers are gone already: the only honest signal left is to cut the connection (nginx
     // does the same), so the client sees a truncated response rather than a "complete" one.
     if (!request.signal.aborted)
-      logger.error(`upstream ${upstream}: ${describeError(err)} while streaming "${request.rawTarget}"`);
+      logger.error(`${upstreamLine(upstream, err)} while streaming "${request.rawTarget}"`);
     sink.destroy();
     return { status, bytes: 0, upstreamMs, upstream };
   }
@@ -283,55 +207,16 @@ function hasHeader(flat: readonly string[], lower: string): boolean {
   return false;
 }
 
+/**
+ * A log line's start for a failure of backend `name`: an upstream error's message names its
+ * target already (`upstream NAME: cannot connect…`); anything else gets the same prefix.
+ */
+export function upstreamLine(name: string | null, err: unknown): string {
+  if (err instanceof UpstreamError && err.target !== undefined) return describeError(err);
+  return `upstream ${name}: ${describeError(err)}`;
+}
+
 function describeError(err: unknown): string {
   if (isStackgenError(err)) return `${err.message} [${err.code}]`;
   return err instanceof Error ? err.message : String(err);
-}
-
-/** The reason phrases of the answers the gateway makes itself (RFC 9110 §15). */
-const REASON_PHRASES: Record<number, string> = {
-  400: 'Bad Request',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  408: 'Request Timeout',
-  413: 'Content Too Large',
-  431: 'Request Header Fields Too Large',
-  500: 'Internal Server Error',
-  501: 'Not Implemented',
-  502: 'Bad Gateway',
-  503: 'Service Unavailable',
-  504: 'Gateway Timeout',
-  505: 'HTTP Version Not Supported',
-};
-
-/** The body of the gateway's own error answers: `502 Bad Gateway` and a newline. */
-export function errorPageText(status: number): string {
-  return `${status} ${REASON_PHRASES[status] ?? 'Error'}\n`;
-}
-
-/** A complete raw error answer that closes the connection (for sockets without a response object). */
-export function rawErrorResponse(status: number): string {
-  const body = errorPageText(status);
-  return `HTTP/1.1 ${status} ${REASON_PHRASES[status] ?? 'Error'}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`;
-}
-
-/** A short plain-text error answer (nginx's error pages, minus the HTML). */
-export function sendErrorPage(
-  res: ServerResponse,
-  status: number,
-  extra: Record<string, string> = {},
-): { status: number; bytes: number } {
-  if (res.headersSent) {
-    res.destroy();
-    return { status, bytes: 0 };
-  }
-  const body = errorPageText(status);
-  res.writeHead(status, {
-    'Content-Type': 'text/plain; charset=utf-8',
-    'Content-Length': String(body.length),
-    ...extra,
-  });
-  res.end(res.req?.method === 'HEAD' ? undefined : body);
-  return { status, bytes: body.length };
 }

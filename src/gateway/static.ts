@@ -10,7 +10,7 @@ import { realpath, stat } from 'node:fs/promises';
 import { extname, join, sep } from 'node:path';
 import type { StaticLocation } from './config.js';
 import MIME_TYPES from './data/mime-types.json' with { type: 'json' };
-import type { ResponseSink } from './proxy.js';
+import type { ResponseSink } from './response-sink.js';
 
 const MIME: Record<string, string> = MIME_TYPES;
 

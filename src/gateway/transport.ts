@@ -19,6 +19,17 @@ export interface UpstreamTarget {
 }
 
 /**
+ * The one name of a target, as written in the config, in every log line and error message:
+ * `uwsgi://127.0.0.1:3031`, `fastcgi://unix:/run/app.sock`, `cgi:/srv/cgi-bin/x.py`.
+ */
+export function targetName(target: UpstreamTarget): string {
+  const a = target.address;
+  if (a.kind === 'script') return `${target.scheme}:${a.path}`;
+  if (a.kind === 'unix') return `${target.scheme}://unix:${a.path}`;
+  return `${target.scheme}://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
+}
+
+/**
  * A request body after the front has read it completely (nginx does the same by default:
  * proxy_request_buffering / uwsgi_request_buffering on). Chunked uploads are de-chunked,
  * so `length` is always known; large bodies live in a temp file instead of memory.
@@ -126,10 +137,10 @@ export interface TransportTimeouts {
 }
 
 /**
- * One backend protocol. `request` rejects with a StackgenError whose code is one of
- * SG_ERR_UPSTREAM_CONNECT | _RESET | _TIMEOUT | _MALFORMED | _REQUEST_TOO_LARGE; the proxy
- * core maps those to 502 / 504 / 500. `sentAnything` in the error details (boolean) tells
- * the core whether a retry on another backend is safe.
+ * One backend protocol. `request` rejects with an UpstreamError (errors.ts, built by
+ * transports/upstream-failure.ts) whose code is one of SG_ERR_UPSTREAM_CONNECT | _RESET |
+ * _TIMEOUT | _MALFORMED | _REJECTED | _REQUEST_TOO_LARGE (statusFor: 502 / 504 / 500); its
+ * `sentAnything` tells the core whether a retry on another backend is safe.
  */
 export interface Transport {
   readonly scheme: UpstreamScheme;

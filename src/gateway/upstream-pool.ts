@@ -3,7 +3,7 @@
 // fail_timeout=10s). One pool per location per worker process.
 
 import type { UpstreamLocation } from './config.js';
-import type { Transport, UpstreamTarget } from './transport.js';
+import { type Transport, targetName, type UpstreamTarget } from './transport.js';
 
 /** How long a backend is skipped after a connect failure (nginx fail_timeout default). */
 export const FAIL_TIMEOUT_MS = 10_000;
@@ -23,21 +23,13 @@ export interface UpstreamPool {
   close(): Promise<void>;
 }
 
-/** The display name of a target, as written in the config (`fastcgi://127.0.0.1:9000`). */
-export function upstreamName(target: UpstreamTarget): string {
-  const a = target.address;
-  if (a.kind === 'script') return `cgi:${a.path}`;
-  if (a.kind === 'unix') return `${target.scheme}://unix:${a.path}`;
-  return `${target.scheme}://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
-}
-
 export function createUpstreamPool(
   location: UpstreamLocation,
   createTransport: (target: UpstreamTarget) => Transport,
 ): UpstreamPool {
   const backends: Backend[] = location.upstreams.map((target) => ({
     transport: createTransport(target),
-    name: upstreamName(target),
+    name: targetName(target),
     downUntil: 0,
   }));
   let next = 0;

@@ -1,6 +1,6 @@
 // Every way a byte stream can arrive: incremental decoders must give the same answer for each
-// two-piece split of a sample and for a one-byte-at-a-time feed (STYLE.md: "every decoder fed
-// every chunk split").
+// two-piece split of a sample and for a one-byte-at-a-time feed — TCP may cut a record, a
+// header or a chunk-size line anywhere.
 
 /** [whole], then [a, b] for every split point, then one Buffer per byte. */
 export function* chunkings(sample: Buffer): Generator<{ name: string; chunks: Buffer[] }> {

@@ -5,7 +5,7 @@
 // NUL-terminated, so a NUL inside one would let a client forge a header: refused here.
 // Names and values are byte strings (one char = one octet, see cgi-env.ts).
 
-import { StackgenError } from '../../errors.js';
+import { StackgenError, UpstreamError } from '../../errors.js';
 
 const COLON = 0x3a;
 const COMMA = 0x2c;
@@ -24,12 +24,12 @@ export function encodeScgiRequest(vars: ReadonlyArray<readonly [string, string]>
     }
     if (name === 'SCGI') continue;
     if (name.includes('\0') || value.includes('\0')) {
-      throw new StackgenError(
+      throw new UpstreamError(
         'SG_ERR_CLIENT_BAD_REQUEST',
         `SCGI variable ${JSON.stringify(name)} contains NUL.`,
         {
           hint: 'SCGI separates names and values with NUL bytes; the request cannot be forwarded.',
-          details: { sentAnything: false },
+          sentAnything: false,
         },
       );
     }

@@ -7,7 +7,7 @@
 // Keys and values are byte strings (one char = one octet, see cgi-env.ts), so a string's length
 // is its size on the wire and encoding is a single latin1 copy.
 
-import { StackgenError } from '../../errors.js';
+import { StackgenError, UpstreamError } from '../../errors.js';
 
 /** modifier1 0: the request is for a WSGI (Python) app (uwsgi Protocol, "uwsgi packet header"). */
 export const UWSGI_MODIFIER_WSGI = 0;
@@ -34,14 +34,15 @@ export function encodeUwsgiRequest(
   const varsSize = uwsgiVarsSize(vars);
   if (varsSize > UWSGI_MAX_VARS_SIZE) {
     // datasize is 16 bits: wrapping it would make uWSGI read garbage as vars and body.
-    throw new StackgenError(
+    throw new UpstreamError(
       'SG_ERR_UPSTREAM_REQUEST_TOO_LARGE',
       `The request's uwsgi vars block is ${varsSize} bytes; the uwsgi protocol allows at most ${UWSGI_MAX_VARS_SIZE}.`,
       {
         hint:
           'Headers and cookies this large cannot be sent over uwsgi at all. Note that uWSGI itself only ' +
           'accepts 4096 bytes by default: raise its `buffer-size` option (max 65535) for big headers.',
-        details: { varsSize, sentAnything: false },
+        details: { varsSize },
+        sentAnything: false,
       },
     );
   }

@@ -9,25 +9,12 @@ import { basename, dirname } from 'node:path';
 import { StackgenError } from '../../errors.js';
 import { buildCgiEnv, decodeByteString } from '../cgi-env.js';
 import { ResponseHeadDecoder } from '../codecs/cgi-response.js';
-import type {
-  GatewayRequest,
-  Transport,
-  TransportTimeouts,
-  UpstreamResponse,
-  UpstreamTarget,
-} from '../transport.js';
+import type { Transport, UpstreamTarget } from '../transport.js';
 import { writeRequestBody } from './request-body.js';
-import { UpstreamBody, responseHasBody } from './response-body.js';
+import { UpstreamBody, responseHasBody, upstreamResponse } from './response-body.js';
+import { PhaseTimer, TimerClock } from './phase-timer.js';
 import { StderrLog } from './stderr-log.js';
-import {
-  abortedFailure,
-  connectFailure,
-  describeTarget,
-  malformedFailure,
-  resetFailure,
-  timeoutFailure,
-  withFacts,
-} from './upstream-failure.js';
+import * as failure from './upstream-failure.js';
 
 export interface CgiTransportOptions {
   /** Extra environment variables for the script (Unicode text); they replace built ones. */
@@ -57,7 +44,6 @@ export function createCgiTransport(target: UpstreamTarget, options: CgiTransport
   const nph = basename(scriptPath).startsWith('nph-');
   const graceMs = options.killGraceMs ?? 1000;
   const stderrLimit = options.stderrLimitBytes ?? 16 * 1024;
-  const logPrefix = `[${describeTarget(target)} stderr] `;
   const extra: Array<readonly [string, string]> = [
     ['SCRIPT_FILENAME', scriptPath],
     ...(options.params ?? []),
@@ -73,10 +59,10 @@ export function createCgiTransport(target: UpstreamTarget, options: CgiTransport
     child.once('exit', () => clearTimeout(timer));
   }
 
-  function request(req: GatewayRequest, timeouts: TransportTimeouts): Promise<UpstreamResponse> {
-    return new Promise<UpstreamResponse>((resolve, reject) => {
+  const request: Transport['request'] = (req, timeouts) =>
+    new Promise((resolve, reject) => {
       if (req.signal.aborted) {
-        reject(abortedFailure({ target, sentAnything: false, cause: req.signal.reason }));
+        reject(failure.aborted({ target, sentAnything: false, cause: req.signal.reason }));
         return;
       }
       const env: Record<string, string> = {
@@ -87,7 +73,7 @@ export function createCgiTransport(target: UpstreamTarget, options: CgiTransport
         // strings are turned back into the text their UTF-8 octets spell.
         for (const [name, value] of buildCgiEnv(req, extra)) env[name] = decodeByteString(value);
       } catch (error) {
-        reject(withFacts(error, { target, sentAnything: false }));
+        reject(failure.withFacts(error, { target, sentAnything: false }));
         return;
       }
       const command = interpreter ?? scriptPath;
@@ -96,13 +82,11 @@ export function createCgiTransport(target: UpstreamTarget, options: CgiTransport
       // directory containing the script". detached: its own process group, killed as a whole.
       const child = spawn(command, args, { env, cwd: dirname(scriptPath), stdio: 'pipe', detached: true });
       running.add(child);
-      const log = new StderrLog(options.logger, stderrLimit, logPrefix);
+      const log = new StderrLog(options.logger, stderrLimit);
       const head = new ResponseHeadDecoder(nph ? 'http' : 'cgi', options.maxHeadBytes);
       let spawned = false;
       let settled = false;
       let done = false;
-      let paused = false;
-      let phase: 'send' | 'read' = req.body === null ? 'read' : 'send';
       let body: UpstreamBody | null = null;
 
       const facts = (cause?: unknown, more?: Record<string, unknown>) => ({
@@ -111,31 +95,14 @@ export function createCgiTransport(target: UpstreamTarget, options: CgiTransport
         cause,
         details: { pid: child.pid, stderrTail: log.tail, ...more },
       });
-      let timer: NodeJS.Timeout | undefined;
-      let timerPhase = phase;
-      const onTimeout = (): void => {
-        const ms = timerPhase === 'send' ? timeouts.sendMs : timeouts.readMs;
-        fail(timeoutFailure({ ...facts(), phase: timerPhase, ms }));
-      };
-      /** (Re)start the send or read timeout; none while the client is not reading. */
-      const armTimer = (): void => {
-        if (done) return;
-        if (paused) {
-          clearTimeout(timer);
-          timer = undefined;
-        } else if (timer !== undefined && timerPhase === phase) {
-          timer.refresh();
-        } else {
-          clearTimeout(timer);
-          timerPhase = phase;
-          timer = setTimeout(onTimeout, phase === 'send' ? timeouts.sendMs : timeouts.readMs);
-        }
-      };
-      armTimer();
+      // No connection to wait for: the send timeout runs from the spawn while there is a body.
+      const clock = new TimerClock(() => fail(timer.timedOut(facts())));
+      const timer = new PhaseTimer(clock.set, timeouts, req.body === null ? 'read' : 'send');
+      timer.arm();
       const finish = (): void => {
         if (done) return;
         done = true;
-        clearTimeout(timer);
+        clock.stop();
         req.signal.removeEventListener('abort', onAbort);
       };
       /** Stop the script and fail what is pending. */
@@ -149,7 +116,7 @@ export function createCgiTransport(target: UpstreamTarget, options: CgiTransport
           body.destroy(error);
         }
       };
-      const onAbort = (): void => fail(abortedFailure(facts(req.signal.reason)));
+      const onAbort = (): void => fail(failure.aborted(facts(req.signal.reason)));
       req.signal.addEventListener('abort', onAbort, { once: true });
 
       child.on('spawn', () => {
@@ -157,7 +124,7 @@ export function createCgiTransport(target: UpstreamTarget, options: CgiTransport
       });
       child.on('error', (error) => {
         // spawn failed (ENOENT, EACCES): nothing ran.
-        if (!spawned) fail(connectFailure({ target, sentAnything: false, cause: error }));
+        if (!spawned) fail(failure.connect({ target, sentAnything: false, cause: error }));
       });
 
       // The script may exit without reading its input: EPIPE on stdin is not a failure.
@@ -166,15 +133,12 @@ export function createCgiTransport(target: UpstreamTarget, options: CgiTransport
         child.stdin.end();
       } else {
         writeRequestBody(child.stdin, req.body, (chunk) => {
-          armTimer();
+          clock.touch();
           return chunk;
         }).then(
           () => {
             child.stdin.end();
-            if (phase === 'send') {
-              phase = 'read';
-              armTimer();
-            }
+            if (timer.phase === 'send') timer.enter('read');
           },
           () => {},
         );
@@ -184,19 +148,18 @@ export function createCgiTransport(target: UpstreamTarget, options: CgiTransport
 
       child.stdout.on('data', (chunk: Buffer) => {
         if (done && body === null) return;
-        armTimer();
+        clock.touch();
         try {
           if (body === null) {
             const parsed = head.push(chunk);
             if (parsed === null) return;
-            phase = 'read';
+            if (timer.phase !== 'read') timer.enter('read');
             body = new UpstreamBody(
               {
                 resume: () => {
-                  if (!paused) return;
-                  paused = false;
+                  if (!timer.paused) return;
                   child.stdout.resume();
-                  armTimer();
+                  timer.resume();
                 },
                 release: (error) => {
                   // The consumer left (or the body failed) before the script finished.
@@ -205,28 +168,21 @@ export function createCgiTransport(target: UpstreamTarget, options: CgiTransport
                     terminate(child);
                   }
                 },
-                truncated: (what) => resetFailure({ ...facts(), what: `response body ${what}` }),
+                truncated: (what) => failure.reset({ ...facts(), what: `response body ${what}` }),
               },
               parsed,
               responseHasBody(req.method, parsed.status),
             );
             settled = true;
-            resolve({
-              status: parsed.status,
-              statusText: parsed.statusText,
-              headers: parsed.headers,
-              body,
-              localRedirect: parsed.localRedirect,
-            });
+            resolve(upstreamResponse(parsed, body));
             chunk = parsed.rest;
           }
           if (!body.deliver(chunk)) {
-            paused = true;
             child.stdout.pause();
-            armTimer();
+            timer.pause();
           }
         } catch (error) {
-          fail(withFacts(error, facts()));
+          fail(failure.withFacts(error, facts()));
         }
       });
 
@@ -247,14 +203,14 @@ export function createCgiTransport(target: UpstreamTarget, options: CgiTransport
         const exit = { exitCode: code, signal };
         if (code !== 0) {
           fail(
-            resetFailure({
+            failure.reset({
               ...facts(undefined, exit),
               what: `exited (${signal ?? `code ${code}`}) before writing a complete response head`,
             }),
           );
         } else {
           fail(
-            malformedFailure({
+            failure.malformed({
               ...facts(undefined, exit),
               what:
                 head.headBytes === 0
@@ -265,7 +221,6 @@ export function createCgiTransport(target: UpstreamTarget, options: CgiTransport
         }
       });
     });
-  }
 
   return {
     scheme: 'cgi',

@@ -19,17 +19,10 @@ import type {
 } from '../transport.js';
 import { type ConnectionUser, FastcgiPool, type Lease, type PoolStats, type Waiter } from './fastcgi-pool.js';
 import { smallBodyBuffer, writeRequestBody } from './request-body.js';
-import { UpstreamBody, responseHasBody } from './response-body.js';
+import { UpstreamBody, responseHasBody, upstreamResponse } from './response-body.js';
+import { PhaseTimer } from './phase-timer.js';
 import { StderrLog } from './stderr-log.js';
-import {
-  abortedFailure,
-  connectFailure,
-  describeTarget,
-  malformedFailure,
-  resetFailure,
-  timeoutFailure,
-  withFacts,
-} from './upstream-failure.js';
+import * as failure from './upstream-failure.js';
 
 export interface FastcgiTransportOptions {
   /** Extra params, like nginx's fastcgi_param (SCRIPT_FILENAME for php-fpm/fcgiwrap); they replace built ones. */
@@ -68,7 +61,6 @@ export function createFastcgiTransport(
   const pool = new FastcgiPool(target, options.maxConnections ?? 32, options.idleTimeoutMs ?? 60_000);
   const inlineLimit = options.inlineBodyLimit ?? 64 * 1024;
   const stderrLimit = options.stderrLimitBytes ?? 16 * 1024;
-  const logPrefix = `[${describeTarget(target)} stderr] `;
 
   /** A connection now, or the next one freed; bounded by the connect timeout, cancelled by abort. */
   function lease(fresh: boolean, req: GatewayRequest, timeouts: TransportTimeouts): Lease | Promise<Lease> {
@@ -93,7 +85,7 @@ export function createFastcgiTransport(
       const timer = setTimeout(() => {
         if (!pool.dequeue(waiter)) return;
         waiter.reject(
-          timeoutFailure({
+          failure.timeout({
             target,
             sentAnything: false,
             phase: 'connect',
@@ -103,7 +95,7 @@ export function createFastcgiTransport(
         );
       }, timeouts.connectMs);
       const onAbort = (): void => {
-        if (pool.dequeue(waiter)) waiter.reject(abortedFailure({ target, sentAnything: false }));
+        if (pool.dequeue(waiter)) waiter.reject(failure.aborted({ target, sentAnything: false }));
       };
       req.signal.addEventListener('abort', onAbort, { once: true });
       pool.enqueue(waiter);
@@ -121,22 +113,20 @@ export function createFastcgiTransport(
     return new Promise((resolve, reject) => {
       const { socket } = connection;
       const head = new ResponseHeadDecoder('auto', options.maxHeadBytes);
-      const log = new StderrLog(options.logger, stderrLimit, logPrefix);
-      let phase: 'connect' | 'send' | 'read' = connection.connected ? 'send' : 'connect';
+      const log = new StderrLog(options.logger, stderrLimit);
+      const timer = new PhaseTimer(
+        (ms) => socket.setTimeout(ms),
+        timeouts,
+        connection.connected ? 'send' : 'connect',
+      );
       let received = 0;
       let settled = false;
       /** END_REQUEST seen or the connection given up: this request no longer owns it. */
       let finished = false;
       let writing = rest !== null;
-      let paused = false;
       let body: UpstreamBody | null = null;
 
       const facts = (cause?: unknown) => ({ target, sentAnything: connection.connected, cause });
-      const armTimeout = (): void => {
-        const ms =
-          phase === 'connect' ? timeouts.connectMs : phase === 'send' ? timeouts.sendMs : timeouts.readMs;
-        socket.setTimeout(paused ? 0 : ms);
-      };
       const detach = (): void => {
         finished = true;
         connection.user = null;
@@ -155,7 +145,7 @@ export function createFastcgiTransport(
           body.destroy(error);
         }
       };
-      const onAbort = (): void => kill(abortedFailure(facts(req.signal.reason)));
+      const onAbort = (): void => kill(failure.aborted(facts(req.signal.reason)));
 
       const sendBody = (): void => {
         if (rest === null) return;
@@ -164,10 +154,7 @@ export function createFastcgiTransport(
             if (finished) return;
             socket.write(encodeFastcgiStdinEnd(REQUEST_ID));
             writing = false;
-            if (phase === 'send') {
-              phase = 'read';
-              armTimeout();
-            }
+            if (timer.phase === 'send') timer.enter('read');
           },
           // A write failure also surfaces as a socket error or close, handled by onFailure.
           () => {},
@@ -178,48 +165,40 @@ export function createFastcgiTransport(
         if (body === null) {
           const parsed = head.push(data);
           if (parsed === null) return;
-          phase = 'read';
+          timer.enter('read');
           body = new UpstreamBody(
             {
               resume: () => {
-                if (finished || !paused) return;
-                paused = false;
+                if (finished || !timer.paused) return;
                 socket.resume();
-                armTimeout();
+                timer.resume();
               },
               // The consumer left before END_REQUEST: the rest of the response would arrive on a
               // connection nobody reads, so it cannot be reused.
               release: (error) => {
-                if (!finished) kill(error ?? abortedFailure(facts()));
+                if (!finished) kill(error ?? failure.aborted(facts()));
               },
-              truncated: (what) => resetFailure({ ...facts(), what: `response body ${what}` }),
+              truncated: (what) => failure.reset({ ...facts(), what: `response body ${what}` }),
             },
             parsed,
             responseHasBody(req.method, parsed.status),
           );
           settled = true;
-          resolve({
-            status: parsed.status,
-            statusText: parsed.statusText,
-            headers: parsed.headers,
-            body,
-            localRedirect: parsed.localRedirect,
-          });
+          resolve(upstreamResponse(parsed, body));
           data = parsed.rest;
         }
         if (!body.deliver(data) && !finished) {
-          paused = true;
           socket.pause();
-          armTimeout();
+          timer.pause();
         }
       };
 
       const onEnd = (event: Extract<FastcgiEvent, { type: typeof RecordType.EndRequest }>): void => {
         const refusal = endRequestError(event);
-        let failure: Error | null =
-          refusal === null ? null : withFacts(refusal, { target, sentAnything: false });
-        if (failure === null && body === null) {
-          failure = malformedFailure({
+        let error: Error | null =
+          refusal === null ? null : failure.withFacts(refusal, { target, sentAnything: false });
+        if (error === null && body === null) {
+          error = failure.malformed({
             ...facts(),
             what:
               head.headBytes === 0
@@ -229,26 +208,24 @@ export function createFastcgiTransport(
           });
         }
         const keep = keepAsked && !writing;
-        if (reused && failure === null) pool.reuseSucceeded();
+        if (reused && error === null) pool.reuseSucceeded();
         detach();
-        if (failure !== null) {
+        if (error !== null) {
           if (!settled) {
             settled = true;
-            reject(failure);
+            reject(error);
           } else if (body !== null && !body.complete) {
-            body.destroy(failure);
+            body.destroy(error);
           }
         } else {
           body!.sourceEnded();
         }
-        paused = false;
         pool.release(connection, keep);
       };
 
       const user: ConnectionUser = {
         onConnect() {
-          phase = 'send';
-          armTimeout();
+          timer.enter('send');
           sendBody();
         },
         onData(bytes) {
@@ -261,7 +238,7 @@ export function createFastcgiTransport(
             else if (event.type === RecordType.Stderr) log.write(event.data);
             else onEnd(event);
           } catch (error) {
-            kill(withFacts(error, facts()));
+            kill(failure.withFacts(error, facts()));
           }
         },
         onFailure(kind, cause) {
@@ -278,15 +255,13 @@ export function createFastcgiTransport(
             return;
           }
           if (kind === 'timeout') {
-            const ms =
-              phase === 'connect' ? timeouts.connectMs : phase === 'send' ? timeouts.sendMs : timeouts.readMs;
-            kill(timeoutFailure({ ...facts(), phase, ms }));
+            kill(timer.timedOut(facts()));
           } else if (kind === 'malformed') {
-            kill(withFacts(cause, facts()));
+            kill(failure.withFacts(cause, facts()));
           } else if (kind === 'error' && !connection.connected) {
-            kill(connectFailure(facts(cause)));
+            kill(failure.connect(facts(cause)));
           } else {
-            kill(resetFailure({ ...facts(cause), details: { stderrTail: log.tail } }));
+            kill(failure.reset({ ...facts(cause), details: { stderrTail: log.tail } }));
           }
         },
       };
@@ -294,12 +269,9 @@ export function createFastcgiTransport(
       connection.user = user;
       req.signal.addEventListener('abort', onAbort, { once: true });
       socket.write(packet, () => {
-        if (!finished && !writing && phase !== 'read') {
-          phase = 'read';
-          armTimeout();
-        }
+        if (!finished && !writing && timer.phase !== 'read') timer.enter('read');
       });
-      armTimeout();
+      timer.arm();
       if (connection.connected) sendBody();
     });
   }
@@ -307,7 +279,7 @@ export function createFastcgiTransport(
   return {
     scheme: 'fastcgi',
     target,
-    async request(req: GatewayRequest, timeouts: TransportTimeouts): Promise<UpstreamResponse> {
+    async request(req, timeouts) {
       const inline = smallBodyBuffer(req.body, inlineLimit);
       // Not asked for while the pool knows the backend closes anyway (spec §5.1: without the flag
       // the application closes the connection, as such a backend does regardless).
@@ -322,11 +294,11 @@ export function createFastcgiTransport(
           endStdin: inline !== null,
         });
       } catch (error) {
-        throw withFacts(error, { target, sentAnything: false });
+        throw failure.withFacts(error, { target, sentAnything: false });
       }
       const rest = inline === null ? req.body : null;
       for (let attempt = 1; ; attempt++) {
-        if (req.signal.aborted) throw abortedFailure({ target, sentAnything: false });
+        if (req.signal.aborted) throw failure.aborted({ target, sentAnything: false });
         const outcome = await exchange(
           await lease(attempt > 1, req, timeouts),
           packet,
@@ -337,11 +309,15 @@ export function createFastcgiTransport(
         );
         if (outcome !== STALE) return outcome;
         if (attempt === MAX_ATTEMPTS) {
-          throw resetFailure({ target, sentAnything: true, what: 'closed every kept-open connection tried' });
+          throw failure.reset({
+            target,
+            sentAnything: true,
+            what: 'closed every kept-open connection tried',
+          });
         }
       }
     },
     stats: () => pool.stats(),
-    close: () => pool.close(abortedFailure({ target, sentAnything: false })),
+    close: () => pool.close(failure.aborted({ target, sentAnything: false })),
   };
 }

@@ -7,8 +7,9 @@ import { createReadStream } from 'node:fs';
 import { Agent, type ClientRequest, type IncomingMessage, request as httpRequest } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { StackgenError } from '../../errors.js';
+import { StackgenError, UpstreamError } from '../../errors.js';
 import { DEFAULT_MAX_HEAD_BYTES as MAX_RESPONSE_HEAD_BYTES } from '../codecs/cgi-response.js';
+import { connectionOptions, HOP_BY_HOP } from '../hop-by-hop.js';
 import type { GatewayLogger } from '../log.js';
 import type {
   GatewayRequest,
@@ -17,6 +18,8 @@ import type {
   UpstreamResponse,
   UpstreamTarget,
 } from '../transport.js';
+import * as failure from './upstream-failure.js';
+import { PhaseTimer } from './phase-timer.js';
 
 export interface HttpTransportOptions {
   logger: GatewayLogger;
@@ -26,16 +29,10 @@ export interface HttpTransportOptions {
   maxFreeSockets?: number | undefined;
 }
 
-// Request fields never forwarded as received: hop-by-hop ones (RFC 9110 §7.6.1), the ones the
+// Request fields never forwarded as received: hop-by-hop ones (hop-by-hop.ts), the ones the
 // gateway sets itself, and `Proxy` (httpoxy: it would become HTTP_PROXY in a CGI-ish app).
 const DROP_REQUEST = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
+  ...HOP_BY_HOP,
   'host',
   'content-length',
   'proxy',
@@ -45,19 +42,17 @@ const DROP_REQUEST = new Set([
   'x-real-ip',
 ]);
 
-const RESPONSE_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'trailer']);
-
 const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
 
 /** Backend request header list (flat [name, value, …]) for a gateway request (pure). */
 export function backendRequestHeaders(req: GatewayRequest, upgrade: string | null): string[] {
   const out: string[] = ['Host', req.host];
   const raw = req.rawHeaders;
-  const connectionTokens: string[] = [];
-  for (let i = 0; i + 1 < raw.length; i += 2)
-    if ((raw[i] as string).toLowerCase() === 'connection')
-      for (const token of (raw[i + 1] as string).split(','))
-        connectionTokens.push(token.trim().toLowerCase());
+  const connectionTokens = connectionOptions(
+    raw.length >> 1,
+    (i) => raw[2 * i] as string,
+    (i) => raw[2 * i + 1] as string,
+  );
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i] as string;
     const lower = name.toLowerCase();
@@ -80,33 +75,14 @@ export function backendRequestHeaders(req: GatewayRequest, upgrade: string | nul
   return out;
 }
 
-function upstreamError(
-  code:
-    | 'SG_ERR_UPSTREAM_CONNECT'
-    | 'SG_ERR_UPSTREAM_RESET'
-    | 'SG_ERR_UPSTREAM_TIMEOUT'
-    | 'SG_ERR_UPSTREAM_MALFORMED',
-  message: string,
-  sentAnything: boolean,
-  cause?: unknown,
-): StackgenError {
-  return new StackgenError(code, message, { cause, details: { sentAnything } });
-}
-
 /** Classify a node client error into the Transport error contract. */
-function classify(err: NodeJS.ErrnoException, connected: boolean, where: string): StackgenError {
-  if (err instanceof StackgenError) return err;
-  const code = err.code ?? '';
-  if (!connected)
-    return upstreamError('SG_ERR_UPSTREAM_CONNECT', `cannot connect to ${where}: ${err.message}`, false, err);
-  if (code.startsWith('HPE_'))
-    return upstreamError(
-      'SG_ERR_UPSTREAM_MALFORMED',
-      `malformed response from ${where}: ${err.message}`,
-      true,
-      err,
-    );
-  return upstreamError('SG_ERR_UPSTREAM_RESET', `${where} closed the connection: ${err.message}`, true, err);
+function classify(err: NodeJS.ErrnoException, connected: boolean, target: UpstreamTarget): UpstreamError {
+  if (err instanceof UpstreamError) return err;
+  const facts = { target, sentAnything: connected, cause: err };
+  if (!connected) return failure.connect(facts);
+  if ((err.code ?? '').startsWith('HPE_'))
+    return failure.malformed({ ...facts, what: `sent a malformed response (${err.message})` });
+  return failure.reset(facts);
 }
 
 /** Create the HTTP transport for one backend. */
@@ -114,7 +90,6 @@ export function createHttpTransport(target: UpstreamTarget, options: HttpTranspo
   const address = target.address;
   if (address.kind === 'script')
     throw new StackgenError('SG_ERR_INTERNAL', 'http transport needs a socket address');
-  const where = address.kind === 'unix' ? `unix:${address.path}` : `${address.host}:${address.port}`;
   const agent = new Agent({
     keepAlive: true,
     maxSockets: options.maxSockets ?? 1024,
@@ -150,14 +125,16 @@ export function createHttpTransport(target: UpstreamTarget, options: HttpTranspo
         });
       } catch (err) {
         reject(
-          new StackgenError('SG_ERR_UPSTREAM_REQUEST_TOO_LARGE', `cannot encode the request for ${where}`, {
-            cause: err,
-            details: { sentAnything: false },
-          }),
+          failure.withFacts(
+            new StackgenError('SG_ERR_UPSTREAM_REQUEST_TOO_LARGE', 'cannot encode the request as HTTP/1.1', {
+              cause: err,
+            }),
+            { target, sentAnything: false },
+          ),
         );
         return;
       }
-      const fail = (err: StackgenError) => {
+      const fail = (err: UpstreamError) => {
         if (settled) return;
         settled = true;
         req.signal.removeEventListener('abort', onAbort);
@@ -165,9 +142,7 @@ export function createHttpTransport(target: UpstreamTarget, options: HttpTranspo
         reject(err);
       };
       const onAbort = () =>
-        fail(
-          new StackgenError('SG_ERR_CLIENT_ABORTED', 'client went away', { details: { sentAnything: true } }),
-        );
+        fail(failure.aborted({ target, sentAnything: connected, cause: req.signal.reason }));
       if (req.signal.aborted) return onAbort();
       req.signal.addEventListener('abort', onAbort, { once: true });
 
@@ -177,7 +152,8 @@ export function createHttpTransport(target: UpstreamTarget, options: HttpTranspo
           return;
         }
         const timer = setTimeout(
-          () => fail(upstreamError('SG_ERR_UPSTREAM_TIMEOUT', `connecting to ${where} timed out`, false)),
+          () =>
+            fail(failure.timeout({ target, sentAnything: false, phase: 'connect', ms: timeouts.connectMs })),
           timeouts.connectMs,
         );
         socket.once('connect', () => {
@@ -188,13 +164,17 @@ export function createHttpTransport(target: UpstreamTarget, options: HttpTranspo
       });
       // Idle time on the backend socket: proxy_send_timeout while the request is written, then
       // proxy_read_timeout while waiting for and reading the answer (both "between two operations").
-      creq.setTimeout(timeouts.sendMs, () => {
-        const err = upstreamError('SG_ERR_UPSTREAM_TIMEOUT', `${where} did not answer in time`, connected);
+      // (node arms a request's timeout on its socket once connected: the connect phase is the
+      // timer above.)
+      const timer = new PhaseTimer((ms) => creq.setTimeout(ms), timeouts, 'send');
+      creq.on('timeout', () => {
+        const err = timer.timedOut({ target, sentAnything: connected });
         if (!settled) fail(err);
         else creq.destroy(err);
       });
+      timer.arm();
       // Request fully written: from now on the read timeout applies.
-      creq.once('finish', () => creq.setTimeout(timeouts.readMs));
+      creq.once('finish', () => timer.enter('read'));
       creq.on('error', (err: NodeJS.ErrnoException) => {
         if (settled) return;
         // A pooled connection the backend closed while idle: the request never reached the
@@ -205,7 +185,7 @@ export function createHttpTransport(target: UpstreamTarget, options: HttpTranspo
           send(req, timeouts, upgrade, onUpgrade, false).then(resolve, reject);
           return;
         }
-        fail(classify(err, connected, where));
+        fail(classify(err, connected, target));
       });
       creq.on('response', (res: IncomingMessage) => {
         if (settled) {
@@ -217,7 +197,7 @@ export function createHttpTransport(target: UpstreamTarget, options: HttpTranspo
         const raw = res.rawHeaders;
         for (let i = 0; i + 1 < raw.length; i += 2) {
           const name = raw[i] as string;
-          if (RESPONSE_HOP_BY_HOP.has(name.toLowerCase())) continue;
+          if (HOP_BY_HOP.has(name.toLowerCase())) continue;
           headers.push([name, raw[i + 1] as string]);
         }
         res.once('close', () => req.signal.removeEventListener('abort', onAbort));
@@ -243,10 +223,10 @@ export function createHttpTransport(target: UpstreamTarget, options: HttpTranspo
         const file = createReadStream(body.path);
         file.on('error', (err) =>
           fail(
-            new StackgenError('SG_ERR_INTERNAL', `cannot read buffered body ${body.path}`, {
-              cause: err,
-              details: { sentAnything: connected },
-            }),
+            failure.withFacts(
+              new StackgenError('SG_ERR_INTERNAL', `cannot read buffered body ${body.path}`, { cause: err }),
+              { target, sentAnything: connected },
+            ),
           ),
         );
         file.pipe(creq);

@@ -2,19 +2,18 @@
 // protocol. The proxy core only ever sees the Transport interface these return.
 
 import type { GatewayLogger } from '../log.js';
-import type { Transport, UpstreamScheme, UpstreamTarget } from '../transport.js';
+import { type Transport, targetName, type UpstreamScheme, type UpstreamTarget } from '../transport.js';
 import { createCgiTransport } from './cgi.js';
 import { createFastcgiTransport } from './fastcgi.js';
 import { createHttpTransport } from './http.js';
 import { createScgiTransport } from './scgi.js';
 import { createUwsgiTransport } from './uwsgi.js';
-import { upstreamName } from '../upstream-pool.js';
 
 type Factory = (target: UpstreamTarget, logger: GatewayLogger) => Transport;
 
 /** Backend stderr (FastCGI FCGI_STDERR, CGI script stderr) goes to the gateway's error log. */
 const stderrLines = (target: UpstreamTarget, logger: GatewayLogger) => (line: string) =>
-  logger.warn(`${upstreamName(target)} stderr: ${line}`);
+  logger.warn(`${targetName(target)} stderr: ${line}`);
 
 const FACTORIES: Record<UpstreamScheme, Factory> = {
   http: (target, logger) => createHttpTransport(target, { logger }),

@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import type { StackgenError } from '../../errors.js';
 import { ChunkedDecoder } from '../codecs/chunked.js';
 import type { ResponseHead } from '../codecs/cgi-response.js';
+import type { UpstreamResponse } from '../transport.js';
 
 export interface UpstreamBodySource {
   /** The consumer wants more: resume reading from the backend. */
@@ -21,6 +22,17 @@ export interface UpstreamBodySource {
 /** False for responses that never carry a body (RFC 9110 §6.4.1: HEAD, 1xx, 204, 304). */
 export function responseHasBody(method: string, status: number): boolean {
   return method !== 'HEAD' && status !== 204 && status !== 304 && status >= 200;
+}
+
+/** The answer a CGI-style transport resolves with: the parsed head and its body. */
+export function upstreamResponse(head: ResponseHead, body: UpstreamResponse['body']): UpstreamResponse {
+  return {
+    status: head.status,
+    statusText: head.statusText,
+    headers: head.headers,
+    body,
+    localRedirect: head.localRedirect,
+  };
 }
 
 export class UpstreamBody extends Readable {

@@ -24,14 +24,9 @@ import type {
   UpstreamTarget,
 } from '../transport.js';
 import { smallBodyBuffer, writeRequestBody } from './request-body.js';
-import { UpstreamBody, responseHasBody } from './response-body.js';
-import {
-  abortedFailure,
-  connectFailure,
-  resetFailure,
-  timeoutFailure,
-  withFacts,
-} from './upstream-failure.js';
+import { UpstreamBody, responseHasBody, upstreamResponse } from './response-body.js';
+import * as failure from './upstream-failure.js';
+import { PhaseTimer } from './phase-timer.js';
 
 export interface SingleUseExchange {
   target: UpstreamTarget;
@@ -77,9 +72,9 @@ export function createSingleUseTransport(
       try {
         packet = protocol.encode(buildCgiEnv(req, options.params), inline ?? undefined);
       } catch (error) {
-        return Promise.reject(withFacts(error, { target, sentAnything: false }));
+        return Promise.reject(failure.withFacts(error, { target, sentAnything: false }));
       }
-      if (req.signal.aborted) return Promise.reject(abortedFailure({ target, sentAnything: false }));
+      if (req.signal.aborted) return Promise.reject(failure.aborted({ target, sentAnything: false }));
       return connections.exchange(
         {
           target,
@@ -116,6 +111,8 @@ function connectTo(socket: Socket, target: UpstreamTarget): Socket {
 const MAX_FREE_SOCKETS = 256;
 
 const EMPTY = Buffer.alloc(0);
+/** A SingleUseConnection's timer before its first exchange (restart gives the real ones). */
+const NO_TIMEOUTS: TransportTimeouts = { connectMs: 0, readMs: 0, sendMs: 0 };
 
 /** The sockets of one single-use transport: those in an exchange, and closed ones to reuse. */
 export class ReusableConnections {
@@ -136,12 +133,12 @@ export class ReusableConnections {
   ): Promise<UpstreamResponse> {
     return new Promise<UpstreamResponse>((resolve, reject) => {
       if (req.signal.aborted) {
-        reject(abortedFailure({ target: this.target, sentAnything: false, cause: req.signal.reason }));
+        reject(failure.aborted({ target: this.target, sentAnything: false, cause: req.signal.reason }));
         return;
       }
       if (this.target.address.kind === 'script') {
         reject(
-          connectFailure({
+          failure.connect({
             target: this.target,
             sentAnything: false,
             cause: new Error('not a socket address'),
@@ -184,16 +181,14 @@ class SingleUseConnection {
   #generation = 0;
   #exchange: SingleUseExchange | null = null;
   #req: GatewayRequest | null = null;
-  #timeouts: TransportTimeouts | null = null;
   #decoder: ResponseHeadDecoder | null = null;
   #resolve: ((response: UpstreamResponse) => void) | null = null;
   #reject: ((error: StackgenError) => void) | null = null;
   #connected = false;
-  #phase: 'connect' | 'send' | 'read' = 'connect';
   #body: UpstreamBody | null = null;
   #settled = false;
-  #paused = false;
-  readonly #onAbort = (): void => this.#fail(abortedFailure(this.#facts(this.#req?.signal.reason)));
+  readonly #timer = new PhaseTimer((ms) => this.socket.setTimeout(ms), NO_TIMEOUTS, 'connect');
+  readonly #onAbort = (): void => this.#fail(failure.aborted(this.#facts(this.#req?.signal.reason)));
 
   constructor(owner: ReusableConnections) {
     this.#owner = owner;
@@ -216,15 +211,12 @@ class SingleUseConnection {
     this.#generation++;
     this.#exchange = exchange;
     this.#req = req;
-    this.#timeouts = timeouts;
     this.#decoder = new ResponseHeadDecoder(exchange.headMode, exchange.maxHeadBytes);
     this.#resolve = resolve;
     this.#reject = reject;
     this.#connected = false;
-    this.#phase = 'connect';
     this.#body = null;
     this.#settled = false;
-    this.#paused = false;
     req.signal.addEventListener('abort', this.#onAbort, { once: true });
     const socket = this.socket;
     // A reused socket may have been paused by the previous exchange's backpressure.
@@ -232,20 +224,11 @@ class SingleUseConnection {
     connectTo(socket, exchange.target);
     // Written before 'connect': node queues it and sends it as soon as the connection is up.
     socket.write(exchange.packet);
-    this.#armTimeout();
+    this.#timer.restart(timeouts, 'connect');
   }
 
   #facts(cause?: unknown) {
     return { target: this.#owner.target, sentAnything: this.#connected, cause };
-  }
-
-  #timeoutMs(): number {
-    const t = this.#timeouts as TransportTimeouts;
-    return this.#phase === 'connect' ? t.connectMs : this.#phase === 'send' ? t.sendMs : t.readMs;
-  }
-
-  #armTimeout(): void {
-    this.socket.setTimeout(this.#paused ? 0 : this.#timeoutMs());
   }
 
   #fail(error: StackgenError): void {
@@ -269,19 +252,14 @@ class SingleUseConnection {
     if (rest === null) {
       // The whole request is the packet already queued: nothing left to send, so the read
       // timeout applies from here (one timer re-arm, no promise hop per request).
-      this.#phase = 'read';
-      this.#armTimeout();
+      this.#timer.enter('read');
       return;
     }
-    this.#phase = 'send';
-    this.#armTimeout();
+    this.#timer.enter('send');
     const generation = this.#generation;
     writeRequestBody(this.socket, rest).then(
       () => {
-        if (this.#generation === generation && this.#phase === 'send') {
-          this.#phase = 'read';
-          this.#armTimeout();
-        }
+        if (this.#generation === generation && this.#timer.phase === 'send') this.#timer.enter('read');
       },
       // A write failure also surfaces as a socket 'error' or 'close', handled there.
       () => {},
@@ -295,15 +273,12 @@ class SingleUseConnection {
       try {
         head = (this.#decoder as ResponseHeadDecoder).push(chunk);
       } catch (error) {
-        this.#fail(withFacts(error, this.#facts()));
+        this.#fail(failure.withFacts(error, this.#facts()));
         return;
       }
       if (head === null) return;
       // The backend answered: from now on only the read timeout applies.
-      if (this.#phase !== 'read') {
-        this.#phase = 'read';
-        this.#armTimeout();
-      }
+      if (this.#timer.phase !== 'read') this.#timer.enter('read');
       const req = this.#req as GatewayRequest;
       const hasBody = responseHasBody(req.method, head.status);
       const length = head.contentLength;
@@ -316,13 +291,7 @@ class SingleUseConnection {
           : head.rest.length === length
             ? head.rest
             : head.rest.subarray(0, length as number);
-        this.#settle({
-          status: head.status,
-          statusText: head.statusText,
-          headers: head.headers,
-          body,
-          localRedirect: head.localRedirect,
-        });
+        this.#settle(upstreamResponse(head, body));
         this.socket.destroy();
         return;
       }
@@ -330,26 +299,19 @@ class SingleUseConnection {
       this.#body = new UpstreamBody(
         {
           resume: () => {
-            if (this.#generation !== generation || !this.#paused) return;
-            this.#paused = false;
+            if (this.#generation !== generation || !this.#timer.paused) return;
             this.socket.resume();
-            this.#armTimeout();
+            this.#timer.resume();
           },
           release: () => {
             if (this.#generation === generation) this.socket.destroy();
           },
-          truncated: (what) => resetFailure({ ...this.#facts(), what: `response body ${what}` }),
+          truncated: (what) => failure.reset({ ...this.#facts(), what: `response body ${what}` }),
         },
         head,
         hasBody,
       );
-      this.#settle({
-        status: head.status,
-        statusText: head.statusText,
-        headers: head.headers,
-        body: this.#body,
-        localRedirect: head.localRedirect,
-      });
+      this.#settle(upstreamResponse(head, this.#body));
       chunk = head.rest;
     }
     const body = this.#body;
@@ -357,16 +319,15 @@ class SingleUseConnection {
     try {
       more = body.deliver(chunk);
     } catch (error) {
-      this.#fail(withFacts(error, this.#facts()));
+      this.#fail(failure.withFacts(error, this.#facts()));
       return;
     }
     if (body.complete) {
       // The whole body is here; uWSGI closes anyway and nothing else may follow.
       this.socket.destroy();
     } else if (!more) {
-      this.#paused = true;
       this.socket.pause();
-      this.#armTimeout();
+      this.#timer.pause();
     }
   }
 
@@ -375,24 +336,24 @@ class SingleUseConnection {
       this.#body.sourceEnded();
       this.socket.destroy();
     } else if (!this.#settled) {
-      this.#fail(resetFailure({ ...this.#facts(), advice: this.#exchange?.resetAdvice }));
+      this.#fail(failure.reset({ ...this.#facts(), advice: this.#exchange?.resetAdvice }));
     }
   }
 
   #onTimeout(): void {
-    this.#fail(timeoutFailure({ ...this.#facts(), phase: this.#phase, ms: this.#timeoutMs() }));
+    this.#fail(this.#timer.timedOut(this.#facts()));
   }
 
   #onError(error: Error): void {
     const advice = this.#exchange?.resetAdvice;
-    if (!this.#connected) this.#fail(connectFailure(this.#facts(error)));
-    else if (this.#body === null) this.#fail(resetFailure({ ...this.#facts(error), advice }));
-    else this.#fail(resetFailure({ ...this.#facts(error), what: 'failed while sending the response body' }));
+    if (!this.#connected) this.#fail(failure.connect(this.#facts(error)));
+    else if (this.#body === null) this.#fail(failure.reset({ ...this.#facts(error), advice }));
+    else this.#fail(failure.reset({ ...this.#facts(error), what: 'failed while sending the response body' }));
   }
 
   #onClose(): void {
     this.#req?.signal.removeEventListener('abort', this.#onAbort);
-    if (!this.#settled) this.#fail(resetFailure({ ...this.#facts(), advice: this.#exchange?.resetAdvice }));
+    if (!this.#settled) this.#fail(failure.reset({ ...this.#facts(), advice: this.#exchange?.resetAdvice }));
     else if (this.#body !== null && !this.#body.complete && !this.#body.destroyed) this.#body.sourceEnded();
     this.socket.setTimeout(0);
     // Drop references to the finished request so it can be collected while we sit idle.

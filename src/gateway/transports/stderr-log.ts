@@ -1,21 +1,19 @@
 // What a backend writes to stderr (FastCGI FCGI_STDERR records, a CGI script's stderr), as log
-// lines with a per-request byte cap: a script looping on a warning must not fill the gateway's
+// lines (bare: the logger the registry gives names the backend, once) with a per-request byte cap: a script looping on a warning must not fill the gateway's
 // log. A short tail is kept for error details ("the script died: <last lines>").
 
 const TAIL_CHARS = 2048;
 
 export class StderrLog {
   readonly #logger: ((line: string) => void) | undefined;
-  readonly #prefix: string;
   #budget: number;
   #partial = '';
   #tail = '';
   #truncated = false;
 
-  constructor(logger: ((line: string) => void) | undefined, limitBytes: number, prefix: string) {
+  constructor(logger: ((line: string) => void) | undefined, limitBytes: number) {
     this.#logger = logger;
     this.#budget = limitBytes;
-    this.#prefix = prefix;
   }
 
   /** Take one piece of stderr output. */
@@ -57,12 +55,12 @@ export class StderrLog {
 
   #emit(line: string): void {
     // CRLF-terminated output (fcgiwrap -f turns LF into CRLF) must not leave a CR in the log.
-    this.#logger?.(this.#prefix + (line.endsWith('\r') ? line.slice(0, -1) : line));
+    this.#logger?.(line.endsWith('\r') ? line.slice(0, -1) : line);
   }
 
   #noteTruncated(): void {
     if (this.#truncated) return;
     this.#truncated = true;
-    this.#logger?.(`${this.#prefix}[stderr truncated: per-request limit reached]`);
+    this.#logger?.('[stderr truncated: per-request limit reached]');
   }
 }

@@ -1,25 +1,11 @@
-// The errors a transport rejects with (see transport.ts): one constructor per failure kind, so
-// the message, the hint and `details.sentAnything` (may the core retry elsewhere?) are worded
-// once for every protocol.
+// The errors a transport rejects with (see transport.ts): one constructor per failure kind
+// (imported as a namespace: `failure.connect(facts)`, `failure.timeout(…)`), so
+// the message, the hint and `sentAnything` (may the core retry elsewhere?) are worded once for
+// every protocol. Every message starts with the target's one name (targetName), so a log line
+// names it once: `upstream uwsgi://unix:/run/app.sock: cannot connect (ENOENT).`
 
-import { StackgenError } from '../../errors.js';
-import type { UpstreamAddress, UpstreamTarget } from '../transport.js';
-
-/** `uwsgi://127.0.0.1:3031`, `fastcgi://unix:/run/app.sock`, `cgi:/srv/cgi-bin/x.py`. */
-export function describeTarget(target: UpstreamTarget): string {
-  return `${target.scheme}:${describeAddress(target.address)}`;
-}
-
-function describeAddress(address: UpstreamAddress): string {
-  switch (address.kind) {
-    case 'tcp':
-      return `//${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
-    case 'unix':
-      return `//unix:${address.path}`;
-    case 'script':
-      return address.path;
-  }
-}
+import { StackgenError, UpstreamError } from '../../errors.js';
+import { targetName, type UpstreamTarget } from '../transport.js';
 
 export interface FailureFacts {
   target: UpstreamTarget;
@@ -29,8 +15,17 @@ export interface FailureFacts {
   details?: Record<string, unknown>;
 }
 
-function details(facts: FailureFacts): Record<string, unknown> {
-  return { target: describeTarget(facts.target), sentAnything: facts.sentAnything, ...facts.details };
+type Code = ConstructorParameters<typeof UpstreamError>[0];
+
+function failure(code: Code, facts: FailureFacts, what: string, hint?: string): UpstreamError {
+  const target = targetName(facts.target);
+  return new UpstreamError(code, `upstream ${target}: ${what}`, {
+    hint,
+    cause: facts.cause,
+    details: { target, ...facts.details },
+    sentAnything: facts.sentAnything,
+    target,
+  });
 }
 
 function errnoOf(cause: unknown): string | undefined {
@@ -38,84 +33,71 @@ function errnoOf(cause: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-/** Connection refused, socket file missing, permission denied... (502, safe to retry). */
-export function connectFailure(facts: FailureFacts): StackgenError {
+const withErrno = (cause: unknown) => {
+  const errno = errnoOf(cause);
+  return errno ? ` (${errno})` : '';
+};
+
+/** Connection refused, socket file missing, permission denied, script not runnable... (502). */
+export function connect(facts: FailureFacts): UpstreamError {
   const errno = errnoOf(facts.cause);
-  const where = describeTarget(facts.target);
   const hint =
     errno === 'ENOENT'
       ? 'The unix socket file does not exist: is the app server running, and is the path right?'
       : errno === 'EACCES'
         ? 'The gateway may not open the unix socket: check its owner and mode (chmod-socket in uWSGI).'
         : 'Is the app server running and listening on this address?';
-  return new StackgenError(
-    'SG_ERR_UPSTREAM_CONNECT',
-    `Cannot connect to ${where}${errno ? ` (${errno})` : ''}.`,
-    { hint, cause: facts.cause, details: details(facts) },
-  );
+  return failure('SG_ERR_UPSTREAM_CONNECT', facts, `cannot connect${withErrno(facts.cause)}.`, hint);
 }
 
 /** The backend closed (or reset) the connection before a complete response head (502). */
-export function resetFailure(
-  facts: FailureFacts & { advice?: string | undefined; what?: string },
-): StackgenError {
-  const errno = errnoOf(facts.cause);
+export function reset(facts: FailureFacts & { advice?: string | undefined; what?: string }): UpstreamError {
   const what = facts.what ?? 'closed the connection before a complete response';
-  return new StackgenError(
+  return failure(
     'SG_ERR_UPSTREAM_RESET',
-    `${describeTarget(facts.target)} ${what}${errno ? ` (${errno})` : ''}.${facts.advice ? ` ${facts.advice}` : ''}`,
-    {
-      hint: 'Look at the app server log for a crash or a refused request.',
-      cause: facts.cause,
-      details: details(facts),
-    },
+    facts,
+    `${what}${withErrno(facts.cause)}.${facts.advice ? ` ${facts.advice}` : ''}`,
+    'Look at the app server log for a crash or a refused request.',
   );
 }
 
 /** No answer in time: `phase` says which timeout fired (504). */
-export function timeoutFailure(
+export function timeout(
   facts: FailureFacts & { phase: 'connect' | 'send' | 'read'; ms: number },
-): StackgenError {
+): UpstreamError {
   const doing = { connect: 'connect', send: 'accept the request', read: 'answer' }[facts.phase];
-  return new StackgenError(
+  return failure(
     'SG_ERR_UPSTREAM_TIMEOUT',
-    `${describeTarget(facts.target)} did not ${doing} within ${facts.ms} ms (${facts.phase} timeout).`,
-    {
-      hint: 'The app is slow or all its workers are busy: add workers, or raise the gateway timeout.',
-      details: { ...details(facts), phase: facts.phase, timeoutMs: facts.ms },
-    },
+    { ...facts, details: { ...facts.details, phase: facts.phase, timeoutMs: facts.ms } },
+    `did not ${doing} within ${facts.ms} ms (${facts.phase} timeout).`,
+    'The app is slow or all its workers are busy: add workers, or raise the gateway timeout.',
   );
 }
 
 /** The request was cancelled (client gone or the front's own deadline): the transport stopped. */
-export function abortedFailure(facts: FailureFacts): StackgenError {
-  return new StackgenError(
-    'SG_ERR_CLIENT_ABORTED',
-    `Request to ${describeTarget(facts.target)} cancelled: the client went away.`,
-    { cause: facts.cause, details: details(facts) },
-  );
-}
-
-/** Attach `sentAnything` and the target to a codec error (which knows neither). */
-export function withFacts(err: unknown, facts: FailureFacts): StackgenError {
-  if (err instanceof StackgenError) {
-    return new StackgenError(err.code, err.message, {
-      hint: err.hint,
-      cause: err,
-      details: { ...err.details, ...details(facts) },
-    });
-  }
-  return new StackgenError('SG_ERR_INTERNAL', `Transport bug: ${String(err)}`, {
-    cause: err,
-    details: details(facts),
-  });
+export function aborted(facts: FailureFacts): UpstreamError {
+  return failure('SG_ERR_CLIENT_ABORTED', facts, 'request cancelled: the client went away.');
 }
 
 /** The backend's answer cannot be a response (no output, truncated head...) (502). */
-export function malformedFailure(facts: FailureFacts & { what: string }): StackgenError {
-  return new StackgenError('SG_ERR_UPSTREAM_MALFORMED', `${describeTarget(facts.target)} ${facts.what}.`, {
-    hint: "Look at the app's error output: it probably crashed or printed nothing.",
-    cause: facts.cause,
-    details: details(facts),
-  });
+export function malformed(facts: FailureFacts & { what: string }): UpstreamError {
+  return failure(
+    'SG_ERR_UPSTREAM_MALFORMED',
+    facts,
+    `${facts.what}.`,
+    "Look at the app's error output: it probably crashed or printed nothing.",
+  );
+}
+
+/** Attach the target and `sentAnything` to a codec error (which knows neither). */
+export function withFacts(err: unknown, facts: FailureFacts): UpstreamError {
+  if (err instanceof StackgenError) {
+    return failure(
+      err.code,
+      { ...facts, cause: err, details: { ...err.details, ...facts.details } },
+      err.message,
+      err.hint,
+    );
+  }
+  return failure('SG_ERR_INTERNAL', { ...facts, cause: err }, `transport bug: ${String(err)}`);
 }

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { StackgenError } from '../../../src/errors.js';
-import { responseHeadersForClient, statusForUpstreamError } from '../../../src/gateway/proxy.js';
-import type { GatewayRequest } from '../../../src/gateway/transport.js';
+import { StackgenError, statusFor } from '../../../src/errors.js';
+import { responseHeadersForClient, upstreamLine } from '../../../src/gateway/proxy.js';
+import * as failure from '../../../src/gateway/transports/upstream-failure.js';
+import { type GatewayRequest, targetName } from '../../../src/gateway/transport.js';
 import { backendRequestHeaders } from '../../../src/gateway/transports/http.js';
-import { createUpstreamPool, upstreamName } from '../../../src/gateway/upstream-pool.js';
+import { createUpstreamPool } from '../../../src/gateway/upstream-pool.js';
 
 describe('proxy core (pure parts)', () => {
   it.each([
@@ -13,7 +14,7 @@ describe('proxy core (pure parts)', () => {
     ['SG_ERR_UPSTREAM_TIMEOUT', 504],
     ['SG_ERR_UPSTREAM_REQUEST_TOO_LARGE', 500],
   ] as const)('%s → %i', (code, status) => {
-    expect(statusForUpstreamError(new StackgenError(code, 'x'))).toBe(status);
+    expect(statusFor(new StackgenError(code, 'x'))).toBe(status);
   });
 
   it('removes hop-by-hop fields and those named in Connection, keeps duplicates, adds security headers', () => {
@@ -134,9 +135,27 @@ describe('upstream pool', () => {
   });
 
   it('names targets as they are written in the config', () => {
-    expect(upstreamName({ scheme: 'uwsgi', address: { kind: 'unix', path: '/run/a.sock' } })).toBe(
+    expect(targetName({ scheme: 'uwsgi', address: { kind: 'unix', path: '/run/a.sock' } })).toBe(
       'uwsgi://unix:/run/a.sock',
     );
-    expect(upstreamName({ scheme: 'cgi', address: { kind: 'script', path: '/x.py' } })).toBe('cgi:/x.py');
+    expect(targetName({ scheme: 'cgi', address: { kind: 'script', path: '/x.py' } })).toBe('cgi:/x.py');
+  });
+});
+
+describe("upstreamLine (the start of an upstream failure's log line)", () => {
+  const target = { scheme: 'uwsgi', address: { kind: 'unix', path: '/run/a.sock' } } as const;
+
+  it('names the target once, for an upstream error as for any other', () => {
+    const cause = Object.assign(new Error('connect ENOENT'), { code: 'ENOENT' });
+    const line = upstreamLine(
+      'uwsgi://unix:/run/a.sock',
+      failure.connect({ target, sentAnything: false, cause }),
+    );
+    expect(line).toBe(
+      'upstream uwsgi://unix:/run/a.sock: cannot connect (ENOENT). [SG_ERR_UPSTREAM_CONNECT]',
+    );
+    expect(upstreamLine('uwsgi://unix:/run/a.sock', new Error('boom'))).toBe(
+      'upstream uwsgi://unix:/run/a.sock: boom',
+    );
   });
 });

@@ -1,4 +1,4 @@
-import { nodeResponseSink } from '../../../src/gateway/proxy.js';
+import { nodeResponseSink } from '../../../src/gateway/response-sink.js';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, get, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -2,7 +2,7 @@
 // FCGI_BeginRequestBody { roleB1, roleB0, flags, reserved[5] } and
 // FCGI_EndRequestBody { appStatusB3..B0, protocolStatus, reserved[3] }.
 
-import { StackgenError } from '../../../errors.js';
+import { UpstreamError } from '../../../errors.js';
 
 export const BEGIN_REQUEST_BODY_LENGTH = 8;
 export const END_REQUEST_BODY_LENGTH = 8;
@@ -53,14 +53,15 @@ const REFUSALS: Record<number, string> = {
  * other statuses mean the application rejected the request without running it, so a retry on
  * another backend is safe (sentAnything: false).
  */
-export function endRequestError(end: EndRequestBody): StackgenError | null {
+export function endRequestError(end: EndRequestBody): UpstreamError | null {
   if (end.protocolStatus === ProtocolStatus.RequestComplete) return null;
   const why = REFUSALS[end.protocolStatus] ?? `unknown protocolStatus ${end.protocolStatus}`;
-  return new StackgenError('SG_ERR_UPSTREAM_REJECTED', `The FastCGI backend refused the request (${why}).`, {
+  return new UpstreamError('SG_ERR_UPSTREAM_REJECTED', `The FastCGI backend refused the request (${why}).`, {
     hint:
       end.protocolStatus === ProtocolStatus.Overloaded
         ? 'Give the backend more workers or lower the gateway max_connections for it.'
         : 'Check that the backend is a FastCGI responder (php-fpm, fcgiwrap, uWSGI fastcgi-socket).',
-    details: { ...end, sentAnything: false },
+    details: { ...end },
+    sentAnything: false,
   });
 }

@@ -60,7 +60,7 @@ describe('encodeUwsgiRequest', () => {
     expect(err.code).toBe('SG_ERR_UPSTREAM_REQUEST_TOO_LARGE');
     expect(err.hint).toContain('buffer-size');
     expect(err.hint).toContain('4096');
-    expect(err.details?.['sentAnything']).toBe(false);
+    expect(err).toMatchObject({ sentAnything: false });
   });
 });
 

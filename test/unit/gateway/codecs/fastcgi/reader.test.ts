@@ -107,6 +107,6 @@ describe('endRequestError', () => {
     const err = endRequestError({ appStatus: 0, protocolStatus: status });
     expect(err?.code).toBe('SG_ERR_UPSTREAM_REJECTED');
     expect(err?.message).toContain(text);
-    expect(err?.details?.['sentAnything']).toBe(false);
+    expect(err).toMatchObject({ sentAnything: false });
   });
 });

@@ -2,7 +2,7 @@
 // bytes to node:http) for everything else — a wrong "yes" would bypass llhttp's checks.
 
 import { describe, expect, it } from 'vitest';
-import { mayBecomeSimpleHead, parseSimpleHead } from '../../../src/gateway/fast-lane.js';
+import { mayBecomeSimpleHead, parseSimpleHead } from '../../../../src/gateway/codecs/http-head.js';
 
 describe('parseSimpleHead', () => {
   it('takes a plain GET with its headers in order, names as sent, values trimmed', () => {

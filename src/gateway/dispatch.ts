@@ -1,0 +1,220 @@
+// The request pipeline every lane shares: guard → route (routeHead), then static | proxy
+// (dispatch). The node:http lane, the fast lane, WebSocket upgrades and CGI local redirects
+// all come through here, so a rule about which request reaches which location is written once.
+
+import { discardRequestBody } from './body.js';
+import type { GatewayConfig, UpstreamLocation } from './config.js';
+import type { GatewayState } from './gateway-state.js';
+import { type ProxyOutcome, proxyRequest } from './proxy.js';
+import { type GuardAccepted, type GuardInput, guardRequest } from './request-guard.js';
+import type { ResponseSink } from './response-sink.js';
+import { routeRequest, type RouteResult } from './router.js';
+import { type StaticRequest, serveStatic } from './static.js';
+import type { CancelSignal, GatewayRequest, RequestBody } from './transport.js';
+import type { UpstreamPool } from './upstream-pool.js';
+
+/** A request that passed the guard and matched a location. */
+export interface Routed {
+  ok: true;
+  guard: GuardAccepted;
+  route: Extract<RouteResult, { ok: true }>;
+  /** The request declares a body (chunked, or a Content-Length above 0). */
+  hasBody: boolean;
+}
+
+/** A request the guard or the router refused, with the status nginx would answer. */
+export interface Refused {
+  ok: false;
+  status: number;
+  /** 'guard' (malformed: the connection cannot be trusted) or 'route' (404, or an encoded-slash 400). */
+  by: 'guard' | 'route';
+  hasBody: boolean;
+}
+
+/** Guard a request head, then route it with the state's router (pure). */
+export function routeHead(s: GatewayState, head: GuardInput): Routed | Refused {
+  const guard = guardRequest(head);
+  if (!guard.ok) return { ok: false, status: guard.status, by: 'guard', hasBody: false };
+  const hasBody = guard.chunked || (guard.contentLength ?? 0) > 0;
+  const route = routeRequest(s.router, guard.path, guard.pathKeepingEncodedSlashes);
+  if (!route.ok) return { ok: false, status: route.status, by: 'route', hasBody };
+  return { ok: true, guard, route, hasBody };
+}
+
+/** Both ends of the client connection, for REMOTE_ADDR / SERVER_PORT and the access log. */
+export interface Peer {
+  remoteAddress: string;
+  remotePort: number;
+  serverAddress: string;
+  serverPort: number;
+}
+
+/** The Peer of a client socket. */
+export function peerOf(socket: {
+  remoteAddress?: string | undefined;
+  remotePort?: number | undefined;
+  localAddress?: string | undefined;
+  localPort?: number | undefined;
+}): Peer {
+  return {
+    remoteAddress: socket.remoteAddress ?? '',
+    remotePort: socket.remotePort ?? 0,
+    serverAddress: socket.localAddress ?? '',
+    serverPort: socket.localPort ?? 0,
+  };
+}
+
+/**
+ * Where a request's body comes from (the node:http lane): read once the location is known
+ * to be an upstream one — or the refusal already answered (413, 408, 499) — and discarded
+ * for a static one.
+ */
+export interface BodySource {
+  read(guard: GuardAccepted): Promise<RequestBody | null | ProxyOutcome>;
+  discard(): void;
+}
+
+/** One routed request and where its answer goes. */
+export interface Dispatch {
+  method: string;
+  peer: Peer;
+  sink: ResponseSink;
+  signal: CancelSignal;
+  /** The request's headers as a record of lower-case names, for static files. */
+  staticHeaders(): StaticRequest['headers'];
+  /** null when the request has no body to read (fast lane, local redirect). */
+  body: BodySource | null;
+  /** Header pairs forwarded to the backend instead of the guarded ones (a local redirect's). */
+  forwardHeaders?: readonly string[];
+  /** False on a local redirect's own request: a second redirect is answered 500. */
+  mayRedirect: boolean;
+}
+
+/** Serve a routed request: a static file, or the proxy core for an upstream location. */
+export async function dispatch(s: GatewayState, routed: Routed, d: Dispatch): Promise<ProxyOutcome> {
+  const { guard, route } = routed;
+  const loc = route.location;
+  if (loc.kind === 'static') {
+    d.body?.discard();
+    const r = await serveStatic(
+      { method: d.method, headers: d.staticHeaders() },
+      d.sink,
+      loc,
+      guard.path,
+      s.config.securityHeaders,
+    );
+    return { ...r, upstreamMs: null, upstream: null };
+  }
+  let body: RequestBody | null = null;
+  if (d.body !== null && routed.hasBody) {
+    const read = await d.body.read(guard);
+    if (read !== null && 'status' in read) return read;
+    body = read;
+  }
+  try {
+    const request = gatewayRequestFor(s.config, routed, loc, d, body);
+    return await proxyTo(s, loc, d.sink, request, d.mayRedirect);
+  } finally {
+    if (body !== null) void discardRequestBody(body);
+  }
+}
+
+/** The GatewayRequest for a guarded, routed request (one place for every lane). */
+export function gatewayRequestFor(
+  config: GatewayConfig,
+  routed: Routed,
+  loc: UpstreamLocation,
+  d: Pick<Dispatch, 'method' | 'peer' | 'signal' | 'forwardHeaders'>,
+  body: RequestBody | null,
+): GatewayRequest {
+  const { guard, route } = routed;
+  return {
+    method: d.method,
+    rawTarget: guard.rawTarget,
+    rawPath: guard.rawPath,
+    query: guard.query,
+    scriptName: route.scriptName,
+    pathInfo: route.pathInfo,
+    httpVersion: guard.httpVersion,
+    rawHeaders: d.forwardHeaders ?? guard.rawHeaders,
+    host: guard.host ?? config.serverName,
+    scheme: 'http',
+    remoteAddress: d.peer.remoteAddress,
+    remotePort: d.peer.remotePort,
+    serverAddress: d.peer.serverAddress,
+    serverPort: d.peer.serverPort,
+    serverName: config.serverName,
+    documentRoot: loc.documentRoot,
+    body,
+    signal: d.signal,
+  };
+}
+
+/** The proxy core for one upstream location, with a CGI local redirect routed back here. */
+function proxyTo(
+  s: GatewayState,
+  loc: UpstreamLocation,
+  sink: ResponseSink,
+  request: GatewayRequest,
+  mayRedirect: boolean,
+): Promise<ProxyOutcome> {
+  return proxyRequest({
+    sink,
+    request,
+    pool: s.pools.get(loc) as UpstreamPool,
+    timeouts: s.transportTimeouts,
+    securityHeaders: s.config.securityHeaders,
+    logger: s.logger,
+    redispatch: mayRedirect
+      ? (target) => localRedirect(s, sink, request, target)
+      : async (target) => {
+          s.logger.error(
+            `a second CGI local redirect (to "${target}") while "${request.method} ${request.rawTarget}": answered 500`,
+          );
+          return { ...sink.sendError(500), upstreamMs: null, upstream: null };
+        },
+  });
+}
+
+/** RFC 3875 §6.2.2: re-dispatch a CGI local redirect as a GET without body, once. */
+function localRedirect(
+  s: GatewayState,
+  sink: ResponseSink,
+  original: GatewayRequest,
+  target: string,
+): Promise<ProxyOutcome> {
+  const routed = routeHead(s, {
+    method: 'GET',
+    httpVersion: original.httpVersion,
+    url: target,
+    rawHeaders: ['Host', original.host],
+  });
+  if (!routed.ok) {
+    const status = routed.by === 'guard' ? 500 : routed.status;
+    return Promise.resolve({ ...sink.sendError(status), upstreamMs: null, upstream: null });
+  }
+  return dispatch(s, routed, {
+    method: 'GET',
+    peer: original,
+    sink,
+    signal: original.signal,
+    staticHeaders: () => ({}),
+    body: null,
+    forwardHeaders: original.rawHeaders.filter((_, i, all) => {
+      const name = (i % 2 === 0 ? all[i] : all[i - 1]) as string;
+      return !/^(content-length|content-type|transfer-encoding)$/i.test(name);
+    }),
+    mayRedirect: false,
+  });
+}
+
+/** Raw header pairs as a record of lower-case names (repeats joined with ", "), for static files. */
+export function headerRecord(rawHeaders: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = (rawHeaders[i] as string).toLowerCase();
+    const value = rawHeaders[i + 1] as string;
+    out[name] = out[name] === undefined ? value : `${out[name]}, ${value}`;
+  }
+  return out;
+}
