@@ -3,7 +3,7 @@
 
 import type { NormalizedSpec } from '../stack/normalize.js';
 import { FRAMEWORKS } from './catalog/frameworks.js';
-import { FCGIWRAP_PROCESS, needsCgiBridge, PROTOCOLS, PROXIES } from './catalog/proxies.js';
+import { FCGIWRAP, FCGIWRAP_PROCESS, needsCgiBridge, PROTOCOLS, PROXIES } from './catalog/proxies.js';
 import { requiredPackages } from './requirements.js';
 import { SERVERS } from './catalog/servers.js';
 import type {
@@ -197,12 +197,12 @@ function resolveAppServer(
 
 function resolveFcgiwrap(spec: NormalizedSpec): BridgeComponent {
   return {
-    id: 'fcgiwrap',
+    id: FCGIWRAP.program,
     role: 'cgi-bridge',
-    program: 'fcgiwrap',
-    title: 'fcgiwrap',
+    program: FCGIWRAP.program,
+    title: FCGIWRAP.program,
     dependsOn: [],
-    listen: [{ kind: 'unix', file: `${spec.name}-fcgiwrap.sock` }],
+    listen: [{ kind: 'unix', file: `${spec.name}-${FCGIWRAP.program}.sock` }],
     ...FCGIWRAP_PROCESS,
   };
 }
