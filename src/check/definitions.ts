@@ -25,9 +25,6 @@ export interface ToolNeed {
   package: string;
 }
 
-export type { ToolOutput } from './judge.js';
-export { judgeExitCode } from './judge.js';
-
 export type StepAction =
   | {
       kind: 'exec';

@@ -5,7 +5,7 @@
 import { StackgenError } from '../errors.js';
 import type { CiProvider } from '../render/ci.js';
 import type { VerifyTarget } from '../runtime/verify.js';
-import { CONCURRENCY, FRAMEWORKS, MANAGERS, PROTOCOLS, PROXY_KINDS, SERVERS } from '../stack/schema.js';
+import { CONCURRENCY, FRAMEWORKS, MANAGERS, PROTOCOLS, PROXY_KINDS, SERVERS } from '../stack/enums.js';
 
 /** Every member of a string union, once: the Record makes the compiler check none is missing. */
 function membersOf<T extends string>(record: Record<T, unknown>): readonly T[] {

@@ -7,7 +7,7 @@
 
 import { dirname, join } from 'node:path';
 import type { Artifact } from '../render/artifacts.js';
-import { type BoundEndpoint, type Plan, unitBaseName } from '../render/plan.js';
+import { type BoundEndpoint, isFrontComponent, type Plan, unitBaseName } from '../render/plan.js';
 import { MANAGERS, PROXIES } from '../topology/catalog/proxies.js';
 
 /** One thing done to the host. */
@@ -262,9 +262,7 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
 
   // --- the gateway's command ------------------------------------------------------------
   // A managed front is stackgen's own gateway: its units run this stackgen.
-  const usesGateway = plan.launches.some(
-    (l) => l.managed && plan.topology.components.find((c) => c.id === l.component)?.role === 'proxy',
-  );
+  const usesGateway = plan.launches.some((l) => l.managed && isFrontComponent(plan, l.component));
   const wrapper = plan.site.stackgenCommand[0];
   if (usesGateway && wrapper && plan.site.stackgenCommand.length === 1) {
     add({

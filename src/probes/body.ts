@@ -3,7 +3,7 @@
 // refused with 413 by the proxy itself, and the app's request counter does not move.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { sizeToBytes } from '../render/artifacts.js';
+import { sizeToBytes } from '../render/address.js';
 import { readCounter } from './counter.js';
 import type { EchoResponse } from './contract.js';
 import { httpRequest, jsonOf } from './http.js';

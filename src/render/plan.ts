@@ -5,14 +5,13 @@
 import { dirname, isAbsolute, join } from 'node:path';
 import type { NormalizedSpec } from '../stack/normalize.js';
 import type { ProxyKind } from '../stack/schema.js';
-import { relativeFiles, WSGI_LOADER_MODULE } from '../topology/catalog/files.js';
+import { type FileKey, relativeFiles, WSGI_LOADER_MODULE } from '../topology/catalog/files.js';
 import { PROXY_RECIPES, SERVER_RECIPES } from '../topology/catalog/recipes.js';
 import type { Site } from '../topology/site.js';
 import type { AppServerComponent, Component, Endpoint, Topology } from '../topology/types.js';
 import { type BoundEndpoint, nginxAddress } from './address.js';
 
-export { type BoundEndpoint, gatewayUpstreamUrl, nginxAddress } from './address.js';
-export { relativeFiles, WSGI_LOADER_MODULE } from '../topology/catalog/files.js';
+export { type BoundEndpoint, nginxAddress } from './address.js';
 
 /** One process to start, exactly as its process manager would start it. */
 export interface Launch {
@@ -73,7 +72,7 @@ export interface Plan {
   appServer: (AppServerComponent & { bound: BoundEndpoint[] }) | null;
   bridge: { bound: BoundEndpoint } | null;
   /** Absolute paths of every file a stack can have (catalog/files.ts). */
-  files: Record<keyof ReturnType<typeof relativeFiles>, string>;
+  files: Record<FileKey, string>;
   launches: Launch[];
 }
 

@@ -15,7 +15,13 @@ import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { StackgenError } from '../errors.js';
 import type { UnitEvent } from '../report/types.js';
-import { type BoundEndpoint, type Launch, type Plan, unitBaseName } from '../render/plan.js';
+import {
+  type BoundEndpoint,
+  isFrontComponent,
+  type Launch,
+  type Plan,
+  unitBaseName,
+} from '../render/plan.js';
 import { frontErrorLog } from '../topology/catalog/recipes.js';
 import type { Manager } from '../stack/schema.js';
 import { likelyCause, type NotReadyFacts, type PathFact, tailLines } from './diagnose.js';
@@ -112,7 +118,7 @@ export function planUnits(plan: Plan, book: AccountBook, options: { dropPrivileg
   // A front the distribution runs in production (Debian's nginx): verify runs it itself.
   const unmanaged = plan.launches.filter((l) => !l.managed);
   const componentOf = (id: string) => plan.topology.components.find((c) => c.id === id);
-  const isFront = (l: Launch) => componentOf(l.component)?.role === 'proxy';
+  const isFront = (l: Launch) => isFrontComponent(plan, l.component);
   const errorLog = frontErrorLog(plan);
   const depsOf = (component: string) => componentOf(component)?.dependsOn ?? [];
 

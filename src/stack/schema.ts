@@ -3,34 +3,10 @@
 // stack.yaml reference are both generated from this file.
 
 import { z } from 'zod';
-import { DEFAULT_PROXY, PROXY_KINDS, SERVER_NAMES } from '../topology/catalog/names.js';
+import { DEFAULT_PROXY } from '../topology/catalog/names.js';
+import { CONCURRENCY, FRAMEWORKS, INTERFACES, MANAGERS, PROTOCOLS, PROXY_KINDS, SERVERS } from './enums.js';
 
-export { PROXY_KINDS };
-
-export const FRAMEWORKS = [
-  'flask',
-  'django',
-  'bottle',
-  'tornado',
-  'fastapi',
-  'starlette',
-  'wsgi',
-  'asgi',
-  'cgi',
-] as const;
-export const INTERFACES = ['wsgi', 'asgi', 'tornado', 'cgi'] as const;
-export const SERVERS = SERVER_NAMES;
-export const CONCURRENCY = ['prefork', 'threads', 'gevent', 'async', 'process-per-request'] as const;
-export const PROTOCOLS = ['http', 'uwsgi', 'fastcgi', 'scgi', 'cgi'] as const;
-export const MANAGERS = ['systemd', 'supervisor', 'none'] as const;
-
-export type Framework = (typeof FRAMEWORKS)[number];
-export type AppInterface = (typeof INTERFACES)[number];
-export type ServerName = (typeof SERVERS)[number];
-export type Concurrency = (typeof CONCURRENCY)[number];
-export type ProxyKind = (typeof PROXY_KINDS)[number];
-export type Protocol = (typeof PROTOCOLS)[number];
-export type Manager = (typeof MANAGERS)[number];
+export * from './enums.js';
 
 /** nginx size syntax: 1048576, 512k, 10m, 1g (0 = unlimited). */
 const SIZE = /^\d+[kKmMgG]?$/;
