@@ -3,7 +3,7 @@
 
 import { PROXY_RECIPES, type RecipeFile, SERVER_RECIPES } from '../topology/catalog/recipes.js';
 import { SERVERS } from '../topology/catalog/servers.js';
-import { relativeFiles } from '../topology/catalog/files.js';
+import { masterFifoPath, relativeFiles } from '../topology/catalog/files.js';
 import { renderTemplate } from './engine.js';
 import { type Launch, type Plan, unitBaseName } from './plan.js';
 import { shellQuote, systemdQuote } from './helpers.js';
@@ -133,8 +133,12 @@ function systemdUnits(plan: Plan, base: object): Artifact[] {
         environment: Object.entries(launch.env).map(([k, v]) => systemdQuote(`${k}=${v}`)),
         // %i is a systemd specifier: it must reach systemd unquoted and unescaped.
         execStart: argv.map((a) => (templated && a === '%i' ? a : systemdQuote(a))).join(' '),
-        reloadSignal: c.reload ? c.reload.signal.replace('SIG', '') : null,
-        reloadWhy: c.reload?.why ?? '',
+        execReload: c.reload?.masterFifo
+          ? `/bin/sh -c ${systemdQuote(`echo ${c.reload.masterFifo.command} > ${masterFifoPath(plan.site.runDir)}`)}`
+          : c.reload
+            ? `/bin/kill -${c.reload.signal.replace('SIG', '')} $MAINPID`
+            : null,
+        reloadWhy: c.reload?.masterFifo?.why ?? c.reload?.why ?? '',
         stopWhy: c.stop.why,
         after: c.role === 'proxy' && appUnit ? [appUnit] : [],
         partOf: templated ? `${plan.name}.target` : null,

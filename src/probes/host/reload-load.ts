@@ -2,49 +2,89 @@
 // server and then of the proxy — the way a deploy or a certificate renewal reloads them —
 // and count the requests that failed (goal: none). A server with no graceful reload is
 // said to have none (its unit has no ExecReload; a restart drops requests by design).
+// Two more ways a reload goes wrong without a failed request: it stalls new requests (all
+// workers replaced at once: uWSGI's SIGHUP held requests 1.3 s where the chain reload holds
+// them 50 ms), and it did not happen (the probe app's workers answering after the reload
+// must all be new processes).
 
 import { reloadAndWait } from '../../install/run.js';
 import { PROXIES } from '../../topology/catalog/proxies.js';
 import { isFrontComponent, unitBaseName } from '../../render/plan.js';
-import { httpRequest } from '../http.js';
+import { httpRequest, jsonOf } from '../http.js';
 import { fail, pass, type ProbeContext, type ProbeDefinition } from '../types.js';
+import type { EchoResponse } from '../contract.js';
 import { sleep } from '../../runtime/process.js';
 
 const CLIENTS = 8;
 /** Each window: requests before, during and after the reloads. */
 const WARMUP_MS = 400;
 const SETTLE_MS = 600;
-/** A reload may take this long to finish (new workers up, old ones gone). */
+/** `systemctl reload` may take this long to return. */
 const RELOAD_DEADLINE_MS = 15_000;
+/**
+ * Until every worker answering is a new one, per worker: uWSGI's chain reload replaces one
+ * worker at a time and looks at its chain about once a second (~2 s a worker, measured).
+ */
+const REPLACE_MS_PER_WORKER = 3000;
+/** How often the probe looks at which workers answer while it waits for the reload to finish. */
+const POLL_MS = 400;
+/**
+ * No request answered for this long during a reload (and 10 × the longest such time before
+ * it) is a stall: no worker was left to answer. Loose on purpose: the machine is shared.
+ */
+const STALL_MS = 1000;
 
 interface Window {
   name: string;
   ok: number;
   failed: number;
   samples: string[];
+  /** The slowest answered request that started in this window (ms). */
+  maxMs: number;
+  /** The longest time in this window in which no request at all was answered (ms). */
+  gapMs: number;
+  startedAt: number;
+  /** Pids of the probe app's workers that answered (empty for a user's app). */
+  pids: Set<number>;
 }
 
 interface Observed {
   windows: Window[];
   reloads: string[];
   errors: string[];
+  /** The app server was reloaded in place (its workers must have been replaced). */
+  appReloaded: boolean;
 }
 
+type Reload =
+  | { name: string; run: (answering: () => Set<number>) => Promise<void>; app?: true }
+  | { name: string; none: string };
+
 /** The reloads this stack gets, in order: the app server's (when it has one), then the proxy's. */
-function reloadsOf(
-  ctx: ProbeContext,
-): Array<{ name: string; run: () => Promise<void> } | { name: string; none: string }> {
+function reloadsOf(ctx: ProbeContext): Reload[] {
   const host = ctx.host!;
-  const out: Array<{ name: string; run: () => Promise<void> } | { name: string; none: string }> = [];
+  const out: Reload[] = [];
   const app = ctx.plan.topology.components.find((c) => c.role === 'app-server');
   if (app && host.manager === 'systemd' && app.reload)
     out.push({
       name: `systemctl reload ${host.appUnits.join(' ')}`,
-      run: async () => {
+      app: true,
+      run: async (answering) => {
+        const before = new Set(answering());
         const r = await host.run(['systemctl', 'reload', ...host.appUnits], RELOAD_DEADLINE_MS);
         if (r.code !== 0) throw new Error(r.output);
-        // systemctl returns once the signal is sent; the master swaps workers after.
-        await sleep(SETTLE_MS * 2);
+        // systemctl returns once the signal is sent; the master swaps workers after. With
+        // the probe app the pids say when that is done; a user's app gets a fixed wait.
+        if (!ctx.probe || before.size === 0) return sleep(SETTLE_MS * 2);
+        const workers = ctx.plan.appServer?.workers.count ?? 1;
+        const deadline = performance.now() + REPLACE_MS_PER_WORKER * workers + SETTLE_MS;
+        while (performance.now() < deadline) {
+          answering().clear();
+          await sleep(POLL_MS);
+          const now = answering();
+          if (now.size > 0 && ![...now].some((pid) => before.has(pid))) break;
+        }
+        await sleep(SETTLE_MS);
       },
     });
   else if (app)
@@ -89,14 +129,36 @@ export const reloadUnderLoadProbe: ProbeDefinition<Observed> = {
   expect: () => `${CLIENTS} clients looping; 0 failed requests across the reloads`,
   async observe(ctx) {
     const path = ctx.probe ? '/stackgen-verify/load' : '/';
-    let current: Window = { name: 'before', ok: 0, failed: 0, samples: [] };
+    /** Pids answering since the reload's waiter last looked. */
+    const recent = new Set<number>();
+    let lastAnswer = performance.now();
+    let current: Window = {
+      name: 'before',
+      ok: 0,
+      failed: 0,
+      samples: [],
+      maxMs: 0,
+      gapMs: 0,
+      pids: new Set(),
+      startedAt: performance.now(),
+    };
     const windows = [current];
     let running = true;
     const client = async () => {
       while (running && !ctx.signal.aborted) {
         const w = current;
+        const t0 = performance.now();
         try {
           const answer = await httpRequest(ctx.front, path, { signal: ctx.signal, timeoutMs: 20_000 });
+          const done = performance.now();
+          w.maxMs = Math.max(w.maxMs, done - t0);
+          w.gapMs = Math.max(w.gapMs, done - Math.max(lastAnswer, w.startedAt));
+          lastAnswer = done;
+          const pid = ctx.probe ? jsonOf<EchoResponse>(answer)?.pid : undefined;
+          if (typeof pid === 'number') {
+            w.pids.add(pid);
+            recent.add(pid);
+          }
           if (answer.status >= 500) {
             w.failed++;
             if (w.samples.length < 3) w.samples.push(String(answer.status));
@@ -110,39 +172,75 @@ export const reloadUnderLoadProbe: ProbeDefinition<Observed> = {
     const clients = Array.from({ length: CLIENTS }, client);
     const reloads: string[] = [];
     const errors: string[] = [];
+    let appReloaded = false;
     await sleep(WARMUP_MS);
     for (const r of reloadsOf(ctx)) {
       if ('none' in r) {
         reloads.push(`${r.name}: ${r.none}`);
         continue;
       }
-      current = { name: r.name, ok: 0, failed: 0, samples: [] };
+      current = {
+        name: r.name,
+        ok: 0,
+        failed: 0,
+        samples: [],
+        maxMs: 0,
+        gapMs: 0,
+        pids: new Set(),
+        startedAt: performance.now(),
+      };
       windows.push(current);
       const t0 = performance.now();
       try {
-        await r.run();
+        await r.run(() => recent);
+        if ('app' in r) appReloaded = true;
         reloads.push(`${r.name} (${Math.round(performance.now() - t0)} ms)`);
       } catch (err) {
         errors.push(`${r.name}: ${(err as Error).message}`);
       }
     }
-    current = { name: 'after', ok: 0, failed: 0, samples: [] };
+    current = {
+      name: 'after',
+      ok: 0,
+      failed: 0,
+      samples: [],
+      maxMs: 0,
+      gapMs: 0,
+      pids: new Set(),
+      startedAt: performance.now(),
+    };
     windows.push(current);
     await sleep(SETTLE_MS);
     running = false;
     await Promise.all(clients);
-    return { windows, reloads, errors };
+    return { windows, reloads, errors, appReloaded };
   },
-  judge({ windows, reloads, errors }) {
+  judge({ windows, reloads, errors, appReloaded }) {
     const total = windows.reduce((n, w) => n + w.ok + w.failed, 0);
     const failed = windows.reduce((n, w) => n + w.failed, 0);
     const per = windows.map(
       (w) =>
-        `${w.name}: ${w.failed}/${w.ok + w.failed}${w.samples.length ? ` (${w.samples.join('; ')})` : ''}`,
+        `${w.name}: ${w.failed}/${w.ok + w.failed}, slowest ${Math.round(w.maxMs)} ms, longest without an answer ${Math.round(w.gapMs)} ms${w.samples.length ? ` (${w.samples.join('; ')})` : ''}`,
     );
     if (errors.length > 0) return fail(`reload failed: ${errors.join('; ')}`);
     const facts = `${failed} of ${total} requests failed — ${per.join(', ')}; reloads: ${reloads.join(', ')}`;
     if (total === 0) return fail('no request was answered at all');
-    return failed === 0 ? pass(facts) : fail(facts);
+    if (failed > 0) return fail(facts);
+    const before = windows[0]!;
+    const stalled = windows
+      .slice(1, -1)
+      .filter((w) => w.gapMs > STALL_MS && w.gapMs > 10 * before.gapMs)
+      .map(
+        (w) =>
+          `${w.name}: ${Math.round(w.gapMs)} ms without an answer to any of ${CLIENTS} clients (before: ${Math.round(before.gapMs)} ms)`,
+      );
+    if (stalled.length > 0) return fail(`reload stalled new requests: ${stalled.join('; ')} — ${facts}`);
+    const after = windows.at(-1)!;
+    const kept = [...after.pids].filter((pid) => before.pids.has(pid));
+    if (appReloaded && before.pids.size > 0 && kept.length > 0)
+      return fail(
+        `the app server reload did not replace every worker: pids ${kept.join(', ')} answered before and after — ${facts}`,
+      );
+    return pass(facts);
   },
 };

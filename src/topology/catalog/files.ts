@@ -21,4 +21,9 @@ export function relativeFiles(name: string) {
   };
 }
 
+/** uWSGI's master FIFO (its reload command channel) in the stack's run directory. */
+export function masterFifoPath(runDir: string): string {
+  return `${runDir}/master.fifo`;
+}
+
 export type FileKey = keyof ReturnType<typeof relativeFiles>;

@@ -10,7 +10,7 @@ import type { Launch, Plan } from '../../render/plan.js';
 import type { Concurrency, ProxyKind, ServerName } from '../../stack/schema.js';
 import type { CheckDefinition } from '../../check/definitions.js';
 import { gatewayConfig, gunicornCheckConfig, nginxTest, uwsgiStrictOptions } from './checks.js';
-import type { FileKey } from './files.js';
+import { type FileKey, masterFifoPath } from './files.js';
 import { PROTOCOLS } from './proxies.js';
 import { SERVERS } from './servers.js';
 
@@ -118,6 +118,7 @@ export const SERVER_RECIPES: Record<ServerName, ServerRecipe> = {
             socketOption: UWSGI_SOCKET_OPTIONS[app.protocol],
             plugins: plugins.map((p) => p.plugin).join(','),
             mercySeconds: drainSeconds(plan),
+            masterFifo: server.reload?.masterFifo ? masterFifoPath(plan.site.runDir) : null,
           };
         },
       },

@@ -46,7 +46,14 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
       signal: 'SIGTERM',
       why: 'with die-on-term uWSGI shuts down gracefully on SIGTERM; without it SIGTERM means "brutal reload"',
     },
-    reload: { signal: 'SIGHUP', why: 'uWSGI reloads workers gracefully on SIGHUP' },
+    reload: {
+      signal: 'SIGHUP',
+      why: 'uWSGI reloads workers gracefully on SIGHUP',
+      masterFifo: {
+        command: 'c',
+        why: "chain reload through uWSGI's master FIFO: one worker at a time is replaced and the others keep answering (SIGHUP replaces them all at once, and new requests wait seconds for the new workers — measured by verify --target machine's reload-under-load)",
+      },
+    },
     systemdType: 'notify',
     systemdTypeWhy: 'the uWSGI master reports READY=1 over sd_notify once workers are up',
     extraSystemCalls: {

@@ -40,6 +40,11 @@ export interface PluginRequirement {
 export interface SignalPlan {
   signal: 'SIGTERM' | 'SIGQUIT' | 'SIGINT' | 'SIGHUP';
   why: string;
+  /**
+   * The reload is a command written to the server's master FIFO (a file in the stack's run
+   * directory) instead of the signal: the signal stays the fallback for what has no FIFO.
+   */
+  masterFifo?: { command: string; why: string };
 }
 
 export interface ServerEntry {

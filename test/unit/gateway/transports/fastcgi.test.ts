@@ -13,7 +13,8 @@ import { ProtocolStatus } from '../../../../src/gateway/codecs/fastcgi/record.js
 import { createFastcgiTransport } from '../../../../src/gateway/transports/fastcgi.js';
 import { gatewayRequest, readBody, rejection } from '../../../helpers/gateway-request.js';
 
-const TIMEOUTS = { connectMs: 1000, readMs: 2000, sendMs: 2000 };
+// Generous: the machine is shared, and a connect that waits in a busy listen queue is not the edge under test.
+const TIMEOUTS = { connectMs: 5000, readMs: 5000, sendMs: 5000 };
 
 function record(type: RecordType, content: Buffer | string = Buffer.alloc(0)): Buffer {
   const data = typeof content === 'string' ? Buffer.from(content) : content;

@@ -42,3 +42,32 @@ accesslog = "-"
 errorlog = "-"
 loglevel = "info"
 raw_env = []
+
+# Rolling reload (`systemctl reload` sends SIGHUP). gunicorn's own HUP starts the new workers
+# and at once tells the old ones to stop, so for as long as the new ones import the app no
+# worker accepts: new requests wait (1.3 s with Django, measured by `stackgen verify --target
+# machine`). These hooks keep each old worker answering until a new one has loaded the app:
+# the master counts the old and the new workers together, and every new worker, once booted,
+# sends the master SIGTTOU ("one worker less"), which stops the oldest. A new worker that
+# cannot load the app never does, so a broken deploy leaves the old workers serving.
+import os as _os
+import signal as _signal
+import time as _time
+
+_rolling = {"pending": 0}
+
+def on_reload(server):
+    server.num_workers = 2 * server.cfg.workers
+    _rolling["pending"] = server.cfg.workers
+
+def pre_fork(server, worker):
+    if _rolling["pending"] > 0:
+        _rolling["pending"] -= 1
+        worker.stackgen_rolling = server.cfg.workers - _rolling["pending"]
+
+def post_worker_init(worker):
+    rank = getattr(worker, "stackgen_rolling", 0)
+    if rank:
+        # The master holds at most 5 unhandled signals: spread them out a little.
+        _time.sleep(0.02 * rank)
+        _os.kill(worker.ppid, _signal.SIGTTOU)
