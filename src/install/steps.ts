@@ -325,6 +325,11 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
         undo: [
           { kind: 'exec', argv: ['systemctl', 'stop', unit] },
           { kind: 'exec', argv: ['systemctl', 'disable', unit] },
+          // Per-port instances keep their shared runtime directory (RuntimeDirectoryPreserve=):
+          // the last one stopped leaves it.
+          ...(unit.endsWith('.target') && plan.site.runDir.startsWith('/run/')
+            ? [{ kind: 'remove' as const, path: plan.site.runDir, recursive: true }]
+            : []),
         ],
       });
       if (state.active && restart)

@@ -2,6 +2,7 @@
 // turns the observation into a result value (pass/fail/skip, expected, actual, duration).
 // Probes never throw for a failing stack; a thrown error is reported as the observation.
 
+import type { CodeUpdate } from '../install/deploy.js';
 import type { Plan } from '../render/plan.js';
 import type { Verdict, VerdictStatus } from '../report/verdict.js';
 import type { StaticFixture } from '../runtime/sandbox.js';
@@ -53,6 +54,8 @@ export interface InstalledHost {
   startUnits: string[];
   /** The distribution's proxy service (nginx), when the stack sits behind it. */
   proxyService: string | null;
+  /** How new app code goes live (a reload, a rolling restart, a restart), as the deploy README says. */
+  codeUpdate: CodeUpdate;
   /** Run a command on the host; resolves with its exit code and output. */
   run(argv: string[], timeoutMs?: number): Promise<{ code: number | null; output: string }>;
   /** The last lines the stack's processes and its proxy logged (for a failure's explanation). */

@@ -9,6 +9,7 @@ import { type Launch, type Plan, unitBaseName } from './plan.js';
 import { shellQuote, systemdQuote } from './helpers.js';
 import { explainText } from './explain.js';
 import { manualSteps } from '../install/steps.js';
+import { codeUpdate, codeUpdateSteps } from '../install/deploy.js';
 
 export interface Artifact {
   /** Path relative to the output directory. */
@@ -81,6 +82,7 @@ export function renderArtifacts(plan: Plan): Artifact[] {
         install: described.get(a.path)?.install ?? installHint(plan, a.path),
       })),
       installSteps: manualSteps(plan, out),
+      updateSteps: codeUpdateSteps(plan, codeUpdate(plan, out)),
     },
     'stack',
   );

@@ -12,6 +12,7 @@ import { isStackgenError } from '../errors.js';
 import { installStack, uninstallStack } from '../install/install.js';
 import { explainingTail } from '../install/run.js';
 import { startUnits, supervisorPrograms, systemdServices } from '../install/steps.js';
+import { codeUpdate } from '../install/deploy.js';
 import { stackBehaviour } from '../probes/behaviour.js';
 import { AFTER_REBOOT_PROBES, HOST_PROBES } from '../probes/host/registry.js';
 import { readListeners } from '../probes/host/sockets.js';
@@ -113,6 +114,7 @@ export function installedHost(plan: Plan): InstalledHost {
     appControl: backend ? control : [],
     startUnits: manager === 'systemd' ? startUnits(artifacts) : [],
     proxyService: distro?.service ?? null,
+    codeUpdate: codeUpdate(plan, artifacts),
     run,
     logTail: async (lines = 12) => {
       const units = manager === 'systemd' ? [...new Set([...services, ...startUnits(artifacts)])] : [];

@@ -8,6 +8,7 @@
 // must all be new processes).
 
 import { reloadAndWait } from '../../install/run.js';
+import { listensCommand } from '../../install/deploy.js';
 import { PROXIES } from '../../topology/catalog/proxies.js';
 import { isFrontComponent, unitBaseName } from '../../render/plan.js';
 import { httpRequest, jsonOf } from '../http.js';
@@ -64,16 +65,18 @@ type Reload =
 function reloadsOf(ctx: ProbeContext): Reload[] {
   const host = ctx.host!;
   const out: Reload[] = [];
-  const app = ctx.plan.topology.components.find((c) => c.role === 'app-server');
-  if (app && host.manager === 'systemd' && app.reload)
+  const update = host.codeUpdate;
+  if (update.kind === 'reload')
     out.push({
-      name: `systemctl reload ${host.appUnits.join(' ')}`,
+      name: update.commands.map((argv) => argv.join(' ')).join('; '),
       app: true,
       run: async (answering) => {
         const before = new Set(answering());
-        const r = await host.run(['systemctl', 'reload', ...host.appUnits], RELOAD_DEADLINE_MS);
-        if (r.code !== 0) throw new Error(r.output);
-        // systemctl returns once the signal is sent; the master swaps workers after. With
+        for (const argv of update.commands) {
+          const r = await host.run(argv, RELOAD_DEADLINE_MS);
+          if (r.code !== 0) throw new Error(r.output);
+        }
+        // The command returns once the signal is sent; the master swaps workers after. With
         // the probe app the pids say when that is done; a user's app gets a fixed wait.
         if (!ctx.probe || before.size === 0) return sleep(SETTLE_MS * 2);
         const workers = ctx.plan.appServer?.workers.count ?? 1;
@@ -87,14 +90,29 @@ function reloadsOf(ctx: ProbeContext): Reload[] {
         await sleep(SETTLE_MS);
       },
     });
-  else if (app)
+  else if (update.kind === 'rolling-restart')
     out.push({
-      name: 'app server reload',
-      none:
-        host.manager === 'systemd'
-          ? `${app.title} has no graceful reload (a restart drops requests)`
-          : `${host.manager} has no reload`,
+      name: `rolling restart (${update.ctl} restart ${update.instances.map((i) => i.unit).join(', then ')})`,
+      app: true,
+      run: async () => {
+        for (const { unit, host: addr, port } of update.instances) {
+          const r = await host.run([update.ctl, 'restart', unit], RELOAD_DEADLINE_MS);
+          if (r.code !== 0) throw new Error(r.output);
+          const up = await host.run(
+            [
+              'sh',
+              '-c',
+              `for i in $(seq 100); do ${listensCommand(addr, port)} 2>/dev/null && exit 0; sleep 0.1; done; exit 1`,
+            ],
+            RELOAD_DEADLINE_MS,
+          );
+          if (up.code !== 0)
+            throw new Error(`${unit} did not listen on ${addr}:${port} within 10 s of its restart`);
+        }
+        await sleep(SETTLE_MS);
+      },
     });
+  else out.push({ name: 'app server reload', none: update.why });
   // A front stackgen runs itself (the gateway) reloads through its own unit.
   const own = ctx.plan.launches.find((l) => l.managed && isFrontComponent(ctx.plan, l.component));
   const frontUnit = own

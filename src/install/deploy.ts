@@ -1,0 +1,101 @@
+// How new code goes live on an installed stack without failing requests, by what the
+// catalog says of its app server: a graceful reload where the server has one (uWSGI's chain
+// reload, gunicorn's rolling HUP), a rolling restart where it runs one process per port
+// behind the proxy (nginx sends new requests to the instances still up: proxy_next_upstream
+// error), and a plain restart, said plainly, where it has neither. Pure: the deploy README
+// lists it and verify --target machine's reload-under-load probe runs it.
+
+import type { Artifact } from '../render/artifacts.js';
+import { masterFifoPath } from '../topology/catalog/files.js';
+import { backendComponent, isFrontComponent, type Plan, unitBaseName } from '../render/plan.js';
+import { shellQuote } from '../render/helpers.js';
+import { supervisorPrograms, systemdServices } from './steps.js';
+
+export type CodeUpdate =
+  | { kind: 'reload'; commands: string[][]; why: string }
+  | {
+      kind: 'rolling-restart';
+      ctl: 'systemctl' | 'supervisorctl';
+      instances: Array<{ unit: string; host: string; port: number }>;
+      why: string;
+    }
+  | { kind: 'restart'; units: string[]; why: string }
+  | { kind: 'none'; why: string };
+
+/** What `systemctl` (or supervisorctl) steps put new app code live, and why that way. */
+export function codeUpdate(plan: Plan, artifacts: readonly Artifact[]): CodeUpdate {
+  const app = plan.topology.components.find((c) => c.role === 'app-server');
+  const manager = plan.spec.processes.manager;
+  if (!app || backendComponent(plan) !== 'app')
+    return { kind: 'none', why: 'a CGI script is read again for every request: new code is live at once' };
+  if (manager === 'none') return { kind: 'none', why: 'no process manager: restart the app server yourself' };
+  // The front a stack runs itself (the gateway) is not the app server.
+  const fronts = plan.launches.filter((l) => isFrontComponent(plan, l.component));
+  const isBackend = (unit: string) => !fronts.some((l) => unit.startsWith(unitBaseName(plan, l.component)));
+  const units = (manager === 'systemd' ? systemdServices(plan, artifacts) : supervisorPrograms(plan)).filter(
+    isBackend,
+  );
+  const ports = app.listen.flatMap((ep) => (ep.kind === 'tcp' ? [{ host: ep.host, port: ep.port }] : []));
+  if (app.reload && manager === 'systemd')
+    return {
+      kind: 'reload',
+      commands: [['systemctl', 'reload', ...units]],
+      why: app.reload.masterFifo?.why ?? app.reload.why,
+    };
+  // supervisor has no reload of its own, but passes a signal on (supervisorctl signal); a
+  // master FIFO is written directly, as the unit's ExecReload does.
+  if (app.reload && manager === 'supervisor')
+    return {
+      kind: 'reload',
+      commands: app.reload.masterFifo
+        ? [['sh', '-c', `echo ${app.reload.masterFifo.command} > ${masterFifoPath(plan.site.runDir)}`]]
+        : [['supervisorctl', 'signal', app.reload.signal.replace('SIG', ''), ...units]],
+      why: app.reload.masterFifo?.why ?? app.reload.why,
+    };
+  // supervisor names a numbered program's processes group:program-port.
+  const base = unitBaseName(plan, 'app');
+  const instances =
+    manager === 'systemd'
+      ? units.length === ports.length
+        ? units.map((unit, i) => ({ unit, ...ports[i]! }))
+        : []
+      : ports.map((p) => ({ unit: `${base}:${base}-${p.port}`, ...p }));
+  if (ports.length > 1 && instances.length === ports.length)
+    return {
+      kind: 'rolling-restart',
+      ctl: manager === 'systemd' ? 'systemctl' : 'supervisorctl',
+      instances,
+      why: `${app.title} has no graceful reload, but runs one process per port: restarted one at a time, each after the one before listens again, the proxy sends new requests to the others and each stops gracefully`,
+    };
+  return {
+    kind: 'restart',
+    units,
+    why: `${app.title} has no graceful reload and runs one process: a restart refuses new connections until it is back (the proxy answers 502 meanwhile)`,
+  };
+}
+
+/** The update as shell lines for the deploy README (comments say why). */
+export function codeUpdateSteps(plan: Plan, update: CodeUpdate): string[] {
+  const ctl = plan.spec.processes.manager === 'supervisor' ? 'supervisorctl' : 'systemctl';
+  switch (update.kind) {
+    case 'none':
+      return [`# ${update.why}`];
+    case 'reload':
+      return [`# ${update.why}`, ...update.commands.map((argv) => `sudo ${argv.map(shellQuote).join(' ')}`)];
+    case 'rolling-restart':
+      return [
+        `# ${update.why}`,
+        ...update.instances.flatMap(({ unit, host, port }) => [
+          `sudo ${update.ctl} restart ${unit}`,
+          `until ${listensCommand(host, port)} 2>/dev/null; do sleep 0.2; done`,
+        ]),
+      ];
+    case 'restart':
+      return [`# ${update.why}`, `sudo ${ctl} restart ${update.units.join(' ')}`];
+  }
+}
+
+/** A shell command that succeeds once host:port accepts a connection (python3 is there: the app runs on it). */
+export function listensCommand(host: string, port: number): string {
+  return `python3 -c 'import socket; socket.create_connection(("${host}", ${port}), 1)'`;
+}
