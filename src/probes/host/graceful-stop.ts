@@ -8,7 +8,8 @@ import { httpRequest } from '../http.js';
 import { fail, pass, type ProbeDefinition } from '../types.js';
 import { sleep } from '../../runtime/process.js';
 
-const SLOW_MS = 2000;
+/** A stop during a 3 s request answers 200. */
+const SLOW_MS = 3000;
 /** Stop once the request is surely inside the app. */
 const STOP_AFTER_MS = 500;
 

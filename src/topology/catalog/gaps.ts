@@ -36,11 +36,6 @@ export const KNOWN_GAPS: Gap[] = [
     why: "fcgiwrap passes a CGI script's output through libfcgi's 8 KiB stream buffer and flushes it only when full or at exit (gnosek/fcgiwrap#36): a slow stream arrives in one piece",
   },
   {
-    when: { server: 'waitress' },
-    abortsOnStop: true,
-    why: 'waitress-serve has no graceful stop: it installs no SIGTERM handler, so the process dies at once and the requests in flight are cut (seen on the machine target: 502 after 518 ms of a 2 s request)',
-  },
-  {
     when: { server: 'tornado', interface: 'wsgi' },
     buffersStream: true,
     serial: true,

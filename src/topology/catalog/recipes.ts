@@ -87,7 +87,7 @@ const GUNICORN_WORKER_CLASSES: Partial<Record<Concurrency, string>> = {
 };
 
 /** A runner script stackgen generates for a server that has no command line of its own. */
-const runnerFile = (server: 'tornado' | 'wsgiref'): RecipeFile => ({
+const runnerFile = (server: 'tornado' | 'wsgiref' | 'waitress'): RecipeFile => ({
   file: 'runner',
   template: `python/${server}_server.py.hbs`,
   what: 'app server runner script',
@@ -187,7 +187,8 @@ export const SERVER_RECIPES: Record<ServerName, ServerRecipe> = {
     checks: NO_CHECKS,
   },
   waitress: {
-    files: [],
+    // waitress's own option parser and server, plus the graceful SIGTERM stop it lacks.
+    files: [runnerFile('waitress')],
     command: (p, ep) => {
       const s = p.appServer!;
       const where =
@@ -196,8 +197,7 @@ export const SERVER_RECIPES: Record<ServerName, ServerRecipe> = {
           : [`--listen=${ep.host}:${ep.port}`];
       return [
         p.app.python,
-        '-m',
-        'waitress',
+        p.files.runner,
         ...where,
         `--threads=${s.threads?.count ?? 4}`,
         // Behind a proxy: honour X-Forwarded-Proto/For from it (waitress trusts only these).
