@@ -49,6 +49,19 @@ interface Window {
   pids: Set<number>;
 }
 
+function newWindow(name: string): Window {
+  return {
+    name,
+    ok: 0,
+    failed: 0,
+    samples: [],
+    maxMs: 0,
+    gapMs: 0,
+    pids: new Set(),
+    startedAt: performance.now(),
+  };
+}
+
 interface Observed {
   windows: Window[];
   reloads: string[];
@@ -150,16 +163,7 @@ export const reloadUnderLoadProbe: ProbeDefinition<Observed> = {
     /** Pids answering since the reload's waiter last looked. */
     const recent = new Set<number>();
     let lastAnswer = performance.now();
-    let current: Window = {
-      name: 'before',
-      ok: 0,
-      failed: 0,
-      samples: [],
-      maxMs: 0,
-      gapMs: 0,
-      pids: new Set(),
-      startedAt: performance.now(),
-    };
+    let current: Window = newWindow('before');
     const windows = [current];
     let running = true;
     const client = async () => {
@@ -197,16 +201,7 @@ export const reloadUnderLoadProbe: ProbeDefinition<Observed> = {
         reloads.push(`${r.name}: ${r.none}`);
         continue;
       }
-      current = {
-        name: r.name,
-        ok: 0,
-        failed: 0,
-        samples: [],
-        maxMs: 0,
-        gapMs: 0,
-        pids: new Set(),
-        startedAt: performance.now(),
-      };
+      current = newWindow(r.name);
       windows.push(current);
       const t0 = performance.now();
       try {
@@ -217,16 +212,7 @@ export const reloadUnderLoadProbe: ProbeDefinition<Observed> = {
         errors.push(`${r.name}: ${(err as Error).message}`);
       }
     }
-    current = {
-      name: 'after',
-      ok: 0,
-      failed: 0,
-      samples: [],
-      maxMs: 0,
-      gapMs: 0,
-      pids: new Set(),
-      startedAt: performance.now(),
-    };
+    current = newWindow('after');
     windows.push(current);
     await sleep(SETTLE_MS);
     running = false;
