@@ -9,6 +9,9 @@ import { type Launch, type Plan, unitBaseName } from './plan.js';
 import { shellQuote, systemdQuote } from './helpers.js';
 import { explainText } from './explain.js';
 import { manualSteps } from '../install/steps.js';
+import { APP_CONTRACTS } from '../topology/catalog/app-contracts.js';
+import { FRAMEWORKS } from '../topology/catalog/frameworks.js';
+import { appContractItems } from './app-contract.js';
 
 export interface Artifact {
   /** Path relative to the output directory. */
@@ -81,6 +84,9 @@ export function renderArtifacts(plan: Plan): Artifact[] {
         install: described.get(a.path)?.install ?? installHint(plan, a.path),
       })),
       installSteps: manualSteps(plan, out),
+      appContract: appContractItems(plan),
+      frameworkTitle: FRAMEWORKS[plan.spec.app.framework].title,
+      appSettingsChecked: Boolean(APP_CONTRACTS[plan.spec.app.framework]?.settings),
     },
     'stack',
   );
