@@ -151,8 +151,8 @@ function systemdUnits(plan: Plan, base: object): Artifact[] {
         runtimeDirectory:
           plan.site.runDir.startsWith('/run/') && launch.ownsRunDir ? plan.site.runDir.slice(5) : null,
         // A front server stackgen runs faces clients: a production listen port is often 80.
-        bindsPrivilegedPort: c.role === 'proxy' && plan.front.listen.port < 1024,
-        privilegedPort: plan.front.listen.port,
+        bindsPrivilegedPort: c.role === 'proxy' && plan.front.listens.some((l) => l.port < 1024),
+        privilegedPort: Math.min(...plan.front.listens.map((l) => l.port)),
       }),
     });
     if (templated) {
