@@ -27,7 +27,9 @@ function hopLabel(plan: Plan, hop: Hop): string {
     : [];
   // The client's hop: every address the front listens on (IPv4 and IPv6), as bound here.
   const bound =
-    hop.from === 'client' && hop.via ? plan.front.listens : endpoints.map((ep) => bindEndpoint(ep, plan.site));
+    hop.from === 'client' && hop.via
+      ? plan.front.listens
+      : endpoints.map((ep) => bindEndpoint(ep, plan.site));
   const via = bound.length ? ` ${bound.map(nginxAddress).join(', ')}` : '';
   const protocol = hop.protocol === 'file' ? 'sendfile' : hop.protocol.toUpperCase();
   return `${protocol}${via}`;
