@@ -106,7 +106,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
         reject(
           new StackgenError(
             'SG_ERR_GATEWAY_LISTEN',
-            `cannot listen on ${address.kind === 'unix' ? `unix:${address.path}` : `${address.host}:${address.port}`}: ${err.message}`,
+            `cannot listen on ${address.kind === 'unix' ? `unix:${address.path}` : `${isIPv6(address.host) ? `[${address.host}]` : address.host}:${address.port}`}: ${err.message}`,
             { hint: 'is another server using this address?', cause: err },
           ),
         );
