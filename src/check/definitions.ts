@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import type { Artifact } from '../render/artifacts.js';
 import type { Plan } from '../render/plan.js';
 import type { Verdict } from '../report/verdict.js';
+import { contractFacts } from '../render/app-contract.js';
+import { APP_CONTRACTS, type SettingsValues } from '../topology/catalog/app-contracts.js';
 import { MANAGERS } from '../topology/catalog/proxies.js';
 import { recipeChecks } from '../topology/catalog/recipes.js';
 import { describeEnd, judgeExitCode, type ToolOutput } from './judge.js';
@@ -255,6 +257,86 @@ const appImport: CheckDefinition = {
   },
 };
 
+/**
+ * Read settings attributes from the app's settings module: the app root on sys.path, the
+ * module from the stack's env; each attribute or its framework default, as one JSON line.
+ */
+const SETTINGS_READ = [
+  'import importlib, json, sys',
+  'sys.path.insert(0, sys.argv[1])',
+  'module = importlib.import_module(sys.argv[2])',
+  'defaults = json.loads(sys.argv[3])',
+  'values = {k: getattr(module, k, v) for k, v in defaults.items()}',
+  "values['__file__'] = getattr(module, '__file__', None)",
+  'print(json.dumps(values, default=repr))',
+].join('\n');
+
+/**
+ * The app's own settings agree with the stack (Django: ALLOWED_HOSTS against server_name,
+ * DATA_UPLOAD_MAX_MEMORY_SIZE against max_body). A disagreement is a warning with where,
+ * what and what to do — the stack itself is fine, and no other check depends on it.
+ */
+const appSettings: CheckDefinition = {
+  id: 'app-settings',
+  steps: (ctx) => {
+    const { plan } = ctx;
+    const settings = APP_CONTRACTS[plan.spec.app.framework]?.settings;
+    const module = settings ? plan.spec.app.env[settings.envVar] : undefined;
+    if (!settings || !module) return [];
+    const facts = contractFacts(plan);
+    const python = plan.site.python;
+    return [
+      {
+        check: 'app-settings',
+        title: `${settings.envVar}=${module} against the stack`,
+        subject: plan.app.root,
+        need: { program: python, package: 'python3' },
+        prepare: NO_PREPARE,
+        action: {
+          kind: 'exec',
+          argv: [python, '-c', SETTINGS_READ, plan.app.root, module, JSON.stringify(settings.read)],
+          cwd: plan.app.root,
+          env: {
+            ...(plan.launches.find((l) => l.component === 'app')?.env ?? {}),
+            PYTHONDONTWRITEBYTECODE: '1',
+          },
+          timeoutMs: 60_000,
+          judge: (out) => judgeAppSettings(out, module, (v) => settings.disagreements(v, facts)),
+        },
+      },
+    ];
+  },
+};
+
+/** Pass, with a warning per disagreement; settings that cannot be imported are a warning too. Pure. */
+export function judgeAppSettings(
+  out: ToolOutput,
+  module: string,
+  disagreements: (values: SettingsValues) => string[],
+): Verdict {
+  const line = out.output.trim().split('\n').at(-1) ?? '';
+  let values: SettingsValues | null = null;
+  try {
+    values = out.exitCode === 0 ? (JSON.parse(line) as SettingsValues) : null;
+  } catch {
+    values = null;
+  }
+  if (values === null)
+    return {
+      status: 'pass',
+      actual: 'settings not read',
+      warnings: [
+        `cannot import ${module} to compare it with the stack: ${describeEnd(out).split('\n').at(-1)}`,
+      ],
+    };
+  const found = disagreements(values);
+  return {
+    status: 'pass',
+    actual: found.length ? `${found.length} disagreement(s) with the stack` : 'agree with the stack',
+    warnings: found,
+  };
+}
+
 /** py_compile: the runner scripts and the CGI adapter are Python that stackgen generated. */
 const pythonCompile: CheckDefinition = {
   id: 'python-compile',
@@ -355,6 +437,7 @@ export const CHECKS: readonly CheckDefinition[] = [
   staticDirectories,
   componentChecks,
   appImport,
+  appSettings,
   pythonCompile,
   supervisorOptions,
   systemdVerify,

@@ -13,6 +13,7 @@ import type { Loaded } from '../cli/shared.js';
 import { type Artifact, renderArtifacts } from '../render/artifacts.js';
 import { buildPlan, type Plan } from '../render/plan.js';
 import { writeArtifacts } from '../render/write.js';
+import { ipv6LoopbackAvailable } from '../runtime/sandbox.js';
 import { sandboxSite } from '../topology/site.js';
 
 /** The repository (or installed package) root: bin/stackgen.js lives under it. */
@@ -46,6 +47,8 @@ export async function renderSandbox(l: Loaded, options: { prefix?: string } = {}
       stackgenCommand: [process.execPath, join(PACKAGE_ROOT, 'bin', 'stackgen.js')],
       users: root ? { app: spec.processes.user, group: spec.processes.group, proxy: spec.proxy.user } : null,
       currentUser: currentUser(),
+      // check never binds (nginx -t): render the IPv6 addresses too, as verify would here.
+      ipv6Loopback: await ipv6LoopbackAvailable(),
     });
     const plan = buildPlan(l.topology, site, basename(resolve(l.loaded.file)));
     const artifacts = renderArtifacts(plan);

@@ -54,6 +54,8 @@ export interface GatewayConfig {
   source: string | null;
   listen: ListenAddress[];
   serverName: string;
+  /** Host names answered (lower case, no port); a request naming another Host gets 421. Empty: every Host. */
+  hosts: string[];
   workers: number | 'auto';
   /** 0 = unlimited. */
   maxBodyBytes: number;
@@ -295,6 +297,12 @@ export const gatewayConfigSchema = z
       .min(1)
       .default('localhost')
       .describe('SERVER_NAME for backends, and the host used when a request has no Host header.'),
+    hosts: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        'Host names this gateway answers for (as nginx server_name, without the port). A request naming another Host is answered 421 Misdirected Request (RFC 9110 §15.5.20) and never reaches a backend. Empty: every Host.',
+      ),
     workers: z
       .union([z.literal('auto'), z.number().int().min(1).max(256)])
       .default(1)
@@ -358,6 +366,7 @@ function normalise(parsed: ParsedConfig, source: string | null, baseDir: string)
     source,
     listen: parsed.listen,
     serverName: parsed.server_name,
+    hosts: parsed.hosts.map((h) => h.toLowerCase()),
     workers: parsed.workers,
     maxBodyBytes: parsed.max_body,
     maxHeaderBytes: parsed.max_header_size,

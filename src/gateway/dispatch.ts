@@ -26,8 +26,11 @@ export interface Routed {
 export interface Refused {
   ok: false;
   status: number;
-  /** 'guard' (malformed: the connection cannot be trusted) or 'route' (404, or an encoded-slash 400). */
-  by: 'guard' | 'route';
+  /**
+   * 'guard' (malformed: the connection cannot be trusted), 'host' (421: a Host this gateway
+   * does not serve) or 'route' (404, or an encoded-slash 400).
+   */
+  by: 'guard' | 'host' | 'route';
   hasBody: boolean;
 }
 
@@ -36,9 +39,33 @@ export function routeHead(s: GatewayState, head: GuardInput): Routed | Refused {
   const guard = guardRequest(head);
   if (!guard.ok) return { ok: false, status: guard.status, by: 'guard', hasBody: false };
   const hasBody = guard.chunked || (guard.contentLength ?? 0) > 0;
+  if (!servesHost(s.config.hosts, guard.host)) return { ok: false, status: 421, by: 'host', hasBody };
   const route = routeRequest(s.router, guard.path, guard.pathKeepingEncodedSlashes);
   if (!route.ok) return { ok: false, status: route.status, by: 'route', hasBody };
   return { ok: true, guard, route, hasBody };
+}
+
+/**
+ * Does a gateway with these host names answer for this Host (port dropped, case ignored)?
+ * nginx's catch-all server answers 444 (close, no answer) to any other name; node:http has
+ * no such thing, so the gateway says 421 Misdirected Request — RFC 9110 §15.5.20: "the
+ * request was directed at a server that is unable or unwilling to produce an authoritative
+ * response for the target URI" — and closes. Either way the app never sees the request. A
+ * request without Host (HTTP/1.0) is for the server name. Pure.
+ */
+export function servesHost(hosts: readonly string[], host: string | null): boolean {
+  if (hosts.length === 0 || host === null) return true;
+  const name = (host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d*$/, ''))
+    .toLowerCase()
+    .replace(/\.$/, '');
+  // nginx's wildcard forms: `*.example.org` (a subdomain), `.example.org` (it and its subdomains).
+  return hosts.some((h) =>
+    h.startsWith('*.')
+      ? name.endsWith(h.slice(1))
+      : h.startsWith('.')
+        ? name === h.slice(1) || name.endsWith(h)
+        : h === name,
+  );
 }
 
 /** Both ends of the client connection, for REMOTE_ADDR / SERVER_PORT and the access log. */

@@ -53,7 +53,7 @@ async function handle(s: GatewayState, req: IncomingMessage, res: ServerResponse
   });
   if (!routed.ok) {
     // A refused request may carry a body we will not read: close rather than resync.
-    const close = routed.by === 'guard' || routed.hasBody || routed.status === 400;
+    const close = routed.by !== 'route' || routed.hasBody || routed.status === 400;
     return { ...sendErrorPage(res, routed.status, close ? { Connection: 'close' } : {}), ...LOCAL };
   }
   const cancellation = new Cancellation();

@@ -8,7 +8,7 @@
 
 import { lstat, unlink } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, isIPv6 } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { StackgenError } from '../errors.js';
 import { answerClientError, type ClientError, refuseConnect } from './client-errors.js';
@@ -106,7 +106,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
         reject(
           new StackgenError(
             'SG_ERR_GATEWAY_LISTEN',
-            `cannot listen on ${address.kind === 'unix' ? `unix:${address.path}` : `${address.host}:${address.port}`}: ${err.message}`,
+            `cannot listen on ${address.kind === 'unix' ? `unix:${address.path}` : `${isIPv6(address.host) ? `[${address.host}]` : address.host}:${address.port}`}: ${err.message}`,
             { hint: 'is another server using this address?', cause: err },
           ),
         );
@@ -117,7 +117,9 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
         resolve();
       };
       if (address.kind === 'unix') server.listen(address.path, done);
-      else server.listen(address.port, address.host, done);
+      // An IPv6 address listens on IPv6 only (nginx's ipv6only=on): `[::]:80` next to `80`
+      // is two listeners on one port, not a dual-stack socket that takes 0.0.0.0:80 too.
+      else server.listen({ port: address.port, host: address.host, ipv6Only: isIPv6(address.host) }, done);
     });
     return server;
   }

@@ -396,18 +396,24 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
   // --- the distribution's proxy (Debian's nginx) ---------------------------------------
   if (distro) {
     const kind = plan.front.kind;
-    const port = plan.front.listen.port;
-    const ownsPort = plan.spec.proxy.server_name === '_';
-    if (
-      ownsPort &&
-      facts.defaultSiteText !== null &&
-      distro.claimsDefaultServer(facts.defaultSiteText, port)
-    ) {
+    // The stack's site is default_server on its ports in both cases: its own server with
+    // server_name _, or its catch-all (444) in front of a real server_name. Two
+    // default_server claims on one address fail `nginx -t`, and without the claim Debian's
+    // site would answer every Host but the stack's: it goes, recorded so uninstall puts it back.
+    const ports = [...new Set(plan.front.listens.map((l) => l.port))];
+    const claimed = ports.filter(
+      (p) => facts.defaultSiteText !== null && distro.claimsDefaultServer(facts.defaultSiteText, p),
+    );
+    if (claimed.length > 0) {
       const target = facts.links[distro.defaultSite];
+      const port = claimed.join(', ');
       add({
         id: `${kind}-default-site:${distro.defaultSite}`,
         title: `rm ${distro.defaultSite}`,
-        why: `Debian's default site claims default_server on port ${port}; the stack answers every Host there`,
+        why:
+          plan.spec.proxy.server_name === '_'
+            ? `Debian's default site claims default_server on port ${port}; the stack answers every Host there`
+            : `Debian's default site claims default_server on port ${port}; the stack's catch-all refuses every Host but ${plan.spec.proxy.server_name} there (444)`,
         done: false,
         commands: [{ kind: 'remove', path: distro.defaultSite }],
         undo: target ? [{ kind: 'symlink', link: distro.defaultSite, target }] : [],

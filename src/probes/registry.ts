@@ -4,11 +4,13 @@ import { backendDownProbe } from './backend-down.js';
 import { bodyLimitProbe, chunkedUploadProbe, uploadProbe } from './body.js';
 import { concurrencyProbe } from './concurrency.js';
 import { headersProbe } from './headers.js';
+import { listenAddressesProbe } from './listen-addresses.js';
 import { reachProbe } from './reach.js';
 import { roundtripProbe } from './roundtrip.js';
 import { staticProbe } from './static.js';
 import { streamingProbe } from './streaming.js';
 import type { AnyProbe } from './types.js';
+import { unknownHostProbe } from './unknown-host.js';
 import { websocketProbe } from './websocket.js';
 
 export const PROBES: ReadonlyArray<AnyProbe> = [
@@ -18,6 +20,8 @@ export const PROBES: ReadonlyArray<AnyProbe> = [
   chunkedUploadProbe,
   bodyLimitProbe,
   headersProbe,
+  listenAddressesProbe,
+  unknownHostProbe,
   streamingProbe,
   websocketProbe,
   staticProbe,

@@ -10,6 +10,9 @@ import { shellQuote, systemdQuote } from './helpers.js';
 import { explainText } from './explain.js';
 import { manualSteps } from '../install/steps.js';
 import { codeUpdate, codeUpdateSteps } from '../install/deploy.js';
+import { APP_CONTRACTS } from '../topology/catalog/app-contracts.js';
+import { FRAMEWORKS } from '../topology/catalog/frameworks.js';
+import { appContractItems } from './app-contract.js';
 
 export interface Artifact {
   /** Path relative to the output directory. */
@@ -83,6 +86,9 @@ export function renderArtifacts(plan: Plan): Artifact[] {
       })),
       installSteps: manualSteps(plan, out),
       updateSteps: codeUpdateSteps(plan, codeUpdate(plan, out)),
+      appContract: appContractItems(plan),
+      frameworkTitle: FRAMEWORKS[plan.spec.app.framework].title,
+      appSettingsChecked: Boolean(APP_CONTRACTS[plan.spec.app.framework]?.settings),
     },
     'stack',
   );
@@ -151,8 +157,8 @@ function systemdUnits(plan: Plan, base: object): Artifact[] {
         runtimeDirectory:
           plan.site.runDir.startsWith('/run/') && launch.ownsRunDir ? plan.site.runDir.slice(5) : null,
         // A front server stackgen runs faces clients: a production listen port is often 80.
-        bindsPrivilegedPort: c.role === 'proxy' && plan.front.listen.port < 1024,
-        privilegedPort: plan.front.listen.port,
+        bindsPrivilegedPort: c.role === 'proxy' && plan.front.listens.some((l) => l.port < 1024),
+        privilegedPort: Math.min(...plan.front.listens.map((l) => l.port)),
       }),
     });
     if (templated) {

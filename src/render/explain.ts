@@ -25,9 +25,12 @@ function hopLabel(plan: Plan, hop: Hop): string {
       ? target.listen
       : [hop.via]
     : [];
-  const via = endpoints.length
-    ? ` ${endpoints.map((ep) => nginxAddress(bindEndpoint(ep, plan.site))).join(', ')}`
-    : '';
+  // The client's hop: every address the front listens on (IPv4 and IPv6), as bound here.
+  const bound =
+    hop.from === 'client' && hop.via
+      ? plan.front.listens
+      : endpoints.map((ep) => bindEndpoint(ep, plan.site));
+  const via = bound.length ? ` ${bound.map(nginxAddress).join(', ')}` : '';
   const protocol = hop.protocol === 'file' ? 'sendfile' : hop.protocol.toUpperCase();
   return `${protocol}${via}`;
 }

@@ -63,7 +63,10 @@ export interface Plan {
   };
   front: {
     kind: ProxyKind;
+    /** The first listen address: where probes and readiness checks connect. */
     listen: BoundEndpoint & { kind: 'tcp' };
+    /** Every listen address (proxy.listen), as bound on this site; the first is `listen`. */
+    listens: Array<BoundEndpoint & { kind: 'tcp' }>;
   };
   upstream: {
     protocol: NormalizedSpec['proxy']['protocol'];
@@ -110,10 +113,34 @@ export function wsgiFileOf(spec: NormalizedSpec): boolean {
 
 const resolvePath = (root: string, p: string) => (isAbsolute(p) ? p : join(root, p));
 
-/** Where a logical endpoint lands on a site. */
+/** Where a logical endpoint lands on a site (an IPv6 address on a sandbox: its IPv6 loopback). */
 export function bindEndpoint(ep: Endpoint, site: Site): BoundEndpoint {
   if (ep.kind === 'unix') return { kind: 'unix', path: join(site.runDir, ep.file) };
-  return { kind: 'tcp', host: site.listenHost ?? ep.host, port: site.ports[ep.port] ?? ep.port };
+  const host = site.listenHost === null ? ep.host : isIpv6Host(ep.host) ? site.listenHost6 : site.listenHost;
+  return { kind: 'tcp', host: host ?? site.listenHost!, port: site.ports[ep.port] ?? ep.port };
+}
+
+/** `[::]`, `[::1]`, `::` — an IPv6 literal, bracketed or not. Pure. */
+export function isIpv6Host(host: string): boolean {
+  return host.includes(':');
+}
+
+/**
+ * The front's listen addresses as bound on a site. A sandbox whose loopback has no IPv6
+ * leaves the IPv6 ones out (and would otherwise bind 127.0.0.1 twice).
+ */
+function frontListens(eps: Endpoint[], site: Site): Array<BoundEndpoint & { kind: 'tcp' }> {
+  const kept = eps.filter(
+    (ep) =>
+      !(ep.kind === 'tcp' && site.listenHost !== null && site.listenHost6 === null && isIpv6Host(ep.host)),
+  );
+  const bound = (kept.length > 0 ? kept : eps.slice(0, 1)).map((ep) => bindEndpoint(ep, site));
+  // Two addresses landing on the same loopback address and port are one listener.
+  const seen = new Set<string>();
+  return bound.filter(
+    (b): b is BoundEndpoint & { kind: 'tcp' } =>
+      b.kind === 'tcp' && !seen.has(`${b.host}:${b.port}`) && Boolean(seen.add(`${b.host}:${b.port}`)),
+  );
 }
 
 export function buildPlan(topology: Topology, site: Site, source: string): Plan {
@@ -136,10 +163,12 @@ export function buildPlan(topology: Topology, site: Site, source: string): Plan 
     ? { ...appComponent, bound: appComponent.listen.map((ep) => bindEndpoint(ep, site)) }
     : null;
   const bridge = bridgeComponent ? { bound: bindEndpoint(bridgeComponent.listen[0]!, site) } : null;
-  const frontListen = bindEndpoint(
-    (frontComponent ?? appComponent)?.listen[0] ?? { kind: 'tcp', host: '0.0.0.0', port: 80 },
+  const frontEndpoints = (frontComponent ?? appComponent)?.listen ?? [];
+  const listens = frontListens(
+    frontEndpoints.length > 0 ? frontEndpoints : [{ kind: 'tcp', host: '0.0.0.0', port: 80 }],
     site,
-  ) as BoundEndpoint & { kind: 'tcp' };
+  );
+  const frontListen = listens[0]!;
 
   const plan: Plan = {
     name: spec.name,
@@ -161,7 +190,7 @@ export function buildPlan(topology: Topology, site: Site, source: string): Plan 
       })),
       writable: spec.app.writable.map((dir) => resolvePath(site.appRoot, dir)),
     },
-    front: { kind: spec.proxy.kind, listen: frontListen },
+    front: { kind: spec.proxy.kind, listen: frontListen, listens },
     upstream: frontComponent
       ? {
           protocol: spec.proxy.protocol,

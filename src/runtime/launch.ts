@@ -15,6 +15,7 @@ import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { StackgenError } from '../errors.js';
 import type { UnitEvent } from '../report/types.js';
+import { frontTarget } from '../probes/http.js';
 import {
   type BoundEndpoint,
   isFrontComponent,
@@ -58,7 +59,8 @@ export interface Unit {
   /** Endpoints that must accept connections. */
   ready: BoundEndpoint[];
   /** A front: also needs an HTTP answer that is not a 502/504. */
-  httpReady: { host: string; port: number } | null;
+  /** The front's address and the Host readiness asks for (a real server_name: the others get 444). */
+  httpReady: { host: string; port: number; hostHeader?: string | undefined } | null;
   stopSignal: string;
   graceMs: number;
   /** Start after these units are ready. */
@@ -112,7 +114,13 @@ export function planUnits(plan: Plan, book: AccountBook, options: { dropPrivileg
       : { uid: undefined, gid: undefined };
   const graceOf = (l: Launch) => Math.min(l.stopGraceSeconds * 1000, MAX_STOP_GRACE_MS);
   const front =
-    plan.front.kind === 'none' ? null : { host: plan.front.listen.host, port: plan.front.listen.port };
+    plan.front.kind === 'none'
+      ? null
+      : {
+          host: plan.front.listen.host,
+          port: plan.front.listen.port,
+          hostHeader: frontTarget(plan).hostHeader,
+        };
   const units: Unit[] = [];
   const managed = plan.launches.filter((l) => l.managed);
   // A front the distribution runs in production (Debian's nginx): verify runs it itself.
@@ -371,7 +379,7 @@ async function startUnit(rt: StackRuntime, unit: Unit, options: StartOptions): P
     let badSince = 0;
     const http = await pollUntil(
       async () => {
-        lastStatus = await httpStatus(front, '/', 3000);
+        lastStatus = await httpStatus(front, '/', 3000, front.hostHeader);
         if (lastStatus !== null && lastStatus !== 502 && lastStatus !== 504) return lastStatus;
         return null;
       },

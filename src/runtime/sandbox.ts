@@ -70,41 +70,71 @@ export interface Sandbox {
 
 type Listener = ReturnType<typeof createServer>;
 
-function listenOn(port: number): Promise<Listener | null> {
+function listenAt(port: number, host: string): Promise<Listener | null> {
   return new Promise((done) => {
     const server = createServer();
     server.once('error', () => done(null));
-    server.listen(port, '127.0.0.1', () => done(server));
+    server.listen(port, host, () => done(server));
   });
+}
+
+const closeAll = (servers: Array<Listener | null>) =>
+  Promise.all(servers.map((s) => (s ? new Promise((done) => s.close(done)) : null)));
+
+/** Does this host's loopback take IPv6 (`::1`)? A container or a host with IPv6 disabled has none. */
+export async function ipv6LoopbackAvailable(): Promise<boolean> {
+  const server = await listenAt(0, '::1');
+  if (server === null) return false;
+  await closeAll([server]);
+  return true;
+}
+
+/** Hold a port on 127.0.0.1 (and on ::1 too when `v6`: the front listens on both); null when taken. */
+async function listenOn(port: number, v6: boolean): Promise<Listener[] | null> {
+  const v4 = await listenAt(port, '127.0.0.1');
+  if (v4 === null || !v6) return v4 ? [v4] : null;
+  const actual = (v4.address() as AddressInfo).port;
+  const six = await listenAt(actual, '::1');
+  if (six === null) {
+    await closeAll([v4]);
+    return null;
+  }
+  return [v4, six];
 }
 
 /**
  * Blocks of consecutive loopback ports, free right now and held open together so no two
  * overlap. Consecutive because per-port instances are numbered by port (supervisor's
- * numprocs_start, systemd's app@PORT): instance N listens on port N.
+ * numprocs_start, systemd's app@PORT): instance N listens on port N. With `v6` each port is
+ * free on ::1 as well.
  */
-export async function freePortBlocks(sizes: number[]): Promise<number[][]> {
+export async function freePortBlocks(sizes: number[], v6 = false): Promise<number[][]> {
   const held: Listener[] = [];
   const blocks: number[][] = [];
   try {
     for (const size of sizes) {
       for (let attempt = 0; ; attempt++) {
-        const first = await listenOn(0);
-        if (!first) throw new Error('cannot listen on 127.0.0.1');
-        const base = (first.address() as AddressInfo).port;
-        const rest = await Promise.all(Array.from({ length: size - 1 }, (_, i) => listenOn(base + i + 1)));
+        const first = await listenOn(0, v6);
+        if (!first) {
+          if (attempt > 50) throw new Error('cannot listen on 127.0.0.1');
+          continue;
+        }
+        const base = (first[0]!.address() as AddressInfo).port;
+        const rest = await Promise.all(
+          Array.from({ length: size - 1 }, (_, i) => listenOn(base + i + 1, v6)),
+        );
         const got = [first, ...rest];
-        if (got.every((s): s is Listener => s !== null)) {
-          held.push(...got);
+        if (got.every((s): s is Listener[] => s !== null)) {
+          held.push(...got.flat());
           blocks.push(Array.from({ length: size }, (_, i) => base + i));
           break;
         }
-        await Promise.all(got.map((s) => (s ? new Promise((done) => s.close(done)) : null)));
+        await closeAll(got.flatMap((s) => s ?? []));
         if (attempt > 50) throw new Error(`no ${size} consecutive free ports`);
       }
     }
   } finally {
-    await Promise.all(held.map((s) => new Promise((done) => s.close(done))));
+    await closeAll(held);
   }
   return blocks;
 }
@@ -135,7 +165,11 @@ export async function createSandbox(loaded: LoadedSpec, options: SandboxOptions)
       ),
     )
     .filter((g) => g.length > 0);
-  const blocks = await freePortBlocks(groups.map((g) => g.length));
+  const ipv6Loopback = await ipv6LoopbackAvailable();
+  const blocks = await freePortBlocks(
+    groups.map((g) => g.length),
+    ipv6Loopback,
+  );
   const ports: Record<number, number> = {};
   groups.forEach((g, i) => {
     g.forEach((p, j) => {
@@ -154,6 +188,7 @@ export async function createSandbox(loaded: LoadedSpec, options: SandboxOptions)
     stackgenCommand: options.stackgenCommand,
     users,
     currentUser: me,
+    ipv6Loopback,
   });
   const plan = buildPlan(topology, site, basename(resolve(loaded.file)));
   let artifacts = renderArtifacts(plan);

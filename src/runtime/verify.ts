@@ -226,7 +226,7 @@ async function verifyPass(
     // The processes run on after we exit: nothing of ours may keep the event loop alive.
     for (const proc of rt.running.values()) proc.release();
     report.kept = {
-      urls: [`http://${plan.front.listen.host}:${plan.front.listen.port}/`],
+      urls: plan.front.listens.map((l) => `http://${l.host}:${l.port}/`),
       stopCommand: `sh ${script}`,
     };
   } else {

@@ -9,7 +9,8 @@ import type { AppInterface, Concurrency, Protocol, ServerName, StackSpec } from 
 export interface NormalizedSpec extends StackSpec {
   app: StackSpec['app'] & { interface: AppInterface; entry: string };
   serve: StackSpec['serve'] & { server: ServerName; concurrency: Concurrency; socket: 'unix' | 'tcp' };
-  proxy: StackSpec['proxy'] & { protocol: Protocol };
+  /** listen: always a list (a single `listen: "8080"` is a list of one). */
+  proxy: Omit<StackSpec['proxy'], 'listen'> & { protocol: Protocol; listen: string[] };
   /** Key paths (dot form) whose values came from defaults, with why. */
   defaulted: Record<string, string>;
 }
@@ -61,7 +62,11 @@ export function normalizeSpec(spec: StackSpec): NormalizedSpec {
     ...spec,
     app: { ...spec.app, interface: iface, entry },
     serve: { ...spec.serve, server, concurrency, socket },
-    proxy: { ...spec.proxy, protocol },
+    proxy: {
+      ...spec.proxy,
+      protocol,
+      listen: typeof spec.proxy.listen === 'string' ? [spec.proxy.listen] : spec.proxy.listen,
+    },
     defaulted,
   };
 }

@@ -12,6 +12,10 @@ export * from './enums.js';
 const SIZE = /^\d+[kKmMgG]?$/;
 /** nginx time syntax: 500ms, 60s, 5m, 1h or bare seconds. */
 const DURATION = /^\d+(ms|s|m|h)?$/;
+/** `port`, `host:port` or `[v6]:port`: one listen address of the front. */
+const listenAddress = z
+  .string()
+  .regex(/^((\[[0-9a-fA-F:]+\]|[0-9.]+|[a-z0-9.-]+):)?\d{1,5}$/, 'host:port, [v6]:port or port');
 const NAME = /^[a-z][a-z0-9-]{0,39}$/;
 /** RFC 9110 §5.6.2 token: what a method or a header field name may be. */
 const METHOD_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -183,10 +187,11 @@ const proxySchema = z
         'Wire protocol from the proxy to the app server. Defaults from the server (uwsgi → uwsgi, gunicorn → http, …).',
       ),
     listen: z
-      .string()
-      .regex(/^((\[[0-9a-fA-F:]+\]|[0-9.]+|[a-z0-9.-]+):)?\d{1,5}$/, 'host:port or port')
-      .default('80')
-      .describe('Where clients connect: `port` or `host:port`.'),
+      .union([listenAddress, z.array(listenAddress).min(1)])
+      .default(['80', '[::]:80'])
+      .describe(
+        'Where clients connect: `port`, `host:port` or `[v6]:port`, or a list of them (one nginx `listen` line, one gateway listener each). A bare port is IPv4 only (nginx `listen 80`); the default listens on IPv4 and IPv6.',
+      ),
     server_name: z.string().default('_').describe('nginx server_name; `_` matches any host.'),
     user: z
       .string()

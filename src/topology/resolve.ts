@@ -128,7 +128,6 @@ export function resolveTopology(spec: NormalizedSpec, options: ResolveOptions): 
 function resolveFront(spec: NormalizedSpec): ProxyComponent | null {
   const kind = spec.proxy.kind;
   if (kind === 'none') return null;
-  const listen = parseListen(spec.proxy.listen);
   const entry = PROXIES[kind];
   const { why, ...process } = entry.process!;
   return {
@@ -137,7 +136,7 @@ function resolveFront(spec: NormalizedSpec): ProxyComponent | null {
     program: kind,
     title: entry.title,
     dependsOn: [],
-    listen: [listen],
+    listen: spec.proxy.listen.map(parseListen),
     ...process,
     why,
   };
@@ -156,7 +155,8 @@ function resolveAppServer(
 
   let listen: Endpoint[];
   if (!front) {
-    listen = [parseListen(spec.proxy.listen)];
+    // No proxy: the app server binds the first address only (one bind per server).
+    listen = [parseListen(spec.proxy.listen[0]!)];
   } else if (spec.serve.socket === 'unix' && !perPort) {
     listen = [{ kind: 'unix', file: `${spec.name}.sock` }];
   } else {

@@ -26,6 +26,11 @@ export interface Site {
   ports: Record<number, number>;
   /** Address the front listens on (sandbox: loopback). */
   listenHost: string | null;
+  /**
+   * Where an IPv6 listen address lands when listenHost is set (sandbox: `[::1]`); null there
+   * means this loopback has no IPv6 and IPv6 addresses are left out. Unused in production.
+   */
+  listenHost6: string | null;
   /** Files nginx needs outside the config dir. */
   nginx: { mimeTypes: string; pidFile: string; tempDir: string; errorLog: string; accessLog: string };
 }
@@ -50,6 +55,7 @@ export function productionSite(spec: NormalizedSpec, options: ProductionSiteOpti
     usersMapped: false,
     ports: {},
     listenHost: null,
+    listenHost6: null,
     nginx: {
       mimeTypes: '/etc/nginx/mime.types',
       pidFile: '/run/nginx.pid',
@@ -70,6 +76,8 @@ export interface SandboxSiteOptions {
   /** Keep the real users from stack.yaml (verify as root) or map them to the current user. */
   users: { app: string; group: string; proxy: string } | null;
   currentUser: { user: string; group: string };
+  /** Does this host's loopback have IPv6 (`::1`)? Then IPv6 listen addresses are kept, on ::1. */
+  ipv6Loopback: boolean;
 }
 
 /** verify's and check's site: everything inside one temp dir, loopback, free ports. */
@@ -87,6 +95,7 @@ export function sandboxSite(spec: NormalizedSpec, o: SandboxSiteOptions): Site {
     usersMapped: o.users === null,
     ports: o.ports,
     listenHost: '127.0.0.1',
+    listenHost6: o.ipv6Loopback ? '[::1]' : null,
     nginx: {
       mimeTypes: '/etc/nginx/mime.types',
       pidFile: join(o.dir, 'run', 'nginx.pid'),

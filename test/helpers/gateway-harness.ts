@@ -123,6 +123,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     source: null,
     listen: [{ kind: 'tcp', host: '127.0.0.1', port }],
     serverName: 'harness.test',
+    hosts: [],
     workers: 1,
     maxBodyBytes: 1024 * 1024,
     maxHeaderBytes: 16 * 1024,

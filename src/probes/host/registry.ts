@@ -10,12 +10,10 @@ import { journalProbe } from './journal.js';
 import { listenersProbe } from './listeners.js';
 import { rebootProbe } from './reboot.js';
 import { reloadUnderLoadProbe } from './reload-load.js';
-import { unknownHostProbe } from './unknown-host.js';
 
 /** After install, with the sandbox's probes. */
 export const HOST_PROBES: ReadonlyArray<AnyProbe> = [
   defaultSiteProbe,
-  unknownHostProbe,
   hardeningProbe,
   journalProbe,
   listenersProbe,

@@ -42,6 +42,8 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     protocols: ['http', 'uwsgi', 'fastcgi', 'scgi', 'cgi'],
     buffering: true,
     websockets: true,
+    // templates/nginx/site.conf.hbs: proxy_set_header X-Forwarded-Proto $scheme, …
+    forwardedFromConnection: true,
     programs: [
       {
         program: 'nginx',
@@ -83,6 +85,8 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     protocols: ['http', 'uwsgi', 'fastcgi', 'scgi', 'cgi'],
     buffering: true,
     websockets: true,
+    // src/gateway/transports/http.ts and cgi-env.ts replace the client's X-Forwarded-*.
+    forwardedFromConnection: true,
     programs: [],
     distro: null,
   },
@@ -94,6 +98,7 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     protocols: ['http'],
     buffering: false,
     websockets: true,
+    forwardedFromConnection: false,
     programs: [],
     distro: null,
   },

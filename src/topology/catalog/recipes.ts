@@ -242,9 +242,17 @@ export const SERVER_RECIPES: Record<ServerName, ServerRecipe> = {
   },
 };
 
-/** nginx's listen parameter: a bare port listens on every address. */
-function nginxListen(plan: Plan): string {
-  const l = plan.front.listen;
+/**
+ * The stack's server names the gateway answers for; none (every Host) for `_`, or when a
+ * name is an nginx regular expression (`~…`), which the gateway does not match.
+ */
+function serverNames(plan: Plan): string[] {
+  const names = plan.spec.proxy.server_name.split(/\s+/).filter((n) => n !== '' && n !== '_');
+  return names.some((n) => n.startsWith('~')) ? [] : names;
+}
+
+/** nginx's listen parameter for one address: a bare port listens on every IPv4 address. */
+function nginxListen(l: { host: string; port: number }): string {
   return l.host === '0.0.0.0' ? String(l.port) : `${l.host}:${l.port}`;
 }
 
@@ -267,8 +275,12 @@ export const PROXY_RECIPES: Record<ProxyKind, ProxyRecipe> = {
         view: (plan) => {
           const protocol = plan.upstream!.protocol;
           return {
-            listen: nginxListen(plan),
+            listen: plan.front.listens.map(nginxListen).join(', '),
+            listens: plan.front.listens.map(nginxListen),
+            // server_name _: the stack's server is the default; a real name: a catch-all
+            // server in front of it refuses every other Host.
             defaultServer: plan.spec.proxy.server_name === '_',
+            catchAll: plan.spec.proxy.server_name !== '_',
             upstreamName: `${plan.name.replace(/-/g, '_')}_app`,
             servers: (plan.upstream?.endpoints ?? []).map(nginxAddress),
             keepalive: protocol === 'http' ? 16 : 0,
@@ -304,8 +316,11 @@ export const PROXY_RECIPES: Record<ProxyKind, ProxyRecipe> = {
         view: (plan) => {
           const protocol = plan.upstream!.protocol;
           return {
-            listenAddress: `${plan.front.listen.host}:${plan.front.listen.port}`,
-            serverName: plan.spec.proxy.server_name === '_' ? 'localhost' : plan.spec.proxy.server_name,
+            listenAddress: plan.front.listens.map((l) => `${l.host}:${l.port}`).join(', '),
+            listenAddresses: plan.front.listens.map((l) => `${l.host}:${l.port}`),
+            severalListeners: plan.front.listens.length > 1,
+            serverName: plan.spec.proxy.server_name === '_' ? 'localhost' : serverNames(plan)[0]!,
+            hosts: serverNames(plan),
             upstreamUrls:
               protocol === 'cgi'
                 ? [`cgi:${cgiScriptPath(plan)}?interpreter=${plan.app.python}`]

@@ -135,6 +135,11 @@ export interface ProxyEntry {
   /** Buffers whole requests and responses, so slow clients never hold a sync worker. */
   buffering: boolean;
   websockets: boolean;
+  /**
+   * It sets X-Forwarded-For/-Proto (and their CGI variables) from the connection, replacing
+   * what a client sent: the app may trust them (the deploy README's app contract).
+   */
+  forwardedFromConnection: boolean;
   programs: readonly ProgramRequirement[];
   /** How the distribution runs it, for `stackgen install` (null: stackgen starts it itself). */
   distro: ProxyDistro | null;

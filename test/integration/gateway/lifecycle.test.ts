@@ -143,6 +143,42 @@ ${extra.broken ? 'nonsense: [' : ''}`,
     for (const pid of workers) expect(isAlive(pid)).toBe(false);
   });
 
+  it('listens on 0.0.0.0 and [::] on one port (IPv6-only listener), in cluster mode; other Hosts get 421', async (ctx) => {
+    const probe = createServer();
+    const v6 = await new Promise<boolean>((r) => {
+      probe.once('error', () => r(false));
+      probe.listen(0, '::', () => r(true));
+    });
+    const port = v6 ? (probe.address() as { port: number }).port : 0;
+    await new Promise((r) => probe.close(r));
+    if (!v6) ctx.skip();
+    writeFileSync(
+      join(dir, 'gateway.yaml'),
+      `listen: ["0.0.0.0:${port}", "[::]:${port}"]
+server_name: shop.example
+hosts: [shop.example]
+workers: 2
+locations:
+  - {path: /, upstream: ["http://127.0.0.1:${backendPort}"]}
+`,
+    );
+    gateway = await startGateway(['--config', join(dir, 'gateway.yaml')]);
+    expect(gateway.proc.output()).toContain(`http://0.0.0.0:${port}, http://[::]:${port} (2 workers)`);
+    const get = (host: string, hostHeader: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request({ host, port, path: '/', headers: { Host: hostHeader }, agent: false }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    expect(await get('127.0.0.1', 'shop.example')).toBe(200);
+    expect(await get('::1', 'shop.example')).toBe(200);
+    expect(await get('::1', 'other.example')).toBe(421);
+    expect(await get('127.0.0.1', 'SHOP.example:80')).toBe(200);
+  });
+
   it('refuses a second gateway on a busy port with the listen exit code', async () => {
     writeConfig({ header: 'x' });
     gateway = await startGateway(['--config', join(dir, 'gateway.yaml')]);

@@ -12,6 +12,7 @@ const config: GatewayConfig = {
   source: null,
   listen: [{ kind: 'tcp', host: '127.0.0.1', port: 0 }],
   serverName: 'lifecycle.test',
+  hosts: [],
   workers: 1,
   maxBodyBytes: 1024,
   maxHeaderBytes: 16 * 1024,

@@ -15,6 +15,7 @@ const upstream = (path: string, websocket: boolean): GatewayLocation => ({
 });
 const state = {
   router: createRouter([upstream('/ws', true), upstream('/', false)]),
+  config: { hosts: [] },
 } as unknown as GatewayState;
 
 function routed(url: string, headers: string[] = [], httpVersion = '1.1'): Routed | Refused {

@@ -135,9 +135,29 @@ describe('planInstall', () => {
     expect(steps[2]!.undo).toEqual([{ kind: 'exec', argv: ['gpasswd', '--delete', 'www-data', 'shop'] }]);
   });
 
-  it("keeps Debian's default site when the stack has a real server_name (it answers the other Hosts)", () => {
+  it("disables Debian's default site for a real server_name too (the stack's catch-all owns the port), undoably", () => {
     const loaded = readStackSpec(join(EXAMPLES, 'flask-uwsgi-nginx.yaml'));
     const spec = { ...loaded.spec, proxy: { ...loaded.spec.proxy, server_name: 'shop.example' } };
+    const plan = buildPlan(
+      resolveTopology(spec, { cores: 2 }),
+      productionSite(spec, { baseDir: '/srv/x' }),
+      'x.yaml',
+    );
+    const steps = planInstall(plan, renderArtifacts(plan), freshHost());
+    const site = steps.find((s) => s.id.startsWith('nginx-default-site:'))!;
+    expect(site.why).toContain('catch-all refuses every Host but shop.example');
+    expect(site.undo).toEqual([
+      {
+        kind: 'symlink',
+        link: '/etc/nginx/sites-enabled/default',
+        target: '/etc/nginx/sites-available/default',
+      },
+    ]);
+  });
+
+  it("keeps Debian's default site when it claims none of the stack's ports", () => {
+    const loaded = readStackSpec(join(EXAMPLES, 'flask-uwsgi-nginx.yaml'));
+    const spec = { ...loaded.spec, proxy: { ...loaded.spec.proxy, listen: ['8080', '[::]:8080'] } };
     const plan = buildPlan(
       resolveTopology(spec, { cores: 2 }),
       productionSite(spec, { baseDir: '/srv/x' }),

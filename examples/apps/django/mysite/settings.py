@@ -13,3 +13,6 @@ USE_TZ = True
 # nginx sets X-Forwarded-Proto from $scheme; trust it only because nginx replaces the client's.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 STATIC_URL = "/static/"
+# proxy.max_body is 10m: accept every non-file body nginx lets through (Django's default,
+# 2.5 MiB, would answer 400 to the bodies in between).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

@@ -1,0 +1,185 @@
+// The app's side of the contract, per framework, as data: what its own settings must say to
+// match the stack (the host names the proxy serves, the headers it sets, its body limit), and
+// — where the settings are importable — how `stackgen check` reads them back and says where
+// they disagree. The deploy README lists the items with the stack's actual values.
+
+import type { Framework } from '../../stack/schema.js';
+
+/** What the stack does, as the app's settings must see it (render/app-contract.ts builds it). */
+export interface ContractFacts {
+  /** proxy.server_name without `_`: the names the front passes; empty = every Host. */
+  names: string[];
+  /** The stack's own origins (`http://shop.example`, with a port unless 80). */
+  origins: string[];
+  /** The front, when there is one that sets X-Forwarded-* from the connection (replacing the client's). */
+  front: { title: string; forwardedFromConnection: boolean } | null;
+  /** Where a client could reach the app server without the front (a non-loopback TCP address), or null. */
+  appExposedAt: string | null;
+  /** Where the app server listens, in words (`unix:/run/x/x.sock`, `127.0.0.1:8000`). */
+  appListens: string;
+  /** The front passes the client's address as REMOTE_ADDR (uwsgi, FastCGI, SCGI, CGI): no header to trust. */
+  cgiStyle: boolean;
+  maxBody: string;
+  /** 0 = unlimited. */
+  maxBodyBytes: number;
+}
+
+/** One setting: the line to write (with the stack's values) and why. */
+export interface ContractItem {
+  setting: string;
+  line: string;
+  why: string;
+}
+
+/** The settings values `stackgen check` read from the app, by name (JSON). */
+export type SettingsValues = Record<string, unknown> & { __file__?: string };
+
+export interface AppContract {
+  items: (f: ContractFacts) => ContractItem[];
+  /** Importable settings: the env var naming the module, the names to read, and the judge. */
+  settings: {
+    envVar: string;
+    /** Attribute → the framework's default when the module does not set it. */
+    read: Record<string, unknown>;
+    /** What disagrees with the stack, each with where, what and what to do. Pure. */
+    disagreements: (values: SettingsValues, f: ContractFacts) => string[];
+  } | null;
+}
+
+const py = (v: unknown): string =>
+  v === null
+    ? 'None'
+    : Array.isArray(v)
+      ? `[${v.map(py).join(', ')}]`
+      : typeof v === 'string'
+        ? JSON.stringify(v)
+        : String(v);
+
+/** Django's ALLOWED_HOSTS matching (django.http.request.validate_host): `*`, `.domain`, exact. Pure. */
+export function djangoAllowsHost(allowed: readonly string[], host: string): boolean {
+  const h = host.toLowerCase().replace(/\.$/, '');
+  return allowed.some((p) => {
+    const pat = p.toLowerCase();
+    return pat === '*' || (pat.startsWith('.') && (h.endsWith(pat) || h === pat.slice(1))) || pat === h;
+  });
+}
+
+/** Django's default DATA_UPLOAD_MAX_MEMORY_SIZE: 2.5 MiB. */
+const DJANGO_DATA_UPLOAD_DEFAULT = 2621440;
+/** Werkzeug's default max_form_memory_size (Flask ≥ 3.1 MAX_FORM_MEMORY_SIZE): 500 kB. */
+const WERKZEUG_FORM_MEMORY_DEFAULT = 500_000;
+
+/** Is SECURE_PROXY_SSL_HEADER / x_proto safe: the header can only come from the front? */
+function forwardedHeadersTrustworthy(f: ContractFacts): string | null {
+  if (!f.front) return 'there is no proxy: any X-Forwarded-* header comes from the client itself';
+  if (!f.front.forwardedFromConnection)
+    return `${f.front.title} does not set X-Forwarded-Proto from the connection`;
+  if (f.appExposedAt)
+    return `the app server listens on ${f.appExposedAt}, so a client can reach it past ${f.front.title} and send the header itself (keep serve.host on loopback)`;
+  return null;
+}
+
+const django: AppContract = {
+  items: (f) => {
+    const unsafe = forwardedHeadersTrustworthy(f);
+    const bodyLine =
+      f.maxBodyBytes === 0
+        ? 'DATA_UPLOAD_MAX_MEMORY_SIZE = None'
+        : f.maxBodyBytes > DJANGO_DATA_UPLOAD_DEFAULT
+          ? `DATA_UPLOAD_MAX_MEMORY_SIZE = ${f.maxBodyBytes}`
+          : `# DATA_UPLOAD_MAX_MEMORY_SIZE: the default (${DJANGO_DATA_UPLOAD_DEFAULT}) covers max_body ${f.maxBody}`;
+    return [
+      {
+        setting: 'ALLOWED_HOSTS',
+        line: `ALLOWED_HOSTS = ${f.names.length ? py(f.names) : '["<your host names>"]'}`,
+        why: f.names.length
+          ? `proxy.server_name: the front refuses every other Host before Django sees it; Django checks again and answers 400 (DisallowedHost) to a name missing here`
+          : "proxy.server_name is `_`: the front passes every Host, so ALLOWED_HOSTS is the only Host check — list your names (never '*'), or set server_name",
+      },
+      {
+        setting: 'CSRF_TRUSTED_ORIGINS',
+        line: `CSRF_TRUSTED_ORIGINS = ${f.origins.length ? py(f.origins) : '["http://<your host name>"]'}`,
+        why: "Django checks a form POST's Origin against the Host and scheme it sees; the front passes the client's Host with its port and the scheme of the connection, so the stack's own origins match without it — needed for any other origin that posts forms (or a TLS terminator in front that Django does not know about)",
+      },
+      {
+        setting: 'SECURE_PROXY_SSL_HEADER',
+        line: unsafe
+          ? '# SECURE_PROXY_SSL_HEADER: leave it unset'
+          : 'SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")',
+        why: unsafe
+          ? `not safe here: ${unsafe}; a forged "X-Forwarded-Proto: https" would make request.is_secure() lie`
+          : `safe here: ${f.front!.title} sets X-Forwarded-Proto from the connection, replacing the client's, and the app server is reachable only through it (${f.appListens}); the stack itself speaks plain HTTP, so is_secure() stays false unless TLS is terminated in front`,
+      },
+      {
+        setting: 'DATA_UPLOAD_MAX_MEMORY_SIZE',
+        line: bodyLine,
+        why: `proxy.max_body is ${f.maxBody}: a non-file body the proxy lets through but over Django's limit (default 2.5 MiB) gets 400 (RequestDataTooBig) from Django; files in multipart uploads do not count`,
+      },
+    ];
+  },
+  settings: {
+    envVar: 'DJANGO_SETTINGS_MODULE',
+    read: { ALLOWED_HOSTS: [], DEBUG: false, DATA_UPLOAD_MAX_MEMORY_SIZE: DJANGO_DATA_UPLOAD_DEFAULT },
+    disagreements: (v, f) => {
+      const where = v.__file__ ?? 'the settings module';
+      const out: string[] = [];
+      const allowed = Array.isArray(v['ALLOWED_HOSTS']) ? (v['ALLOWED_HOSTS'] as string[]) : [];
+      // DEBUG with an empty ALLOWED_HOSTS allows localhost names only (Django's own rule).
+      const effective =
+        allowed.length === 0 && v['DEBUG'] === true ? ['.localhost', '127.0.0.1', '[::1]'] : allowed;
+      const refused = f.names.filter(
+        (n) => !n.startsWith('~') && !djangoAllowsHost(effective, n.replace(/^\*\./, 'x.')),
+      );
+      if (refused.length > 0)
+        out.push(
+          `${where}: ALLOWED_HOSTS = ${py(allowed)} does not allow ${refused.join(', ')} (proxy.server_name): every request the stack passes gets 400 (DisallowedHost) — add ${py(refused)} to ALLOWED_HOSTS`,
+        );
+      if (f.names.length === 0 && allowed.includes('*'))
+        out.push(
+          `${where}: ALLOWED_HOSTS = ['*'] and proxy.server_name is _: nothing checks the Host header (password-reset links and absolute URLs can be poisoned) — list your names in ALLOWED_HOSTS or set proxy.server_name`,
+        );
+      const limit = v['DATA_UPLOAD_MAX_MEMORY_SIZE'];
+      if (typeof limit === 'number' && (f.maxBodyBytes === 0 || limit < f.maxBodyBytes))
+        out.push(
+          `${where}: DATA_UPLOAD_MAX_MEMORY_SIZE = ${limit} is below proxy.max_body ${f.maxBody}: non-file bodies between the two pass the proxy and get 400 from Django — set it to ${f.maxBodyBytes === 0 ? 'None' : f.maxBodyBytes}, or lower proxy.max_body`,
+        );
+      return out;
+    },
+  },
+};
+
+const flask: AppContract = {
+  items: (f) => {
+    const unsafe = forwardedHeadersTrustworthy(f);
+    const proxyFix =
+      unsafe !== null
+        ? {
+            line: '# no ProxyFix',
+            why: `not safe: ${unsafe}; request.remote_addr and the scheme would be whatever a client claims`,
+          }
+        : f.cgiStyle
+          ? {
+              line: '# no ProxyFix: not needed',
+              why: `${f.front!.title} passes the client's address as REMOTE_ADDR, the Host and the scheme as CGI variables: request.remote_addr and url_for(_external=True) are right as they are`,
+            }
+          : {
+              line: 'app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=0, x_port=0, x_prefix=0)',
+              why: `one proxy (${f.front!.title}) sets X-Forwarded-For and X-Forwarded-Proto from the connection, replacing the client's: trust exactly one hop of each (without it request.remote_addr is the proxy's). x_host=0: the Host header already is the client's, port included; the app is mounted at / (no prefix)`,
+            };
+    return [
+      { setting: 'ProxyFix (werkzeug.middleware.proxy_fix)', ...proxyFix },
+      {
+        setting: 'MAX_FORM_MEMORY_SIZE',
+        line:
+          f.maxBodyBytes === 0 || f.maxBodyBytes > WERKZEUG_FORM_MEMORY_DEFAULT
+            ? `app.config["MAX_FORM_MEMORY_SIZE"] = ${f.maxBodyBytes === 0 ? 'None' : f.maxBodyBytes}`
+            : `# MAX_FORM_MEMORY_SIZE: the default (${WERKZEUG_FORM_MEMORY_DEFAULT}) covers max_body ${f.maxBody}`,
+        why: `proxy.max_body is ${f.maxBody}: Flask ≥ 3.1 (Werkzeug ≥ 3.1) answers 413 to a non-file form field over 500 kB by default; older versions have no such limit`,
+      },
+    ];
+  },
+  settings: null,
+};
+
+/** The frameworks whose settings the stack has something to say about. */
+export const APP_CONTRACTS: Partial<Record<Framework, AppContract>> = { django, flask };
