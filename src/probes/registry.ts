@@ -5,6 +5,7 @@ import { bodyLimitProbe, chunkedUploadProbe, uploadProbe } from './body.js';
 import { concurrencyProbe } from './concurrency.js';
 import { headersProbe } from './headers.js';
 import { reachProbe } from './reach.js';
+import { requestTimeoutProbe } from './request-timeout.js';
 import { roundtripProbe } from './roundtrip.js';
 import { staticProbe } from './static.js';
 import { streamingProbe } from './streaming.js';
@@ -22,5 +23,6 @@ export const PROBES: ReadonlyArray<AnyProbe> = [
   websocketProbe,
   staticProbe,
   concurrencyProbe,
+  requestTimeoutProbe,
   backendDownProbe,
 ];

@@ -9,6 +9,7 @@ import { type Launch, type Plan, unitBaseName } from './plan.js';
 import { shellQuote, systemdQuote } from './helpers.js';
 import { explainText } from './explain.js';
 import { manualSteps } from '../install/steps.js';
+import { checkRules } from '../stack/rules.js';
 
 export interface Artifact {
   /** Path relative to the output directory. */
@@ -81,6 +82,10 @@ export function renderArtifacts(plan: Plan): Artifact[] {
         install: described.get(a.path)?.install ?? installHint(plan, a.path),
       })),
       installSteps: manualSteps(plan, out),
+      // The render's warnings stay with the files: whoever deploys them reads the README, not the render's output.
+      caveats: checkRules(plan.spec)
+        .filter((d) => d.severity === 'warning')
+        .map((d) => ({ path: d.path.join('.'), message: d.message, hint: d.hint ?? null })),
     },
     'stack',
   );
@@ -100,6 +105,11 @@ function shellCommand(launch: Launch): string {
 /** argv for a template unit / numprocs program: the instance's value replaced by a placeholder. */
 function instanceArgv(launch: Launch, placeholder: string): string[] {
   return launch.argv.map((a) => (launch.instance !== null && a === launch.instance ? placeholder : a));
+}
+
+/** Does this component take client connections: the front server, or the app server when there is none? */
+function facesClients(plan: Plan, role: string): boolean {
+  return role === 'proxy' || (role === 'app-server' && plan.front.kind === 'none');
 }
 
 function systemdUnits(plan: Plan, base: object): Artifact[] {
@@ -144,8 +154,9 @@ function systemdUnits(plan: Plan, base: object): Artifact[] {
           : null,
         runtimeDirectory:
           plan.site.runDir.startsWith('/run/') && launch.ownsRunDir ? plan.site.runDir.slice(5) : null,
-        // A front server stackgen runs faces clients: a production listen port is often 80.
-        bindsPrivilegedPort: c.role === 'proxy' && plan.front.listen.port < 1024,
+        // Whatever faces clients — a front server stackgen runs, or the app server itself
+        // with proxy.kind none — may listen on a production port below 1024 (often 80).
+        bindsPrivilegedPort: facesClients(plan, c.role) && plan.front.listen.port < 1024,
         privilegedPort: plan.front.listen.port,
       }),
     });

@@ -26,6 +26,16 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     websocketConcurrency: [],
     processModel: 'master-workers',
     defaultSocket: 'unix',
+    // harakiri: the master SIGKILLs the worker and respawns it; the proxy sees the connection close.
+    requestKill: {
+      prefork: "harakiri: the master kills the worker running it and respawns it; the proxy sees the connection close and answers 502",
+      threads:
+        "harakiri: the master kills the whole worker (the requests in its other threads with it) and respawns it; the proxy sees the connection close and answers 502",
+      gevent:
+        "harakiri: the master kills the whole worker (every greenlet's request with it) and respawns it; the proxy sees the connection close and answers 502",
+    },
+    noRequestKill: null,
+    workersWarning: null,
     devServer: false,
     programs: [
       {
@@ -83,6 +93,15 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     websocketConcurrency: ['async'],
     processModel: 'master-workers',
     defaultSocket: 'unix',
+    // gunicorn "Settings: timeout": a worker silent for that long is killed and restarted.
+    // Only the sync worker is silent while it runs a request.
+    requestKill: {
+      prefork:
+        "the arbiter kills the sync worker (it checks in only between requests) and forks a new one; the proxy sees the connection close and answers 502",
+    },
+    noRequestKill:
+      "the worker's main loop keeps checking in with the arbiter while requests run, so `timeout` only replaces a worker blocked as a whole; a long request runs until it ends",
+    workersWarning: null,
     devServer: false,
     programs: [
       {
@@ -126,6 +145,15 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     websocketConcurrency: ['async'],
     processModel: 'master-workers',
     defaultSocket: 'unix',
+    requestKill: {},
+    noRequestKill: null,
+    // Read in uvicorn 0.17 (Debian 12), uvicorn/supervisors/multiprocess.py: the parent
+    // handles SIGINT and SIGTERM only and never looks at its children again once started.
+    workersWarning: {
+      message:
+        "uvicorn's own --workers parent neither respawns a worker that dies nor reloads on SIGHUP (SIGHUP kills it): one crashed worker is lost capacity until the next restart",
+      hint: 'With gunicorn installed, prefer serve.server: gunicorn with serve.concurrency: async (gunicorn supervises uvicorn workers: respawn, graceful SIGHUP reload); or keep serve.workers: 1 and let the process manager restart it',
+    },
     devServer: false,
     programs: [
       {
@@ -170,6 +198,9 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     websocketConcurrency: ['async'],
     processModel: 'process-per-port',
     defaultSocket: 'tcp',
+    requestKill: {},
+    noRequestKill: null,
+    workersWarning: null,
     devServer: false,
     programs: [],
     pythonModules: [{ module: 'tornado', package: 'python3-tornado' }],
@@ -199,6 +230,9 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     websocketConcurrency: [],
     processModel: 'single-process',
     defaultSocket: 'unix',
+    requestKill: {},
+    noRequestKill: null,
+    workersWarning: null,
     devServer: false,
     programs: [
       {
@@ -239,6 +273,9 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     websocketConcurrency: [],
     processModel: 'single-process',
     defaultSocket: 'tcp',
+    requestKill: {},
+    noRequestKill: null,
+    workersWarning: null,
     devServer: true,
     programs: [],
     pythonModules: [],
@@ -268,6 +305,9 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     websocketConcurrency: [],
     processModel: 'process-per-request',
     defaultSocket: 'unix',
+    requestKill: {},
+    noRequestKill: null,
+    workersWarning: null,
     devServer: false,
     programs: [],
     pythonModules: [],

@@ -69,6 +69,20 @@ export interface ServerEntry {
   /** How processes are laid out: one master with workers, one process per port, or none. */
   processModel: 'master-workers' | 'single-process' | 'process-per-port' | 'process-per-request';
   defaultSocket: 'unix' | 'tcp';
+  /**
+   * Under which concurrency models serve.timeout kills a request that runs too long, and
+   * how (written into the server's config comment). A model missing here has no
+   * per-request kill: serve.timeout bounds no request there, and the proxy's read timeout
+   * is the only limit a client sees.
+   */
+  requestKill: Partial<Record<Concurrency, string>>;
+  /** Why a model has no per-request kill, for that comment (null: the server has no timeout setting). */
+  noRequestKill: string | null;
+  /**
+   * A warning when it runs more than one worker process: its own supervisor lacks what a
+   * master should do (respawn a dead worker, reload on a signal). null: nothing to say.
+   */
+  workersWarning: { message: string; hint: string } | null;
   /** Dev servers work but are not production servers: a warning, not an error. */
   devServer: boolean;
   programs: readonly ProgramRequirement[];
