@@ -83,12 +83,15 @@ export const requestTimeoutProbe: ProbeDefinition<Observed> = {
     const killAt = ctx.plan.spec.serve.timeout * 1000;
     const read = readMs(ctx);
     if (o.status === null) return fail(`no answer after ${o.ms} ms: ${o.error}`);
-    if (o.status === 504) return fail(`504 after ${o.ms} ms: the proxy's read timeout answered, not the app server's kill`);
+    if (o.status === 504)
+      return fail(`504 after ${o.ms} ms: the proxy's read timeout answered, not the app server's kill`);
     if (o.status !== 502) return fail(`${o.status} after ${o.ms} ms`);
     if (o.ms < killAt) return fail(`502 after ${o.ms} ms, before serve.timeout (${killAt} ms)`);
     if (o.ms >= read) return fail(`502 only after ${o.ms} ms, past the proxy's read timeout (${read} ms)`);
     if (o.after !== 200)
-      return fail(`502 after ${o.ms} ms, but then ${o.after ?? o.afterError}: the app server did not serve again`);
+      return fail(
+        `502 after ${o.ms} ms, but then ${o.after ?? o.afterError}: the app server did not serve again`,
+      );
     return pass(`502 after ${o.ms} ms (killed at serve.timeout ${killAt} ms < read ${read} ms), then 200`);
   },
 };

@@ -88,7 +88,7 @@ const serveSchema = z
       .enum(SERVERS)
       .optional()
       .describe(
-        'The app server. Defaults from the framework: WSGI frameworks → gunicorn, ASGI → uvicorn, tornado → tornado, cgi → cgi.',
+        "The app server. Defaults from the framework: WSGI frameworks → gunicorn, ASGI → gunicorn with uvicorn workers (gunicorn respawns a dead worker and reloads on SIGHUP; uvicorn's own --workers do neither), tornado → tornado, cgi → cgi.",
       ),
     concurrency: z
       .enum(CONCURRENCY)
@@ -151,7 +151,7 @@ const timeoutsSchema = z
       .regex(DURATION)
       .optional()
       .describe(
-        'Time between two reads from the app server (gateway/nginx → 504 after). Default: serve.timeout + 5 s, so the app server\'s own per-request kill answers first; set by hand it must exceed serve.timeout by at least 3 s.',
+        "Time between two reads from the app server (gateway/nginx → 504 after). Default: serve.timeout + 5 s, so the app server's own per-request kill answers first; set by hand it must exceed serve.timeout by at least 3 s.",
       ),
     send: z.string().regex(DURATION).default('60s').describe('Time between two writes to the app server.'),
     client_header: z

@@ -94,7 +94,10 @@ function timeoutComment(plan: Plan): string {
   const { serve, proxy } = plan.spec;
   const server = SERVERS[serve.server];
   const kill = server.requestKill[serve.concurrency];
-  const read = plan.front.kind === 'none' ? null : `${PROXIES[plan.front.kind].title}'s read timeout (${proxy.timeouts.read})`;
+  const read =
+    plan.front.kind === 'none'
+      ? null
+      : `${PROXIES[plan.front.kind].title}'s read timeout (${proxy.timeouts.read})`;
   const text = kill
     ? `A request running longer than ${serve.timeout} s: ${kill}.${read ? ` ${serve.timeout} s is below ${read}, so the client gets this 502 and no worker runs on behind a 504.` : ''}`
     : `No per-request kill under ${serve.concurrency}: ${server.noRequestKill ?? 'the server has no request timeout'}${read ? `; the client gets a 504 at ${read}` : ''}.`;
@@ -107,9 +110,12 @@ function readTimeoutWhy(plan: Plan): string {
   const app = plan.appServer;
   if (!app) return 'A CGI script has no timeout of its own: this bounds the wait for its answer.';
   const title = SERVERS[app.server].title;
-  return SERVERS[app.server].requestKill[app.concurrency]
-    ? `Longer than serve.timeout (${serve.timeout} s): ${title} kills a request first (a 502),\nso no worker runs on behind a 504 from here.`
-    : `${title} has no per-request kill under ${app.concurrency}: this 504 is the only bound on a request.`;
+  return wrapWords(
+    SERVERS[app.server].requestKill[app.concurrency]
+      ? `Longer than serve.timeout (${serve.timeout} s): ${title} kills a request first (a 502), so no worker runs on behind a 504 from here.`
+      : `${title} has no per-request kill under ${app.concurrency}: this 504 is the only bound on a request.`,
+    84,
+  );
 }
 
 /** uWSGI's option that binds a socket speaking each protocol. */
@@ -211,7 +217,9 @@ export const SERVER_RECIPES: Record<ServerName, ServerRecipe> = {
         // Behind a proxy: trust X-Forwarded-* from it (uvicorn's default is 127.0.0.1, but a
         // unix-socket peer has no address, so name it). Facing clients there is no proxy to
         // trust: --no-proxy-headers, or any client on 127.0.0.1 could forge its address.
-        ...(p.front.kind === 'none' ? ['--no-proxy-headers'] : ['--proxy-headers', '--forwarded-allow-ips', '*']),
+        ...(p.front.kind === 'none'
+          ? ['--no-proxy-headers']
+          : ['--proxy-headers', '--forwarded-allow-ips', '*']),
         '--timeout-keep-alive',
         '5',
         '--limit-concurrency',

@@ -28,9 +28,10 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     defaultSocket: 'unix',
     // harakiri: the master SIGKILLs the worker and respawns it; the proxy sees the connection close.
     requestKill: {
-      prefork: "harakiri: the master kills the worker running it and respawns it; the proxy sees the connection close and answers 502",
+      prefork:
+        'harakiri: the master kills the worker running it and respawns it; the proxy sees the connection close and answers 502',
       threads:
-        "harakiri: the master kills the whole worker (the requests in its other threads with it) and respawns it; the proxy sees the connection close and answers 502",
+        'harakiri: the master kills the whole worker (the requests in its other threads with it) and respawns it; the proxy sees the connection close and answers 502',
       gevent:
         "harakiri: the master kills the whole worker (every greenlet's request with it) and respawns it; the proxy sees the connection close and answers 502",
     },
@@ -97,7 +98,7 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     // Only the sync worker is silent while it runs a request.
     requestKill: {
       prefork:
-        "the arbiter kills the sync worker (it checks in only between requests) and forks a new one; the proxy sees the connection close and answers 502",
+        'the arbiter kills the sync worker (it checks in only between requests) and forks a new one; the proxy sees the connection close and answers 502',
     },
     noRequestKill:
       "the worker's main loop keeps checking in with the arbiter while requests run, so `timeout` only replaces a worker blocked as a whole; a long request runs until it ends",
@@ -152,7 +153,7 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     workersWarning: {
       message:
         "uvicorn's own --workers parent neither respawns a worker that dies nor reloads on SIGHUP (SIGHUP kills it): one crashed worker is lost capacity until the next restart",
-      hint: 'With gunicorn installed, prefer serve.server: gunicorn with serve.concurrency: async (gunicorn supervises uvicorn workers: respawn, graceful SIGHUP reload); or keep serve.workers: 1 and let the process manager restart it',
+      hint: 'with gunicorn installed, prefer serve.server: gunicorn with serve.concurrency: async (gunicorn supervises uvicorn workers: respawn, graceful SIGHUP reload); or keep serve.workers: 1 and let the process manager restart it',
     },
     devServer: false,
     programs: [

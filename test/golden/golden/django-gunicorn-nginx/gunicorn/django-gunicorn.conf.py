@@ -14,7 +14,10 @@ pythonpath = "/srv/stackgen/examples/apps/django"
 workers = 5
 worker_class = "sync"
 
-# A request running longer than 60 s gets its worker killed and replaced.
+# A request running longer than 60 s: the arbiter kills the sync worker (it checks in only
+# between requests) and forks a new one; the proxy sees the connection close and answers 502.
+# 60 s is below nginx's read timeout (65s), so the client gets this 502 and no worker runs on
+# behind a 504.
 timeout = 60
 # On SIGTERM, workers get this long to finish in-flight requests.
 graceful_timeout = 30

@@ -16,7 +16,9 @@ worker_class = "gevent"
 # Concurrent connections per worker (gevent).
 worker_connections = 500
 
-# A request running longer than 60 s gets its worker killed and replaced.
+# No per-request kill under gevent: the worker's main loop keeps checking in with the arbiter
+# while requests run, so `timeout` only replaces a worker blocked as a whole; a long request
+# runs until it ends; the client gets a 504 at nginx's read timeout (65s).
 timeout = 60
 # On SIGTERM, workers get this long to finish in-flight requests.
 graceful_timeout = 30

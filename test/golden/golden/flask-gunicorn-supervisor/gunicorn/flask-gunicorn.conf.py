@@ -16,7 +16,9 @@ worker_class = "gthread"
 # threads: 4 per process (overlaps I/O waits; the GIL limits more)
 threads = 4
 
-# A request running longer than 60 s gets its worker killed and replaced.
+# No per-request kill under threads: the worker's main loop keeps checking in with the arbiter
+# while requests run, so `timeout` only replaces a worker blocked as a whole; a long request
+# runs until it ends; the client gets a 504 at nginx's read timeout (65s).
 timeout = 60
 # On SIGTERM, workers get this long to finish in-flight requests.
 graceful_timeout = 30
