@@ -142,6 +142,15 @@ function systemdUnits(plan: Plan, base: object): Artifact[] {
         systemdType: c.systemdType,
         environment: Object.entries(launch.env).map(([k, v]) => systemdQuote(`${k}=${v}`)),
         // %i is a systemd specifier: it must reach systemd unquoted and unescaped.
+        // A worker count on the command line was fixed at render: say so where it is.
+        workersWhy:
+          server &&
+          plan.appServer!.workers.perCore === null &&
+          server.countsCores === null &&
+          !plan.appServer!.perPort &&
+          server.processModel === 'master-workers'
+            ? `--workers ${plan.appServer!.workers.count}: ${plan.appServer!.workers.reason}`
+            : null,
         execStart: argv.map((a) => (templated && a === '%i' ? a : systemdQuote(a))).join(' '),
         reloadSignal: c.reload ? c.reload.signal.replace('SIG', '') : null,
         reloadWhy: c.reload?.why ?? '',

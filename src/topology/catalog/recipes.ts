@@ -9,6 +9,7 @@ import { type BoundEndpoint, gatewayUpstreamUrl, nginxAddress, sizeToBytes } fro
 import type { Launch, Plan } from '../../render/plan.js';
 import type { Concurrency, ProxyKind, ServerName } from '../../stack/schema.js';
 import type { CheckDefinition } from '../../check/definitions.js';
+import type { Sizing } from '../types.js';
 import { gatewayConfig, gunicornCheckConfig, nginxTest, uwsgiStrictOptions } from './checks.js';
 import type { FileKey } from './files.js';
 import { PROTOCOLS, PROXIES } from './proxies.js';
@@ -68,6 +69,11 @@ const drainSeconds = (plan: Plan) => Math.max(1, plan.appServer!.stopGraceSecond
 export function cgiScriptPath(plan: Plan): string {
   if (plan.spec.app.interface === 'wsgi') return plan.files.cgiScript;
   return `${plan.app.root}/${plan.spec.app.entry}`;
+}
+
+/** A worker count as the config writes it: the server's own rule over its cores, or the number. */
+function perCoreOr(sizing: Sizing, rule: (factor: number, plus: number) => string): string {
+  return sizing.perCore ? rule(sizing.perCore.factor, sizing.perCore.plus) : String(sizing.count);
 }
 
 /** Who connects to the app server's socket, for its config's comments: the front's name, or clients. */
@@ -168,6 +174,12 @@ export const SERVER_RECIPES: Record<ServerName, ServerRecipe> = {
             mercySeconds: drainSeconds(plan),
             reachedBy: reachedBy(plan),
             timeoutComment: timeoutComment(plan),
+            workersWhy: wrapWords(app.workers.reason),
+            // uWSGI placeholder math: %( … ) over %k, the CPUs online (Debian's 2.0.21 has it).
+            processes: perCoreOr(
+              app.workers,
+              (f, n) => `%(%k${f === 1 ? '' : ` * ${f}`}${n ? ` + ${n}` : ''})`,
+            ),
           };
         },
       },
@@ -186,8 +198,13 @@ export const SERVER_RECIPES: Record<ServerName, ServerRecipe> = {
           const app = plan.appServer!;
           return {
             workerClass: GUNICORN_WORKER_CLASSES[app.concurrency],
+            workers: perCoreOr(
+              app.workers,
+              (f, n) => `${f === 1 ? '' : `${f} * `}len(os.sched_getaffinity(0))${n ? ` + ${n}` : ''}`,
+            ),
             reachedBy: reachedBy(plan),
             timeoutComment: timeoutComment(plan),
+            workersWhy: wrapWords(app.workers.reason),
             jitter: Math.max(1, Math.round(plan.spec.serve.max_requests / 20)),
             // Unix-socket peers have no address; trust the proxy on this machine only.
             forwardedAllowIps: app.bound[0]!.kind === 'unix' ? '*' : '127.0.0.1',

@@ -26,6 +26,11 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     websocketConcurrency: [],
     processModel: 'master-workers',
     defaultSocket: 'unix',
+    // uWSGI's %k placeholder and %( … ) math (tried on Debian's 2.0.21: `%(%k * 2 + 1)` is 5
+    // on 2 CPUs). %k is sysconf(_SC_NPROCESSORS_ONLN): under taskset it still said 2.
+    countsCores: {
+      how: 'counted when uWSGI starts: %k, the CPUs online (not the affinity mask: under a cpuset or CPUAffinity=, pin it with --cores)',
+    },
     // harakiri: the master SIGKILLs the worker and respawns it; the proxy sees the connection close.
     requestKill: {
       prefork:
@@ -94,6 +99,10 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     websocketConcurrency: ['async'],
     processModel: 'master-workers',
     defaultSocket: 'unix',
+    // The config is Python: it counts the CPUs this process may use (affinity, cpusets).
+    countsCores: {
+      how: 'counted when gunicorn starts: len(os.sched_getaffinity(0)), the CPUs this process may use',
+    },
     // gunicorn "Settings: timeout": a worker silent for that long is killed and restarted.
     // Only the sync worker is silent while it runs a request.
     requestKill: {
@@ -146,6 +155,7 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     websocketConcurrency: ['async'],
     processModel: 'master-workers',
     defaultSocket: 'unix',
+    countsCores: null,
     requestKill: {},
     noRequestKill: null,
     // Read in uvicorn 0.17 (Debian 12), uvicorn/supervisors/multiprocess.py: the parent
@@ -199,6 +209,7 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     websocketConcurrency: ['async'],
     processModel: 'process-per-port',
     defaultSocket: 'tcp',
+    countsCores: null,
     requestKill: {},
     noRequestKill: null,
     workersWarning: null,
@@ -231,6 +242,7 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     websocketConcurrency: [],
     processModel: 'single-process',
     defaultSocket: 'unix',
+    countsCores: null,
     requestKill: {},
     noRequestKill: null,
     workersWarning: null,
@@ -274,6 +286,7 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     websocketConcurrency: [],
     processModel: 'single-process',
     defaultSocket: 'tcp',
+    countsCores: null,
     requestKill: {},
     noRequestKill: null,
     workersWarning: null,
@@ -306,6 +319,7 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     websocketConcurrency: [],
     processModel: 'process-per-request',
     defaultSocket: 'unix',
+    countsCores: null,
     requestKill: {},
     noRequestKill: null,
     workersWarning: null,

@@ -70,6 +70,11 @@ export interface ServerEntry {
   processModel: 'master-workers' | 'single-process' | 'process-per-port' | 'process-per-request';
   defaultSocket: 'unix' | 'tcp';
   /**
+   * Its config can count the cores when the server starts, so `auto` workers are a rule in
+   * the config rather than the rendering machine's count (null: a number is rendered).
+   */
+  countsCores: { how: string } | null;
+  /**
    * Under which concurrency models serve.timeout kills a request that runs too long, and
    * how (written into the server's config comment). A model missing here has no
    * per-request kill: serve.timeout bounds no request there, and the proxy's read timeout

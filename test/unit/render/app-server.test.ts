@@ -196,3 +196,54 @@ describe("the app server's comments name the front it has", () => {
     expect(conf('nginx')).toMatch(/^# Where nginx reaches us\.$/m);
   });
 });
+
+describe('auto workers: counted by the server where it can, pinned by --cores', () => {
+  const at = (text: string, path: string, coresPinned: boolean) => {
+    const { spec } = parseStackSpec(text);
+    const plan = buildPlan(
+      resolveTopology(spec!, { cores: 3, coresPinned }),
+      productionSite(spec!, { baseDir: '/srv/x' }),
+      'stack.yaml',
+    );
+    return file(renderArtifacts(plan), path);
+  };
+  const uwsgi = 'name: s\napp: {framework: flask}\nserve: {server: uwsgi}\n';
+  const gunicorn = 'name: s\napp: {framework: flask}\nserve: {server: gunicorn, concurrency: prefork}\n';
+
+  it("uWSGI: placeholder math over %k (the rendering machine's 3 cores appear nowhere)", () => {
+    const ini = at(uwsgi, 'uwsgi/s.ini', false);
+    expect(ini).toMatch(/^processes = %\(%k \* 2 \+ 1\)$/m);
+    expect(ini).toContain('--cores');
+    expect(at(uwsgi.replace('uwsgi}', 'uwsgi, concurrency: threads}'), 'uwsgi/s.ini', false)).toMatch(
+      /^processes = %\(%k\)$/m,
+    );
+  });
+
+  it("gunicorn: the CPUs the process may use, from Python's os.sched_getaffinity", () => {
+    const conf = at(gunicorn, 'gunicorn/s.conf.py', false);
+    expect(conf).toMatch(/^import os$/m);
+    expect(conf).toMatch(/^workers = 2 \* len\(os\.sched_getaffinity\(0\)\) \+ 1$/m);
+  });
+
+  it('--cores writes the number for those cores', () => {
+    expect(at(uwsgi, 'uwsgi/s.ini', true)).toMatch(/^processes = 7$/m);
+    expect(at(gunicorn, 'gunicorn/s.conf.py', true)).toMatch(/^workers = 7$/m);
+    expect(at(gunicorn, 'gunicorn/s.conf.py', true)).toContain('for 3 cores (pinned by --cores)');
+  });
+
+  it('a number set in stack.yaml stays that number', () => {
+    expect(at(uwsgi.replace('uwsgi}', 'uwsgi, workers: 4}'), 'uwsgi/s.ini', false)).toMatch(
+      /^processes = 4$/m,
+    );
+  });
+
+  it("uvicorn's --workers is a rendered number, and its unit says so", () => {
+    const unit = at(
+      'name: s\napp: {framework: fastapi}\nserve: {server: uvicorn}\n',
+      'systemd/s.service',
+      false,
+    );
+    expect(unit).toMatch(/^# --workers 3: async: one event loop per core, fixed at render for 3 cores/m);
+    expect(unit).toMatch(/^ExecStart=.* --workers 3 /m);
+  });
+});

@@ -3,6 +3,8 @@
 # gunicorn configuration (a Python file). Run as:
 #   /usr/bin/python3 -m gunicorn --config /etc/stackgen/flask-gevent/gunicorn/flask-gevent.conf.py app:app
 
+import os
+
 # Where nginx reaches us.
 bind = ["unix:/run/flask-gevent/flask-gevent.sock"]
 # Socket mode 660 (umask 007) and group www-data: www-data reaches it through the group.
@@ -10,8 +12,9 @@ umask = 0o007
 chdir = "/srv/stackgen/examples/apps/flask"
 pythonpath = "/srv/stackgen/examples/apps/flask"
 
-# gevent: one event loop per core (2 cores)
-workers = 2
+# gevent: one event loop per core, counted when gunicorn starts: len(os.sched_getaffinity(0)),
+# the CPUs this process may use; `stackgen render --cores N` writes a fixed number instead
+workers = len(os.sched_getaffinity(0))
 worker_class = "gevent"
 # Concurrent connections per worker (gevent).
 worker_connections = 500
