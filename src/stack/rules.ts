@@ -120,6 +120,12 @@ export const RULES: Record<string, Rule> = {
     return out;
   },
 
+  protocolCaveat(spec) {
+    const caveat = SERVERS[spec.serve.server].protocolWarnings[spec.proxy.protocol];
+    if (!caveat || spec.proxy.kind === 'none') return [];
+    return [warning(['proxy', 'protocol'], caveat.message, caveat.hint)];
+  },
+
   cgi(spec) {
     const isCgiServer = SERVERS[spec.serve.server].processModel === 'process-per-request';
     if (spec.app.interface === 'cgi' && !isCgiServer) {

@@ -19,6 +19,17 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     interfaceModels: {},
     interfaceHints: {},
     interfaceWarnings: {},
+    // Measured (test/integration/fastcgi-readline.test.ts): 6 MiB bodies over fastcgi-socket
+    // fail intermittently with "[uwsgi-body-read] Error reading … Resource temporarily
+    // unavailable", read with readline() or read(); post-buffering fails the same way (its
+    // own reader hits the EAGAIN), so there is no setting to render — only this warning.
+    protocolWarnings: {
+      fastcgi: {
+        message:
+          "uWSGI 2.0.21's fastcgi-socket takes an EAGAIN inside a partly received record for an error: large request bodies (uploads of a few MB) intermittently reach the app broken and the client gets a 502; post-buffering does not help",
+        hint: 'use proxy.protocol: uwsgi (nginx and the gateway both speak it) or http for an app that takes uploads',
+      },
+    },
     protocols: ['uwsgi', 'http', 'fastcgi', 'scgi'],
     defaultProtocol: 'uwsgi',
     concurrency: ['prefork', 'threads', 'gevent'],
@@ -92,6 +103,7 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     },
     interfaceHints: {},
     interfaceWarnings: {},
+    protocolWarnings: {},
     protocols: ['http'],
     defaultProtocol: 'http',
     concurrency: ['prefork', 'threads', 'gevent', 'async'],
@@ -148,6 +160,7 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     interfaceModels: {},
     interfaceHints: { wsgi: "wrap the app with asgiref's WsgiToAsgi" },
     interfaceWarnings: {},
+    protocolWarnings: {},
     protocols: ['http'],
     defaultProtocol: 'http',
     concurrency: ['async'],
@@ -195,6 +208,7 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     suggested: false,
     interfaceModels: {},
     interfaceHints: {},
+    protocolWarnings: {},
     interfaceWarnings: {
       wsgi: {
         message:
@@ -235,6 +249,7 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     interfaceModels: {},
     interfaceHints: {},
     interfaceWarnings: {},
+    protocolWarnings: {},
     protocols: ['http'],
     defaultProtocol: 'http',
     concurrency: ['threads'],
@@ -279,6 +294,7 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     interfaceModels: {},
     interfaceHints: {},
     interfaceWarnings: {},
+    protocolWarnings: {},
     protocols: ['http'],
     defaultProtocol: 'http',
     concurrency: ['threads'],
@@ -312,6 +328,7 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     interfaceModels: {},
     interfaceHints: {},
     interfaceWarnings: {},
+    protocolWarnings: {},
     protocols: ['cgi'],
     defaultProtocol: 'cgi',
     concurrency: ['process-per-request'],

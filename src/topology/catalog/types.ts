@@ -58,6 +58,8 @@ export interface ServerEntry {
   >;
   /** Extra advice when an interface it does not serve is asked of it. */
   interfaceHints: Partial<Record<AppInterface, string>>;
+  /** A warning when it speaks this protocol to the proxy (it works, with a caveat). */
+  protocolWarnings: Partial<Record<Protocol, { message: string; hint: string }>>;
   /** A warning when it serves this interface (it works, with a caveat). */
   interfaceWarnings: Partial<Record<AppInterface, { message: string; hint: string }>>;
   protocols: readonly Protocol[];

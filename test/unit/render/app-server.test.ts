@@ -247,3 +247,19 @@ describe('auto workers: counted by the server where it can, pinned by --cores', 
     expect(unit).toMatch(/^ExecStart=.* --workers 3 /m);
   });
 });
+
+describe('uWSGI over FastCGI', () => {
+  it('warns that large bodies break, and points at the uwsgi protocol', () => {
+    const warnings = (protocol: string) =>
+      parseStackSpec(
+        `name: s\napp: {framework: wsgi, entry: "app:application"}\nserve: {server: uwsgi}\nproxy: {protocol: ${protocol}}\n`,
+      )
+        .warnings.filter((w) => w.path.join('.') === 'proxy.protocol')
+        .map((w) => `${w.message} — ${w.hint}`);
+    expect(warnings('fastcgi').join()).toMatch(
+      /fastcgi-socket takes an EAGAIN .* use proxy\.protocol: uwsgi/,
+    );
+    expect(warnings('uwsgi')).toEqual([]);
+    expect(warnings('scgi')).toEqual([]);
+  });
+});
