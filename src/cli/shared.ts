@@ -27,7 +27,8 @@ export function loadAndResolve(
   const loaded = readStackSpec(path);
   if (!opts.quiet) for (const w of loaded.warnings) process.stderr.write(`${formatDiagnostic(path, w)}\n`);
   const cores = parseCores(opts.cores);
-  return { loaded, topology: resolveTopology(loaded.spec, { cores }) };
+  // --cores pins `auto` to numbers; without it, servers that count their cores do so on the host.
+  return { loaded, topology: resolveTopology(loaded.spec, { cores, coresPinned: opts.cores !== undefined }) };
 }
 
 /** `--cores`: a whole number of cores to size `auto` workers for (default: this machine's). */

@@ -88,6 +88,7 @@ export async function run(specs: string[], opts: VerifyCliOptions): Promise<numb
           keep: opts.keep === true,
           only: opts.only,
           cores: parseCores(opts.cores),
+          coresPinned: opts.cores !== undefined,
           stackgenCommand: selfCommand(),
           book,
           signal: controller.signal,

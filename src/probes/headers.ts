@@ -43,6 +43,17 @@ export const headersProbe: ProbeDefinition<{ status: number; echo: EchoResponse 
     const problems: string[] = [];
     const client = clientAddressSeen(echo);
     if (client !== '127.0.0.1') problems.push(`client address seen as ${client}`);
+    if (ctx.plan.front.kind === 'none') {
+      // No proxy: nothing strips a client's headers, so they reach the app as sent. What the
+      // app server itself must not do is believe them — address and scheme stay the peer's.
+      if (echo.scheme !== 'http') problems.push(`scheme seen as ${echo.scheme}`);
+      if (!echo.host?.startsWith(host)) problems.push(`Host seen as ${echo.host}`);
+      return problems.length > 0
+        ? fail(problems.join('; '))
+        : pass(
+            `client ${client}, scheme ${echo.scheme}, host ${echo.host} (no proxy: X-Forwarded-*/Proxy reach the app unfiltered, the server did not apply them)`,
+          );
+    }
     const forwarded = `${echo.headers['x-forwarded-for'] ?? ''} ${echo.environ.HTTP_X_FORWARDED_FOR ?? ''}`;
     if (forwarded.includes(SPOOFED_IP)) problems.push(`spoofed X-Forwarded-For ${SPOOFED_IP} passed through`);
     if (echo.scheme !== 'http') problems.push(`scheme seen as ${echo.scheme}`);

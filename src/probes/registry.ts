@@ -6,6 +6,7 @@ import { concurrencyProbe } from './concurrency.js';
 import { headersProbe } from './headers.js';
 import { listenAddressesProbe } from './listen-addresses.js';
 import { reachProbe } from './reach.js';
+import { requestTimeoutProbe } from './request-timeout.js';
 import { roundtripProbe } from './roundtrip.js';
 import { staticProbe } from './static.js';
 import { streamingProbe } from './streaming.js';
@@ -26,5 +27,6 @@ export const PROBES: ReadonlyArray<AnyProbe> = [
   websocketProbe,
   staticProbe,
   concurrencyProbe,
+  requestTimeoutProbe,
   backendDownProbe,
 ];

@@ -13,6 +13,7 @@ import { codeUpdate, codeUpdateSteps } from '../install/deploy.js';
 import { APP_CONTRACTS } from '../topology/catalog/app-contracts.js';
 import { FRAMEWORKS } from '../topology/catalog/frameworks.js';
 import { appContractItems } from './app-contract.js';
+import { checkRules } from '../stack/rules.js';
 
 export interface Artifact {
   /** Path relative to the output directory. */
@@ -89,6 +90,10 @@ export function renderArtifacts(plan: Plan): Artifact[] {
       appContract: appContractItems(plan),
       frameworkTitle: FRAMEWORKS[plan.spec.app.framework].title,
       appSettingsChecked: Boolean(APP_CONTRACTS[plan.spec.app.framework]?.settings),
+      // The render's warnings stay with the files: whoever deploys them reads the README, not the render's output.
+      caveats: checkRules(plan.spec)
+        .filter((d) => d.severity === 'warning')
+        .map((d) => ({ path: d.path.join('.'), message: d.message, hint: d.hint ?? null })),
     },
     'stack',
   );
@@ -108,6 +113,11 @@ function shellCommand(launch: Launch): string {
 /** argv for a template unit / numprocs program: the instance's value replaced by a placeholder. */
 function instanceArgv(launch: Launch, placeholder: string): string[] {
   return launch.argv.map((a) => (launch.instance !== null && a === launch.instance ? placeholder : a));
+}
+
+/** Does this component take client connections: the front server, or the app server when there is none? */
+function facesClients(plan: Plan, role: string): boolean {
+  return role === 'proxy' || (role === 'app-server' && plan.front.kind === 'none');
 }
 
 function systemdUnits(plan: Plan, base: object): Artifact[] {
@@ -140,6 +150,15 @@ function systemdUnits(plan: Plan, base: object): Artifact[] {
         systemdType: c.systemdType,
         environment: Object.entries(launch.env).map(([k, v]) => systemdQuote(`${k}=${v}`)),
         // %i is a systemd specifier: it must reach systemd unquoted and unescaped.
+        // A worker count on the command line was fixed at render: say so where it is.
+        workersWhy:
+          server &&
+          plan.appServer!.workers.perCore === null &&
+          server.countsCores === null &&
+          !plan.appServer!.perPort &&
+          server.processModel === 'master-workers'
+            ? `--workers ${plan.appServer!.workers.count}: ${plan.appServer!.workers.reason}`
+            : null,
         execStart: argv.map((a) => (templated && a === '%i' ? a : systemdQuote(a))).join(' '),
         execReload: c.reload?.masterFifo
           ? `/bin/sh -c ${systemdQuote(`echo ${c.reload.masterFifo.command} > ${masterFifoPath(plan.site.runDir)}`)}`
@@ -156,8 +175,9 @@ function systemdUnits(plan: Plan, base: object): Artifact[] {
           : null,
         runtimeDirectory:
           plan.site.runDir.startsWith('/run/') && launch.ownsRunDir ? plan.site.runDir.slice(5) : null,
-        // A front server stackgen runs faces clients: a production listen port is often 80.
-        bindsPrivilegedPort: c.role === 'proxy' && plan.front.listens.some((l) => l.port < 1024),
+        // Whatever faces clients — a front server stackgen runs, or the app server itself
+        // with proxy.kind none — may listen on a production port below 1024 (often 80).
+        bindsPrivilegedPort: facesClients(plan, c.role) && plan.front.listens.some((l) => l.port < 1024),
         privilegedPort: Math.min(...plan.front.listens.map((l) => l.port)),
       }),
     });

@@ -66,6 +66,8 @@ export interface InstalledJob {
   /** Run the whole probe list (true) or only reach and the user's checks (the user-app pass after a probe-app pass). */
   allProbes: boolean;
   cores: number;
+  /** --cores was given: `auto` is rendered for `cores` instead of counted by the server. */
+  coresPinned?: boolean | undefined;
   only?: string | undefined;
   selfCommand: string[];
 }
@@ -78,7 +80,7 @@ export interface PhaseOutcome {
 /** The production plan of the staged stack, as install renders it. */
 function planOf(job: InstalledJob): Plan {
   const loaded = readStackSpec(job.stackFile);
-  const topology = resolveTopology(loaded.spec, { cores: job.cores });
+  const topology = resolveTopology(loaded.spec, { cores: job.cores, coresPinned: job.coresPinned ?? false });
   return buildPlan(
     topology,
     productionSite(loaded.spec, { baseDir: loaded.baseDir }),

@@ -38,6 +38,8 @@ export interface MachinePassOptions {
   app: PassReport['app'];
   allProbes: boolean;
   cores: number;
+  /** --cores was given: `auto` is rendered for `cores` instead of counted by the server. */
+  coresPinned?: boolean | undefined;
   only?: string | undefined;
   selfCommand: string[];
   signal: AbortSignal;
@@ -188,6 +190,7 @@ export async function machinePass(loaded: LoadedSpec, o: MachinePassOptions): Pr
       probe: staged.probe,
       allProbes: o.allProbes,
       cores: o.cores,
+      coresPinned: o.coresPinned,
       only: o.only,
       // This stackgen as the machine sees it (a checkout under /tmp is bound below HOST_VIEW).
       selfCommand: machine.insideArgv(o.selfCommand),

@@ -35,6 +35,8 @@ const TEMPLATES = resolve(fileURLToPath(new URL('../../templates', import.meta.u
 export interface SandboxOptions {
   probeApp: boolean;
   cores: number;
+  /** --cores was given: `auto` is rendered for `cores` instead of counted by the server. */
+  coresPinned?: boolean | undefined;
   /** Argv prefix that runs this stackgen (for the gateway's launch). */
   stackgenCommand: string[];
   book: AccountBook;
@@ -155,7 +157,7 @@ export async function createSandbox(loaded: LoadedSpec, options: SandboxOptions)
     spec = substituteProbeApp(spec, probe);
   }
 
-  const topology = resolveTopology(spec, { cores: options.cores });
+  const topology = resolveTopology(spec, { cores: options.cores, coresPinned: options.coresPinned ?? false });
   // Each component's TCP ports (tornado: port, port+1, …) get one consecutive block.
   const seen = new Set<number>();
   const groups = topology.components

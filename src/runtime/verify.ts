@@ -42,6 +42,8 @@ export interface VerifyOptions {
   keep: boolean;
   only?: string | undefined;
   cores: number;
+  /** --cores was given: `auto` is rendered for `cores` instead of counted by the server. */
+  coresPinned?: boolean | undefined;
   stackgenCommand: string[];
   book: AccountBook;
   signal: AbortSignal;
@@ -68,6 +70,7 @@ export async function verifyStack(loaded: LoadedSpec, options: VerifyOptions): P
       app,
       allProbes,
       cores: options.cores,
+      coresPinned: options.coresPinned,
       only: options.only,
       selfCommand: options.stackgenCommand,
       signal: options.signal,
@@ -117,6 +120,7 @@ async function verifyPass(
   const sandbox = await createSandbox(loaded, {
     probeApp: app === 'probe-app',
     cores: options.cores,
+    coresPinned: options.coresPinned,
     stackgenCommand: options.stackgenCommand,
     book: options.book,
     portOverrides: options.portOverrides,

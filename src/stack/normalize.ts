@@ -10,10 +10,17 @@ export interface NormalizedSpec extends StackSpec {
   app: StackSpec['app'] & { interface: AppInterface; entry: string };
   serve: StackSpec['serve'] & { server: ServerName; concurrency: Concurrency; socket: 'unix' | 'tcp' };
   /** listen: always a list (a single `listen: "8080"` is a list of one). */
-  proxy: Omit<StackSpec['proxy'], 'listen'> & { protocol: Protocol; listen: string[] };
+  proxy: Omit<StackSpec['proxy'], 'listen'> & {
+    protocol: Protocol;
+    listen: string[];
+    timeouts: StackSpec['proxy']['timeouts'] & { read: string };
+  };
   /** Key paths (dot form) whose values came from defaults, with why. */
   defaulted: Record<string, string>;
 }
+
+/** The default proxy read timeout's lead over serve.timeout. */
+export const READ_TIMEOUT_MARGIN_SECONDS = 5;
 
 /** Complete a schema-valid spec with the catalog's defaults. Pure. */
 export function normalizeSpec(spec: StackSpec): NormalizedSpec {
@@ -58,6 +65,15 @@ export function normalizeSpec(spec: StackSpec): NormalizedSpec {
         : `${serverEntry.title} listens on TCP`;
   }
 
+  // The app server's own kill (harakiri, gunicorn's timeout) must answer before the proxy
+  // gives up: otherwise the client gets the proxy's 504 while the worker runs on.
+  let read = spec.proxy.timeouts.read;
+  if (!read) {
+    read = `${spec.serve.timeout + READ_TIMEOUT_MARGIN_SECONDS}s`;
+    defaulted['proxy.timeouts.read'] =
+      `serve.timeout + ${READ_TIMEOUT_MARGIN_SECONDS} s: the app server's own timeout answers first`;
+  }
+
   return {
     ...spec,
     app: { ...spec.app, interface: iface, entry },
@@ -66,6 +82,7 @@ export function normalizeSpec(spec: StackSpec): NormalizedSpec {
       ...spec.proxy,
       protocol,
       listen: typeof spec.proxy.listen === 'string' ? [spec.proxy.listen] : spec.proxy.listen,
+      timeouts: { ...spec.proxy.timeouts, read },
     },
     defaulted,
   };

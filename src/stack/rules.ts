@@ -4,6 +4,7 @@
 import { FRAMEWORKS } from '../topology/catalog/frameworks.js';
 import { PROTOCOLS, PROXIES } from '../topology/catalog/proxies.js';
 import { SERVERS } from '../topology/catalog/servers.js';
+import { parseDuration } from '../gateway/config.js';
 import type { Diagnostic } from './diagnostics.js';
 import type { NormalizedSpec } from './normalize.js';
 import { SERVERS as SERVER_NAMES } from './schema.js';
@@ -32,6 +33,9 @@ function serversFor(iface: string): string {
   );
   return production.map((s) => SERVERS[s].title).join(' or ');
 }
+
+/** The least lead the proxy read timeout needs over serve.timeout for the app server's kill to answer first. */
+export const MIN_KILL_LEAD_SECONDS = 3;
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|\[::1\]|localhost)$/;
 
@@ -114,6 +118,12 @@ export const RULES: Record<string, Rule> = {
       );
     }
     return out;
+  },
+
+  protocolCaveat(spec) {
+    const caveat = SERVERS[spec.serve.server].protocolWarnings[spec.proxy.protocol];
+    if (!caveat || spec.proxy.kind === 'none') return [];
+    return [warning(['proxy', 'protocol'], caveat.message, caveat.hint)];
   },
 
   cgi(spec) {
@@ -234,6 +244,33 @@ export const RULES: Record<string, Rule> = {
       );
     }
     return out;
+  },
+
+  timeoutOrder(spec) {
+    // Where serve.timeout kills a request (catalog: requestKill), the proxy must still be
+    // waiting when the kill lands, so the client gets the app server's 502 (the request was
+    // killed) and not the proxy's 504 while the worker runs on. uWSGI's master and gunicorn's
+    // arbiter look about once a second (uWSGI in whole seconds): measured, the kill lands up to 1.9 s
+    // after serve.timeout (uWSGI 2.0.21, timeout 2 s, 12 runs).
+    const kills = SERVERS[spec.serve.server].requestKill[spec.serve.concurrency];
+    if (!kills || spec.proxy.kind === 'none') return [];
+    const readMs = parseDuration(spec.proxy.timeouts.read) ?? 0;
+    const leastMs = (spec.serve.timeout + MIN_KILL_LEAD_SECONDS) * 1000;
+    if (readMs >= leastMs) return [];
+    return [
+      error(
+        ['proxy', 'timeouts', 'read'],
+        `proxy.timeouts.read (${spec.proxy.timeouts.read}) must exceed serve.timeout (${spec.serve.timeout} s) by at least ${MIN_KILL_LEAD_SECONDS} s: the proxy would give up with a 504 while ${SERVERS[spec.serve.server].title} still runs the request`,
+        `remove proxy.timeouts.read (default: serve.timeout + 5 s) or set it to ${spec.serve.timeout + MIN_KILL_LEAD_SECONDS}s or more; to stop long requests sooner, lower serve.timeout`,
+      ),
+    ];
+  },
+
+  workerSupervision(spec) {
+    const caveat = SERVERS[spec.serve.server].workersWarning;
+    // `auto` is one worker per core: more than one on any machine worth serving from.
+    if (!caveat || spec.serve.workers === 1) return [];
+    return [warning(['serve', 'workers'], caveat.message, caveat.hint)];
   },
 
   devServer(spec) {

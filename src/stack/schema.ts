@@ -92,7 +92,7 @@ const serveSchema = z
       .enum(SERVERS)
       .optional()
       .describe(
-        'The app server. Defaults from the framework: WSGI frameworks → gunicorn, ASGI → uvicorn, tornado → tornado, cgi → cgi.',
+        "The app server. Defaults from the framework: WSGI frameworks → gunicorn, ASGI → gunicorn with uvicorn workers (gunicorn respawns a dead worker and reloads on SIGHUP; uvicorn's own --workers do neither), tornado → tornado, cgi → cgi.",
       ),
     concurrency: z
       .enum(CONCURRENCY)
@@ -123,7 +123,7 @@ const serveSchema = z
       .min(1)
       .default(60)
       .describe(
-        'Seconds a single request may run before the worker is killed (uWSGI harakiri, gunicorn timeout).',
+        'Seconds a single request may run before the worker is killed (uWSGI harakiri, gunicorn timeout; gunicorn gthread/gevent/uvicorn workers, uvicorn, tornado and waitress have no per-request kill). The proxy read timeout defaults to this + 5 s.',
       ),
     host: z
       .string()
@@ -153,8 +153,10 @@ const timeoutsSchema = z
     read: z
       .string()
       .regex(DURATION)
-      .default('60s')
-      .describe('Time between two reads from the app server (gateway/nginx → 504 after).'),
+      .optional()
+      .describe(
+        "Time between two reads from the app server (gateway/nginx → 504 after). Default: serve.timeout + 5 s, so the app server's own per-request kill answers first; set by hand it must exceed serve.timeout by at least 3 s.",
+      ),
     send: z.string().regex(DURATION).default('60s').describe('Time between two writes to the app server.'),
     client_header: z
       .string()

@@ -21,6 +21,12 @@ import { sizeWorkers } from './workers.js';
 export interface ResolveOptions {
   /** CPU cores to size `auto` for (the CLI passes the machine's; tests pass a constant). */
   cores: number;
+  /**
+   * The user gave the cores (--cores): render `auto` as fixed numbers for them. Otherwise a
+   * server that can count its cores at start (gunicorn, uWSGI) gets the rule, not this
+   * machine's count.
+   */
+  coresPinned?: boolean;
 }
 
 /** Resolve a normalized spec into its topology. */
@@ -28,7 +34,8 @@ export function resolveTopology(spec: NormalizedSpec, options: ResolveOptions): 
   const components: Component[] = [];
   const hops: Hop[] = [];
   const front = resolveFront(spec);
-  const app = resolveAppServer(spec, options.cores, front);
+  const coresPinned = options.coresPinned ?? false;
+  const app = resolveAppServer(spec, options.cores, coresPinned, front);
   const bridge = needsCgiBridge(spec.serve.server, spec.proxy.kind) ? resolveFcgiwrap(spec) : null;
 
   if (app) components.push(app);
@@ -117,6 +124,7 @@ export function resolveTopology(spec: NormalizedSpec, options: ResolveOptions): 
     name: spec.name,
     spec,
     cores: options.cores,
+    coresPinned,
     components,
     hops,
     paths,
@@ -145,11 +153,12 @@ function resolveFront(spec: NormalizedSpec): ProxyComponent | null {
 function resolveAppServer(
   spec: NormalizedSpec,
   cores: number,
+  coresPinned: boolean,
   front: ProxyComponent | null,
 ): AppServerComponent | null {
   const server = SERVERS[spec.serve.server];
   if (server.processModel === 'process-per-request') return null;
-  const sizing = sizeWorkers(spec, cores);
+  const sizing = sizeWorkers(spec, cores, coresPinned);
   const perPort = server.processModel === 'process-per-port';
   const instances = perPort ? sizing.workers.count : 1;
 

@@ -15,6 +15,12 @@ export interface Sizing {
   count: number;
   /** e.g. "prefork: 2 × cores + 1 = 2 × 2 + 1" or "set in stack.yaml". */
   reason: string;
+  /**
+   * `auto` as a rule over cores (count = factor × cores + plus), for a server that counts
+   * its cores when it starts (catalog: countsCores); `count` is the rule for the cores
+   * resolved for. null: a fixed number (set in stack.yaml, pinned by --cores, or one process).
+   */
+  perCore: { factor: number; plus: number } | null;
 }
 
 /** A front server's kind (never 'none': no proxy has no component). */
@@ -98,6 +104,8 @@ export interface Topology {
   spec: NormalizedSpec;
   /** CPU cores the `auto` sizes were computed for. */
   cores: number;
+  /** The cores were given (--cores): `auto` sizes are rendered as numbers, not counted on the server. */
+  coresPinned: boolean;
   components: Component[];
   hops: Hop[];
   paths: RequestPath[];

@@ -20,7 +20,7 @@ export const FRAMEWORKS: Record<Framework, FrameworkEntry> = {
     interfaces: ['wsgi', 'asgi'],
     defaultInterface: 'wsgi',
     defaultEntry: { wsgi: 'mysite.wsgi:application', asgi: 'mysite.asgi:application' },
-    defaultServer: { wsgi: 'gunicorn', asgi: 'uvicorn' },
+    defaultServer: { wsgi: 'gunicorn', asgi: 'gunicorn' },
     pythonModules: [{ module: 'django', package: 'python3-django' }],
   },
   bottle: {
@@ -47,7 +47,7 @@ export const FRAMEWORKS: Record<Framework, FrameworkEntry> = {
     interfaces: ['asgi'],
     defaultInterface: 'asgi',
     defaultEntry: { asgi: 'main:app' },
-    defaultServer: { asgi: 'uvicorn' },
+    defaultServer: { asgi: 'gunicorn' },
     pythonModules: [{ module: 'fastapi', package: 'python3-fastapi' }],
   },
   starlette: {
@@ -56,7 +56,7 @@ export const FRAMEWORKS: Record<Framework, FrameworkEntry> = {
     interfaces: ['asgi'],
     defaultInterface: 'asgi',
     defaultEntry: { asgi: 'app:app' },
-    defaultServer: { asgi: 'uvicorn' },
+    defaultServer: { asgi: 'gunicorn' },
     pythonModules: [{ module: 'starlette', package: 'python3-starlette' }],
   },
   wsgi: {
@@ -74,7 +74,7 @@ export const FRAMEWORKS: Record<Framework, FrameworkEntry> = {
     interfaces: ['asgi'],
     defaultInterface: 'asgi',
     defaultEntry: { asgi: 'app:app' },
-    defaultServer: { asgi: 'uvicorn' },
+    defaultServer: { asgi: 'gunicorn' },
     pythonModules: [],
   },
   cgi: {

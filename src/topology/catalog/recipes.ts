@@ -9,9 +9,10 @@ import { type BoundEndpoint, gatewayUpstreamUrl, nginxAddress, sizeToBytes } fro
 import type { Launch, Plan } from '../../render/plan.js';
 import type { Concurrency, ProxyKind, ServerName } from '../../stack/schema.js';
 import type { CheckDefinition } from '../../check/definitions.js';
+import type { Sizing } from '../types.js';
 import { gatewayConfig, gunicornCheckConfig, nginxTest, uwsgiStrictOptions } from './checks.js';
 import { type FileKey, masterFifoPath } from './files.js';
-import { PROTOCOLS } from './proxies.js';
+import { PROTOCOLS, PROXIES } from './proxies.js';
 import { SERVERS } from './servers.js';
 
 /** A file a component reads, rendered from its template with the plan and `view`. */
@@ -70,6 +71,59 @@ export function cgiScriptPath(plan: Plan): string {
   return `${plan.app.root}/${plan.spec.app.entry}`;
 }
 
+/** A worker count as the config writes it: the server's own rule over its cores, or the number. */
+function perCoreOr(sizing: Sizing, rule: (factor: number, plus: number) => string): string {
+  return sizing.perCore ? rule(sizing.perCore.factor, sizing.perCore.plus) : String(sizing.count);
+}
+
+/** Who connects to the app server's socket, for its config's comments: the front's name, or clients. */
+const reachedBy = (plan: Plan) => (plan.front.kind === 'none' ? 'clients' : PROXIES[plan.front.kind].title);
+
+/** Words of `text` in lines of at most `width` characters (for generated comments). */
+function wrapWords(text: string, width = 92): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  return [...lines, line].join('\n');
+}
+
+/**
+ * The comment above a server's serve.timeout setting: what it kills under this model (catalog
+ * requestKill), or that it kills nothing, and how it stands to the proxy's read timeout.
+ */
+function timeoutComment(plan: Plan): string {
+  const { serve, proxy } = plan.spec;
+  const server = SERVERS[serve.server];
+  const kill = server.requestKill[serve.concurrency];
+  const read =
+    plan.front.kind === 'none'
+      ? null
+      : `${PROXIES[plan.front.kind].title}'s read timeout (${proxy.timeouts.read})`;
+  const text = kill
+    ? `A request running longer than ${serve.timeout} s: ${kill}.${read ? ` ${serve.timeout} s is below ${read}, so the client gets this 502 and no worker runs on behind a 504.` : ''}`
+    : `No per-request kill under ${serve.concurrency}: ${server.noRequestKill ?? 'the server has no request timeout'}${read ? `; the client gets a 504 at ${read}` : ''}.`;
+  return wrapWords(text);
+}
+
+/** Why the front's read timeout is what it is, for the comment above it. */
+function readTimeoutWhy(plan: Plan): string {
+  const { serve } = plan.spec;
+  const app = plan.appServer;
+  if (!app) return 'A CGI script has no timeout of its own: this bounds the wait for its answer.';
+  const title = SERVERS[app.server].title;
+  return wrapWords(
+    SERVERS[app.server].requestKill[app.concurrency]
+      ? `Longer than serve.timeout (${serve.timeout} s): ${title} kills a request first (a 502), so no worker runs on behind a 504 from here.`
+      : `${title} has no per-request kill under ${app.concurrency}: this 504 is the only bound on a request.`,
+    84,
+  );
+}
+
 /** uWSGI's option that binds a socket speaking each protocol. */
 const UWSGI_SOCKET_OPTIONS: Partial<Record<string, string>> = {
   uwsgi: 'socket',
@@ -119,6 +173,14 @@ export const SERVER_RECIPES: Record<ServerName, ServerRecipe> = {
             plugins: plugins.map((p) => p.plugin).join(','),
             mercySeconds: drainSeconds(plan),
             masterFifo: server.reload?.masterFifo ? masterFifoPath(plan.site.runDir) : null,
+            reachedBy: reachedBy(plan),
+            timeoutComment: timeoutComment(plan),
+            workersWhy: wrapWords(app.workers.reason),
+            // uWSGI placeholder math: %( … ) over %k, the CPUs online (Debian's 2.0.21 has it).
+            processes: perCoreOr(
+              app.workers,
+              (f, n) => `%(%k${f === 1 ? '' : ` * ${f}`}${n ? ` + ${n}` : ''})`,
+            ),
           };
         },
       },
@@ -137,6 +199,13 @@ export const SERVER_RECIPES: Record<ServerName, ServerRecipe> = {
           const app = plan.appServer!;
           return {
             workerClass: GUNICORN_WORKER_CLASSES[app.concurrency],
+            workers: perCoreOr(
+              app.workers,
+              (f, n) => `${f === 1 ? '' : `${f} * `}len(os.sched_getaffinity(0))${n ? ` + ${n}` : ''}`,
+            ),
+            reachedBy: reachedBy(plan),
+            timeoutComment: timeoutComment(plan),
+            workersWhy: wrapWords(app.workers.reason),
             jitter: Math.max(1, Math.round(plan.spec.serve.max_requests / 20)),
             // Unix-socket peers have no address; trust the proxy on this machine only.
             forwardedAllowIps: app.bound[0]!.kind === 'unix' ? '*' : '127.0.0.1',
@@ -163,11 +232,12 @@ export const SERVER_RECIPES: Record<ServerName, ServerRecipe> = {
         ...where,
         '--workers',
         String(s.workers.count),
-        // Trust X-Forwarded-* only from the local proxy (uvicorn's default is 127.0.0.1 too,
-        // but a unix-socket peer has no address, so name it).
-        '--proxy-headers',
-        '--forwarded-allow-ips',
-        p.front.kind === 'none' ? '' : '*',
+        // Behind a proxy: trust X-Forwarded-* from it (uvicorn's default is 127.0.0.1, but a
+        // unix-socket peer has no address, so name it). Facing clients there is no proxy to
+        // trust: --no-proxy-headers, or any client on 127.0.0.1 could forge its address.
+        ...(p.front.kind === 'none'
+          ? ['--no-proxy-headers']
+          : ['--proxy-headers', '--forwarded-allow-ips', '*']),
         '--timeout-keep-alive',
         '5',
         '--limit-concurrency',
@@ -175,7 +245,7 @@ export const SERVER_RECIPES: Record<ServerName, ServerRecipe> = {
         '--app-dir',
         p.app.root,
         p.app.entry,
-      ].filter((a) => a !== '');
+      ];
     },
     readsWsgiFile: false,
     checks: NO_CHECKS,
@@ -292,6 +362,7 @@ export const PROXY_RECIPES: Record<ProxyKind, ProxyRecipe> = {
             prefix: PROTOCOLS[protocol].nginx!.prefix,
             concurrency: plan.appServer?.concurrency ?? 'CGI',
             scriptFilename: plan.bridge ? cgiScriptPath(plan) : null,
+            readTimeoutWhy: readTimeoutWhy(plan),
           };
         },
       },
@@ -325,6 +396,7 @@ export const PROXY_RECIPES: Record<ProxyKind, ProxyRecipe> = {
               protocol === 'cgi'
                 ? [`cgi:${cgiScriptPath(plan)}?interpreter=${plan.app.python}`]
                 : plan.upstream!.endpoints.map((ep) => gatewayUpstreamUrl(protocol, ep)),
+            readTimeoutWhy: readTimeoutWhy(plan),
           };
         },
       },

@@ -19,6 +19,17 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     interfaceModels: {},
     interfaceHints: {},
     interfaceWarnings: {},
+    // Measured (test/integration/fastcgi-readline.test.ts): 6 MiB bodies over fastcgi-socket
+    // fail intermittently with "[uwsgi-body-read] Error reading … Resource temporarily
+    // unavailable", read with readline() or read(); post-buffering fails the same way (its
+    // own reader hits the EAGAIN), so there is no setting to render — only this warning.
+    protocolWarnings: {
+      fastcgi: {
+        message:
+          "uWSGI 2.0.21's fastcgi-socket takes an EAGAIN inside a partly received record for an error: large request bodies (uploads of a few MB) intermittently reach the app broken and the client gets a 502; post-buffering does not help",
+        hint: 'use proxy.protocol: uwsgi (nginx and the gateway both speak it) or http for an app that takes uploads',
+      },
+    },
     protocols: ['uwsgi', 'http', 'fastcgi', 'scgi'],
     defaultProtocol: 'uwsgi',
     concurrency: ['prefork', 'threads', 'gevent'],
@@ -26,6 +37,22 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     websocketConcurrency: [],
     processModel: 'master-workers',
     defaultSocket: 'unix',
+    // uWSGI's %k placeholder and %( … ) math (tried on Debian's 2.0.21: `%(%k * 2 + 1)` is 5
+    // on 2 CPUs). %k is sysconf(_SC_NPROCESSORS_ONLN): under taskset it still said 2.
+    countsCores: {
+      how: 'counted when uWSGI starts: %k, the CPUs online (not the affinity mask: under a cpuset or CPUAffinity=, pin it with --cores)',
+    },
+    // harakiri: the master SIGKILLs the worker and respawns it; the proxy sees the connection close.
+    requestKill: {
+      prefork:
+        'harakiri: the master kills the worker running it and respawns it; the proxy sees the connection close and answers 502',
+      threads:
+        'harakiri: the master kills the whole worker (the requests in its other threads with it) and respawns it; the proxy sees the connection close and answers 502',
+      gevent:
+        "harakiri: the master kills the whole worker (every greenlet's request with it) and respawns it; the proxy sees the connection close and answers 502",
+    },
+    noRequestKill: null,
+    workersWarning: null,
     devServer: false,
     programs: [
       {
@@ -83,6 +110,7 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     },
     interfaceHints: {},
     interfaceWarnings: {},
+    protocolWarnings: {},
     protocols: ['http'],
     defaultProtocol: 'http',
     concurrency: ['prefork', 'threads', 'gevent', 'async'],
@@ -90,6 +118,19 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     websocketConcurrency: ['async'],
     processModel: 'master-workers',
     defaultSocket: 'unix',
+    // The config is Python: it counts the CPUs this process may use (affinity, cpusets).
+    countsCores: {
+      how: 'counted when gunicorn starts: len(os.sched_getaffinity(0)), the CPUs this process may use',
+    },
+    // gunicorn "Settings: timeout": a worker silent for that long is killed and restarted.
+    // Only the sync worker is silent while it runs a request.
+    requestKill: {
+      prefork:
+        'the arbiter kills the sync worker (it checks in only between requests) and forks a new one; the proxy sees the connection close and answers 502',
+    },
+    noRequestKill:
+      "the worker's main loop keeps checking in with the arbiter while requests run, so `timeout` only replaces a worker blocked as a whole; a long request runs until it ends",
+    workersWarning: null,
     devServer: false,
     programs: [
       {
@@ -126,6 +167,7 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     interfaceModels: {},
     interfaceHints: { wsgi: "wrap the app with asgiref's WsgiToAsgi" },
     interfaceWarnings: {},
+    protocolWarnings: {},
     protocols: ['http'],
     defaultProtocol: 'http',
     concurrency: ['async'],
@@ -133,6 +175,16 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     websocketConcurrency: ['async'],
     processModel: 'master-workers',
     defaultSocket: 'unix',
+    countsCores: null,
+    requestKill: {},
+    noRequestKill: null,
+    // Read in uvicorn 0.17 (Debian 12), uvicorn/supervisors/multiprocess.py: the parent
+    // handles SIGINT and SIGTERM only and never looks at its children again once started.
+    workersWarning: {
+      message:
+        "uvicorn's own --workers parent neither respawns a worker that dies nor reloads on SIGHUP (SIGHUP kills it): one crashed worker is lost capacity until the next restart",
+      hint: 'with gunicorn installed, prefer serve.server: gunicorn with serve.concurrency: async (gunicorn supervises uvicorn workers: respawn, graceful SIGHUP reload); or keep serve.workers: 1 and let the process manager restart it',
+    },
     devServer: false,
     programs: [
       {
@@ -163,6 +215,7 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     suggested: false,
     interfaceModels: {},
     interfaceHints: {},
+    protocolWarnings: {},
     interfaceWarnings: {
       wsgi: {
         message:
@@ -177,6 +230,10 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     websocketConcurrency: ['async'],
     processModel: 'process-per-port',
     defaultSocket: 'tcp',
+    countsCores: null,
+    requestKill: {},
+    noRequestKill: null,
+    workersWarning: null,
     devServer: false,
     programs: [],
     pythonModules: [{ module: 'tornado', package: 'python3-tornado' }],
@@ -199,6 +256,7 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     interfaceModels: {},
     interfaceHints: {},
     interfaceWarnings: {},
+    protocolWarnings: {},
     protocols: ['http'],
     defaultProtocol: 'http',
     concurrency: ['threads'],
@@ -206,6 +264,10 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     websocketConcurrency: [],
     processModel: 'single-process',
     defaultSocket: 'unix',
+    countsCores: null,
+    requestKill: {},
+    noRequestKill: null,
+    workersWarning: null,
     devServer: false,
     programs: [
       {
@@ -239,6 +301,7 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     interfaceModels: {},
     interfaceHints: {},
     interfaceWarnings: {},
+    protocolWarnings: {},
     protocols: ['http'],
     defaultProtocol: 'http',
     concurrency: ['threads'],
@@ -246,6 +309,10 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     websocketConcurrency: [],
     processModel: 'single-process',
     defaultSocket: 'tcp',
+    countsCores: null,
+    requestKill: {},
+    noRequestKill: null,
+    workersWarning: null,
     devServer: true,
     programs: [],
     pythonModules: [],
@@ -268,6 +335,7 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     interfaceModels: {},
     interfaceHints: {},
     interfaceWarnings: {},
+    protocolWarnings: {},
     protocols: ['cgi'],
     defaultProtocol: 'cgi',
     concurrency: ['process-per-request'],
@@ -275,6 +343,10 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     websocketConcurrency: [],
     processModel: 'process-per-request',
     defaultSocket: 'unix',
+    countsCores: null,
+    requestKill: {},
+    noRequestKill: null,
+    workersWarning: null,
     devServer: false,
     programs: [],
     pythonModules: [],

@@ -63,6 +63,8 @@ export interface ServerEntry {
   >;
   /** Extra advice when an interface it does not serve is asked of it. */
   interfaceHints: Partial<Record<AppInterface, string>>;
+  /** A warning when it speaks this protocol to the proxy (it works, with a caveat). */
+  protocolWarnings: Partial<Record<Protocol, { message: string; hint: string }>>;
   /** A warning when it serves this interface (it works, with a caveat). */
   interfaceWarnings: Partial<Record<AppInterface, { message: string; hint: string }>>;
   protocols: readonly Protocol[];
@@ -74,6 +76,25 @@ export interface ServerEntry {
   /** How processes are laid out: one master with workers, one process per port, or none. */
   processModel: 'master-workers' | 'single-process' | 'process-per-port' | 'process-per-request';
   defaultSocket: 'unix' | 'tcp';
+  /**
+   * Its config can count the cores when the server starts, so `auto` workers are a rule in
+   * the config rather than the rendering machine's count (null: a number is rendered).
+   */
+  countsCores: { how: string } | null;
+  /**
+   * Under which concurrency models serve.timeout kills a request that runs too long, and
+   * how (written into the server's config comment). A model missing here has no
+   * per-request kill: serve.timeout bounds no request there, and the proxy's read timeout
+   * is the only limit a client sees.
+   */
+  requestKill: Partial<Record<Concurrency, string>>;
+  /** Why a model has no per-request kill, for that comment (null: the server has no timeout setting). */
+  noRequestKill: string | null;
+  /**
+   * A warning when it runs more than one worker process: its own supervisor lacks what a
+   * master should do (respawn a dead worker, reload on a signal). null: nothing to say.
+   */
+  workersWarning: { message: string; hint: string } | null;
   /** Dev servers work but are not production servers: a warning, not an error. */
   devServer: boolean;
   programs: readonly ProgramRequirement[];

@@ -39,7 +39,8 @@ describe('parseStackSpec: positions and hints', () => {
 
   it('fills defaults from the catalog', () => {
     const { spec } = parseStackSpec('app: {framework: fastapi}\n');
-    expect(spec?.serve.server).toBe('uvicorn');
+    // gunicorn with uvicorn workers: gunicorn respawns a dead worker, uvicorn's own --workers do not.
+    expect(spec?.serve.server).toBe('gunicorn');
     expect(spec?.serve.concurrency).toBe('async');
     expect(spec?.proxy.protocol).toBe('http');
     expect(spec?.serve.socket).toBe('unix');
@@ -75,7 +76,11 @@ describe('parseStackSpec: every diagnostic has a kind', () => {
       'app: {framework: flask}\nserve: {port: 0}\n',
       [['error', 'invalid-value']],
     ],
-    ['an impossible combination', 'app: {framework: flask}\nserve: {server: uvicorn}\n', [['error', 'rule']]],
+    [
+      'an impossible combination',
+      'app: {framework: flask}\nserve: {server: uvicorn, workers: 1}\n',
+      [['error', 'rule']],
+    ],
     [
       'a risky combination',
       'app: {framework: wsgi}\nserve: {server: wsgiref}\nproxy: {kind: gateway}\n',

@@ -3,6 +3,8 @@
 # gunicorn configuration (a Python file). Run as:
 #   /usr/bin/python3 -m gunicorn --config /etc/stackgen/django-gunicorn/gunicorn/django-gunicorn.conf.py mysite.wsgi:application
 
+import os
+
 # Where nginx reaches us.
 bind = ["unix:/run/django-gunicorn/django-gunicorn.sock"]
 # Socket mode 660 (umask 007) and group www-data: www-data reaches it through the group.
@@ -10,11 +12,15 @@ umask = 0o007
 chdir = "/srv/stackgen/examples/apps/django"
 pythonpath = "/srv/stackgen/examples/apps/django"
 
-# prefork: 2 × cores + 1 = 2 × 2 + 1
-workers = 5
+# prefork: 2 × cores + 1, counted when gunicorn starts: len(os.sched_getaffinity(0)), the CPUs
+# this process may use; `stackgen render --cores N` writes a fixed number instead
+workers = 2 * len(os.sched_getaffinity(0)) + 1
 worker_class = "sync"
 
-# A request running longer than 60 s gets its worker killed and replaced.
+# A request running longer than 60 s: the arbiter kills the sync worker (it checks in only
+# between requests) and forks a new one; the proxy sees the connection close and answers 502.
+# 60 s is below nginx's read timeout (65s), so the client gets this 502 and no worker runs on
+# behind a 504.
 timeout = 60
 # On SIGTERM, workers get this long to finish in-flight requests.
 graceful_timeout = 30

@@ -3,6 +3,8 @@
 # gunicorn configuration (a Python file). Run as:
 #   /usr/bin/python3 -m gunicorn --config /etc/stackgen/flask-gunicorn/gunicorn/flask-gunicorn.conf.py app:app
 
+import os
+
 # Where nginx reaches us.
 bind = ["unix:/run/flask-gunicorn/flask-gunicorn.sock"]
 # Socket mode 660 (umask 007) and group www-data: www-data reaches it through the group.
@@ -10,13 +12,16 @@ umask = 0o007
 chdir = "/srv/stackgen/examples/apps/flask"
 pythonpath = "/srv/stackgen/examples/apps/flask"
 
-# threads: one process per core (2 cores)
-workers = 2
+# threads: one process per core, counted when gunicorn starts: len(os.sched_getaffinity(0)),
+# the CPUs this process may use; `stackgen render --cores N` writes a fixed number instead
+workers = len(os.sched_getaffinity(0))
 worker_class = "gthread"
 # threads: 4 per process (overlaps I/O waits; the GIL limits more)
 threads = 4
 
-# A request running longer than 60 s gets its worker killed and replaced.
+# No per-request kill under threads: the worker's main loop keeps checking in with the arbiter
+# while requests run, so `timeout` only replaces a worker blocked as a whole; a long request
+# runs until it ends; the client gets a 504 at nginx's read timeout (65s).
 timeout = 60
 # On SIGTERM, workers get this long to finish in-flight requests.
 graceful_timeout = 30

@@ -1,0 +1,52 @@
+// The timeouts are in order on real servers: a request running past serve.timeout (2 s in
+// these test stacks) gets uWSGI's harakiri or gunicorn's sync-worker kill — a 502 from the
+// front, nginx or the gateway — before the front's read timeout (serve.timeout + 5 s) would
+// answer 504, and the app server serves again. With the old pairing (read = serve.timeout,
+// as 60 s / 60 s was) the same probe saw 504 from the front in 8 of 8 runs.
+
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { VerifyReport } from '../../src/report/types.js';
+import { describeWith } from '../helpers/tools.js';
+import { type CliRun, removeAnnouncedSandboxes, runVerify } from '../helpers/verify-cli.js';
+
+const DIR = join('test', 'fixtures', 'timeouts');
+const STACKS = readdirSync(join(import.meta.dirname, '..', 'fixtures', 'timeouts'))
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
+
+describeWith({ tools: ['nginx', 'uwsgi', 'gunicorn'], pythonModules: ['flask', 'gunicorn'] })(
+  'request-timeout: the app server kills first',
+  () => {
+    const out = mkdtempSync(join(tmpdir(), 'stackgen-timeouts-'));
+    let run: CliRun;
+    let report: VerifyReport;
+
+    beforeAll(async () => {
+      run = await runVerify([
+        '--probe-app',
+        '--json',
+        join(out, 'report.json'),
+        ...STACKS.map((f) => join(DIR, f)),
+      ]);
+      report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as VerifyReport;
+    }, 180_000);
+
+    afterAll(() => {
+      removeAnnouncedSandboxes();
+      rmSync(out, { recursive: true, force: true });
+    });
+
+    for (const [i, file] of STACKS.entries()) {
+      it(`${file}: 502 from the front between serve.timeout and its read timeout, then 200`, () => {
+        const stack = report.stacks[i]!;
+        const probe = stack.passes.flatMap((p) => p.probes).find((p) => p.key === 'app/request-timeout');
+        expect(probe?.status, probe?.actual).toBe('pass');
+        expect(probe?.actual).toMatch(/^502 after \d+ ms .*then 200$/);
+        expect(stack.outcome, run.stdout).toBe('pass');
+      });
+    }
+  },
+);
