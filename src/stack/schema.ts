@@ -202,6 +202,12 @@ const proxySchema = z
       .boolean()
       .default(true)
       .describe('Add X-Content-Type-Options, X-Frame-Options and Referrer-Policy to every response.'),
+    unbuffered: z
+      .array(z.string().regex(/^\/([^\s{};]*\/)?$/, 'a URL prefix like /events/'))
+      .default([])
+      .describe(
+        'URL prefixes whose responses pass to the client as the app writes them (Server-Sent Events, long polling, progress output): nginx renders a `location` for each with `proxy_buffering off` (uwsgi_/fastcgi_/scgi_buffering for those protocols), and request bodies stay buffered. ASGI and tornado apps are never buffered; for a WSGI app every path not listed is buffered so a sync worker is free as soon as the app returns — an unbuffered path holds its worker until the slowest client has read the last byte. The gateway never buffers responses. An app can also opt out per response with `X-Accel-Buffering: no`.',
+      ),
   })
   .describe('The proxy in front of the app server.');
 

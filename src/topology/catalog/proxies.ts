@@ -41,6 +41,7 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     // nginx has no CGI: it reaches CGI scripts through fcgiwrap over FastCGI.
     protocols: ['http', 'uwsgi', 'fastcgi', 'scgi', 'cgi'],
     buffering: true,
+    buffersResponses: true,
     websockets: true,
     programs: [
       {
@@ -82,6 +83,9 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     cgiBridge: null,
     protocols: ['http', 'uwsgi', 'fastcgi', 'scgi', 'cgi'],
     buffering: true,
+    // It sends what the backend has delivered within one event-loop turn, then streams the
+    // rest with backpressure (src/gateway/proxy.ts): a stream is never held back.
+    buffersResponses: false,
     websockets: true,
     programs: [],
     distro: null,
@@ -93,6 +97,7 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     cgiBridge: null,
     protocols: ['http'],
     buffering: false,
+    buffersResponses: false,
     websockets: true,
     programs: [],
     distro: null,

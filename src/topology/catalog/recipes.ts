@@ -9,6 +9,7 @@ import { type BoundEndpoint, gatewayUpstreamUrl, nginxAddress, sizeToBytes } fro
 import type { Launch, Plan } from '../../render/plan.js';
 import type { Concurrency, ProxyKind, ServerName } from '../../stack/schema.js';
 import type { CheckDefinition } from '../../check/definitions.js';
+import { buffersAppResponses, INTERFACE_BUFFERING } from './interfaces.js';
 import { gatewayConfig, gunicornCheckConfig, nginxTest, uwsgiStrictOptions } from './checks.js';
 import type { FileKey } from './files.js';
 import { PROTOCOLS } from './proxies.js';
@@ -241,6 +242,26 @@ export const SERVER_RECIPES: Record<ServerName, ServerRecipe> = {
   },
 };
 
+/**
+ * The locations that reach the app: `/`, buffered unless the interface streams or the user
+ * listed it, and one unbuffered location per proxy.unbuffered prefix (longest prefix wins).
+ */
+function appLocations(plan: Plan): Array<{ path: string; buffered: boolean; why: string }> {
+  const { spec } = plan;
+  const marked = 'the path is listed in proxy.unbuffered';
+  const root = spec.proxy.unbuffered.includes('/')
+    ? { path: '/', buffered: false, why: marked }
+    : {
+        path: '/',
+        buffered: buffersAppResponses(spec),
+        why: INTERFACE_BUFFERING[spec.app.interface].why,
+      };
+  const marks = spec.proxy.unbuffered
+    .filter((p) => p !== '/')
+    .map((path) => ({ path, buffered: false, why: marked }));
+  return [root, ...marks];
+}
+
 /** nginx's listen parameter: a bare port listens on every address. */
 function nginxListen(plan: Plan): string {
   const l = plan.front.listen;
@@ -279,6 +300,7 @@ export const PROXY_RECIPES: Record<ProxyKind, ProxyRecipe> = {
             prefix: PROTOCOLS[protocol].nginx!.prefix,
             concurrency: plan.appServer?.concurrency ?? 'CGI',
             scriptFilename: plan.bridge ? cgiScriptPath(plan) : null,
+            appLocations: appLocations(plan),
           };
         },
       },

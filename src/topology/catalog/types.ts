@@ -129,6 +129,11 @@ export interface ProxyEntry {
   protocols: readonly Protocol[];
   /** Buffers whole requests and responses, so slow clients never hold a sync worker. */
   buffering: boolean;
+  /**
+   * Holds a response back until it is complete (or its buffers are full) unless told not to
+   * (nginx proxy_buffering). false: it passes each chunk on as it comes (the gateway).
+   */
+  buffersResponses: boolean;
   websockets: boolean;
   programs: readonly ProgramRequirement[];
   /** How the distribution runs it, for `stackgen install` (null: stackgen starts it itself). */
