@@ -2,6 +2,7 @@
 
 import { backendDownProbe } from './backend-down.js';
 import { bodyLimitProbe, chunkedUploadProbe, uploadProbe } from './body.js';
+import { compressionProbe } from './compression.js';
 import { concurrencyProbe } from './concurrency.js';
 import { headersProbe } from './headers.js';
 import { reachProbe } from './reach.js';
@@ -19,6 +20,7 @@ export const PROBES: ReadonlyArray<AnyProbe> = [
   bodyLimitProbe,
   headersProbe,
   streamingProbe,
+  compressionProbe,
   websocketProbe,
   staticProbe,
   concurrencyProbe,

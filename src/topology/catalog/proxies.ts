@@ -42,6 +42,8 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     protocols: ['http', 'uwsgi', 'fastcgi', 'scgi', 'cgi'],
     buffering: true,
     buffersResponses: true,
+    // gzip on for text types (templates/nginx/site.conf.hbs).
+    compresses: true,
     websockets: true,
     programs: [
       {
@@ -86,6 +88,8 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     // It sends what the backend has delivered within one event-loop turn, then streams the
     // rest with backpressure (src/gateway/proxy.ts): a stream is never held back.
     buffersResponses: false,
+    // Only precompressed `.gz` siblings of static files (gzip_static): a documented gap.
+    compresses: false,
     websockets: true,
     programs: [],
     distro: null,
@@ -98,6 +102,7 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     protocols: ['http'],
     buffering: false,
     buffersResponses: false,
+    compresses: false,
     websockets: true,
     programs: [],
     distro: null,

@@ -134,6 +134,8 @@ export interface ProxyEntry {
    * (nginx proxy_buffering). false: it passes each chunk on as it comes (the gateway).
    */
   buffersResponses: boolean;
+  /** Compresses text answers on the fly for clients that accept gzip (nginx gzip on). */
+  compresses: boolean;
   websockets: boolean;
   programs: readonly ProgramRequirement[];
   /** How the distribution runs it, for `stackgen install` (null: stackgen starts it itself). */

@@ -76,7 +76,8 @@ describe('probe app substitution', () => {
     expect(out.app).toMatchObject({
       root: '/tmp/x/app',
       entry: 'probe_django.wsgi:application',
-      static: { '/static/': 'static-0' },
+      // The probe's directory keeps the user's options (immutable: hashed names).
+      static: { '/static/': { dir: 'static-0', immutable: true } },
       env: { DJANGO_SETTINGS_MODULE: 'probe_django.settings', STACKGEN_PROBE_COUNTER: '/tmp/x/probe/count' },
     });
     expect(out.serve).toEqual(spec.serve);
