@@ -21,6 +21,8 @@ export interface StaticLocation {
   followSymlinks: boolean;
   /** Cache-Control max-age in milliseconds; null = no Cache-Control header. */
   expiresMs: number | null;
+  /** Hashed file names: a year's `public, max-age=31536000, immutable` instead of expiresMs. */
+  immutable: boolean;
   index: string;
 }
 
@@ -237,8 +239,14 @@ const staticSchema = z
       .default('off')
       .describe('Cache-Control max-age for served files, or off.'),
     index: z.string().min(1).default('index.html').describe('File served for a directory URL.'),
+    immutable: z
+      .boolean()
+      .default(false)
+      .describe(
+        'File names carry content hashes: answer `Cache-Control: public, max-age=31536000, immutable` (expires is then ignored).',
+      ),
   })
-  .describe('Serve files from a directory.');
+  .describe('Serve files from a directory. Names starting with a dot (.env, .git/) are never served (404).');
 
 const locationSchema = z
   .strictObject({
@@ -350,6 +358,7 @@ function normalise(parsed: ParsedConfig, source: string | null, baseDir: string)
         root: resolve(baseDir, loc.static.root),
         followSymlinks: loc.static.follow_symlinks,
         expiresMs: loc.static.expires === 'off' ? null : loc.static.expires,
+        immutable: loc.static.immutable,
         index: loc.static.index,
       };
     return {

@@ -19,15 +19,27 @@ export function contentTypeFor(file: string): string {
   return MIME[extname(file).slice(1).toLowerCase()] ?? 'application/octet-stream';
 }
 
+/** A name the static server never publishes (`.env`, `.git`): answered 404, as if absent. */
+export const isDotName = (segment: string) => segment.startsWith('.') && segment !== '.' && segment !== '..';
+
+/** staticFilePath's answer for a dotfile: the request is answered 404. */
+export const HIDDEN = Symbol('hidden');
+
+/** Cache-Control of an immutable (hashed-name) file: a year, never revalidated (RFC 8246). */
+export const IMMUTABLE_CACHE_CONTROL = 'public, max-age=31536000, immutable';
+
 /**
  * The file path for a normalised URL path below a static location, or null when the path
- * could leave the root (defence in depth: the guard has already resolved dot segments).
+ * could leave the root (defence in depth: the guard has already resolved dot segments), or
+ * HIDDEN for a dotfile.
  */
-export function staticFilePath(loc: StaticLocation, path: string): string | null {
+export function staticFilePath(loc: StaticLocation, path: string): string | null | typeof HIDDEN {
   if (!path.startsWith(loc.path)) return null;
   const rest = path.slice(loc.path.length);
   const segments = rest.split('/');
   if (segments.some((s) => s === '..' || s === '.' || s.includes('\0') || s.includes('\\'))) return null;
+  // Dotfiles are never published, whatever the directory holds: .env, .git/, .htpasswd.
+  if (segments.some(isDotName)) return HIDDEN;
   return join(loc.root, ...segments.filter((s) => s !== ''));
 }
 
@@ -146,8 +158,10 @@ export async function serveStatic(
   };
   if (req.method !== 'GET' && req.method !== 'HEAD')
     return simple(405, 'Method Not Allowed', [['Allow', 'GET, HEAD']]);
-  let file = staticFilePath(loc, path);
-  if (file === null) return simple(400, 'Bad Request');
+  const found = staticFilePath(loc, path);
+  if (found === null) return simple(400, 'Bad Request');
+  if (found === HIDDEN) return simple(404, 'Not Found');
+  let file = found;
 
   let st: Stats;
   try {
@@ -205,7 +219,9 @@ export async function serveStatic(
   ];
   if (gzStat !== null) headers.push(['Vary', 'Accept-Encoding']);
   if (encoding !== null) headers.push(['Content-Encoding', encoding]);
-  if (loc.expiresMs !== null) {
+  if (loc.immutable) {
+    headers.push(['Cache-Control', IMMUTABLE_CACHE_CONTROL]);
+  } else if (loc.expiresMs !== null) {
     headers.push(['Cache-Control', `max-age=${Math.floor(loc.expiresMs / 1000)}`]);
     headers.push(['Expires', new Date(Date.now() + loc.expiresMs).toUTCString()]);
   }

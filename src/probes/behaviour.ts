@@ -5,6 +5,7 @@
 
 import type { Plan } from '../render/plan.js';
 import { type Gap, KNOWN_GAPS } from '../topology/catalog/gaps.js';
+import { buffersAppResponses } from '../topology/catalog/interfaces.js';
 import type { ProbeFramework } from './contract.js';
 
 /** The concurrency a stack promises, in requests that run at once. */
@@ -22,6 +23,12 @@ export interface ConcurrencyModel {
 export interface StackBehaviour {
   /** The response body reaches the client while the app is still producing it. */
   streams: boolean;
+  /**
+   * The front buffers the app's responses on `/` (nginx before a sync WSGI or CGI app): a
+   * stream there needs the app's own opt-out (X-Accel-Buffering: no). Paths listed in
+   * proxy.unbuffered, ASGI and tornado apps, the gateway and no proxy never buffer.
+   */
+  frontBuffersApp: boolean;
   /** The app receives a chunked (Content-Length-less) upload. */
   readsChunkedBody: boolean;
   /** A stop lets the requests in flight finish. */
@@ -101,6 +108,7 @@ export function stackBehaviour(plan: Plan, probeApp: ProbeFramework | null): Sta
   const gaps = gapsFor(plan, probeApp);
   return {
     streams: !gaps.some((g) => g.buffersStream),
+    frontBuffersApp: buffersAppResponses(plan.spec) && !plan.spec.proxy.unbuffered.includes('/'),
     readsChunkedBody: !gaps.some((g) => g.dropsChunkedBody),
     stopsGracefully: !gaps.some((g) => g.abortsOnStop),
     concurrency: concurrencyModel(

@@ -62,8 +62,13 @@ export const PROBE_PREFIX = '/__probe/';
 /** URL paths (with query) of the probe endpoints. */
 export const probePaths = {
   slow: (ms: number) => `${PROBE_PREFIX}slow?ms=${ms}`,
-  stream: (chunks: number, intervalMs: number) =>
-    `${PROBE_PREFIX}stream?chunks=${chunks}&interval_ms=${intervalMs}`,
+  /**
+   * The stream probe, below `prefix` (`/events/` → `/events/__probe/stream`: the apps answer
+   * it below any prefix). `accel`: the app sends X-Accel-Buffering: no, opting out of a
+   * buffering nginx; without it only the generated proxy config decides.
+   */
+  stream: (chunks: number, intervalMs: number, opts: { prefix?: string; accel?: boolean } = {}) =>
+    `${(opts.prefix ?? '/').replace(/\/$/, '')}${PROBE_PREFIX}stream?chunks=${chunks}&interval_ms=${intervalMs}${opts.accel ? '&accel=1' : ''}`,
   count: () => `${PROBE_PREFIX}count`,
   status: (code: number) => `${PROBE_PREFIX}status?code=${code}`,
   pid: () => `${PROBE_PREFIX}pid`,

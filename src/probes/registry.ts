@@ -2,6 +2,7 @@
 
 import { backendDownProbe } from './backend-down.js';
 import { bodyLimitProbe, chunkedUploadProbe, uploadProbe } from './body.js';
+import { compressionProbe } from './compression.js';
 import { concurrencyProbe } from './concurrency.js';
 import { headersProbe } from './headers.js';
 import { listenAddressesProbe } from './listen-addresses.js';
@@ -24,6 +25,7 @@ export const PROBES: ReadonlyArray<AnyProbe> = [
   listenAddressesProbe,
   unknownHostProbe,
   streamingProbe,
+  compressionProbe,
   websocketProbe,
   staticProbe,
   concurrencyProbe,

@@ -3,6 +3,7 @@
 // contract. Only the spec's `app` block changes; the stack — server, proxy, manager,
 // users, limits — and therefore every generated file keeps its shape. Pure.
 
+import { type StaticTarget, withStaticDir } from '../stack/static-dirs.js';
 import type { NormalizedSpec } from '../stack/normalize.js';
 import { PROBE_COUNTER_ENV, type ProbeApp, type ProbeFramework } from './contract.js';
 
@@ -35,8 +36,10 @@ const SETTINGS_ENV: Partial<Record<ProbeFramework, Record<string, string>>> = {
 };
 
 /** Static directory names inside the probe app's root, one per URL prefix of the spec. */
-export function probeStaticDirs(spec: NormalizedSpec): Record<string, string> {
-  return Object.fromEntries(Object.keys(spec.app.static).map((url, i) => [url, `static-${i}`]));
+export function probeStaticDirs(spec: NormalizedSpec): Record<string, StaticTarget> {
+  return Object.fromEntries(
+    Object.entries(spec.app.static).map(([url, target], i) => [url, withStaticDir(target, `static-${i}`)]),
+  );
 }
 
 /** What changes in the spec's `app` block when the probe app stands in. Pure. */

@@ -5,6 +5,7 @@
 import { dirname, isAbsolute, join } from 'node:path';
 import type { NormalizedSpec } from '../stack/normalize.js';
 import type { ProxyKind } from '../stack/schema.js';
+import { staticEntries } from '../stack/static-dirs.js';
 import { type FileKey, relativeFiles, WSGI_LOADER_MODULE } from '../topology/catalog/files.js';
 import { PROXY_RECIPES, SERVER_RECIPES } from '../topology/catalog/recipes.js';
 import type { Site } from '../topology/site.js';
@@ -57,7 +58,8 @@ export interface Plan {
     /** A WSGI file (`hgweb.wsgi`) the entry names, absolute; null for a module entry. */
     wsgiFile: string | null;
     env: Array<[string, string]>;
-    static: Array<{ url: string; dir: string }>;
+    /** immutable: hashed file names, cached for a year (app.static `{dir, immutable: true}`). */
+    static: Array<{ url: string; dir: string; immutable: boolean }>;
     /** Directories the app writes (app.writable), absolute. */
     writable: string[];
   };
@@ -184,9 +186,10 @@ export function buildPlan(topology: Topology, site: Site, source: string): Plan 
       callable,
       wsgiFile,
       env: Object.entries(spec.app.env),
-      static: Object.entries(spec.app.static).map(([url, dir]) => ({
+      static: staticEntries(spec).map(({ url, dir, immutable }) => ({
         url,
         dir: resolvePath(site.appRoot, dir),
+        immutable,
       })),
       writable: spec.app.writable.map((dir) => resolvePath(site.appRoot, dir)),
     },

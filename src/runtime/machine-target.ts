@@ -4,6 +4,7 @@
 // the machine away. Same pass structure and report as the sandbox target: a probe-app
 // pass and, for the user's checks, a user-app pass, each on a fresh machine.
 
+import { staticEntries, withStaticDir } from '../stack/static-dirs.js';
 import {
   chmodSync,
   copyFileSync,
@@ -110,12 +111,15 @@ function stage(machine: Machine, loaded: LoadedSpec, app: PassReport['app']): St
   const file = resolve(loaded.file);
   const moved = (p: string) => machine.inside(p) !== p;
   if (!isAbsolute(spec.app.root) || !moved(spec.app.root)) {
-    const absStatic = Object.values(spec.app.static).filter((d) => isAbsolute(d) && moved(d));
+    const absStatic = staticEntries(spec).filter(({ dir: d }) => isAbsolute(d) && moved(d));
     if (absStatic.length === 0) return { stackFile: machine.inside(file), probe: null, note: null };
   }
   const stackFile = `${dir}/stack.yaml`;
   const stat = Object.fromEntries(
-    Object.entries(spec.app.static).map(([url, d]) => [url, isAbsolute(d) ? machine.inside(d) : d]),
+    staticEntries(spec).map(({ url, dir: d }) => [
+      url,
+      withStaticDir(spec.app.static[url]!, isAbsolute(d) ? machine.inside(d) : d),
+    ]),
   );
   writeFileSync(
     inside(stackFile),

@@ -56,6 +56,8 @@ export interface StaticFixture {
   /** URL path of the file; null when the directory is missing or holds no file. */
   href: string | null;
   content: Buffer;
+  /** URL path of a dotfile in the directory (`.env`, `.gitignore`), which must never be served; null when there is none. */
+  dotfileHref: string | null;
   /** Why there is nothing to fetch: the directory does not exist, or it has no file. */
   absent?: 'missing' | 'empty' | undefined;
 }
@@ -254,9 +256,14 @@ export function staticFixtures(plan: Plan, probeApp: boolean): StaticFixture[] {
     if (probeApp) {
       mkdirSync(dir, { recursive: true, mode: 0o755 });
       const name = 'stackgen-probe.txt';
-      const content = Buffer.from(`stackgen static probe ${randomBytes(8).toString('hex')}\n`);
+      // Text well above gzip_min_length (1 KiB), so a compressing front compresses it.
+      const line = `stackgen static probe ${randomBytes(8).toString('hex')}\n`;
+      const content = Buffer.from(line.repeat(64));
       writeFileSync(join(dir, name), content, { mode: 0o644 });
-      out.push({ url, dir, href: `${url}${name}`, content });
+      // A secret as a careless deploy leaves one: the front must answer 404 for it.
+      const secret = '.stackgen-probe-secret';
+      writeFileSync(join(dir, secret), 'SECRET_KEY=stackgen-probe\n', { mode: 0o644 });
+      out.push({ url, dir, href: `${url}${name}`, content, dotfileHref: `${url}${secret}` });
       continue;
     }
     let isDir = false;
@@ -266,6 +273,8 @@ export function staticFixtures(plan: Plan, probeApp: boolean): StaticFixture[] {
       // reported below
     }
     const found = isDir ? firstFile(dir) : null;
+    const dotfile = isDir ? firstDotfile(dir) : null;
+    const dotfileHref = dotfile === null ? null : `${url}${encodeURIComponent(dotfile)}`;
     out.push(
       found
         ? {
@@ -273,11 +282,31 @@ export function staticFixtures(plan: Plan, probeApp: boolean): StaticFixture[] {
             dir,
             href: `${url}${found.map(encodeURIComponent).join('/')}`,
             content: readFileSync(join(dir, ...found)),
+            dotfileHref,
           }
-        : { url, dir, href: null, content: Buffer.alloc(0), absent: isDir ? 'empty' : 'missing' },
+        : {
+            url,
+            dir,
+            href: null,
+            content: Buffer.alloc(0),
+            dotfileHref,
+            absent: isDir ? 'empty' : 'missing',
+          },
     );
   }
   return out;
+}
+
+/** The first regular file directly in `dir` whose name starts with a dot, or null. */
+export function firstDotfile(dir: string): string | null {
+  try {
+    for (const name of readdirSync(dir).sort()) {
+      if (name.startsWith('.') && statSync(join(dir, name)).isFile()) return name;
+    }
+  } catch {
+    // unreadable: nothing to try
+  }
+  return null;
 }
 
 /** Path segments of the first regular file under `dir` (sorted, depth first, bounded), or null. */

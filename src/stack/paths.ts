@@ -2,6 +2,7 @@
 // judgement stays pure: a static mapping to a directory that does not exist would serve
 // 404s in production (nginx `alias` to nowhere) while every config test passes.
 
+import { staticEntries } from './static-dirs.js';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Diagnostic } from './diagnostics.js';
 import type { NormalizedSpec } from './normalize.js';
@@ -14,7 +15,7 @@ export function namedDirectories(
   const root = isAbsolute(spec.app.root) ? spec.app.root : resolve(baseDir, spec.app.root);
   return {
     root,
-    static: Object.entries(spec.app.static).map(([url, dir]) => ({
+    static: staticEntries(spec).map(({ url, dir }) => ({
       url,
       dir: isAbsolute(dir) ? dir : join(root, dir),
     })),

@@ -3,9 +3,11 @@
 
 import { FRAMEWORKS } from '../topology/catalog/frameworks.js';
 import { PROTOCOLS, PROXIES } from '../topology/catalog/proxies.js';
+import { posix } from 'node:path';
 import { SERVERS } from '../topology/catalog/servers.js';
 import { parseDuration } from '../gateway/config.js';
 import type { Diagnostic } from './diagnostics.js';
+import { staticEntries } from './static-dirs.js';
 import type { NormalizedSpec } from './normalize.js';
 import { SERVERS as SERVER_NAMES } from './schema.js';
 
@@ -38,6 +40,40 @@ function serversFor(iface: string): string {
 export const MIN_KILL_LEAD_SECONDS = 3;
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|\[::1\]|localhost)$/;
+
+/**
+ * Why a static directory must not be published, or null when it may be. The rule: a static
+ * directory holds only public files, so it is refused when it is the app root or above it
+ * (the source, `.env`, the SQLite file), when it holds the code the entry imports (the
+ * package of `mysite.wsgi`, with its settings.py and SECRET_KEY), or when it is or lies in
+ * a dot-directory (`.git`, `.venv`) inside the root. Pure: paths are compared, not read.
+ */
+export function unpublishableStaticDir(spec: NormalizedSpec, dir: string): string | null {
+  // stack.yaml's directory stands at /stack: relative paths compare exactly as on disk.
+  const root = posix.resolve('/stack', spec.app.root);
+  const target = posix.resolve(root, dir);
+  const rel = posix.relative(root, target);
+  if (rel === '') return 'the app root itself (its source code, .env, its data)';
+  if (target === '/' || root.startsWith(`${target}/`))
+    return 'a directory that contains the app root (its source code, .env)';
+  const inside = !rel.startsWith('..') && !posix.isAbsolute(rel);
+  if (!inside) return null;
+  if (rel.split('/').some((seg) => seg.startsWith('.')))
+    return 'a dot-directory (version control, virtualenvs and tool state live in those)';
+  const code = entryCodePath(spec);
+  if (code !== null && (code === rel || code.startsWith(`${rel}/`)))
+    return `the code the entry imports (${code})`;
+  return null;
+}
+
+/** The file or top package of the entry, relative to app.root (`mysite` for mysite.wsgi:application). */
+function entryCodePath(spec: NormalizedSpec): string | null {
+  const e = spec.app.entry;
+  if (!e.includes(':')) return posix.normalize(e);
+  const module = e.split(':')[0] ?? '';
+  const parts = module.split('.');
+  return parts.length > 1 ? (parts[0] ?? null) : `${module}.py`;
+}
 
 export const RULES: Record<string, Rule> = {
   frameworkInterface(spec) {
@@ -271,6 +307,47 @@ export const RULES: Record<string, Rule> = {
     // `auto` is one worker per core: more than one on any machine worth serving from.
     if (!caveat || spec.serve.workers === 1) return [];
     return [warning(['serve', 'workers'], caveat.message, caveat.hint)];
+  },
+
+  staticDirectories(spec) {
+    const out: Diagnostic[] = [];
+    for (const { url, dir } of staticEntries(spec)) {
+      const why = unpublishableStaticDir(spec, dir);
+      if (why === null) continue;
+      out.push(
+        error(
+          ['app', 'static', url],
+          `app.static ${url} → ${dir} would publish ${why}: every file in a static directory is served to anyone, byte for byte`,
+          'map the prefix to a directory that holds only public files (e.g. `static`, where collectstatic or your asset build writes), inside app.root',
+        ),
+      );
+    }
+    return out;
+  },
+
+  unbufferedPaths(spec) {
+    const out: Diagnostic[] = [];
+    const statics = Object.keys(spec.app.static);
+    spec.proxy.unbuffered.forEach((prefix, i) => {
+      if (statics.includes(prefix))
+        out.push(
+          error(
+            ['proxy', 'unbuffered', i],
+            `${prefix} is both a static prefix and an unbuffered app path: the proxy cannot serve it from disk and from the app`,
+            'remove it from proxy.unbuffered (files are never buffered) or from app.static',
+          ),
+        );
+    });
+    const sync = spec.serve.concurrency === 'prefork' || spec.serve.concurrency === 'threads';
+    if (sync && spec.proxy.unbuffered.length > 0 && PROXIES[spec.proxy.kind].buffersResponses)
+      out.push(
+        warning(
+          ['proxy', 'unbuffered'],
+          `${spec.serve.concurrency} workers stream ${spec.proxy.unbuffered.join(', ')} unbuffered: each open stream holds a worker until its client has read the last byte`,
+          'keep streams short, or serve them from an ASGI app (uvicorn) or with gevent workers',
+        ),
+      );
+    return out;
   },
 
   devServer(spec) {

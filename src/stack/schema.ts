@@ -27,6 +27,21 @@ const workerCount = z
   .union([z.literal('auto'), z.number().int().min(1).max(512)])
   .describe('A number, or `auto` to size from the CPU count by the rule of the concurrency model.');
 
+const staticTarget = z.union([
+  z.string().min(1),
+  z
+    .strictObject({
+      dir: z.string().min(1).describe('Directory relative to root.'),
+      immutable: z
+        .boolean()
+        .default(false)
+        .describe(
+          'Every file name carries a hash of its content (Django ManifestStaticFilesStorage, Flask-Assets, webpack `[contenthash]`): answers say `Cache-Control: public, max-age=31536000, immutable`, so browsers never ask again. Wrong for files whose content changes under the same name.',
+        ),
+    })
+    .describe('A static directory with options.'),
+]);
+
 const appSchema = z
   .strictObject({
     framework: z
@@ -52,10 +67,10 @@ const appSchema = z
         'Directory holding the app code (working directory and import path); relative to stack.yaml.',
       ),
     static: z
-      .record(z.string().regex(/^\/([^\s]*\/)?$/, 'a URL prefix like /static/'), z.string().min(1))
+      .record(z.string().regex(/^\/([^\s]*\/)?$/, 'a URL prefix like /static/'), staticTarget)
       .default({})
       .describe(
-        'Static files served by the proxy, not the app: URL prefix (ending in /) → directory relative to root.',
+        'Static files served by the proxy, not the app: URL prefix (ending in /) → directory relative to root, or `{dir, immutable}`. The directory is published as it is: it must hold only public files — not the app root or a directory above it, not the package the entry imports, not a dot-directory (`.git`); files whose names start with a dot are never served.',
       ),
     python: z
       .string()
@@ -209,6 +224,12 @@ const proxySchema = z
       .boolean()
       .default(true)
       .describe('Add X-Content-Type-Options, X-Frame-Options and Referrer-Policy to every response.'),
+    unbuffered: z
+      .array(z.string().regex(/^\/([^\s{};]*\/)?$/, 'a URL prefix like /events/'))
+      .default([])
+      .describe(
+        'URL prefixes whose responses pass to the client as the app writes them (Server-Sent Events, long polling, progress output): nginx renders a `location` for each with `proxy_buffering off` (uwsgi_/fastcgi_/scgi_buffering for those protocols), and request bodies stay buffered. ASGI and tornado apps are never buffered; for a WSGI app every path not listed is buffered so a sync worker is free as soon as the app returns — an unbuffered path holds its worker until the slowest client has read the last byte. The gateway never buffers responses. An app can also opt out per response with `X-Accel-Buffering: no`.',
+      ),
   })
   .describe('The proxy in front of the app server.');
 

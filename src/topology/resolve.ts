@@ -1,6 +1,7 @@
 // StackSpec → Topology: decide the processes, the hops between them and the request paths
 // verify must prove. Pure: the same spec and core count always give the same topology.
 
+import { staticEntries } from '../stack/static-dirs.js';
 import type { NormalizedSpec } from '../stack/normalize.js';
 import { FRAMEWORKS } from './catalog/frameworks.js';
 import { FCGIWRAP, FCGIWRAP_PROCESS, needsCgiBridge, PROTOCOLS, PROXIES } from './catalog/proxies.js';
@@ -100,7 +101,7 @@ export function resolveTopology(spec: NormalizedSpec, options: ResolveOptions): 
     paths.push({ name: 'websocket', kind: 'websocket', urlPrefix: '/', hops: hops.map((h) => h.id) });
   }
   if (front) {
-    for (const [url, dir] of Object.entries(spec.app.static)) {
+    for (const { url, dir } of staticEntries(spec)) {
       const id = `static:${url}`;
       hops.push({
         id,

@@ -547,6 +547,17 @@ for (const serverCase of CASES) {
       },
     );
 
+    it('answers the stream below any prefix, with X-Accel-Buffering only on ?accel=1', async () => {
+      const plain = await httpRequest(port, probePaths.stream(2, 0));
+      expect(plain.headers['x-accel-buffering']).toBeUndefined();
+      const accel = await httpRequest(port, probePaths.stream(2, 0, { accel: true }));
+      expect(accel.headers['x-accel-buffering']).toBe('no');
+      const below = await httpRequest(port, probePaths.stream(2, 0, { prefix: '/events/' }));
+      expect(below.status).toBe(200);
+      const lines = below.body.toString('utf8').split('\n').filter(Boolean).map(parseStreamLine);
+      expect(lines.map((line) => line?.index)).toEqual([0, 1]);
+    });
+
     it('counts requests from every worker in one file', async () => {
       const before = await getJson<CountResponse>(port, probePaths.count());
       expect(before.count).toEqual(expect.any(Number));

@@ -23,8 +23,17 @@ const EXAMPLES = readdirSync(join(import.meta.dirname, '..', '..', 'examples'))
 
 /** Probes each example must have run (beyond reach), proving the path kinds it has. */
 const MUST_RUN: Record<string, string[]> = {
-  'flask-uwsgi-nginx.yaml': ['app/concurrency', 'static /static//static-file', 'app/check:GET /'],
-  'fastapi-uvicorn-nginx.yaml': ['websocket/websocket-echo', 'app/streaming'],
+  // streaming: /events/ (proxy.unbuffered) streams without the app's X-Accel-Buffering.
+  'flask-uwsgi-nginx.yaml': [
+    'app/concurrency',
+    'static /static//static-file',
+    'app/check:GET /',
+    'app/streaming',
+    'app/compression',
+  ],
+  // static: the immutable cache policy, the security headers kept, a dotfile's 404.
+  'django-gunicorn-nginx.yaml': ['static /static//static-file', 'app/compression'],
+  'fastapi-uvicorn-nginx.yaml': ['websocket/websocket-echo', 'app/streaming', 'app/compression'],
   'tornado-nginx.yaml': ['websocket/websocket-echo', 'app/concurrency'],
   'flask-gunicorn-supervisor.yaml': ['app/backend-down', 'app/body-limit'],
   'default.yaml': ['app/headers', 'app/check:GET /'],

@@ -41,6 +41,9 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     // nginx has no CGI: it reaches CGI scripts through fcgiwrap over FastCGI.
     protocols: ['http', 'uwsgi', 'fastcgi', 'scgi', 'cgi'],
     buffering: true,
+    buffersResponses: true,
+    // gzip on for text types (templates/nginx/site.conf.hbs).
+    compresses: true,
     websockets: true,
     // templates/nginx/site.conf.hbs: proxy_set_header X-Forwarded-Proto $scheme, …
     forwardedFromConnection: true,
@@ -84,6 +87,11 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     cgiBridge: null,
     protocols: ['http', 'uwsgi', 'fastcgi', 'scgi', 'cgi'],
     buffering: true,
+    // It sends what the backend has delivered within one event-loop turn, then streams the
+    // rest with backpressure (src/gateway/proxy.ts): a stream is never held back.
+    buffersResponses: false,
+    // Only precompressed `.gz` siblings of static files (gzip_static): a documented gap.
+    compresses: false,
     websockets: true,
     // src/gateway/transports/http.ts and cgi-env.ts replace the client's X-Forwarded-*.
     forwardedFromConnection: true,
@@ -97,6 +105,8 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     cgiBridge: null,
     protocols: ['http'],
     buffering: false,
+    buffersResponses: false,
+    compresses: false,
     websockets: true,
     forwardedFromConnection: false,
     programs: [],

@@ -10,6 +10,7 @@ import type { Launch, Plan } from '../../render/plan.js';
 import type { Concurrency, ProxyKind, ServerName } from '../../stack/schema.js';
 import type { CheckDefinition } from '../../check/definitions.js';
 import type { Sizing } from '../types.js';
+import { buffersAppResponses, INTERFACE_BUFFERING } from './interfaces.js';
 import { gatewayConfig, gunicornCheckConfig, nginxTest, uwsgiStrictOptions } from './checks.js';
 import { type FileKey, masterFifoPath } from './files.js';
 import { PROTOCOLS, PROXIES } from './proxies.js';
@@ -321,6 +322,26 @@ function serverNames(plan: Plan): string[] {
   return names.some((n) => n.startsWith('~')) ? [] : names;
 }
 
+/**
+ * The locations that reach the app: `/`, buffered unless the interface streams or the user
+ * listed it, and one unbuffered location per proxy.unbuffered prefix (longest prefix wins).
+ */
+function appLocations(plan: Plan): Array<{ path: string; buffered: boolean; why: string }> {
+  const { spec } = plan;
+  const marked = 'the path is listed in proxy.unbuffered';
+  const root = spec.proxy.unbuffered.includes('/')
+    ? { path: '/', buffered: false, why: marked }
+    : {
+        path: '/',
+        buffered: buffersAppResponses(spec),
+        why: INTERFACE_BUFFERING[spec.app.interface].why,
+      };
+  const marks = spec.proxy.unbuffered
+    .filter((p) => p !== '/')
+    .map((path) => ({ path, buffered: false, why: marked }));
+  return [root, ...marks];
+}
+
 /** nginx's listen parameter for one address: a bare port listens on every IPv4 address. */
 function nginxListen(l: { host: string; port: number }): string {
   return l.host === '0.0.0.0' ? String(l.port) : `${l.host}:${l.port}`;
@@ -363,6 +384,7 @@ export const PROXY_RECIPES: Record<ProxyKind, ProxyRecipe> = {
             concurrency: plan.appServer?.concurrency ?? 'CGI',
             scriptFilename: plan.bridge ? cgiScriptPath(plan) : null,
             readTimeoutWhy: readTimeoutWhy(plan),
+            appLocations: appLocations(plan),
           };
         },
       },

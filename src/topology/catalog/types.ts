@@ -155,6 +155,13 @@ export interface ProxyEntry {
   protocols: readonly Protocol[];
   /** Buffers whole requests and responses, so slow clients never hold a sync worker. */
   buffering: boolean;
+  /**
+   * Holds a response back until it is complete (or its buffers are full) unless told not to
+   * (nginx proxy_buffering). false: it passes each chunk on as it comes (the gateway).
+   */
+  buffersResponses: boolean;
+  /** Compresses text answers on the fly for clients that accept gzip (nginx gzip on). */
+  compresses: boolean;
   websockets: boolean;
   /**
    * It sets X-Forwarded-For/-Proto (and their CGI variables) from the connection, replacing

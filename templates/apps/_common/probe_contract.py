@@ -32,9 +32,15 @@ PROBE_PREFIX = "/__probe/"
 COUNTER_ENV = "STACKGEN_PROBE_COUNTER"
 JSON_TYPE = "application/json"
 STREAM_TYPE = "text/plain; charset=utf-8"
-# A streamed answer asks proxies not to buffer it: nginx buffers upstream responses
-# (proxy_buffering on, as stackgen renders it) unless the response says X-Accel-Buffering: no.
-STREAM_HEADERS = (("Cache-Control", "no-store"), ("X-Accel-Buffering", "no"))
+STREAM_HEADERS = (("Cache-Control", "no-store"),)
+# Only with ?accel=1 does a stream ask the proxy not to buffer it (X-Accel-Buffering: no),
+# as a sync WSGI app behind a buffering nginx must. Without it a stream arrives incrementally
+# only where the generated proxy config itself does not buffer: an ASGI or tornado app, or a
+# path listed in proxy.unbuffered. The probe proves that, not the app's opt-out.
+ACCEL_HEADER = ("X-Accel-Buffering", "no")
+# The stream probe answers below any prefix too (/events/__probe/stream), so verify can
+# stream through each proxy.unbuffered location the proxy renders.
+STREAM_SUFFIX = "/__probe/stream"
 
 # The meta-variables a proxy is responsible for. HTTP_PROXY must be null behind a
 # correct proxy: a client "Proxy:" header becoming HTTP_PROXY is httpoxy (CVE-2016-5385).
@@ -56,8 +62,9 @@ LIMITS = {
     "chunks": (1, 1000),
     "interval_ms": (0, 10000),
     "code": (200, 599),
+    "accel": (0, 1),
 }
-DEFAULTS = {"ms": 100, "chunks": 3, "interval_ms": 100, "code": 200}
+DEFAULTS = {"ms": 100, "chunks": 3, "interval_ms": 100, "code": 200, "accel": 0}
 
 
 class ProbeError(Exception):
@@ -70,13 +77,20 @@ class ProbeError(Exception):
 
 
 def is_probe_path(path):
-    """True for paths the probe handles itself (below /__probe/)."""
-    return path.startswith(PROBE_PREFIX)
+    """True for paths the probe handles itself (below /__probe/, or .../__probe/stream)."""
+    return path.startswith(PROBE_PREFIX) or path.endswith(STREAM_SUFFIX)
 
 
 def probe_name(path):
-    """'slow' for '/__probe/slow'; '' when the path is not a probe path."""
-    return path[len(PROBE_PREFIX):] if is_probe_path(path) else ""
+    """'slow' for '/__probe/slow', 'stream' for '/events/__probe/stream'; '' for other paths."""
+    if path.startswith(PROBE_PREFIX):
+        return path[len(PROBE_PREFIX):]
+    return "stream" if path.endswith(STREAM_SUFFIX) else ""
+
+
+def stream_headers(query):
+    """Headers of a /__probe/stream answer: X-Accel-Buffering: no only when ?accel=1."""
+    return list(STREAM_HEADERS) + ([ACCEL_HEADER] if query_int(query, "accel") else [])
 
 
 def query_int(query, name):

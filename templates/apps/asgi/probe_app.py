@@ -45,7 +45,7 @@ async def _dispatch(scope, receive, send, path):
         await _json(send, pc.slow_payload(ms, start, time.time()))
     elif name == "stream":
         chunks, interval_ms = pc.query_int(query, "chunks"), pc.query_int(query, "interval_ms")
-        await send(_start(200, pc.STREAM_TYPE, stream=True))
+        await send(_start(200, pc.STREAM_TYPE, extra=pc.stream_headers(query)))
         for index in range(chunks):
             if index:
                 await asyncio.sleep(interval_ms / 1000)
@@ -66,10 +66,9 @@ async def _dispatch(scope, receive, send, path):
         await _json(send, pc.unknown_probe_payload(path), 404)
 
 
-def _start(code, content_type, length=None, stream=False):
+def _start(code, content_type, length=None, extra=()):
     headers = [(b"content-type", content_type.encode("latin-1")), (b"cache-control", b"no-store")]
-    if stream:
-        headers.append((b"x-accel-buffering", b"no"))
+    headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra if k != "Cache-Control"]
     if length is not None:
         headers.append((b"content-length", str(length).encode("ascii")))
     return {"type": "http.response.start", "status": code, "headers": headers}

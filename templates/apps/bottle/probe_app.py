@@ -52,7 +52,7 @@ def stream():
     chunks = pc.query_int(bottle.request.query_string, "chunks")
     interval_ms = pc.query_int(bottle.request.query_string, "interval_ms")
     bottle.response.content_type = pc.STREAM_TYPE
-    for name, value in pc.STREAM_HEADERS:
+    for name, value in pc.stream_headers(bottle.request.query_string):
         bottle.response.set_header(name, value)
 
     def generate():
@@ -87,6 +87,8 @@ def status():
 @app.route("/<path:path>", method="ANY")
 def echo(path=""):
     environ = _environ()
+    if pc.probe_name(pc.wsgi_path(environ)) == "stream":
+        return stream()  # below a prefix: /events/__probe/stream
     if pc.is_probe_path(pc.wsgi_path(environ)):
         return _json(pc.unknown_probe_payload(pc.wsgi_path(environ)), 404)
     # The body as Bottle hands it to a route (request.body), so a body the framework

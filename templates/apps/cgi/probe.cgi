@@ -80,7 +80,7 @@ def dispatch(environ):
         # No Content-Length: the gateway streams stdout as it arrives (chunked on HTTP/1.1).
         header = "Status: 200 OK\r\nContent-Type: %s\r\n%s\r\n" % (
             pc.STREAM_TYPE,
-            "".join("%s: %s\r\n" % pair for pair in pc.STREAM_HEADERS),
+            "".join("%s: %s\r\n" % pair for pair in pc.stream_headers(query)),
         )
         out.write(header.encode("latin-1"))
         out.flush()

@@ -46,7 +46,7 @@ async def stream(request: Request):
                 await asyncio.sleep(interval_ms / 1000)
             yield pc.stream_line(index)
 
-    return StreamingResponse(generate(), media_type=pc.STREAM_TYPE, headers=dict(pc.STREAM_HEADERS))
+    return StreamingResponse(generate(), media_type=pc.STREAM_TYPE, headers=dict(pc.stream_headers(request.scope["query_string"])))
 
 
 @app.get("/__probe/count")
@@ -88,6 +88,8 @@ async def websocket_echo(websocket: WebSocket):
 
 @app.api_route("/{path:path}", methods=METHODS)
 async def echo(request: Request):
+    if pc.probe_name(request.scope["path"]) == "stream":
+        return await stream(request)  # below a prefix: /events/__probe/stream
     pc.record_request(request.scope["path"])
     if pc.is_probe_path(request.scope["path"]):
         return _json(pc.unknown_probe_payload(request.scope["path"]), 404)

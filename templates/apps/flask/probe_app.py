@@ -47,7 +47,7 @@ def stream():
                 time.sleep(interval_ms / 1000)
             yield pc.stream_line(index)
 
-    return Response(generate(), content_type=pc.STREAM_TYPE, headers=dict(pc.STREAM_HEADERS))
+    return Response(generate(), content_type=pc.STREAM_TYPE, headers=dict(pc.stream_headers(request.query_string)))
 
 
 @app.route("/__probe/count")
@@ -71,6 +71,8 @@ def status():
 @app.route("/", defaults={"path": ""}, methods=METHODS)
 @app.route("/<path:path>", methods=METHODS)
 def echo(path):
+    if pc.probe_name(pc.wsgi_path(request.environ)) == "stream":
+        return stream()  # below a prefix: /events/__probe/stream
     if pc.is_probe_path(pc.wsgi_path(request.environ)):
         return _json(pc.unknown_probe_payload(request.path), 404)
     # The body as Flask hands it to a view (Werkzeug's get_data()), so a body the framework

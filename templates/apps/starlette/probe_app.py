@@ -23,6 +23,8 @@ async def _probe_error(request, error):
 
 
 async def echo(request):
+    if pc.probe_name(request.scope["path"]) == "stream":
+        return await stream(request)  # below a prefix: /events/__probe/stream
     pc.record_request(request.scope["path"])
     if pc.is_probe_path(request.scope["path"]):
         return _json(pc.unknown_probe_payload(request.scope["path"]), 404)
@@ -48,7 +50,7 @@ async def stream(request):
                 await asyncio.sleep(interval_ms / 1000)
             yield pc.stream_line(index)
 
-    return StreamingResponse(generate(), media_type=pc.STREAM_TYPE, headers=dict(pc.STREAM_HEADERS))
+    return StreamingResponse(generate(), media_type=pc.STREAM_TYPE, headers=dict(pc.stream_headers(request.scope["query_string"])))
 
 
 async def count(request):

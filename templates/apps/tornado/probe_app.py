@@ -110,7 +110,8 @@ class StreamHandler(ProbeHandler):
     async def get(self):
         chunks, interval_ms = self.query_int("chunks"), self.query_int("interval_ms")
         self.set_header("Content-Type", pc.STREAM_TYPE)
-        self.set_header("X-Accel-Buffering", "no")
+        for name, value in pc.stream_headers(self.request.query):
+            self.set_header(name, value)
         for index in range(chunks):
             if index:
                 await asyncio.sleep(interval_ms / 1000)
@@ -160,6 +161,8 @@ def make_app(**settings):
         [
             (r"/__probe/slow", SlowHandler),
             (r"/__probe/stream", StreamHandler),
+            # Below any prefix too (/events/__probe/stream): the proxy.unbuffered locations.
+            (r"/.*/__probe/stream", StreamHandler),
             (r"/__probe/count", CountHandler),
             (r"/__probe/pid", PidHandler),
             (r"/__probe/status", StatusHandler),

@@ -29,7 +29,7 @@ def _dispatch(environ, start_response, path):
     if name == "stream":
         chunks, interval_ms = pc.query_int(query, "chunks"), pc.query_int(query, "interval_ms")
         # No Content-Length: the server streams each yielded chunk (chunked on HTTP/1.1).
-        start_response("200 OK", [("Content-Type", pc.STREAM_TYPE)] + list(pc.STREAM_HEADERS))
+        start_response("200 OK", [("Content-Type", pc.STREAM_TYPE)] + pc.stream_headers(query))
         return _stream(chunks, interval_ms)
     if name == "count":
         return _json(start_response, pc.count_payload())

@@ -141,6 +141,7 @@ describe('parseGatewayConfigText', () => {
         followSymlinks: false,
         expiresMs: 3600000,
         index: 'index.html',
+        immutable: false,
       },
       {
         kind: 'upstream',

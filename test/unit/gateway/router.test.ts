@@ -14,6 +14,7 @@ const staticLoc = (path: string): GatewayLocation => ({
   kind: 'static',
   path,
   root: '/srv/static',
+  immutable: false,
   followSymlinks: false,
   expiresMs: null,
   index: 'index.html',

@@ -11,17 +11,20 @@ import {
   contentTypeFor,
   isNotModified,
   parseRange,
+  HIDDEN,
+  IMMUTABLE_CACHE_CONTROL,
   serveStatic,
   staticFilePath,
 } from '../../../src/gateway/static.js';
 
-const loc = (root: string, followSymlinks = false): StaticLocation => ({
+const loc = (root: string, followSymlinks = false, immutable = false): StaticLocation => ({
   kind: 'static',
   path: '/static/',
   root,
   followSymlinks,
   expiresMs: null,
   index: 'index.html',
+  immutable,
 });
 
 describe('static decisions (pure)', () => {
@@ -33,6 +36,11 @@ describe('static decisions (pure)', () => {
   it.each(['/static/../etc/passwd', '/static/a/../../x', '/static/./a', '/other/x', '/static/a\\..\\b'])(
     'refuses %s (defence in depth behind the guard)',
     (path) => expect(staticFilePath(loc('/srv/s'), path)).toBeNull(),
+  );
+
+  it.each(['/static/.env', '/static/.git/config', '/static/a/.htpasswd', '/static/.well-known/x'])(
+    'hides the dotfile %s (never published, whatever the directory holds)',
+    (path) => expect(staticFilePath(loc('/srv/s'), path)).toBe(HIDDEN),
   );
 
   it.each([
@@ -89,6 +97,7 @@ describe('serveStatic path safety', () => {
   let server: Server;
   let port: number;
   let follow = false;
+  let immutable = false;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sg-static-'));
@@ -97,6 +106,9 @@ describe('serveStatic path safety', () => {
     mkdirSync(join(root, 'empty'));
     writeFileSync(join(dir, 'secret.txt'), 'secret');
     writeFileSync(join(root, 'ok.txt'), 'ok');
+    writeFileSync(join(root, '.env'), 'SECRET_KEY=x');
+    mkdirSync(join(root, '.git'));
+    writeFileSync(join(root, '.git', 'config'), '[core]');
     writeFileSync(join(root, 'sub', 'index.html'), '<p>index</p>');
     symlinkSync(join(dir, 'secret.txt'), join(root, 'escape.txt'));
     symlinkSync(dir, join(root, 'updir'));
@@ -106,7 +118,7 @@ describe('serveStatic path safety', () => {
       void serveStatic(
         { method: req.method ?? 'GET', headers: req.headers },
         nodeResponseSink(res),
-        loc(root, follow),
+        loc(root, follow, immutable),
         path,
         [['X-Test', '1']],
       );
@@ -119,14 +131,20 @@ describe('serveStatic path safety', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const fetchStatus = (path: string) =>
-    new Promise<{ status: number; body: string }>((resolve, reject) => {
+  const fetchFull = (path: string) =>
+    new Promise<{ status: number; body: string; cacheControl: string | undefined }>((resolve, reject) => {
       get({ host: '127.0.0.1', port, path }, (res) => {
         let body = '';
         res.on('data', (c) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body, cacheControl: res.headers['cache-control'] }),
+        );
       }).on('error', reject);
     });
+  const fetchStatus = async (path: string) => {
+    const { status, body } = await fetchFull(path);
+    return { status, body };
+  };
 
   it.each([
     ['/static/ok.txt', 200],
@@ -137,6 +155,8 @@ describe('serveStatic path safety', () => {
     ['/static/sub/', 200],
     ['/static/sub', 301],
     ['/static/empty/', 403],
+    ['/static/.env', 404],
+    ['/static/.git/config', 404],
   ])('%s → %i', async (path, status) => {
     expect((await fetchStatus(path)).status).toBe(status);
   });
@@ -147,6 +167,16 @@ describe('serveStatic path safety', () => {
       expect(await fetchStatus('/static/escape.txt')).toEqual({ status: 200, body: 'secret' });
     } finally {
       follow = false;
+    }
+  });
+
+  it("marks an immutable location's files for a year, never revalidated", async () => {
+    expect((await fetchFull('/static/ok.txt')).cacheControl).toBeUndefined();
+    immutable = true;
+    try {
+      expect((await fetchFull('/static/ok.txt')).cacheControl).toBe(IMMUTABLE_CACHE_CONTROL);
+    } finally {
+      immutable = false;
     }
   });
 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stackBehaviour } from '../../../src/probes/behaviour.js';
 import { concurrencyPlan } from '../../../src/probes/concurrency.js';
+import { streamsToProbe } from '../../../src/probes/streaming.js';
 import { probeFrameworkFor, substituteProbeApp } from '../../../src/probes/substitute.js';
 import { buildPlan } from '../../../src/render/plan.js';
 import { readStackSpec } from '../../../src/stack/parse.js';
@@ -76,11 +77,36 @@ describe('probe app substitution', () => {
     expect(out.app).toMatchObject({
       root: '/tmp/x/app',
       entry: 'probe_django.wsgi:application',
-      static: { '/static/': 'static-0' },
+      // The probe's directory keeps the user's options (immutable: hashed names).
+      static: { '/static/': { dir: 'static-0', immutable: true } },
       env: { DJANGO_SETTINGS_MODULE: 'probe_django.settings', STACKGEN_PROBE_COUNTER: '/tmp/x/probe/count' },
     });
     expect(out.serve).toEqual(spec.serve);
     expect(out.proxy).toEqual(spec.proxy);
     expect(out.checks).toEqual([]);
+  });
+});
+
+describe('which streams the streaming probe asks for', () => {
+  const urls = (file: string, app: Parameters<typeof stackBehaviour>[1]) => {
+    const plan = planOf(file);
+    return streamsToProbe({ plan, behaviour: stackBehaviour(plan, app) }).map((s) => s.url.split('?')[1]);
+  };
+
+  it("nginx before sync WSGI: the app's opt-out on `/`, none below an unbuffered prefix", () => {
+    const plan = planOf('flask-uwsgi-nginx.yaml');
+    const streams = streamsToProbe({ plan, behaviour: stackBehaviour(plan, 'flask') });
+    expect(streams.map((s) => [s.url.split('?')[0], s.accel])).toEqual([
+      ['/__probe/stream', true],
+      ['/events/__probe/stream', false],
+    ]);
+  });
+
+  it.each([
+    ['fastapi-uvicorn-nginx.yaml', 'fastapi'],
+    ['tornado-nginx.yaml', 'tornado'],
+    ['default.yaml', 'wsgi'],
+  ] as const)('%s must stream without the opt-out', (file, app) => {
+    expect(urls(file, app).every((q) => !q?.includes('accel'))).toBe(true);
   });
 });

@@ -173,6 +173,34 @@ describe('cross-field rules', () => {
     expect(warningsOf(text).join('\n')).toMatch(/without a buffering proxy/);
   });
 
+  it.each([
+    ['the app root', '{/static/: .}', /would publish the app root itself/],
+    ['the app root, spelt with a slash', '{/static/: ./}', /would publish the app root itself/],
+    ['above the root', '{/static/: ..}', /contains the app root/],
+    ['a dot-directory', '{/static/: .git}', /a dot-directory/],
+    ['inside a dot-directory', '{/static/: .venv/lib}', /a dot-directory/],
+    ['the entry module', '{/s/: app.py}', /the code the entry imports \(app\.py\)/],
+    ['the object form too', '{/static/: {dir: ., immutable: true}}', /app root itself/],
+  ])('refuses a static directory that is %s', (_name, mapping, pattern) => {
+    const errors = errorsOf(`app: {framework: flask, entry: 'app:app', static: ${mapping}}\n`);
+    expect(errors.join('\n')).toMatch(pattern);
+    expect(errors.join('\n')).toMatch(/at app\.static\./);
+  });
+
+  it('refuses the package of a dotted entry (mysite/settings.py), not a sibling', () => {
+    const base = "app: {framework: django, entry: 'mysite.wsgi:application', static: ";
+    expect(errorsOf(`${base}{/s/: mysite}}\n`).join()).toMatch(/the code the entry imports \(mysite\)/);
+    expect(errorsOf(`${base}{/static/: static, /media/: ../media}}\n`)).toEqual([]);
+  });
+
+  it('refuses an unbuffered prefix that is also static, and warns for sync workers', () => {
+    const text = 'app: {framework: flask, static: {/static/: static}}\nproxy: {unbuffered: [/static/]}\n';
+    expect(errorsOf(text).join()).toMatch(/both a static prefix and an unbuffered app path/);
+    const ok = 'app: {framework: flask}\nserve: {concurrency: prefork}\nproxy: {unbuffered: [/events/]}\n';
+    expect(errorsOf(ok)).toEqual([]);
+    expect(warningsOf(ok).join()).toMatch(/each open stream holds a worker/);
+  });
+
   it('warns for a development server', () => {
     expect(
       warningsOf('app: {framework: wsgi}\nserve: {server: wsgiref}\nproxy: {kind: gateway}\n').join(),

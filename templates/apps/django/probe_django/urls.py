@@ -10,6 +10,8 @@ def probe_urls(slow_view):
     return [
         path("__probe/slow", slow_view),
         path("__probe/stream", views.stream),
+        # Below any prefix too (/events/__probe/stream): the proxy.unbuffered locations.
+        re_path(r"^.*/__probe/stream$", views.stream),
         path("__probe/count", views.count),
         path("__probe/pid", views.pid),
         path("__probe/status", views.status),

@@ -105,7 +105,7 @@ def stream(request):
             yield pc.stream_line(index)
 
     response = StreamingHttpResponse(generate(), content_type=pc.STREAM_TYPE)
-    for name, value in pc.STREAM_HEADERS:
+    for name, value in pc.stream_headers(_query(request)):
         response[name] = value
     return response
 
