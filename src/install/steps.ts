@@ -12,7 +12,12 @@ import { MANAGERS, PROXIES } from '../topology/catalog/proxies.js';
 
 /** One thing done to the host. */
 export type Command =
-  | { kind: 'exec'; argv: string[] }
+  | {
+      kind: 'exec';
+      argv: string[];
+      /** Exit codes that mean "already so" (groupdel 6: no such group — userdel took it with the user). */
+      okExit?: number[];
+    }
   /** The generated files, written atomically under dir (src/render/write.ts). */
   | { kind: 'write-files'; dir: string }
   | { kind: 'write-file'; path: string; content: string; mode: number }
@@ -181,7 +186,8 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
       title: `groupadd --system ${group}`,
       done: false,
       commands: [{ kind: 'exec', argv: ['groupadd', '--system', group] }],
-      undo: [{ kind: 'exec', argv: ['groupdel', group] }],
+      // Debian's userdel (USERGROUPS_ENAB yes) already removes a user's same-named group.
+      undo: [{ kind: 'exec', argv: ['groupdel', group], okExit: [6] }],
     });
   if (!facts.users.includes(user))
     add({
@@ -207,10 +213,13 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
       ],
       undo: [{ kind: 'exec', argv: ['userdel', user] }],
     });
-  // The proxy opens the app's socket through the group (mode 660).
-  // (A front stackgen runs shares the app's group already: its unit runs with it.)
+  // The proxy opens the app's socket through the group (mode 660): its user joins the app's
+  // group. Debian's nginx runs its workers as `user www-data;` (no group), and a gateway under
+  // supervisor gets only its user's groups (supervisor has no group= option); a gateway unit
+  // names the group itself (Group=), and the membership costs it nothing. Reloading nginx
+  // afterwards is enough: each new worker calls initgroups() when it starts.
   const distro = PROXIES[plan.front.kind].distro;
-  const proxyFront = distro !== null && plan.upstream?.endpoints.some((e) => e.kind === 'unix');
+  const proxyFront = plan.upstream?.endpoints.some((e) => e.kind === 'unix') ?? false;
   if (proxyFront && proxyUser !== user) {
     const inGroup =
       facts.primaryGroup[proxyUser] === group ||
@@ -421,6 +430,8 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
     const frontChanged =
       !siteDone ||
       changed.some((a) => a.component === kind) ||
+      // New group membership reaches nginx's workers only through a reload (initgroups at start).
+      steps.some((s) => s.id.startsWith(`member:${proxyUser}:`) && !s.done) ||
       steps.some((s) => s.id.startsWith(`${kind}-default-site:`));
     add({
       id: `${kind}-test`,

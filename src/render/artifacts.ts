@@ -139,6 +139,7 @@ function systemdUnits(plan: Plan, base: object): Artifact[] {
         after: c.role === 'proxy' && appUnit ? [appUnit] : [],
         partOf: templated ? `${plan.name}.target` : null,
         writable: launch.runsAppCode ? plan.app.writable : [],
+        sharesProxyUser: launch.user === plan.site.users.proxy,
         extraSystemCalls: server?.extraSystemCalls
           ? { ...server.extraSystemCalls, groups: server.extraSystemCalls.groups.join(' ') }
           : null,

@@ -89,3 +89,37 @@ export function currentUser(book: AccountBook): { user: string; group: string; u
   const info = userInfo();
   return { user: info.username, group: nameOfGid(book, info.gid), uid: info.uid };
 }
+
+/** Debian's unprivileged account and group: what a root sandbox runs the app as when its own account does not exist yet. */
+export const STAND_IN = { user: 'nobody', group: 'nogroup' } as const;
+
+export interface SandboxAccounts {
+  users: { app: string; group: string; proxy: string };
+  /** `flask → nobody` for each account of stack.yaml only `stackgen install` creates. */
+  standIns: string[];
+}
+
+/**
+ * The accounts a sandbox run as root uses: stack.yaml's, except the app's own user and group
+ * that `stackgen install` creates (processes.user/group default to the stack's name) — those
+ * become nobody:nogroup, which are just as distinct from the proxy's user, so a proxy that
+ * cannot reach the socket through the group still fails here as in production. Pure.
+ */
+export function sandboxAccounts(
+  book: AccountBook,
+  wanted: { app: string; group: string; proxy: string },
+): SandboxAccounts {
+  const standIns: string[] = [];
+  const hasUser = book.accounts.some((a) => a.name === wanted.app);
+  const hasGroup = book.groups.some((g) => g.name === wanted.group);
+  if (!hasUser) standIns.push(`user ${wanted.app} → ${STAND_IN.user}`);
+  if (!hasGroup) standIns.push(`group ${wanted.group} → ${STAND_IN.group}`);
+  return {
+    users: {
+      app: hasUser ? wanted.app : STAND_IN.user,
+      group: hasGroup ? wanted.group : STAND_IN.group,
+      proxy: wanted.proxy,
+    },
+    standIns,
+  };
+}

@@ -128,6 +128,10 @@ async function verifyPass(
     notes.add(
       `not run as root: the users from stack.yaml (${loaded.spec.processes.user}, ${loaded.spec.proxy.user}) were mapped to the current user, so permission problems between proxy and socket cannot show`,
     );
+  if (sandbox.standIns.length > 0)
+    notes.add(
+      `the app's own account does not exist on this host yet (\`stackgen install\` creates it): ran as ${sandbox.standIns.join(', ')}, still apart from the proxy's user`,
+    );
   const manager = plan.spec.processes.manager;
   if (manager === 'systemd') notes.add(SYSTEMD_NOTE);
   const behaviour = stackBehaviour(plan, sandbox.probe?.key ?? null);

@@ -10,6 +10,7 @@ export interface NormalizedSpec extends StackSpec {
   app: StackSpec['app'] & { interface: AppInterface; entry: string };
   serve: StackSpec['serve'] & { server: ServerName; concurrency: Concurrency; socket: 'unix' | 'tcp' };
   proxy: StackSpec['proxy'] & { protocol: Protocol };
+  processes: StackSpec['processes'] & { user: string; group: string };
   /** Key paths (dot form) whose values came from defaults, with why. */
   defaulted: Record<string, string>;
 }
@@ -57,11 +58,18 @@ export function normalizeSpec(spec: StackSpec): NormalizedSpec {
         : `${serverEntry.title} listens on TCP`;
   }
 
+  // The app's own account: the proxy's user (www-data) is shared with every other site.
+  const user = spec.processes.user ?? spec.name;
+  if (!spec.processes.user) defaulted['processes.user'] = "the stack's own system user";
+  const group = spec.processes.group ?? spec.name;
+  if (!spec.processes.group) defaulted['processes.group'] = "the stack's own group; the proxy joins it";
+
   return {
     ...spec,
     app: { ...spec.app, interface: iface, entry },
     serve: { ...spec.serve, server, concurrency, socket },
     proxy: { ...spec.proxy, protocol },
+    processes: { ...spec.processes, user, group },
     defaulted,
   };
 }

@@ -3,6 +3,7 @@
 // too (src/probes/registry.ts); these come on top.
 
 import type { AnyProbe } from '../types.js';
+import { appUserProbe } from './app-user.js';
 import { defaultSiteProbe } from './default-site.js';
 import { gracefulStopProbe } from './graceful-stop.js';
 import { hardeningProbe } from './hardening.js';
@@ -17,6 +18,7 @@ export const HOST_PROBES: ReadonlyArray<AnyProbe> = [
   defaultSiteProbe,
   unknownHostProbe,
   hardeningProbe,
+  appUserProbe,
   journalProbe,
   listenersProbe,
   reloadUnderLoadProbe,
