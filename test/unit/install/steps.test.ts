@@ -35,6 +35,15 @@ function freshHost(over: Partial<HostFacts> = {}): HostFacts {
   return { ...FRESH_DEBIAN, selfCommand: ['/usr/bin/node', '/opt/stackgen/bin/stackgen.js'], ...over };
 }
 
+/** The accounts a first install of the stack `name` left: its user and group, www-data a member. */
+function accountsOf(name: string): Pick<HostFacts, 'users' | 'groups' | 'primaryGroup'> {
+  return {
+    users: [...FRESH_DEBIAN.users, name],
+    groups: [...FRESH_DEBIAN.groups, { name, members: ['www-data'] }],
+    primaryGroup: { ...FRESH_DEBIAN.primaryGroup, [name]: name },
+  };
+}
+
 const titles = (steps: ReturnType<typeof planInstall>, done: boolean) =>
   steps.filter((s) => s.done === done && !s.check).map((s) => s.title.split('  (')[0]);
 
@@ -43,6 +52,10 @@ describe('planInstall', () => {
     const plan = planOf('flask-uwsgi-nginx.yaml');
     const steps = planInstall(plan, renderArtifacts(plan), freshHost());
     expect(titles(steps, false)).toEqual([
+      // The app's own account (processes.user/group default to the stack's name), the proxy in its group.
+      'groupadd --system flask-uwsgi',
+      'useradd --system --gid flask-uwsgi --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin flask-uwsgi',
+      'usermod --append --groups flask-uwsgi www-data',
       'install -d /etc/stackgen/flask-uwsgi && cp -r . /etc/stackgen/flask-uwsgi/',
       'systemctl link /etc/stackgen/flask-uwsgi/systemd/flask-uwsgi.service',
       'systemctl daemon-reload',
@@ -75,6 +88,7 @@ describe('planInstall', () => {
       plan,
       artifacts,
       freshHost({
+        ...accountsOf('flask-uwsgi'),
         links: {
           '/etc/systemd/system/flask-uwsgi.service': '/etc/stackgen/flask-uwsgi/systemd/flask-uwsgi.service',
           '/etc/nginx/sites-enabled/flask-uwsgi.conf': '/etc/stackgen/flask-uwsgi/nginx/flask-uwsgi.conf',
@@ -100,6 +114,7 @@ describe('planInstall', () => {
       plan,
       artifacts,
       freshHost({
+        ...accountsOf('flask-uwsgi'),
         links: {
           '/etc/systemd/system/flask-uwsgi.service': '/etc/stackgen/flask-uwsgi/systemd/flask-uwsgi.service',
           '/etc/nginx/sites-enabled/flask-uwsgi.conf': '/etc/stackgen/flask-uwsgi/nginx/flask-uwsgi.conf',
