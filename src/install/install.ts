@@ -44,8 +44,9 @@ export async function installStack(plan: Plan, file: string, o: InstallOptions):
         hint: `sudo stackgen install ${file}   (or --dry-run to see every step)`,
       },
     );
+  // Requirements apt does not provide are this run's own (the Node running it, the stackgen it writes).
   const missing = stackRequirements(plan.spec, plan.site.python).flatMap((r) =>
-    r.kind === 'program' && findProgram(r.program) === null
+    r.kind === 'program' && r.obtain === undefined && findProgram(r.program) === null
       ? [`${r.program} (apt-get install ${r.package})`]
       : [],
   );

@@ -4,6 +4,7 @@
 
 import { isAbsolute, join, resolve } from 'node:path';
 import type { NormalizedSpec } from '../stack/normalize.js';
+import { INSTALLED_STACKGEN } from './catalog/proxies.js';
 
 export interface Site {
   kind: 'production' | 'sandbox';
@@ -45,7 +46,7 @@ export function productionSite(spec: NormalizedSpec, options: ProductionSiteOpti
     logDir: `/var/log/${name}`,
     appRoot: isAbsolute(spec.app.root) ? spec.app.root : resolve(options.baseDir, spec.app.root),
     python: spec.app.venv ? join(spec.app.venv, 'bin', 'python') : spec.app.python,
-    stackgenCommand: ['/usr/local/bin/stackgen'],
+    stackgenCommand: [INSTALLED_STACKGEN],
     users: { app: spec.processes.user, group: spec.processes.group, proxy: spec.proxy.user },
     usersMapped: false,
     ports: {},
