@@ -85,6 +85,8 @@ export interface HostFacts {
   units: Record<string, { enabled: boolean; active: boolean }>;
   /** The text of the distribution proxy's default site (Debian's nginx `default`), when it is enabled. */
   defaultSiteText: string | null;
+  /** app.env_file as it is here: owner uid, permission bits, lines read two ways; null when absent. */
+  envFile: { uid: number; mode: number; problems: string[] } | null;
   /** The worker user the distribution proxy's main config names. */
   frontUser: string | null;
   /** `supervisorctl status` says RUNNING for these programs. */
@@ -108,6 +110,7 @@ export const FRESH_DEBIAN: HostFacts = {
   files: {},
   units: { 'nginx.service': { enabled: true, active: true } },
   defaultSiteText: 'server {\n\tlisten 80 default_server;\n\tlisten [::]:80 default_server;\n}\n',
+  envFile: null,
   frontUser: 'www-data',
   supervisorRunning: [],
   selfCommand: ['stackgen'],
@@ -475,6 +478,28 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
     });
   }
   return steps;
+}
+
+/**
+ * What is wrong with app.env_file on this host, each in words (none without one). Pure.
+ * The manager reads it as root, so root alone may: a file the group or others can read
+ * hands the secrets to every account in that group, or to every account at all.
+ */
+export function envFileProblems(plan: Plan, facts: HostFacts): string[] {
+  const path = plan.site.envFile;
+  if (path === null) return [];
+  const f = facts.envFile;
+  if (f === null) return [`app.env_file ${path} does not exist (or cannot be read)`];
+  const problems: string[] = [];
+  const mode = f.mode.toString(8).padStart(3, '0');
+  if (f.uid !== 0)
+    problems.push(`app.env_file ${path} is owned by uid ${f.uid}, not root: chown root:root ${path}`);
+  if ((f.mode & 0o077) !== 0)
+    problems.push(
+      `app.env_file ${path} has mode ${mode}: group or others can read the secrets: chmod 600 ${path}`,
+    );
+  problems.push(...f.problems.map((p) => `app.env_file ${path} ${p}`));
+  return problems;
 }
 
 /** Preconditions a host must meet before any step runs: each a problem in words. Pure. */

@@ -31,6 +31,7 @@ import { resolveTopology } from '../topology/resolve.js';
 import { productionSite } from '../topology/site.js';
 import {
   planUnits,
+  readSecrets,
   restartComponent,
   type StackRuntime,
   type StartOptions,
@@ -305,7 +306,7 @@ async function startDirect(
   }
   const rt: StackRuntime = {
     plan,
-    units: planUnits(plan, book, { dropPrivileges: true }),
+    units: planUnits(plan, book, { dropPrivileges: true, secrets: readSecrets(plan) }),
     running: new Map(),
     pgids: new Set(),
     killed: new Set(),

@@ -19,6 +19,7 @@ import { emptyPass, outcomeOf } from '../report/types.js';
 import type { LoadedSpec } from '../stack/parse.js';
 import {
   planUnits,
+  readSecrets,
   restartComponent,
   type StackRuntime,
   startStack,
@@ -139,7 +140,7 @@ async function verifyPass(
 
   const rt: StackRuntime = {
     plan,
-    units: planUnits(plan, options.book, { dropPrivileges: root }),
+    units: planUnits(plan, options.book, { dropPrivileges: root, secrets: readSecrets(plan) }),
     running: new Map(),
     pgids: new Set(),
     killed: new Set(),

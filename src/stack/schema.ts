@@ -74,7 +74,16 @@ const appSchema = z
     env: z
       .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string())
       .default({})
-      .describe('Environment variables for the app server processes (e.g. DJANGO_SETTINGS_MODULE).'),
+      .describe(
+        'Non-secret environment variables for the app server processes (e.g. DJANGO_SETTINGS_MODULE); they are written into the unit or program file, which anyone may read. Secrets go in `env_file`.',
+      ),
+    env_file: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'A file of secrets (`KEY=value` lines, `#` comments, values taken literally), absolute or relative to stack.yaml, owned by root and mode 600: the process manager reads it as root when the app starts (systemd EnvironmentFile=; under supervisor a generated wrapper reads it before dropping to the app user). Never copied into a generated file; `stackgen install` refuses it when it is readable by group or others.',
+      ),
     writable: z
       .array(z.string().min(1))
       .default([])

@@ -78,6 +78,11 @@ function holders(inodes: ReadonlySet<number>): ProcessIds[] {
   return out;
 }
 
+/** The processes holding the listening sockets of these endpoints (a prefork master and its workers). */
+export function listeningHolders(endpoints: readonly BoundEndpoint[]): ProcessIds[] {
+  return holders(new Set(endpoints.flatMap(listeningInodes)));
+}
+
 function listeningInodes(ep: BoundEndpoint): number[] {
   if (ep.kind === 'unix') return unixSocketInodes(read('/proc/net/unix'), ep.path);
   return [...parseProcNetTcp(read('/proc/net/tcp'), 4), ...parseProcNetTcp(read('/proc/net/tcp6'), 6)]
@@ -117,12 +122,10 @@ export const appUserProbe: ProbeDefinition<Observed> = {
     const endpoints = ctx.plan.upstream!.endpoints;
     const book = readAccountBook();
     const u = ctx.plan.site.users;
-    const appInodes = new Set(endpoints.flatMap(listeningInodes));
-    const frontInodes = new Set(listeningInodes(ctx.plan.front.listen));
     return {
-      app: holders(appInodes),
+      app: listeningHolders(endpoints),
       // The front's root master (nginx) only binds; its workers, as the proxy's user, connect.
-      proxy: holders(frontInodes).filter((p) => p.uid !== 0),
+      proxy: listeningHolders([ctx.plan.front.listen]).filter((p) => p.uid !== 0),
       sockets: endpoints.flatMap((ep): SocketFile[] => {
         if (ep.kind !== 'unix') return [];
         try {

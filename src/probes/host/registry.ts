@@ -10,6 +10,7 @@ import { hardeningProbe } from './hardening.js';
 import { journalProbe } from './journal.js';
 import { listenersProbe } from './listeners.js';
 import { rebootProbe } from './reboot.js';
+import { secretsProbe } from './secrets.js';
 import { reloadUnderLoadProbe } from './reload-load.js';
 import { unknownHostProbe } from './unknown-host.js';
 
@@ -19,6 +20,7 @@ export const HOST_PROBES: ReadonlyArray<AnyProbe> = [
   unknownHostProbe,
   hardeningProbe,
   appUserProbe,
+  secretsProbe,
   journalProbe,
   listenersProbe,
   reloadUnderLoadProbe,

@@ -4,6 +4,7 @@ import { runningPrograms } from '../../../src/install/facts.js';
 import { claimsDefaultServer, nginxUserOf } from '../../../src/topology/catalog/proxies.js';
 import { explainingTail } from '../../../src/install/run.js';
 import {
+  envFileProblems,
   FRESH_DEBIAN,
   type HostFacts,
   installProblems,
@@ -240,5 +241,36 @@ describe('explainingTail', () => {
       'retry 29',
     ]);
     expect(explainingTail(['a', 'b'], 5)).toEqual(['a', 'b']);
+  });
+});
+
+describe('envFileProblems', () => {
+  const plan = planOf('flask-gunicorn-systemd.yaml');
+  const file = '/srv/x/flask-gunicorn.env';
+
+  it('accepts a root-owned file of mode 600 (and 400)', () => {
+    expect(plan.site.envFile).toBe(file);
+    expect(envFileProblems(plan, freshHost({ envFile: { uid: 0, mode: 0o600, problems: [] } }))).toEqual([]);
+    expect(envFileProblems(plan, freshHost({ envFile: { uid: 0, mode: 0o400, problems: [] } }))).toEqual([]);
+  });
+
+  it('refuses a missing file, a group- or world-readable one, another owner, lines read two ways', () => {
+    expect(envFileProblems(plan, freshHost())).toEqual([
+      `app.env_file ${file} does not exist (or cannot be read)`,
+    ]);
+    expect(
+      envFileProblems(plan, freshHost({ envFile: { uid: 1000, mode: 0o644, problems: ['line 2: x'] } })),
+    ).toEqual([
+      `app.env_file ${file} is owned by uid 1000, not root: chown root:root ${file}`,
+      `app.env_file ${file} has mode 644: group or others can read the secrets: chmod 600 ${file}`,
+      `app.env_file ${file} line 2: x`,
+    ]);
+    expect(envFileProblems(plan, freshHost({ envFile: { uid: 0, mode: 0o640, problems: [] } }))).toHaveLength(
+      1,
+    );
+  });
+
+  it('a stack without app.env_file has nothing to check', () => {
+    expect(envFileProblems(planOf('flask-uwsgi-nginx.yaml'), freshHost())).toEqual([]);
   });
 });
