@@ -155,6 +155,7 @@ function systemdUnits(plan: Plan, base: object): Artifact[] {
         partOf: templated ? `${plan.name}.target` : null,
         writable: launch.runsAppCode ? plan.app.writable : [],
         sharesProxyUser: launch.user === plan.site.users.proxy,
+        frontRunsApp: c.role === 'proxy' && launch.runsAppCode,
         envFile: loadsEnvFile(plan, launch) ? plan.site.envFile : null,
         extraSystemCalls: server?.extraSystemCalls
           ? { ...server.extraSystemCalls, groups: server.extraSystemCalls.groups.join(' ') }

@@ -90,20 +90,22 @@ export function currentUser(book: AccountBook): { user: string; group: string; u
   return { user: info.username, group: nameOfGid(book, info.gid), uid: info.uid };
 }
 
-/** Debian's unprivileged account and group: what a root sandbox runs the app as when its own account does not exist yet. */
-export const STAND_IN = { user: 'nobody', group: 'nogroup' } as const;
+/** Debian's unprivileged account: what a root sandbox runs the app as when its own account does not exist yet. */
+export const STAND_IN_USER = 'nobody';
 
 export interface SandboxAccounts {
   users: { app: string; group: string; proxy: string };
-  /** `flask → nobody` for each account of stack.yaml only `stackgen install` creates. */
+  /** `user flask → nobody` for each account of stack.yaml only `stackgen install` creates. */
   standIns: string[];
 }
 
 /**
  * The accounts a sandbox run as root uses: stack.yaml's, except the app's own user and group
- * that `stackgen install` creates (processes.user/group default to the stack's name) — those
- * become nobody:nogroup, which are just as distinct from the proxy's user, so a proxy that
- * cannot reach the socket through the group still fails here as in production. Pure.
+ * that `stackgen install` creates (processes.user/group default to the stack's name). The
+ * user becomes nobody — still not the proxy's user; the group becomes the proxy's primary
+ * group, standing in for the membership install gives the proxy (usermod -aG), which a
+ * sandbox must not make on this host. The proxy still reaches the socket only through the
+ * group (mode 660, directory 750); a group the proxy is not in still fails here. Pure.
  */
 export function sandboxAccounts(
   book: AccountBook,
@@ -112,12 +114,14 @@ export function sandboxAccounts(
   const standIns: string[] = [];
   const hasUser = book.accounts.some((a) => a.name === wanted.app);
   const hasGroup = book.groups.some((g) => g.name === wanted.group);
-  if (!hasUser) standIns.push(`user ${wanted.app} → ${STAND_IN.user}`);
-  if (!hasGroup) standIns.push(`group ${wanted.group} → ${STAND_IN.group}`);
+  const proxy = book.accounts.find((a) => a.name === wanted.proxy);
+  const proxyGroup = proxy ? nameOfGid(book, proxy.gid) : 'nogroup';
+  if (!hasUser) standIns.push(`user ${wanted.app} → ${STAND_IN_USER}`);
+  if (!hasGroup) standIns.push(`group ${wanted.group} → ${proxyGroup}`);
   return {
     users: {
-      app: hasUser ? wanted.app : STAND_IN.user,
-      group: hasGroup ? wanted.group : STAND_IN.group,
+      app: hasUser ? wanted.app : STAND_IN_USER,
+      group: hasGroup ? wanted.group : proxyGroup,
       proxy: wanted.proxy,
     },
     standIns,

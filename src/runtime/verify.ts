@@ -131,7 +131,7 @@ async function verifyPass(
     );
   if (sandbox.standIns.length > 0)
     notes.add(
-      `the app's own account does not exist on this host yet (\`stackgen install\` creates it): ran as ${sandbox.standIns.join(', ')}, still apart from the proxy's user`,
+      `the app's own account does not exist on this host yet (\`stackgen install\` creates it): ran as ${sandbox.standIns.join(', ')} (the proxy's group stands in for the membership install adds); the app's user is still not the proxy's`,
     );
   const manager = plan.spec.processes.manager;
   if (manager === 'systemd') notes.add(SYSTEMD_NOTE);

@@ -93,6 +93,8 @@ function listeningInodes(ep: BoundEndpoint): number[] {
 type SocketFile = { path: string; uid: number; gid: number; mode: number } | { path: string; missing: true };
 
 interface Observed {
+  /** The front runs the app's code itself (CGI under the gateway): its processes are the app's. */
+  frontRunsApp: boolean;
   app: ProcessIds[];
   proxy: ProcessIds[];
   sockets: SocketFile[];
@@ -108,12 +110,7 @@ export const appUserProbe: ProbeDefinition<Observed> = {
   kinds: ['app'],
   needsProbeApp: false,
   after: ['app/reach'],
-  skip: (ctx) => {
-    if (ctx.plan.upstream === null) return 'no proxy: the app server faces clients itself';
-    return ctx.plan.upstream.endpoints.length === 0
-      ? "no app server behind the front: the gateway runs CGI scripts itself, as the proxy's user (a gap: it cannot switch users)"
-      : null;
-  },
+  skip: (ctx) => (ctx.plan.upstream === null ? 'no proxy: the app server faces clients itself' : null),
   expect: (ctx) => {
     const u = ctx.plan.site.users;
     return `app processes ${u.app}:${u.group} (not ${u.proxy}); socket group ${u.group}, no access for others; ${u.proxy}'s proxy processes hold group ${u.group}`;
@@ -122,10 +119,14 @@ export const appUserProbe: ProbeDefinition<Observed> = {
     const endpoints = ctx.plan.upstream!.endpoints;
     const book = readAccountBook();
     const u = ctx.plan.site.users;
+    // No app server behind the front: the front (the gateway spawning CGI scripts) is the app's process.
+    const frontRunsApp = endpoints.length === 0;
+    const front = listeningHolders([ctx.plan.front.listen]).filter((p) => p.uid !== 0);
     return {
-      app: listeningHolders(endpoints),
+      frontRunsApp,
+      app: frontRunsApp ? front : listeningHolders(endpoints),
       // The front's root master (nginx) only binds; its workers, as the proxy's user, connect.
-      proxy: listeningHolders([ctx.plan.front.listen]).filter((p) => p.uid !== 0),
+      proxy: frontRunsApp ? [] : front,
       sockets: endpoints.flatMap((ep): SocketFile[] => {
         if (ep.kind !== 'unix') return [];
         try {
@@ -146,7 +147,7 @@ export const appUserProbe: ProbeDefinition<Observed> = {
     const u = ctx.plan.site.users;
     const { app: appUid, group: gid, proxy: proxyUid } = o.accounts;
     if (appUid === null || gid === null) return fail(`no account ${u.app} or group ${u.group} on the host`);
-    if (u.app === u.proxy || appUid === proxyUid)
+    if (o.proxy.length > 0 && (u.app === u.proxy || appUid === proxyUid))
       return fail(
         `the app's user ${u.app} is the proxy's user: processes.user must be an account of its own`,
       );
@@ -179,9 +180,11 @@ export const appUserProbe: ProbeDefinition<Observed> = {
     if (problems.length > 0) return fail(problems.join('; '));
     return pass(
       `${o.app.length} app processes as ${u.app}:${u.group} (uid ${appUid}, proxy ${u.proxy} is ${proxyUid})` +
-        (unix
-          ? `; ${o.sockets.map((s) => ('mode' in s ? `${s.path} ${s.mode.toString(8)}` : s.path)).join(', ')}; ${o.proxy.length} proxy processes hold group ${u.group}`
-          : '; TCP upstream: no socket file'),
+        (o.frontRunsApp
+          ? ': the front runs the CGI scripts itself, as the app'
+          : unix
+            ? `; ${o.sockets.map((s) => ('mode' in s ? `${s.path} ${s.mode.toString(8)}` : s.path)).join(', ')}; ${o.proxy.length} proxy processes hold group ${u.group}`
+            : '; TCP upstream: no socket file'),
     );
   },
 };

@@ -51,6 +51,7 @@ describe('app-user probe', () => {
   it('passes: app as its own account, socket 770 of its group, nginx workers in that group', () => {
     const v = appUserProbe.judge(
       {
+        frontRunsApp: false,
         app: [proc(10, 999, 999), proc(11, 999, 999)],
         proxy: [proc(20, 33, 33, [33, 999])],
         sockets: [sock],
@@ -64,6 +65,7 @@ describe('app-user probe', () => {
   it('fails the old render: the app as www-data, the proxy user', () => {
     const v = appUserProbe.judge(
       {
+        frontRunsApp: false,
         app: [proc(10, 33, 33)],
         proxy: [proc(20, 33, 33)],
         sockets: [sock],
@@ -78,6 +80,7 @@ describe('app-user probe', () => {
   it('fails when nginx workers lack the group (a membership never picked up), or others can connect', () => {
     const v = appUserProbe.judge(
       {
+        frontRunsApp: false,
         app: [proc(10, 999, 999)],
         proxy: [proc(20, 33, 33, [33])],
         sockets: [{ ...sock, mode: 0o777 }],
