@@ -65,7 +65,7 @@ export interface Sandbox {
   probe: ProbeSubstitution | null;
   /** Users from stack.yaml mapped to the current user (verify not run as root). */
   usersMapped: boolean;
-  /** Accounts only `stackgen install` creates, replaced by nobody/nogroup for this run. */
+  /** Accounts only `stackgen install` creates, replaced by stand-ins for this run (users.ts sandboxAccounts). */
   standIns: string[];
   staticFixtures: StaticFixture[];
 }

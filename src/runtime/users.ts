@@ -90,19 +90,24 @@ export function currentUser(book: AccountBook): { user: string; group: string; u
   return { user: info.username, group: nameOfGid(book, info.gid), uid: info.uid };
 }
 
-/** Debian's unprivileged account: what a root sandbox runs the app as when its own account does not exist yet. */
-export const STAND_IN_USER = 'nobody';
+/**
+ * What a root sandbox runs the app as when its own account does not exist yet: an account
+ * every Debian has that is not the proxy's. Not `nobody`: systemd refuses to call a unit with
+ * User=nobody safe (`systemd-analyze verify`: "Special user nobody configured"), and the
+ * sandbox checks the units it renders.
+ */
+export const STAND_IN_USER = 'daemon';
 
 export interface SandboxAccounts {
   users: { app: string; group: string; proxy: string };
-  /** `user flask → nobody` for each account of stack.yaml only `stackgen install` creates. */
+  /** `user flask → daemon` for each account of stack.yaml only `stackgen install` creates. */
   standIns: string[];
 }
 
 /**
  * The accounts a sandbox run as root uses: stack.yaml's, except the app's own user and group
  * that `stackgen install` creates (processes.user/group default to the stack's name). The
- * user becomes nobody — still not the proxy's user; the group becomes the proxy's primary
+ * user becomes STAND_IN_USER — still not the proxy's user; the group becomes the proxy's primary
  * group, standing in for the membership install gives the proxy (usermod -aG), which a
  * sandbox must not make on this host. The proxy still reaches the socket only through the
  * group (mode 660, directory 750); a group the proxy is not in still fails here. Pure.
