@@ -13,6 +13,7 @@ import { rebootProbe } from './reboot.js';
 import { secretsProbe } from './secrets.js';
 import { reloadUnderLoadProbe } from './reload-load.js';
 import { unknownHostProbe } from './unknown-host.js';
+import { writableProbe } from './writable.js';
 
 /** After install, with the sandbox's probes. */
 export const HOST_PROBES: ReadonlyArray<AnyProbe> = [
@@ -21,6 +22,7 @@ export const HOST_PROBES: ReadonlyArray<AnyProbe> = [
   hardeningProbe,
   appUserProbe,
   secretsProbe,
+  writableProbe,
   journalProbe,
   listenersProbe,
   reloadUnderLoadProbe,
