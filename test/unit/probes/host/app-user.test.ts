@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { appUserProbe, idsOfStatus, unixSocketInodes } from '../../../../src/probes/host/app-user.js';
 import { parseEnviron, secretsProbe } from '../../../../src/probes/host/secrets.js';
+import { writableProbe } from '../../../../src/probes/host/writable.js';
 import { buildPlan } from '../../../../src/render/plan.js';
 import { readStackSpec } from '../../../../src/stack/parse.js';
 import { resolveTopology } from '../../../../src/topology/resolve.js';
@@ -118,5 +119,28 @@ describe('secrets probe', () => {
     expect(v.actual).toContain('pid 12 lacks FLASK_SECRET_KEY');
     expect(v.actual).toContain('not root');
     expect(v.actual).not.toContain('example-placeholder');
+  });
+});
+
+describe('writable probe', () => {
+  const ctx = ctxOf('flask-gunicorn-supervisor.yaml');
+  const dir = '/srv/x/apps/flask/data';
+
+  it('passes when the app owns and writes each directory', () => {
+    expect(ctx.plan.app.writable).toEqual([dir]);
+    const v = writableProbe.judge(
+      { pidAnswered: true, dirs: [{ path: dir, owner: 'flask-gunicorn:flask-gunicorn', writable: true }] },
+      ctx,
+    );
+    expect(v.status).toBe('pass');
+  });
+
+  it('fails when the directory is not the app’s, or the app cannot write it (no ReadWritePaths=)', () => {
+    const v = writableProbe.judge(
+      { pidAnswered: true, dirs: [{ path: dir, owner: 'www-data:www-data', writable: false }] },
+      ctx,
+    );
+    expect(v.status).toBe('fail');
+    expect(v.actual).toBe(`${dir} is www-data:www-data; the app cannot write ${dir}`);
   });
 });
