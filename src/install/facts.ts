@@ -58,6 +58,10 @@ export async function gatherFacts(
     const text = readText(join(plan.site.configDir, a.path));
     if (text !== null) files[a.path] = text;
   }
+  // The stackgen wrapper gateway units run: rewritten when it no longer execs this stackgen.
+  const wrapper = plan.site.stackgenCommand[0];
+  const wrapperText = wrapper ? readText(wrapper) : null;
+  if (wrapper && wrapperText !== null) files[wrapper] = wrapperText;
   const units: HostFacts['units'] = {};
   if (systemd) {
     for (const unit of q.units) {

@@ -79,7 +79,7 @@ export interface HostFacts {
   exists: string[];
   /** `user:group` owning each app.writable directory that exists. */
   owners: Record<string, string>;
-  /** Current text of the generated files, by artifact path (absent: no such file). */
+  /** Current text of the generated files, by artifact path, and of the stackgen wrapper by its path (absent: no such file). */
   files: Record<string, string>;
   /** systemctl is-enabled / is-active per unit name. */
   units: Record<string, { enabled: boolean; active: boolean }>;
@@ -277,19 +277,14 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
   const usesGateway = plan.launches.some((l) => l.managed && isFrontComponent(plan, l.component));
   const wrapper = plan.site.stackgenCommand[0];
   if (usesGateway && wrapper && plan.site.stackgenCommand.length === 1) {
+    const content = `#!/bin/sh\n# Installed by \`stackgen install\`: runs this stackgen (the gateway units start it).\nexec ${facts.selfCommand.map(shellWord).join(' ')} "$@"\n`;
     add({
       id: `wrapper:${wrapper}`,
       title: `install -m 0755 stackgen ${wrapper}`,
       why: 'the gateway unit runs it',
-      done: facts.exists.includes(wrapper),
-      commands: [
-        {
-          kind: 'write-file',
-          path: wrapper,
-          content: `#!/bin/sh\n# Installed by \`stackgen install\`: runs this stackgen (the gateway units start it).\nexec ${facts.selfCommand.map(shellWord).join(' ')} "$@"\n`,
-          mode: 0o755,
-        },
-      ],
+      // Rewritten when it execs another Node or stackgen than the one installing now.
+      done: facts.files[wrapper] === content,
+      commands: [{ kind: 'write-file', path: wrapper, content, mode: 0o755 }],
       undo: [{ kind: 'remove', path: wrapper }],
     });
   }

@@ -156,6 +156,11 @@ function systemdUnits(plan: Plan, base: object): Artifact[] {
         writable: launch.runsAppCode ? plan.app.writable : [],
         sharesProxyUser: launch.user === plan.site.users.proxy,
         frontRunsApp: c.role === 'proxy' && launch.runsAppCode,
+        // The production site's stackgen is one path (INSTALLED_STACKGEN); verify's is node + entry.
+        runsInstalledStackgen:
+          plan.site.stackgenCommand.length === 1 && launch.argv[0] === plan.site.stackgenCommand[0]
+            ? launch.argv[0]
+            : null,
         envFile: loadsEnvFile(plan, launch) ? plan.site.envFile : null,
         extraSystemCalls: server?.extraSystemCalls
           ? { ...server.extraSystemCalls, groups: server.extraSystemCalls.groups.join(' ') }

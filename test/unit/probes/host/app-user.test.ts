@@ -1,25 +1,6 @@
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { planContext as ctxOf } from '../../../helpers/probe-context.js';
 import { appUserProbe, idsOfStatus, unixSocketInodes } from '../../../../src/probes/host/app-user.js';
-import { parseEnviron, secretsProbe } from '../../../../src/probes/host/secrets.js';
-import { writableProbe } from '../../../../src/probes/host/writable.js';
-import { buildPlan } from '../../../../src/render/plan.js';
-import { readStackSpec } from '../../../../src/stack/parse.js';
-import { resolveTopology } from '../../../../src/topology/resolve.js';
-import { productionSite } from '../../../../src/topology/site.js';
-import type { ProbeContext } from '../../../../src/probes/types.js';
-
-const EXAMPLES = join(import.meta.dirname, '..', '..', '..', '..', 'examples');
-
-function ctxOf(example: string): ProbeContext {
-  const loaded = readStackSpec(join(EXAMPLES, example));
-  const plan = buildPlan(
-    resolveTopology(loaded.spec, { cores: 2 }),
-    productionSite(loaded.spec, { baseDir: '/srv/x' }),
-    example,
-  );
-  return { plan } as ProbeContext;
-}
 
 const proc = (pid: number, uid: number, gid: number, groups: number[] = []) => ({
   pid,
@@ -92,55 +73,5 @@ describe('app-user probe', () => {
     expect(v.status).toBe('fail');
     expect(v.actual).toMatch(/others can connect/);
     expect(v.actual).toMatch(/proxy processes without group flask-gunicorn/);
-  });
-});
-
-describe('secrets probe', () => {
-  it('reads /proc/PID/environ pairs (values may contain =)', () => {
-    expect([...parseEnviron('A=1\0URL=x=y\0\0')]).toEqual([
-      ['A', '1'],
-      ['URL', 'x=y'],
-    ]);
-  });
-
-  it('fails on a leak or a process without the value, naming keys, never values', () => {
-    const v = secretsProbe.judge(
-      {
-        keys: ['FLASK_SECRET_KEY'],
-        missing: [{ pid: 12, keys: ['FLASK_SECRET_KEY'] }],
-        processes: 2,
-        leaks: ["systemctl show -p Environment x.service has FLASK_SECRET_KEY's value"],
-        fileMode: 0o644,
-        fileUid: 0,
-      },
-      ctxOf('flask-gunicorn-systemd.yaml'),
-    );
-    expect(v.status).toBe('fail');
-    expect(v.actual).toContain('pid 12 lacks FLASK_SECRET_KEY');
-    expect(v.actual).toContain('not root');
-    expect(v.actual).not.toContain('example-placeholder');
-  });
-});
-
-describe('writable probe', () => {
-  const ctx = ctxOf('flask-gunicorn-supervisor.yaml');
-  const dir = '/srv/x/apps/flask/data';
-
-  it('passes when the app owns and writes each directory', () => {
-    expect(ctx.plan.app.writable).toEqual([dir]);
-    const v = writableProbe.judge(
-      { pidAnswered: true, dirs: [{ path: dir, owner: 'flask-gunicorn:flask-gunicorn', writable: true }] },
-      ctx,
-    );
-    expect(v.status).toBe('pass');
-  });
-
-  it('fails when the directory is not the app’s, or the app cannot write it (no ReadWritePaths=)', () => {
-    const v = writableProbe.judge(
-      { pidAnswered: true, dirs: [{ path: dir, owner: 'www-data:www-data', writable: false }] },
-      ctx,
-    );
-    expect(v.status).toBe('fail');
-    expect(v.actual).toBe(`${dir} is www-data:www-data; the app cannot write ${dir}`);
   });
 });
