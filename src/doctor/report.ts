@@ -36,6 +36,14 @@ export interface DoctorReport {
 export function assess(requirement: Requirement, probe: Probe): Finding {
   if (requirement.kind === 'program' && probe.kind === 'program') {
     if (probe.path === null) return { requirement, status: 'missing', version: null, detail: null };
+    // stackgen's wrapper (or Node) that is there but does not run is as good as missing.
+    if (requirement.obtain && probe.version === null)
+      return {
+        requirement,
+        status: 'missing',
+        version: null,
+        detail: `\`${requirement.program} ${requirement.versionArgs.join(' ')}\` printed no version: it does not run`,
+      };
     const meets = meetsMinimum(probe.version, requirement.minVersion);
     if (meets === null) {
       return {

@@ -121,5 +121,10 @@ describe('buildReport and formatReport', () => {
     expect(text).toContain(`MISSING  ${INSTALLED_STACKGEN}`);
     expect(text).toContain("Node.js ≥ 20.19 from nodejs.org or NodeSource (Debian 12's nodejs is 18)");
     expect(text).toContain('`sudo stackgen install <stack.yaml>` writes it');
+    // A wrapper left pointing at a checkout that is gone runs, but prints no version.
+    expect(assess(gateway[1]!, { kind: 'program', path: INSTALLED_STACKGEN, version: null })).toMatchObject({
+      status: 'missing',
+      detail: `\`${INSTALLED_STACKGEN} --version\` printed no version: it does not run`,
+    });
   });
 });
