@@ -130,6 +130,11 @@ export const ERROR_CATALOGUE = {
     description: '`stackgen install`/`uninstall` failed at a step; what that run did was rolled back.',
     exit: 'installFailed',
   },
+  SG_ERR_ENV_FILE: {
+    description:
+      'app.env_file is missing, unreadable, not owned by root, readable by group or others, or has lines systemd and the supervisor wrapper would read differently; `stackgen install` changed nothing.',
+    exit: 'installFailed',
+  },
   SG_ERR_NOT_INSTALLED: {
     description: '`stackgen uninstall` found no record of an install of this stack.',
     exit: 'installFailed',

@@ -14,6 +14,7 @@ import { type Artifact, renderArtifacts } from '../render/artifacts.js';
 import { buildPlan, type Plan } from '../render/plan.js';
 import { writeArtifacts } from '../render/write.js';
 import { ipv6LoopbackAvailable } from '../runtime/sandbox.js';
+import { readAccountBook, sandboxAccounts } from '../runtime/users.js';
 import { sandboxSite } from '../topology/site.js';
 
 /** The repository (or installed package) root: bin/stackgen.js lives under it. */
@@ -45,7 +46,13 @@ export async function renderSandbox(l: Loaded, options: { prefix?: string } = {}
       baseDir: l.loaded.baseDir,
       ports,
       stackgenCommand: [process.execPath, join(PACKAGE_ROOT, 'bin', 'stackgen.js')],
-      users: root ? { app: spec.processes.user, group: spec.processes.group, proxy: spec.proxy.user } : null,
+      users: root
+        ? sandboxAccounts(readAccountBook(), {
+            app: spec.processes.user,
+            group: spec.processes.group,
+            proxy: spec.proxy.user,
+          }).users
+        : null,
       currentUser: currentUser(),
       // check never binds (nginx -t): render the IPv6 addresses too, as verify would here.
       ipv6Loopback: await ipv6LoopbackAvailable(),

@@ -33,7 +33,7 @@ export async function run(file: string, opts: DoctorCliOptions): Promise<number>
 
   let report = await examine();
   process.stdout.write(formatReport(report, title));
-  if (!report.ok && opts.install === true) {
+  if (!report.ok && opts.install === true && report.packages.length > 0) {
     const sudo = root ? [] : ['sudo'];
     process.stdout.write(`\ninstalling: ${report.packages.join(' ')}\n`);
     for (const argv of [

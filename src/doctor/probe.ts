@@ -30,8 +30,15 @@ function isExecutable(path: string): boolean {
   }
 }
 
-/** Find a program and read its version from `versionArgs` output. */
-export async function probeProgram(program: string, versionArgs: readonly string[]): Promise<Probe> {
+/**
+ * Find a program and read its version from `versionArgs` output. `mustSucceed`: a failing run
+ * has no version (a stackgen wrapper whose checkout is gone prints Node's error, numbers and all).
+ */
+export async function probeProgram(
+  program: string,
+  versionArgs: readonly string[],
+  mustSucceed = false,
+): Promise<Probe> {
   const path = findProgram(program);
   if (path === null) return { kind: 'program', path: null, version: null };
   // stdin closed: fcgiwrap without -s would otherwise serve FastCGI on stdin.
@@ -41,6 +48,7 @@ export async function probeProgram(program: string, versionArgs: readonly string
     stdin: 'ignore',
     timeout: 10_000,
   });
+  if (mustSucceed && r.exitCode !== 0) return { kind: 'program', path, version: null };
   return { kind: 'program', path, version: extractVersion(r.all ?? '') };
 }
 
@@ -122,7 +130,7 @@ export async function probeRequirements(requirements: readonly Requirement[]): P
   );
   return Promise.all(
     requirements.map(async (r): Promise<Probe> => {
-      if (r.kind === 'program') return probeProgram(r.program, r.versionArgs);
+      if (r.kind === 'program') return probeProgram(r.program, r.versionArgs, r.obtain !== undefined);
       if (r.kind === 'uwsgi-plugin') return probeUwsgiPlugin(r.plugin);
       return (
         modules.get(r.python)?.[r.module] ?? { kind: 'python-module', ok: false, version: null, error: null }

@@ -25,8 +25,10 @@ export interface DoctorReport {
   findings: Finding[];
   /** Debian packages that would fix every missing or too-old requirement. */
   packages: string[];
-  /** `apt-get install -y …` (with sudo when not root), or null when nothing is missing. */
+  /** `apt-get install -y …` (with sudo when not root), or null when no apt package is missing. */
   installCommand: string | null;
+  /** What apt cannot fix, each in words (Node.js ≥ 20.19; the stackgen `stackgen install` writes). */
+  obtain: string[];
   ok: boolean;
 }
 
@@ -34,6 +36,14 @@ export interface DoctorReport {
 export function assess(requirement: Requirement, probe: Probe): Finding {
   if (requirement.kind === 'program' && probe.kind === 'program') {
     if (probe.path === null) return { requirement, status: 'missing', version: null, detail: null };
+    // stackgen's wrapper (or Node) that is there but does not run is as good as missing.
+    if (requirement.obtain && probe.version === null)
+      return {
+        requirement,
+        status: 'missing',
+        version: null,
+        detail: `\`${requirement.program} ${requirement.versionArgs.join(' ')}\` printed no version: it does not run`,
+      };
     const meets = meetsMinimum(probe.version, requirement.minVersion);
     if (meets === null) {
       return {
@@ -66,10 +76,16 @@ export function assess(requirement: Requirement, probe: Probe): Finding {
 /** Collect findings into a report with the one install command that fixes them. */
 export function buildReport(findings: Finding[], options: { root: boolean }): DoctorReport {
   const broken = findings.filter((f) => f.status === 'missing' || f.status === 'too-old');
-  const packages = [...new Set(broken.map((f) => f.requirement.package))].sort();
+  const packages = [...new Set(broken.filter((f) => !obtainOf(f)).map((f) => f.requirement.package))].sort();
   const installCommand =
     packages.length === 0 ? null : `${options.root ? '' : 'sudo '}apt-get install -y ${packages.join(' ')}`;
-  return { findings, packages, installCommand, ok: broken.length === 0 };
+  const obtain = [...new Set(broken.flatMap((f) => obtainOf(f) ?? []))];
+  return { findings, packages, installCommand, obtain, ok: broken.length === 0 };
+}
+
+/** How to get a requirement apt does not provide, or null for an apt package. */
+function obtainOf(f: Finding): string | null {
+  return f.requirement.kind === 'program' ? (f.requirement.obtain ?? null) : null;
 }
 
 const STATUS_LABEL: Record<Status, string> = {
@@ -96,12 +112,13 @@ export function formatReport(report: DoctorReport, title: string): string {
   }
   if (report.findings.length === 0) lines.push('', 'this stack needs no system packages beyond Node.js');
   lines.push('');
-  if (report.installCommand === null) {
+  if (report.ok) {
     lines.push(`all ${report.findings.length} requirements are present`);
   } else {
     const broken = report.findings.filter((f) => f.status === 'missing' || f.status === 'too-old').length;
     lines.push(`${broken} of ${report.findings.length} requirements missing or too old; install with:`);
-    lines.push(`  ${report.installCommand}`);
+    if (report.installCommand) lines.push(`  ${report.installCommand}`);
+    for (const o of report.obtain) lines.push(`  ${o}`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -112,7 +129,7 @@ function table(findings: Finding[]): string[] {
     requirementName(f.requirement),
     f.version ?? (f.status === 'ok' || f.status === 'unverified' ? 'present' : '-'),
     minimum(f.requirement),
-    f.requirement.package,
+    obtainOf(f) ? '-' : f.requirement.package,
     f.requirement.neededBy,
   ]);
   const header = ['', 'name', 'version', 'needs', 'package', 'for'];

@@ -2,10 +2,11 @@
 
 /**
  * The first version-like number in a program's output: `nginx version: nginx/1.22.1` →
- * 1.22.1, `systemd 252 (252.38-1)` → 252. A number glued to letters (python3, x86_64) is not one.
+ * 1.22.1, `systemd 252 (252.38-1)` → 252, `v20.19.2` (node) → 20.19.2. A number glued to
+ * letters (python3, x86_64) is not one.
  */
 export function extractVersion(text: string): string | null {
-  const m = /(?<![\w.])(\d+(?:\.\d+)*)(?![\w])/.exec(text);
+  const m = /(?<![\w.])v?(\d+(?:\.\d+)*)(?![\w])/.exec(text);
   return m ? m[1]! : null;
 }
 

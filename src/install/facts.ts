@@ -8,6 +8,7 @@ import { execa } from 'execa';
 import type { Artifact } from '../render/artifacts.js';
 import type { Plan } from '../render/plan.js';
 import { nameOfGid, nameOfUid, readAccountBook } from '../runtime/users.js';
+import { parseEnvFile } from '../stack/env-file.js';
 import { PROXIES } from '../topology/catalog/proxies.js';
 import { factQueries, type HostFacts, supervisorPrograms } from './steps.js';
 
@@ -57,6 +58,10 @@ export async function gatherFacts(
     const text = readText(join(plan.site.configDir, a.path));
     if (text !== null) files[a.path] = text;
   }
+  // The stackgen wrapper gateway units run: rewritten when it no longer execs this stackgen.
+  const wrapper = plan.site.stackgenCommand[0];
+  const wrapperText = wrapper ? readText(wrapper) : null;
+  if (wrapper && wrapperText !== null) files[wrapper] = wrapperText;
   const units: HostFacts['units'] = {};
   if (systemd) {
     for (const unit of q.units) {
@@ -83,6 +88,19 @@ export async function gatherFacts(
       // missing: install creates it
     }
   }
+  let envFile: HostFacts['envFile'] = null;
+  if (plan.site.envFile !== null) {
+    try {
+      const st = statSync(plan.site.envFile);
+      envFile = {
+        uid: st.uid,
+        mode: st.mode & 0o777,
+        problems: parseEnvFile(readFileSync(plan.site.envFile, 'utf8')).problems,
+      };
+    } catch {
+      // missing or unreadable: installProblems says so
+    }
+  }
   const distro = PROXIES[plan.front.kind].distro;
   const defaultSiteText = distro && existsSync(distro.defaultSite) ? readText(distro.defaultSite) : null;
   const mainConfig = distro ? readText(distro.mainConfig) : null;
@@ -99,6 +117,7 @@ export async function gatherFacts(
     files,
     units,
     defaultSiteText,
+    envFile,
     frontUser: distro && mainConfig !== null ? distro.workerUserOf(mainConfig) : null,
     supervisorRunning,
     selfCommand,

@@ -13,7 +13,7 @@ import { touchedDistroProxies } from '../topology/catalog/proxies.js';
 import { stackRequirements } from '../topology/requirements.js';
 import { gatherFacts } from './facts.js';
 import { executeSteps, mergeManifest, readInstallManifest, reloadAndWait, undoManifest } from './run.js';
-import { installProblems, manifestPath, planInstall } from './steps.js';
+import { envFileProblems, installProblems, manifestPath, planInstall } from './steps.js';
 
 export interface InstallOptions {
   dryRun: boolean;
@@ -44,8 +44,9 @@ export async function installStack(plan: Plan, file: string, o: InstallOptions):
         hint: `sudo stackgen install ${file}   (or --dry-run to see every step)`,
       },
     );
+  // Requirements apt does not provide are this run's own (the Node running it, the stackgen it writes).
   const missing = stackRequirements(plan.spec, plan.site.python).flatMap((r) =>
-    r.kind === 'program' && findProgram(r.program) === null
+    r.kind === 'program' && r.obtain === undefined && findProgram(r.program) === null
       ? [`${r.program} (apt-get install ${r.package})`]
       : [],
   );
@@ -58,6 +59,15 @@ export async function installStack(plan: Plan, file: string, o: InstallOptions):
   const todo = steps.filter((s) => !s.done);
   const manifest = manifestPath(plan.name);
   o.out(`stackgen install: ${plan.name} (${file}) → ${plan.site.configDir}`);
+  const secrets = envFileProblems(plan, facts);
+  if (secrets.length > 0)
+    throw new StackgenError(
+      'SG_ERR_ENV_FILE',
+      `refusing to install ${plan.name}:\n  ${secrets.join('\n  ')}`,
+      {
+        hint: 'nothing was changed; the file holds secrets: owned by root, mode 600',
+      },
+    );
   const problems = installProblems(plan, facts);
   if (o.dryRun)
     for (const s of steps) o.out(`  ${s.done ? '·' : '→'} ${s.title}${s.done ? ' (already so)' : ''}`);

@@ -56,11 +56,11 @@ class CommandFailed extends Error {
   }
 }
 
-async function exec(argv: string[]): Promise<string> {
+async function exec(argv: string[], okExit: readonly number[] = []): Promise<string> {
   const [cmd, ...args] = argv;
   const r = await execa(cmd!, args, { reject: false, all: true, stdin: 'ignore', timeout: 120_000 });
   const output = (r.all ?? '').trim();
-  if (r.exitCode !== 0)
+  if (r.exitCode !== 0 && !okExit.includes(r.exitCode ?? -1))
     throw new CommandFailed(`\`${argv.join(' ')}\` exited ${r.exitCode ?? r.signal ?? 'abnormally'}`, output);
   return output;
 }
@@ -105,7 +105,7 @@ type Snapshot = { dir: string; existed: boolean; files: Array<{ path: string; co
 async function runCommand(c: Command, o: ExecuteOptions): Promise<Snapshot | null> {
   switch (c.kind) {
     case 'exec':
-      await exec(c.argv);
+      await exec(c.argv, c.okExit);
       return null;
     case 'write-files': {
       const snapshot: Snapshot = {

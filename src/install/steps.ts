@@ -12,7 +12,12 @@ import { MANAGERS, PROXIES } from '../topology/catalog/proxies.js';
 
 /** One thing done to the host. */
 export type Command =
-  | { kind: 'exec'; argv: string[] }
+  | {
+      kind: 'exec';
+      argv: string[];
+      /** Exit codes that mean "already so" (groupdel 6: no such group — userdel took it with the user). */
+      okExit?: number[];
+    }
   /** The generated files, written atomically under dir (src/render/write.ts). */
   | { kind: 'write-files'; dir: string }
   | { kind: 'write-file'; path: string; content: string; mode: number }
@@ -74,12 +79,14 @@ export interface HostFacts {
   exists: string[];
   /** `user:group` owning each app.writable directory that exists. */
   owners: Record<string, string>;
-  /** Current text of the generated files, by artifact path (absent: no such file). */
+  /** Current text of the generated files, by artifact path, and of the stackgen wrapper by its path (absent: no such file). */
   files: Record<string, string>;
   /** systemctl is-enabled / is-active per unit name. */
   units: Record<string, { enabled: boolean; active: boolean }>;
   /** The text of the distribution proxy's default site (Debian's nginx `default`), when it is enabled. */
   defaultSiteText: string | null;
+  /** app.env_file as it is here: owner uid, permission bits, lines read two ways; null when absent. */
+  envFile: { uid: number; mode: number; problems: string[] } | null;
   /** The worker user the distribution proxy's main config names. */
   frontUser: string | null;
   /** `supervisorctl status` says RUNNING for these programs. */
@@ -103,6 +110,7 @@ export const FRESH_DEBIAN: HostFacts = {
   files: {},
   units: { 'nginx.service': { enabled: true, active: true } },
   defaultSiteText: 'server {\n\tlisten 80 default_server;\n\tlisten [::]:80 default_server;\n}\n',
+  envFile: null,
   frontUser: 'www-data',
   supervisorRunning: [],
   selfCommand: ['stackgen'],
@@ -181,7 +189,8 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
       title: `groupadd --system ${group}`,
       done: false,
       commands: [{ kind: 'exec', argv: ['groupadd', '--system', group] }],
-      undo: [{ kind: 'exec', argv: ['groupdel', group] }],
+      // Debian's userdel (USERGROUPS_ENAB yes) already removes a user's same-named group.
+      undo: [{ kind: 'exec', argv: ['groupdel', group], okExit: [6] }],
     });
   if (!facts.users.includes(user))
     add({
@@ -207,10 +216,13 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
       ],
       undo: [{ kind: 'exec', argv: ['userdel', user] }],
     });
-  // The proxy opens the app's socket through the group (mode 660).
-  // (A front stackgen runs shares the app's group already: its unit runs with it.)
+  // The proxy opens the app's socket through the group (mode 660): its user joins the app's
+  // group. Debian's nginx runs its workers as `user www-data;` (no group), and a gateway under
+  // supervisor gets only its user's groups (supervisor has no group= option); a gateway unit
+  // names the group itself (Group=), and the membership costs it nothing. Reloading nginx
+  // afterwards is enough: each new worker calls initgroups() when it starts.
   const distro = PROXIES[plan.front.kind].distro;
-  const proxyFront = distro !== null && plan.upstream?.endpoints.some((e) => e.kind === 'unix');
+  const proxyFront = plan.upstream?.endpoints.some((e) => e.kind === 'unix') ?? false;
   if (proxyFront && proxyUser !== user) {
     const inGroup =
       facts.primaryGroup[proxyUser] === group ||
@@ -265,19 +277,14 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
   const usesGateway = plan.launches.some((l) => l.managed && isFrontComponent(plan, l.component));
   const wrapper = plan.site.stackgenCommand[0];
   if (usesGateway && wrapper && plan.site.stackgenCommand.length === 1) {
+    const content = `#!/bin/sh\n# Installed by \`stackgen install\`: runs this stackgen (the gateway units start it).\nexec ${facts.selfCommand.map(shellWord).join(' ')} "$@"\n`;
     add({
       id: `wrapper:${wrapper}`,
       title: `install -m 0755 stackgen ${wrapper}`,
       why: 'the gateway unit runs it',
-      done: facts.exists.includes(wrapper),
-      commands: [
-        {
-          kind: 'write-file',
-          path: wrapper,
-          content: `#!/bin/sh\n# Installed by \`stackgen install\`: runs this stackgen (the gateway units start it).\nexec ${facts.selfCommand.map(shellWord).join(' ')} "$@"\n`,
-          mode: 0o755,
-        },
-      ],
+      // Rewritten when it execs another Node or stackgen than the one installing now.
+      done: facts.files[wrapper] === content,
+      commands: [{ kind: 'write-file', path: wrapper, content, mode: 0o755 }],
       undo: [{ kind: 'remove', path: wrapper }],
     });
   }
@@ -432,6 +439,8 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
     const frontChanged =
       !siteDone ||
       changed.some((a) => a.component === kind) ||
+      // New group membership reaches nginx's workers only through a reload (initgroups at start).
+      steps.some((s) => s.id.startsWith(`member:${proxyUser}:`) && !s.done) ||
       steps.some((s) => s.id.startsWith(`${kind}-default-site:`));
     add({
       id: `${kind}-test`,
@@ -475,6 +484,28 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
     });
   }
   return steps;
+}
+
+/**
+ * What is wrong with app.env_file on this host, each in words (none without one). Pure.
+ * The manager reads it as root, so root alone may: a file the group or others can read
+ * hands the secrets to every account in that group, or to every account at all.
+ */
+export function envFileProblems(plan: Plan, facts: HostFacts): string[] {
+  const path = plan.site.envFile;
+  if (path === null) return [];
+  const f = facts.envFile;
+  if (f === null) return [`app.env_file ${path} does not exist (or cannot be read)`];
+  const problems: string[] = [];
+  const mode = f.mode.toString(8).padStart(3, '0');
+  if (f.uid !== 0)
+    problems.push(`app.env_file ${path} is owned by uid ${f.uid}, not root: chown root:root ${path}`);
+  if ((f.mode & 0o077) !== 0)
+    problems.push(
+      `app.env_file ${path} has mode ${mode}: group or others can read the secrets: chmod 600 ${path}`,
+    );
+  problems.push(...f.problems.map((p) => `app.env_file ${path} ${p}`));
+  return problems;
 }
 
 /** Preconditions a host must meet before any step runs: each a problem in words. Pure. */

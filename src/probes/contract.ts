@@ -55,6 +55,8 @@ export const PROBE_APPS: Record<ProbeFramework, ProbeApp> = {
 
 /** Environment variable naming the file every request appends one byte to. */
 export const PROBE_COUNTER_ENV = 'STACKGEN_PROBE_COUNTER';
+/** app.writable (absolute, `:`-separated): the probe app reports whether it can write each. */
+export const PROBE_WRITABLE_ENV = 'STACKGEN_PROBE_WRITABLE';
 
 /** Paths below this prefix are probes; every other path is echoed. */
 export const PROBE_PREFIX = '/__probe/';
@@ -151,6 +153,8 @@ export interface PidResponse {
     tmp: boolean;
     /** The directory of the request counter (the runtime directory on a real host). */
     counter_dir: boolean | null;
+    /** Each app.writable directory ($STACKGEN_PROBE_WRITABLE) → can it create a file there. */
+    dirs?: Record<string, boolean>;
   };
 }
 

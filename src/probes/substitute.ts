@@ -3,9 +3,10 @@
 // contract. Only the spec's `app` block changes; the stack — server, proxy, manager,
 // users, limits — and therefore every generated file keeps its shape. Pure.
 
+import { isAbsolute, join } from 'node:path';
 import { type StaticTarget, withStaticDir } from '../stack/static-dirs.js';
 import type { NormalizedSpec } from '../stack/normalize.js';
-import { PROBE_COUNTER_ENV, type ProbeApp, type ProbeFramework } from './contract.js';
+import { PROBE_COUNTER_ENV, PROBE_WRITABLE_ENV, type ProbeApp, type ProbeFramework } from './contract.js';
 
 /**
  * The probe app standing in for this spec's app. Frameworks map to their own probe app;
@@ -51,7 +52,18 @@ export function probeAppChanges(
     root: sub.root,
     entry: sub.app.entry,
     static: probeStaticDirs(spec),
-    env: { ...spec.app.env, ...SETTINGS_ENV[sub.key], [PROBE_COUNTER_ENV]: sub.counterFile },
+    env: {
+      ...spec.app.env,
+      ...SETTINGS_ENV[sub.key],
+      [PROBE_COUNTER_ENV]: sub.counterFile,
+      ...(spec.app.writable.length > 0
+        ? {
+            [PROBE_WRITABLE_ENV]: spec.app.writable
+              .map((d) => (isAbsolute(d) ? d : join(sub.root, d)))
+              .join(':'),
+          }
+        : {}),
+    },
   };
 }
 

@@ -5,7 +5,7 @@ import { PROXY_RECIPES, type RecipeFile, SERVER_RECIPES } from '../topology/cata
 import { SERVERS } from '../topology/catalog/servers.js';
 import { masterFifoPath, relativeFiles } from '../topology/catalog/files.js';
 import { renderTemplate } from './engine.js';
-import { type Launch, type Plan, unitBaseName } from './plan.js';
+import { isFrontComponent, type Launch, type Plan, unitBaseName } from './plan.js';
 import { shellQuote, systemdQuote } from './helpers.js';
 import { explainText } from './explain.js';
 import { manualSteps } from '../install/steps.js';
@@ -69,6 +69,16 @@ export function renderArtifacts(plan: Plan): Artifact[] {
       'stack',
     );
     add(rel.supervisordConf, 'supervisor/supervisord.conf.hbs', view, 'stack');
+    if (programs.some((l) => loadsEnvFile(plan, l))) {
+      const { app: user, group } = plan.site.users;
+      add(
+        rel.supervisorEnvWrapper,
+        'supervisor/env-wrapper.sh.hbs',
+        { envFile: plan.site.envFile, user, group },
+        'app',
+        0o755,
+      );
+    }
     // supervisor creates no run directory (systemd's RuntimeDirectory= does, for systemd
     // stacks), and /run is emptied at every boot: systemd-tmpfiles recreates it.
     if (programs.some((l) => l.ownsRunDir))
@@ -118,6 +128,11 @@ function instanceArgv(launch: Launch, placeholder: string): string[] {
 /** Does this component take client connections: the front server, or the app server when there is none? */
 function facesClients(plan: Plan, role: string): boolean {
   return role === 'proxy' || (role === 'app-server' && plan.front.kind === 'none');
+}
+
+/** Does this process get app.env_file? The app's own processes (app server, CGI bridge), not the front. */
+export function loadsEnvFile(plan: Plan, launch: Launch): boolean {
+  return plan.site.envFile !== null && launch.runsAppCode && !isFrontComponent(plan, launch.component);
 }
 
 function systemdUnits(plan: Plan, base: object): Artifact[] {
@@ -170,6 +185,14 @@ function systemdUnits(plan: Plan, base: object): Artifact[] {
         after: c.role === 'proxy' && appUnit ? [appUnit] : [],
         partOf: templated ? `${plan.name}.target` : null,
         writable: launch.runsAppCode ? plan.app.writable : [],
+        sharesProxyUser: launch.user === plan.site.users.proxy,
+        frontRunsApp: c.role === 'proxy' && launch.runsAppCode,
+        // The production site's stackgen is one path (INSTALLED_STACKGEN); verify's is node + entry.
+        runsInstalledStackgen:
+          plan.site.stackgenCommand.length === 1 && launch.argv[0] === plan.site.stackgenCommand[0]
+            ? launch.argv[0]
+            : null,
+        envFile: loadsEnvFile(plan, launch) ? plan.site.envFile : null,
         extraSystemCalls: server?.extraSystemCalls
           ? { ...server.extraSystemCalls, groups: server.extraSystemCalls.groups.join(' ') }
           : null,
@@ -213,14 +236,18 @@ function supervisorPrograms(plan: Plan, launches: Launch[]) {
     const c = plan.topology.components.find((x) => x.id === launch.component)!;
     const numbered = group.length > 1 || launch.instance !== null;
     const name = unitBaseName(plan, launch.component);
+    // With app.env_file the program starts as root through the wrapper, which drops to the user.
+    const wrapped = loadsEnvFile(plan, launch);
+    const argv = numbered ? instanceArgv(launch, '%(process_num)d') : launch.argv;
     programs.push({
       name,
       // %(process_num)d is expanded by supervisor before it splits the command line.
-      command: (numbered ? instanceArgv(launch, '%(process_num)d') : launch.argv)
+      command: (wrapped ? [plan.files.supervisorEnvWrapper, ...argv] : argv)
         .map((a) => (a === '%(process_num)d' ? a : shellQuote(a)))
         .join(' '),
       directory: launch.cwd,
-      user: launch.user,
+      user: wrapped ? null : launch.user,
+      wrappedUser: wrapped ? launch.user : null,
       environment: Object.entries(launch.env)
         .map(([k, v]) => `${k}="${v.replace(/"/g, '\\"').replace(/%/g, '%%')}"`)
         .join(','),
@@ -242,12 +269,14 @@ function describeFile(path: string): string {
   if (path.startsWith('systemd/')) return 'systemd unit';
   if (path.endsWith('supervisord.conf')) return 'standalone supervisord configuration';
   if (path.startsWith('tmpfiles/')) return 'systemd-tmpfiles entry: the run directory at every boot';
+  if (path.endsWith('-env.sh')) return 'reads app.env_file as root, then runs the server as the app user';
   if (path.startsWith('supervisor/')) return 'supervisor programs';
   return 'this file';
 }
 
 function installHint(plan: Plan, path: string): string {
   if (path.startsWith('systemd/')) return '`systemctl link`';
+  if (path.endsWith('-env.sh')) return 'nothing: the supervisor program runs it';
   if (path.startsWith('supervisor/') && !path.endsWith('supervisord.conf'))
     return '/etc/supervisor/conf.d (symlink)';
   if (path.startsWith('tmpfiles/')) return '/etc/tmpfiles.d (symlink)';

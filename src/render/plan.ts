@@ -260,13 +260,18 @@ function buildLaunches(plan: Plan, components: Component[]): Launch[] {
         runsAppCode: true,
       });
     } else {
+      const front = PROXY_RECIPES[plan.front.kind].launch!(plan);
       out.push({
         ...base,
         id: c.id,
         ready: plan.front.listen,
         instance: null,
         ownsRunDir: false,
-        ...PROXY_RECIPES[plan.front.kind].launch!(plan),
+        ...front,
+        // A front that runs the app's code itself (the gateway spawning CGI scripts) is the
+        // app's process: it runs as the app's account, which owns app.writable, and shares
+        // no user with another service.
+        ...(front.runsAppCode && front.user === undefined ? { user: site.users.app } : {}),
       });
     }
   }

@@ -32,6 +32,7 @@ import { resolveTopology } from '../topology/resolve.js';
 import { productionSite } from '../topology/site.js';
 import {
   planUnits,
+  readSecrets,
   restartComponent,
   type StackRuntime,
   type StartOptions,
@@ -309,7 +310,7 @@ async function startDirect(
   }
   const rt: StackRuntime = {
     plan,
-    units: planUnits(plan, book, { dropPrivileges: true }),
+    units: planUnits(plan, book, { dropPrivileges: true, secrets: readSecrets(plan) }),
     running: new Map(),
     pgids: new Set(),
     killed: new Set(),

@@ -24,6 +24,8 @@ import {
   unitBaseName,
 } from '../render/plan.js';
 import { frontErrorLog } from '../topology/catalog/recipes.js';
+import { loadsEnvFile } from '../render/artifacts.js';
+import { parseEnvFile } from '../stack/env-file.js';
 import type { Manager } from '../stack/schema.js';
 import { likelyCause, type NotReadyFacts, type PathFact, tailLines } from './diagnose.js';
 import { portHolder, type ProcInfo, processesOfRun } from './proc.js';
@@ -104,8 +106,31 @@ function nameOf(launch: Launch): string {
   return launch.id;
 }
 
+/** app.env_file's entries, read as the manager reads them (as root); none without one. */
+export function readSecrets(plan: Plan): Array<[string, string]> {
+  if (plan.site.envFile === null) return [];
+  let text: string;
+  try {
+    text = readFileSync(plan.site.envFile, 'utf8');
+  } catch (cause) {
+    throw new StackgenError('SG_ERR_ENV_FILE', `app.env_file ${plan.site.envFile} cannot be read`, {
+      cause,
+      hint: 'create it (KEY=value lines), owned by root with mode 600',
+    });
+  }
+  return parseEnvFile(text).entries;
+}
+
 /** The units of a plan for its manager. Pure but for account lookups. */
-export function planUnits(plan: Plan, book: AccountBook, options: { dropPrivileges: boolean }): Unit[] {
+export function planUnits(
+  plan: Plan,
+  book: AccountBook,
+  options: {
+    dropPrivileges: boolean;
+    /** app.env_file's entries: what systemd's EnvironmentFile= gives the app's own processes. */
+    secrets?: ReadonlyArray<[string, string]>;
+  },
+): Unit[] {
   const manager = plan.spec.processes.manager;
   const logDir = plan.site.logDir;
   const ids = (user: string, group: string) =>
@@ -172,7 +197,11 @@ export function planUnits(plan: Plan, book: AccountBook, options: { dropPrivileg
         spec: {
           id: l.id,
           argv: l.argv,
-          env: { ...baseEnv(manager, l.user), ...l.env },
+          env: {
+            ...baseEnv(manager, l.user),
+            ...l.env,
+            ...(loadsEnvFile(plan, l) ? Object.fromEntries(options.secrets ?? []) : {}),
+          },
           cwd: l.cwd,
           uid,
           gid,

@@ -7,6 +7,7 @@
 import { staticEntries, withStaticDir } from '../stack/static-dirs.js';
 import {
   chmodSync,
+  chownSync,
   copyFileSync,
   cpSync,
   mkdirSync,
@@ -79,6 +80,12 @@ function stage(machine: Machine, loaded: LoadedSpec, app: PassReport['app']): St
   const inside = (p: string) => machine.path(p);
   mkdirSync(inside(dir), { recursive: true, mode: 0o755 });
   chmodSync(inside(STAGE_DIR), 0o755);
+  // app.env_file: a copy root-owned, mode 600, inside the machine only — a git checkout keeps
+  // no mode 600, and install rightly refuses a file others can read.
+  const envFile = stageEnvFile(machine, loaded, dir);
+  const envNote = envFile
+    ? `app.env_file staged in the machine as ${envFile} (root, 600: a checkout keeps no mode 600)`
+    : null;
   if (app === 'probe-app') {
     const key = probeFrameworkFor(spec);
     // The counter must be writable under the unit's hardening: its runtime directory when
@@ -102,15 +109,16 @@ function stage(machine: Machine, loaded: LoadedSpec, app: PassReport['app']): St
     );
     chmodTree(inside(probe.root));
     const stackFile = `${dir}/stack.yaml`;
-    writeFileSync(inside(stackFile), restagedYaml(text, probeAppChanges(spec, probe), true), { mode: 0o644 });
-    return { stackFile, probe, note: null };
+    const changes = { ...probeAppChanges(spec, probe), ...(envFile ? { env_file: envFile } : {}) };
+    writeFileSync(inside(stackFile), restagedYaml(text, changes, true), { mode: 0o644 });
+    return { stackFile, probe, note: envNote };
   }
   // The user's own stack where it is (a checkout under /tmp is bound below HOST_VIEW); its
   // absolute paths rewritten when the machine shows them elsewhere.
   const named = namedDirectories(spec, loaded.baseDir);
   const file = resolve(loaded.file);
   const moved = (p: string) => machine.inside(p) !== p;
-  if (!isAbsolute(spec.app.root) || !moved(spec.app.root)) {
+  if ((!isAbsolute(spec.app.root) || !moved(spec.app.root)) && !envFile) {
     const absStatic = staticEntries(spec).filter(({ dir: d }) => isAbsolute(d) && moved(d));
     if (absStatic.length === 0) return { stackFile: machine.inside(file), probe: null, note: null };
   }
@@ -123,7 +131,11 @@ function stage(machine: Machine, loaded: LoadedSpec, app: PassReport['app']): St
   );
   writeFileSync(
     inside(stackFile),
-    restagedYaml(text, { root: machine.inside(named.root), static: stat }, false),
+    restagedYaml(
+      text,
+      { root: machine.inside(named.root), static: stat, ...(envFile ? { env_file: envFile } : {}) },
+      false,
+    ),
     {
       mode: 0o644,
     },
@@ -131,8 +143,20 @@ function stage(machine: Machine, loaded: LoadedSpec, app: PassReport['app']): St
   return {
     stackFile,
     probe: null,
-    note: `${file} names paths under ${HIDDEN_IN_MACHINE.join(', ')}: staged with their machine paths`,
+    note:
+      envNote ?? `${file} names paths under ${HIDDEN_IN_MACHINE.join(', ')}: staged with their machine paths`,
   };
+}
+
+/** Copy app.env_file into the machine (root, 0600); its path there, or null without one. */
+function stageEnvFile(machine: Machine, loaded: LoadedSpec, dir: string): string | null {
+  if (loaded.spec.app.env_file === undefined) return null;
+  const staged = `${dir}/env`;
+  const target = machine.path(staged);
+  writeFileSync(target, readFileSync(resolve(loaded.baseDir, loaded.spec.app.env_file)), { mode: 0o600 });
+  chmodSync(target, 0o600);
+  chownSync(target, 0, 0);
+  return staged;
 }
 
 /** Run one phase inside the machine, forwarding its progress. */

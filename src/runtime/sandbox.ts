@@ -28,7 +28,7 @@ import type { LoadedSpec } from '../stack/parse.js';
 import { resolveTopology } from '../topology/resolve.js';
 import { sandboxSite } from '../topology/site.js';
 import type { Topology } from '../topology/types.js';
-import { type AccountBook, currentUser, resolveIds } from './users.js';
+import { type AccountBook, currentUser, resolveIds, sandboxAccounts } from './users.js';
 
 const TEMPLATES = resolve(fileURLToPath(new URL('../../templates', import.meta.url)));
 
@@ -69,6 +69,8 @@ export interface Sandbox {
   probe: ProbeSubstitution | null;
   /** Users from stack.yaml mapped to the current user (verify not run as root). */
   usersMapped: boolean;
+  /** Accounts only `stackgen install` creates, replaced by stand-ins for this run (users.ts sandboxAccounts). */
+  standIns: string[];
   staticFixtures: StaticFixture[];
 }
 
@@ -182,9 +184,14 @@ export async function createSandbox(loaded: LoadedSpec, options: SandboxOptions)
   });
 
   const me = currentUser(options.book);
-  const users = root
-    ? { app: spec.processes.user, group: spec.processes.group, proxy: spec.proxy.user }
+  const accounts = root
+    ? sandboxAccounts(options.book, {
+        app: spec.processes.user,
+        group: spec.processes.group,
+        proxy: spec.proxy.user,
+      })
     : null;
+  const users = accounts?.users ?? null;
   const site = sandboxSite(spec, {
     dir,
     baseDir: loaded.baseDir,
@@ -216,6 +223,7 @@ export async function createSandbox(loaded: LoadedSpec, options: SandboxOptions)
     topology,
     probe,
     usersMapped: users === null,
+    standIns: accounts?.standIns ?? [],
     staticFixtures: staticFixtures(plan, probe !== null),
   };
 }

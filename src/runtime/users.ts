@@ -89,3 +89,46 @@ export function currentUser(book: AccountBook): { user: string; group: string; u
   const info = userInfo();
   return { user: info.username, group: nameOfGid(book, info.gid), uid: info.uid };
 }
+
+/**
+ * What a root sandbox runs the app as when its own account does not exist yet: an account
+ * every Debian has that is not the proxy's. Not `nobody`: systemd refuses to call a unit with
+ * User=nobody safe (`systemd-analyze verify`: "Special user nobody configured"), and the
+ * sandbox checks the units it renders.
+ */
+export const STAND_IN_USER = 'daemon';
+
+export interface SandboxAccounts {
+  users: { app: string; group: string; proxy: string };
+  /** `user flask → daemon` for each account of stack.yaml only `stackgen install` creates. */
+  standIns: string[];
+}
+
+/**
+ * The accounts a sandbox run as root uses: stack.yaml's, except the app's own user and group
+ * that `stackgen install` creates (processes.user/group default to the stack's name). The
+ * user becomes STAND_IN_USER — still not the proxy's user; the group becomes the proxy's primary
+ * group, standing in for the membership install gives the proxy (usermod -aG), which a
+ * sandbox must not make on this host. The proxy still reaches the socket only through the
+ * group (mode 660, directory 750); a group the proxy is not in still fails here. Pure.
+ */
+export function sandboxAccounts(
+  book: AccountBook,
+  wanted: { app: string; group: string; proxy: string },
+): SandboxAccounts {
+  const standIns: string[] = [];
+  const hasUser = book.accounts.some((a) => a.name === wanted.app);
+  const hasGroup = book.groups.some((g) => g.name === wanted.group);
+  const proxy = book.accounts.find((a) => a.name === wanted.proxy);
+  const proxyGroup = proxy ? nameOfGid(book, proxy.gid) : 'nogroup';
+  if (!hasUser) standIns.push(`user ${wanted.app} → ${STAND_IN_USER}`);
+  if (!hasGroup) standIns.push(`group ${wanted.group} → ${proxyGroup}`);
+  return {
+    users: {
+      app: hasUser ? wanted.app : STAND_IN_USER,
+      group: hasGroup ? wanted.group : proxyGroup,
+      proxy: wanted.proxy,
+    },
+    standIns,
+  };
+}

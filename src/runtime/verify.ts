@@ -19,6 +19,7 @@ import { emptyPass, outcomeOf } from '../report/types.js';
 import type { LoadedSpec } from '../stack/parse.js';
 import {
   planUnits,
+  readSecrets,
   restartComponent,
   type StackRuntime,
   startStack,
@@ -132,6 +133,10 @@ async function verifyPass(
     notes.add(
       `not run as root: the users from stack.yaml (${loaded.spec.processes.user}, ${loaded.spec.proxy.user}) were mapped to the current user, so permission problems between proxy and socket cannot show`,
     );
+  if (sandbox.standIns.length > 0)
+    notes.add(
+      `the app's own account does not exist on this host yet (\`stackgen install\` creates it): ran as ${sandbox.standIns.join(', ')} (the proxy's group stands in for the membership install adds); the app's user is still not the proxy's`,
+    );
   const manager = plan.spec.processes.manager;
   if (manager === 'systemd') notes.add(SYSTEMD_NOTE);
   const behaviour = stackBehaviour(plan, sandbox.probe?.key ?? null);
@@ -139,7 +144,7 @@ async function verifyPass(
 
   const rt: StackRuntime = {
     plan,
-    units: planUnits(plan, options.book, { dropPrivileges: root }),
+    units: planUnits(plan, options.book, { dropPrivileges: root, secrets: readSecrets(plan) }),
     running: new Map(),
     pgids: new Set(),
     killed: new Set(),

@@ -15,6 +15,7 @@ export interface NormalizedSpec extends StackSpec {
     listen: string[];
     timeouts: StackSpec['proxy']['timeouts'] & { read: string };
   };
+  processes: StackSpec['processes'] & { user: string; group: string };
   /** Key paths (dot form) whose values came from defaults, with why. */
   defaulted: Record<string, string>;
 }
@@ -73,6 +74,11 @@ export function normalizeSpec(spec: StackSpec): NormalizedSpec {
     defaulted['proxy.timeouts.read'] =
       `serve.timeout + ${READ_TIMEOUT_MARGIN_SECONDS} s: the app server's own timeout answers first`;
   }
+  // The app's own account: the proxy's user (www-data) is shared with every other site.
+  const user = spec.processes.user ?? spec.name;
+  if (!spec.processes.user) defaulted['processes.user'] = "the stack's own system user";
+  const group = spec.processes.group ?? spec.name;
+  if (!spec.processes.group) defaulted['processes.group'] = "the stack's own group; the proxy joins it";
 
   return {
     ...spec,
@@ -84,6 +90,7 @@ export function normalizeSpec(spec: StackSpec): NormalizedSpec {
       listen: typeof spec.proxy.listen === 'string' ? [spec.proxy.listen] : spec.proxy.listen,
       timeouts: { ...spec.proxy.timeouts, read },
     },
+    processes: { ...spec.processes, user, group },
     defaulted,
   };
 }

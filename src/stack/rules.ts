@@ -75,7 +75,37 @@ function entryCodePath(spec: NormalizedSpec): string | null {
   return parts.length > 1 ? (parts[0] ?? null) : `${module}.py`;
 }
 
+/** useradd/groupadd refuse longer names (Debian: 32 characters). */
+const MAX_ACCOUNT_NAME = 32;
+
 export const RULES: Record<string, Rule> = {
+  appAccount(spec) {
+    const out: Diagnostic[] = [];
+    const { user, group } = spec.processes;
+    for (const [key, value] of [
+      ['user', user],
+      ['group', group],
+    ] as const) {
+      if (value.length > MAX_ACCOUNT_NAME)
+        out.push(
+          error(
+            spec.defaulted[`processes.${key}`] ? ['name'] : ['processes', key],
+            `the app's ${key} ${value} is longer than ${MAX_ACCOUNT_NAME} characters: useradd/groupadd refuse it`,
+            `set processes.${key} to a shorter name`,
+          ),
+        );
+    }
+    if (user === spec.proxy.user && spec.proxy.kind !== 'none')
+      out.push(
+        warning(
+          ['processes', 'user'],
+          `the app runs as ${user}, the proxy's user: stopping either service (RemoveIPC=, the kill of its processes) can reach the other, and a hole in the app is a hole in the proxy`,
+          'remove processes.user: the app then gets an account of its own, named after the stack',
+        ),
+      );
+    return out;
+  },
+
   frameworkInterface(spec) {
     const fw = FRAMEWORKS[spec.app.framework];
     if (fw.interfaces.includes(spec.app.interface)) return [];

@@ -17,6 +17,8 @@ const listenAddress = z
   .string()
   .regex(/^((\[[0-9a-fA-F:]+\]|[0-9.]+|[a-z0-9.-]+):)?\d{1,5}$/, 'host:port, [v6]:port or port');
 const NAME = /^[a-z][a-z0-9-]{0,39}$/;
+/** What useradd/groupadd accept on Debian (NAME_REGEX, without the trailing $ of machine accounts). */
+const ACCOUNT = /^[a-z_][a-z0-9_-]{0,31}$/;
 /** RFC 9110 §5.6.2 token: what a method or a header field name may be. */
 const METHOD_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const HEADER_NAME = METHOD_TOKEN;
@@ -91,7 +93,16 @@ const appSchema = z
     env: z
       .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string())
       .default({})
-      .describe('Environment variables for the app server processes (e.g. DJANGO_SETTINGS_MODULE).'),
+      .describe(
+        'Non-secret environment variables for the app server processes (e.g. DJANGO_SETTINGS_MODULE); they are written into the unit or program file, which anyone may read. Secrets go in `env_file`.',
+      ),
+    env_file: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'A file of secrets (`KEY=value` lines, `#` comments, values taken literally), absolute or relative to stack.yaml, owned by root and mode 600: the process manager reads it as root when the app starts (systemd EnvironmentFile=; under supervisor a generated wrapper reads it before dropping to the app user). Never copied into a generated file; `stackgen install` refuses it when it is readable by group or others.',
+      ),
     writable: z
       .array(z.string().min(1))
       .default([])
@@ -236,12 +247,19 @@ const proxySchema = z
 const processesSchema = z
   .strictObject({
     manager: z.enum(MANAGERS).default('systemd').describe('What starts, stops and restarts the processes.'),
-    user: z.string().default('www-data').describe('User the app server runs as.'),
+    user: z
+      .string()
+      .regex(ACCOUNT, 'a system account name: lowercase letters, digits, _ and -')
+      .optional()
+      .describe(
+        "User the app's processes run as. Defaults to the stack's name: a system user of its own that `stackgen install` creates, never the proxy's user (with a shared user, one service's RemoveIPC= and kill-on-stop reach the other's processes, and a hole in the app is a hole in the proxy).",
+      ),
     group: z
       .string()
-      .default('www-data')
+      .regex(ACCOUNT, 'a system group name: lowercase letters, digits, _ and -')
+      .optional()
       .describe(
-        'Group of the app server; the socket is group-owned by the proxy group so the proxy can open it.',
+        "Group of the app's processes and of its socket (mode 660). Defaults to the stack's name; `stackgen install` creates it and adds the proxy's user to it, so the proxy reaches the socket through this group and nothing else does.",
       ),
   })
   .describe('Process management.');

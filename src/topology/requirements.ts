@@ -22,7 +22,13 @@ function programs(list: readonly ProgramRequirement[], neededBy: string): Requir
 
 /** Debian packages of every requirement, sorted and unique. */
 export function requiredPackages(spec: NormalizedSpec): string[] {
-  return [...new Set(stackRequirements(spec, spec.app.python).map((r) => r.package))].sort();
+  return [
+    ...new Set(
+      stackRequirements(spec, spec.app.python)
+        .filter((r) => r.kind !== 'program' || r.obtain === undefined)
+        .map((r) => r.package),
+    ),
+  ].sort();
 }
 
 /** Every program, module and plugin the stack needs, without duplicates, in report order. */

@@ -4,6 +4,7 @@
 
 import { isAbsolute, join, resolve } from 'node:path';
 import type { NormalizedSpec } from '../stack/normalize.js';
+import { INSTALLED_STACKGEN } from './catalog/proxies.js';
 
 export interface Site {
   kind: 'production' | 'sandbox';
@@ -16,6 +17,8 @@ export interface Site {
   appRoot: string;
   /** Interpreter for servers started through Python. */
   python: string;
+  /** app.env_file, absolute; null without one. */
+  envFile: string | null;
   /** How a unit starts the stackgen gateway (argv prefix). */
   stackgenCommand: string[];
   /** The user the app server runs as, its group, and the proxy's user. */
@@ -50,7 +53,8 @@ export function productionSite(spec: NormalizedSpec, options: ProductionSiteOpti
     logDir: `/var/log/${name}`,
     appRoot: isAbsolute(spec.app.root) ? spec.app.root : resolve(options.baseDir, spec.app.root),
     python: spec.app.venv ? join(spec.app.venv, 'bin', 'python') : spec.app.python,
-    stackgenCommand: ['/usr/local/bin/stackgen'],
+    envFile: spec.app.env_file === undefined ? null : resolve(options.baseDir, spec.app.env_file),
+    stackgenCommand: [INSTALLED_STACKGEN],
     users: { app: spec.processes.user, group: spec.processes.group, proxy: spec.proxy.user },
     usersMapped: false,
     ports: {},

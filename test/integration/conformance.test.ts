@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { verifyStack } from '../../src/runtime/verify.js';
-import { readAccountBook, resolveIds } from '../../src/runtime/users.js';
+import { readAccountBook, resolveIds, sandboxAccounts } from '../../src/runtime/users.js';
 import { readStackSpec } from '../../src/stack/parse.js';
 import { runConformance } from '../helpers/conformance.js';
 import { CONFORMANCE_STACKS, conformanceYaml, stageConformanceApp } from '../helpers/conformance-stacks.js';
@@ -27,12 +27,18 @@ describeWith({
   pythonModules: ['httpbin', 'radicale', 'mercurial'],
 })('third-party apps on every path (sandbox)', () => {
   const book = readAccountBook();
-  // As root the app runs as www-data: it must own what it writes (install does it on a host).
-  const owner = process.getuid?.() === 0 ? resolveIds(book, 'www-data', 'www-data') : undefined;
+  // As root the app runs as its own account (or the sandbox's stand-in for it): it must own
+  // what it writes (install does it on a host).
+  const ownerOf = (name: string) => {
+    if (process.getuid?.() !== 0) return undefined;
+    const { app, group } = sandboxAccounts(book, { app: name, group: name, proxy: 'www-data' }).users;
+    return resolveIds(book, app, group);
+  };
 
   for (const s of CONFORMANCE_STACKS) {
     it(`${s.app} via ${s.path.proxy} → ${s.path.protocol}`, async () => {
       const dir = join(work, s.name);
+      const owner = ownerOf(s.name);
       await stageConformanceApp(s, join(dir, 'app'), join(dir, 'app'), owner);
       const file = join(dir, 'stack.yaml');
       writeFileSync(file, conformanceYaml(s, join(dir, 'app')));

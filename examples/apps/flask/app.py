@@ -2,6 +2,8 @@
 from flask import Flask, jsonify, request
 
 app = Flask(__name__)
+# FLASK_* environment variables (app.env_file's FLASK_SECRET_KEY) become app.config['SECRET_KEY'].
+app.config.from_prefixed_env()
 
 
 @app.get("/")

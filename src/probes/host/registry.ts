@@ -3,18 +3,24 @@
 // too (src/probes/registry.ts); these come on top.
 
 import type { AnyProbe } from '../types.js';
+import { appUserProbe } from './app-user.js';
 import { defaultSiteProbe } from './default-site.js';
 import { gracefulStopProbe } from './graceful-stop.js';
 import { hardeningProbe } from './hardening.js';
 import { journalProbe } from './journal.js';
 import { listenersProbe } from './listeners.js';
 import { rebootProbe } from './reboot.js';
+import { secretsProbe } from './secrets.js';
 import { reloadUnderLoadProbe } from './reload-load.js';
+import { writableProbe } from './writable.js';
 
 /** After install, with the sandbox's probes. */
 export const HOST_PROBES: ReadonlyArray<AnyProbe> = [
   defaultSiteProbe,
   hardeningProbe,
+  appUserProbe,
+  secretsProbe,
+  writableProbe,
   journalProbe,
   listenersProbe,
   reloadUnderLoadProbe,

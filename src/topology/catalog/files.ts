@@ -14,6 +14,7 @@ export function relativeFiles(name: string) {
     gatewayConfig: `gateway/${name}.yaml`,
     supervisorPrograms: `supervisor/${name}.conf`,
     supervisordConf: 'supervisor/supervisord.conf',
+    supervisorEnvWrapper: `supervisor/${name}-env.sh`,
     tmpfiles: `tmpfiles/${name}.conf`,
     runner: `python/${name}_server.py`,
     cgiScript: `cgi/${name}.cgi`,

@@ -4,6 +4,9 @@ import type { ManagerEntry, ProcessEntry, ProtocolEntry, ProxyEntry } from './ty
 import type { Manager, Protocol, ProxyKind, ServerName } from '../../stack/schema.js';
 import { SERVERS } from './servers.js';
 
+/** Where `stackgen install` puts the stackgen that gateway units run (a wrapper; see install/steps.ts). */
+export const INSTALLED_STACKGEN = '/usr/local/bin/stackgen';
+
 /** The `user` directive of an nginx main config; null when it has none. Pure. */
 export function nginxUserOf(text: string): string | null {
   return /^\s*user\s+([^\s;]+)/m.exec(text)?.[1] ?? null;
@@ -95,7 +98,26 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     websockets: true,
     // src/gateway/transports/http.ts and cgi-env.ts replace the client's X-Forwarded-*.
     forwardedFromConnection: true,
-    programs: [],
+    // Its unit runs INSTALLED_STACKGEN, a wrapper `stackgen install` writes that execs the
+    // Node and the stackgen that ran the install (absolute paths, fixed at install time).
+    programs: [
+      {
+        program: 'node',
+        package: 'nodejs',
+        versionArgs: ['--version'],
+        minVersion: '20.19',
+        why: 'stackgen (and so the gateway) needs Node.js 20.19 or later',
+        obtain: "Node.js ≥ 20.19 from nodejs.org or NodeSource (Debian 12's nodejs is 18)",
+      },
+      {
+        program: INSTALLED_STACKGEN,
+        package: 'stackgen',
+        versionArgs: ['--version'],
+        minVersion: '0',
+        why: 'the gateway unit runs it',
+        obtain: '`sudo stackgen install <stack.yaml>` writes it (it runs the stackgen that installed it)',
+      },
+    ],
     distro: null,
   },
   none: {

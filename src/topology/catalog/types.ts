@@ -23,6 +23,11 @@ export interface ProgramRequirement {
   minVersion: string;
   /** Why that minimum (shown by doctor when the installed version is older). */
   why: string;
+  /**
+   * Not an apt package (or Debian's is too old): how to get it instead. doctor prints this
+   * rather than an apt-get line; install, CI and the README do not ask apt for it.
+   */
+  obtain?: string;
 }
 
 /** A Python module the app server's interpreter must be able to import. */

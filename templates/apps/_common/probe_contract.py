@@ -30,6 +30,8 @@ from urllib.parse import parse_qs, unquote_to_bytes
 
 PROBE_PREFIX = "/__probe/"
 COUNTER_ENV = "STACKGEN_PROBE_COUNTER"
+# app.writable, absolute, os.pathsep-separated: /__probe/pid says whether each is writable.
+WRITABLE_ENV = "STACKGEN_PROBE_WRITABLE"
 JSON_TYPE = "application/json"
 STREAM_TYPE = "text/plain; charset=utf-8"
 STREAM_HEADERS = (("Cache-Control", "no-store"),)
@@ -163,6 +165,7 @@ def pid_payload():
             "cwd": _can_write(os.getcwd()),
             "tmp": _can_write(tempfile.gettempdir()),
             "counter_dir": _can_write(os.path.dirname(counter)) if counter else None,
+            "dirs": {d: _can_write(d) for d in os.environ.get(WRITABLE_ENV, "").split(os.pathsep) if d},
         },
     }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { assess, buildReport, formatReport } from '../../../src/doctor/report.js';
+import { INSTALLED_STACKGEN, PROXIES } from '../../../src/topology/catalog/proxies.js';
 import type { Requirement } from '../../../src/topology/requirements.js';
 
 const nginx: Requirement = {
@@ -100,5 +101,30 @@ describe('buildReport and formatReport', () => {
     );
     expect(fine).toMatchObject({ ok: true, installCommand: null, packages: [] });
     expect(formatReport(fine, 't')).toContain('all 1 requirements are present');
+  });
+
+  it('a gateway stack: Node too old and the missing stackgen wrapper are named with how to get them, not apt-get', () => {
+    const gateway = PROXIES.gateway.programs.map(
+      (p): Requirement => ({ kind: 'program', neededBy: 'stackgen gateway', ...p }),
+    );
+    expect(gateway.map((r) => r.kind === 'program' && r.program)).toEqual(['node', INSTALLED_STACKGEN]);
+    const report = buildReport(
+      [
+        assess(gateway[0]!, { kind: 'program', path: '/usr/bin/node', version: '18.19.0' }),
+        assess(gateway[1]!, { kind: 'program', path: null, version: null }),
+      ],
+      { root: true },
+    );
+    expect(report).toMatchObject({ ok: false, installCommand: null, packages: [] });
+    const text = formatReport(report, 't');
+    expect(text).toContain('TOO OLD  node');
+    expect(text).toContain(`MISSING  ${INSTALLED_STACKGEN}`);
+    expect(text).toContain("Node.js ≥ 20.19 from nodejs.org or NodeSource (Debian 12's nodejs is 18)");
+    expect(text).toContain('`sudo stackgen install <stack.yaml>` writes it');
+    // A wrapper left pointing at a checkout that is gone runs, but prints no version.
+    expect(assess(gateway[1]!, { kind: 'program', path: INSTALLED_STACKGEN, version: null })).toMatchObject({
+      status: 'missing',
+      detail: `\`${INSTALLED_STACKGEN} --version\` printed no version: it does not run`,
+    });
   });
 });

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { type Requirement, requirementName, stackRequirements } from '../../../src/topology/requirements.js';
+import {
+  type Requirement,
+  requiredPackages,
+  requirementName,
+  stackRequirements,
+} from '../../../src/topology/requirements.js';
 import type { NormalizedSpec } from '../../../src/stack/normalize.js';
 import { parseStackSpec } from '../../../src/stack/parse.js';
 
@@ -40,7 +45,7 @@ describe('stackRequirements', () => {
     for (const r of rs) if (r.kind === 'python-module') expect(r.python).toBe('/srv/venv/bin/python');
   });
 
-  it('nginx in front of CGI needs fcgiwrap; the gateway and no manager need no program', () => {
+  it('nginx in front of CGI needs fcgiwrap; the gateway needs Node and the stackgen install writes', () => {
     const viaNginx = stackRequirements(
       spec('app: {framework: cgi}\nproxy: {kind: nginx, protocol: cgi}\n'),
       'python3',
@@ -50,7 +55,11 @@ describe('stackRequirements', () => {
       spec('app: {framework: cgi}\nproxy: {kind: gateway, protocol: cgi}\nprocesses: {manager: none}\n'),
       'python3',
     );
-    expect(names(viaGateway)).toEqual([]);
+    expect(names(viaGateway)).toEqual(['node', '/usr/local/bin/stackgen']);
+    // Neither is an apt package: CI and the README do not list them.
+    expect(
+      requiredPackages(spec('app: {framework: cgi}\nproxy: {kind: gateway, protocol: cgi}\n')),
+    ).not.toContain('nodejs');
   });
 
   it('lists a module needed twice (tornado as server and framework) once', () => {

@@ -10,6 +10,7 @@ describe('extractVersion', () => {
     ['supervisord 4.2.5\n', '4.2.5'],
     ['Running uvicorn 0.17.6 with CPython 3.11.2 on Linux', '0.17.6'],
     ['Python 3.11.2', '3.11.2'],
+    ['v20.19.2', '20.19.2'],
   ])('%s → %s', (text, version) => {
     expect(extractVersion(text)).toBe(version);
   });

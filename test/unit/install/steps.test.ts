@@ -4,6 +4,7 @@ import { runningPrograms } from '../../../src/install/facts.js';
 import { claimsDefaultServer, nginxUserOf } from '../../../src/topology/catalog/proxies.js';
 import { explainingTail } from '../../../src/install/run.js';
 import {
+  envFileProblems,
   FRESH_DEBIAN,
   type HostFacts,
   installProblems,
@@ -35,6 +36,15 @@ function freshHost(over: Partial<HostFacts> = {}): HostFacts {
   return { ...FRESH_DEBIAN, selfCommand: ['/usr/bin/node', '/opt/stackgen/bin/stackgen.js'], ...over };
 }
 
+/** The accounts a first install of the stack `name` left: its user and group, www-data a member. */
+function accountsOf(name: string): Pick<HostFacts, 'users' | 'groups' | 'primaryGroup'> {
+  return {
+    users: [...FRESH_DEBIAN.users, name],
+    groups: [...FRESH_DEBIAN.groups, { name, members: ['www-data'] }],
+    primaryGroup: { ...FRESH_DEBIAN.primaryGroup, [name]: name },
+  };
+}
+
 const titles = (steps: ReturnType<typeof planInstall>, done: boolean) =>
   steps.filter((s) => s.done === done && !s.check).map((s) => s.title.split('  (')[0]);
 
@@ -43,6 +53,10 @@ describe('planInstall', () => {
     const plan = planOf('flask-uwsgi-nginx.yaml');
     const steps = planInstall(plan, renderArtifacts(plan), freshHost());
     expect(titles(steps, false)).toEqual([
+      // The app's own account (processes.user/group default to the stack's name), the proxy in its group.
+      'groupadd --system flask-uwsgi',
+      'useradd --system --gid flask-uwsgi --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin flask-uwsgi',
+      'usermod --append --groups flask-uwsgi www-data',
       'install -d /etc/stackgen/flask-uwsgi && cp -r . /etc/stackgen/flask-uwsgi/',
       'systemctl link /etc/stackgen/flask-uwsgi/systemd/flask-uwsgi.service',
       'systemctl daemon-reload',
@@ -75,6 +89,7 @@ describe('planInstall', () => {
       plan,
       artifacts,
       freshHost({
+        ...accountsOf('flask-uwsgi'),
         links: {
           '/etc/systemd/system/flask-uwsgi.service': '/etc/stackgen/flask-uwsgi/systemd/flask-uwsgi.service',
           '/etc/nginx/sites-enabled/flask-uwsgi.conf': '/etc/stackgen/flask-uwsgi/nginx/flask-uwsgi.conf',
@@ -100,6 +115,7 @@ describe('planInstall', () => {
       plan,
       artifacts,
       freshHost({
+        ...accountsOf('flask-uwsgi'),
         links: {
           '/etc/systemd/system/flask-uwsgi.service': '/etc/stackgen/flask-uwsgi/systemd/flask-uwsgi.service',
           '/etc/nginx/sites-enabled/flask-uwsgi.conf': '/etc/stackgen/flask-uwsgi/nginx/flask-uwsgi.conf',
@@ -245,5 +261,36 @@ describe('explainingTail', () => {
       'retry 29',
     ]);
     expect(explainingTail(['a', 'b'], 5)).toEqual(['a', 'b']);
+  });
+});
+
+describe('envFileProblems', () => {
+  const plan = planOf('flask-gunicorn-systemd.yaml');
+  const file = '/srv/x/flask-gunicorn.env';
+
+  it('accepts a root-owned file of mode 600 (and 400)', () => {
+    expect(plan.site.envFile).toBe(file);
+    expect(envFileProblems(plan, freshHost({ envFile: { uid: 0, mode: 0o600, problems: [] } }))).toEqual([]);
+    expect(envFileProblems(plan, freshHost({ envFile: { uid: 0, mode: 0o400, problems: [] } }))).toEqual([]);
+  });
+
+  it('refuses a missing file, a group- or world-readable one, another owner, lines read two ways', () => {
+    expect(envFileProblems(plan, freshHost())).toEqual([
+      `app.env_file ${file} does not exist (or cannot be read)`,
+    ]);
+    expect(
+      envFileProblems(plan, freshHost({ envFile: { uid: 1000, mode: 0o644, problems: ['line 2: x'] } })),
+    ).toEqual([
+      `app.env_file ${file} is owned by uid 1000, not root: chown root:root ${file}`,
+      `app.env_file ${file} has mode 644: group or others can read the secrets: chmod 600 ${file}`,
+      `app.env_file ${file} line 2: x`,
+    ]);
+    expect(envFileProblems(plan, freshHost({ envFile: { uid: 0, mode: 0o640, problems: [] } }))).toHaveLength(
+      1,
+    );
+  });
+
+  it('a stack without app.env_file has nothing to check', () => {
+    expect(envFileProblems(planOf('flask-uwsgi-nginx.yaml'), freshHost())).toEqual([]);
   });
 });

@@ -258,3 +258,21 @@ describe('checks: any method token, request headers', () => {
     ).toHaveLength(1);
   });
 });
+
+describe('the app account', () => {
+  it("defaults to the stack's name, for user and group", () => {
+    const { spec } = parseStackSpec('name: shop\napp: {framework: flask}\n');
+    expect(spec?.processes).toMatchObject({ user: 'shop', group: 'shop' });
+    expect(spec?.defaulted['processes.user']).toBe("the stack's own system user");
+  });
+
+  it('refuses a name useradd refuses, and warns when the app shares the proxy user', () => {
+    const long = `a${'b'.repeat(35)}`;
+    expect(errorsOf(`name: ${long}\napp: {framework: flask}\n`).join('\n')).toMatch(
+      /the app's user a.* is longer than 32 characters/,
+    );
+    expect(
+      warningsOf('app: {framework: flask}\nprocesses: {user: www-data, group: www-data}\n').join('\n'),
+    ).toMatch(/the app runs as www-data, the proxy's user/);
+  });
+});

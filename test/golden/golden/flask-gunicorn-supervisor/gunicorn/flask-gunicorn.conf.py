@@ -7,7 +7,7 @@ import os
 
 # Where nginx reaches us.
 bind = ["unix:/run/flask-gunicorn/flask-gunicorn.sock"]
-# Socket mode 660 (umask 007) and group www-data: www-data reaches it through the group.
+# Socket mode 660 (umask 007) and group flask-gunicorn: www-data reaches it through the group.
 umask = 0o007
 chdir = "/srv/stackgen/examples/apps/flask"
 pythonpath = "/srv/stackgen/examples/apps/flask"

@@ -1,0 +1,190 @@
+// app-user: the app's processes run as the app's own account, never as the proxy's user,
+// and the proxy reaches the app's unix socket through the socket's group — seen from the
+// kernel (/proc), not from the probe app, so it holds for any app the stack serves. The
+// app's processes are the ones holding its listening sockets (a prefork master and its
+// workers alike); the proxy's are the non-root holders of the front's listening port
+// (nginx's workers, the gateway).
+
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import type { BoundEndpoint } from '../../render/plan.js';
+import { readAccountBook } from '../../runtime/users.js';
+import { fail, pass, type ProbeDefinition } from '../types.js';
+import { parseProcNetTcp } from './sockets.js';
+
+/** A process as /proc/PID/status tells it: real uid, gid and every group it holds. */
+export interface ProcessIds {
+  pid: number;
+  uid: number;
+  gid: number;
+  groups: number[];
+  command: string;
+}
+
+/** Uid, Gid and Groups lines of a /proc/PID/status text (real ids: the first column). Pure. */
+export function idsOfStatus(text: string): { uid: number; gid: number; groups: number[] } | null {
+  const field = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(text)?.[1]?.trim();
+  const uid = field('Uid')?.split(/\s+/)[0];
+  const gid = field('Gid')?.split(/\s+/)[0];
+  if (uid === undefined || gid === undefined) return null;
+  const groups = (field('Groups') ?? '').split(/\s+/).filter(Boolean).map(Number);
+  return { uid: Number(uid), gid: Number(gid), groups };
+}
+
+/** Inodes of listening unix sockets bound to `path`, from /proc/net/unix text. Pure. */
+export function unixSocketInodes(text: string, path: string): number[] {
+  const ACCEPTCON = 0x10000;
+  return text
+    .split('\n')
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .filter((f) => f.length >= 8 && f[7] === path && (Number.parseInt(f[3]!, 16) & ACCEPTCON) !== 0)
+    .map((f) => Number(f[6]));
+}
+
+function read(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** Every process holding one of these socket inodes. */
+function holders(inodes: ReadonlySet<number>): ProcessIds[] {
+  const out: ProcessIds[] = [];
+  for (const pid of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    let fds: string[] = [];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    const holds = fds.some((fd) => {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        return m !== null && inodes.has(Number(m[1]));
+      } catch {
+        return false;
+      }
+    });
+    const ids = holds ? idsOfStatus(read(`/proc/${pid}/status`)) : null;
+    if (ids)
+      out.push({
+        pid: Number(pid),
+        ...ids,
+        command: read(`/proc/${pid}/cmdline`).replace(/\0/g, ' ').trim().slice(0, 80),
+      });
+  }
+  return out;
+}
+
+/** The processes holding the listening sockets of these endpoints (a prefork master and its workers). */
+export function listeningHolders(endpoints: readonly BoundEndpoint[]): ProcessIds[] {
+  return holders(new Set(endpoints.flatMap(listeningInodes)));
+}
+
+function listeningInodes(ep: BoundEndpoint): number[] {
+  if (ep.kind === 'unix') return unixSocketInodes(read('/proc/net/unix'), ep.path);
+  return [...parseProcNetTcp(read('/proc/net/tcp'), 4), ...parseProcNetTcp(read('/proc/net/tcp6'), 6)]
+    .filter((s) => s.port === ep.port)
+    .map((s) => s.inode);
+}
+
+type SocketFile = { path: string; uid: number; gid: number; mode: number } | { path: string; missing: true };
+
+interface Observed {
+  /** The front runs the app's code itself (CGI under the gateway): its processes are the app's. */
+  frontRunsApp: boolean;
+  app: ProcessIds[];
+  proxy: ProcessIds[];
+  sockets: SocketFile[];
+  accounts: { app: number | null; group: number | null; proxy: number | null };
+}
+
+const names = (ps: ProcessIds[]) => ps.map((p) => `${p.pid} (${p.command.split(' ')[0]})`).join(', ');
+
+export const appUserProbe: ProbeDefinition<Observed> = {
+  id: 'app-user',
+  title: "the app runs as its own user, and the proxy reaches its socket through the socket's group",
+  phase: 'parallel',
+  kinds: ['app'],
+  needsProbeApp: false,
+  after: ['app/reach'],
+  skip: (ctx) => (ctx.plan.upstream === null ? 'no proxy: the app server faces clients itself' : null),
+  expect: (ctx) => {
+    const u = ctx.plan.site.users;
+    return `app processes ${u.app}:${u.group} (not ${u.proxy}); socket group ${u.group}, no access for others; ${u.proxy}'s proxy processes hold group ${u.group}`;
+  },
+  async observe(ctx) {
+    const endpoints = ctx.plan.upstream!.endpoints;
+    const book = readAccountBook();
+    const u = ctx.plan.site.users;
+    // No app server behind the front: the front (the gateway spawning CGI scripts) is the app's process.
+    const frontRunsApp = endpoints.length === 0;
+    const front = listeningHolders([ctx.plan.front.listen]).filter((p) => p.uid !== 0);
+    return {
+      frontRunsApp,
+      app: frontRunsApp ? front : listeningHolders(endpoints),
+      // The front's root master (nginx) only binds; its workers, as the proxy's user, connect.
+      proxy: frontRunsApp ? [] : front,
+      sockets: endpoints.flatMap((ep): SocketFile[] => {
+        if (ep.kind !== 'unix') return [];
+        try {
+          const st = statSync(ep.path);
+          return [{ path: ep.path, uid: st.uid, gid: st.gid, mode: st.mode & 0o777 }];
+        } catch {
+          return [{ path: ep.path, missing: true }];
+        }
+      }),
+      accounts: {
+        app: book.accounts.find((a) => a.name === u.app)?.uid ?? null,
+        group: book.groups.find((g) => g.name === u.group)?.gid ?? null,
+        proxy: book.accounts.find((a) => a.name === u.proxy)?.uid ?? null,
+      },
+    };
+  },
+  judge(o, ctx) {
+    const u = ctx.plan.site.users;
+    const { app: appUid, group: gid, proxy: proxyUid } = o.accounts;
+    if (appUid === null || gid === null) return fail(`no account ${u.app} or group ${u.group} on the host`);
+    if (o.proxy.length > 0 && (u.app === u.proxy || appUid === proxyUid))
+      return fail(
+        `the app's user ${u.app} is the proxy's user: processes.user must be an account of its own`,
+      );
+    if (o.app.length === 0) return fail('no process holds the app server’s listening socket');
+    const problems: string[] = [];
+    const asProxy = o.app.filter((p) => p.uid === proxyUid);
+    if (asProxy.length > 0)
+      problems.push(`app processes run as the proxy's user ${u.proxy}: ${names(asProxy)}`);
+    const wrong = o.app.filter((p) => p.uid !== appUid || p.gid !== gid);
+    if (wrong.length > 0)
+      problems.push(
+        `app processes not ${u.app}:${u.group}: ${wrong.map((p) => `${p.pid} ${p.uid}:${p.gid}`).join(', ')}`,
+      );
+    for (const s of o.sockets) {
+      if ('missing' in s) {
+        problems.push(`${s.path} does not exist`);
+        continue;
+      }
+      const mode = s.mode.toString(8).padStart(3, '0');
+      if (s.gid !== gid) problems.push(`${s.path} is group ${s.gid}, not ${u.group} (${gid})`);
+      if ((s.mode & 0o060) !== 0o060) problems.push(`${s.path} mode ${mode}: the group cannot connect`);
+      if ((s.mode & 0o007) !== 0) problems.push(`${s.path} mode ${mode}: others can connect`);
+    }
+    const unix = o.sockets.length > 0;
+    if (unix) {
+      if (o.proxy.length === 0) problems.push("no proxy process holds the front's listening socket");
+      const outside = o.proxy.filter((p) => p.gid !== gid && !p.groups.includes(gid));
+      if (outside.length > 0) problems.push(`proxy processes without group ${u.group}: ${names(outside)}`);
+    }
+    if (problems.length > 0) return fail(problems.join('; '));
+    return pass(
+      `${o.app.length} app processes as ${u.app}:${u.group} (uid ${appUid}, proxy ${u.proxy} is ${proxyUid})` +
+        (o.frontRunsApp
+          ? ': the front runs the CGI scripts itself, as the app'
+          : unix
+            ? `; ${o.sockets.map((s) => ('mode' in s ? `${s.path} ${s.mode.toString(8)}` : s.path)).join(', ')}; ${o.proxy.length} proxy processes hold group ${u.group}`
+            : '; TCP upstream: no socket file'),
+    );
+  },
+};

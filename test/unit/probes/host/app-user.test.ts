@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { planContext as ctxOf } from '../../../helpers/probe-context.js';
+import { appUserProbe, idsOfStatus, unixSocketInodes } from '../../../../src/probes/host/app-user.js';
+
+const proc = (pid: number, uid: number, gid: number, groups: number[] = []) => ({
+  pid,
+  uid,
+  gid,
+  groups,
+  command: 'gunicorn',
+});
+
+describe('app-user probe', () => {
+  it('reads real ids and supplementary groups from /proc/PID/status', () => {
+    const status = 'Name:\tnginx\nUid:\t33\t33\t33\t33\nGid:\t33\t33\t33\t33\nGroups:\t33 999 \n';
+    expect(idsOfStatus(status)).toEqual({ uid: 33, gid: 33, groups: [33, 999] });
+    expect(idsOfStatus('Name:\tx\n')).toBeNull();
+  });
+
+  it('finds the listening unix socket bound to a path (not its connections)', () => {
+    const text =
+      'Num       RefCount Protocol Flags    Type St Inode Path\n' +
+      '0000000000000000: 00000002 00000000 00010000 0001 01 4242 /run/shop/shop.sock\n' +
+      '0000000000000000: 00000003 00000000 00000000 0001 03 4343 /run/shop/shop.sock\n' +
+      '0000000000000000: 00000002 00000000 00010000 0001 01 4444 /run/other.sock\n';
+    expect(unixSocketInodes(text, '/run/shop/shop.sock')).toEqual([4242]);
+  });
+
+  const ctx = ctxOf('flask-gunicorn-systemd.yaml');
+  const sock = { path: '/run/flask-gunicorn/flask-gunicorn.sock', uid: 999, gid: 999, mode: 0o770 };
+  const accounts = { app: 999, group: 999, proxy: 33 };
+
+  it('passes: app as its own account, socket 770 of its group, nginx workers in that group', () => {
+    const v = appUserProbe.judge(
+      {
+        frontRunsApp: false,
+        app: [proc(10, 999, 999), proc(11, 999, 999)],
+        proxy: [proc(20, 33, 33, [33, 999])],
+        sockets: [sock],
+        accounts,
+      },
+      ctx,
+    );
+    expect(v.status).toBe('pass');
+  });
+
+  it('fails the old render: the app as www-data, the proxy user', () => {
+    const v = appUserProbe.judge(
+      {
+        frontRunsApp: false,
+        app: [proc(10, 33, 33)],
+        proxy: [proc(20, 33, 33)],
+        sockets: [sock],
+        accounts: { ...accounts, app: 33 },
+      },
+      ctx,
+    );
+    expect(v).toMatchObject({ status: 'fail' });
+    expect(v.actual).toMatch(/proxy's user/);
+  });
+
+  it('fails when nginx workers lack the group (a membership never picked up), or others can connect', () => {
+    const v = appUserProbe.judge(
+      {
+        frontRunsApp: false,
+        app: [proc(10, 999, 999)],
+        proxy: [proc(20, 33, 33, [33])],
+        sockets: [{ ...sock, mode: 0o777 }],
+        accounts,
+      },
+      ctx,
+    );
+    expect(v.status).toBe('fail');
+    expect(v.actual).toMatch(/others can connect/);
+    expect(v.actual).toMatch(/proxy processes without group flask-gunicorn/);
+  });
+});
