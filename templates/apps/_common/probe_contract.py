@@ -11,6 +11,8 @@ Every probe app answers the same contract (mirrored in src/probes/contract.ts):
   /__probe/count                 requests served by all worker processes together
   /__probe/status?code=N         answer with status N
   /__probe/pid                   {"pid": ...}
+  /__probe/frame                 sets its own X-Frame-Options: DENY (and the other
+                                 security headers), as Django's middleware does
   /__probe/ws                    WebSocket echo (ASGI and tornado apps)
 
 This module holds the pure parts (payload shapes, query parsing, WSGI/ASGI environ
@@ -48,6 +50,14 @@ ENVIRON_KEYS = (
     "HTTP_X_FORWARDED_PROTO",
     "CONTENT_LENGTH",
     "HTTP_TRANSFER_ENCODING",
+)
+
+# What /__probe/frame sets itself, as a real app does (Django's XFrameOptionsMiddleware sends
+# X-Frame-Options: DENY): a proxy that adds its own defaults must not send a second value.
+APP_SECURITY_HEADERS = (
+    ("X-Frame-Options", "DENY"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
 )
 
 # Bounds keep a typo in a probe URL from pinning a worker for an hour.
@@ -162,6 +172,11 @@ def _can_write(directory):
     os.close(fd)
     os.unlink(path)
     return True
+
+
+def frame_payload():
+    """What /__probe/frame answers (its headers are APP_SECURITY_HEADERS)."""
+    return {"headers": dict(APP_SECURITY_HEADERS)}
 
 
 def slow_payload(ms, start, end):

@@ -55,6 +55,8 @@ async def _dispatch(scope, receive, send, path):
         await _json(send, pc.count_payload())
     elif name == "pid":
         await _json(send, pc.pid_payload())
+    elif name == "frame":
+        await _json(send, pc.frame_payload(), extra=pc.APP_SECURITY_HEADERS)
     elif name == "status":
         code = pc.query_int(query, "code")
         if pc.status_allows_body(code):
@@ -66,8 +68,9 @@ async def _dispatch(scope, receive, send, path):
         await _json(send, pc.unknown_probe_payload(path), 404)
 
 
-def _start(code, content_type, length=None, stream=False):
+def _start(code, content_type, length=None, stream=False, extra=()):
     headers = [(b"content-type", content_type.encode("latin-1")), (b"cache-control", b"no-store")]
+    headers.extend((name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in extra)
     if stream:
         headers.append((b"x-accel-buffering", b"no"))
     if length is not None:
@@ -75,7 +78,7 @@ def _start(code, content_type, length=None, stream=False):
     return {"type": "http.response.start", "status": code, "headers": headers}
 
 
-async def _json(send, payload, code=200):
+async def _json(send, payload, code=200, extra=()):
     body = pc.to_json(payload)
-    await send(_start(code, pc.JSON_TYPE, len(body)))
+    await send(_start(code, pc.JSON_TYPE, len(body), extra=extra))
     await send({"type": "http.response.body", "body": body})

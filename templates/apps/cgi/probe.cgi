@@ -93,6 +93,8 @@ def dispatch(environ):
         respond_json(pc.count_payload())
     elif name == "pid":
         respond_json(pc.pid_payload())
+    elif name == "frame":
+        respond_json(pc.frame_payload(), extra=["%s: %s" % pair for pair in pc.APP_SECURITY_HEADERS])
     elif name == "status":
         code = pc.query_int(query, "code")
         if pc.status_allows_body(code):

@@ -60,6 +60,14 @@ def pid():
     return _json(pc.pid_payload())
 
 
+@app.route("/__probe/frame")
+def frame():
+    response = _json(pc.frame_payload())
+    for name, value in pc.APP_SECURITY_HEADERS:
+        response.headers[name] = value
+    return response
+
+
 @app.route("/__probe/status", methods=METHODS)
 def status():
     code = pc.query_int(request.query_string, "code")

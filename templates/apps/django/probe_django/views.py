@@ -7,6 +7,7 @@ import time
 import probe_contract as pc
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpResponse, StreamingHttpResponse
+from django.views.decorators.clickjacking import xframe_options_deny
 
 
 def _is_asgi(request):
@@ -118,6 +119,18 @@ def count(request):
 @_probe_view
 def pid(request):
     return _json(pc.pid_payload())
+
+
+@_probe_view
+@xframe_options_deny
+def frame(request):
+    # X-Frame-Options: DENY the way Django apps send it (the clickjacking decorator of
+    # XFrameOptionsMiddleware); the other two as SecurityMiddleware would set them.
+    response = _json(pc.frame_payload())
+    for name, value in pc.APP_SECURITY_HEADERS:
+        if name != "X-Frame-Options":
+            response[name] = value
+    return response
 
 
 @_probe_view
