@@ -86,6 +86,20 @@ const GUNICORN_WORKER_CLASSES: Partial<Record<Concurrency, string>> = {
   async: 'uvicorn.workers.UvicornWorker',
 };
 
+/**
+ * Who may tell the app server the client's address and scheme: the proxy in front, which
+ * connects from the loopback address the app server binds (on a unix socket the peer has no
+ * address; only the proxy can reach the socket, mode 660). With no proxy, nobody.
+ */
+function proxyPeer(plan: Plan, asgi = false): { behindProxy: boolean; forwardedAllowIps: string } {
+  if (plan.front.kind === 'none') return { behindProxy: false, forwardedAllowIps: '' };
+  const socket = plan.appServer!.bound[0]!;
+  if (socket.kind === 'tcp') return { behindProxy: true, forwardedAllowIps: socket.host };
+  // uvicorn's proxy-header middleware (also under gunicorn's uvicorn worker) cannot name a
+  // unix-socket peer: '*', which the socket's mode restricts to the proxy.
+  return { behindProxy: true, forwardedAllowIps: asgi ? '*' : '127.0.0.1' };
+}
+
 /** A runner script stackgen generates for a server that has no command line of its own. */
 const runnerFile = (server: 'tornado' | 'wsgiref'): RecipeFile => ({
   file: 'runner',
@@ -96,6 +110,7 @@ const runnerFile = (server: 'tornado' | 'wsgiref'): RecipeFile => ({
     const socket = plan.appServer!.bound[0]!;
     return {
       socketHost: socket.kind === 'tcp' ? socket.host : '127.0.0.1',
+      ...proxyPeer(plan),
       maxBodyBytes: sizeToBytes(plan.spec.proxy.max_body) || 100 * 1024 ** 2,
       // Drain within the stop timeout, leaving time for the idle connections to close.
       drainSeconds: drainSeconds(plan),
@@ -137,8 +152,10 @@ export const SERVER_RECIPES: Record<ServerName, ServerRecipe> = {
           return {
             workerClass: GUNICORN_WORKER_CLASSES[app.concurrency],
             jitter: Math.max(1, Math.round(plan.spec.serve.max_requests / 20)),
-            // Unix-socket peers have no address; trust the proxy on this machine only.
-            forwardedAllowIps: app.bound[0]!.kind === 'unix' ? '*' : '127.0.0.1',
+            ...proxyPeer(plan, app.concurrency === 'async'),
+            // A WSGI worker takes REMOTE_ADDR from the proxy's X-Forwarded-For through a
+            // wrapper in the config; uvicorn's worker does it itself (--proxy-headers).
+            wsgiClientAddress: plan.front.kind !== 'none' && app.concurrency !== 'async',
             // gunicorn's own limit is at most 8190; behind a proxy the proxy's limit holds.
             limitRequestLine: plan.front.kind === 'none' ? 8190 : 0,
           };
@@ -162,11 +179,13 @@ export const SERVER_RECIPES: Record<ServerName, ServerRecipe> = {
         ...where,
         '--workers',
         String(s.workers.count),
-        // Trust X-Forwarded-* only from the local proxy (uvicorn's default is 127.0.0.1 too,
-        // but a unix-socket peer has no address, so name it).
-        '--proxy-headers',
-        '--forwarded-allow-ips',
-        p.front.kind === 'none' ? '' : '*',
+        // The client's address and scheme from X-Forwarded-For/-Proto, trusted only from the
+        // proxy: on TCP its loopback address; a unix-socket peer has no address (uvicorn 0.17
+        // cannot name it), so '*' there — only the proxy can reach the socket (mode 660).
+        // Facing clients directly, no forwarding header is believed at all.
+        ...(p.front.kind === 'none'
+          ? ['--no-proxy-headers']
+          : ['--proxy-headers', '--forwarded-allow-ips', ep.kind === 'unix' ? '*' : ep.host]),
         '--timeout-keep-alive',
         '5',
         '--limit-concurrency',

@@ -94,7 +94,8 @@ def dispatch(environ):
     elif name == "pid":
         respond_json(pc.pid_payload())
     elif name == "frame":
-        respond_json(pc.frame_payload(), extra=["%s: %s" % pair for pair in pc.APP_SECURITY_HEADERS])
+        extra = ["Cache-Control: no-store"] + ["%s: %s" % pair for pair in pc.APP_SECURITY_HEADERS]
+        respond(200, pc.JSON_TYPE, pc.to_json(pc.frame_payload()), extra)
     elif name == "status":
         code = pc.query_int(query, "code")
         if pc.status_allows_body(code):
