@@ -8,6 +8,7 @@
 // — never "DENY, SAMEORIGIN".
 
 import { isIP } from 'node:net';
+import { clientView, trustedProxyList } from '../gateway/forwarding.js';
 import { APP_SECURITY_HEADERS, type EchoResponse, probePaths } from './contract.js';
 import { type HttpAnswer, httpRequest, jsonOf } from './http.js';
 import { fail, pass, type ProbeDefinition } from './types.js';
@@ -20,6 +21,8 @@ const HOST = 'stackgen-verify.test';
  * client's would pass by accident. All of 127.0.0.0/8 is local on Linux; no setup needed.
  */
 export const PROBE_CLIENT_ADDRESS = '127.0.0.2';
+/** A second source, for a stack that trusts PROBE_CLIENT_ADDRESS as its load balancer: from here the same headers must be ignored. */
+export const PROBE_OTHER_ADDRESS = '127.0.0.3';
 
 /** Forwarding headers a client may send to pose as a proxy; none may reach the app as sent. */
 export const SPOOFED_HEADERS: Readonly<Record<string, string>> = {
@@ -47,33 +50,82 @@ export function headerValues(rawHeaders: readonly string[], lower: string): stri
   return values;
 }
 
-/** Where the probe connects from: 127.0.0.2 for an IPv4 loopback front, else the default. */
-export function probeSourceAddress(frontHost: string): string | undefined {
-  return isIP(frontHost) === 4 && frontHost.startsWith('127.') ? PROBE_CLIENT_ADDRESS : undefined;
+/** Where the probe connects from: 127.0.0.2 (or `other`) for an IPv4 loopback front, else the default. */
+export function probeSourceAddress(frontHost: string, other = false): string | undefined {
+  if (isIP(frontHost) !== 4 || !frontHost.startsWith('127.')) return undefined;
+  return other ? PROBE_OTHER_ADDRESS : PROBE_CLIENT_ADDRESS;
 }
 
-interface Observation {
+interface EchoSeen {
   status: number;
   echo: EchoResponse | null;
   /** The probe's end of the connection: the address the front saw. */
-  client: string | null;
-  echoHeaders: string[];
+  source: string | null;
+  rawHeaders: string[];
+}
+
+interface Observation {
+  /** From PROBE_CLIENT_ADDRESS; then, when the stack has trusted_proxies, from PROBE_OTHER_ADDRESS. */
+  echoes: EchoSeen[];
   frame: { status: number; rawHeaders: string[] };
 }
 
+async function spoofedEcho(
+  ctx: Parameters<ProbeDefinition['observe']>[0],
+  localAddress: string | undefined,
+): Promise<EchoSeen> {
+  const answer = await httpRequest(ctx.front, '/stackgen-verify/headers', {
+    headers: {
+      // With a server_name, only that name reaches the stack on a real host.
+      Host: ctx.front.hostHeader ?? HOST,
+      ...SPOOFED_HEADERS,
+      Proxy: 'http://evil.invalid:1',
+    },
+    localAddress,
+    signal: ctx.signal,
+  });
+  return {
+    status: answer.status,
+    echo: jsonOf<EchoResponse>(answer),
+    source: answer.clientAddress,
+    rawHeaders: answer.rawHeaders,
+  };
+}
+
+/** The client the app must be told about: the connection's, or a trusted load balancer's word. */
+export interface ExpectedClient {
+  address: string | null;
+  scheme: 'http' | 'https';
+}
+
+/**
+ * What the app must see for a request with SPOOFED_HEADERS from `source` (pure): the spoofed
+ * address and scheme only when `source` is one of the stack's trusted_proxies (nginx realip,
+ * the gateway's clientView: the same rule), else the connection's own.
+ */
+export function expectedClient(source: string | null, trustedProxies: readonly string[]): ExpectedClient {
+  if (source === null) return { address: null, scheme: 'http' };
+  const raw = Object.entries(SPOOFED_HEADERS).flat();
+  const view = clientView(source, 'http', raw, trustedProxyList(trustedProxies));
+  return { address: view.remoteAddress, scheme: view.scheme };
+}
+
 /** Judge the echo of a request carrying SPOOFED_HEADERS (pure). */
-export function forwardingProblems(echo: EchoResponse, client: string | null, edge: boolean): string[] {
+export function forwardingProblems(echo: EchoResponse, expected: ExpectedClient, edge: boolean): string[] {
   const problems: string[] = [];
+  const client = expected.address;
   // REMOTE_ADDR as the framework reports it: no fallback to a header, which is what an app
   // reading request.remote_addr / request.META['REMOTE_ADDR'] would not do either.
   if (client === null || echo.remote_addr !== client)
     problems.push(`REMOTE_ADDR ${echo.remote_addr === '' ? '(empty)' : echo.remote_addr} (client ${client})`);
-  if (echo.scheme !== 'http') problems.push(`scheme seen as ${echo.scheme}`);
+  if (echo.scheme !== expected.scheme)
+    problems.push(`scheme seen as ${echo.scheme} (want ${expected.scheme})`);
   if (!edge) return problems;
-  const forwarded = `${echo.headers['x-forwarded-for'] ?? ''} ${echo.environ.HTTP_X_FORWARDED_FOR ?? ''}`;
-  if (forwarded.includes(SPOOFED_IP)) problems.push(`spoofed X-Forwarded-For ${SPOOFED_IP} passed through`);
+  for (const forwarded of [echo.headers['x-forwarded-for'], echo.environ.HTTP_X_FORWARDED_FOR])
+    if (forwarded !== undefined && forwarded !== null && forwarded !== client)
+      problems.push(`X-Forwarded-For ${forwarded} reached the app (the proxy sets ${client})`);
   const proto = echo.headers['x-forwarded-proto'] ?? echo.environ.HTTP_X_FORWARDED_PROTO;
-  if (proto && proto !== 'http') problems.push(`X-Forwarded-Proto ${proto} reached the app`);
+  if (proto && proto !== expected.scheme) problems.push(`X-Forwarded-Proto ${proto} reached the app`);
   const realIp = echo.headers['x-real-ip'];
   if (realIp !== undefined && realIp !== client) problems.push(`X-Real-IP ${realIp} reached the app`);
   for (const name of DROPPED) {
@@ -114,57 +166,55 @@ export const headersProbe: ProbeDefinition<Observation> = {
   kinds: ['app'],
   needsProbeApp: true,
   after: ['app/reach'],
-  expect: (ctx) =>
-    `REMOTE_ADDR ${probeSourceAddress(ctx.front.host) ?? 'the client'}, scheme http, host ${ctx.front.hostHeader ?? HOST}, ` +
-    'no spoofed forwarding header, HTTP_PROXY null, X-Frame-Options DENY from the app once',
+  expect: (ctx) => {
+    const source = probeSourceAddress(ctx.front.host) ?? null;
+    const want = expectedClient(source, ctx.plan.spec.proxy.trusted_proxies);
+    return (
+      `REMOTE_ADDR ${want.address ?? 'the client'}, scheme ${want.scheme}, host ${ctx.front.hostHeader ?? HOST}, ` +
+      'no spoofed forwarding header, HTTP_PROXY null, X-Frame-Options DENY from the app once'
+    );
+  },
   async observe(ctx) {
     const localAddress = probeSourceAddress(ctx.front.host);
-    const answer = await httpRequest(ctx.front, '/stackgen-verify/headers', {
-      headers: {
-        // With a server_name, only that name reaches the stack on a real host.
-        Host: ctx.front.hostHeader ?? HOST,
-        ...SPOOFED_HEADERS,
-        Proxy: 'http://evil.invalid:1',
-      },
-      localAddress,
-      signal: ctx.signal,
-    });
+    const echoes = [await spoofedEcho(ctx, localAddress)];
+    // Behind a trusted load balancer: the same headers from an address it does not list.
+    const other = probeSourceAddress(ctx.front.host, true);
+    if (ctx.plan.spec.proxy.trusted_proxies.length > 0 && other !== undefined)
+      echoes.push(await spoofedEcho(ctx, other));
     const frame: HttpAnswer = await httpRequest(ctx.front, probePaths.frame(), {
       localAddress,
       signal: ctx.signal,
     });
-    return {
-      status: answer.status,
-      echo: jsonOf<EchoResponse>(answer),
-      client: answer.clientAddress,
-      echoHeaders: answer.rawHeaders,
-      frame: { status: frame.status, rawHeaders: frame.rawHeaders },
-    };
+    return { echoes, frame: { status: frame.status, rawHeaders: frame.rawHeaders } };
   },
   judge(seen, ctx) {
     const host = ctx.front.hostHeader ?? HOST;
-    const { status, echo } = seen;
-    // gunicorn answers 400 "Contradictory scheme headers" when a spoofed X-Forwarded-Ssl
-    // reaches it next to the proxy's X-Forwarded-Proto.
-    if (status !== 200 || !echo)
-      return fail(`answered ${status} to a request with spoofed forwarding headers`);
     const edge = ctx.plan.front.kind !== 'none';
-    const problems = forwardingProblems(echo, seen.client, edge);
-    if (!echo.host?.startsWith(host)) problems.push(`Host seen as ${echo.host}`);
+    const trusted = ctx.plan.spec.proxy.trusted_proxies;
+    const problems: string[] = [];
+    const told: string[] = [];
+    for (const { status, echo, source } of seen.echoes) {
+      // gunicorn answers 400 "Contradictory scheme headers" when a spoofed X-Forwarded-Ssl
+      // reaches it next to the proxy's X-Forwarded-Proto.
+      if (status !== 200 || !echo)
+        return fail(`answered ${status} to a request with spoofed forwarding headers`);
+      const expected = expectedClient(source, trusted);
+      const found = forwardingProblems(echo, expected, edge);
+      problems.push(...found.map((p) => (seen.echoes.length > 1 ? `from ${source}: ${p}` : p)));
+      if (!echo.host?.startsWith(host)) problems.push(`Host seen as ${echo.host}`);
+      told.push(`from ${source}: REMOTE_ADDR ${echo.remote_addr}, scheme ${echo.scheme}`);
+    }
     if (seen.frame.status !== 200) problems.push(`${probePaths.frame()} answered ${seen.frame.status}`);
     else
       problems.push(
         ...securityHeaderProblems(
           seen.frame.rawHeaders,
-          seen.echoHeaders,
+          seen.echoes[0]?.rawHeaders ?? [],
           edge && ctx.plan.spec.proxy.security_headers,
         ),
       );
     return problems.length > 0
       ? fail(problems.join('; '))
-      : pass(
-          `REMOTE_ADDR ${echo.remote_addr}, scheme ${echo.scheme}, host ${echo.host}, no spoofed header, ` +
-            'HTTP_PROXY null, app security headers once',
-        );
+      : pass(`${told.join('; ')}; host kept, no spoofed header, HTTP_PROXY null, app security headers once`);
   },
 };

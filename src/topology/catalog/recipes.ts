@@ -284,10 +284,16 @@ export const PROXY_RECIPES: Record<ProxyKind, ProxyRecipe> = {
         install: 'included from nginx.conf (or /etc/nginx/sites-enabled)',
         view: (plan) => {
           const protocol = plan.upstream!.protocol;
+          const upstreamName = `${plan.name.replace(/-/g, '_')}_app`;
+          const trustedProxies = plan.spec.proxy.trusted_proxies;
           return {
             listen: nginxListen(plan),
+            trustedProxies,
+            // The scheme the app is told: the connection's, or a trusted load balancer's.
+            schemeVar: trustedProxies.length > 0 ? `$${upstreamName}_scheme` : '$scheme',
+            httpsVar: trustedProxies.length > 0 ? `$${upstreamName}_https` : '$https',
             defaultServer: plan.spec.proxy.server_name === '_',
-            upstreamName: `${plan.name.replace(/-/g, '_')}_app`,
+            upstreamName,
             servers: (plan.upstream?.endpoints ?? []).map(nginxAddress),
             keepalive: protocol === 'http' ? 16 : 0,
             noKeepaliveWhy:

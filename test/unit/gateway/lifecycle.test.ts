@@ -26,6 +26,7 @@ const config: GatewayConfig = {
   },
   accessLog: { kind: 'off' },
   securityHeaders: [],
+  trustedProxies: [],
   locations: [scriptedLocation('/', 'app')],
 };
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { EchoResponse } from '../../../src/probes/contract.js';
 import {
+  expectedClient,
   forwardingProblems,
   headerValues,
   probeSourceAddress,
@@ -8,6 +9,7 @@ import {
 } from '../../../src/probes/headers.js';
 
 const CLIENT = '127.0.0.2';
+const DIRECT = { address: CLIENT, scheme: 'http' } as const;
 
 function echo(over: { remote_addr?: string | null; headers?: Record<string, string> } = {}): EchoResponse {
   return {
@@ -21,14 +23,14 @@ function echo(over: { remote_addr?: string | null; headers?: Record<string, stri
 
 describe('headers probe: forwarding headers', () => {
   it('passes a proxy that set the client address and dropped every spoofed header', () => {
-    expect(forwardingProblems(echo({ headers: { 'x-real-ip': CLIENT } }), CLIENT, true)).toEqual([]);
+    expect(forwardingProblems(echo({ headers: { 'x-real-ip': CLIENT } }), DIRECT, true)).toEqual([]);
   });
 
   it('demands REMOTE_ADDR: empty (gunicorn on a unix socket) or the proxy address fails, whatever X-Real-IP says', () => {
     expect(
-      forwardingProblems(echo({ remote_addr: '', headers: { 'x-real-ip': CLIENT } }), CLIENT, true),
+      forwardingProblems(echo({ remote_addr: '', headers: { 'x-real-ip': CLIENT } }), DIRECT, true),
     ).toEqual([`REMOTE_ADDR (empty) (client ${CLIENT})`]);
-    expect(forwardingProblems(echo({ remote_addr: '127.0.0.1' }), CLIENT, true)).toHaveLength(1);
+    expect(forwardingProblems(echo({ remote_addr: '127.0.0.1' }), DIRECT, true)).toHaveLength(1);
   });
 
   it('fails on each spoofed header that reached the app', () => {
@@ -43,14 +45,29 @@ describe('headers probe: forwarding headers', () => {
           'front-end-https': 'on',
         },
       }),
-      CLIENT,
+      DIRECT,
       true,
     );
     expect(problems).toHaveLength(6);
   });
 
+  it('behind a trusted load balancer the spoofed values are the truth, and then demanded', () => {
+    const trusted = expectedClient(CLIENT, ['127.0.0.2/32']);
+    expect(trusted).toEqual({ address: '6.6.6.6', scheme: 'https' });
+    expect(expectedClient('127.0.0.3', ['127.0.0.2/32'])).toEqual({ address: '127.0.0.3', scheme: 'http' });
+    expect(expectedClient(CLIENT, [])).toEqual(DIRECT);
+    // The proxy ignored the load balancer: the app sees the balancer's address and http.
+    expect(forwardingProblems(echo(), trusted, true)).toEqual([
+      'REMOTE_ADDR 127.0.0.2 (client 6.6.6.6)',
+      'scheme seen as http (want https)',
+      'X-Forwarded-For 127.0.0.2 reached the app (the proxy sets 6.6.6.6)',
+      'X-Forwarded-For 127.0.0.2 reached the app (the proxy sets 6.6.6.6)',
+      'X-Forwarded-Proto http reached the app',
+    ]);
+  });
+
   it('with no proxy in front only the address and scheme are judged', () => {
-    expect(forwardingProblems(echo({ headers: { forwarded: 'for=6.6.6.6' } }), CLIENT, false)).toEqual([]);
+    expect(forwardingProblems(echo({ headers: { forwarded: 'for=6.6.6.6' } }), DIRECT, false)).toEqual([]);
   });
 });
 
