@@ -18,7 +18,8 @@ const APP_ROOT = join(ROOT, 'examples', 'apps', 'wsgi');
 const STACKS: Record<string, string> = {
   'nginx-gunicorn': 'serve: {server: gunicorn}\nproxy: {kind: nginx, protocol: http',
   'nginx-uwsgi': 'serve: {server: uwsgi}\nproxy: {kind: nginx, protocol: uwsgi',
-  'gateway-wsgiref': 'serve: {server: wsgiref, concurrency: threads, threads: 4}\nproxy: {kind: gateway, protocol: http',
+  'gateway-wsgiref':
+    'serve: {server: wsgiref, concurrency: threads, threads: 4}\nproxy: {kind: gateway, protocol: http',
 };
 
 function stackYaml(name: string, serveAndProxy: string): string {
@@ -43,7 +44,14 @@ describeWith({ tools: ['nginx', 'uwsgi', 'gunicorn'], pythonModules: ['gunicorn'
     let report: VerifyReport;
 
     beforeAll(async () => {
-      const run = await runVerify(['--probe-app', '--only', 'app', '--json', join(dir, 'report.json'), ...files]);
+      const run = await runVerify([
+        '--probe-app',
+        '--only',
+        'app',
+        '--json',
+        join(dir, 'report.json'),
+        ...files,
+      ]);
       expect(run.code, run.stdout + run.stderr).not.toBeNull();
       report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as VerifyReport;
     }, 240_000);
