@@ -91,13 +91,16 @@ const GUNICORN_WORKER_CLASSES: Partial<Record<Concurrency, string>> = {
  * connects from the loopback address the app server binds (on a unix socket the peer has no
  * address; only the proxy can reach the socket, mode 660). With no proxy, nobody.
  */
-function proxyPeer(plan: Plan, asgi = false): { behindProxy: boolean; forwardedAllowIps: string } {
+function proxyPeer(
+  plan: Plan,
+  unixPeerUnnamed = false,
+): { behindProxy: boolean; forwardedAllowIps: string } {
   if (plan.front.kind === 'none') return { behindProxy: false, forwardedAllowIps: '' };
   const socket = plan.appServer!.bound[0]!;
   if (socket.kind === 'tcp') return { behindProxy: true, forwardedAllowIps: socket.host };
-  // uvicorn's proxy-header middleware (also under gunicorn's uvicorn worker) cannot name a
-  // unix-socket peer: '*', which the socket's mode restricts to the proxy.
-  return { behindProxy: true, forwardedAllowIps: asgi ? '*' : '127.0.0.1' };
+  // uvicorn's proxy-header middleware (also under gunicorn's uvicorn worker) and waitress
+  // cannot name a unix-socket peer: '*', which the socket's mode restricts to the proxy.
+  return { behindProxy: true, forwardedAllowIps: unixPeerUnnamed ? '*' : '127.0.0.1' };
 }
 
 /** A runner script stackgen generates for a server that has no command line of its own. */
@@ -218,11 +221,13 @@ export const SERVER_RECIPES: Record<ServerName, ServerRecipe> = {
         'waitress',
         ...where,
         `--threads=${s.threads?.count ?? 4}`,
-        // Behind a proxy: honour X-Forwarded-Proto/For from it (waitress trusts only these).
+        // Behind a proxy: honour X-Forwarded-Proto/For/Host from it, and only from it (on TCP
+        // its loopback address; a unix-socket peer has no address, so '*' there, which the
+        // socket's mode restricts to the proxy). waitress clears them from anyone else.
         ...(p.front.kind === 'none'
           ? []
           : [
-              '--trusted-proxy=*',
+              `--trusted-proxy=${proxyPeer(p, true).forwardedAllowIps}`,
               '--trusted-proxy-headers=x-forwarded-for x-forwarded-proto x-forwarded-host',
             ]),
         p.app.entry,

@@ -354,8 +354,11 @@ def wsgi_host(environ):
     return environ.get("HTTP_HOST") or environ.get("SERVER_NAME")
 
 
-def wsgi_echo(app, environ, body, interface="wsgi"):
-    """Echo payload for a WSGI environ (also used by CGI, whose env has the same names)."""
+def wsgi_echo(app, environ, body, interface="wsgi", remote_addr=None):
+    """Echo payload for a WSGI environ (also used by CGI, whose env has the same names).
+
+    `remote_addr`: the client address as the framework's own API reports it (Flask's
+    request.remote_addr); REMOTE_ADDR when the app passes none."""
     is_wsgi = interface == "wsgi"
     return echo_payload(
         app=app,
@@ -366,7 +369,7 @@ def wsgi_echo(app, environ, body, interface="wsgi"):
         query=environ.get("QUERY_STRING", ""),
         headers=wsgi_headers(environ),
         body=body,
-        remote_addr=environ.get("REMOTE_ADDR"),
+        remote_addr=remote_addr if remote_addr is not None else environ.get("REMOTE_ADDR"),
         scheme=environ.get("wsgi.url_scheme") or _cgi_scheme(environ),
         host=wsgi_host(environ),
         server_port=environ.get("SERVER_PORT"),

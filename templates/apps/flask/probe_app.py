@@ -85,7 +85,8 @@ def echo(path):
     # loses on this stack (e.g. a chunked upload next to HTTP_TRANSFER_ENCODING) fails the
     # probe as it would fail the user's app.
     body = request.get_data()
-    return _json(pc.wsgi_echo(APP, request.environ, body))
+    # The client address as a Flask view reads it (request.remote_addr).
+    return _json(pc.wsgi_echo(APP, request.environ, body, remote_addr=request.remote_addr))
 
 
 def _json(payload, code=200):

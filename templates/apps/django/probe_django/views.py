@@ -73,7 +73,10 @@ def echo(request):
     # The body as Django hands it to a view (request.body): a body the framework loses on
     # this stack (e.g. a chunked upload Django 3.2 cannot see) fails the probe, as it
     # would fail the user's app.
-    return _json(pc.wsgi_echo("django", _server_environ(request), request.body))
+    # The client address as a Django view reads it: request.META["REMOTE_ADDR"].
+    return _json(
+        pc.wsgi_echo("django", _server_environ(request), request.body, remote_addr=request.META.get("REMOTE_ADDR"))
+    )
 
 
 @_probe_view
