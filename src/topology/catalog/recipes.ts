@@ -91,10 +91,7 @@ const GUNICORN_WORKER_CLASSES: Partial<Record<Concurrency, string>> = {
  * connects from the loopback address the app server binds (on a unix socket the peer has no
  * address; only the proxy can reach the socket, mode 660). With no proxy, nobody.
  */
-function proxyPeer(
-  plan: Plan,
-  unixPeerUnnamed = false,
-): { behindProxy: boolean; forwardedAllowIps: string } {
+function proxyPeer(plan: Plan, unixPeerUnnamed = false): { behindProxy: boolean; forwardedAllowIps: string } {
   if (plan.front.kind === 'none') return { behindProxy: false, forwardedAllowIps: '' };
   const socket = plan.appServer!.bound[0]!;
   if (socket.kind === 'tcp') return { behindProxy: true, forwardedAllowIps: socket.host };
