@@ -9,6 +9,7 @@
 // recovers the text with environ['PATH_INFO'].encode('latin1').decode('utf8').
 
 import { UpstreamError } from '../errors.js';
+import { CLIENT_FORWARDING_VARS } from './forwarding.js';
 import type { GatewayRequest } from './transport.js';
 
 export type CgiEnv = Array<[string, string]>;
@@ -34,11 +35,10 @@ const NEVER_PASSED = new Set([
   'HTTP_PROXY',
   'HTTP_CONTENT_LENGTH',
   'HTTP_TRANSFER_ENCODING',
-  // The gateway is the edge: forwarded-for/proto/host come from the connection (set below),
-  // never from the client, so an app that trusts them cannot be fooled by a spoofed header.
-  'HTTP_X_FORWARDED_FOR',
-  'HTTP_X_FORWARDED_PROTO',
-  'HTTP_X_FORWARDED_HOST',
+  // The gateway is the edge: forwarded-for/proto/host and X-Real-IP come from the connection
+  // (set below), Forwarded and the HTTPS flags are dropped (forwarding.ts), so an app that
+  // trusts them cannot be fooled by a spoofed header.
+  ...CLIENT_FORWARDING_VARS,
 ]);
 
 /**
@@ -129,7 +129,7 @@ export function buildCgiEnv(req: GatewayRequest, extra?: ReadonlyArray<readonly 
   if (req.body !== null) env.push(['CONTENT_LENGTH', String(req.body.length)]);
   if (req.scheme === 'https') env.push(['HTTPS', 'on']);
   env.push(['HTTP_X_FORWARDED_FOR', req.remoteAddress], ['HTTP_X_FORWARDED_PROTO', req.scheme]);
-  env.push(['HTTP_X_FORWARDED_HOST', utf8ByteString(req.host)]);
+  env.push(['HTTP_X_FORWARDED_HOST', utf8ByteString(req.host)], ['HTTP_X_REAL_IP', req.remoteAddress]);
 
   const raw = req.rawHeaders;
   // Index of each HTTP_* var in env, to merge repeated fields (RFC 9110 §5.3: a recipient MAY

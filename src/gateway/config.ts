@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { StackgenError } from '../errors.js';
+import { CIDR_MESSAGE, isCidr } from '../stack/cidr.js';
 import { loadYaml } from '../stack/load.js';
 import type { UpstreamScheme, UpstreamTarget } from './transport.js';
 
@@ -65,6 +66,8 @@ export interface GatewayConfig {
   timeouts: GatewayTimeouts;
   accessLog: AccessLogTarget;
   securityHeaders: Array<[string, string]>;
+  /** Load balancers (CIDRs) whose X-Forwarded-For/-Proto name the client; empty: nobody's. */
+  trustedProxies: string[];
   locations: GatewayLocation[];
 }
 
@@ -341,6 +344,12 @@ export const gatewayConfigSchema = z
       .record(z.string().regex(/^[!#$%&'*+.^`|~0-9A-Za-z-]+$/, 'a header name'), z.string())
       .default({})
       .describe('Headers added to every response that does not already carry them.'),
+    trusted_proxies: z
+      .array(z.string().refine(isCidr, CIDR_MESSAGE))
+      .default([])
+      .describe(
+        'Load balancers in front (CIDRs): a connection from one of them may name the client (X-Forwarded-For) and scheme (X-Forwarded-Proto); nobody else may.',
+      ),
     locations: z.array(locationSchema).min(1).describe('URL prefixes and what serves them.'),
   })
   .describe('The stackgen gateway configuration.');
@@ -395,6 +404,7 @@ function normalise(parsed: ParsedConfig, source: string | null, baseDir: string)
           ? { kind: 'off' }
           : { kind: 'file', path: resolve(baseDir, log) },
     securityHeaders: Object.entries(parsed.security_headers),
+    trustedProxies: parsed.trusted_proxies,
     locations,
   };
 }

@@ -3,7 +3,8 @@
 // all come through here, so a rule about which request reaches which location is written once.
 
 import { discardRequestBody } from './body.js';
-import type { GatewayConfig, UpstreamLocation } from './config.js';
+import type { UpstreamLocation } from './config.js';
+import { clientView } from './forwarding.js';
 import type { GatewayState } from './gateway-state.js';
 import { type ProxyOutcome, proxyRequest } from './proxy.js';
 import { type GuardAccepted, type GuardInput, guardRequest } from './request-guard.js';
@@ -74,6 +75,8 @@ export interface Peer {
   remotePort: number;
   serverAddress: string;
   serverPort: number;
+  /** Set when the client is already resolved (a local redirect's original request). */
+  scheme?: 'http' | 'https';
 }
 
 /** The Peer of a client socket. */
@@ -139,7 +142,7 @@ export async function dispatch(s: GatewayState, routed: Routed, d: Dispatch): Pr
     body = read;
   }
   try {
-    const request = gatewayRequestFor(s.config, routed, loc, d, body);
+    const request = gatewayRequestFor(s, routed, loc, d, body);
     return await proxyTo(s, loc, d.sink, request, d.mayRedirect);
   } finally {
     if (body !== null) void discardRequestBody(body);
@@ -148,13 +151,19 @@ export async function dispatch(s: GatewayState, routed: Routed, d: Dispatch): Pr
 
 /** The GatewayRequest for a guarded, routed request (one place for every lane). */
 export function gatewayRequestFor(
-  config: GatewayConfig,
+  s: Pick<GatewayState, 'config' | 'trustedProxies'>,
   routed: Routed,
   loc: UpstreamLocation,
   d: Pick<Dispatch, 'method' | 'peer' | 'signal' | 'forwardHeaders'>,
   body: RequestBody | null,
 ): GatewayRequest {
   const { guard, route } = routed;
+  const config = s.config;
+  // The client address and scheme: the connection's, or a trusted load balancer's word.
+  const client =
+    d.peer.scheme !== undefined
+      ? { remoteAddress: d.peer.remoteAddress, scheme: d.peer.scheme }
+      : clientView(d.peer.remoteAddress, 'http', guard.rawHeaders, s.trustedProxies);
   return {
     method: d.method,
     rawTarget: guard.rawTarget,
@@ -165,8 +174,8 @@ export function gatewayRequestFor(
     httpVersion: guard.httpVersion,
     rawHeaders: d.forwardHeaders ?? guard.rawHeaders,
     host: guard.host ?? config.serverName,
-    scheme: 'http',
-    remoteAddress: d.peer.remoteAddress,
+    scheme: client.scheme,
+    remoteAddress: client.remoteAddress,
     remotePort: d.peer.remotePort,
     serverAddress: d.peer.serverAddress,
     serverPort: d.peer.serverPort,

@@ -3,7 +3,9 @@
 // with until it is answered, so a reload never changes the rules under a request in flight;
 // a retired state closes its pools and its log once the last of its requests is done.
 
+import type { BlockList } from 'node:net';
 import type { GatewayConfig, GatewayLocation } from './config.js';
+import { trustedProxyList } from './forwarding.js';
 import { type AccessLog, type GatewayLogger, openAccessLog } from './log.js';
 import type { ProxyOutcome } from './proxy.js';
 import { createRouter, type Router } from './router.js';
@@ -20,6 +22,8 @@ export interface GatewayState {
   readonly accessLog: AccessLog;
   readonly transportTimeouts: TransportTimeouts;
   readonly hasWebsocket: boolean;
+  /** config.trustedProxies as a matcher; null when the gateway is the edge. */
+  readonly trustedProxies: BlockList | null;
   readonly logger: GatewayLogger;
   /** Requests currently using this state; its pools close when it is retired and idle. */
   inFlight: number;
@@ -60,6 +64,7 @@ export function buildGatewayState(
       sendMs: config.timeouts.sendMs,
     },
     hasWebsocket: config.locations.some((l) => l.kind === 'upstream' && l.websocket),
+    trustedProxies: trustedProxyList(config.trustedProxies),
     logger,
     inFlight: 0,
     retired: false,

@@ -48,7 +48,7 @@ export function serveUpgrade(
   const cancellation = new Cancellation();
   socket.once('close', () => cancellation.abort());
   const request = gatewayRequestFor(
-    s.config,
+    s,
     routed,
     loc,
     { method: req.method ?? 'GET', peer: peerOf(req.socket), signal: cancellation },

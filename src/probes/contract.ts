@@ -75,7 +75,23 @@ export const probePaths = {
   status: (code: number) => `${PROBE_PREFIX}status?code=${code}`,
   pid: () => `${PROBE_PREFIX}pid`,
   ws: () => `${PROBE_PREFIX}ws`,
+  frame: () => `${PROBE_PREFIX}frame`,
 } as const;
+
+/**
+ * What /__probe/frame sets itself (Django's clickjacking middleware sends X-Frame-Options:
+ * DENY): a front that adds security headers must pass these once, unchanged.
+ */
+export const APP_SECURITY_HEADERS: ReadonlyArray<readonly [string, string]> = [
+  ['X-Frame-Options', 'DENY'],
+  ['X-Content-Type-Options', 'nosniff'],
+  ['Referrer-Policy', 'no-referrer'],
+];
+
+/** /__probe/frame's body: the headers it set. */
+export interface FrameResponse {
+  headers: Record<string, string>;
+}
 
 /** Upper bounds the apps enforce (a larger value is answered with 400 and ProbeErrorResponse). */
 export const PROBE_LIMITS = { ms: 60_000, chunks: 1000, intervalMs: 10_000, code: [200, 599] } as const;

@@ -35,6 +35,10 @@ export interface HttpAnswer {
   body: Buffer;
   /** performance.now() at each body chunk's arrival. */
   arrivals: number[];
+  /** Header names and values as received, repeats kept (node's rawHeaders). */
+  rawHeaders: string[];
+  /** This end's address of the connection: the client address the front saw. */
+  clientAddress: string | null;
   /** performance.now() when the request was sent and when the answer ended. */
   sentAt: number;
   endedAt: number;
@@ -50,6 +54,8 @@ export interface HttpOptions {
   announceBytes?: number;
   timeoutMs?: number;
   signal?: AbortSignal | undefined;
+  /** Connect from this local address (e.g. 127.0.0.2: a client that is not the proxy's 127.0.0.1). */
+  localAddress?: string | undefined;
 }
 
 export class HttpProbeError extends Error {
@@ -87,8 +93,17 @@ export function httpRequest(target: Target, path: string, options: HttpOptions =
     const onAbort = () => fail(new HttpProbeError('interrupted', 'aborted'));
     options.signal?.addEventListener('abort', onAbort, { once: true });
     const req = request(
-      { host: target.host, port: target.port, path, method: options.method ?? 'GET', headers, agent: false },
+      {
+        host: target.host,
+        port: target.port,
+        path,
+        method: options.method ?? 'GET',
+        headers,
+        agent: false,
+        ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
+      },
       (res) => {
+        const clientAddress = res.socket?.localAddress ?? null;
         const parts: Buffer[] = [];
         const arrivals: number[] = [];
         res.on('data', (chunk: Buffer) => {
@@ -105,6 +120,8 @@ export function httpRequest(target: Target, path: string, options: HttpOptions =
           resolve({
             status: res.statusCode ?? 0,
             headers: res.headers,
+            rawHeaders: res.rawHeaders,
+            clientAddress,
             body: Buffer.concat(parts),
             arrivals,
             sentAt,

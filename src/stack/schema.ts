@@ -4,6 +4,7 @@
 
 import { z } from 'zod';
 import { DEFAULT_PROXY } from '../topology/catalog/names.js';
+import { CIDR_MESSAGE, isCidr } from './cidr.js';
 import { CONCURRENCY, FRAMEWORKS, INTERFACES, MANAGERS, PROTOCOLS, PROXY_KINDS, SERVERS } from './enums.js';
 
 export * from './enums.js';
@@ -234,7 +235,15 @@ const proxySchema = z
     security_headers: z
       .boolean()
       .default(true)
-      .describe('Add X-Content-Type-Options, X-Frame-Options and Referrer-Policy to every response.'),
+      .describe(
+        'Add X-Content-Type-Options, X-Frame-Options and Referrer-Policy to every response the app did not set them on.',
+      ),
+    trusted_proxies: z
+      .array(z.string().refine(isCidr, CIDR_MESSAGE))
+      .default([])
+      .describe(
+        'Load balancers in front of the proxy (CIDRs). Only a connection from one of them may set the client address (X-Forwarded-For) and scheme (X-Forwarded-Proto); empty: the proxy is the edge and believes no client.',
+      ),
     unbuffered: z
       .array(z.string().regex(/^\/([^\s{};]*\/)?$/, 'a URL prefix like /events/'))
       .default([])

@@ -212,6 +212,37 @@ const HTTPBIN: Case[] = [
     },
   },
   {
+    name: "the app's own X-Frame-Options: DENY arrives once (the proxy adds no SAMEORIGIN)",
+    run: async (f) => {
+      const a = await send(f, '/response-headers?X-Frame-Options=DENY');
+      return check(
+        a.status === 200 && a.headers['x-frame-options'] === 'DENY',
+        `${a.headers['x-frame-options']}`,
+      );
+    },
+  },
+  {
+    name: 'spoofed forwarding headers never reach the app (/headers, /ip)',
+    run: async (f) => {
+      const spoof = {
+        'X-Forwarded-For': '6.6.6.6',
+        'X-Real-IP': '6.6.6.6',
+        Forwarded: 'for=6.6.6.6;proto=https',
+        'X-Forwarded-Ssl': 'on',
+        'Front-End-Https': 'on',
+      };
+      const seen = JSON.stringify(json(await send(f, '/headers', { headers: spoof }))['headers']);
+      // httpbin's /ip is X-Forwarded-For or REMOTE_ADDR: the proxy's value, never the client's.
+      const ip = String(json(await send(f, '/ip', { headers: spoof }))['origin']);
+      return check(
+        !seen.includes('6.6.6.6') &&
+          !/X-Forwarded-Ssl|Front-End-Https|"Forwarded"/i.test(seen) &&
+          ip !== '6.6.6.6',
+        `headers ${seen}, origin ${ip}`,
+      );
+    },
+  },
+  {
     name: 'a 16 KB response header passes',
     run: async (f) => {
       // 16,000 bytes: the request line that asks for it still fits nginx's 16 KiB line buffer.

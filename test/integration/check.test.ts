@@ -74,6 +74,26 @@ describeTools('stackgen check', () => {
     expect(r.code).toBe(EXIT_CODES.ok);
   });
 
+  it('nginx -t passes for a 33-character stack name with trusted_proxies and security headers', async () => {
+    // nginx's variables_hash_bucket_size (64) bounds variable names: the maps' names are
+    // `<name>_app_<short suffix>` so a long stack name still fits (seen: "could not build
+    // variables_hash" with `<name>_app_x_content_type_options`).
+    const spec = join(work, 'long-name.yaml');
+    writeFileSync(
+      spec,
+      [
+        'name: a-very-long-stack-name-for-vars-x',
+        `app: {framework: wsgi, entry: "app:application", root: ${join(ROOT, 'examples/apps/wsgi')}}`,
+        'serve: {server: gunicorn}',
+        'proxy: {kind: nginx, protocol: http, trusted_proxies: [10.0.0.0/8]}',
+        'processes: {manager: none}',
+        '',
+      ].join('\n'),
+    );
+    const r = await cli(spec, '--cores', '2');
+    expect(r.stdout).toContain('PASS nginx -t (nginx/nginx.conf)');
+  });
+
   it('reports gunicorn --check-config failing on a missing app module, with its message, and exits 1', async () => {
     const spec = join(work, 'broken.yaml');
     writeFileSync(

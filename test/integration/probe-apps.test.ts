@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
+  APP_SECURITY_HEADERS,
   type CountResponse,
   type EchoResponse,
   PROBE_APPS,
@@ -581,6 +582,15 @@ for (const serverCase of CASES) {
       expect(unknown.status).toBe(404);
     });
 
+    it('sets its own security headers on /__probe/frame (X-Frame-Options: DENY)', async () => {
+      const frame = await httpRequest(port, probePaths.frame());
+      expect(frame.status).toBe(200);
+      for (const [name, value] of APP_SECURITY_HEADERS) expect(frame.headers[name.toLowerCase()]).toBe(value);
+      expect(JSON.parse(frame.body.toString())).toEqual({
+        headers: Object.fromEntries(APP_SECURITY_HEADERS),
+      });
+    });
+
     if (serverCase.websocket) {
       it('echoes WebSocket text and binary messages', async () => {
         expect(app.websocket).toBe(true);
@@ -730,6 +740,12 @@ describeWith({ tools: ['python3'] })('CGI script executed per request', () => {
     // No CONTENT_LENGTH: no body, even though stdin has bytes (RFC 3875 §4.2).
     const unannounced = await runCgi('/x', { method: 'POST', unannouncedStdin: Buffer.from('ignored') });
     expect(cgiJson<EchoResponse>(unannounced).body_length).toBe(0);
+  });
+
+  it('sets its own security headers on /__probe/frame', async () => {
+    const frame = await runCgi('/__probe/frame');
+    expect(frame.status).toBe(200);
+    for (const [name, value] of APP_SECURITY_HEADERS) expect(frame.headers[name.toLowerCase()]).toBe(value);
   });
 
   it('maps /__probe/status to the Status header and rejects bad parameters', async () => {

@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { StackgenError, UpstreamError } from '../../errors.js';
 import { DEFAULT_MAX_HEAD_BYTES as MAX_RESPONSE_HEAD_BYTES } from '../codecs/cgi-response.js';
+import { CLIENT_FORWARDING_HEADERS } from '../forwarding.js';
 import { connectionOptions, HOP_BY_HOP } from '../hop-by-hop.js';
 import type { GatewayLogger } from '../log.js';
 import type {
@@ -31,15 +32,13 @@ export interface HttpTransportOptions {
 
 // Request fields never forwarded as received: hop-by-hop ones (hop-by-hop.ts), the ones the
 // gateway sets itself, and `Proxy` (httpoxy: it would become HTTP_PROXY in a CGI-ish app).
+// The client's forwarding headers (forwarding.ts) are replaced or dropped, never passed.
 const DROP_REQUEST = new Set([
   ...HOP_BY_HOP,
   'host',
   'content-length',
   'proxy',
-  'x-forwarded-for',
-  'x-forwarded-proto',
-  'x-forwarded-host',
-  'x-real-ip',
+  ...CLIENT_FORWARDING_HEADERS,
 ]);
 
 const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);

@@ -141,6 +141,20 @@ const GUNICORN_WORKER_CLASSES: Partial<Record<Concurrency, string>> = {
   async: 'uvicorn.workers.UvicornWorker',
 };
 
+/**
+ * Who may tell the app server the client's address and scheme: the proxy in front, which
+ * connects from the loopback address the app server binds (on a unix socket the peer has no
+ * address; only the proxy can reach the socket, mode 660). With no proxy, nobody.
+ */
+function proxyPeer(plan: Plan, unixPeerUnnamed = false): { behindProxy: boolean; forwardedAllowIps: string } {
+  if (plan.front.kind === 'none') return { behindProxy: false, forwardedAllowIps: '' };
+  const socket = plan.appServer!.bound[0]!;
+  if (socket.kind === 'tcp') return { behindProxy: true, forwardedAllowIps: socket.host };
+  // uvicorn's proxy-header middleware (also under gunicorn's uvicorn worker) and waitress
+  // cannot name a unix-socket peer: '*', which the socket's mode restricts to the proxy.
+  return { behindProxy: true, forwardedAllowIps: unixPeerUnnamed ? '*' : '127.0.0.1' };
+}
+
 /** A runner script stackgen generates for a server that has no command line of its own. */
 const runnerFile = (server: 'tornado' | 'wsgiref' | 'waitress'): RecipeFile => ({
   file: 'runner',
@@ -151,6 +165,7 @@ const runnerFile = (server: 'tornado' | 'wsgiref' | 'waitress'): RecipeFile => (
     const socket = plan.appServer!.bound[0]!;
     return {
       socketHost: socket.kind === 'tcp' ? socket.host : '127.0.0.1',
+      ...proxyPeer(plan),
       maxBodyBytes: sizeToBytes(plan.spec.proxy.max_body) || 100 * 1024 ** 2,
       // Drain within the stop timeout, leaving time for the idle connections to close.
       drainSeconds: drainSeconds(plan),
@@ -208,8 +223,10 @@ export const SERVER_RECIPES: Record<ServerName, ServerRecipe> = {
             timeoutComment: timeoutComment(plan),
             workersWhy: wrapWords(app.workers.reason),
             jitter: Math.max(1, Math.round(plan.spec.serve.max_requests / 20)),
-            // Unix-socket peers have no address; trust the proxy on this machine only.
-            forwardedAllowIps: app.bound[0]!.kind === 'unix' ? '*' : '127.0.0.1',
+            ...proxyPeer(plan, app.concurrency === 'async'),
+            // A WSGI worker takes REMOTE_ADDR from the proxy's X-Forwarded-For through a
+            // wrapper in the config; uvicorn's worker does it itself (--proxy-headers).
+            wsgiClientAddress: plan.front.kind !== 'none' && app.concurrency !== 'async',
             // gunicorn's own limit is at most 8190; behind a proxy the proxy's limit holds.
             limitRequestLine: plan.front.kind === 'none' ? 8190 : 0,
           };
@@ -233,12 +250,13 @@ export const SERVER_RECIPES: Record<ServerName, ServerRecipe> = {
         ...where,
         '--workers',
         String(s.workers.count),
-        // Behind a proxy: trust X-Forwarded-* from it (uvicorn's default is 127.0.0.1, but a
-        // unix-socket peer has no address, so name it). Facing clients there is no proxy to
-        // trust: --no-proxy-headers, or any client on 127.0.0.1 could forge its address.
+        // The client's address and scheme from X-Forwarded-For/-Proto, trusted only from the
+        // proxy: on TCP its loopback address; a unix-socket peer has no address (uvicorn 0.17
+        // cannot name it), so '*' there — only the proxy can reach the socket (mode 660).
+        // Facing clients directly, no forwarding header is believed at all.
         ...(p.front.kind === 'none'
           ? ['--no-proxy-headers']
-          : ['--proxy-headers', '--forwarded-allow-ips', '*']),
+          : ['--proxy-headers', '--forwarded-allow-ips', ep.kind === 'unix' ? '*' : ep.host]),
         '--timeout-keep-alive',
         '5',
         '--limit-concurrency',
@@ -271,11 +289,13 @@ export const SERVER_RECIPES: Record<ServerName, ServerRecipe> = {
         p.files.runner,
         ...where,
         `--threads=${s.threads?.count ?? 4}`,
-        // Behind a proxy: honour X-Forwarded-Proto/For from it (waitress trusts only these).
+        // Behind a proxy: honour X-Forwarded-Proto/For/Host from it, and only from it (on TCP
+        // its loopback address; a unix-socket peer has no address, so '*' there, which the
+        // socket's mode restricts to the proxy). waitress clears them from anyone else.
         ...(p.front.kind === 'none'
           ? []
           : [
-              '--trusted-proxy=*',
+              `--trusted-proxy=${proxyPeer(p, true).forwardedAllowIps}`,
               '--trusted-proxy-headers=x-forwarded-for x-forwarded-proto x-forwarded-host',
             ]),
         p.app.entry,
@@ -365,14 +385,20 @@ export const PROXY_RECIPES: Record<ProxyKind, ProxyRecipe> = {
         install: 'included from nginx.conf (or /etc/nginx/sites-enabled)',
         view: (plan) => {
           const protocol = plan.upstream!.protocol;
+          const upstreamName = `${plan.name.replace(/-/g, '_')}_app`;
+          const trustedProxies = plan.spec.proxy.trusted_proxies;
           return {
             listen: plan.front.listens.map(nginxListen).join(', '),
             listens: plan.front.listens.map(nginxListen),
+            trustedProxies,
+            // The scheme the app is told: the connection's, or a trusted load balancer's.
+            schemeVar: trustedProxies.length > 0 ? `$${upstreamName}_scheme` : '$scheme',
+            httpsVar: trustedProxies.length > 0 ? `$${upstreamName}_https` : '$https',
             // server_name _: the stack's server is the default; a real name: a catch-all
             // server in front of it refuses every other Host.
             defaultServer: plan.spec.proxy.server_name === '_',
             catchAll: plan.spec.proxy.server_name !== '_',
-            upstreamName: `${plan.name.replace(/-/g, '_')}_app`,
+            upstreamName,
             servers: (plan.upstream?.endpoints ?? []).map(nginxAddress),
             keepalive: protocol === 'http' ? 16 : 0,
             noKeepaliveWhy:

@@ -11,6 +11,8 @@ Every probe app answers the same contract (mirrored in src/probes/contract.ts):
   /__probe/count                 requests served by all worker processes together
   /__probe/status?code=N         answer with status N
   /__probe/pid                   {"pid": ...}
+  /__probe/frame                 sets its own X-Frame-Options: DENY (and the other
+                                 security headers), as Django's middleware does
   /__probe/ws                    WebSocket echo (ASGI and tornado apps)
 
 This module holds the pure parts (payload shapes, query parsing, WSGI/ASGI environ
@@ -56,6 +58,14 @@ ENVIRON_KEYS = (
     "HTTP_X_FORWARDED_PROTO",
     "CONTENT_LENGTH",
     "HTTP_TRANSFER_ENCODING",
+)
+
+# What /__probe/frame sets itself, as a real app does (Django's XFrameOptionsMiddleware sends
+# X-Frame-Options: DENY): a proxy that adds its own defaults must not send a second value.
+APP_SECURITY_HEADERS = (
+    ("X-Frame-Options", "DENY"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
 )
 
 # Bounds keep a typo in a probe URL from pinning a worker for an hour.
@@ -179,6 +189,11 @@ def _can_write(directory):
     os.close(fd)
     os.unlink(path)
     return True
+
+
+def frame_payload():
+    """What /__probe/frame answers (its headers are APP_SECURITY_HEADERS)."""
+    return {"headers": dict(APP_SECURITY_HEADERS)}
 
 
 def slow_payload(ms, start, end):
@@ -356,8 +371,11 @@ def wsgi_host(environ):
     return environ.get("HTTP_HOST") or environ.get("SERVER_NAME")
 
 
-def wsgi_echo(app, environ, body, interface="wsgi"):
-    """Echo payload for a WSGI environ (also used by CGI, whose env has the same names)."""
+def wsgi_echo(app, environ, body, interface="wsgi", remote_addr=None):
+    """Echo payload for a WSGI environ (also used by CGI, whose env has the same names).
+
+    `remote_addr`: the client address as the framework's own API reports it (Flask's
+    request.remote_addr); REMOTE_ADDR when the app passes none."""
     is_wsgi = interface == "wsgi"
     return echo_payload(
         app=app,
@@ -368,7 +386,7 @@ def wsgi_echo(app, environ, body, interface="wsgi"):
         query=environ.get("QUERY_STRING", ""),
         headers=wsgi_headers(environ),
         body=body,
-        remote_addr=environ.get("REMOTE_ADDR"),
+        remote_addr=remote_addr if remote_addr is not None else environ.get("REMOTE_ADDR"),
         scheme=environ.get("wsgi.url_scheme") or _cgi_scheme(environ),
         host=wsgi_host(environ),
         server_port=environ.get("SERVER_PORT"),

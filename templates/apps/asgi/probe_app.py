@@ -55,6 +55,8 @@ async def _dispatch(scope, receive, send, path):
         await _json(send, pc.count_payload())
     elif name == "pid":
         await _json(send, pc.pid_payload())
+    elif name == "frame":
+        await _json(send, pc.frame_payload(), extra=pc.APP_SECURITY_HEADERS)
     elif name == "status":
         code = pc.query_int(query, "code")
         if pc.status_allows_body(code):
@@ -74,7 +76,7 @@ def _start(code, content_type, length=None, extra=()):
     return {"type": "http.response.start", "status": code, "headers": headers}
 
 
-async def _json(send, payload, code=200):
+async def _json(send, payload, code=200, extra=()):
     body = pc.to_json(payload)
-    await send(_start(code, pc.JSON_TYPE, len(body)))
+    await send(_start(code, pc.JSON_TYPE, len(body), extra=extra))
     await send({"type": "http.response.body", "body": body})

@@ -74,6 +74,14 @@ def pid():
     return _json(pc.pid_payload())
 
 
+@app.route("/__probe/frame")
+def frame():
+    response = _json(pc.frame_payload())
+    for name, value in pc.APP_SECURITY_HEADERS:
+        response.set_header(name, value)
+    return response
+
+
 @app.route("/__probe/status", method="ANY")
 @_probe
 def status():

@@ -93,6 +93,9 @@ def dispatch(environ):
         respond_json(pc.count_payload())
     elif name == "pid":
         respond_json(pc.pid_payload())
+    elif name == "frame":
+        extra = ["Cache-Control: no-store"] + ["%s: %s" % pair for pair in pc.APP_SECURITY_HEADERS]
+        respond(200, pc.JSON_TYPE, pc.to_json(pc.frame_payload()), extra)
     elif name == "status":
         code = pc.query_int(query, "code")
         if pc.status_allows_body(code):

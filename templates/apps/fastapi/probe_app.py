@@ -60,6 +60,14 @@ async def pid(request: Request):
     return _json(pc.pid_payload())
 
 
+@app.get("/__probe/frame")
+async def frame(request: Request):
+    pc.record_request(request.scope["path"])
+    response = _json(pc.frame_payload())
+    response.headers.update(dict(pc.APP_SECURITY_HEADERS))
+    return response
+
+
 @app.api_route("/__probe/status", methods=METHODS)
 async def status(request: Request):
     pc.record_request(request.scope["path"])

@@ -60,6 +60,14 @@ def pid():
     return _json(pc.pid_payload())
 
 
+@app.route("/__probe/frame")
+def frame():
+    response = _json(pc.frame_payload())
+    for name, value in pc.APP_SECURITY_HEADERS:
+        response.headers[name] = value
+    return response
+
+
 @app.route("/__probe/status", methods=METHODS)
 def status():
     code = pc.query_int(request.query_string, "code")
@@ -79,7 +87,8 @@ def echo(path):
     # loses on this stack (e.g. a chunked upload next to HTTP_TRANSFER_ENCODING) fails the
     # probe as it would fail the user's app.
     body = request.get_data()
-    return _json(pc.wsgi_echo(APP, request.environ, body))
+    # The client address as a Flask view reads it (request.remote_addr).
+    return _json(pc.wsgi_echo(APP, request.environ, body, remote_addr=request.remote_addr))
 
 
 def _json(payload, code=200):

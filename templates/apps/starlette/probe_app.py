@@ -62,6 +62,13 @@ async def pid(request):
     return _json(pc.pid_payload())
 
 
+async def frame(request):
+    pc.record_request(request.scope["path"])
+    response = _json(pc.frame_payload())
+    response.headers.update(dict(pc.APP_SECURITY_HEADERS))
+    return response
+
+
 async def status(request):
     pc.record_request(request.scope["path"])
     code = pc.query_int(request.scope["query_string"], "code")
@@ -89,6 +96,7 @@ app = Starlette(
         Route("/__probe/stream", stream),
         Route("/__probe/count", count),
         Route("/__probe/pid", pid),
+        Route("/__probe/frame", frame),
         Route("/__probe/status", status, methods=METHODS),
         WebSocketRoute("/__probe/ws", websocket_echo),
         Route("/{path:path}", echo, methods=METHODS),

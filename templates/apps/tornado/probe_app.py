@@ -130,6 +130,13 @@ class PidHandler(ProbeHandler):
         self.send_json(pc.pid_payload())
 
 
+class FrameHandler(ProbeHandler):
+    def get(self):
+        for name, value in pc.APP_SECURITY_HEADERS:
+            self.set_header(name, value)
+        self.send_json(pc.frame_payload())
+
+
 class StatusHandler(ProbeHandler):
     def _status(self):
         code = self.query_int("code")
@@ -165,6 +172,7 @@ def make_app(**settings):
             (r"/.*/__probe/stream", StreamHandler),
             (r"/__probe/count", CountHandler),
             (r"/__probe/pid", PidHandler),
+            (r"/__probe/frame", FrameHandler),
             (r"/__probe/status", StatusHandler),
             (r"/__probe/ws", WebSocketEcho),
             (r"/.*", EchoHandler),

@@ -35,6 +35,8 @@ def _dispatch(environ, start_response, path):
         return _json(start_response, pc.count_payload())
     if name == "pid":
         return _json(start_response, pc.pid_payload())
+    if name == "frame":
+        return _json(start_response, pc.frame_payload(), extra=list(pc.APP_SECURITY_HEADERS))
     if name == "status":
         code = pc.query_int(query, "code")
         if not pc.status_allows_body(code):
@@ -51,10 +53,11 @@ def _stream(chunks, interval_ms):
         yield pc.stream_line(index)
 
 
-def _json(start_response, payload, code=200):
+def _json(start_response, payload, code=200, extra=()):
     body = pc.to_json(payload)
     start_response(
         pc.status_line(code),
-        [("Content-Type", pc.JSON_TYPE), ("Content-Length", str(len(body))), ("Cache-Control", "no-store")],
+        [("Content-Type", pc.JSON_TYPE), ("Content-Length", str(len(body))), ("Cache-Control", "no-store")]
+        + list(extra),
     )
     return [body]

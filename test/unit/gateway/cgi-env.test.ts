@@ -136,7 +136,9 @@ describe('buildCgiEnv — security regressions', () => {
   it('drops header names with characters outside letters, digits and "-" (nginx ignore_invalid_headers)', () => {
     const env = envOf(withHeaders('X.Dot', '1', 'X Space', '2', '', '3', 'X-Ok', '4'));
     expect(
-      [...env.keys()].filter((k) => k.startsWith('HTTP_') && !k.startsWith('HTTP_X_FORWARDED_')),
+      [...env.keys()].filter(
+        (k) => k.startsWith('HTTP_') && !k.startsWith('HTTP_X_FORWARDED_') && k !== 'HTTP_X_REAL_IP',
+      ),
     ).toEqual(['HTTP_X_OK']);
   });
 
@@ -154,6 +156,34 @@ describe('buildCgiEnv — security regressions', () => {
     expect(env.get('HTTP_X_FORWARDED_FOR')).toBe(gatewayRequest({}).remoteAddress);
     expect(env.get('HTTP_X_FORWARDED_PROTO')).toBe(gatewayRequest({}).scheme);
     expect(env.get('HTTP_X_FORWARDED_HOST')).toBe(gatewayRequest({}).host);
+  });
+
+  it('a spoofed X-Real-IP is replaced; Forwarded and the HTTPS flags are never passed', () => {
+    const env = envOf(
+      withHeaders(
+        'X-Real-IP',
+        '6.6.6.6',
+        'Forwarded',
+        'for=6.6.6.6;proto=https',
+        'X-Forwarded-Ssl',
+        'on',
+        'X-Forwarded-Protocol',
+        'https',
+        'X-Url-Scheme',
+        'https',
+        'Front-End-Https',
+        'on',
+      ),
+    );
+    expect(env.get('HTTP_X_REAL_IP')).toBe(gatewayRequest({}).remoteAddress);
+    for (const name of [
+      'HTTP_FORWARDED',
+      'HTTP_X_FORWARDED_SSL',
+      'HTTP_X_FORWARDED_PROTOCOL',
+      'HTTP_X_URL_SCHEME',
+      'HTTP_FRONT_END_HTTPS',
+    ])
+      expect(env.has(name), name).toBe(false);
   });
 
   it('drops a field whose value holds CR, LF or NUL (header splitting, C-string truncation)', () => {

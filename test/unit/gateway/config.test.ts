@@ -165,6 +165,21 @@ describe('parseGatewayConfigText', () => {
     expect(c.locations[0]).toMatchObject({ root: '/etc/gw/static', expiresMs: null });
   });
 
+  it('trusted_proxies: none by default; CIDRs and addresses accepted, anything else refused at its position', () => {
+    const loc = 'locations:\n  - {path: /, upstream: ["http://127.0.0.1:9"]}\n';
+    expect(parseGatewayConfigText(loc, 'g.yaml').trustedProxies).toEqual([]);
+    const ok = `trusted_proxies: [10.0.0.0/8, 192.0.2.7, "2001:db8::/32"]\n${loc}`;
+    expect(parseGatewayConfigText(ok, 'g.yaml').trustedProxies).toEqual([
+      '10.0.0.0/8',
+      '192.0.2.7',
+      '2001:db8::/32',
+    ]);
+    for (const bad of ['10.0.0.0/33', 'lb.example', '10.0.0.0/8/8'])
+      expect(errorOf(() => parseGatewayConfigText(`trusted_proxies: [${bad}]\n${loc}`, 'g.yaml'))).toMatch(
+        /^g\.yaml:1:\d+: .*CIDR/,
+      );
+  });
+
   it('reports YAML syntax errors with file:line:col', () => {
     expect(errorOf(() => parseGatewayConfigText('listen: [\n', 'gw.yaml'))).toMatch(/^gw\.yaml:\d+:\d+: /);
   });

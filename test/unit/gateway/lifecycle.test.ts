@@ -27,6 +27,7 @@ const config: GatewayConfig = {
   },
   accessLog: { kind: 'off' },
   securityHeaders: [],
+  trustedProxies: [],
   locations: [scriptedLocation('/', 'app')],
 };
 

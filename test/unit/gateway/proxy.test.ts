@@ -96,6 +96,29 @@ describe('http transport request headers', () => {
       ['Content-Length', '5'],
     ]);
   });
+
+  it('never forwards a client-sent X-Real-IP, Forwarded or HTTPS flag (X-Forwarded-Ssl…)', () => {
+    const spoofed = [
+      ['X-Real-IP', '6.6.6.6'],
+      ['Forwarded', 'for=6.6.6.6;proto=https'],
+      ['X-Forwarded-Ssl', 'on'],
+      ['X-Forwarded-Protocol', 'https'],
+      ['X-Url-Scheme', 'https'],
+      ['Front-End-Https', 'on'],
+    ].flat();
+    const h = backendRequestHeaders({ ...req, rawHeaders: spoofed, body: null } as GatewayRequest, null);
+    expect(h.filter((_, i) => i % 2 === 1)).not.toContain('6.6.6.6');
+    const names = h.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase());
+    for (const dropped of [
+      'forwarded',
+      'x-forwarded-ssl',
+      'x-forwarded-protocol',
+      'x-url-scheme',
+      'front-end-https',
+    ])
+      expect(names).not.toContain(dropped);
+    expect(h.slice(h.indexOf('X-Real-IP'), h.indexOf('X-Real-IP') + 2)).toEqual(['X-Real-IP', '10.0.0.7']);
+  });
 });
 
 describe('upstream pool', () => {

@@ -14,6 +14,7 @@ def probe_urls(slow_view):
         re_path(r"^.*/__probe/stream$", views.stream),
         path("__probe/count", views.count),
         path("__probe/pid", views.pid),
+        path("__probe/frame", views.frame),
         path("__probe/status", views.status),
         re_path(r"^__probe/", views.unknown_probe),
         re_path(r"", views.echo),

@@ -7,6 +7,7 @@ import time
 import probe_contract as pc
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpResponse, StreamingHttpResponse
+from django.views.decorators.clickjacking import xframe_options_deny
 
 
 def _is_asgi(request):
@@ -72,7 +73,10 @@ def echo(request):
     # The body as Django hands it to a view (request.body): a body the framework loses on
     # this stack (e.g. a chunked upload Django 3.2 cannot see) fails the probe, as it
     # would fail the user's app.
-    return _json(pc.wsgi_echo("django", _server_environ(request), request.body))
+    # The client address as a Django view reads it: request.META["REMOTE_ADDR"].
+    return _json(
+        pc.wsgi_echo("django", _server_environ(request), request.body, remote_addr=request.META.get("REMOTE_ADDR"))
+    )
 
 
 @_probe_view
@@ -118,6 +122,18 @@ def count(request):
 @_probe_view
 def pid(request):
     return _json(pc.pid_payload())
+
+
+@_probe_view
+@xframe_options_deny
+def frame(request):
+    # X-Frame-Options: DENY the way Django apps send it (the clickjacking decorator of
+    # XFrameOptionsMiddleware); the other two as SecurityMiddleware would set them.
+    response = _json(pc.frame_payload())
+    for name, value in pc.APP_SECURITY_HEADERS:
+        if name != "X-Frame-Options":
+            response[name] = value
+    return response
 
 
 @_probe_view

@@ -19,6 +19,25 @@ ENTRY = "app:application"
 # set in stack.yaml (serve.threads)
 THREADS = 8
 
+# REMOTE_ADDR and wsgi.url_scheme: wsgiref sets them from the connection, which is the
+# proxy's (127.0.0.1, plain http), never the client's. The proxy replaces any client-sent
+# X-Forwarded-For/-Proto with the client's address and scheme, so a request from the proxy
+# takes them from there (X-Forwarded-For's last entry: the one the nearest proxy wrote); a
+# request from anywhere else keeps its own.
+PROXY_PEERS = ("127.0.0.1",)
+
+def remote_addr_from_proxy(app):
+    def with_client_address(environ, start_response):
+        forwarded_for = environ.get("HTTP_X_FORWARDED_FOR")
+        if environ.get("REMOTE_ADDR") in PROXY_PEERS:
+            if forwarded_for:
+                environ["REMOTE_ADDR"] = forwarded_for.rsplit(",", 1)[-1].strip()
+            if environ.get("HTTP_X_FORWARDED_PROTO") in ("http", "https"):
+                environ["wsgi.url_scheme"] = environ["HTTP_X_FORWARDED_PROTO"]
+        return app(environ, start_response)
+
+    return with_client_address
+
 class PooledWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
     """Handles each connection on a bounded pool: at most THREADS requests run at once."""
 
@@ -47,7 +66,7 @@ def main() -> None:
     module_name, _, attr = ENTRY.partition(":")
     app = getattr(importlib.import_module(module_name), attr or "application")
     server = PooledWSGIServer((args.host, args.port), QuietHandler)
-    server.set_app(app)
+    server.set_app(remote_addr_from_proxy(app))
 
     def stop(signum, frame):
         threading.Thread(target=server.shutdown, daemon=True).start()

@@ -31,9 +31,35 @@ keepalive = 5
 max_requests = 1000
 max_requests_jitter = 50
 
-# Trust X-Forwarded-Proto/-For only from the proxy on this machine.
-forwarded_allow_ips = "*"
-proxy_allow_ips = "*"
+# The scheme: X-Forwarded-Proto, the one header the proxy sets, believed only from the proxy
+# (127.0.0.1; on a unix socket gunicorn trusts every peer, and only the proxy can
+# reach it). gunicorn's default also believes X-Forwarded-Ssl and X-Forwarded-Protocol, which
+# the proxy does not set: a client's would flip the scheme, or earn a 400 "Contradictory
+# scheme headers".
+forwarded_allow_ips = "127.0.0.1"
+secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}
+# PROXY protocol: not used; accepted from nobody but the proxy.
+proxy_allow_ips = "127.0.0.1"
+
+# REMOTE_ADDR: gunicorn sets it from the connection, which is the proxy (empty on a unix
+# socket), never the client; gunicorn 20 has no option to take it from a header. The proxy
+# replaces any client-sent X-Forwarded-For with the client's address, and only the proxy
+# reaches this socket, so each worker's app takes REMOTE_ADDR from it (the last entry: the
+# one the nearest proxy wrote) when the peer is the proxy.
+def _remote_addr_from_proxy(app):
+    proxy_peers = ("", "127.0.0.1")
+
+    def with_client_address(environ, start_response):
+        forwarded_for = environ.get("HTTP_X_FORWARDED_FOR")
+        if forwarded_for and environ.get("REMOTE_ADDR", "") in proxy_peers:
+            environ["REMOTE_ADDR"] = forwarded_for.rsplit(",", 1)[-1].strip()
+        return app(environ, start_response)
+
+    return with_client_address
+
+def post_worker_init(worker):
+    # Runs in each worker after it loaded the app, before it serves a request.
+    worker.wsgi = _remote_addr_from_proxy(worker.wsgi)
 
 # Header limits. The request line: gunicorn's own maximum is 8190 bytes, below the 16 KiB a
 # line may have at the proxy (nginx large_client_header_buffers 16k), so behind a proxy the

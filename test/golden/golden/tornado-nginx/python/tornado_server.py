@@ -95,9 +95,12 @@ class _Tracked(tornado.httputil.HTTPMessageDelegate):
 async def main(port: int) -> None:
     os.chdir(APP_ROOT)
     app = InFlight(load_app())
-    # xheaders: trust X-Real-IP / X-Forwarded-Proto from the proxy for remote_ip and protocol.
+    # xheaders: remote_ip and protocol from the X-Real-IP / X-Forwarded-Proto the proxy sets
+    # (it replaces a client's). tornado believes them from any peer: only the proxy should
+    # reach 127.0.0.1.
+    xheaders = True
     server = tornado.httpserver.HTTPServer(
-        app, xheaders=True, max_body_size=10485760, idle_connection_timeout=60
+        app, xheaders=xheaders, max_body_size=10485760, idle_connection_timeout=60
     )
     server.listen(port, address="127.0.0.1")
     stop = asyncio.Event()
