@@ -57,10 +57,6 @@ def _remote_addr_from_proxy(app):
 
     return with_client_address
 
-def post_worker_init(worker):
-    # Runs in each worker after it loaded the app, before it serves a request.
-    worker.wsgi = _remote_addr_from_proxy(worker.wsgi)
-
 # Header limits. The request line: gunicorn's own maximum is 8190 bytes, below the 16 KiB a
 # line may have at the proxy (nginx large_client_header_buffers 16k), so behind a proxy the
 # proxy bounds it (0 = no second, smaller limit); facing clients, gunicorn's maximum holds.
@@ -81,7 +77,6 @@ raw_env = []
 # the master counts the old and the new workers together, and every new worker, once booted,
 # sends the master SIGTTOU ("one worker less"), which stops the oldest. A new worker that
 # cannot load the app never does, so a broken deploy leaves the old workers serving.
-import os as _os
 import signal as _signal
 import time as _time
 
@@ -97,8 +92,10 @@ def pre_fork(server, worker):
         worker.stackgen_rolling = server.cfg.workers - _rolling["pending"]
 
 def post_worker_init(worker):
+    # Runs in each worker after it loaded the app, before it serves a request.
+    worker.wsgi = _remote_addr_from_proxy(worker.wsgi)
     rank = getattr(worker, "stackgen_rolling", 0)
     if rank:
         # The master holds at most 5 unhandled signals: spread them out a little.
         _time.sleep(0.02 * rank)
-        _os.kill(worker.ppid, _signal.SIGTTOU)
+        os.kill(worker.ppid, _signal.SIGTTOU)
