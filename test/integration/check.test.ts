@@ -86,7 +86,8 @@ describeTools('stackgen check', () => {
         `app: {framework: wsgi, entry: "app:application", root: ${join(ROOT, 'examples/apps/wsgi')}}`,
         'serve: {server: gunicorn}',
         'proxy: {kind: nginx, protocol: http, trusted_proxies: [10.0.0.0/8]}',
-        'processes: {manager: none}',
+        // An account name has at most 32 characters (a rule): a short one of its own.
+        'processes: {manager: none, user: longname, group: longname}',
         '',
       ].join('\n'),
     );

@@ -169,7 +169,26 @@ describeWith({
   });
 
   it("a supervisor stack: programs through Debian's supervisord, a run directory that survives reboots, all removed after", async () => {
-    const file = join(EXAMPLES, 'flask-gunicorn-supervisor.yaml');
+    // examples/flask-gunicorn-supervisor.yaml, with its app.env_file as on a server: a
+    // root-only file (git checks the example's out 644, and install refuses secrets others may
+    // read); without app.writable, whose directory would lie in the (read-only) checkout.
+    const envFile = '/srv/install-test/flask-gunicorn.env';
+    writeFileSync(m.path(envFile), 'FLASK_SECRET_KEY=install-test-placeholder-51d2\n', { mode: 0o600 });
+    const file = stack(
+      'flask-gunicorn',
+      [
+        'name: flask-gunicorn',
+        'app:',
+        '  framework: flask',
+        `  root: ${m.inside(join(EXAMPLES, 'apps', 'flask'))}`,
+        '  static: {/static/: static}',
+        `  env_file: ${envFile}`,
+        'serve: {server: gunicorn, concurrency: threads}',
+        'proxy: {kind: nginx}',
+        'processes: {manager: supervisor}',
+        '',
+      ].join('\n'),
+    );
     const r = await stackgen('install', file);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('systemd-tmpfiles --create /etc/tmpfiles.d/stackgen-flask-gunicorn.conf');
