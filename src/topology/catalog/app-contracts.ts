@@ -166,7 +166,7 @@ const flask: AppContract = {
             }
           : {
               line: 'app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=0, x_port=0, x_prefix=0)',
-              why: `one proxy (${f.front!.title}) sets X-Forwarded-For and X-Forwarded-Proto from the connection, replacing the client's: trust exactly one hop of each (without it request.remote_addr is the proxy's). x_host=0: the Host header already is the client's, port included; ${f.mount === '/' ? 'x_prefix=0: the app is mounted at / (no prefix)' : `x_prefix=0: the app server already sets SCRIPT_NAME to app.mount ${f.mount}, so url_for() keeps the prefix`}`,
+              why: `one proxy (${f.front!.title}) sets X-Forwarded-For and X-Forwarded-Proto from the connection, replacing the client's: trust exactly one hop of each (without it request.remote_addr is the proxy's). x_host=0: the Host header already is the client's, port included; ${f.mount === '/' ? 'the app is mounted at / (no prefix)' : `x_prefix=0: the app server already sets SCRIPT_NAME to app.mount ${f.mount}, so url_for() keeps the prefix`}`,
             };
     return [
       { setting: 'ProxyFix (werkzeug.middleware.proxy_fix)', ...proxyFix },
