@@ -31,7 +31,7 @@ describeWith({
   const owner = process.getuid?.() === 0 ? resolveIds(book, 'www-data', 'www-data') : undefined;
 
   for (const s of CONFORMANCE_STACKS) {
-    it(`${s.app} via ${s.path.proxy} → ${s.path.protocol}`, async () => {
+    it(`${s.app} via ${s.path.proxy} → ${s.path.protocol}${s.mount ? ` mounted at ${s.mount}` : ''}`, async () => {
       const dir = join(work, s.name);
       await stageConformanceApp(s, join(dir, 'app'), join(dir, 'app'), owner);
       const file = join(dir, 'stack.yaml');
@@ -56,7 +56,7 @@ describeWith({
         const url = new URL(pass.kept!.urls[0]!);
         const results = await runConformance(
           s.app,
-          { host: url.hostname, port: Number(url.port) },
+          { host: url.hostname, port: Number(url.port), mount: s.mount ?? '' },
           join(dir, 'client'),
         );
         expect(
