@@ -41,7 +41,7 @@ export const mountProbe: ProbeDefinition<Observed> = {
   skip: (ctx) => (ctx.plan.spec.app.mount === '/' ? 'app.mount is /: nothing to split' : null),
   expect: (ctx) => {
     const m = ctx.plan.spec.app.mount;
-    return `${m}${BELOW}: SCRIPT_NAME ${m}, PATH_INFO ${BELOW}; ${m}: a redirect to ${m}/ or a 404; ${outsidePaths(m).join(', ')}: 404, not the app`;
+    return `${m}${BELOW}: SCRIPT_NAME ${m}, PATH_INFO ${BELOW}; ${m}: a redirect to ${m}/; ${outsidePaths(m).join(', ')}: 404, not the app`;
   },
   async observe(ctx) {
     const mount = ctx.plan.spec.app.mount;
@@ -82,11 +82,11 @@ export const mountProbe: ProbeDefinition<Observed> = {
           )
           .join('; '),
       );
-    // The mount point itself: the front's redirect to mount/, its 404, or the app with an empty PATH_INFO.
+    // The mount point itself: the front's redirect to mount/ (nginx and the gateway both), or the
+    // app with an empty PATH_INFO; a 404 would leave a user who types /hg at a dead end.
     const redirected = [301, 308].includes(bare.status) && (bare.location ?? '').endsWith(`${mount}/`);
     const asRoot = bare.echo?.app !== undefined && bare.echo.script_name === mount && bare.echo.path === '';
-    const refused = bare.status === 404 && bare.echo?.app === undefined;
-    if (!redirected && !asRoot && !refused)
+    if (!redirected && !asRoot)
       return fail(
         `${mount} answered ${bare.status}${bare.echo?.app ? ` by the app as SCRIPT_NAME ${JSON.stringify(bare.echo.script_name)}, PATH_INFO ${JSON.stringify(bare.echo.path)}` : ` ${bare.excerpt}`}`,
       );

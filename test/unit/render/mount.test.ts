@@ -144,6 +144,8 @@ describe('the mount probe judges', () => {
         outside: [answer('/stackgen-verify/mount-outside', 200, echo('', '/x')), outside[1]!],
       }),
     ).toBe('fail'));
+  it('fails /hg answered 404 (no redirect to /hg/)', () =>
+    expect(judge({ ...good, bare: answer('/hg', 404) })).toBe('fail'));
   it('fails /hg reaching the app with a wrong split', () =>
     expect(judge({ ...good, bare: answer('/hg', 200, echo('', '/hg')) })).toBe('fail'));
 });
