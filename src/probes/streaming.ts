@@ -7,7 +7,7 @@
 
 import { constants, gunzipSync } from 'node:zlib';
 import { parseStreamLine, probePaths } from './contract.js';
-import { absoluteTarget, httpRequest } from './http.js';
+import { absoluteTarget, httpRequest, mountedPath } from './http.js';
 import { fail, pass, type ProbeContext, type ProbeDefinition } from './types.js';
 
 const CHUNKS = 4;
@@ -92,6 +92,8 @@ export const streamingProbe: ProbeDefinition<Observed[]> = {
       const lines = body.toString('utf8').split('\n').filter(Boolean).map(parseStreamLine);
       out.push({
         ...stream,
+        // As sent: below app.mount unless the prefix is an absolute one.
+        url: stream.absolute ? stream.url : mountedPath(ctx.front, stream.url),
         gzipped,
         status: answer.status,
         indexes: lines.map((l) => l?.index ?? null),
