@@ -33,6 +33,8 @@ export interface Refused {
    */
   by: 'guard' | 'host' | 'route';
   hasBody: boolean;
+  /** A 301's Location (the mount point with its slash). */
+  redirectTo?: string;
 }
 
 /** Guard a request head, then route it with the state's router (pure). */
@@ -41,8 +43,11 @@ export function routeHead(s: GatewayState, head: GuardInput): Routed | Refused {
   if (!guard.ok) return { ok: false, status: guard.status, by: 'guard', hasBody: false };
   const hasBody = guard.chunked || (guard.contentLength ?? 0) > 0;
   if (!servesHost(s.config.hosts, guard.host)) return { ok: false, status: 421, by: 'host', hasBody };
-  const route = routeRequest(s.router, guard.path, guard.pathKeepingEncodedSlashes);
-  if (!route.ok) return { ok: false, status: route.status, by: 'route', hasBody };
+  const route = routeRequest(s.router, guard.path, guard.pathKeepingEncodedSlashes, guard.query);
+  if (!route.ok)
+    return route.status === 301
+      ? { ok: false, status: 301, by: 'route', hasBody, redirectTo: route.redirectTo }
+      : { ok: false, status: route.status, by: 'route', hasBody };
   return { ok: true, guard, route, hasBody };
 }
 

@@ -5,6 +5,7 @@ import type { ServerResponse } from 'node:http';
 
 /** The reason phrases of the answers the gateway makes itself (RFC 9110 §15). */
 const REASON_PHRASES: Record<number, string> = {
+  301: 'Moved Permanently',
   400: 'Bad Request',
   403: 'Forbidden',
   404: 'Not Found',

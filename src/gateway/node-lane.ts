@@ -54,7 +54,11 @@ async function handle(s: GatewayState, req: IncomingMessage, res: ServerResponse
   if (!routed.ok) {
     // A refused request may carry a body we will not read: close rather than resync.
     const close = routed.by !== 'route' || routed.hasBody || routed.status === 400;
-    return { ...sendErrorPage(res, routed.status, close ? { Connection: 'close' } : {}), ...LOCAL };
+    const extra = {
+      ...(close ? { Connection: 'close' } : {}),
+      ...(routed.redirectTo === undefined ? {} : { Location: routed.redirectTo }),
+    };
+    return { ...sendErrorPage(res, routed.status, extra), ...LOCAL };
   }
   const cancellation = new Cancellation();
   const onClose = () => {

@@ -9,6 +9,22 @@ export interface Target {
   port: number;
   /** The Host header requests carry unless they set one (the stack's server_name). */
   hostHeader?: string | undefined;
+  /**
+   * app.mount without its trailing slash ('' or absent at /): every path sent to this target
+   * is below it, so an app probe's `/x` asks for `/hg/x`. Static files and user checks are
+   * absolute URLs and go through `absoluteTarget`.
+   */
+  mount?: string | undefined;
+}
+
+/** The same front, for absolute URLs (app.static, checks, proxy.unbuffered prefixes). */
+export function absoluteTarget(target: Target): Target {
+  return { ...target, mount: '' };
+}
+
+/** The path a request to `target` really asks for: `path` below the target's mount. */
+export function mountedPath(target: Target, path: string): string {
+  return `${target.mount ?? ''}${path}`;
 }
 
 /**
@@ -18,7 +34,7 @@ export interface Target {
  */
 export function frontTarget(plan: {
   front: { listen: { host: string; port: number } };
-  spec: { proxy: { server_name: string } };
+  spec: { proxy: { server_name: string }; app: { mount: string } };
 }): Target {
   const { host, port } = plan.front.listen;
   const name = plan.spec.proxy.server_name.split(/\s+/)[0] ?? '_';
@@ -26,6 +42,7 @@ export function frontTarget(plan: {
     host: host === '0.0.0.0' ? '127.0.0.1' : host === '::' || host === '[::]' ? '::1' : host,
     port,
     hostHeader: name === '_' || name === '' ? undefined : name,
+    mount: plan.spec.app.mount === '/' ? '' : plan.spec.app.mount,
   };
 }
 
@@ -96,7 +113,7 @@ export function httpRequest(target: Target, path: string, options: HttpOptions =
       {
         host: target.host,
         port: target.port,
-        path,
+        path: mountedPath(target, path),
         method: options.method ?? 'GET',
         headers,
         agent: false,

@@ -6,6 +6,7 @@ import { compressionProbe } from './compression.js';
 import { concurrencyProbe } from './concurrency.js';
 import { headersProbe } from './headers.js';
 import { listenAddressesProbe } from './listen-addresses.js';
+import { mountProbe } from './mount.js';
 import { reachProbe } from './reach.js';
 import { requestTimeoutProbe } from './request-timeout.js';
 import { roundtripProbe } from './roundtrip.js';
@@ -18,6 +19,7 @@ import { websocketProbe } from './websocket.js';
 export const PROBES: ReadonlyArray<AnyProbe> = [
   reachProbe,
   roundtripProbe,
+  mountProbe,
   uploadProbe,
   chunkedUploadProbe,
   bodyLimitProbe,

@@ -9,7 +9,7 @@ import { gunzipSync } from 'node:zlib';
 import { IMMUTABLE_CACHE_CONTROL } from '../gateway/static.js';
 import { PROXIES } from '../topology/catalog/proxies.js';
 import { readCounter } from './counter.js';
-import { httpRequest } from './http.js';
+import { absoluteTarget, httpRequest } from './http.js';
 import { fail, pass, type ProbeDefinition, skip } from './types.js';
 
 interface Observed {
@@ -42,7 +42,7 @@ export const staticProbe: ProbeDefinition<Observed | { missing: string } | null>
     const fixture = ctx.staticFixtures.find((f) => f.url === ctx.path.urlPrefix);
     if (!fixture?.href) return fixture?.absent === 'missing' ? { missing: fixture.dir } : null;
     const before = await readCounter(ctx);
-    const answer = await httpRequest(ctx.front, fixture.href, {
+    const answer = await httpRequest(absoluteTarget(ctx.front), fixture.href, {
       signal: ctx.signal,
       headers: { 'Accept-Encoding': 'gzip' },
     });
@@ -51,7 +51,9 @@ export const staticProbe: ProbeDefinition<Observed | { missing: string } | null>
     const body = encoding === 'gzip' ? gunzipSync(answer.body) : answer.body;
     let dotfile: Observed['dotfile'] = null;
     if (fixture.dotfileHref) {
-      const hidden = await httpRequest(ctx.front, fixture.dotfileHref, { signal: ctx.signal });
+      const hidden = await httpRequest(absoluteTarget(ctx.front), fixture.dotfileHref, {
+        signal: ctx.signal,
+      });
       dotfile = {
         href: fixture.dotfileHref,
         status: hidden.status,

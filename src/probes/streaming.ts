@@ -7,7 +7,7 @@
 
 import { constants, gunzipSync } from 'node:zlib';
 import { parseStreamLine, probePaths } from './contract.js';
-import { httpRequest } from './http.js';
+import { absoluteTarget, httpRequest, mountedPath } from './http.js';
 import { fail, pass, type ProbeContext, type ProbeDefinition } from './types.js';
 
 const CHUNKS = 4;
@@ -17,6 +17,8 @@ interface Stream {
   url: string;
   /** The app opted out of proxy buffering (X-Accel-Buffering: no). */
   accel: boolean;
+  /** An absolute URL (a proxy.unbuffered prefix), not below app.mount. */
+  absolute: boolean;
 }
 
 interface Observed extends Stream {
@@ -34,10 +36,15 @@ export function streamsToProbe(ctx: Pick<ProbeContext, 'plan' | 'behaviour'>): S
   const root = {
     url: probePaths.stream(CHUNKS, INTERVAL_MS, { accel: ctx.behaviour.frontBuffersApp }),
     accel: ctx.behaviour.frontBuffersApp,
+    absolute: false,
   };
   const marked = ctx.plan.spec.proxy.unbuffered
     .filter((p) => p !== '/')
-    .map((prefix) => ({ url: probePaths.stream(CHUNKS, INTERVAL_MS, { prefix }), accel: false }));
+    .map((prefix) => ({
+      url: probePaths.stream(CHUNKS, INTERVAL_MS, { prefix }),
+      accel: false,
+      absolute: true,
+    }));
   return [root, ...marked];
 }
 
@@ -76,7 +83,7 @@ export const streamingProbe: ProbeDefinition<Observed[]> = {
     for (const stream of streamsToProbe(ctx)) {
       // As a browser asks (EventSource and fetch send Accept-Encoding: gzip): a front that
       // compresses must flush each chunk, not hold them for a full deflate block.
-      const answer = await httpRequest(ctx.front, stream.url, {
+      const answer = await httpRequest(stream.absolute ? absoluteTarget(ctx.front) : ctx.front, stream.url, {
         signal: ctx.signal,
         headers: { 'Accept-Encoding': 'gzip' },
       });
@@ -85,6 +92,8 @@ export const streamingProbe: ProbeDefinition<Observed[]> = {
       const lines = body.toString('utf8').split('\n').filter(Boolean).map(parseStreamLine);
       out.push({
         ...stream,
+        // As sent: below app.mount unless the prefix is an absolute one.
+        url: stream.absolute ? stream.url : mountedPath(ctx.front, stream.url),
         gzipped,
         status: answer.status,
         indexes: lines.map((l) => l?.index ?? null),

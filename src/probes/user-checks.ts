@@ -2,7 +2,7 @@
 // body → status, body_contains, body_matches, response headers (name → regex).
 
 import type { UserCheck } from '../stack/schema.js';
-import { httpRequest } from './http.js';
+import { absoluteTarget, httpRequest } from './http.js';
 import { fail, pass, type ProbeDefinition } from './types.js';
 
 type Observed = { status: number; body: string; headers: Record<string, string | string[] | undefined> };
@@ -45,7 +45,7 @@ export function userCheckProbes(checks: UserCheck[]): ProbeDefinition<Observed>[
     after: ['app/reach'],
     expect: () => expectation(check),
     async observe(ctx) {
-      const answer = await httpRequest(ctx.front, check.path, {
+      const answer = await httpRequest(absoluteTarget(ctx.front), check.path, {
         method: check.method,
         headers: check.request_headers,
         body: check.body === undefined ? undefined : Buffer.from(check.body),

@@ -3,6 +3,7 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import { probePaths } from './contract.js';
+import { mountedPath } from './http.js';
 import { fail, pass, type ProbeDefinition } from './types.js';
 import { connectWebSocket } from './websocket-client.js';
 
@@ -25,9 +26,12 @@ export const websocketProbe: ProbeDefinition<Observed> = {
   expect: () => '101, text and 70 000-byte binary message echoed, clean close 1000',
   async observe(ctx) {
     try {
-      const ws = await connectWebSocket(`ws://${ctx.front.host}:${ctx.front.port}${probePaths.ws()}`, {
-        timeoutMs: 5000,
-      });
+      const ws = await connectWebSocket(
+        `ws://${ctx.front.host}:${ctx.front.port}${mountedPath(ctx.front, probePaths.ws())}`,
+        {
+          timeoutMs: 5000,
+        },
+      );
       try {
         ws.sendText(TEXT);
         const text = await ws.receive();

@@ -34,6 +34,7 @@ export function contractFacts(plan: Plan): ContractFacts {
     appExposedAt: exposed ? nginxAddress(exposed) : null,
     appListens: endpoints.map(nginxAddress).join(', ') || 'the front itself (CGI)',
     cgiStyle: hasFront && PROTOCOLS[spec.proxy.protocol].cgiStyle,
+    mount: spec.app.mount,
     maxBody: spec.proxy.max_body,
     maxBodyBytes: sizeToBytes(spec.proxy.max_body),
   };

@@ -380,6 +380,43 @@ export const RULES: Record<string, Rule> = {
     return out;
   },
 
+  mount(spec) {
+    const { mount } = spec.app;
+    if (mount === '/') return [];
+    const out: Diagnostic[] = [];
+    if (spec.proxy.kind === 'none')
+      return [
+        error(
+          ['app', 'mount'],
+          `app.mount ${mount} needs a proxy: with none the app server faces clients and answers every path itself`,
+          'set proxy.kind: nginx or gateway, or leave app.mount at /',
+        ),
+      ];
+    const server = SERVERS[spec.serve.server];
+    if (spec.proxy.protocol === 'http' && !server.httpMount[spec.app.interface])
+      out.push(
+        error(
+          ['app', 'mount'],
+          `${server.title} (${spec.app.interface.toUpperCase()}) over HTTP cannot be mounted at ${mount}: ${server.mountRefusal}`,
+          SERVERS[spec.serve.server].protocols.some((p) => PROTOCOLS[p].cgiStyle)
+            ? 'use proxy.protocol: uwsgi (the proxy then sends SCRIPT_NAME itself), or leave app.mount at /'
+            : 'serve a WSGI app with gunicorn, waitress or uWSGI, or leave app.mount at /',
+        ),
+      );
+    // What the proxy sends the app is the mount; an unbuffered prefix outside it would not reach the app.
+    spec.proxy.unbuffered.forEach((prefix, i) => {
+      if (!prefix.startsWith(`${mount}/`))
+        out.push(
+          error(
+            ['proxy', 'unbuffered', i],
+            `${prefix} is outside app.mount ${mount}: the app answers only below ${mount}/`,
+            `write it as an absolute URL below the mount (${mount}${prefix})`,
+          ),
+        );
+    });
+    return out;
+  },
+
   devServer(spec) {
     const server = SERVERS[spec.serve.server];
     if (!server.devServer) return [];

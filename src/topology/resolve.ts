@@ -89,16 +89,18 @@ export function resolveTopology(spec: NormalizedSpec, options: ResolveOptions): 
     why: appCallWhy(spec),
   });
 
+  // Mounted (app.mount /hg): the app's requests are /hg/… (the proxy's 404 answers the rest).
+  const appPrefix = spec.app.mount === '/' ? '/' : `${spec.app.mount}/`;
   const paths: RequestPath[] = [
     {
       name: 'app',
       kind: 'app',
-      urlPrefix: '/',
+      urlPrefix: appPrefix,
       hops: hops.map((h) => h.id),
     },
   ];
   if (spec.app.websockets) {
-    paths.push({ name: 'websocket', kind: 'websocket', urlPrefix: '/', hops: hops.map((h) => h.id) });
+    paths.push({ name: 'websocket', kind: 'websocket', urlPrefix: appPrefix, hops: hops.map((h) => h.id) });
   }
   if (front) {
     for (const { url, dir } of staticEntries(spec)) {

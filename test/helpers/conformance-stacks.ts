@@ -20,6 +20,8 @@ export interface ConformanceStack {
   app: ConformanceApp;
   path: ConformancePath;
   name: string;
+  /** app.mount, when the stack mounts the app under a prefix (hgweb at /hg). */
+  mount?: string;
 }
 
 const WSGI_PATHS: ConformancePath[] = (['nginx', 'gateway'] as const).flatMap((proxy) =>
@@ -35,6 +37,19 @@ export const CONFORMANCE_STACKS: ConformanceStack[] = [
     app: 'hgweb' as const,
     path: { proxy, protocol: 'cgi' as const },
     name: `c-hgweb-${proxy}-cgi`,
+  })),
+  // hgweb mounted at /hg (app.mount): through nginx over uwsgi (nginx sends SCRIPT_NAME) and
+  // through the gateway over HTTP (gunicorn splits SCRIPT_NAME off the whole path).
+  ...(
+    [
+      { proxy: 'nginx', protocol: 'uwsgi' },
+      { proxy: 'gateway', protocol: 'http' },
+    ] as const
+  ).map((path) => ({
+    app: 'hgweb' as const,
+    path,
+    name: `c-hgweb-${path.proxy}-${path.protocol}-mount`,
+    mount: '/hg',
   })),
 ];
 
@@ -57,6 +72,7 @@ export function conformanceYaml(s: ConformanceStack, root: string): string {
     `name: ${s.name}`,
     'app:',
     appBlock(s, root).trimEnd(),
+    ...(s.mount ? [`  mount: ${s.mount}`] : []),
     'serve:',
     `  server: ${server}`,
     ...(server === 'cgi' ? [] : ['  concurrency: prefork', '  workers: 2']),

@@ -21,6 +21,8 @@ export type ConformanceApp = 'httpbin' | 'hgweb' | 'radicale';
 export interface Front {
   host: string;
   port: number;
+  /** app.mount of the stack ('' or absent at /): the app's URLs are below it. */
+  mount?: string;
 }
 
 export interface CaseResult {
@@ -269,9 +271,21 @@ const hg = (args: string[], cwd?: string) =>
 
 const HGWEB: Case[] = [
   {
+    // hgweb builds its links from SCRIPT_NAME: mounted at /hg, the index must link /hg/repo/.
+    name: "the index links the repository below the app's mount point",
+    run: async (f) => {
+      const index = await send(f, `${f.mount ?? ''}/`);
+      const href = `href="${f.mount ?? ''}/repo/"`;
+      return check(
+        index.status === 200 && index.body.toString('utf8').includes(href),
+        `GET ${f.mount ?? ''}/ answered ${index.status}${index.body.includes(href) ? '' : `, no ${href} in the index`}`,
+      );
+    },
+  },
+  {
     name: 'hg clone, commit a 5 MB binary, hg push, clone again: identical',
     run: async (f, work) => {
-      const url = `http://${f.host}:${f.port}/repo`;
+      const url = `http://${f.host}:${f.port}${f.mount ?? ''}/repo`;
       rmSync(work, { recursive: true, force: true });
       mkdirSync(work, { recursive: true });
       const first = join(work, 'first');
@@ -395,7 +409,11 @@ export async function runConformance(app: ConformanceApp, front: Front, work: st
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const [app, host, port, work] = process.argv.slice(2);
-  const results = await runConformance(app as ConformanceApp, { host: host!, port: Number(port) }, work!);
+  const [app, host, port, work, mount] = process.argv.slice(2);
+  const results = await runConformance(
+    app as ConformanceApp,
+    { host: host!, port: Number(port), mount: mount ?? '' },
+    work!,
+  );
   process.stdout.write(`${JSON.stringify(results)}\n`);
 }

@@ -34,7 +34,7 @@ describeWith({
   });
 
   for (const s of CONFORMANCE_STACKS) {
-    it(`${s.app} via ${s.path.proxy} → ${s.path.protocol}`, async () => {
+    it(`${s.app} via ${s.path.proxy} → ${s.path.protocol}${s.mount ? ` mounted at ${s.mount}` : ''}`, async () => {
       const dir = `/srv/conformance/${s.name}`;
       await stageConformanceApp(s, m.path(`${dir}/app`), `${dir}/app`, undefined, async (argv) => {
         const r = await m.exec(argv);
@@ -51,6 +51,7 @@ describeWith({
           '127.0.0.1',
           port,
           `${dir}/client`,
+          s.mount ?? '',
         );
         expect(r.code, r.stderr).toBe(0);
         const results = JSON.parse(r.stdout) as CaseResult[];

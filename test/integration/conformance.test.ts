@@ -36,7 +36,7 @@ describeWith({
   };
 
   for (const s of CONFORMANCE_STACKS) {
-    it(`${s.app} via ${s.path.proxy} → ${s.path.protocol}`, async () => {
+    it(`${s.app} via ${s.path.proxy} → ${s.path.protocol}${s.mount ? ` mounted at ${s.mount}` : ''}`, async () => {
       const dir = join(work, s.name);
       const owner = ownerOf(s.name);
       await stageConformanceApp(s, join(dir, 'app'), join(dir, 'app'), owner);
@@ -62,7 +62,7 @@ describeWith({
         const url = new URL(pass.kept!.urls[0]!);
         const results = await runConformance(
           s.app,
-          { host: url.hostname, port: Number(url.port) },
+          { host: url.hostname, port: Number(url.port), mount: s.mount ?? '' },
           join(dir, 'client'),
         );
         expect(

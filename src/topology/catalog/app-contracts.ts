@@ -19,6 +19,8 @@ export interface ContractFacts {
   appListens: string;
   /** The front passes the client's address as REMOTE_ADDR (uwsgi, FastCGI, SCGI, CGI): no header to trust. */
   cgiStyle: boolean;
+  /** app.mount: '/' or the prefix the app server sets as SCRIPT_NAME. */
+  mount: string;
   maxBody: string;
   /** 0 = unlimited. */
   maxBodyBytes: number;
@@ -164,7 +166,7 @@ const flask: AppContract = {
             }
           : {
               line: 'app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=0, x_port=0, x_prefix=0)',
-              why: `one proxy (${f.front!.title}) sets X-Forwarded-For and X-Forwarded-Proto from the connection, replacing the client's: trust exactly one hop of each (without it request.remote_addr is the proxy's). x_host=0: the Host header already is the client's, port included; the app is mounted at / (no prefix)`,
+              why: `one proxy (${f.front!.title}) sets X-Forwarded-For and X-Forwarded-Proto from the connection, replacing the client's: trust exactly one hop of each (without it request.remote_addr is the proxy's). x_host=0: the Host header already is the client's, port included; ${f.mount === '/' ? 'the app is mounted at / (no prefix)' : `x_prefix=0: the app server already sets SCRIPT_NAME to app.mount ${f.mount}, so url_for() keeps the prefix`}`,
             };
     return [
       { setting: 'ProxyFix (werkzeug.middleware.proxy_fix)', ...proxyFix },

@@ -10,6 +10,7 @@ import type { Launch, Plan } from '../../render/plan.js';
 import type { Concurrency, ProxyKind, ServerName } from '../../stack/schema.js';
 import type { CheckDefinition } from '../../check/definitions.js';
 import type { Sizing } from '../types.js';
+import type { HttpMount } from './types.js';
 import { buffersAppResponses, INTERFACE_BUFFERING } from './interfaces.js';
 import { gatewayConfig, gunicornCheckConfig, nginxTest, uwsgiStrictOptions } from './checks.js';
 import { type FileKey, masterFifoPath } from './files.js';
@@ -125,6 +126,17 @@ function readTimeoutWhy(plan: Plan): string {
   );
 }
 
+/**
+ * The app server's own mount mechanism when it must split the path itself: the app is
+ * mounted (app.mount) and the proxy speaks HTTP, so no SCRIPT_NAME travels with the request.
+ */
+function httpMountOf(plan: Plan): (HttpMount & { prefix: string }) | null {
+  const { mount, interface: iface } = plan.spec.app;
+  if (mount === '/' || plan.spec.proxy.protocol !== 'http') return null;
+  const how = SERVERS[plan.spec.serve.server].httpMount[iface];
+  return how ? { ...how, prefix: mount } : null;
+}
+
 /** uWSGI's option that binds a socket speaking each protocol. */
 const UWSGI_SOCKET_OPTIONS: Partial<Record<string, string>> = {
   uwsgi: 'socket',
@@ -229,6 +241,12 @@ export const SERVER_RECIPES: Record<ServerName, ServerRecipe> = {
             wsgiClientAddress: plan.front.kind !== 'none' && app.concurrency !== 'async',
             // gunicorn's own limit is at most 8190; behind a proxy the proxy's limit holds.
             limitRequestLine: plan.front.kind === 'none' ? 8190 : 0,
+            mountEnv: (() => {
+              const m = httpMountOf(plan);
+              if (m?.kind !== 'env') return null;
+              const why = `app.mount ${m.prefix}: ${m.why}. The proxy sends the whole path, and only paths below ${m.prefix}/.`;
+              return { name: m.variable, value: m.prefix, comment: wrapWords(why) };
+            })(),
           };
         },
       },
@@ -289,6 +307,8 @@ export const SERVER_RECIPES: Record<ServerName, ServerRecipe> = {
         p.files.runner,
         ...where,
         `--threads=${s.threads?.count ?? 4}`,
+        // app.mount: waitress makes the prefix SCRIPT_NAME and the rest PATH_INFO.
+        ...((m) => (m?.kind === 'flag' ? [`${m.option}=${m.prefix}`] : []))(httpMountOf(p)),
         // Behind a proxy: honour X-Forwarded-Proto/For/Host from it, and only from it (on TCP
         // its loopback address; a unix-socket peer has no address, so '*' there, which the
         // socket's mode restricts to the proxy). waitress clears them from anyone else.
@@ -349,17 +369,59 @@ function serverNames(plan: Plan): string[] {
 function appLocations(plan: Plan): Array<{ path: string; buffered: boolean; why: string }> {
   const { spec } = plan;
   const marked = 'the path is listed in proxy.unbuffered';
-  const root = spec.proxy.unbuffered.includes('/')
-    ? { path: '/', buffered: false, why: marked }
+  // Mounted at /hg: the app's location is /hg/ (nginx redirects /hg to it).
+  const rootPath = spec.app.mount === '/' ? '/' : `${spec.app.mount}/`;
+  const root = spec.proxy.unbuffered.includes(rootPath)
+    ? { path: rootPath, buffered: false, why: marked }
     : {
-        path: '/',
+        path: rootPath,
         buffered: buffersAppResponses(spec),
         why: INTERFACE_BUFFERING[spec.app.interface].why,
       };
   const marks = spec.proxy.unbuffered
-    .filter((p) => p !== '/')
+    .filter((p) => p !== rootPath)
     .map((path) => ({ path, buffered: false, why: marked }));
   return [root, ...marks];
+}
+
+/** A regular expression matching exactly `text` (app.mount allows `.` among its characters). */
+const regexLiteral = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * The app's mount point for the nginx site (null at /): SCRIPT_NAME, the map that cuts
+ * PATH_INFO out of $uri, and for HTTP what tells the app server the prefix (catalog httpMount).
+ */
+function nginxMount(plan: Plan) {
+  const mount = plan.spec.app.mount;
+  if (mount === '/') return null;
+  const http = SERVERS[plan.spec.serve.server].httpMount[plan.spec.app.interface];
+  return {
+    scriptName: mount,
+    // Over HTTP the app server splits the path itself: no PATH_INFO to compute.
+    pathInfoVar: plan.spec.proxy.protocol === 'http' ? null : `${plan.name.replace(/-/g, '_')}_path_info`,
+    pattern: `~^${regexLiteral(mount)}(?<stackgen_below_mount>/.*)?$`,
+    httpWhy: wrapWords(
+      `app.mount ${mount}: the whole path goes to the app server, which is told the prefix (${httpMountSetting(http)}): ${http?.why ?? 'no mechanism'}.`,
+      84,
+    ),
+  };
+}
+
+/** The setting that tells an HTTP app server its mount point, as its config shows it. */
+function httpMountSetting(http: HttpMount | undefined): string {
+  if (!http) return 'none';
+  return http.kind === 'env' ? `${http.variable} in its environment` : `${http.option}`;
+}
+
+/** The app's mount point for the gateway config (null at /): its location and SCRIPT_NAME. */
+function gatewayMount(plan: Plan) {
+  const mount = plan.spec.app.mount;
+  if (mount === '/') return null;
+  const http = httpMountOf(plan);
+  const why = http
+    ? `The whole path goes to the app server (as nginx's proxy_pass sends it), which is told the prefix (${httpMountSetting(http)}): ${http.why}.`
+    : `SCRIPT_NAME is ${mount} and PATH_INFO the decoded path below it, as the nginx site sends them.`;
+  return { path: `${mount}/`, scriptName: mount, why: wrapWords(why, 90) };
 }
 
 /** nginx's listen parameter for one address: a bare port listens on every IPv4 address. */
@@ -411,6 +473,7 @@ export const PROXY_RECIPES: Record<ProxyKind, ProxyRecipe> = {
             scriptFilename: plan.bridge ? cgiScriptPath(plan) : null,
             readTimeoutWhy: readTimeoutWhy(plan),
             appLocations: appLocations(plan),
+            mount: nginxMount(plan),
           };
         },
       },
@@ -445,6 +508,7 @@ export const PROXY_RECIPES: Record<ProxyKind, ProxyRecipe> = {
                 ? [`cgi:${cgiScriptPath(plan)}?interpreter=${plan.app.python}`]
                 : plan.upstream!.endpoints.map((ep) => gatewayUpstreamUrl(protocol, ep)),
             readTimeoutWhy: readTimeoutWhy(plan),
+            mount: gatewayMount(plan),
           };
         },
       },

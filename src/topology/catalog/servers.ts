@@ -53,6 +53,9 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     },
     noRequestKill: null,
     workersWarning: null,
+    httpMount: {},
+    mountRefusal:
+      "uWSGI's http-socket takes the request path as PATH_INFO whole; a prefix needs its mount/manage-script-name options, which stackgen does not render",
     devServer: false,
     programs: [
       {
@@ -131,6 +134,17 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     noRequestKill:
       "the worker's main loop keeps checking in with the arbiter while requests run, so `timeout` only replaces a worker blocked as a whole; a long request runs until it ends",
     workersWarning: null,
+    // gunicorn/http/wsgi.py (Debian's 20.1): SCRIPT_NAME from the environment, and
+    // PATH_INFO = the path after it (path.split(script_name, 1)[1]).
+    httpMount: {
+      wsgi: {
+        kind: 'env',
+        variable: 'SCRIPT_NAME',
+        why: 'gunicorn takes SCRIPT_NAME from its environment and gives the app the rest of the path as PATH_INFO',
+      },
+    },
+    mountRefusal:
+      "gunicorn's uvicorn workers ignore SCRIPT_NAME and stackgen does not pass uvicorn a root_path through them",
     devServer: false,
     programs: [
       {
@@ -185,6 +199,9 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
         "uvicorn's own --workers parent neither respawns a worker that dies nor reloads on SIGHUP (SIGHUP kills it): one crashed worker is lost capacity until the next restart",
       hint: 'with gunicorn installed, prefer serve.server: gunicorn with serve.concurrency: async (gunicorn supervises uvicorn workers: respawn, graceful SIGHUP reload); or keep serve.workers: 1 and let the process manager restart it',
     },
+    httpMount: {},
+    mountRefusal:
+      "uvicorn's --root-path sets scope['root_path'] but (0.17, Debian 12) leaves the prefix in scope['path']: whether the app strips it depends on the framework's version",
     devServer: false,
     programs: [
       {
@@ -234,6 +251,9 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     requestKill: {},
     noRequestKill: null,
     workersWarning: null,
+    httpMount: {},
+    mountRefusal:
+      'a tornado Application routes absolute paths (its handlers name the full URL); it has no mount point to give',
     devServer: false,
     programs: [],
     pythonModules: [{ module: 'tornado', package: 'python3-tornado' }],
@@ -268,6 +288,15 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     requestKill: {},
     noRequestKill: null,
     workersWarning: null,
+    // waitress/task.py: url_prefix is SCRIPT_NAME; a path below it loses it from PATH_INFO.
+    httpMount: {
+      wsgi: {
+        kind: 'flag',
+        option: '--url-prefix',
+        why: 'waitress --url-prefix makes the prefix SCRIPT_NAME and gives the app the rest of the path as PATH_INFO',
+      },
+    },
+    mountRefusal: 'waitress mounts WSGI apps only',
     devServer: false,
     programs: [
       {
@@ -313,6 +342,8 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     requestKill: {},
     noRequestKill: null,
     workersWarning: null,
+    httpMount: {},
+    mountRefusal: "wsgiref's server takes the request path as PATH_INFO whole (SCRIPT_NAME is always empty)",
     devServer: true,
     programs: [],
     pythonModules: [],
@@ -347,6 +378,8 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     requestKill: {},
     noRequestKill: null,
     workersWarning: null,
+    httpMount: {},
+    mountRefusal: 'a CGI script is reached over CGI, never HTTP',
     devServer: false,
     programs: [],
     pythonModules: [],

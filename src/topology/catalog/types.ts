@@ -100,6 +100,15 @@ export interface ServerEntry {
    * master should do (respawn a dead worker, reload on a signal). null: nothing to say.
    */
   workersWarning: { message: string; hint: string } | null;
+  /**
+   * How it learns the URL prefix the app is mounted under (app.mount) when the proxy speaks
+   * HTTP to it, per app interface: from its environment (`env`), a command-line option
+   * (`flag`), or not at all (missing: `mountRefusal` says why). Over uwsgi/FastCGI/SCGI/CGI
+   * the proxy sends SCRIPT_NAME and PATH_INFO itself and every server takes them.
+   */
+  httpMount: Partial<Record<AppInterface, HttpMount>>;
+  /** Why an HTTP-speaking mount is refused for an interface missing from httpMount. */
+  mountRefusal: string;
   /** Dev servers work but are not production servers: a warning, not an error. */
   devServer: boolean;
   programs: readonly ProgramRequirement[];
@@ -124,6 +133,11 @@ export interface ServerEntry {
   /** Seconds to wait after the stop signal before SIGKILL (systemd TimeoutStopSec, supervisor stopwaitsecs). */
   stopGraceSeconds: number;
 }
+
+/** A server's own mechanism for a URL prefix over HTTP: it splits SCRIPT_NAME off the path itself. */
+export type HttpMount =
+  | { kind: 'env'; variable: string; why: string }
+  | { kind: 'flag'; option: string; why: string };
 
 export interface FrameworkEntry {
   name: Framework;

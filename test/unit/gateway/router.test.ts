@@ -76,3 +76,36 @@ describe('router', () => {
     expect(routeRequest(createRouter([stat]), '/x', '/x')).toMatchObject({ ok: false, status: 404 });
   });
 });
+
+describe('a mounted app (app.mount /hg: the only backend location is /hg/)', () => {
+  const hg = upstream('/hg/', '/hg');
+  const mounted = createRouter([staticLoc('/hg/static/'), hg]);
+
+  it('/hg is a 301 to /hg/, with the query string, as nginx answers it', () => {
+    expect(routeRequest(mounted, '/hg', '/hg', 'a=1')).toEqual({
+      ok: false,
+      status: 301,
+      reason: 'the backend location ends in /',
+      redirectTo: '/hg/?a=1',
+    });
+    expect(routeRequest(mounted, '/hg', '/hg')).toMatchObject({ status: 301, redirectTo: '/hg/' });
+  });
+
+  it('/hg/x is the app with SCRIPT_NAME /hg; /x and /hgx are 404', () => {
+    expect(routeRequest(mounted, '/hg/x', '/hg/x')).toMatchObject({
+      ok: true,
+      scriptName: '/hg',
+      pathInfo: '/x',
+    });
+    expect(routeRequest(mounted, '/x', '/x')).toMatchObject({ ok: false, status: 404 });
+    expect(routeRequest(mounted, '/hgx', '/hgx')).toMatchObject({ ok: false, status: 404 });
+  });
+
+  it('a static location ending in / gets no redirect (nginx redirects only *_pass locations)', () => {
+    expect(routeRequest(mounted, '/hg/static', '/hg/static')).toMatchObject({ ok: true, location: hg });
+  });
+
+  it('a location that matches still wins over the redirect (/app with a / location)', () => {
+    expect(routeRequest(router, '/app', '/app')).toMatchObject({ ok: true, location: root });
+  });
+});
