@@ -6,6 +6,7 @@
 // (nginx's workers, the gateway).
 
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { BoundEndpoint } from '../../render/plan.js';
 import { readAccountBook } from '../../runtime/users.js';
 import { fail, pass, type ProbeDefinition } from '../types.js';
@@ -90,7 +91,16 @@ function listeningInodes(ep: BoundEndpoint): number[] {
     .map((s) => s.inode);
 }
 
-type SocketFile = { path: string; uid: number; gid: number; mode: number } | { path: string; missing: true };
+type SocketFile =
+  | {
+      path: string;
+      uid: number;
+      gid: number;
+      mode: number;
+      /** Mode of the directory holding it: others reach the socket only through it. */
+      dirMode: number;
+    }
+  | { path: string; missing: true };
 
 interface Observed {
   /** The front runs the app's code itself (CGI under the gateway): its processes are the app's. */
@@ -131,7 +141,8 @@ export const appUserProbe: ProbeDefinition<Observed> = {
         if (ep.kind !== 'unix') return [];
         try {
           const st = statSync(ep.path);
-          return [{ path: ep.path, uid: st.uid, gid: st.gid, mode: st.mode & 0o777 }];
+          const dirMode = statSync(dirname(ep.path)).mode & 0o777;
+          return [{ path: ep.path, uid: st.uid, gid: st.gid, mode: st.mode & 0o777, dirMode }];
         } catch {
           return [{ path: ep.path, missing: true }];
         }
@@ -169,7 +180,12 @@ export const appUserProbe: ProbeDefinition<Observed> = {
       const mode = s.mode.toString(8).padStart(3, '0');
       if (s.gid !== gid) problems.push(`${s.path} is group ${s.gid}, not ${u.group} (${gid})`);
       if ((s.mode & 0o060) !== 0o060) problems.push(`${s.path} mode ${mode}: the group cannot connect`);
-      if ((s.mode & 0o007) !== 0) problems.push(`${s.path} mode ${mode}: others can connect`);
+      // uvicorn chmods its socket 666 whatever the umask; what keeps others out then is the
+      // runtime directory (0750, the app's group): connecting needs search permission on it.
+      if ((s.mode & 0o007) !== 0 && (s.dirMode & 0o001) !== 0)
+        problems.push(
+          `${s.path} mode ${mode} in a directory others may enter (${s.dirMode.toString(8)}): others can connect`,
+        );
     }
     const unix = o.sockets.length > 0;
     if (unix) {
@@ -183,7 +199,7 @@ export const appUserProbe: ProbeDefinition<Observed> = {
         (o.frontRunsApp
           ? ': the front runs the CGI scripts itself, as the app'
           : unix
-            ? `; ${o.sockets.map((s) => ('mode' in s ? `${s.path} ${s.mode.toString(8)}` : s.path)).join(', ')}; ${o.proxy.length} proxy processes hold group ${u.group}`
+            ? `; ${o.sockets.map((s) => ('mode' in s ? `${s.path} ${s.mode.toString(8)} in a ${s.dirMode.toString(8)} directory` : s.path)).join(', ')}; ${o.proxy.length} proxy processes hold group ${u.group}`
             : '; TCP upstream: no socket file'),
     );
   },

@@ -27,7 +27,13 @@ describe('app-user probe', () => {
   });
 
   const ctx = ctxOf('flask-gunicorn-systemd.yaml');
-  const sock = { path: '/run/flask-gunicorn/flask-gunicorn.sock', uid: 999, gid: 999, mode: 0o770 };
+  const sock = {
+    path: '/run/flask-gunicorn/flask-gunicorn.sock',
+    uid: 999,
+    gid: 999,
+    mode: 0o770,
+    dirMode: 0o750,
+  };
   const accounts = { app: 999, group: 999, proxy: 33 };
 
   it('passes: app as its own account, socket 770 of its group, nginx workers in that group', () => {
@@ -65,7 +71,7 @@ describe('app-user probe', () => {
         frontRunsApp: false,
         app: [proc(10, 999, 999)],
         proxy: [proc(20, 33, 33, [33])],
-        sockets: [{ ...sock, mode: 0o777 }],
+        sockets: [{ ...sock, mode: 0o777, dirMode: 0o755 }],
         accounts,
       },
       ctx,
@@ -73,5 +79,19 @@ describe('app-user probe', () => {
     expect(v.status).toBe('fail');
     expect(v.actual).toMatch(/others can connect/);
     expect(v.actual).toMatch(/proxy processes without group flask-gunicorn/);
+  });
+
+  it("passes uvicorn's 666 socket inside the app's 750 runtime directory: others cannot reach it", () => {
+    const v = appUserProbe.judge(
+      {
+        frontRunsApp: false,
+        app: [proc(10, 999, 999)],
+        proxy: [proc(20, 33, 33, [33, 999])],
+        sockets: [{ ...sock, mode: 0o666, dirMode: 0o750 }],
+        accounts,
+      },
+      ctx,
+    );
+    expect(v.status).toBe('pass');
   });
 });
