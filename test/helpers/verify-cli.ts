@@ -3,8 +3,10 @@
 // sandbox dir.
 
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { VerifyReport } from '../../src/report/types.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 /** `--import` value for tsx that works from any working directory (inside a machine: /). */
@@ -45,6 +47,41 @@ export function runVerify(
       resolve({ code, stdout, stderr, pid: child.pid ?? -1 });
     });
   });
+}
+
+/** A `verify --probe-app --json` run over several stacks, its report read back. */
+export interface ProbeAppMatrix {
+  run: CliRun;
+  report: VerifyReport;
+  /** The run's report directory (report.json; report.xml with `junit`). */
+  dir: string;
+  /** Remove the report directory and the sandboxes the run left (call in afterAll). */
+  dispose(): void;
+}
+
+/** `stackgen verify --probe-app` of these stack files in one run, with a JSON (and JUnit) report. */
+export async function verifyProbeApp(
+  files: string[],
+  options: { junit?: boolean } = {},
+): Promise<ProbeAppMatrix> {
+  const dir = mkdtempSync(join(tmpdir(), 'stackgen-verify-report-'));
+  const run = await runVerify([
+    '--probe-app',
+    '--json',
+    join(dir, 'report.json'),
+    ...(options.junit ? ['--junit', join(dir, 'report.xml')] : []),
+    ...files,
+  ]);
+  const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as VerifyReport;
+  return {
+    run,
+    report,
+    dir,
+    dispose: () => {
+      removeAnnouncedSandboxes();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** Every sandbox dir a run announced: verify keeps a failed run's files for inspection. */

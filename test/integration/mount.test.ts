@@ -5,8 +5,7 @@
 // that nothing outside /hg/ reaches the app; static files answer at their absolute URL —
 // and `stackgen check` (nginx -t, gunicorn --check-config, …) accepts each render.
 
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { checkStack } from '../../src/check/stack.js';
@@ -14,7 +13,7 @@ import { loadAndResolve } from '../../src/cli/shared.js';
 import { formatCheckResult } from '../../src/report/human.js';
 import type { VerifyReport } from '../../src/report/types.js';
 import { describeWith } from '../helpers/tools.js';
-import { type CliRun, removeAnnouncedSandboxes, ROOT, runVerify } from '../helpers/verify-cli.js';
+import { type CliRun, type ProbeAppMatrix, ROOT, verifyProbeApp } from '../helpers/verify-cli.js';
 
 const FIXTURES = join('test', 'fixtures', 'mount');
 const STACKS = readdirSync(join(ROOT, FIXTURES))
@@ -25,24 +24,16 @@ describeWith({
   tools: ['nginx', 'uwsgi', 'gunicorn', 'fcgiwrap', 'systemd-analyze'],
   pythonModules: ['flask', 'gunicorn'],
 })('app.mount: verify --probe-app of the mounted stacks', () => {
-  const out = mkdtempSync(join(tmpdir(), 'stackgen-mount-report-'));
+  let matrix: ProbeAppMatrix;
   let run: CliRun;
   let report: VerifyReport;
 
   beforeAll(async () => {
-    run = await runVerify([
-      '--probe-app',
-      '--json',
-      join(out, 'report.json'),
-      ...STACKS.map((f) => join(FIXTURES, f)),
-    ]);
-    report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as VerifyReport;
+    matrix = await verifyProbeApp(STACKS.map((f) => join(FIXTURES, f)));
+    ({ run, report } = matrix);
   }, 240_000);
 
-  afterAll(() => {
-    removeAnnouncedSandboxes();
-    rmSync(out, { recursive: true, force: true });
-  });
+  afterAll(() => matrix?.dispose());
 
   for (const [i, file] of STACKS.entries()) {
     it(`${file}: the mount probe and every other probe pass`, () => {

@@ -4,13 +4,12 @@
 // answer 504, and the app server serves again. With the old pairing (read = serve.timeout,
 // as 60 s / 60 s was) the same probe saw 504 from the front in 8 of 8 runs.
 
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { VerifyReport } from '../../src/report/types.js';
 import { describeWith } from '../helpers/tools.js';
-import { type CliRun, removeAnnouncedSandboxes, runVerify } from '../helpers/verify-cli.js';
+import { type CliRun, type ProbeAppMatrix, verifyProbeApp } from '../helpers/verify-cli.js';
 
 const DIR = join('test', 'fixtures', 'timeouts');
 const STACKS = readdirSync(join(import.meta.dirname, '..', 'fixtures', 'timeouts'))
@@ -20,24 +19,16 @@ const STACKS = readdirSync(join(import.meta.dirname, '..', 'fixtures', 'timeouts
 describeWith({ tools: ['nginx', 'uwsgi', 'gunicorn'], pythonModules: ['flask', 'gunicorn'] })(
   'request-timeout: the app server kills first',
   () => {
-    const out = mkdtempSync(join(tmpdir(), 'stackgen-timeouts-'));
+    let matrix: ProbeAppMatrix;
     let run: CliRun;
     let report: VerifyReport;
 
     beforeAll(async () => {
-      run = await runVerify([
-        '--probe-app',
-        '--json',
-        join(out, 'report.json'),
-        ...STACKS.map((f) => join(DIR, f)),
-      ]);
-      report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as VerifyReport;
+      matrix = await verifyProbeApp(STACKS.map((f) => join(DIR, f)));
+      ({ run, report } = matrix);
     }, 180_000);
 
-    afterAll(() => {
-      removeAnnouncedSandboxes();
-      rmSync(out, { recursive: true, force: true });
-    });
+    afterAll(() => matrix?.dispose());
 
     for (const [i, file] of STACKS.entries()) {
       it(`${file}: 502 from the front between serve.timeout and its read timeout, then 200`, () => {

@@ -2,18 +2,17 @@
 // stacks are verified one after another, like a user's run): every probe of every stack
 // must pass, the JSON and JUnit reports must say so, and nothing may be left running.
 
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { VerifyReport } from '../../src/report/types.js';
 import { describeWith } from '../helpers/tools.js';
 import {
   type CliRun,
+  type ProbeAppMatrix,
   processesNaming,
-  removeAnnouncedSandboxes,
-  runVerify,
   sandboxDirs,
+  verifyProbeApp,
 } from '../helpers/verify-cli.js';
 
 // Every file in examples/ (the issue: every example passes verify in CI).
@@ -45,26 +44,19 @@ describeWith({
   tools: ['nginx', 'uwsgi', 'gunicorn', 'supervisord', 'systemd-analyze', 'fcgiwrap'],
   pythonModules: ['flask', 'django', 'gunicorn', 'uvicorn', 'tornado', 'fastapi', 'bottle', 'websockets'],
 })('stackgen verify --probe-app on the examples', () => {
-  const out = mkdtempSync(join(tmpdir(), 'stackgen-verify-report-'));
+  let matrix: ProbeAppMatrix;
   let run: CliRun;
   let report: VerifyReport;
 
   beforeAll(async () => {
-    run = await runVerify([
-      '--probe-app',
-      '--json',
-      join(out, 'report.json'),
-      '--junit',
-      join(out, 'report.xml'),
-      ...EXAMPLES.map((f) => join('examples', f)),
-    ]);
-    report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as VerifyReport;
+    matrix = await verifyProbeApp(
+      EXAMPLES.map((f) => join('examples', f)),
+      { junit: true },
+    );
+    ({ run, report } = matrix);
   }, 240_000);
 
-  afterAll(() => {
-    removeAnnouncedSandboxes();
-    rmSync(out, { recursive: true, force: true });
-  });
+  afterAll(() => matrix?.dispose());
 
   for (const [i, file] of EXAMPLES.entries()) {
     it(`${file}: every probe passes`, () => {
@@ -89,7 +81,7 @@ describeWith({
   });
 
   it('writes JUnit XML with one testsuite per stack and a testcase per probe', () => {
-    const xml = readFileSync(join(out, 'report.xml'), 'utf8');
+    const xml = readFileSync(join(matrix.dir, 'report.xml'), 'utf8');
     expect(xml.match(/<testsuite /g)).toHaveLength(EXAMPLES.length);
     expect(xml).toContain('<testcase classname="fastapi.probe-app.websocket" name="websocket-echo"');
   });
