@@ -66,6 +66,8 @@ export interface GatewayConfig {
   timeouts: GatewayTimeouts;
   accessLog: AccessLogTarget;
   securityHeaders: Array<[string, string]>;
+  /** Compress the app's text answers for clients that accept gzip (gzip.ts; nginx gzip on). */
+  gzip: boolean;
   /** Load balancers (CIDRs) whose X-Forwarded-For/-Proto name the client; empty: nobody's. */
   trustedProxies: string[];
   locations: GatewayLocation[];
@@ -344,6 +346,12 @@ export const gatewayConfigSchema = z
       .record(z.string().regex(/^[!#$%&'*+.^`|~0-9A-Za-z-]+$/, 'a header name'), z.string())
       .default({})
       .describe('Headers added to every response that does not already carry them.'),
+    gzip: z
+      .boolean()
+      .default(true)
+      .describe(
+        "Compress the app's text answers on the fly for clients that accept gzip (as nginx gzip on, gzip_min_length 1024); false sends them as the app wrote them.",
+      ),
     trusted_proxies: z
       .array(z.string().refine(isCidr, CIDR_MESSAGE))
       .default([])
@@ -404,6 +412,7 @@ function normalise(parsed: ParsedConfig, source: string | null, baseDir: string)
           ? { kind: 'off' }
           : { kind: 'file', path: resolve(baseDir, log) },
     securityHeaders: Object.entries(parsed.security_headers),
+    gzip: parsed.gzip,
     trustedProxies: parsed.trusted_proxies,
     locations,
   };

@@ -6,6 +6,7 @@ import { discardRequestBody } from './body.js';
 import type { UpstreamLocation } from './config.js';
 import { clientView } from './forwarding.js';
 import type { GatewayState } from './gateway-state.js';
+import { gzipResponseSink, joinedHeader } from './gzip.js';
 import { type ProxyOutcome, proxyRequest } from './proxy.js';
 import { type GuardAccepted, type GuardInput, guardRequest } from './request-guard.js';
 import type { ResponseSink } from './response-sink.js';
@@ -199,8 +200,17 @@ function proxyTo(
   request: GatewayRequest,
   mayRedirect: boolean,
 ): Promise<ProxyOutcome> {
+  // gzip: the app's answers only (static files have their `.gz` siblings); a local
+  // redirect's request gets its own decision, so it is handed the plain sink.
+  const out = s.config.gzip
+    ? gzipResponseSink(sink, {
+        method: request.method,
+        httpVersion: request.httpVersion,
+        acceptEncoding: joinedHeader(request.rawHeaders, 'accept-encoding'),
+      })
+    : sink;
   return proxyRequest({
-    sink,
+    sink: out,
     request,
     pool: s.pools.get(loc) as UpstreamPool,
     timeouts: s.transportTimeouts,

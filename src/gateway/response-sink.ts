@@ -64,6 +64,23 @@ export function nodeResponseSink(res: ServerResponse): ResponseSink {
 const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 const VALID_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
+/** Throw (as node's writeHead does) on an invalid status code, status text or header byte. */
+export function assertValidHead(
+  status: number,
+  statusText: string | undefined,
+  headers: readonly string[],
+): void {
+  if (!Number.isInteger(status) || status < 100 || status > 999)
+    throw new Error(`invalid status code ${status}`);
+  if (statusText !== undefined && INVALID_VALUE.test(statusText))
+    throw new Error('invalid character in the status text');
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    const name = headers[i] as string;
+    if (!VALID_NAME.test(name)) throw new Error(`invalid header name ${JSON.stringify(name)}`);
+    if (INVALID_VALUE.test(headers[i + 1] as string)) throw new Error(`invalid character in header ${name}`);
+  }
+}
+
 let cachedDate = '';
 let cachedDateSecond = -1;
 /** The Date header value, formatted at most once a second (as node and nginx do). */

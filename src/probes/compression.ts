@@ -1,7 +1,7 @@
 // compression: a text answer of the app goes out gzip-compressed (with Vary: Accept-Encoding)
-// when the client accepts gzip and the front compresses (nginx gzip on); through a front that
-// does not (the gateway: a documented gap) it arrives as the app sent it. Either way the
-// decoded body is the app's.
+// when the client accepts gzip and the front compresses (nginx gzip on; the gateway's gzip.ts);
+// through a front that does not it arrives as the app sent it. Either way the decoded body is
+// the app's.
 
 import { gunzipSync } from 'node:zlib';
 import { PROXIES } from '../topology/catalog/proxies.js';

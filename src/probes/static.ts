@@ -3,7 +3,8 @@
 // the stack's cache policy (a year's `immutable` for hashed names, else no `immutable`) and
 // its security headers (an nginx location with an add_header of its own drops the server's);
 // a dotfile in the directory (.env, .git/) is never served; and the probe's text fixture
-// (above gzip_min_length) goes out gzip-compressed where the front compresses.
+// (above gzip_min_length) goes out gzip-compressed where the front compresses static files
+// on the fly (nginx; the gateway sends only a `.gz` sibling).
 
 import { gunzipSync } from 'node:zlib';
 import { IMMUTABLE_CACHE_CONTROL } from '../gateway/static.js';
@@ -35,7 +36,7 @@ export const staticProbe: ProbeDefinition<Observed | { missing: string } | null>
   expect: (ctx) => {
     const entry = ctx.plan.app.static.find((s) => s.url === ctx.path.urlPrefix);
     const cache = entry?.immutable ? `Cache-Control: ${IMMUTABLE_CACHE_CONTROL}` : 'no `immutable`';
-    const gzip = ctx.probe && PROXIES[ctx.plan.spec.proxy.kind].compresses ? '; gzip' : '';
+    const gzip = ctx.probe && PROXIES[ctx.plan.spec.proxy.kind].compressesStatic ? '; gzip' : '';
     return `200 with the file's bytes${ctx.probe ? '; app counter unchanged' : ''}; ${cache}${gzip}; dotfiles 404`;
   },
   async observe(ctx) {
@@ -92,7 +93,7 @@ export const staticProbe: ProbeDefinition<Observed | { missing: string } | null>
       );
     if (ctx.plan.spec.proxy.security_headers && !nosniff)
       return fail(`GET ${href}: no X-Content-Type-Options: the security headers are lost on static answers`);
-    const compresses = PROXIES[ctx.plan.spec.proxy.kind].compresses;
+    const compresses = PROXIES[ctx.plan.spec.proxy.kind].compressesStatic;
     if (ctx.probe && compresses && encoding !== 'gzip')
       return fail(
         `GET ${href} (text above 1 KiB) not gzip-compressed (Content-Encoding: ${encoding ?? 'none'})`,

@@ -129,6 +129,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     maxHeaderBytes: 16 * 1024,
     accessLog: { kind: 'file', path: accessPath },
     securityHeaders: [],
+    gzip: true,
     trustedProxies: [],
     ...o.config,
     timeouts: {

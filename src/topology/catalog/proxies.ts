@@ -47,6 +47,7 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     buffersResponses: true,
     // gzip on for text types (templates/nginx/site.conf.hbs).
     compresses: true,
+    compressesStatic: true,
     websockets: true,
     // templates/nginx/site.conf.hbs: proxy_set_header X-Forwarded-Proto $scheme, …
     forwardedFromConnection: true,
@@ -93,8 +94,10 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     // It sends what the backend has delivered within one event-loop turn, then streams the
     // rest with backpressure (src/gateway/proxy.ts): a stream is never held back.
     buffersResponses: false,
-    // Only precompressed `.gz` siblings of static files (gzip_static): a documented gap.
-    compresses: false,
+    // The app's text answers, as nginx's gzip filter decides (src/gateway/gzip.ts, `gzip:` in
+    // its config); static files only from a precompressed `.gz` sibling (gzip_static).
+    compresses: true,
+    compressesStatic: false,
     websockets: true,
     // src/gateway/transports/http.ts and cgi-env.ts replace the client's X-Forwarded-*.
     forwardedFromConnection: true,
@@ -129,6 +132,7 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     buffering: false,
     buffersResponses: false,
     compresses: false,
+    compressesStatic: false,
     websockets: true,
     forwardedFromConnection: false,
     programs: [],

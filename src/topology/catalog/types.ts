@@ -181,6 +181,11 @@ export interface ProxyEntry {
   buffersResponses: boolean;
   /** Compresses text answers on the fly for clients that accept gzip (nginx gzip on). */
   compresses: boolean;
+  /**
+   * Compresses static files on the fly too (nginx gzip applies to every answer). false: only
+   * a precompressed `.gz` sibling of a file goes out compressed (gzip_static).
+   */
+  compressesStatic: boolean;
   websockets: boolean;
   /**
    * It sets X-Forwarded-For/-Proto (and their CGI variables) from the connection, replacing

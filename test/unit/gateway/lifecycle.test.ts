@@ -27,6 +27,7 @@ const config: GatewayConfig = {
   },
   accessLog: { kind: 'off' },
   securityHeaders: [],
+  gzip: true,
   trustedProxies: [],
   locations: [scriptedLocation('/', 'app')],
 };
