@@ -118,6 +118,8 @@ export function gzipHeaders(headers: readonly string[]): string[] {
  * writeHead (as node's would be) but sent with the body, when its length is known.
  */
 export function gzipResponseSink(inner: ResponseSink, req: GzipRequest): ResponseSink {
+  // Most clients of a benchmark or an API send no Accept-Encoding: no wrapper for them.
+  if (!acceptsGzip(req.acceptEncoding)) return inner;
   let staged: { status: number; statusText: string | undefined; headers: string[] } | null = null;
   return {
     get headersSent() {
