@@ -7,6 +7,7 @@
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream';
 import { constants, createGzip, gzipSync } from 'node:zlib';
+import { headerValue } from './hop-by-hop.js';
 import { assertValidHead, type ResponseSink } from './response-sink.js';
 import { acceptsGzip } from './static.js';
 
@@ -53,13 +54,6 @@ export function joinedHeader(rawHeaders: readonly string[], lower: string): stri
     if ((rawHeaders[i] as string).toLowerCase() === lower)
       out = out === undefined ? (rawHeaders[i + 1] as string) : `${out}, ${rawHeaders[i + 1] as string}`;
   return out;
-}
-
-/** The first value of a header in node's flat [name, value, …] form (lower-case name). */
-function headerValue(flat: readonly string[], lower: string): string | undefined {
-  for (let i = 0; i + 1 < flat.length; i += 2)
-    if ((flat[i] as string).toLowerCase() === lower) return flat[i + 1] as string;
-  return undefined;
 }
 
 /**

@@ -2,7 +2,8 @@
 // message is forwarded and, for each connection-option in this field, remove any header or
 // trailer field(s) from the message with the same name as the connection-option, and then
 // remove the Connection header field itself". One table for both directions (the http
-// transport's requests, the proxy core's responses).
+// transport's requests, the proxy core's responses), and the one lookup of a header in
+// node's flat [name, value, …] form.
 
 /** Fields that describe one connection, never forwarded (plus those named in Connection). */
 export const HOP_BY_HOP: ReadonlySet<string> = new Set([
@@ -29,4 +30,11 @@ export function connectionOptions(
       for (const token of valueAt(i).split(',')) options.push(token.trim().toLowerCase());
   }
   return options;
+}
+
+/** The first value of a header in node's flat [name, value, …] form (lower-case name). */
+export function headerValue(flat: readonly string[], lower: string): string | undefined {
+  for (let i = 0; i + 1 < flat.length; i += 2)
+    if ((flat[i] as string).toLowerCase() === lower) return flat[i + 1] as string;
+  return undefined;
 }

@@ -5,7 +5,7 @@
 
 import type { Readable } from 'node:stream';
 import { isStackgenError, statusFor, UpstreamError } from '../errors.js';
-import { connectionOptions, HOP_BY_HOP } from './hop-by-hop.js';
+import { connectionOptions, HOP_BY_HOP, headerValue } from './hop-by-hop.js';
 import type { GatewayLogger } from './log.js';
 import type { ResponseSink } from './response-sink.js';
 import type { GatewayRequest, TransportTimeouts, UpstreamResponse } from './transport.js';
@@ -203,8 +203,7 @@ function takeBuffered(body: Readable): Promise<{ chunks: Buffer[]; complete: boo
 }
 
 function hasHeader(flat: readonly string[], lower: string): boolean {
-  for (let i = 0; i < flat.length; i += 2) if ((flat[i] as string).toLowerCase() === lower) return true;
-  return false;
+  return headerValue(flat, lower) !== undefined;
 }
 
 /**

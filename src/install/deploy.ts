@@ -7,9 +7,9 @@
 
 import type { Artifact } from '../render/artifacts.js';
 import { masterFifoPath } from '../topology/catalog/files.js';
-import { backendComponent, isFrontComponent, type Plan, unitBaseName } from '../render/plan.js';
+import { backendComponent, type Plan, unitBaseName } from '../render/plan.js';
 import { shellQuote } from '../render/helpers.js';
-import { supervisorPrograms, systemdServices } from './steps.js';
+import { backendUnitFilter, supervisorPrograms, systemdServices } from './steps.js';
 
 export type CodeUpdate =
   | { kind: 'reload'; commands: string[][]; why: string }
@@ -29,9 +29,7 @@ export function codeUpdate(plan: Plan, artifacts: readonly Artifact[]): CodeUpda
   if (!app || backendComponent(plan) !== 'app')
     return { kind: 'none', why: 'a CGI script is read again for every request: new code is live at once' };
   if (manager === 'none') return { kind: 'none', why: 'no process manager: restart the app server yourself' };
-  // The front a stack runs itself (the gateway) is not the app server.
-  const fronts = plan.launches.filter((l) => isFrontComponent(plan, l.component));
-  const isBackend = (unit: string) => !fronts.some((l) => unit.startsWith(unitBaseName(plan, l.component)));
+  const isBackend = backendUnitFilter(plan);
   const units = (manager === 'systemd' ? systemdServices(plan, artifacts) : supervisorPrograms(plan)).filter(
     isBackend,
   );

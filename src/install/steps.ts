@@ -160,6 +160,15 @@ export function systemdServices(plan: Plan, artifacts: readonly Artifact[]): str
   return out;
 }
 
+/**
+ * Is this unit or program the app's side of the stack (the app server, or fcgiwrap), not a
+ * front the stack runs itself (the gateway)?
+ */
+export function backendUnitFilter(plan: Plan): (unit: string) => boolean {
+  const fronts = plan.launches.filter((l) => isFrontComponent(plan, l.component));
+  return (unit) => !fronts.some((l) => unit.startsWith(unitBaseName(plan, l.component)));
+}
+
 /** supervisorctl names of the stack's programs (`name:*` for numbered groups). */
 export function supervisorPrograms(plan: Plan): string[] {
   const seen = new Map<string, boolean>();

@@ -11,7 +11,7 @@ import { execa } from 'execa';
 import { isStackgenError } from '../errors.js';
 import { installStack, uninstallStack } from '../install/install.js';
 import { explainingTail } from '../install/run.js';
-import { startUnits, supervisorPrograms, systemdServices } from '../install/steps.js';
+import { backendUnitFilter, startUnits, supervisorPrograms, systemdServices } from '../install/steps.js';
 import { codeUpdate } from '../install/deploy.js';
 import { stackBehaviour } from '../probes/behaviour.js';
 import { AFTER_REBOOT_PROBES, HOST_PROBES } from '../probes/host/registry.js';
@@ -24,7 +24,7 @@ import type { ProbeSubstitution } from '../probes/substitute.js';
 import type { AnyProbe, InstalledHost, ProbeResult } from '../probes/types.js';
 import { userCheckProbes } from '../probes/user-checks.js';
 import { renderArtifacts } from '../render/artifacts.js';
-import { backendComponent, buildPlan, isFrontComponent, type Plan, unitBaseName } from '../render/plan.js';
+import { backendComponent, buildPlan, type Plan } from '../render/plan.js';
 import type { PassReport, ProgressEvent } from '../report/types.js';
 import { readStackSpec } from '../stack/parse.js';
 import { PROXIES } from '../topology/catalog/proxies.js';
@@ -101,9 +101,7 @@ export function installedHost(plan: Plan): InstalledHost {
   const manager = plan.spec.processes.manager;
   const distro = PROXIES[plan.front.kind].distro;
   const backend = backendComponent(plan) !== null;
-  // Everything of the stack but a front it runs (the gateway) serves the app (the app server, or fcgiwrap).
-  const fronts = plan.launches.filter((l) => isFrontComponent(plan, l.component));
-  const isBackend = (unit: string) => !fronts.some((l) => unit.startsWith(unitBaseName(plan, l.component)));
+  const isBackend = backendUnitFilter(plan);
   const services = systemdServices(plan, artifacts).filter(isBackend);
   const control =
     manager === 'systemd'

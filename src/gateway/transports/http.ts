@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import { StackgenError, UpstreamError } from '../../errors.js';
 import { DEFAULT_MAX_HEAD_BYTES as MAX_RESPONSE_HEAD_BYTES } from '../codecs/cgi-response.js';
 import { CLIENT_FORWARDING_HEADERS } from '../forwarding.js';
-import { connectionOptions, HOP_BY_HOP } from '../hop-by-hop.js';
+import { connectionOptions, HOP_BY_HOP, headerValue } from '../hop-by-hop.js';
 import type { GatewayLogger } from '../log.js';
 import type {
   GatewayRequest,
@@ -308,10 +308,4 @@ function tunnel(
     socket.pipe(client);
     client.pipe(socket);
   });
-}
-
-function headerValue(raw: readonly string[], name: string): string | undefined {
-  for (let i = 0; i + 1 < raw.length; i += 2)
-    if ((raw[i] as string).toLowerCase() === name) return raw[i + 1];
-  return undefined;
 }

@@ -5,12 +5,12 @@
 // workers alike); the proxy's are the non-root holders of the front's listening port
 // (nginx's workers, the gateway).
 
-import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { BoundEndpoint } from '../../render/plan.js';
 import { readAccountBook } from '../../runtime/users.js';
 import { fail, pass, type ProbeDefinition } from '../types.js';
-import { parseProcNetTcp } from './sockets.js';
+import { parseProcNetTcp, readProc, socketHolders } from './sockets.js';
 
 /** A process as /proc/PID/status tells it: real uid, gid and every group it holds. */
 export interface ProcessIds {
@@ -42,41 +42,16 @@ export function unixSocketInodes(text: string, path: string): number[] {
     .map((f) => Number(f[6]));
 }
 
-function read(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
 /** Every process holding one of these socket inodes. */
 function holders(inodes: ReadonlySet<number>): ProcessIds[] {
-  const out: ProcessIds[] = [];
-  for (const pid of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
-    let fds: string[] = [];
-    try {
-      fds = readdirSync(`/proc/${pid}/fd`);
-    } catch {
-      continue;
-    }
-    const holds = fds.some((fd) => {
-      try {
-        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-        return m !== null && inodes.has(Number(m[1]));
-      } catch {
-        return false;
-      }
-    });
-    const ids = holds ? idsOfStatus(read(`/proc/${pid}/status`)) : null;
-    if (ids)
-      out.push({
-        pid: Number(pid),
-        ...ids,
-        command: read(`/proc/${pid}/cmdline`).replace(/\0/g, ' ').trim().slice(0, 80),
-      });
-  }
-  return out;
+  const pids = new Set<number>();
+  for (const [inode, held] of socketHolders()) if (inodes.has(inode)) for (const pid of held) pids.add(pid);
+  return [...pids].flatMap((pid) => {
+    const ids = idsOfStatus(readProc(`/proc/${pid}/status`));
+    return ids
+      ? [{ pid, ...ids, command: readProc(`/proc/${pid}/cmdline`).replace(/\0/g, ' ').trim().slice(0, 80) }]
+      : [];
+  });
 }
 
 /** The processes holding the listening sockets of these endpoints (a prefork master and its workers). */
@@ -85,8 +60,8 @@ export function listeningHolders(endpoints: readonly BoundEndpoint[]): ProcessId
 }
 
 function listeningInodes(ep: BoundEndpoint): number[] {
-  if (ep.kind === 'unix') return unixSocketInodes(read('/proc/net/unix'), ep.path);
-  return [...parseProcNetTcp(read('/proc/net/tcp'), 4), ...parseProcNetTcp(read('/proc/net/tcp6'), 6)]
+  if (ep.kind === 'unix') return unixSocketInodes(readProc('/proc/net/unix'), ep.path);
+  return [...parseProcNetTcp(readProc('/proc/net/tcp'), 4), ...parseProcNetTcp(readProc('/proc/net/tcp6'), 6)]
     .filter((s) => s.port === ep.port)
     .map((s) => s.inode);
 }

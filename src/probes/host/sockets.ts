@@ -79,7 +79,8 @@ export function unitOfCgroup(text: string): string | null {
   return null;
 }
 
-function read(path: string): string {
+/** A /proc file's text, or '' when it is gone (the process exited meanwhile). */
+export function readProc(path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch {
@@ -87,13 +88,9 @@ function read(path: string): string {
   }
 }
 
-/** Every listening TCP socket of this host with its process and unit. */
-export function readListeners(): Listener[] {
-  const sockets = [
-    ...parseProcNetTcp(read('/proc/net/tcp'), 4),
-    ...parseProcNetTcp(read('/proc/net/tcp6'), 6),
-  ];
-  const owner = new Map<number, number>();
+/** Every socket inode held open on this host, with the pids holding it (first opener first). */
+export function socketHolders(): Map<number, number[]> {
+  const held = new Map<number, number[]>();
   for (const pid of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
     let fds: string[] = [];
     try {
@@ -104,19 +101,32 @@ export function readListeners(): Listener[] {
     for (const fd of fds) {
       try {
         const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-        if (m && !owner.has(Number(m[1]))) owner.set(Number(m[1]), Number(pid));
+        if (!m) continue;
+        const pids = held.get(Number(m[1])) ?? [];
+        if (!pids.includes(Number(pid))) pids.push(Number(pid));
+        held.set(Number(m[1]), pids);
       } catch {
         // closed meanwhile
       }
     }
   }
+  return held;
+}
+
+/** Every listening TCP socket of this host with its process and unit. */
+export function readListeners(): Listener[] {
+  const sockets = [
+    ...parseProcNetTcp(readProc('/proc/net/tcp'), 4),
+    ...parseProcNetTcp(readProc('/proc/net/tcp6'), 6),
+  ];
+  const held = socketHolders();
   return sockets.map((s) => {
-    const pid = owner.get(s.inode) ?? null;
+    const pid = held.get(s.inode)?.[0] ?? null;
     return {
       ...s,
       pid,
-      command: pid === null ? null : read(`/proc/${pid}/cmdline`).replace(/\0/g, ' ').trim() || null,
-      unit: pid === null ? null : unitOfCgroup(read(`/proc/${pid}/cgroup`)),
+      command: pid === null ? null : readProc(`/proc/${pid}/cmdline`).replace(/\0/g, ' ').trim() || null,
+      unit: pid === null ? null : unitOfCgroup(readProc(`/proc/${pid}/cgroup`)),
     };
   });
 }
