@@ -2,15 +2,17 @@
 // files, unit and program states, the distribution's nginx — into a HostFacts value that
 // the pure planner (steps.ts) decides from.
 
-import { existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import type { Artifact } from '../render/artifacts.js';
 import type { Plan } from '../render/plan.js';
 import { nameOfGid, nameOfUid, readAccountBook } from '../runtime/users.js';
 import { parseEnvFile } from '../stack/env-file.js';
 import { PROXIES } from '../topology/catalog/proxies.js';
-import { factQueries, type HostFacts, supervisorPrograms } from './steps.js';
+import { PROXY_RECIPES } from '../topology/catalog/recipes.js';
+import { readInstallManifest } from './run.js';
+import { factQueries, type HostFacts, manifestPath, supervisorPrograms } from './steps.js';
 
 function readText(path: string): string | null {
   try {
@@ -62,6 +64,11 @@ export async function gatherFacts(
   const wrapper = plan.site.stackgenCommand[0];
   const wrapperText = wrapper ? readText(wrapper) : null;
   if (wrapper && wrapperText !== null) files[wrapper] = wrapperText;
+  // Host-wide copies (the nginx catch-all): by their path on the host.
+  for (const f of PROXY_RECIPES[plan.front.kind].sharedFiles?.(plan) ?? []) {
+    const text = readText(f.installPath);
+    if (text !== null) files[f.installPath] = text;
+  }
   const units: HostFacts['units'] = {};
   if (systemd) {
     for (const unit of q.units) {
@@ -121,5 +128,28 @@ export async function gatherFacts(
     frontUser: distro && mainConfig !== null ? distro.workerUserOf(mainConfig) : null,
     supervisorRunning,
     selfCommand,
+    claims: sharedClaims(plan.name),
   };
+}
+
+/** The shared steps every other stack's install record holds (manifests under /var/lib/stackgen). */
+export function sharedClaims(self: string): HostFacts['claims'] {
+  const claims: HostFacts['claims'] = {};
+  const root = dirname(dirname(manifestPath(self)));
+  let names: string[] = [];
+  try {
+    names = readdirSync(root);
+  } catch {
+    return claims;
+  }
+  for (const name of names.filter((n) => n !== self).sort()) {
+    const m = readInstallManifest(manifestPath(name));
+    for (const s of m?.steps ?? []) {
+      if (!s.shared) continue;
+      const c = claims[s.id];
+      if (c) c.stacks.push(name);
+      else claims[s.id] = { stacks: [name], undo: s.undo };
+    }
+  }
+  return claims;
 }

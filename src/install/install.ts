@@ -11,7 +11,7 @@ import type { Plan } from '../render/plan.js';
 import { editedFiles, userEditedError, writeAtomic } from '../render/write.js';
 import { touchedDistroProxies } from '../topology/catalog/proxies.js';
 import { stackRequirements } from '../topology/requirements.js';
-import { gatherFacts } from './facts.js';
+import { gatherFacts, sharedClaims } from './facts.js';
 import { executeSteps, mergeManifest, readInstallManifest, reloadAndWait, undoManifest } from './run.js';
 import { envFileProblems, installProblems, manifestPath, planInstall } from './steps.js';
 
@@ -98,8 +98,11 @@ export async function installStack(plan: Plan, file: string, o: InstallOptions):
     readySeconds: READY_SECONDS,
     out: o.out,
   });
-  if (result.performed.length > 0) {
-    const merged = mergeManifest(previous, plan.name, plan.source, result.performed);
+  // A shared change another stack made is this stack's claim too: recorded, so the host keeps
+  // it until the last stack that needs it is uninstalled.
+  const claimed = result.unchanged.filter((s) => s.shared && !previous?.steps.some((p) => p.id === s.id));
+  if (result.performed.length > 0 || claimed.length > 0) {
+    const merged = mergeManifest(previous, plan.name, plan.source, [...result.performed, ...claimed]);
     writeAtomic(manifest, `${JSON.stringify(merged, null, 2)}\n`, 0o600);
   }
   o.out(
@@ -139,13 +142,17 @@ export async function uninstallStack(
         hint: `sudo stackgen uninstall ${file}`,
       },
     );
-  const errors = await undoManifest(manifest, {
-    artifacts: [],
-    source: manifest.source,
-    force: false,
-    readySeconds: 0,
-    out: o.out,
-  });
+  const errors = await undoManifest(
+    manifest,
+    {
+      artifacts: [],
+      source: manifest.source,
+      force: false,
+      readySeconds: 0,
+      out: o.out,
+    },
+    sharedClaims(name),
+  );
   // Leave the host as it was: its own units reloaded, and its nginx (if present) serving again.
   if (manifest.steps.some((s) => s.id.startsWith('unit-link:')))
     await execa('systemctl', ['daemon-reload'], { reject: false });

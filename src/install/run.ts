@@ -24,14 +24,15 @@ import { sleep } from '../runtime/process.js';
 import { resolveIds, readAccountBook } from '../runtime/users.js';
 import { touchedDistroProxies } from '../topology/catalog/proxies.js';
 import { runningPrograms } from './facts.js';
-import type { Command, InstallStep } from './steps.js';
+import type { Command, HostFacts, InstallStep } from './steps.js';
 
 /** What install keeps on disk: the steps it performed, with their undo, in install order. */
 export interface InstallManifest {
   generator: 'stackgen';
   name: string;
   source: string;
-  steps: Array<{ id: string; title: string; undo: Command[] }>;
+  /** shared: a host-wide step another stack may hold too (InstallStep.shared). */
+  steps: Array<{ id: string; title: string; undo: Command[]; shared?: boolean }>;
 }
 
 export interface ExecuteOptions {
@@ -376,7 +377,7 @@ export function mergeManifest(
   const steps = [...(previous?.steps ?? [])];
   for (const s of performed) {
     if (s.undo.length === 0 && !s.id.startsWith('files:')) continue;
-    const entry = { id: s.id, title: s.title, undo: s.undo };
+    const entry = { id: s.id, title: s.title, undo: s.undo, ...(s.shared ? { shared: true } : {}) };
     const at = steps.findIndex((x) => x.id === s.id);
     if (at >= 0) steps[at] = entry;
     else steps.push(entry);
@@ -384,10 +385,22 @@ export function mergeManifest(
   return { generator: 'stackgen', name, source, steps };
 }
 
-/** Undo every recorded step in reverse (uninstall); errors are collected, not fatal. */
-export async function undoManifest(m: InstallManifest, o: ExecuteOptions): Promise<string[]> {
+/**
+ * Undo every recorded step in reverse (uninstall); errors are collected, not fatal. A shared
+ * step another installed stack still claims is kept (claims: from facts.ts sharedClaims).
+ */
+export async function undoManifest(
+  m: InstallManifest,
+  o: ExecuteOptions,
+  claims: HostFacts['claims'] = {},
+): Promise<string[]> {
   const errors: string[] = [];
   for (const entry of [...m.steps].reverse()) {
+    const others = entry.shared ? claims[entry.id]?.stacks : undefined;
+    if (others?.length) {
+      o.out(`  · kept: ${entry.title} (${others.join(', ')} still needs it)`);
+      continue;
+    }
     try {
       for (const c of entry.undo) await runCommand(c, o);
       o.out(`  ✓ undo: ${entry.title}`);

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import type { Artifact } from '../render/artifacts.js';
 import { type BoundEndpoint, isFrontComponent, type Plan, unitBaseName } from '../render/plan.js';
 import { MANAGERS, PROXIES } from '../topology/catalog/proxies.js';
+import { PROXY_RECIPES } from '../topology/catalog/recipes.js';
 
 /** One thing done to the host. */
 export type Command =
@@ -63,6 +64,12 @@ export interface InstallStep {
   undo: Command[];
   /** A check, not a change (waiting for a unit to serve): it runs every time, changes nothing. */
   check?: boolean;
+  /**
+   * A host-wide change other stacks may need too (the nginx catch-all, Debian's default site
+   * gone, the stackgen wrapper): recorded by every stack that needs it, even when another
+   * stack already made it, and taken back only by the uninstall of the last one.
+   */
+  shared?: boolean;
 }
 
 /** What install needs to know about the host. Gathered by facts.ts; a plain value here. */
@@ -93,6 +100,8 @@ export interface HostFacts {
   supervisorRunning: string[];
   /** How this stackgen runs (node + entry), for the /usr/local/bin/stackgen wrapper. */
   selfCommand: string[];
+  /** Shared steps other installed stacks recorded, by step id: which stacks, and the undo they keep. */
+  claims: Record<string, { stacks: string[]; undo: Command[] }>;
 }
 
 /** A stock Debian server with nginx and supervisor installed: what the deploy README assumes. */
@@ -114,6 +123,7 @@ export const FRESH_DEBIAN: HostFacts = {
   frontUser: 'www-data',
   supervisorRunning: [],
   selfCommand: ['stackgen'],
+  claims: {},
 };
 
 /** The by-hand form of an install on a stock Debian host, for the deploy README. Pure. */
@@ -291,6 +301,7 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
       id: `wrapper:${wrapper}`,
       title: `install -m 0755 stackgen ${wrapper}`,
       why: 'the gateway unit runs it',
+      shared: true,
       // Rewritten when it execs another Node or stackgen than the one installing now.
       done: facts.files[wrapper] === content,
       commands: [{ kind: 'write-file', path: wrapper, content, mode: 0o755 }],
@@ -420,19 +431,50 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
     const claimed = ports.filter(
       (p) => facts.defaultSiteText !== null && distro.claimsDefaultServer(facts.defaultSiteText, p),
     );
+    const defaultSiteId = `${kind}-default-site:${distro.defaultSite}`;
+    const removedBefore = facts.claims[defaultSiteId];
     if (claimed.length > 0) {
       const target = facts.links[distro.defaultSite];
       const port = claimed.join(', ');
       add({
-        id: `${kind}-default-site:${distro.defaultSite}`,
+        id: defaultSiteId,
         title: `rm ${distro.defaultSite}`,
         why:
           plan.spec.proxy.server_name === '_'
             ? `Debian's default site claims default_server on port ${port}; the stack answers every Host there`
             : `Debian's default site claims default_server on port ${port}; the stack's catch-all refuses every Host but ${plan.spec.proxy.server_name} there (444)`,
         done: false,
+        shared: true,
         commands: [{ kind: 'remove', path: distro.defaultSite }],
         undo: target ? [{ kind: 'symlink', link: distro.defaultSite, target }] : [],
+      });
+    } else if (removedBefore && facts.defaultSiteText === null) {
+      // Another stack took it away: this one needs it gone as well, so it is put back only
+      // when the last of them is uninstalled.
+      add({
+        id: defaultSiteId,
+        title: `rm ${distro.defaultSite}`,
+        why: `already gone for ${removedBefore.stacks.join(', ')}; kept so while this stack is installed`,
+        done: true,
+        shared: true,
+        commands: [{ kind: 'remove', path: distro.defaultSite }],
+        undo: removedBefore.undo,
+      });
+    }
+    // The catch-all of each address: a copy every stack with a real name on it shares.
+    for (const f of PROXY_RECIPES[kind].sharedFiles?.(plan) ?? []) {
+      const content = artifacts.find((a) => a.path === f.path)?.content;
+      if (content === undefined) continue;
+      add({
+        id: `${kind}-shared:${f.installPath}`,
+        title: `install -m 0644 ${join(dir, f.path)} ${f.installPath}`,
+        why: facts.claims[`${kind}-shared:${f.installPath}`]
+          ? `shared with ${facts.claims[`${kind}-shared:${f.installPath}`]!.stacks.join(', ')}`
+          : f.what,
+        done: facts.files[f.installPath] === content,
+        shared: true,
+        commands: [{ kind: 'write-file', path: f.installPath, content, mode: 0o644 }],
+        undo: [{ kind: 'remove', path: f.installPath }],
       });
     }
     const site = plan.files[distro.siteFile];
@@ -450,7 +492,8 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
       changed.some((a) => a.component === kind) ||
       // New group membership reaches nginx's workers only through a reload (initgroups at start).
       steps.some((s) => s.id.startsWith(`member:${proxyUser}:`) && !s.done) ||
-      steps.some((s) => s.id.startsWith(`${kind}-default-site:`));
+      steps.some((s) => s.id.startsWith(`${kind}-default-site:`) && !s.done) ||
+      steps.some((s) => s.id.startsWith(`${kind}-shared:`) && !s.done);
     add({
       id: `${kind}-test`,
       title: distro.configTest.join(' '),

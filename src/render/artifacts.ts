@@ -52,7 +52,19 @@ export function renderArtifacts(plan: Plan): Artifact[] {
   };
 
   const front = plan.topology.components.find((c) => c.role === 'proxy');
-  if (front) addComponentFiles(PROXY_RECIPES[plan.front.kind].files, front.id, {});
+  if (front) {
+    addComponentFiles(PROXY_RECIPES[plan.front.kind].files, front.id, {});
+    // Host-wide files: no stack header (every stack that needs one renders the same bytes).
+    for (const f of PROXY_RECIPES[plan.front.kind].sharedFiles?.(plan) ?? []) {
+      out.push({
+        path: f.path,
+        content: renderTemplate(f.template, f.view),
+        mode: 0o644,
+        component: front.id,
+      });
+      described.set(f.path, { what: f.what, install: `copied to ${f.installPath}, shared` });
+    }
+  }
   const socket = plan.appServer?.bound[0];
   addComponentFiles(SERVER_RECIPES[plan.spec.serve.server].files, 'app', socket ? { socket } : {});
   if (plan.app.wsgiFile && !SERVER_RECIPES[plan.spec.serve.server].readsWsgiFile)

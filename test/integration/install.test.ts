@@ -205,6 +205,57 @@ describeWith({
       expect(await exists(path), path).toBe(false);
   });
 
+  it('two stacks with their own names on port 80 share the catch-all; each uninstall keeps what the other needs', async () => {
+    /** status and body start for a request naming this Host ("closed": no answer, nginx's 444). */
+    const getHost = async (host: string) =>
+      (
+        await m.exec([
+          '/usr/bin/python3',
+          '-c',
+          'import http.client, sys\nc = http.client.HTTPConnection("127.0.0.1", 80, timeout=5)\ntry:\n  c.request("GET", "/", headers={"Host": sys.argv[1]})\n  r = c.getresponse()\n  print(r.status, r.read().decode()[:60])\nexcept http.client.RemoteDisconnected:\n  print("closed")',
+          host,
+        ])
+      ).stdout;
+    const site = (name: string) =>
+      stack(
+        name,
+        [
+          `name: ${name}`,
+          'app:',
+          '  framework: flask',
+          `  root: ${m.inside(join(EXAMPLES, 'apps', 'flask'))}`,
+          'serve: {server: gunicorn, workers: 1}',
+          `proxy: {kind: nginx, server_name: ${name}.example}`,
+          '',
+        ].join('\n'),
+      );
+    const a = site('site-a');
+    const b = site('site-b');
+    const catchAll = '/etc/nginx/sites-enabled/stackgen-catch-all-any-80.conf';
+    for (const file of [a, b]) {
+      const r = await stackgen('install', file);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    expect(await getHost('site-a.example')).toMatch(/^200 \{"hello":"flask"/);
+    expect(await getHost('site-b.example')).toMatch(/^200 \{"hello":"flask"/);
+    expect(await getHost('unknown.example')).toBe('closed');
+    expect(await exists('/etc/nginx/sites-enabled/default')).toBe(false);
+
+    const ua = await stackgen('uninstall', a);
+    expect(ua.code, ua.stderr).toBe(0);
+    expect(ua.stdout).toMatch(/kept: .*stackgen-catch-all-any-80\.conf \(site-b still needs it\)/);
+    expect(ua.stdout).toMatch(/kept: rm \/etc\/nginx\/sites-enabled\/default \(site-b still needs it\)/);
+    expect(await getHost('site-b.example')).toMatch(/^200 \{"hello":"flask"/);
+    expect(await getHost('site-a.example')).toBe('closed');
+    expect(await exists(catchAll)).toBe(true);
+    expect(await exists('/etc/nginx/sites-enabled/default')).toBe(false);
+
+    const ub = await stackgen('uninstall', b);
+    expect(ub.code, ub.stderr).toBe(0);
+    expect(await exists(catchAll)).toBe(false);
+    expect(await get()).toMatch(/^200 .*Welcome to nginx!/s);
+  });
+
   it('a gateway stack gets /usr/local/bin/stackgen for its unit, and loses it on uninstall', async () => {
     const file = join(EXAMPLES, 'bottle-cgi-gateway.yaml');
     expect(await exists('/usr/local/bin/stackgen')).toBe(false);

@@ -60,6 +60,23 @@ export interface ProxyRecipe {
   /** The error log its config writes, where a failed upstream hop is named (null: it logs to stderr). */
   errorLog: ((plan: Plan) => string) | null;
   checks: RecipeChecks;
+  /**
+   * Host-wide files the stack needs but does not own: every stack on the same address renders
+   * the same one, `stackgen install` copies it into place (not a link into one stack's dir)
+   * and the last stack that claims it takes it away. None when absent.
+   */
+  sharedFiles?: (plan: Plan) => SharedFile[];
+}
+
+/** A host-wide file (see ProxyRecipe.sharedFiles): the same bytes from every stack that needs it. */
+export interface SharedFile {
+  /** Artifact path, relative to the config dir (verify runs it from there). */
+  path: string;
+  template: string;
+  view: object;
+  what: string;
+  /** Where install puts the copy on the host. */
+  installPath: string;
 }
 
 const NO_CHECKS: RecipeChecks = { definitions: [], importsApp: false };
@@ -429,6 +446,30 @@ function nginxListen(l: { host: string; port: number }): string {
   return l.host === '0.0.0.0' ? String(l.port) : `${l.host}:${l.port}`;
 }
 
+/** The part of a file name that says which address a catch-all owns: `any-80`, `any6-80`, `127.0.0.1-8080`. */
+function addressSlug(l: { host: string; port: number }): string {
+  const bare = l.host.replace(/^\[|\]$/g, '');
+  const host = bare === '0.0.0.0' ? 'any' : bare === '::' ? 'any6' : bare.replace(/[^\w.]/g, '_');
+  return `${host}-${l.port}`;
+}
+
+/**
+ * The 444 catch-all for each of the stack's addresses, when it has a real server_name. One
+ * file per address, named by the address alone, with nothing of the stack in it: two stacks
+ * with their own names on port 80 share one default_server there (two would fail `nginx -t`
+ * with "duplicate default server"), and it stays while any stack on that address does.
+ */
+export function nginxCatchAlls(plan: Plan): SharedFile[] {
+  if (plan.spec.proxy.server_name === '_') return [];
+  return plan.front.listens.map((l) => ({
+    path: `nginx/catch-all/${addressSlug(l)}.conf`,
+    template: 'nginx/catch-all.conf.hbs',
+    view: { listen: nginxListen(l), address: `${l.host}:${l.port}` },
+    what: `nginx catch-all: every unknown Host on ${l.host}:${l.port} closed (444)`,
+    installPath: `/etc/nginx/sites-enabled/stackgen-catch-all-${addressSlug(l)}.conf`,
+  }));
+}
+
 export const PROXY_RECIPES: Record<ProxyKind, ProxyRecipe> = {
   nginx: {
     files: [
@@ -438,6 +479,7 @@ export const PROXY_RECIPES: Record<ProxyKind, ProxyRecipe> = {
         what: 'nginx main configuration',
         view: (plan) => ({
           upstreamAddressList: (plan.upstream?.endpoints ?? []).map(nginxAddress).join(', '),
+          catchAlls: nginxCatchAlls(plan).map((f) => `${plan.site.configDir}/${f.path}`),
         }),
       },
       {
@@ -457,9 +499,9 @@ export const PROXY_RECIPES: Record<ProxyKind, ProxyRecipe> = {
             schemeVar: trustedProxies.length > 0 ? `$${upstreamName}_scheme` : '$scheme',
             httpsVar: trustedProxies.length > 0 ? `$${upstreamName}_https` : '$https',
             // server_name _: the stack's server is the default; a real name: a catch-all
-            // server in front of it refuses every other Host.
+            // server (its own file, nginxCatchAlls) refuses every other Host.
             defaultServer: plan.spec.proxy.server_name === '_',
-            catchAll: plan.spec.proxy.server_name !== '_',
+            catchAlls: nginxCatchAlls(plan).map((f) => f.installPath),
             upstreamName,
             servers: (plan.upstream?.endpoints ?? []).map(nginxAddress),
             keepalive: protocol === 'http' ? 16 : 0,
@@ -488,6 +530,7 @@ export const PROXY_RECIPES: Record<ProxyKind, ProxyRecipe> = {
     }),
     errorLog: (plan) => plan.site.nginx.errorLog,
     checks: { definitions: [nginxTest], importsApp: false },
+    sharedFiles: nginxCatchAlls,
   },
   gateway: {
     files: [

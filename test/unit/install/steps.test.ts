@@ -171,6 +171,64 @@ describe('planInstall', () => {
     ]);
   });
 
+  it('two stacks with real names on port 80 share one catch-all per address and the default site gone', () => {
+    const named = (name: string, server: string) => {
+      const loaded = readStackSpec(join(EXAMPLES, 'flask-uwsgi-nginx.yaml'));
+      const proxy = { ...loaded.spec.proxy, server_name: server, listen: ['80', '[::]:80'] };
+      const spec = { ...loaded.spec, name, proxy };
+      return buildPlan(
+        resolveTopology(spec, { cores: 2 }),
+        productionSite(spec, { baseDir: '/srv/x' }),
+        'x.yaml',
+      );
+    };
+    const a = named('shop', 'shop.example');
+    const b = named('blog', 'blog.example');
+    const first = planInstall(a, renderArtifacts(a), freshHost());
+    const catchAlls = first.filter((s) => s.id.startsWith('nginx-shared:'));
+    expect(catchAlls.map((s) => s.id)).toEqual([
+      'nginx-shared:/etc/nginx/sites-enabled/stackgen-catch-all-any-80.conf',
+      'nginx-shared:/etc/nginx/sites-enabled/stackgen-catch-all-any6-80.conf',
+    ]);
+    expect(catchAlls.every((s) => s.shared && !s.done)).toBe(true);
+    expect(catchAlls[0]!.undo).toEqual([
+      { kind: 'remove', path: '/etc/nginx/sites-enabled/stackgen-catch-all-any-80.conf' },
+    ]);
+    // The host after the first install: the catch-alls in place, Debian's site gone, the claims recorded.
+    const written = Object.fromEntries(
+      catchAlls.map((s) => {
+        const c = s.commands[0] as { path: string; content: string };
+        return [c.path, c.content];
+      }),
+    );
+    const removed = first.find((s) => s.id.startsWith('nginx-default-site:'))!;
+    const claims = Object.fromEntries(
+      first.filter((s) => s.shared).map((s) => [s.id, { stacks: ['shop'], undo: s.undo }]),
+    );
+    const second = planInstall(
+      b,
+      renderArtifacts(b),
+      freshHost({ files: written, defaultSiteText: null, claims }),
+    );
+    const shared = second.filter((s) => s.shared);
+    // Same bytes from the other stack: nothing to write, but the claim is this stack's too.
+    expect(shared.map((s) => [s.id, s.done])).toEqual([
+      [removed.id, true],
+      [catchAlls[0]!.id, true],
+      [catchAlls[1]!.id, true],
+    ]);
+    expect(shared[0]!.undo).toEqual(removed.undo);
+    expect(shared[1]!.why).toBe('shared with shop');
+  });
+
+  it('a stack with server_name _ renders no catch-all: its own server is the default', () => {
+    const plan = planOf('flask-uwsgi-nginx.yaml');
+    expect(renderArtifacts(plan).some((a) => a.path.includes('catch-all'))).toBe(false);
+    expect(
+      planInstall(plan, renderArtifacts(plan), freshHost()).some((s) => s.id.startsWith('nginx-shared:')),
+    ).toBe(false);
+  });
+
   it("keeps Debian's default site when it claims none of the stack's ports", () => {
     const loaded = readStackSpec(join(EXAMPLES, 'flask-uwsgi-nginx.yaml'));
     const spec = { ...loaded.spec, proxy: { ...loaded.spec.proxy, listen: ['8080', '[::]:8080'] } };

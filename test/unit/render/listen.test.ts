@@ -54,15 +54,26 @@ describe('proxy.listen', () => {
     expect(addresses(production)).toEqual(['0.0.0.0:8080']);
   });
 
-  it('a real server_name: a catch-all server owns the addresses (444) and the stack is not default', () => {
+  it('a real server_name: a catch-all server per address owns it (444), in a file of its own; the stack is not default', () => {
     const { production } = plans('server_name: shop.example, listen: ["127.0.0.1:8080", "[::1]:8080"]', true);
-    const site = renderArtifacts(production).find((a) => a.path === 'nginx/shop.conf')!.content;
-    expect(site).toContain(
-      'server {\n    listen 127.0.0.1:8080 default_server;\n    listen [::1]:8080 default_server;\n    server_name _;',
-    );
-    expect(site).toMatch(/return 444;/);
+    const files = renderArtifacts(production);
+    const site = files.find((a) => a.path === 'nginx/shop.conf')!.content;
+    expect(site).not.toMatch(/default_server;|return 444;/);
     expect(site).toContain(
       '    listen 127.0.0.1:8080;\n    listen [::1]:8080;\n    server_name shop.example;',
     );
+    const catchAlls = files.filter((a) => a.path.startsWith('nginx/catch-all/'));
+    expect(catchAlls.map((a) => a.path)).toEqual([
+      'nginx/catch-all/127.0.0.1-8080.conf',
+      'nginx/catch-all/__1-8080.conf',
+    ]);
+    expect(catchAlls[0]!.content).toMatch(
+      /listen 127\.0\.0\.1:8080 default_server;\n {4}server_name _;\n {4}return 444;/,
+    );
+    expect(catchAlls[1]!.content).toMatch(/listen \[::1\]:8080 default_server;/);
+    // Nothing of the stack in it: another stack on the address renders the same bytes.
+    expect(catchAlls[0]!.content).not.toMatch(/shop/);
+    const nginxConf = files.find((a) => a.path === 'nginx/nginx.conf')!.content;
+    expect(nginxConf).toContain(`include ${production.site.configDir}/nginx/catch-all/127.0.0.1-8080.conf;`);
   });
 });
