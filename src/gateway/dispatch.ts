@@ -132,9 +132,19 @@ export async function dispatch(s: GatewayState, routed: Routed, d: Dispatch): Pr
   const loc = route.location;
   if (loc.kind === 'static') {
     d.body?.discard();
+    const headers = d.staticHeaders();
+    // gzip on applies to static files as well (nginx's filter sees every answer): a text file
+    // of 1 KiB or more goes out compressed; one with a `.gz` sibling is already encoded.
+    const sink = s.config.gzip
+      ? gzipResponseSink(d.sink, {
+          method: d.method,
+          httpVersion: guard.httpVersion,
+          acceptEncoding: headers['accept-encoding'],
+        })
+      : d.sink;
     const r = await serveStatic(
-      { method: d.method, headers: d.staticHeaders() },
-      d.sink,
+      { method: d.method, headers },
+      sink,
       loc,
       guard.path,
       s.config.securityHeaders,
@@ -200,8 +210,7 @@ function proxyTo(
   request: GatewayRequest,
   mayRedirect: boolean,
 ): Promise<ProxyOutcome> {
-  // gzip: the app's answers only (static files have their `.gz` siblings); a local
-  // redirect's request gets its own decision, so it is handed the plain sink.
+  // gzip: a local redirect's request gets its own decision, so it is handed the plain sink.
   const out = s.config.gzip
     ? gzipResponseSink(sink, {
         method: request.method,

@@ -1,8 +1,8 @@
 // On-the-fly gzip of the app's answers, as nginx's gzip filter does it (gzip on, gzip_types,
 // gzip_min_length 1024, gzip_proxied any, gzip_vary on, gzip_comp_level 5 — the rendered
 // site.conf). The rules are pure functions; gzipResponseSink is a ResponseSink decorator that
-// decides from the head and compresses what the proxy core writes. Static files are not
-// compressed here: static.ts sends a precompressed `.gz` sibling (gzip_static).
+// decides from the head and compresses what the proxy core or the static handler writes (a
+// static file with a precompressed `.gz` sibling is sent as it is: gzip_static).
 
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream';

@@ -94,10 +94,10 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     // It sends what the backend has delivered within one event-loop turn, then streams the
     // rest with backpressure (src/gateway/proxy.ts): a stream is never held back.
     buffersResponses: false,
-    // The app's text answers, as nginx's gzip filter decides (src/gateway/gzip.ts, `gzip:` in
-    // its config); static files only from a precompressed `.gz` sibling (gzip_static).
+    // The app's text answers and static text files, as nginx's gzip filter decides
+    // (src/gateway/gzip.ts, `gzip:` in its config); a `.gz` sibling is sent as it is.
     compresses: true,
-    compressesStatic: false,
+    compressesStatic: true,
     websockets: true,
     // src/gateway/transports/http.ts and cgi-env.ts replace the client's X-Forwarded-*.
     forwardedFromConnection: true,

@@ -4,8 +4,12 @@
 
 import { request } from 'node:http';
 import { Readable } from 'node:stream';
-import { constants, gunzipSync } from 'node:zlib';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { constants, gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { GatewayLocation } from '../../../src/gateway/config.js';
 import { answer, type Harness, scriptedLocation, startHarness } from '../../helpers/gateway-harness.js';
 import { httpCall } from '../../helpers/http-client.js';
 
@@ -136,5 +140,59 @@ describe('gateway gzip', () => {
     expect(res.headers['content-encoding']).toBeUndefined();
     expect(res.headers.vary).toBeUndefined();
     expect(res.body.toString()).toBe(TEXT);
+  });
+
+  it('static text files are compressed on the fly too; a .gz sibling, an image, a range and a 304 are left as they are', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'stackgen-gzip-static-'));
+    try {
+      writeFileSync(join(root, 'app.css'), TEXT);
+      writeFileSync(join(root, 'logo.png'), TEXT);
+      writeFileSync(join(root, 'pre.js'), TEXT);
+      writeFileSync(join(root, 'pre.js.gz'), gzipSync(Buffer.from(TEXT), { level: 9 }));
+      const statics: GatewayLocation = {
+        kind: 'static',
+        path: '/static/',
+        root,
+        followSymlinks: false,
+        expiresMs: null,
+        immutable: false,
+        index: 'index.html',
+      };
+      h = await startHarness({
+        locations: [statics, scriptedLocation('/', 'app')],
+        scripts: { app: () => answer(200, TEXT) },
+      });
+      const css = await httpCall(h.port, { path: '/static/app.css', headers: GZIP });
+      expect(css.status).toBe(200);
+      expect(css.headers['content-encoding']).toBe('gzip');
+      expect(css.headers.vary).toBe('Accept-Encoding');
+      expect(css.headers['accept-ranges']).toBeUndefined();
+      expect(String(css.headers.etag)).toMatch(/^W\//);
+      expect(gunzipSync(css.body).toString()).toBe(TEXT);
+      // The weak ETag still validates: a revalidation is a 304, not a second download.
+      const again = await httpCall(h.port, {
+        path: '/static/app.css',
+        headers: [...GZIP, 'If-None-Match', String(css.headers.etag)],
+      });
+      expect(again.status).toBe(304);
+      const png = await httpCall(h.port, { path: '/static/logo.png', headers: GZIP });
+      expect(png.headers['content-encoding']).toBeUndefined();
+      // gzip_static: the precompressed sibling's own bytes, not compressed twice.
+      const pre = await httpCall(h.port, { path: '/static/pre.js', headers: GZIP });
+      expect(pre.headers['content-encoding']).toBe('gzip');
+      expect(pre.body.equals(readFileSync(join(root, 'pre.js.gz')))).toBe(true);
+      const range = await httpCall(h.port, {
+        path: '/static/app.css',
+        headers: [...GZIP, 'Range', 'bytes=0-9'],
+      });
+      expect(range.status).toBe(206);
+      expect(range.headers['content-encoding']).toBeUndefined();
+      expect(range.body.toString()).toBe(TEXT.slice(0, 10));
+      const plain = await httpCall(h.port, { path: '/static/app.css' });
+      expect(plain.headers['content-encoding']).toBeUndefined();
+      expect(plain.body.toString()).toBe(TEXT);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
