@@ -35,6 +35,7 @@ export function contractFacts(plan: Plan): ContractFacts {
     appListens: endpoints.map(nginxAddress).join(', ') || 'the front itself (CGI)',
     cgiStyle: hasFront && PROTOCOLS[spec.proxy.protocol].cgiStyle,
     mount: spec.app.mount,
+    statics: Object.keys(spec.app.static),
     maxBody: spec.proxy.max_body,
     maxBodyBytes: sizeToBytes(spec.proxy.max_body),
   };

@@ -228,7 +228,8 @@ function appCallWhy(spec: NormalizedSpec): string {
         ? `the script runs ${fw}'s WSGI app through wsgiref's CGIHandler, once per request`
         : 'RFC 3875: the script reads its environment and stdin, writes headers and body to stdout';
     case 'wsgi':
-      return `PEP 3333: the server calls ${spec.app.entry}(environ, start_response) of the ${fw} app`;
+      // A framework is "the Flask app"; a plain callable's title already says what it is.
+      return `PEP 3333: the server calls ${spec.app.entry}(environ, start_response)${fw.startsWith('a ') ? `, ${fw}` : ` of the ${fw} app`}`;
     case 'asgi':
       return `ASGI: the server awaits ${spec.app.entry}(scope, receive, send) on its event loop`;
     default:

@@ -27,6 +27,9 @@ export function snapshotHost(name: string): HostSnapshot {
   const marker = `/tmp/stackgen-host-marker-${name}-${process.pid}`;
   const content = `marker ${Date.now()}\n`;
   writeFileSync(marker, content);
+  // hostChanges removes it; this covers a suite that never gets there (a failed beforeAll or
+  // dispose, a skipped describe whose body still ran).
+  process.once('exit', () => rmSync(marker, { force: true }));
   return { marker, content, overlays: overlayMounts() };
 }
 

@@ -47,6 +47,33 @@ processes: {manager: none}
     );
   }, 60_000);
 
+  it('a project mounted under app.mount: FORCE_SCRIPT_NAME and an absolute STATIC_URL outside it are named', async () => {
+    const file = join(work, 'mounted.yaml');
+    writeFileSync(
+      file,
+      `name: mounted
+app:
+  framework: django
+  entry: mysite.wsgi:application
+  root: ${join(ROOT, 'test/fixtures/django-settings')}
+  mount: /shop
+  env: {DJANGO_SETTINGS_MODULE: mounted.settings}
+serve: {server: gunicorn}
+proxy: {kind: nginx, server_name: shop.example, max_body: 2m}
+processes: {manager: none}
+`,
+    );
+    const r = await settingsResult(file);
+    expect(r?.status).toBe('pass');
+    expect(r?.warnings).toHaveLength(2);
+    expect(r?.warnings[0]).toMatch(
+      /mounted\/settings\.py: FORCE_SCRIPT_NAME = "\/" but app\.mount is \/shop/,
+    );
+    expect(r?.warnings[1]).toMatch(
+      /STATIC_URL = "\/static\/" is outside app\.mount \/shop.*set STATIC_URL = "static\/"/,
+    );
+  }, 60_000);
+
   it("the example's settings agree with its stack: no warning", async () => {
     const r = await settingsResult(join(ROOT, 'examples/django-gunicorn-nginx.yaml'));
     expect(r).toMatchObject({ status: 'pass', actual: 'agree with the stack', warnings: [] });

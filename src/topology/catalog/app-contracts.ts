@@ -21,6 +21,8 @@ export interface ContractFacts {
   cgiStyle: boolean;
   /** app.mount: '/' or the prefix the app server sets as SCRIPT_NAME. */
   mount: string;
+  /** app.static's URL prefixes (`/hg/static/`): what the proxy serves itself. */
+  statics: string[];
   maxBody: string;
   /** 0 = unlimited. */
   maxBodyBytes: number;
@@ -117,11 +119,18 @@ const django: AppContract = {
         line: bodyLine,
         why: `proxy.max_body is ${f.maxBody}: a non-file body the proxy lets through but over Django's limit (default 2.5 MiB) gets 400 (RequestDataTooBig) from Django; files in multipart uploads do not count`,
       },
+      ...(f.mount === '/' ? [] : djangoMountItems(f)),
     ];
   },
   settings: {
     envVar: 'DJANGO_SETTINGS_MODULE',
-    read: { ALLOWED_HOSTS: [], DEBUG: false, DATA_UPLOAD_MAX_MEMORY_SIZE: DJANGO_DATA_UPLOAD_DEFAULT },
+    read: {
+      ALLOWED_HOSTS: [],
+      DEBUG: false,
+      DATA_UPLOAD_MAX_MEMORY_SIZE: DJANGO_DATA_UPLOAD_DEFAULT,
+      FORCE_SCRIPT_NAME: null,
+      STATIC_URL: null,
+    },
     disagreements: (v, f) => {
       const where = v.__file__ ?? 'the settings module';
       const out: string[] = [];
@@ -145,10 +154,52 @@ const django: AppContract = {
         out.push(
           `${where}: DATA_UPLOAD_MAX_MEMORY_SIZE = ${limit} is below proxy.max_body ${f.maxBody}: non-file bodies between the two pass the proxy and get 400 from Django — set it to ${f.maxBodyBytes === 0 ? 'None' : f.maxBodyBytes}, or lower proxy.max_body`,
         );
+      if (f.mount !== '/') out.push(...djangoMountDisagreements(v, f, where));
       return out;
     },
   },
 };
+
+/** The static prefix under the mount the proxy serves, if app.static has one. */
+const staticUnderMount = (f: ContractFacts) => f.statics.find((p) => p.startsWith(`${f.mount}/`));
+
+/** A Django project mounted under app.mount: what its settings must (not) say. */
+function djangoMountItems(f: ContractFacts): ContractItem[] {
+  const served = staticUnderMount(f);
+  return [
+    {
+      setting: 'FORCE_SCRIPT_NAME',
+      line: '# FORCE_SCRIPT_NAME: leave it unset',
+      why: `app.mount ${f.mount}: every request arrives with SCRIPT_NAME ${f.mount}, and Django builds reverse(), redirects and LOGIN_URL below it; FORCE_SCRIPT_NAME would only repeat it, and contradict it the day the mount changes`,
+    },
+    {
+      setting: 'STATIC_URL',
+      line: 'STATIC_URL = "static/"',
+      why: `relative (Django ≥ 3.1): Django puts SCRIPT_NAME in front, so pages link ${f.mount}/static/…; ${served ? `app.static serves ${served}` : `serve it with app.static {"${f.mount}/static/": <STATIC_ROOT>}`} — an absolute "/static/" lies outside the mount, where the proxy answers 404 (MEDIA_URL likewise)`,
+    },
+    {
+      setting: 'SESSION_COOKIE_PATH',
+      line: `SESSION_COOKIE_PATH = CSRF_COOKIE_PATH = ${py(f.mount)}`,
+      why: `the browser then sends the session and CSRF cookies only below ${f.mount}, not to other apps on the same host name`,
+    },
+  ];
+}
+
+/** Mounted settings that visibly disagree with app.mount. Pure. */
+function djangoMountDisagreements(v: SettingsValues, f: ContractFacts, where: string): string[] {
+  const out: string[] = [];
+  const forced = v['FORCE_SCRIPT_NAME'];
+  if (typeof forced === 'string' && forced.replace(/\/$/, '') !== f.mount)
+    out.push(
+      `${where}: FORCE_SCRIPT_NAME = ${py(forced)} but app.mount is ${f.mount}: every URL Django builds starts with ${forced} and misses the app — unset FORCE_SCRIPT_NAME (the stack sends SCRIPT_NAME ${f.mount})`,
+    );
+  const url = v['STATIC_URL'];
+  if (typeof url === 'string' && url.startsWith('/') && !url.startsWith(`${f.mount}/`))
+    out.push(
+      `${where}: STATIC_URL = ${py(url)} is outside app.mount ${f.mount}: the proxy passes only ${f.mount}/… and answers 404 for ${url}… — set STATIC_URL = "static/" (Django adds the mount) and serve ${f.mount}/static/ with app.static`,
+    );
+  return out;
+}
 
 const flask: AppContract = {
   items: (f) => {

@@ -114,4 +114,30 @@ describe('Django settings against the stack', () => {
       settings.disagreements({ ALLOWED_HOSTS: ['*'], DATA_UPLOAD_MAX_MEMORY_SIZE: null }, open)[0],
     ).toMatch(/nothing checks the Host header/);
   });
+
+  it('a project mounted under app.mount: FORCE_SCRIPT_NAME unset, a relative STATIC_URL, cookies below the mount', () => {
+    const mounted = planOf('django-gunicorn-nginx.yaml', (s) => ({
+      ...s,
+      app: { ...s.app, mount: '/shop', static: { '/shop/static/': { dir: 'static', immutable: false } } },
+    }));
+    expect(line(mounted, 'FORCE_SCRIPT_NAME')).toBe('# FORCE_SCRIPT_NAME: leave it unset');
+    expect(line(mounted, 'STATIC_URL')).toBe('STATIC_URL = "static/"');
+    expect(appContractItems(mounted)!.find((i) => i.setting === 'STATIC_URL')!.why).toContain(
+      'app.static serves /shop/static/',
+    );
+    expect(line(mounted, 'SESSION_COOKIE_PATH')).toBe('SESSION_COOKIE_PATH = CSRF_COOKIE_PATH = "/shop"');
+    expect(
+      appContractItems(planOf('django-gunicorn-nginx.yaml'))!.some((i) => i.setting === 'STATIC_URL'),
+    ).toBe(false);
+    const f = contractFacts(mounted);
+    const base = { ALLOWED_HOSTS: ['shop.example'], DATA_UPLOAD_MAX_MEMORY_SIZE: 10485760 };
+    expect(settings.disagreements({ ...base, STATIC_URL: 'static/', FORCE_SCRIPT_NAME: null }, f)).toEqual(
+      [],
+    );
+    expect(settings.disagreements({ ...base, STATIC_URL: '/shop/static/' }, f)).toEqual([]);
+    const found = settings.disagreements({ ...base, STATIC_URL: '/static/', FORCE_SCRIPT_NAME: '/' }, f);
+    expect(found).toHaveLength(2);
+    expect(found[0]).toMatch(/FORCE_SCRIPT_NAME = "\/" but app\.mount is \/shop/);
+    expect(found[1]).toMatch(/STATIC_URL = "\/static\/" is outside app\.mount \/shop/);
+  });
 });
