@@ -75,7 +75,7 @@ const appSchema = z
       .refine((m) => !m.split('/').some((seg) => seg === '.' || seg === '..'), 'no . or .. segments')
       .default('/')
       .describe(
-        'URL prefix the app is mounted under (`/hg`): the proxy sends it only requests for `/hg/…`, with SCRIPT_NAME `/hg` and PATH_INFO the rest, so the links the app builds keep the prefix; every other path is a 404 from the proxy (`/hg` itself: a 301 to `/hg/`). Over HTTP the app server splits the path itself: gunicorn (WSGI) and waitress can; uvicorn, tornado, uvicorn workers under gunicorn and the http-socket of uWSGI are refused — use proxy.protocol uwsgi with uWSGI. Needs a proxy. app.static, proxy.unbuffered and checks stay absolute URLs (`/hg/static/`, not `/static/` relative to the mount).',
+        'URL prefix the app is mounted under (`/hg`): the proxy sends it only requests for `/hg/…`, with SCRIPT_NAME `/hg` and PATH_INFO the rest, so the links the app builds keep the prefix; every other path is a 404 from the proxy (`/hg` itself: a 301 to `/hg/`). Over HTTP the app server splits the path itself: gunicorn (WSGI), waitress and the http-socket of uWSGI (mount + manage-script-name) can; uvicorn, tornado and uvicorn workers under gunicorn are refused. Needs a proxy. app.static, proxy.unbuffered and checks stay absolute URLs (`/hg/static/`, not `/static/` relative to the mount).',
       ),
     static: z
       .record(z.string().regex(/^\/([^\s]*\/)?$/, 'a URL prefix like /static/'), staticTarget)

@@ -219,6 +219,13 @@ export const SERVER_RECIPES: Record<ServerName, ServerRecipe> = {
             mercySeconds: drainSeconds(plan),
             masterFifo: server.reload?.masterFifo ? masterFifoPath(plan.site.runDir) : null,
             reachedBy: reachedBy(plan),
+            // Over HTTP no SCRIPT_NAME comes with the request: uWSGI mounts the app itself.
+            mountPoint: httpMountOf(plan)?.prefix ?? null,
+            // Over HTTP uWSGI's REMOTE_ADDR is the proxy's; the proxy's X-Real-IP is the client's.
+            clientAddress:
+              app.protocol === 'http' && plan.front.kind !== 'none'
+                ? { unix: app.bound[0]!.kind === 'unix', peer: proxyPeer(plan).forwardedAllowIps }
+                : null,
             timeoutComment: timeoutComment(plan),
             workersWhy: wrapWords(app.workers.reason),
             // uWSGI placeholder math: %( … ) over %k, the CPUs online (Debian's 2.0.21 has it).
@@ -427,7 +434,11 @@ function nginxMount(plan: Plan) {
 /** The setting that tells an HTTP app server its mount point, as its config shows it. */
 function httpMountSetting(http: HttpMount | undefined): string {
   if (!http) return 'none';
-  return http.kind === 'env' ? `${http.variable} in its environment` : `${http.option}`;
+  return http.kind === 'env'
+    ? `${http.variable} in its environment`
+    : http.kind === 'flag'
+      ? http.option
+      : http.setting;
 }
 
 /** The app's mount point for the gateway config (null at /): its location and SCRIPT_NAME. */

@@ -53,9 +53,16 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     },
     noRequestKill: null,
     workersWarning: null,
-    httpMount: {},
-    mountRefusal:
-      "uWSGI's http-socket takes the request path as PATH_INFO whole; a prefix needs its mount/manage-script-name options, which stackgen does not render",
+    // Tried on Debian's 2.0.21: `mount = /hg=app:application` with manage-script-name over
+    // http-socket gives SCRIPT_NAME /hg and PATH_INFO the rest.
+    httpMount: {
+      wsgi: {
+        kind: 'config',
+        setting: 'mount + manage-script-name',
+        why: "uWSGI's http-socket has no SCRIPT_NAME from the proxy, so the app is mounted at the prefix and uWSGI splits SCRIPT_NAME and PATH_INFO itself",
+      },
+    },
+    mountRefusal: "uWSGI mounts only WSGI apps at a prefix over http-socket",
     devServer: false,
     programs: [
       {

@@ -137,7 +137,9 @@ export interface ServerEntry {
 /** A server's own mechanism for a URL prefix over HTTP: it splits SCRIPT_NAME off the path itself. */
 export type HttpMount =
   | { kind: 'env'; variable: string; why: string }
-  | { kind: 'flag'; option: string; why: string };
+  | { kind: 'flag'; option: string; why: string }
+  /** A setting of the server's own config file (the template renders it). */
+  | { kind: 'config'; setting: string; why: string };
 
 export interface FrameworkEntry {
   name: Framework;
