@@ -62,7 +62,7 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
         why: "uWSGI's http-socket has no SCRIPT_NAME from the proxy, so the app is mounted at the prefix and uWSGI splits SCRIPT_NAME and PATH_INFO itself",
       },
     },
-    mountRefusal: "uWSGI mounts only WSGI apps at a prefix over http-socket",
+    mountRefusal: 'uWSGI mounts only WSGI apps at a prefix over http-socket',
     devServer: false,
     programs: [
       {
