@@ -39,8 +39,13 @@ const INSIDE_ENV = {
 /**
  * Services enabled on this host that a proof does not need and that only cost boot time or
  * reach for a network the machine does not have. nginx and supervisor stay: they are the point.
+ * The other web servers a test host may have installed (Debian enables apache2 and lighttpd on
+ * install, and either takes port 80 from nginx at boot) are not part of a stock nginx server.
  */
 export const MASKED_UNITS = [
+  'apache2.service',
+  'lighttpd.service',
+  'php8.2-fpm.service',
   'postgresql.service',
   'systemd-timesyncd.service',
   'getty@tty1.service',

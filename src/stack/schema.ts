@@ -309,7 +309,7 @@ export const stackSpecSchema = z
   .strictObject({
     name: z
       .string()
-      .regex(NAME, 'lowercase letters, digits and -, starting with a letter')
+      .regex(NAME, 'lowercase letters, digits and -, starting with a letter; at most 40 characters')
       .default('app')
       .describe('Stack name: used for unit, socket and file names.'),
     app: appSchema,

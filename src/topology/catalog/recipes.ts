@@ -322,14 +322,13 @@ export const SERVER_RECIPES: Record<ServerName, ServerRecipe> = {
     files: [runnerFile('waitress')],
     command: (p, ep) => {
       const s = p.appServer!;
-      const where =
-        ep.kind === 'unix'
-          ? [`--unix-socket=${ep.path}`, '--unix-socket-perms=660']
-          : [`--listen=${ep.host}:${ep.port}`];
+      // One process per port: the port is its own argument (a unit template's %i).
+      const where = ep.kind === 'unix' ? [`--unix-socket=${ep.path}`, '--unix-socket-perms=660'] : [];
       return [
         p.app.python,
         p.files.runner,
         ...where,
+        ...(ep.kind === 'tcp' ? ['--host', ep.host, '--port', String(ep.port)] : []),
         `--threads=${s.threads?.count ?? 4}`,
         // app.mount: waitress makes the prefix SCRIPT_NAME and the rest PATH_INFO.
         ...((m) => (m?.kind === 'flag' ? [`${m.option}=${m.prefix}`] : []))(httpMountOf(p)),

@@ -289,8 +289,11 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     concurrency: ['threads'],
     defaultConcurrency: 'threads',
     websocketConcurrency: [],
-    processModel: 'single-process',
-    defaultSocket: 'unix',
+    // One process per port, as tornado: waitress is one process (threads under the GIL, no
+    // reload), so several behind the proxy use the cores and restart one at a time (the proxy
+    // sends new requests to the others: a code update fails no request).
+    processModel: 'process-per-port',
+    defaultSocket: 'tcp',
     countsCores: null,
     requestKill: {},
     noRequestKill: null,

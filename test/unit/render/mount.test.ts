@@ -96,7 +96,7 @@ describe('app.mount rendered', () => {
 
   it('waitress gets --url-prefix', () => {
     const out = render(stack('  framework: flask\n', '  server: waitress\n', '  kind: nginx\n'));
-    expect(file(out, 'systemd/m.service')).toContain('--url-prefix=/hg');
+    expect(file(out, 'systemd/m@.service')).toContain('--url-prefix=/hg');
   });
 
   it('the gateway routes /hg/ with script_name /hg', () => {

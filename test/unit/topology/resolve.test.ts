@@ -38,7 +38,14 @@ describe('worker sizing rules', () => {
       7,
       /set in stack.yaml/,
     ],
-    ['waitress is one process', 'app: {framework: flask}\nserve: {server: waitress}', 8, 1, /single process/],
+    [
+      'waitress: one process per port, one per core (threads inside)',
+      'app: {framework: flask}\nserve: {server: waitress}',
+      8,
+      8,
+      /threads: one process per core/,
+    ],
+    ['wsgiref is one process', 'app: {framework: flask}\nserve: {server: wsgiref}', 8, 1, /single process/],
   ])('%s', (_n, text, cores, count, reason) => {
     const w = app(topo(`${text}\n`, cores)).workers;
     expect(w.count).toBe(count);

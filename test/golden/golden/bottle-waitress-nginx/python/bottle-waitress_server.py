@@ -6,7 +6,7 @@
 # 518 ms of a 2 s request, on the machine target). Here SIGTERM closes the listening socket
 # (the proxy gets "connection refused" and stops sending), lets the requests in flight finish
 # for up to 10 s (below the manager's stop timeout), then exits 0.
-# Started as: /usr/bin/python3 /etc/stackgen/bottle-waitress/python/bottle-waitress_server.py --unix-socket=/run/bottle-waitress/bottle-waitress.sock --unix-socket-perms=660 --threads=8 '--trusted-proxy=*' '--trusted-proxy-headers=x-forwarded-for x-forwarded-proto x-forwarded-host' app:app
+# Started as: /usr/bin/python3 /etc/stackgen/bottle-waitress/python/bottle-waitress_server.py --host 127.0.0.1 --port 8000 --threads=8 --trusted-proxy=127.0.0.1 '--trusted-proxy-headers=x-forwarded-for x-forwarded-proto x-forwarded-host' app:app
 import logging
 import os
 import signal
