@@ -68,7 +68,7 @@ export function codeUpdate(plan: Plan, artifacts: readonly Artifact[]): CodeUpda
   return {
     kind: 'restart',
     units,
-    why: `${app.title} has no graceful reload and runs one process: a restart refuses new connections until it is back (the proxy answers 502 meanwhile)`,
+    why: `${app.title} has no graceful reload and runs one process: a restart refuses new connections until it is back (${plan.front.kind === 'none' ? 'clients facing it directly are refused' : 'the proxy answers 502'} meanwhile)`,
   };
 }
 

@@ -350,7 +350,19 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
         // Stop first, then disable: `disable` of a linked unit removes its file, and a unit
         // stopped after that no longer knows its RuntimeDirectory= (it would be left behind).
         undo: [
-          { kind: 'exec', argv: ['systemctl', 'stop', unit] },
+          // A target's stop returns while its instances still drain (PartOf= propagates it
+          // without waiting): naming them waits for them, before their user is deleted.
+          {
+            kind: 'exec',
+            argv: [
+              'systemctl',
+              'stop',
+              unit,
+              ...(unit.endsWith('.target')
+                ? systemdServices(plan, artifacts).filter((s) => s.includes('@'))
+                : []),
+            ],
+          },
           { kind: 'exec', argv: ['systemctl', 'disable', unit] },
           // Per-port instances keep their shared runtime directory (RuntimeDirectoryPreserve=):
           // the last one stopped leaves it.

@@ -103,9 +103,11 @@ export function installedHost(plan: Plan): InstalledHost {
   const backend = backendComponent(plan) !== null;
   const isBackend = backendUnitFilter(plan);
   const services = systemdServices(plan, artifacts).filter(isBackend);
+  // A target's instances are named too: `systemctl stop X.target` returns while they still
+  // drain their requests (PartOf= propagates the stop without waiting for it).
   const control =
     manager === 'systemd'
-      ? startUnits(artifacts).filter(isBackend)
+      ? [...new Set([...startUnits(artifacts).filter(isBackend), ...services])]
       : manager === 'supervisor'
         ? supervisorPrograms(plan).filter(isBackend)
         : [];

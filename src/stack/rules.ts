@@ -436,12 +436,18 @@ export const RULES: Record<string, Rule> = {
         warning(['serve', 'threads'], `serve.threads is ignored under the ${spec.serve.concurrency} model`),
       );
     }
-    const single = SERVERS[spec.serve.server].processModel === 'single-process';
+    const model = SERVERS[spec.serve.server].processModel;
+    const single = model === 'single-process' || (model === 'process-per-port' && spec.proxy.kind === 'none');
     if (single && spec.serve.workers !== 'auto' && spec.serve.workers > 1) {
       out.push(
         warning(
           ['serve', 'workers'],
-          `${SERVERS[spec.serve.server].title} runs one process; serve.workers is ignored`,
+          model === 'single-process'
+            ? `${SERVERS[spec.serve.server].title} runs one process; serve.workers is ignored`
+            : `${SERVERS[spec.serve.server].title} runs one process per port, and with no proxy to spread requests over ports it faces clients on one: serve.workers is ignored`,
+          model === 'single-process'
+            ? undefined
+            : 'put a proxy in front (proxy.kind: nginx or gateway) for one process per core',
         ),
       );
     }

@@ -127,7 +127,7 @@ const serveSchema = z
       .enum(SERVERS)
       .optional()
       .describe(
-        "The app server. Defaults from the framework: WSGI frameworks → gunicorn, ASGI → gunicorn with uvicorn workers (gunicorn respawns a dead worker and reloads on SIGHUP; uvicorn's own --workers do neither), tornado → tornado, cgi → cgi.",
+        'The app server. Defaults from the framework: WSGI frameworks → gunicorn, ASGI → gunicorn with uvicorn workers (gunicorn respawns a dead worker and reloads on SIGHUP); uvicorn alone runs one process per port (never its own --workers, which neither respawns nor reloads), tornado → tornado, cgi → cgi.',
       ),
     concurrency: z
       .enum(CONCURRENCY)
@@ -177,7 +177,7 @@ const serveSchema = z
       .enum(['unix', 'tcp'])
       .optional()
       .describe(
-        'How the proxy reaches the app server: a unix socket (default for uwsgi/fastcgi/scgi, gunicorn and uvicorn) or loopback TCP.',
+        'How the proxy reaches the app server: a unix socket (default for uwsgi/fastcgi/scgi and gunicorn) or loopback TCP (servers that run one process per port — uvicorn, waitress, tornado — always use loopback ports).',
       ),
   })
   .describe('The app server.');

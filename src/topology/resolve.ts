@@ -161,8 +161,19 @@ function resolveAppServer(
 ): AppServerComponent | null {
   const server = SERVERS[spec.serve.server];
   if (server.processModel === 'process-per-request') return null;
-  const sizing = sizeWorkers(spec, cores, coresPinned);
   const perPort = server.processModel === 'process-per-port';
+  let sizing = sizeWorkers(spec, cores, coresPinned);
+  // One process per port needs a proxy to spread requests over the ports: facing clients on
+  // one address, it is one process.
+  if (perPort && !front)
+    sizing = {
+      ...sizing,
+      workers: {
+        count: 1,
+        reason: `${server.title} runs one process per port, and with no proxy to spread requests there is one port`,
+        perCore: null,
+      },
+    };
   const instances = perPort ? sizing.workers.count : 1;
 
   let listen: Endpoint[];

@@ -290,8 +290,6 @@ export const SERVER_RECIPES: Record<ServerName, ServerRecipe> = {
         '-m',
         'uvicorn',
         ...where,
-        '--workers',
-        String(s.workers.count),
         // The client's address and scheme from X-Forwarded-For/-Proto, trusted only from the
         // proxy: on TCP its loopback address; a unix-socket peer has no address (uvicorn 0.17
         // cannot name it), so '*' there — only the proxy can reach the socket (mode 660).
@@ -302,7 +300,7 @@ export const SERVER_RECIPES: Record<ServerName, ServerRecipe> = {
         '--timeout-keep-alive',
         '5',
         '--limit-concurrency',
-        String((s.connections ?? 1000) * s.workers.count),
+        String(s.connections ?? 1000),
         '--app-dir',
         p.app.root,
         p.app.entry,

@@ -194,18 +194,17 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     concurrency: ['async'],
     defaultConcurrency: 'async',
     websocketConcurrency: ['async'],
-    processModel: 'master-workers',
-    defaultSocket: 'unix',
+    // One process per port, as tornado, not uvicorn's own --workers: that parent (0.17,
+    // Debian 12, uvicorn/supervisors/multiprocess.py) handles SIGINT and SIGTERM only and never
+    // looks at its children again — no respawn of a dead worker, no reload (SIGHUP kills it).
+    // One unit instance per port is respawned by its manager, and a code update restarts the
+    // instances one at a time while the proxy sends new requests to the others.
+    processModel: 'process-per-port',
+    defaultSocket: 'tcp',
     countsCores: null,
     requestKill: {},
     noRequestKill: null,
-    // Read in uvicorn 0.17 (Debian 12), uvicorn/supervisors/multiprocess.py: the parent
-    // handles SIGINT and SIGTERM only and never looks at its children again once started.
-    workersWarning: {
-      message:
-        "uvicorn's own --workers parent neither respawns a worker that dies nor reloads on SIGHUP (SIGHUP kills it): one crashed worker is lost capacity until the next restart",
-      hint: 'with gunicorn installed, prefer serve.server: gunicorn with serve.concurrency: async (gunicorn supervises uvicorn workers: respawn, graceful SIGHUP reload); or keep serve.workers: 1 and let the process manager restart it',
-    },
+    workersWarning: null,
     httpMount: {},
     mountRefusal:
       "uvicorn's --root-path sets scope['root_path'] but (0.17, Debian 12) leaves the prefix in scope['path']: whether the app strips it depends on the framework's version",

@@ -51,10 +51,15 @@ describe('codeUpdate', () => {
     expect(steps.filter((s) => s.startsWith('until '))).toHaveLength(2);
   });
 
-  it('says plainly that a one-process server without reload drops connections on restart', () => {
-    const { update } = updateOf('fastapi-uvicorn-nginx.yaml');
+  it('says plainly that a one-process server without reload refuses connections on restart', () => {
+    const { update } = updateOf('fastapi-uvicorn-direct.yaml');
     expect(update.kind).toBe('restart');
-    expect(update.why).toMatch(/502/);
+    expect(update.why).toMatch(/refuses new connections until it is back \(clients facing it directly/);
+  });
+
+  it('restarts the instances of a one-process-per-port server one at a time (uvicorn, waitress, tornado)', () => {
+    for (const example of ['fastapi-uvicorn-nginx.yaml', 'bottle-waitress-nginx.yaml', 'tornado-nginx.yaml'])
+      expect(updateOf(example).update.kind, example).toBe('rolling-restart');
   });
 
   it('has nothing to do for CGI', () => {

@@ -131,48 +131,46 @@ describe('uvicorn facing clients', () => {
     'name: s\napp: {framework: fastapi}\nserve: {server: uvicorn, workers: 1}\nproxy: {kind: none, listen: "81"}\n';
 
   it('trusts no forwarded header and gives every option its value', () => {
-    const unit = file(fromText(direct), 'systemd/s.service');
+    const unit = file(fromText(direct), 'systemd/s@.service');
     const exec = /^ExecStart=(.*)$/m.exec(unit)![1]!;
     expect(exec).toContain(' --no-proxy-headers ');
     expect(exec).not.toContain('--forwarded-allow-ips');
     expect(exec).toMatch(/--timeout-keep-alive 5 /);
   });
 
-  it('behind a proxy trusts it, unix-socket peers included', () => {
+  it('behind a proxy trusts it, on the loopback address the instances bind', () => {
     const unit = file(
       fromText('name: s\napp: {framework: fastapi}\nserve: {server: uvicorn}\n'),
-      'systemd/s.service',
+      'systemd/s@.service',
     );
-    expect(unit).toMatch(/ --proxy-headers --forwarded-allow-ips "\*" /);
+    expect(unit).toMatch(/ --proxy-headers --forwarded-allow-ips 127\.0\.0\.1 /);
   });
 
   it('gets exactly CAP_NET_BIND_SERVICE on a port below 1024, and only then', () => {
-    const unit = file(fromText(direct), 'systemd/s.service');
+    const unit = file(fromText(direct), 'systemd/s@.service');
     expect(unit).toMatch(/^CapabilityBoundingSet=CAP_NET_BIND_SERVICE$/m);
     expect(unit).toMatch(/^AmbientCapabilities=CAP_NET_BIND_SERVICE$/m);
     expect(unit).not.toMatch(/^PrivateUsers=yes$/m);
-    const high = file(fromText(direct.replace('"81"', '"8000"')), 'systemd/s.service');
+    const high = file(fromText(direct.replace('"81"', '"8000"')), 'systemd/s@.service');
     expect(high).toMatch(/^CapabilityBoundingSet=$/m);
     expect(high).toMatch(/^PrivateUsers=yes$/m);
     // Behind a proxy the app server binds nothing public: no capability, whatever the front's port.
     const behind = file(
       fromText('name: s\napp: {framework: fastapi}\nserve: {server: uvicorn}\n'),
-      'systemd/s.service',
+      'systemd/s@.service',
     );
     expect(behind).toMatch(/^CapabilityBoundingSet=$/m);
   });
 
-  it('warns that its own --workers supervise nothing, unless there is one worker', () => {
-    const warned = (workers: string) =>
-      parseStackSpec(direct.replace('workers: 1', `workers: ${workers}`)).warnings.some((w) =>
-        w.message.includes('neither respawns a worker that dies'),
-      );
-    expect(warned('2')).toBe(true);
-    expect(warned('auto')).toBe(true);
-    expect(warned('1')).toBe(false);
-    const readme = file(fromText(direct.replace('workers: 1', 'workers: 2')), 'README.md');
-    expect(readme).toMatch(/^## Caveats$/m);
-    expect(readme).toContain('prefer serve.server: gunicorn with serve.concurrency: async');
+  it('runs one process per port (a unit instance each), never its own --workers, and warns of nothing', () => {
+    const files = fromText('name: s\napp: {framework: fastapi}\nserve: {server: uvicorn, workers: 3}\n');
+    expect(file(files, 'systemd/s@.service')).not.toContain('--workers');
+    expect(file(files, 'systemd/s@.service')).toMatch(/--port %i/);
+    expect(file(files, 'nginx/s.conf')).toMatch(
+      /server 127\.0\.0\.1:8000[^;]*;\n\s*server 127\.0\.0\.1:8001[^;]*;\n\s*server 127\.0\.0\.1:8002/,
+    );
+    const warnings = parseStackSpec(direct.replace('workers: 1', 'workers: 2')).warnings;
+    expect(warnings.some((w) => w.message.includes('respawns'))).toBe(false);
   });
 });
 
@@ -237,14 +235,10 @@ describe('auto workers: counted by the server where it can, pinned by --cores', 
     );
   });
 
-  it("uvicorn's --workers is a rendered number, and its unit says so", () => {
-    const unit = at(
-      'name: s\napp: {framework: fastapi}\nserve: {server: uvicorn}\n',
-      'systemd/s.service',
-      false,
-    );
-    expect(unit).toMatch(/^# --workers 3: async: one event loop per core, fixed at render for 3 cores/m);
-    expect(unit).toMatch(/^ExecStart=.* --workers 3 /m);
+  it("uvicorn's instances are a rendered number of ports, and the README says why", () => {
+    const readme = at('name: s\napp: {framework: fastapi}\nserve: {server: uvicorn}\n', 'README.md', false);
+    expect(readme).toMatch(/127\.0\.0\.1:8000, 127\.0\.0\.1:8001, 127\.0\.0\.1:8002/);
+    expect(readme).toMatch(/Uvicorn \[async, 3 processes/);
   });
 });
 
