@@ -44,12 +44,15 @@ export const gracefulStopProbe: ProbeDefinition<Observed> = {
   async observe(ctx) {
     const host = ctx.host!;
     const t0 = performance.now();
+    // When the answer came, not when the stop returned: a server may answer on time and still
+    // take longer to exit (gunicorn's gevent worker waits out idle keep-alive connections).
+    const ended = () => Math.round(performance.now() - t0);
     const inFlight = httpRequest(ctx.front, probePaths.slow(SLOW_MS), {
       signal: ctx.signal,
       timeoutMs: 30_000,
     }).then(
-      (a) => ({ status: a.status as number | null, error: null as string | null }),
-      (err: Error) => ({ status: null, error: err.message }),
+      (a) => ({ status: a.status as number | null, error: null as string | null, requestMs: ended() }),
+      (err: Error) => ({ status: null, error: err.message, requestMs: ended() }),
     );
     await sleep(STOP_AFTER_MS);
     const argv =
@@ -59,8 +62,7 @@ export const gracefulStopProbe: ProbeDefinition<Observed> = {
     const s0 = performance.now();
     const stopped = await host.run(argv, 60_000);
     const stopMs = Math.round(performance.now() - s0);
-    const answer = await inFlight;
-    const requestMs = Math.round(performance.now() - t0);
+    const { requestMs, ...answer } = await inFlight;
     const logs = answer.status === 200 ? [] : await host.logTail();
     const restart = await ctx.restartBackend();
     return {
