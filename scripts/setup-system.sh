@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages stackgen's full test suite runs for real: nginx, uWSGI and
-# its python3/gevent plugins, gunicorn, uvicorn, the frameworks the examples use,
+# its python3/gevent plugins, gunicorn, uvicorn, hypercorn, the frameworks the examples use,
 # supervisor, fcgiwrap (CGI behind nginx), wrk (benchmarks), systemd (systemd-analyze, and
 # PID 1 of the throwaway machines `verify --target machine` boots; util-linux gives them
 # unshare/nsenter), and the third-party apps of the conformance suite: httpbin, Mercurial
@@ -9,7 +9,7 @@ set -euo pipefail
 packages=(
   nginx-light
   uwsgi-core uwsgi-plugin-python3 uwsgi-plugin-gevent-python3
-  gunicorn uvicorn python3-websockets
+  gunicorn uvicorn python3-hypercorn python3-websockets
   python3-flask python3-django python3-bottle python3-tornado
   python3-starlette python3-fastapi python3-waitress python3-gevent
   supervisor fcgiwrap wrk

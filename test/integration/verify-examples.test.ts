@@ -33,6 +33,8 @@ const MUST_RUN: Record<string, string[]> = {
   // static: the immutable cache policy, the security headers kept, a dotfile's 404.
   'django-gunicorn-nginx.yaml': ['static /static//static-file', 'app/compression'],
   'fastapi-uvicorn-nginx.yaml': ['websocket/websocket-echo', 'app/streaming', 'app/compression'],
+  // hypercorn's runner: the client's address from nginx's headers, WebSocket through it.
+  'fastapi-hypercorn-nginx.yaml': ['websocket/websocket-echo', 'app/headers', 'app/concurrency'],
   'tornado-nginx.yaml': ['websocket/websocket-echo', 'app/concurrency'],
   'flask-gunicorn-supervisor.yaml': ['app/backend-down', 'app/body-limit'],
   'default.yaml': ['app/headers', 'app/check:GET /'],
@@ -42,7 +44,17 @@ const MUST_RUN: Record<string, string[]> = {
 
 describeWith({
   tools: ['nginx', 'uwsgi', 'gunicorn', 'supervisord', 'systemd-analyze', 'fcgiwrap'],
-  pythonModules: ['flask', 'django', 'gunicorn', 'uvicorn', 'tornado', 'fastapi', 'bottle', 'websockets'],
+  pythonModules: [
+    'flask',
+    'django',
+    'gunicorn',
+    'uvicorn',
+    'hypercorn',
+    'tornado',
+    'fastapi',
+    'bottle',
+    'websockets',
+  ],
 })('stackgen verify --probe-app on the examples', () => {
   let matrix: ProbeAppMatrix;
   let run: CliRun;

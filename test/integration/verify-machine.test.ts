@@ -34,7 +34,17 @@ const HOST_PROBES = [
 describeWith({
   machine: true,
   tools: ['nginx', 'uwsgi', 'gunicorn', 'supervisord', 'fcgiwrap'],
-  pythonModules: ['flask', 'django', 'gunicorn', 'uvicorn', 'tornado', 'fastapi', 'bottle', 'websockets'],
+  pythonModules: [
+    'flask',
+    'django',
+    'gunicorn',
+    'uvicorn',
+    'hypercorn',
+    'tornado',
+    'fastapi',
+    'bottle',
+    'websockets',
+  ],
 })('stackgen verify --target machine on the examples', () => {
   const out = mkdtempSync(join(tmpdir(), 'stackgen-verify-machine-'));
   const snapshot = snapshotHost('verify-machine');

@@ -6,6 +6,7 @@ export const SERVER_NAMES = [
   'uwsgi',
   'gunicorn',
   'uvicorn',
+  'hypercorn',
   'tornado',
   'waitress',
   'wsgiref',

@@ -185,7 +185,7 @@ function proxyPeer(plan: Plan, unixPeerUnnamed = false): { behindProxy: boolean;
 }
 
 /** A runner script stackgen generates for a server that has no command line of its own. */
-const runnerFile = (server: 'tornado' | 'wsgiref' | 'waitress'): RecipeFile => ({
+const runnerFile = (server: 'tornado' | 'wsgiref' | 'waitress' | 'hypercorn'): RecipeFile => ({
   file: 'runner',
   template: `python/${server}_server.py.hbs`,
   what: 'app server runner script',
@@ -306,6 +306,18 @@ export const SERVER_RECIPES: Record<ServerName, ServerRecipe> = {
         p.app.entry,
       ];
     },
+    readsWsgiFile: false,
+    checks: NO_CHECKS,
+  },
+  hypercorn: {
+    // hypercorn.asyncio.serve with a SIGTERM trigger (its CLI has no per-peer proxy trust, so
+    // the runner sets the client's address and scheme from the proxy's headers itself).
+    files: [runnerFile('hypercorn')],
+    command: (p, ep) => [
+      p.app.python,
+      p.files.runner,
+      ...(ep.kind === 'tcp' ? ['--host', ep.host, '--port', String(ep.port)] : ['--unix', ep.path]),
+    ],
     readsWsgiFile: false,
     checks: NO_CHECKS,
   },
