@@ -6,7 +6,14 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { statusFor } from '../errors.js';
 import type { UpstreamLocation } from './config.js';
-import { gatewayRequestFor, peerOf, type Refused, type Routed, routeHead } from './dispatch.js';
+import {
+  connectionScheme,
+  gatewayRequestFor,
+  peerOf,
+  type Refused,
+  type Routed,
+  routeHead,
+} from './dispatch.js';
 import { rawErrorResponse } from './error-page.js';
 import { type Front, holdState, logAccess, releaseState } from './gateway-state.js';
 import { upstreamLine } from './proxy.js';
@@ -27,12 +34,16 @@ export function serveUpgrade(
     logAccess(s, req.socket.remoteAddress, req.method, req.url, { status, bytes: 0 });
   };
   socket.on('error', () => socket.destroy());
-  const routed = routeHead(s, {
-    method: req.method ?? '',
-    httpVersion: req.httpVersion,
-    url: req.url ?? '',
-    rawHeaders: req.rawHeaders,
-  });
+  const routed = routeHead(
+    s,
+    {
+      method: req.method ?? '',
+      httpVersion: req.httpVersion,
+      url: req.url ?? '',
+      rawHeaders: req.rawHeaders,
+    },
+    connectionScheme(req.socket),
+  );
   const refusal = upgradeRefusal(routed, front.draining);
   // (upgradeRefusal answers every refused route, so `!routed.ok` only narrows the type.)
   if (refusal !== null || !routed.ok) {

@@ -131,6 +131,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     securityHeaders: [],
     gzip: true,
     trustedProxies: [],
+    tls: null,
     ...o.config,
     timeouts: {
       clientHeaderMs: 5_000,
