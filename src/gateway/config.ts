@@ -389,9 +389,8 @@ export const gatewayConfigSchema = z
   .strictObject({
     listen: z
       .array(listenAddress)
-      .min(1)
       .default([{ kind: 'tcp', host: '127.0.0.1', port: 8080 }])
-      .describe('Addresses to listen on: host:port, [::1]:port or unix:/path.'),
+      .describe('Plain-HTTP addresses to listen on: host:port, [::1]:port or unix:/path ([] with tls: TLS only).'),
     server_name: z
       .string()
       .min(1)
@@ -452,7 +451,11 @@ export const gatewayConfigSchema = z
       .describe('TLS listeners (cert and key files), or off: plain HTTP only.'),
   })
   .superRefine((cfg, ctx) => {
-    if (cfg.tls === 'off') return;
+    if (cfg.tls === 'off') {
+      if (cfg.listen.length === 0)
+        ctx.addIssue({ code: 'custom', path: ['listen'], message: 'nothing to listen on: give an address, or tls' });
+      return;
+    }
     const plain = new Set(cfg.listen.map((a) => JSON.stringify(a)));
     for (const [i, a] of cfg.tls.listen.entries())
       if (plain.has(JSON.stringify(a)))
