@@ -390,7 +390,9 @@ export const gatewayConfigSchema = z
     listen: z
       .array(listenAddress)
       .default([{ kind: 'tcp', host: '127.0.0.1', port: 8080 }])
-      .describe('Plain-HTTP addresses to listen on: host:port, [::1]:port or unix:/path ([] with tls: TLS only).'),
+      .describe(
+        'Plain-HTTP addresses to listen on: host:port, [::1]:port or unix:/path ([] with tls: TLS only).',
+      ),
     server_name: z
       .string()
       .min(1)
@@ -453,7 +455,11 @@ export const gatewayConfigSchema = z
   .superRefine((cfg, ctx) => {
     if (cfg.tls === 'off') {
       if (cfg.listen.length === 0)
-        ctx.addIssue({ code: 'custom', path: ['listen'], message: 'nothing to listen on: give an address, or tls' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['listen'],
+          message: 'nothing to listen on: give an address, or tls',
+        });
       return;
     }
     const plain = new Set(cfg.listen.map((a) => JSON.stringify(a)));
