@@ -1,5 +1,7 @@
-// The gateway's HTTP/1.1 front in one process: a node:http server per listen address with the
-// fast lane in front of it, hot reload (a new GatewayState swapped in; requests in flight
+// The gateway's front in one process: a node:http server per listen address with the fast
+// lane in front of it, and per TLS listen address a node:tls (or node:http2 secure) server that
+// hands h2 sockets to h2-lane.ts and every other TLS socket to a node:http server + fast lane
+// of its own (the same code as plain HTTP/1.1); hot reload (a new GatewayState swapped in; requests in flight
 // finish on the one they started with) and graceful shutdown. Each concern has its file:
 // gateway-state.ts (state, reload, access entries), node-lane.ts and fast-lane.ts (the two
 // ways a request comes in), dispatch.ts (guard → route → static | proxy, for every lane),
