@@ -191,9 +191,11 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       ? createSecureServer({
           ...options,
           allowHTTP1: true,
-          // The h2 counterpart of max_header_size (RFC 9113 §6.5.2 SETTINGS_MAX_HEADER_LIST_SIZE).
           maxHeaderListPairs: 512,
-          settings: { maxHeaderListSize: config.maxHeaderBytes },
+          // maxHeaderListSize: the h2 counterpart of max_header_size (RFC 9113 §6.5.2);
+          // maxConcurrentStreams: nginx's http2_max_concurrent_streams 128 (node's default is
+          // unlimited: one connection could hold any number of backend requests).
+          settings: { maxHeaderListSize: config.maxHeaderBytes, maxConcurrentStreams: 128 },
         })
       : createTlsServer(options);
     const [h2Connection] = secure.listeners('secureConnection') as Array<(socket: TLSSocket) => void>;
@@ -258,6 +260,14 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       if (material !== null)
         for (const { secure } of tlsListeners) secure.setSecureContext(secureContextOptions(material));
       else if (config.tls !== null) logger.warn('tls added: restart the gateway to open the TLS listeners');
+      else if (tlsListeners.length > 0)
+        logger.warn(
+          'tls removed: restart the gateway to close the TLS listeners (they keep the old certificate)',
+        );
+      if (old.config.tls !== null && config.tls !== null && old.config.tls.http2 !== config.tls.http2)
+        logger.warn(
+          'tls.http2 changed: restart the gateway to apply it (ALPN is fixed when a listener opens)',
+        );
       for (const server of [...servers.map((e) => e.server), ...tlsListeners.map((l) => l.http1)]) {
         configureServer(server, config);
         syncUpgradeListener(server, next.hasWebsocket);

@@ -142,6 +142,8 @@ tls:
       const res = await h2Request(session, { ':path': '/env?x=1', 'x-forwarded-proto': 'http' });
       expect(res.status).toBe(200);
       expect(res.headers['strict-transport-security']).toBe('max-age=63072000');
+      // As nginx's http2_max_concurrent_streams (the server's SETTINGS came before the answer).
+      expect(session.remoteSettings.maxConcurrentStreams).toBe(128);
       const env = json<Echo>({ status: 200, rawHeaders: [], headers: {}, body: res.body }).environ;
       expect(env['HTTPS']).toBe('on');
       expect(env['wsgi.url_scheme']).toBe('https');
