@@ -6,11 +6,12 @@
 //               TLS handshake (no tickets, no session cache on either side) — handshakes/s;
 //   keep-alive: the same 50 connections for the whole round — requests/s over TLS.
 // The gateway is the built dist/ with `workers: auto`, nginx `worker_processes auto`, as in
-// bench/gateway.ts. Knobs: BENCH_ROUNDS (5), BENCH_SECONDS (5), BENCH_CONNECTIONS (50),
+// bench/gateway.ts. Besides req/s, the CPU the proxy's processes spent per 1000 requests
+// (from /proc): on a shared machine other load moves req/s far more than it moves that. Knobs: BENCH_ROUNDS (5), BENCH_SECONDS (5), BENCH_CONNECTIONS (50),
 // BENCH_TLS_GATEWAY_WORKERS (auto).
 
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -18,11 +19,41 @@ import { MOZILLA_INTERMEDIATE } from '../src/gateway/tls.js';
 import { makeTestCa } from '../test/helpers/tls-ca.js';
 import { freePort, HELLO_APP, median, start, stopAll, type WrkResult, waitFor, wrk } from './gateway.js';
 
+type Measured = WrkResult & { cpuMsPer1000: number };
+
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..');
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
 const WORKERS = process.env['BENCH_TLS_GATEWAY_WORKERS'] ?? 'auto';
+
+/** CPU seconds (user + system) used so far by a process and its children (/proc). */
+function cpuSeconds(rootPid: number): number {
+  const ticks = (pid: string) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return { ppid: Number(f[1]), cpu: Number(f[11]) + Number(f[12]) };
+    } catch {
+      return null;
+    }
+  };
+  let total = ticks(String(rootPid))?.cpu ?? 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const t = ticks(entry);
+    if (t !== null && t.ppid === rootPid) total += t.cpu;
+  }
+  return total / 100; // USER_HZ
+}
+
+/** A wrk round and the CPU the proxy spent on it: requests/s and CPU ms per 1000 requests. */
+async function measured(url: string, extra: readonly string[], pid: number) {
+  const before = cpuSeconds(pid);
+  const r = await wrk(url, SECONDS, extra);
+  const cpuMsPer1000 = ((cpuSeconds(pid) - before) * 1000 * 1000) / (r.rps * SECONDS);
+  return { ...r, cpuMsPer1000 };
+}
 
 export async function runTlsBench(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sg-bench-tls-'));
@@ -103,7 +134,7 @@ tls:
         cwd: ROOT,
       },
     );
-    start(process.execPath, [
+    const gateway = start(process.execPath, [
       join(ROOT, 'bin', 'stackgen.js'),
       'gateway',
       '--config',
@@ -111,6 +142,7 @@ tls:
     ]);
     await waitFor({ port: nginxPort }, 'nginx');
     await waitFor({ port: gatewayPort }, 'gateway');
+    const nginxPid = Number(readFileSync(join(dir, 'nginx.pid'), 'utf8'));
 
     const modes = [
       { name: 'handshakes/s (new connection per request)', extra: ['-H', 'Connection: close'] },
@@ -125,11 +157,11 @@ tls:
       const gatewayUrl = `https://127.0.0.1:${gatewayPort}/uwsgi/`;
       await wrk(nginxUrl, 1, mode.extra);
       await wrk(gatewayUrl, 1, mode.extra);
-      const n: WrkResult[] = [];
-      const g: WrkResult[] = [];
+      const n: Measured[] = [];
+      const g: Measured[] = [];
       for (let round = 0; round < ROUNDS; round++) {
-        n.push(await wrk(nginxUrl, SECONDS, mode.extra));
-        g.push(await wrk(gatewayUrl, SECONDS, mode.extra));
+        n.push(await measured(nginxUrl, mode.extra, nginxPid));
+        g.push(await measured(gatewayUrl, mode.extra, gateway.pid as number));
         process.stdout.write(
           `  ${mode.name} round ${round + 1}: nginx ${n.at(-1)?.rps.toFixed(0)}, gateway ${g.at(-1)?.rps.toFixed(0)}\n`,
         );
@@ -138,13 +170,15 @@ tls:
       const gr = median(g.map((r) => r.rps));
       const n99 = median(n.map((r) => r.p99ms));
       const g99 = median(g.map((r) => r.p99ms));
+      const nCpu = median(n.map((r) => r.cpuMsPer1000));
+      const gCpu = median(g.map((r) => r.cpuMsPer1000));
       rows.push(
-        `| ${mode.name} | ${nr.toFixed(0)} | ${gr.toFixed(0)} | ${(gr / nr).toFixed(2)} | ${n99.toFixed(2)} | ${g99.toFixed(2)} |`,
+        `| ${mode.name} | ${nr.toFixed(0)} | ${gr.toFixed(0)} | ${(gr / nr).toFixed(2)} | ${n99.toFixed(2)} | ${g99.toFixed(2)} | ${nCpu.toFixed(0)} | ${gCpu.toFixed(0)} | ${(nCpu / gCpu).toFixed(2)} |`,
       );
     }
     process.stdout.write(
-      '\n| measure | nginx | gateway | ratio | nginx p99 ms | gateway p99 ms |\n|---|---|---|---|---|---|\n' +
-        `${rows.join('\n')}\n(medians over ${ROUNDS} rounds)\n`,
+      '\n| measure | nginx | gateway | ratio | nginx p99 ms | gateway p99 ms | nginx CPU ms/1000 | gateway CPU ms/1000 | CPU ratio |\n|---|---|---|---|---|---|---|---|---|\n' +
+        `${rows.join('\n')}\n(medians over ${ROUNDS} rounds; CPU = user+system of the proxy's processes per 1000 requests, less sensitive than req/s to other load on the machine; CPU ratio = nginx/gateway, 1.0 = as efficient)\n`,
     );
   } finally {
     await cleanup();
