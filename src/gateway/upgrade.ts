@@ -29,8 +29,8 @@ export function serveUpgrade(
   head: Buffer,
 ): void {
   const s = front.state;
-  const refuse = (status: number) => {
-    socket.end(rawErrorResponse(status));
+  const refuse = (status: number, location?: string) => {
+    socket.end(rawErrorResponse(status, location));
     logAccess(s, req.socket.remoteAddress, req.method, req.url, { status, bytes: 0 });
   };
   socket.on('error', () => socket.destroy());
@@ -47,7 +47,8 @@ export function serveUpgrade(
   const refusal = upgradeRefusal(routed, front.draining);
   // (upgradeRefusal answers every refused route, so `!routed.ok` only narrows the type.)
   if (refusal !== null || !routed.ok) {
-    refuse(refusal ?? 400);
+    // ws:// on a listener with redirect_http: 301 to wss://'s https URL, as for any request.
+    refuse(refusal ?? 400, routed.ok ? undefined : routed.redirectTo);
     return;
   }
   const loc = routed.route.location as UpstreamLocation;

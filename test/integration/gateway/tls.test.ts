@@ -12,7 +12,7 @@ import type { ClientHttp2Session } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type RunningGateway, startGateway } from '../../helpers/gateway-process.js';
+import { type RunningGateway, rawRequest, startGateway } from '../../helpers/gateway-process.js';
 import { httpCall, json } from '../../helpers/http-client.js';
 import { freePort, waitUntilConnectable } from '../../helpers/ports.js';
 import { type StartedProcess, startProcess } from '../../helpers/processes.js';
@@ -203,6 +203,13 @@ tls:
     expect(acme.headers['strict-transport-security']).toBeUndefined();
     // Another Host is refused before any redirect (no open redirect to a name we do not serve).
     expect((await httpCall(plainPort, { path: '/', headers: ['Host', 'evil.test'] })).status).toBe(421);
+    // A ws:// Upgrade on the plain listener is redirected too, with its Location.
+    const ws = await rawRequest(
+      plainPort,
+      `GET /ws/chat?room=1 HTTP/1.1\r\nHost: ${NAME}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n`,
+    );
+    expect(ws.status).toBe(301);
+    expect(ws.head).toContain(`\r\nLocation: https://${NAME}:${tlsPort}/ws/chat?room=1\r\n`);
   });
 
   it('WebSocket over wss: the Upgrade is tunnelled and the backend sees https', async () => {
