@@ -53,6 +53,20 @@ export function h2RequestHeaders(headers: IncomingHttpHeaders, endAfterHeaders: 
   return raw;
 }
 
+/**
+ * The size of a header list as RFC 9113 §6.5.2 counts it for SETTINGS_MAX_HEADER_LIST_SIZE:
+ * "the uncompressed size of field names and values in octets plus an overhead of 32 octets
+ * for each field" (pure).
+ */
+export function headerListSize(headers: IncomingHttpHeaders): number {
+  let size = 0;
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) size += name.length + Buffer.byteLength(v) + 32;
+  }
+  return size;
+}
+
 /** The 'stream' listener of the gateway's h2 server: one request on one stream. */
 export function serveH2Stream(front: Front, stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
   const s = front.state;
@@ -86,6 +100,13 @@ async function handle(
   target: string,
 ): Promise<ProxyOutcome> {
   const sink = new Http2ResponseSink(stream, method);
+  // node advertises SETTINGS_MAX_HEADER_LIST_SIZE but does not enforce it on what arrives:
+  // max_header_size is checked here, as llhttp checks it for HTTP/1.1 (431 either way).
+  if (headerListSize(headers) > s.config.maxHeaderBytes) {
+    const out = sink.sendError(431);
+    if (!stream.endAfterHeaders) sink.stopReading();
+    return { ...out, ...LOCAL };
+  }
   const routed = routeHead(
     s,
     {

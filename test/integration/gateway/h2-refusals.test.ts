@@ -24,6 +24,7 @@ const REFUSALS: Array<[string, string, Array<[string, string]>, number]> = [
   ['no location', '/elsewhere', [], 404],
   ['the mount point without its slash', '/app', [], 301],
   ['a declared body over max_body', '/app/up', [['content-length', '5000']], 413],
+  ['a head over max_header_size', '/app/x', [['x-big', 'a'.repeat(20_000)]], 431],
 ];
 
 describeWith({ tools: ['/usr/bin/openssl'] })('h2 and HTTP/1.1 over TLS refuse alike', () => {

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { ACME_CHALLENGE_PREFIX, httpsLocation, routeHead } from '../../../src/gateway/dispatch.js';
 import type { GatewayState } from '../../../src/gateway/gateway-state.js';
-import { h2RequestHeaders } from '../../../src/gateway/h2-lane.js';
+import { h2RequestHeaders, headerListSize } from '../../../src/gateway/h2-lane.js';
 import { createRouter } from '../../../src/gateway/router.js';
 
 describe('h2RequestHeaders', () => {
@@ -40,6 +40,12 @@ describe('h2RequestHeaders', () => {
       '3',
     ]);
   });
+});
+
+it('headerListSize counts name + value + 32 per field (RFC 9113 §6.5.2)', () => {
+  expect(headerListSize({ ':path': '/', 'set-cookie': ['a', 'bb'] })).toBe(
+    5 + 1 + 32 + (10 + 1 + 32) + (10 + 2 + 32),
+  );
 });
 
 describe('redirect_http', () => {
