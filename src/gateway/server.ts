@@ -225,7 +225,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
   async function loadMaterial(config: GatewayConfig): Promise<TlsMaterial | null> {
     if (config.tls === null) return null;
     const material = await loadTlsMaterial(config.tls);
-    for (const w of certificateWarnings(material.leaf, config.serverName, Date.now()))
+    for (const w of certificateWarnings(material, config.serverName, Date.now()))
       logger.warn(`tls.cert ${config.tls.certFile}: ${w}`);
     return material;
   }

@@ -6,7 +6,7 @@
 // connections while open ones keep theirs.
 
 import { constants as cryptoConstants, createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
 import { StackgenError } from '../errors.js';
@@ -42,6 +42,8 @@ export interface TlsMaterial {
   key: Buffer;
   /** The leaf certificate (the first in the file). */
   leaf: X509Certificate;
+  /** The key file's permission bits (null when unknown: checkTlsMaterial on buffers). */
+  keyMode: number | null;
 }
 
 /**
@@ -114,7 +116,7 @@ export function checkTlsMaterial(
       `tls.key ${files.keyFile} is not the private key of the certificate in ${files.certFile} (${leaf.subject.replaceAll('\n', ', ')})`,
       'use the key the certificate was issued for (an ACME client writes them side by side: fullchain.pem and privkey.pem)',
     );
-  return { cert, key, leaf };
+  return { cert, key, leaf, keyMode: null };
 }
 
 /** Read and check the certificate and key files of `tls` (the I/O shell of checkTlsMaterial). */
@@ -133,16 +135,35 @@ export async function loadTlsMaterial(tls: Pick<GatewayTls, 'certFile' | 'keyFil
       );
     }
   };
-  return checkTlsMaterial(await read(tls.certFile, 'tls.cert'), await read(tls.keyFile, 'tls.key'), tls);
+  const material = checkTlsMaterial(
+    await read(tls.certFile, 'tls.cert'),
+    await read(tls.keyFile, 'tls.key'),
+    tls,
+  );
+  const mode = await stat(tls.keyFile).then(
+    (st) => st.mode & 0o777,
+    () => null,
+  );
+  return { ...material, keyMode: mode };
 }
 
 /**
  * Warnings about a certificate that loads but will not satisfy browsers: it does not name
  * the server name (SNI and Host carry it; a client checks it against the certificate), or it
- * is outside its validity period (pure; `now` in ms).
+ * is outside its validity period; and about a key file every user can read (pure; `now` in ms).
  */
-export function certificateWarnings(leaf: X509Certificate, serverName: string, now: number): string[] {
+export function certificateWarnings(
+  material: Pick<TlsMaterial, 'leaf' | 'keyMode'>,
+  serverName: string,
+  now: number,
+): string[] {
+  const { leaf, keyMode } = material;
   const out: string[] = [];
+  // Anyone on the host who can read the key can impersonate the site.
+  if (keyMode !== null && (keyMode & 0o004) !== 0)
+    out.push(
+      `the private key is readable by every user (mode 0${keyMode.toString(8)}): chmod 0640 and give the gateway's group read access`,
+    );
   if (
     serverName !== '_' &&
     (isIP(serverName) === 0 ? leaf.checkHost(serverName) : leaf.checkIP(serverName)) === undefined

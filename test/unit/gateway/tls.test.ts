@@ -2,7 +2,7 @@
 // make a bad pair a startup error naming the file (SG_ERR_GATEWAY_TLS) instead of a failed
 // handshake for every client.
 
-import { writeFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -102,11 +102,23 @@ describeWith({ tools: ['/usr/bin/openssl'] })('certificate and key', () => {
 
   it('warns when the certificate does not name the server name', () => {
     const m = checkTlsMaterial(readFileSync(leaf.cert), readFileSync(leaf.key), files(leaf.cert, leaf.key));
-    expect(certificateWarnings(m.leaf, 'app.test', Date.now())).toEqual([]);
-    expect(certificateWarnings(m.leaf, '_', Date.now())).toEqual([]);
-    expect(certificateWarnings(m.leaf, 'shop.example', Date.now())).toEqual([
+    expect(certificateWarnings(m, 'app.test', Date.now())).toEqual([]);
+    expect(certificateWarnings(m, '_', Date.now())).toEqual([]);
+    expect(certificateWarnings(m, 'shop.example', Date.now())).toEqual([
       'the certificate does not name server_name shop.example (DNS:app.test)',
     ]);
-    expect(certificateWarnings(m.leaf, 'app.test', Date.now() + 30 * 86_400_000)[0]).toMatch(/expired on/);
+    expect(certificateWarnings(m, 'app.test', Date.now() + 30 * 86_400_000)[0]).toMatch(/expired on/);
+  });
+
+  it('warns about a key file every user can read', async () => {
+    chmodSync(leaf.key, 0o644);
+    const open = await loadTlsMaterial(files(leaf.cert, leaf.key));
+    expect(certificateWarnings(open, 'app.test', Date.now())).toEqual([
+      "the private key is readable by every user (mode 0644): chmod 0640 and give the gateway's group read access",
+    ]);
+    chmodSync(leaf.key, 0o640);
+    expect(
+      certificateWarnings(await loadTlsMaterial(files(leaf.cert, leaf.key)), 'app.test', Date.now()),
+    ).toEqual([]);
   });
 });
