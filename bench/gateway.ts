@@ -24,7 +24,7 @@ const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 50);
 const PROTOCOLS = (process.env['BENCH_PROTOCOLS'] ?? 'uwsgi,http,fastcgi').split(',');
 const TOOLS = ['/usr/sbin/nginx', '/usr/bin/uwsgi', '/usr/bin/gunicorn', '/usr/bin/wrk', '/usr/bin/python3'];
 
-const HELLO_APP = `from flask import Flask
+export const HELLO_APP = `from flask import Flask
 app = Flask(__name__)
 
 @app.route("/", defaults={"path": ""})
@@ -33,7 +33,7 @@ def hello(path):
     return "Hello, World!"
 `;
 
-interface WrkResult {
+export interface WrkResult {
   rps: number;
   p50ms: number;
   p99ms: number;
@@ -44,7 +44,7 @@ const started: ChildProcess[] = [];
 const stderrTails = new Map<string, () => string>();
 
 /** Start a process in its own group (so the whole tree can be stopped). */
-function start(command: string, args: string[], cwd?: string): ChildProcess {
+export function start(command: string, args: string[], cwd?: string): ChildProcess {
   const child = spawn(command, args, { cwd, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
   let tail = '';
   child.stderr?.on('data', (d: Buffer) => {
@@ -60,7 +60,7 @@ function start(command: string, args: string[], cwd?: string): ChildProcess {
 
 let stopping = false;
 
-async function stopAll(): Promise<void> {
+export async function stopAll(): Promise<void> {
   stopping = true;
   for (const child of started) {
     if (child.pid === undefined) continue;
@@ -77,7 +77,7 @@ async function stopAll(): Promise<void> {
   }
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
@@ -88,7 +88,7 @@ function freePort(): Promise<number> {
   });
 }
 
-async function waitFor(address: { port: number } | { path: string }, what: string): Promise<void> {
+export async function waitFor(address: { port: number } | { path: string }, what: string): Promise<void> {
   const deadline = Date.now() + 20_000;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
@@ -113,10 +113,11 @@ function toMs(value: string): number {
   return m[2] === 'us' ? n / 1000 : m[2] === 's' ? n * 1000 : n;
 }
 
-async function wrk(url: string, seconds: number): Promise<WrkResult> {
+/** wrk against `url` for `seconds`; `extra` are more wrk arguments (e.g. a header). */
+export async function wrk(url: string, seconds: number, extra: readonly string[] = []): Promise<WrkResult> {
   const { stdout } = await run(
     '/usr/bin/wrk',
-    ['-c', String(CONNECTIONS), '-t', '2', '-d', `${seconds}s`, '--latency', url],
+    ['-c', String(CONNECTIONS), '-t', '2', '-d', `${seconds}s`, '--latency', ...extra, url],
     {
       timeout: (seconds + 30) * 1000,
     },
@@ -132,7 +133,7 @@ async function wrk(url: string, seconds: number): Promise<WrkResult> {
   return { rps, p50ms: p50, p99ms: p99 };
 }
 
-const median = (xs: number[]) => {
+export const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;

@@ -6,6 +6,7 @@ type Bench = () => Promise<void>;
 const BENCHES: Record<string, Bench> = {
   gateway: async () => (await import('./gateway.js')).runGatewayBench(),
   verify: async () => (await import('./verify.js')).runVerifyBench(),
+  tls: async () => (await import('./tls.js')).runTlsBench(),
 };
 
 const wanted = process.argv.slice(2);

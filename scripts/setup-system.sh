@@ -3,7 +3,7 @@
 # its python3/gevent plugins, gunicorn, uvicorn, hypercorn, the frameworks the examples use,
 # supervisor, fcgiwrap (CGI behind nginx), wrk (benchmarks), systemd (systemd-analyze, and
 # PID 1 of the throwaway machines `verify --target machine` boots; util-linux gives them
-# unshare/nsenter), and the third-party apps of the conformance suite: httpbin, Mercurial
+# unshare/nsenter), openssl (the throwaway CA of the TLS tests), and the third-party apps of the conformance suite: httpbin, Mercurial
 # (hgweb and the hg client) and Radicale. Needs root.
 set -euo pipefail
 packages=(
@@ -14,6 +14,7 @@ packages=(
   python3-starlette python3-fastapi python3-waitress python3-gevent
   supervisor fcgiwrap wrk
   systemd util-linux
+  openssl
   python3-httpbin mercurial radicale
 )
 export DEBIAN_FRONTEND=noninteractive

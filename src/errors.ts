@@ -50,6 +50,10 @@ export const ERROR_CATALOGUE = {
   SG_ERR_CHECK_FAILED: { description: 'A real tool rejected a generated file.', exit: 'checksFailed' },
   SG_ERR_GATEWAY_CONFIG: { description: 'The gateway configuration is invalid.', exit: 'invalidSpec' },
   SG_ERR_GATEWAY_LISTEN: { description: 'The gateway could not listen on its address.', exit: 'notReady' },
+  SG_ERR_GATEWAY_TLS: {
+    description: 'The gateway cannot use its TLS certificate or key (unreadable, not PEM, or not a pair).',
+    exit: 'invalidSpec',
+  },
   SG_ERR_UPSTREAM_CONNECT: {
     description: 'The gateway could not connect to a backend (502).',
     exit: 'internal',

@@ -21,17 +21,42 @@ export interface GatewayCliOptions {
   static?: string[];
   workers?: string;
   maxBody?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsListen?: string[];
+  /** commander's `--no-tls-redirect-http`: true unless the flag was given. */
+  tlsRedirectHttp?: boolean;
+  tlsHstsMaxAge?: string;
+  tlsHstsIncludeSubdomains?: boolean;
+  tlsHstsPreload?: boolean;
+  /** commander's `--no-tls-http2`: true unless the flag was given. */
+  tlsHttp2?: boolean;
 }
 
-const FLAG_OPTIONS = ['listen', 'upstream', 'static', 'workers', 'maxBody'] as const satisfies ReadonlyArray<
-  keyof GatewayCliOptions
->;
+const FLAG_OPTIONS = [
+  'listen',
+  'upstream',
+  'static',
+  'workers',
+  'maxBody',
+  'tlsCert',
+  'tlsKey',
+  'tlsListen',
+  'tlsHstsMaxAge',
+  'tlsHstsIncludeSubdomains',
+  'tlsHstsPreload',
+] as const satisfies ReadonlyArray<keyof GatewayCliOptions>;
+
+/** A `--no-x` flag counts as given only when it was (commander defaults it to true). */
+const negated = (value: boolean | undefined): false | undefined => (value === false ? false : undefined);
 
 /** Load the config the command line asks for: the file, or the flag form. */
 async function configFromOptions(opts: GatewayCliOptions): Promise<GatewayConfig> {
   const file = opts.config;
   if (file !== undefined) {
-    const mixed = FLAG_OPTIONS.filter((k) => opts[k] !== undefined);
+    const mixed: string[] = FLAG_OPTIONS.filter((k) => opts[k] !== undefined);
+    if (opts.tlsRedirectHttp === false) mixed.push('noTlsRedirectHttp');
+    if (opts.tlsHttp2 === false) mixed.push('noTlsHttp2');
     if (mixed.length > 0)
       throw new StackgenError(
         'SG_ERR_USAGE',
@@ -49,6 +74,14 @@ async function configFromOptions(opts: GatewayCliOptions): Promise<GatewayConfig
       static: opts.static,
       workers: opts.workers,
       maxBody: opts.maxBody,
+      tlsCert: opts.tlsCert,
+      tlsKey: opts.tlsKey,
+      tlsListen: opts.tlsListen,
+      tlsRedirectHttp: negated(opts.tlsRedirectHttp),
+      tlsHstsMaxAge: opts.tlsHstsMaxAge,
+      tlsHstsIncludeSubdomains: opts.tlsHstsIncludeSubdomains,
+      tlsHstsPreload: opts.tlsHstsPreload,
+      tlsHttp2: negated(opts.tlsHttp2),
     },
     process.cwd(),
   );

@@ -179,6 +179,14 @@ export function buildProgram(onExitCode: (code: number) => void): Command {
     .option('--static <map...>', 'static mapping /url/=./dir (repeatable)')
     .option('--workers <n>', 'worker processes: a number or auto (half the cores, at least 1)')
     .option('--max-body <size>', 'request body limit, nginx syntax (10m, 512k)')
+    .option('--tls-cert <file>', 'terminate TLS: PEM certificate (chain) file, re-read on SIGHUP')
+    .option('--tls-key <file>', 'terminate TLS: PEM private key of --tls-cert')
+    .option('--tls-listen <addr...>', 'TLS listen address(es) (default :443)')
+    .option('--no-tls-redirect-http', 'serve plain --listen addresses instead of redirecting them to https')
+    .option('--tls-hsts-max-age <seconds>', 'Strict-Transport-Security max-age (default 63072000), or off')
+    .option('--tls-hsts-include-subdomains', 'add includeSubDomains to Strict-Transport-Security')
+    .option('--tls-hsts-preload', 'add preload to Strict-Transport-Security')
+    .option('--no-tls-http2', 'offer HTTP/1.1 only on the TLS listeners (no h2 by ALPN)')
     .action(async (opts: GatewayCliOptions) => exit((await import('./gateway.js')).run(opts)));
 
   return program;

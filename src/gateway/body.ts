@@ -5,9 +5,9 @@
 
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { StackgenError } from '../errors.js';
 import type { RequestBody } from './transport.js';
 
@@ -37,11 +37,17 @@ export function checkDeclaredLength(contentLength: number | null, maxBytes: numb
 }
 
 /**
+ * A request body stream: node's IncomingMessage (`complete` once the whole message arrived)
+ * or an h2 stream (no `complete`: a 'close' before 'end' is an aborted body either way).
+ */
+export type RequestStream = Readable & { readonly complete?: boolean };
+
+/**
  * Read `req`'s (already de-chunked by node) body completely; called when the head declares
  * one. Resolves null when node has already seen its end; rejects with SG_ERR_CLIENT_BODY_TOO_LARGE,
  * SG_ERR_CLIENT_TIMEOUT or SG_ERR_CLIENT_ABORTED (their statuses: statusFor in errors.ts). A spilled file is removed on failure.
  */
-export function readRequestBody(req: IncomingMessage, limits: BodyLimits): Promise<RequestBody | null> {
+export function readRequestBody(req: RequestStream, limits: BodyLimits): Promise<RequestBody | null> {
   if (req.readableEnded) return Promise.resolve(null);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];

@@ -51,6 +51,28 @@ export interface GatewayTimeouts {
 
 export type AccessLogTarget = { kind: 'stdout' } | { kind: 'off' } | { kind: 'file'; path: string };
 
+/** RFC 6797 Strict-Transport-Security, sent on https answers only. */
+export interface HstsPolicy {
+  maxAgeSeconds: number;
+  includeSubdomains: boolean;
+  preload: boolean;
+}
+
+/** The gateway terminating TLS itself (tls.ts): the same keys as stack.yaml `proxy.tls`. */
+export interface GatewayTls {
+  /** PEM certificate (chain: leaf first), re-read on SIGHUP so a renewed one is served. */
+  certFile: string;
+  /** PEM private key matching certFile. */
+  keyFile: string;
+  listen: ListenAddress[];
+  /** The plain `listen` addresses answer 301 to https (except the ACME challenge path). */
+  redirectHttp: boolean;
+  /** null: no Strict-Transport-Security header (hsts: off). */
+  hsts: HstsPolicy | null;
+  /** Offer HTTP/2 by ALPN next to HTTP/1.1. */
+  http2: boolean;
+}
+
 /** The normalised gateway configuration every other gateway module reads. */
 export interface GatewayConfig {
   /** The config file it came from (null for the flag form); SIGHUP re-reads it. */
@@ -71,6 +93,8 @@ export interface GatewayConfig {
   /** Load balancers (CIDRs) whose X-Forwarded-For/-Proto name the client; empty: nobody's. */
   trustedProxies: string[];
   locations: GatewayLocation[];
+  /** TLS listeners; null: plain HTTP only. */
+  tls: GatewayTls | null;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -298,13 +322,77 @@ const locationSchema = z
   })
   .describe('One URL prefix: either static files or backends.');
 
+/** Mozilla's and nginxconfig.io's HSTS max-age: two years (63072000 s). */
+export const DEFAULT_HSTS_MAX_AGE = 63_072_000;
+
+const hstsSchema = z
+  .union([
+    z.literal('off'),
+    z.strictObject({
+      max_age: z
+        .number()
+        .int()
+        .min(0)
+        .default(DEFAULT_HSTS_MAX_AGE)
+        .describe(
+          'max-age in seconds (default two years, as Mozilla recommends); 0 tells browsers to forget it.',
+        ),
+      include_subdomains: z
+        .boolean()
+        .default(false)
+        .describe('Add includeSubDomains: every subdomain must then serve https too. Only when asked.'),
+      preload: z
+        .boolean()
+        .default(false)
+        .describe("Add preload (for the browsers' preload list; hard to undo). Only when asked."),
+    }),
+  ])
+  .default({ max_age: DEFAULT_HSTS_MAX_AGE, include_subdomains: false, preload: false })
+  .describe('Strict-Transport-Security on https answers (never on plain http, RFC 6797 §7.2), or off.');
+
+const tlsSchema = z
+  .strictObject({
+    cert: z
+      .string()
+      .min(1)
+      .describe('PEM certificate file, chain included (relative to the config file); re-read on SIGHUP.'),
+    key: z.string().min(1).describe('PEM private key file of the certificate (relative to the config file).'),
+    listen: z
+      .array(listenAddress)
+      .min(1)
+      .default([{ kind: 'tcp', host: '0.0.0.0', port: 443 }])
+      .describe('Addresses of the TLS listeners: host:port, [::1]:port or unix:/path (default :443).'),
+    redirect_http: z
+      .boolean()
+      .default(true)
+      .describe(
+        'The plain `listen` addresses answer 301 to https://host/same/path?query, except /.well-known/acme-challenge/ (the ACME HTTP-01 path must stay on http).',
+      ),
+    hsts: hstsSchema,
+    http2: z
+      .boolean()
+      .default(true)
+      .describe('Offer HTTP/2 (ALPN h2) next to HTTP/1.1 on the TLS listeners.'),
+  })
+  .superRefine((tls, ctx) => {
+    const first = tls.listen[0];
+    if (tls.redirect_http && first?.kind === 'tcp' && first.port === 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['listen'],
+        message: 'redirect_http needs a fixed TLS port to redirect to (port 0 is picked at random)',
+      });
+  })
+  .describe('Terminate TLS in the gateway (Mozilla intermediate profile, HTTP/2 by ALPN).');
+
 export const gatewayConfigSchema = z
   .strictObject({
     listen: z
       .array(listenAddress)
-      .min(1)
       .default([{ kind: 'tcp', host: '127.0.0.1', port: 8080 }])
-      .describe('Addresses to listen on: host:port, [::1]:port or unix:/path.'),
+      .describe(
+        'Plain-HTTP addresses to listen on: host:port, [::1]:port or unix:/path ([] with tls: TLS only).',
+      ),
     server_name: z
       .string()
       .min(1)
@@ -359,6 +447,29 @@ export const gatewayConfigSchema = z
         'Load balancers in front (CIDRs): a connection from one of them may name the client (X-Forwarded-For) and scheme (X-Forwarded-Proto); nobody else may.',
       ),
     locations: z.array(locationSchema).min(1).describe('URL prefixes and what serves them.'),
+    tls: z
+      .union([z.literal('off'), tlsSchema])
+      .default('off')
+      .describe('TLS listeners (cert and key files), or off: plain HTTP only.'),
+  })
+  .superRefine((cfg, ctx) => {
+    if (cfg.tls === 'off') {
+      if (cfg.listen.length === 0)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['listen'],
+          message: 'nothing to listen on: give an address, or tls',
+        });
+      return;
+    }
+    const plain = new Set(cfg.listen.map((a) => JSON.stringify(a)));
+    for (const [i, a] of cfg.tls.listen.entries())
+      if (plain.has(JSON.stringify(a)))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tls', 'listen', i],
+          message: 'this address is a plain listen address too: one address speaks one protocol',
+        });
   })
   .describe('The stackgen gateway configuration.');
 
@@ -415,6 +526,25 @@ function normalise(parsed: ParsedConfig, source: string | null, baseDir: string)
     gzip: parsed.gzip,
     trustedProxies: parsed.trusted_proxies,
     locations,
+    tls: parsed.tls === 'off' ? null : normaliseTls(parsed.tls, baseDir),
+  };
+}
+
+function normaliseTls(tls: Exclude<ParsedConfig['tls'], 'off'>, baseDir: string): GatewayTls {
+  return {
+    certFile: resolve(baseDir, tls.cert),
+    keyFile: resolve(baseDir, tls.key),
+    listen: tls.listen,
+    redirectHttp: tls.redirect_http,
+    hsts:
+      tls.hsts === 'off'
+        ? null
+        : {
+            maxAgeSeconds: tls.hsts.max_age,
+            includeSubdomains: tls.hsts.include_subdomains,
+            preload: tls.hsts.preload,
+          },
+    http2: tls.http2,
   };
 }
 
@@ -482,6 +612,17 @@ export interface GatewayFlags {
   static?: string[] | undefined;
   workers?: string | undefined;
   maxBody?: string | undefined;
+  tlsCert?: string | undefined;
+  tlsKey?: string | undefined;
+  tlsListen?: string[] | undefined;
+  /** `--no-tls-redirect-http` sets it false. */
+  tlsRedirectHttp?: boolean | undefined;
+  /** `--tls-hsts-max-age <s>`; `off` for no HSTS. */
+  tlsHstsMaxAge?: string | undefined;
+  tlsHstsIncludeSubdomains?: boolean | undefined;
+  tlsHstsPreload?: boolean | undefined;
+  /** `--no-tls-http2` sets it false. */
+  tlsHttp2?: boolean | undefined;
 }
 
 const FLAG_FOR_KEY: Record<string, string> = {
@@ -490,7 +631,47 @@ const FLAG_FOR_KEY: Record<string, string> = {
   max_body: '--max-body',
   upstream: '--upstream',
   static: '--static',
+  cert: '--tls-cert',
+  key: '--tls-key',
+  redirect_http: '--no-tls-redirect-http',
+  hsts: '--tls-hsts-*',
+  max_age: '--tls-hsts-max-age',
+  http2: '--no-tls-http2',
 };
+
+/** The `tls:` object of the flag form, or undefined when no --tls-* flag was given. */
+function tlsFromFlags(flags: GatewayFlags): Record<string, unknown> | undefined {
+  const given = [
+    flags.tlsCert,
+    flags.tlsKey,
+    flags.tlsListen,
+    flags.tlsRedirectHttp,
+    flags.tlsHstsMaxAge,
+    flags.tlsHstsIncludeSubdomains,
+    flags.tlsHstsPreload,
+    flags.tlsHttp2,
+  ].some((v) => v !== undefined);
+  if (!given) return undefined;
+  if (flags.tlsCert === undefined || flags.tlsKey === undefined)
+    throw new StackgenError('SG_ERR_USAGE', 'gateway: TLS needs both --tls-cert and --tls-key', {
+      hint: 'e.g. --tls-cert /etc/ssl/site/fullchain.pem --tls-key /etc/ssl/site/privkey.pem',
+    });
+  const tls: Record<string, unknown> = { cert: flags.tlsCert, key: flags.tlsKey };
+  if (flags.tlsListen !== undefined) tls['listen'] = flags.tlsListen;
+  if (flags.tlsRedirectHttp !== undefined) tls['redirect_http'] = flags.tlsRedirectHttp;
+  if (flags.tlsHttp2 !== undefined) tls['http2'] = flags.tlsHttp2;
+  if (flags.tlsHstsMaxAge === 'off') tls['hsts'] = 'off';
+  else {
+    const hsts: Record<string, unknown> = {};
+    if (flags.tlsHstsMaxAge !== undefined)
+      hsts['max_age'] = /^\d+$/.test(flags.tlsHstsMaxAge) ? Number(flags.tlsHstsMaxAge) : -1;
+    if (flags.tlsHstsIncludeSubdomains !== undefined)
+      hsts['include_subdomains'] = flags.tlsHstsIncludeSubdomains;
+    if (flags.tlsHstsPreload !== undefined) hsts['preload'] = flags.tlsHstsPreload;
+    tls['hsts'] = hsts;
+  }
+  return tls;
+}
 
 /** Build a GatewayConfig from command-line flags; `baseDir` anchors relative static dirs. */
 export function gatewayConfigFromFlags(flags: GatewayFlags, baseDir: string): GatewayConfig {
@@ -515,6 +696,8 @@ export function gatewayConfigFromFlags(flags: GatewayFlags, baseDir: string): Ga
     raw['workers'] =
       flags.workers === 'auto' ? 'auto' : /^\d+$/.test(flags.workers) ? Number(flags.workers) : -1;
   if (flags.maxBody !== undefined) raw['max_body'] = flags.maxBody;
+  const tls = tlsFromFlags(flags);
+  if (tls !== undefined) raw['tls'] = tls;
   const result = gatewayConfigSchema.safeParse(raw);
   if (!result.success) {
     const messages = result.error.issues.map((issue) => {
@@ -522,7 +705,11 @@ export function gatewayConfigFromFlags(flags: GatewayFlags, baseDir: string): Ga
       const flag =
         key === 'locations'
           ? (FLAG_FOR_KEY[String(issue.path[2] ?? '')] ?? '--upstream/--static')
-          : (FLAG_FOR_KEY[key] ?? key);
+          : key === 'tls'
+            ? issue.path[1] === 'listen'
+              ? '--tls-listen'
+              : (FLAG_FOR_KEY[String(issue.path.at(-1) ?? '')] ?? '--tls-*')
+            : (FLAG_FOR_KEY[key] ?? key);
       return `${flag}: ${issue.message}`;
     });
     throw new StackgenError('SG_ERR_USAGE', messages.join('\n'), { cause: result.error });

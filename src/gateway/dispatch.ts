@@ -38,18 +38,47 @@ export interface Refused {
   redirectTo?: string;
 }
 
-/** Guard a request head, then route it with the state's router (pure). */
-export function routeHead(s: GatewayState, head: GuardInput): Routed | Refused {
+/**
+ * Guard a request head, then route it with the state's router (pure). `scheme` is the
+ * connection's: on plain http with tls.redirect_http every request that passed the guard
+ * and the Host check is answered 301 to https instead of being routed.
+ */
+export function routeHead(s: GatewayState, head: GuardInput, scheme: 'http' | 'https'): Routed | Refused {
   const guard = guardRequest(head);
   if (!guard.ok) return { ok: false, status: guard.status, by: 'guard', hasBody: false };
   const hasBody = guard.chunked || (guard.contentLength ?? 0) > 0;
   if (!servesHost(s.config.hosts, guard.host)) return { ok: false, status: 421, by: 'host', hasBody };
+  if (scheme === 'http' && s.httpsRedirect !== null && !guard.path.startsWith(ACME_CHALLENGE_PREFIX))
+    return {
+      ok: false,
+      status: 301,
+      by: 'route',
+      hasBody,
+      redirectTo: httpsLocation(guard.host ?? s.config.serverName, s.httpsRedirect.port, guard.rawTarget),
+    };
   const route = routeRequest(s.router, guard.path, guard.pathKeepingEncodedSlashes, guard.query);
   if (!route.ok)
     return route.status === 301
       ? { ok: false, status: 301, by: 'route', hasBody, redirectTo: route.redirectTo }
       : { ok: false, status: route.status, by: 'route', hasBody };
   return { ok: true, guard, route, hasBody };
+}
+
+/**
+ * RFC 8555 §8.3: the HTTP-01 challenge is fetched over plain http on port 80, and Let's
+ * Encrypt follows redirects only to http/https on 80/443 — so this path is never redirected,
+ * whatever serves it, and a renewal keeps working with redirect_http on.
+ */
+export const ACME_CHALLENGE_PREFIX = '/.well-known/acme-challenge/';
+
+/**
+ * The https URL of a request (nginx's `return 301 https://$host$request_uri`): the Host
+ * without its port, the TLS port unless it is 443, the target exactly as sent (path and
+ * query kept, RFC 9110 §15.4.2). Pure.
+ */
+export function httpsLocation(host: string, port: number | null, rawTarget: string): string {
+  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d*$/, '');
+  return `https://${name.toLowerCase()}${port === null ? '' : `:${port}`}${rawTarget}`;
 }
 
 /**
@@ -83,6 +112,13 @@ export interface Peer {
   serverPort: number;
   /** Set when the client is already resolved (a local redirect's original request). */
   scheme?: 'http' | 'https';
+  /** The connection's own scheme: https on a TLS listener (HTTP/1.1 or h2). */
+  connectionScheme: 'http' | 'https';
+}
+
+/** https for a TLS socket (TLSSocket#encrypted, also on an h2 session's socket), else http. */
+export function connectionScheme(socket: object): 'http' | 'https' {
+  return (socket as { encrypted?: unknown }).encrypted === true ? 'https' : 'http';
 }
 
 /** The Peer of a client socket. */
@@ -91,12 +127,14 @@ export function peerOf(socket: {
   remotePort?: number | undefined;
   localAddress?: string | undefined;
   localPort?: number | undefined;
+  encrypted?: boolean;
 }): Peer {
   return {
     remoteAddress: socket.remoteAddress ?? '',
     remotePort: socket.remotePort ?? 0,
     serverAddress: socket.localAddress ?? '',
     serverPort: socket.localPort ?? 0,
+    connectionScheme: connectionScheme(socket),
   };
 }
 
@@ -147,7 +185,7 @@ export async function dispatch(s: GatewayState, routed: Routed, d: Dispatch): Pr
       sink,
       loc,
       guard.path,
-      s.config.securityHeaders,
+      securityHeadersFor(s, d.peer),
     );
     return { ...r, upstreamMs: null, upstream: null };
   }
@@ -159,10 +197,19 @@ export async function dispatch(s: GatewayState, routed: Routed, d: Dispatch): Pr
   }
   try {
     const request = gatewayRequestFor(s, routed, loc, d, body);
-    return await proxyTo(s, loc, d.sink, request, d.mayRedirect);
+    return await proxyTo(s, loc, d.sink, request, d.mayRedirect, securityHeadersFor(s, d.peer));
   } finally {
     if (body !== null) void discardRequestBody(body);
   }
+}
+
+/**
+ * The security headers of an answer: on a TLS connection with Strict-Transport-Security.
+ * RFC 6797 §7.2: "An HSTS Host MUST NOT include the STS header field in HTTP responses
+ * conveyed over non-secure transport" — so never on the plain listeners.
+ */
+function securityHeadersFor(s: GatewayState, peer: Peer): Array<[string, string]> {
+  return peer.connectionScheme === 'https' ? s.httpsSecurityHeaders : s.config.securityHeaders;
 }
 
 /** The GatewayRequest for a guarded, routed request (one place for every lane). */
@@ -179,7 +226,7 @@ export function gatewayRequestFor(
   const client =
     d.peer.scheme !== undefined
       ? { remoteAddress: d.peer.remoteAddress, scheme: d.peer.scheme }
-      : clientView(d.peer.remoteAddress, 'http', guard.rawHeaders, s.trustedProxies);
+      : clientView(d.peer.remoteAddress, d.peer.connectionScheme, guard.rawHeaders, s.trustedProxies);
   return {
     method: d.method,
     rawTarget: guard.rawTarget,
@@ -209,6 +256,7 @@ function proxyTo(
   sink: ResponseSink,
   request: GatewayRequest,
   mayRedirect: boolean,
+  securityHeaders: ReadonlyArray<readonly [string, string]>,
 ): Promise<ProxyOutcome> {
   // gzip: a local redirect's request gets its own decision, so it is handed the plain sink.
   const out = s.config.gzip
@@ -223,7 +271,7 @@ function proxyTo(
     request,
     pool: s.pools.get(loc) as UpstreamPool,
     timeouts: s.transportTimeouts,
-    securityHeaders: s.config.securityHeaders,
+    securityHeaders,
     logger: s.logger,
     redispatch: mayRedirect
       ? (target) => localRedirect(s, sink, request, target)
@@ -243,19 +291,33 @@ function localRedirect(
   original: GatewayRequest,
   target: string,
 ): Promise<ProxyOutcome> {
-  const routed = routeHead(s, {
-    method: 'GET',
-    httpVersion: original.httpVersion,
-    url: target,
-    rawHeaders: ['Host', original.host],
-  });
+  const routed = routeHead(
+    s,
+    {
+      method: 'GET',
+      httpVersion: original.httpVersion,
+      url: target,
+      rawHeaders: ['Host', original.host],
+    },
+    // An internal redirect is never turned into a 301 to https: its request passed that check.
+    'https',
+  );
   if (!routed.ok) {
     const status = routed.by === 'guard' ? 500 : routed.status;
     return Promise.resolve({ ...sink.sendError(status), upstreamMs: null, upstream: null });
   }
   return dispatch(s, routed, {
     method: 'GET',
-    peer: original,
+    peer: {
+      remoteAddress: original.remoteAddress,
+      remotePort: original.remotePort,
+      serverAddress: original.serverAddress,
+      serverPort: original.serverPort,
+      scheme: original.scheme,
+      // The original's connection is not at hand here; its resolved scheme stands in (it
+      // differs only behind a trusted load balancer, where HSTS is that balancer's job).
+      connectionScheme: original.scheme,
+    },
     sink,
     signal: original.signal,
     staticHeaders: () => ({}),

@@ -27,10 +27,14 @@ export function errorPageText(status: number): string {
   return `${status} ${REASON_PHRASES[status] ?? 'Error'}\n`;
 }
 
-/** A complete raw error answer that closes the connection (for sockets without a response object). */
-export function rawErrorResponse(status: number): string {
+/**
+ * A complete raw error answer that closes the connection (for sockets without a response
+ * object); `location` for a 301 (an Upgrade request on a listener that redirects to https).
+ */
+export function rawErrorResponse(status: number, location?: string): string {
   const body = errorPageText(status);
-  return `HTTP/1.1 ${status} ${REASON_PHRASES[status] ?? 'Error'}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`;
+  const where = location === undefined ? '' : `Location: ${location}\r\n`;
+  return `HTTP/1.1 ${status} ${REASON_PHRASES[status] ?? 'Error'}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n${where}Connection: close\r\n\r\n${body}`;
 }
 
 /** Send the error page on node's response (or cut the connection when the head is gone already). */

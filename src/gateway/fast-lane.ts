@@ -12,7 +12,7 @@
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { mayBecomeSimpleHead, parseSimpleHead, type SimpleHead } from './codecs/http-head.js';
-import { dispatch, headerRecord, peerOf, routeHead } from './dispatch.js';
+import { connectionScheme, dispatch, headerRecord, peerOf, routeHead } from './dispatch.js';
 import { rawErrorResponse } from './error-page.js';
 import { type Front, holdState, logAccess, logInternalError, releaseState } from './gateway-state.js';
 import { RawResponseSink } from './response-sink.js';
@@ -250,12 +250,16 @@ export function addFastLane(server: Server, front: Front): FastLane | null {
 function serveFast(front: Front, head: SimpleHead, conn: FastConnection): Promise<boolean> | null {
   if (front.draining) return null;
   const s = front.state;
-  const routed = routeHead(s, {
-    method: head.method,
-    httpVersion: head.httpVersion,
-    url: head.target,
-    rawHeaders: head.rawHeaders,
-  });
+  const routed = routeHead(
+    s,
+    {
+      method: head.method,
+      httpVersion: head.httpVersion,
+      url: head.target,
+      rawHeaders: head.rawHeaders,
+    },
+    connectionScheme(conn.socket),
+  );
   // Refusals (and their log lines) stay with node:http, which sees the same bytes.
   if (!routed.ok) return null;
   const socket = conn.socket;

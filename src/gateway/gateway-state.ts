@@ -9,6 +9,7 @@ import { trustedProxyList } from './forwarding.js';
 import { type AccessLog, type GatewayLogger, openAccessLog } from './log.js';
 import type { ProxyOutcome } from './proxy.js';
 import { createRouter, type Router } from './router.js';
+import { hstsValue } from './tls.js';
 import type { Transport, TransportTimeouts, UpstreamTarget } from './transport.js';
 import { createUpstreamPool, type UpstreamPool } from './upstream-pool.js';
 
@@ -24,6 +25,13 @@ export interface GatewayState {
   readonly hasWebsocket: boolean;
   /** config.trustedProxies as a matcher; null when the gateway is the edge. */
   readonly trustedProxies: BlockList | null;
+  /**
+   * tls.redirect_http: where a plain-http request is sent (the https port; null for 443,
+   * which a URL leaves out). null: plain listeners serve as usual.
+   */
+  readonly httpsRedirect: { port: number | null } | null;
+  /** securityHeaders for answers on a TLS connection: plus Strict-Transport-Security. */
+  readonly httpsSecurityHeaders: Array<[string, string]>;
   readonly logger: GatewayLogger;
   /** Requests currently using this state; its pools close when it is retired and idle. */
   inFlight: number;
@@ -65,11 +73,24 @@ export function buildGatewayState(
     },
     hasWebsocket: config.locations.some((l) => l.kind === 'upstream' && l.websocket),
     trustedProxies: trustedProxyList(config.trustedProxies),
+    httpsRedirect: httpsRedirectFor(config),
+    httpsSecurityHeaders:
+      config.tls?.hsts == null
+        ? config.securityHeaders
+        : [...config.securityHeaders, ['Strict-Transport-Security', hstsValue(config.tls.hsts)]],
     logger,
     inFlight: 0,
     retired: false,
     onIdle: null,
   };
+}
+
+function httpsRedirectFor(config: GatewayConfig): GatewayState['httpsRedirect'] {
+  const tls = config.tls;
+  if (tls === null || !tls.redirectHttp) return null;
+  const first = tls.listen[0];
+  const port = first?.kind === 'tcp' ? first.port : 443;
+  return { port: port === 443 ? null : port };
 }
 
 /** A request starts on `s`: it stays open until the matching releaseState. */

@@ -11,6 +11,7 @@ import { type GatewayConfig, loadGatewayConfigFile } from './config.js';
 import { createStderrLogger, type GatewayLogger } from './log.js';
 import type { TransportFactory } from './gateway-state.js';
 import { createGatewayServer } from './server.js';
+import { loadTlsMaterial } from './tls.js';
 
 export interface LifecycleOptions {
   createTransport: TransportFactory;
@@ -69,7 +70,16 @@ export async function runGatewayProcess(config: GatewayConfig, options: Lifecycl
     const onReload = () => {
       void reloadFromFile(current, logger).then(async (next) => {
         if (next === null || stopping) return;
-        await server.reload(next);
+        try {
+          await server.reload(next);
+        } catch (err) {
+          // A renewed certificate that does not load (half-written, wrong key): keep serving
+          // the one that works rather than fail every new handshake.
+          logger.error(
+            `SIGHUP: keeping the running config: ${err instanceof Error ? err.message : String(err)}`,
+          );
+          return;
+        }
         current = next;
         logger.info(`reloaded ${next.source}`);
       });
@@ -99,6 +109,8 @@ async function reloadFromFile(current: GatewayConfig, logger: GatewayLogger): Pr
   }
   try {
     const next = await loadGatewayConfigFile(current.source);
+    // The primary checks the certificate too, so no worker is asked to reload a broken one.
+    if (next.tls !== null) await loadTlsMaterial(next.tls);
     if (next.workers !== current.workers) logger.warn('workers changed: restart the gateway to apply it');
     return next;
   } catch (err) {
@@ -115,6 +127,9 @@ export async function runGatewayPrimary(
 ): Promise<number> {
   const logger = createStderrLogger('stackgen gateway');
   let current = config;
+  // A bad certificate or key is the primary's startup error (SG_ERR_GATEWAY_TLS, exit code
+  // and hint intact), not N workers failing to listen.
+  if (config.tls !== null) await loadTlsMaterial(config.tls);
   // Let the kernel spread accepted connections (each worker accept()s on the shared socket)
   // instead of the primary accepting and handing every connection over IPC (SCHED_RR): the
   // round-robin hop costs ~20% throughput on a proxied hello-world.

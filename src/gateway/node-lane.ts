@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { statusFor } from '../errors.js';
 import { checkDeclaredLength, DEFAULT_MEMORY_LIMIT, readRequestBody } from './body.js';
-import { type BodySource, dispatch, peerOf, routeHead } from './dispatch.js';
+import { type BodySource, connectionScheme, dispatch, peerOf, routeHead } from './dispatch.js';
 import { sendErrorPage } from './error-page.js';
 import {
   type Front,
@@ -45,12 +45,16 @@ export function serveNodeRequest(front: Front, req: IncomingMessage, res: Server
 }
 
 async function handle(s: GatewayState, req: IncomingMessage, res: ServerResponse): Promise<ProxyOutcome> {
-  const routed = routeHead(s, {
-    method: req.method ?? '',
-    httpVersion: req.httpVersion,
-    url: req.url ?? '',
-    rawHeaders: req.rawHeaders,
-  });
+  const routed = routeHead(
+    s,
+    {
+      method: req.method ?? '',
+      httpVersion: req.httpVersion,
+      url: req.url ?? '',
+      rawHeaders: req.rawHeaders,
+    },
+    connectionScheme(req.socket),
+  );
   if (!routed.ok) {
     // A refused request may carry a body we will not read: close rather than resync.
     const close = routed.by !== 'route' || routed.hasBody || routed.status === 400;

@@ -1,5 +1,7 @@
-// The gateway's HTTP/1.1 front in one process: a node:http server per listen address with the
-// fast lane in front of it, hot reload (a new GatewayState swapped in; requests in flight
+// The gateway's front in one process: a node:http server per listen address with the fast
+// lane in front of it, and per TLS listen address a node:tls (or node:http2 secure) server that
+// hands h2 sockets to h2-lane.ts and every other TLS socket to a node:http server + fast lane
+// of its own (the same code as plain HTTP/1.1); hot reload (a new GatewayState swapped in; requests in flight
 // finish on the one they started with) and graceful shutdown. Each concern has its file:
 // gateway-state.ts (state, reload, access entries), node-lane.ts and fast-lane.ts (the two
 // ways a request comes in), dispatch.ts (guard → route → static | proxy, for every lane),
@@ -8,21 +10,35 @@
 
 import { lstat, unlink } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { type AddressInfo, isIPv6 } from 'node:net';
+import { createSecureServer, type Http2Session, type ServerHttp2Stream } from 'node:http2';
+import { type AddressInfo, isIPv6, type Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { StackgenError } from '../errors.js';
 import { answerClientError, type ClientError, refuseConnect } from './client-errors.js';
-import type { GatewayConfig, ListenAddress } from './config.js';
+import type { GatewayConfig, GatewayTls, ListenAddress } from './config.js';
 import { addFastLane, type FastLane } from './fast-lane.js';
 import { buildGatewayState, type Front, retireState, type TransportFactory } from './gateway-state.js';
+import { serveH2Stream } from './h2-lane.js';
 import type { GatewayLogger } from './log.js';
 import { serveNodeRequest } from './node-lane.js';
+import {
+  alpnProtocols,
+  certificateWarnings,
+  loadTlsMaterial,
+  secureContextOptions,
+  type TlsMaterial,
+} from './tls.js';
 import { serveUpgrade } from './upgrade.js';
 
 export interface GatewayServer {
   /** Listen on every configured address; resolves with their URLs. */
   listen(): Promise<string[]>;
-  /** Swap in a new config (router, transports, log, limits); listen addresses stay as they are. */
+  /**
+   * Swap in a new config (router, transports, log, limits) and re-read the TLS certificate
+   * and key; listen addresses stay as they are. Rejects (SG_ERR_GATEWAY_TLS), keeping
+   * everything as it was, when the new certificate or key cannot be used.
+   */
   reload(config: GatewayConfig): Promise<void>;
   /** Stop accepting, let requests in flight finish for up to `graceMs`, then cut the rest. */
   shutdown(graceMs: number): Promise<void>;
@@ -34,11 +50,50 @@ export interface GatewayServerOptions {
   createTransport: TransportFactory;
 }
 
-function listenUrl(addr: ListenAddress, server: Server): string {
-  if (addr.kind === 'unix') return `http://unix:${addr.path}`;
+function listenUrl(addr: ListenAddress, server: NetServer, scheme: 'http' | 'https'): string {
+  if (addr.kind === 'unix') return `${scheme}://unix:${addr.path}`;
   const info = server.address() as AddressInfo | null;
   const host = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
-  return `http://${host}:${info?.port ?? addr.port}`;
+  return `${scheme}://${host}:${info?.port ?? addr.port}`;
+}
+
+function addressText(address: ListenAddress): string {
+  if (address.kind === 'unix') return `unix:${address.path}`;
+  return `${isIPv6(address.host) ? `[${address.host}]` : address.host}:${address.port}`;
+}
+
+/** Bind `server` to `address`; SG_ERR_GATEWAY_LISTEN when the address is taken. */
+async function bind(server: NetServer, address: ListenAddress, logger: GatewayLogger): Promise<void> {
+  if (address.kind === 'unix') await removeStaleSocket(address.path);
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) =>
+      reject(
+        new StackgenError(
+          'SG_ERR_GATEWAY_LISTEN',
+          `cannot listen on ${addressText(address)}: ${err.message}`,
+          {
+            hint: 'is another server using this address?',
+            cause: err,
+          },
+        ),
+      );
+    server.once('error', onError);
+    const done = () => {
+      server.off('error', onError);
+      server.on('error', (err) => logger.error(`server error: ${err.message}`));
+      resolve();
+    };
+    if (address.kind === 'unix') server.listen(address.path, done);
+    // An IPv6 address listens on IPv6 only (nginx's ipv6only=on): `[::]:80` next to `80`
+    // is two listeners on one port, not a dual-stack socket that takes 0.0.0.0:80 too.
+    else server.listen({ port: address.port, host: address.host, ipv6Only: isIPv6(address.host) }, done);
+  });
+}
+
+/** One TLS listener: the socket that accepts, and the node:http server its HTTP/1.1 goes to. */
+interface TlsListener {
+  secure: TlsServer;
+  http1: Server;
 }
 
 /** Remove a unix socket file left by a previous run (never a regular file). */
@@ -68,6 +123,8 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     draining: false,
   };
   const servers: Array<{ server: Server; address: ListenAddress }> = [];
+  const tlsListeners: TlsListener[] = [];
+  const sessions = new Set<Http2Session>();
   const lanes: FastLane[] = [];
   const tunnels = new Set<Duplex>();
 
@@ -83,7 +140,8 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     if (enabled) server.on('upgrade', onUpgrade);
   }
 
-  async function listenOn(address: ListenAddress, config: GatewayConfig): Promise<Server> {
+  /** A node:http server with the fast lane, not yet bound (plain listeners bind it, TLS ones feed it). */
+  function createHttp1Server(config: GatewayConfig): Server {
     const server = createServer(
       {
         insecureHTTPParser: false,
@@ -100,72 +158,150 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     if (lane !== null) lanes.push(lane);
     server.on('clientError', onClientError);
     server.on('connect', refuseConnect);
-    if (address.kind === 'unix') await removeStaleSocket(address.path);
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException) =>
-        reject(
-          new StackgenError(
-            'SG_ERR_GATEWAY_LISTEN',
-            `cannot listen on ${address.kind === 'unix' ? `unix:${address.path}` : `${isIPv6(address.host) ? `[${address.host}]` : address.host}:${address.port}`}: ${err.message}`,
-            { hint: 'is another server using this address?', cause: err },
-          ),
-        );
-      server.once('error', onError);
-      const done = () => {
-        server.off('error', onError);
-        server.on('error', (err) => logger.error(`server error: ${err.message}`));
-        resolve();
-      };
-      if (address.kind === 'unix') server.listen(address.path, done);
-      // An IPv6 address listens on IPv6 only (nginx's ipv6only=on): `[::]:80` next to `80`
-      // is two listeners on one port, not a dual-stack socket that takes 0.0.0.0:80 too.
-      else server.listen({ port: address.port, host: address.host, ipv6Only: isIPv6(address.host) }, done);
-    });
     return server;
+  }
+
+  async function listenOn(address: ListenAddress, config: GatewayConfig): Promise<Server> {
+    const server = createHttp1Server(config);
+    await bind(server, address, logger);
+    return server;
+  }
+
+  /**
+   * A TLS listener. With http2 it is node:http2's secure server (allowHTTP1: true, so ALPN
+   * offers h2 and http/1.1); its 'secureConnection' listener is kept aside, as the fast lane
+   * keeps node:http's 'connection' one, and called only for sockets that chose h2. Every
+   * other TLS socket (http/1.1, or no ALPN) is handed to a node:http server with the fast
+   * lane, so HTTP/1.1 over TLS runs exactly the plain HTTP/1.1 code, WebSocket (wss) included.
+   */
+  async function listenTls(
+    address: ListenAddress,
+    config: GatewayConfig,
+    tls: GatewayTls,
+    material: TlsMaterial,
+  ): Promise<TlsListener> {
+    const http1 = createHttp1Server(config);
+    const options = {
+      ...secureContextOptions(material),
+      ALPNProtocols: alpnProtocols(tls),
+      // The handshake counts against client_header, as in nginx (the head cannot come sooner).
+      handshakeTimeout: config.timeouts.clientHeaderMs,
+    };
+    const secure: TlsServer = tls.http2
+      ? createSecureServer({
+          ...options,
+          allowHTTP1: true,
+          maxHeaderListPairs: 512,
+          // maxHeaderListSize: the h2 counterpart of max_header_size (RFC 9113 §6.5.2);
+          // maxConcurrentStreams: nginx's http2_max_concurrent_streams 128 (node's default is
+          // unlimited: one connection could hold any number of backend requests).
+          settings: { maxHeaderListSize: config.maxHeaderBytes, maxConcurrentStreams: 128 },
+        })
+      : createTlsServer(options);
+    const [h2Connection] = secure.listeners('secureConnection') as Array<(socket: TLSSocket) => void>;
+    secure.removeAllListeners('secureConnection');
+    secure.on('secureConnection', (socket: TLSSocket) => {
+      if (socket.alpnProtocol === 'h2' && h2Connection !== undefined) h2Connection.call(secure, socket);
+      else http1.emit('connection', socket as Socket);
+    });
+    if (tls.http2) {
+      secure.on('stream', (stream: ServerHttp2Stream, headers) => serveH2Stream(front, stream, headers));
+      secure.on('session', (session: Http2Session) => {
+        sessions.add(session);
+        session.setTimeout(front.state.config.timeouts.keepaliveMs, () => session.close());
+        session.once('close', () => sessions.delete(session));
+        if (front.draining) session.close();
+      });
+    }
+    // A failed handshake (a TLS 1.0 client, a scanner) just closes its socket: node's default.
+    await bind(secure, address, logger);
+    // node:http starts tracking connections (headersTimeout, closeIdleConnections) on its
+    // 'listening' event; this server never binds a socket itself, so it is told here.
+    http1.emit('listening');
+    return { secure, http1 };
+  }
+
+  /** Read the certificate and key, warn about what a browser would refuse. */
+  async function loadMaterial(config: GatewayConfig): Promise<TlsMaterial | null> {
+    if (config.tls === null) return null;
+    const material = await loadTlsMaterial(config.tls);
+    for (const w of certificateWarnings(material, config.serverName, Date.now()))
+      logger.warn(`tls.cert ${config.tls.certFile}: ${w}`);
+    return material;
   }
 
   return {
     async listen() {
       const config = front.state.config;
+      // Before any socket is bound: a bad certificate is a startup error, not a failed handshake.
+      const material = await loadMaterial(config);
       const urls: string[] = [];
       for (const address of config.listen) {
         const server = await listenOn(address, config);
         servers.push({ server, address });
-        urls.push(listenUrl(address, server));
+        urls.push(listenUrl(address, server, 'http'));
       }
+      if (config.tls !== null && material !== null)
+        for (const address of config.tls.listen) {
+          const listener = await listenTls(address, config, config.tls, material);
+          tlsListeners.push(listener);
+          urls.push(listenUrl(address, listener.secure, 'https'));
+        }
       return urls;
     },
 
     async reload(config) {
       const old = front.state;
+      // A renewed certificate: new handshakes get it, open connections keep the one they
+      // negotiated (setSecureContext swaps the context for the next handshake only).
+      const material = tlsListeners.length > 0 ? await loadMaterial(config) : null;
       const next = buildGatewayState(config, logger, createTransport);
       front.state = next;
-      for (const { server } of servers) {
+      if (material !== null)
+        for (const { secure } of tlsListeners) secure.setSecureContext(secureContextOptions(material));
+      else if (config.tls !== null) logger.warn('tls added: restart the gateway to open the TLS listeners');
+      else if (tlsListeners.length > 0)
+        logger.warn(
+          'tls removed: restart the gateway to close the TLS listeners (they keep the old certificate)',
+        );
+      if (old.config.tls !== null && config.tls !== null && old.config.tls.http2 !== config.tls.http2)
+        logger.warn(
+          'tls.http2 changed: restart the gateway to apply it (ALPN is fixed when a listener opens)',
+        );
+      for (const server of [...servers.map((e) => e.server), ...tlsListeners.map((l) => l.http1)]) {
         configureServer(server, config);
         syncUpgradeListener(server, next.hasWebsocket);
       }
       const same = (a: ListenAddress[], b: ListenAddress[]) => JSON.stringify(a) === JSON.stringify(b);
-      if (!same(old.config.listen, config.listen))
+      if (
+        !same(old.config.listen, config.listen) ||
+        !same(old.config.tls?.listen ?? [], config.tls?.listen ?? [])
+      )
         logger.warn('listen addresses changed: restart the gateway to apply them (kept the old ones)');
       await retireState(old);
     },
 
     async shutdown(graceMs) {
       front.draining = true;
-      const closed = servers.map(
-        ({ server }) => new Promise<void>((resolve) => server.close(() => resolve())),
-      );
-      for (const { server } of servers) server.closeIdleConnections();
+      const listening: NetServer[] = [...servers.map((e) => e.server), ...tlsListeners.map((l) => l.secure)];
+      const http1 = [...servers.map((e) => e.server), ...tlsListeners.map((l) => l.http1)];
+      const closed = listening.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
+      for (const server of http1) server.closeIdleConnections();
       for (const lane of lanes) lane.drain();
+      // h2: GOAWAY — streams in flight finish, no new ones start (RFC 9113 §6.8).
+      for (const session of sessions) session.close();
       const deadline = setTimeout(() => {
-        for (const { server } of servers) server.closeAllConnections();
+        for (const server of http1) server.closeAllConnections();
         for (const lane of lanes) lane.destroyAll();
         for (const t of tunnels) t.destroy();
+        for (const session of sessions) session.destroy();
       }, graceMs);
       // Tunnels (WebSockets) have no idle moment: like nginx's worker_shutdown_timeout they
       // live until the deadline. Keep-alive connections close after their current response.
       await Promise.all(closed);
       clearTimeout(deadline);
+      // Stops the connection checker of the unbound HTTP/1.1 servers (their close has no socket).
+      for (const { http1: server } of tlsListeners) server.close(() => {});
       await retireState(front.state);
     },
   };

@@ -6,7 +6,14 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { statusFor } from '../errors.js';
 import type { UpstreamLocation } from './config.js';
-import { gatewayRequestFor, peerOf, type Refused, type Routed, routeHead } from './dispatch.js';
+import {
+  connectionScheme,
+  gatewayRequestFor,
+  peerOf,
+  type Refused,
+  type Routed,
+  routeHead,
+} from './dispatch.js';
 import { rawErrorResponse } from './error-page.js';
 import { type Front, holdState, logAccess, releaseState } from './gateway-state.js';
 import { upstreamLine } from './proxy.js';
@@ -22,21 +29,26 @@ export function serveUpgrade(
   head: Buffer,
 ): void {
   const s = front.state;
-  const refuse = (status: number) => {
-    socket.end(rawErrorResponse(status));
+  const refuse = (status: number, location?: string) => {
+    socket.end(rawErrorResponse(status, location));
     logAccess(s, req.socket.remoteAddress, req.method, req.url, { status, bytes: 0 });
   };
   socket.on('error', () => socket.destroy());
-  const routed = routeHead(s, {
-    method: req.method ?? '',
-    httpVersion: req.httpVersion,
-    url: req.url ?? '',
-    rawHeaders: req.rawHeaders,
-  });
+  const routed = routeHead(
+    s,
+    {
+      method: req.method ?? '',
+      httpVersion: req.httpVersion,
+      url: req.url ?? '',
+      rawHeaders: req.rawHeaders,
+    },
+    connectionScheme(req.socket),
+  );
   const refusal = upgradeRefusal(routed, front.draining);
   // (upgradeRefusal answers every refused route, so `!routed.ok` only narrows the type.)
   if (refusal !== null || !routed.ok) {
-    refuse(refusal ?? 400);
+    // ws:// on a listener with redirect_http: 301 to wss://'s https URL, as for any request.
+    refuse(refusal ?? 400, routed.ok ? undefined : routed.redirectTo);
     return;
   }
   const loc = routed.route.location as UpstreamLocation;

@@ -91,6 +91,8 @@ export interface HarnessOptions {
 export interface Harness {
   readonly server: GatewayServer;
   readonly port: number;
+  /** Every listen URL (the plain ones, then the TLS ones). */
+  readonly urls: string[];
   readonly dir: string;
   /** Every transport created, by backend name (a reload creates new ones). */
   readonly transports: Map<string, ScriptedTransport[]>;
@@ -131,6 +133,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     securityHeaders: [],
     gzip: true,
     trustedProxies: [],
+    tls: null,
     ...o.config,
     timeouts: {
       clientHeaderMs: 5_000,
@@ -156,12 +159,13 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       return t;
     },
   });
-  const [url] = await server.listen();
-  port = Number(new URL(url as string).port);
+  const urls = await server.listen();
+  port = Number(new URL(urls[0] as string).port);
   let closed = false;
   return {
     server,
     port,
+    urls,
     dir,
     transports,
     logs,

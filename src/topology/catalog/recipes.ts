@@ -6,6 +6,7 @@
 
 import { dirname } from 'node:path';
 import { type BoundEndpoint, gatewayUpstreamUrl, nginxAddress, sizeToBytes } from '../../render/address.js';
+import { gatewayTlsView } from '../../render/gateway-tls.js';
 import type { Launch, Plan } from '../../render/plan.js';
 import type { Concurrency, ProxyKind, ServerName } from '../../stack/schema.js';
 import type { CheckDefinition } from '../../check/definitions.js';
@@ -572,6 +573,9 @@ export const PROXY_RECIPES: Record<ProxyKind, ProxyRecipe> = {
                 : plan.upstream!.endpoints.map((ep) => gatewayUpstreamUrl(protocol, ep)),
             readTimeoutWhy: readTimeoutWhy(plan),
             mount: gatewayMount(plan),
+            // stack.yaml proxy.tls (its files form) as the gateway's tls: block; until the spec
+            // schema has the key, no stack has it and nothing is rendered.
+            tls: gatewayTlsView((plan.spec.proxy as { tls?: unknown }).tls),
           };
         },
       },

@@ -268,3 +268,105 @@ describe('workers: auto', () => {
     expect([1, 2, 3, 4, 8, 16].map(autoGatewayWorkers)).toEqual([1, 1, 1, 2, 4, 8]);
   });
 });
+
+describe('tls', () => {
+  const WITH_TLS = (tls: string) => `listen: ["0.0.0.0:80"]
+locations:
+  - path: /
+    upstream: ["http://127.0.0.1:9000"]
+tls: ${tls}
+`;
+
+  it('defaults: :443, redirect on, two-year HSTS without subdomains or preload, http2 on; paths relative to the file', () => {
+    const c = parseGatewayConfigText(
+      WITH_TLS('{cert: certs/full.pem, key: /etc/k.pem}'),
+      '/etc/stackgen/gw.yaml',
+    );
+    expect(c.tls).toEqual({
+      certFile: '/etc/stackgen/certs/full.pem',
+      keyFile: '/etc/k.pem',
+      listen: [{ kind: 'tcp', host: '0.0.0.0', port: 443 }],
+      redirectHttp: true,
+      hsts: { maxAgeSeconds: 63072000, includeSubdomains: false, preload: false },
+      http2: true,
+    });
+  });
+
+  it('off (the default) and every option', () => {
+    expect(parseGatewayConfigText(WITH_TLS('off'), '/x/gw.yaml').tls).toBeNull();
+    const c = parseGatewayConfigText(
+      WITH_TLS(
+        '{cert: /c, key: /k, listen: ["[::]:8443", "127.0.0.1:8443"], redirect_http: false, hsts: {max_age: 600, include_subdomains: true, preload: true}, http2: false}',
+      ),
+      '/x/gw.yaml',
+    );
+    expect(c.tls).toMatchObject({
+      listen: [
+        { kind: 'tcp', host: '::', port: 8443 },
+        { kind: 'tcp', host: '127.0.0.1', port: 8443 },
+      ],
+      redirectHttp: false,
+      hsts: { maxAgeSeconds: 600, includeSubdomains: true, preload: true },
+      http2: false,
+    });
+    expect(
+      parseGatewayConfigText(WITH_TLS('{cert: /c, key: /k, hsts: "off"}'), '/x/gw.yaml').tls?.hsts,
+    ).toBeNull();
+  });
+
+  it('refuses a redirect to a random port, an address both plain and TLS, a missing key', () => {
+    expect(
+      errorOf(() =>
+        parseGatewayConfigText(WITH_TLS('{cert: /c, key: /k, listen: ["127.0.0.1:0"]}'), 'gw.yaml'),
+      ),
+    ).toMatch(/tls\.listen: redirect_http needs a fixed TLS port/);
+    expect(
+      errorOf(() =>
+        parseGatewayConfigText(WITH_TLS('{cert: /c, key: /k, listen: ["0.0.0.0:80"]}'), 'gw.yaml'),
+      ),
+    ).toMatch(/tls\.listen\.0: this address is a plain listen address too/);
+    expect(errorOf(() => parseGatewayConfigText(WITH_TLS('{cert: /c}'), 'gw.yaml'))).toMatch(/tls/);
+  });
+
+  it('the flag form: --tls-cert/--tls-key and friends map to the same keys', () => {
+    const c = gatewayConfigFromFlags(
+      {
+        upstream: ['http://127.0.0.1:9000'],
+        tlsCert: 'full.pem',
+        tlsKey: 'key.pem',
+        tlsListen: ['127.0.0.1:8443'],
+        tlsRedirectHttp: false,
+        tlsHstsMaxAge: '600',
+        tlsHstsPreload: true,
+        tlsHttp2: false,
+      },
+      '/srv',
+    );
+    expect(c.tls).toEqual({
+      certFile: '/srv/full.pem',
+      keyFile: '/srv/key.pem',
+      listen: [{ kind: 'tcp', host: '127.0.0.1', port: 8443 }],
+      redirectHttp: false,
+      hsts: { maxAgeSeconds: 600, includeSubdomains: false, preload: true },
+      http2: false,
+    });
+    expect(gatewayConfigFromFlags({ upstream: ['http://127.0.0.1:9000'] }, '/srv').tls).toBeNull();
+    expect(
+      gatewayConfigFromFlags(
+        { upstream: ['http://h:1'], tlsCert: 'c', tlsKey: 'k', tlsHstsMaxAge: 'off' },
+        '/',
+      ).tls?.hsts,
+    ).toBeNull();
+    expect(errorOf(() => gatewayConfigFromFlags({ upstream: ['http://h:1'], tlsCert: 'c' }, '/'))).toMatch(
+      /TLS needs both --tls-cert and --tls-key/,
+    );
+    expect(
+      errorOf(() =>
+        gatewayConfigFromFlags(
+          { upstream: ['http://h:1'], tlsCert: 'c', tlsKey: 'k', tlsHstsMaxAge: 'x' },
+          '/',
+        ),
+      ),
+    ).toMatch(/^--tls-hsts-max-age: /);
+  });
+});

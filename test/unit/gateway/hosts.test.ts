@@ -16,7 +16,7 @@ const root: GatewayLocation = {
   websocket: false,
 };
 const stateWith = (hosts: string[]) =>
-  ({ router: createRouter([root]), config: { hosts } }) as unknown as GatewayState;
+  ({ router: createRouter([root]), config: { hosts }, httpsRedirect: null }) as unknown as GatewayState;
 const head = (host: string | null, httpVersion = '1.1') => ({
   method: 'GET',
   httpVersion,
@@ -53,10 +53,10 @@ describe('servesHost', () => {
 
 describe('routeHead with hosts', () => {
   it('refuses an unknown Host with 421 before routing', () => {
-    const r = routeHead(stateWith(['shop.example']), head('evil.example'));
+    const r = routeHead(stateWith(['shop.example']), head('evil.example'), 'http');
     expect(r).toMatchObject({ ok: false, status: 421, by: 'host' });
   });
   it('routes the server name', () => {
-    expect(routeHead(stateWith(['shop.example']), head('shop.example')).ok).toBe(true);
+    expect(routeHead(stateWith(['shop.example']), head('shop.example'), 'http').ok).toBe(true);
   });
 });

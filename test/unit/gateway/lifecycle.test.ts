@@ -28,6 +28,7 @@ const config: GatewayConfig = {
   accessLog: { kind: 'off' },
   securityHeaders: [],
   gzip: true,
+  tls: null,
   trustedProxies: [],
   locations: [scriptedLocation('/', 'app')],
 };

@@ -16,10 +16,11 @@ const upstream = (path: string, websocket: boolean): GatewayLocation => ({
 const state = {
   router: createRouter([upstream('/ws', true), upstream('/', false)]),
   config: { hosts: [] },
+  httpsRedirect: null,
 } as unknown as GatewayState;
 
 function routed(url: string, headers: string[] = [], httpVersion = '1.1'): Routed | Refused {
-  return routeHead(state, { method: 'GET', httpVersion, url, rawHeaders: ['Host', 'x', ...headers] });
+  return routeHead(state, { method: 'GET', httpVersion, url, rawHeaders: ['Host', 'x', ...headers] }, 'http');
 }
 
 describe('upgradeRefusal', () => {
