@@ -135,6 +135,26 @@ describeWith({ tools: [CGIT, 'git'] })('cgit (a C program) as a cgi: upstream', 
   });
 });
 
+describeWith({ tools: ['/usr/bin/python3'] })("a CGI script's stderr in the gateway log", () => {
+  const echo = join(import.meta.dirname, '../../fixtures/gateway/echo.cgi');
+  let front: Front;
+  beforeAll(async () => {
+    front = await startFront({ upstream: [`cgi:${echo}`] });
+  });
+  afterAll(async () => {
+    await front?.close();
+  });
+
+  it('is one line per line, named once: the target, then the text', async () => {
+    expect((await front.get('/x?mode=stderr&n=2')).status).toBe(200);
+    const lines = front.logs.filter((l) => l.includes('warning line'));
+    expect(lines).toEqual([
+      `warn: cgi:${echo} stderr: warning line 0`,
+      `warn: cgi:${echo} stderr: warning line 1`,
+    ]);
+  });
+});
+
 describeWith({ tools: [CGIT, 'git', 'fcgiwrap'] })('cgit through fcgiwrap: fastcgi:// with ?root=', () => {
   let dir: string;
   let fcgiwrap: StartedProcess;
@@ -267,6 +287,12 @@ describeWith({ tools: [PHP_FPM] })('php-fpm as a fastcgi:// upstream with ?root=
       query: { tab: 'a' },
       env: 'hello from --env',
     });
+  });
+
+  it('cannot be made to run a file outside the root: dot segments are resolved first, as nginx does', async () => {
+    expect((await front.get('/%2e%2e/%2e%2e/etc/passwd')).status).toBe(400);
+    const inside = await front.get('/nowhere/..%2Findex.php/x');
+    expect(json(inside)).toMatchObject({ script_filename: join(www, 'index.php'), path_info: '/x' });
   });
 
   it('serves the index for a directory URL', async () => {
