@@ -1,6 +1,7 @@
 // Real CGI and FastCGI programs behind the gateway, configured the way a user would in one
 // command (the flag form: --upstream URL, --env NAME=value), served by the real front and the
 // real transports in this process:
+// - the echo fixture through the real CLI: repeated --env flags, a fixed PATH, one log prefix;
 // - cgit (a C program, /usr/lib/cgit/cgit.cgi) as a CGI script: it must run by itself (no
 //   python3 in front), find its cgitrc through --env CGIT_CONFIG, and route by PATH_INFO;
 // - the same cgit through fcgiwrap with ?root=/usr/lib/cgit (SCRIPT_FILENAME = root + script);
@@ -19,6 +20,7 @@ import { createGatewayServer, type GatewayServer } from '../../../src/gateway/se
 import type { Transport } from '../../../src/gateway/transport.js';
 import type { FastcgiTransport } from '../../../src/gateway/transports/fastcgi.js';
 import { createTransport } from '../../../src/gateway/transports/registry.js';
+import { startGateway } from '../../helpers/gateway-process.js';
 import { type ClientResponse, httpCall, json } from '../../helpers/http-client.js';
 import { freePort, waitUntilConnectable } from '../../helpers/ports.js';
 import { type StartedProcess, startProcess } from '../../helpers/processes.js';
@@ -135,7 +137,7 @@ describeWith({ tools: [CGIT, 'git'] })('cgit (a C program) as a cgi: upstream', 
   });
 });
 
-describeWith({ tools: ['/usr/bin/python3'] })("a CGI script's stderr in the gateway log", () => {
+describeWith({ tools: ['/usr/bin/python3'] })('a Python CGI script: --env on the real command line, stderr in the log', () => {
   const echo = join(import.meta.dirname, '../../fixtures/gateway/echo.cgi');
   let front: Front;
   beforeAll(async () => {
@@ -143,6 +145,30 @@ describeWith({ tools: ['/usr/bin/python3'] })("a CGI script's stderr in the gate
   });
   afterAll(async () => {
     await front?.close();
+  });
+
+  it('takes repeated --env flags on the real command line, and gives the script a fixed PATH', async () => {
+    const port = await freePort();
+    const gateway = await startGateway([
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--upstream',
+      `cgi:${echo}`,
+      '--env',
+      'STACKGEN_A=1',
+      '--env',
+      'STACKGEN_B=two words=2',
+    ]);
+    try {
+      const seen = json<{ environ: Record<string, string> }>(await httpCall(port, { path: '/x' }));
+      expect(seen.environ).toMatchObject({
+        STACKGEN_A: '1',
+        STACKGEN_B: 'two words=2',
+        PATH: '/usr/local/bin:/usr/bin:/bin',
+      });
+    } finally {
+      await gateway.proc.stop();
+    }
   });
 
   it('is one line per line, named once: the target, then the text', async () => {
