@@ -137,49 +137,52 @@ describeWith({ tools: [CGIT, 'git'] })('cgit (a C program) as a cgi: upstream', 
   });
 });
 
-describeWith({ tools: ['/usr/bin/python3'] })('a Python CGI script: --env on the real command line, stderr in the log', () => {
-  const echo = join(import.meta.dirname, '../../fixtures/gateway/echo.cgi');
-  let front: Front;
-  beforeAll(async () => {
-    front = await startFront({ upstream: [`cgi:${echo}`] });
-  });
-  afterAll(async () => {
-    await front?.close();
-  });
+describeWith({ tools: ['/usr/bin/python3'] })(
+  'a Python CGI script: --env on the real command line, stderr in the log',
+  () => {
+    const echo = join(import.meta.dirname, '../../fixtures/gateway/echo.cgi');
+    let front: Front;
+    beforeAll(async () => {
+      front = await startFront({ upstream: [`cgi:${echo}`] });
+    });
+    afterAll(async () => {
+      await front?.close();
+    });
 
-  it('takes repeated --env flags on the real command line, and gives the script a fixed PATH', async () => {
-    const port = await freePort();
-    const gateway = await startGateway([
-      '--listen',
-      `127.0.0.1:${port}`,
-      '--upstream',
-      `cgi:${echo}`,
-      '--env',
-      'STACKGEN_A=1',
-      '--env',
-      'STACKGEN_B=two words=2',
-    ]);
-    try {
-      const seen = json<{ environ: Record<string, string> }>(await httpCall(port, { path: '/x' }));
-      expect(seen.environ).toMatchObject({
-        STACKGEN_A: '1',
-        STACKGEN_B: 'two words=2',
-        PATH: '/usr/local/bin:/usr/bin:/bin',
-      });
-    } finally {
-      await gateway.proc.stop();
-    }
-  });
+    it('takes repeated --env flags on the real command line, and gives the script a fixed PATH', async () => {
+      const port = await freePort();
+      const gateway = await startGateway([
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--upstream',
+        `cgi:${echo}`,
+        '--env',
+        'STACKGEN_A=1',
+        '--env',
+        'STACKGEN_B=two words=2',
+      ]);
+      try {
+        const seen = json<{ environ: Record<string, string> }>(await httpCall(port, { path: '/x' }));
+        expect(seen.environ).toMatchObject({
+          STACKGEN_A: '1',
+          STACKGEN_B: 'two words=2',
+          PATH: '/usr/local/bin:/usr/bin:/bin',
+        });
+      } finally {
+        await gateway.proc.stop();
+      }
+    });
 
-  it('is one line per line, named once: the target, then the text', async () => {
-    expect((await front.get('/x?mode=stderr&n=2')).status).toBe(200);
-    const lines = front.logs.filter((l) => l.includes('warning line'));
-    expect(lines).toEqual([
-      `warn: cgi:${echo} stderr: warning line 0`,
-      `warn: cgi:${echo} stderr: warning line 1`,
-    ]);
-  });
-});
+    it('is one line per line, named once: the target, then the text', async () => {
+      expect((await front.get('/x?mode=stderr&n=2')).status).toBe(200);
+      const lines = front.logs.filter((l) => l.includes('warning line'));
+      expect(lines).toEqual([
+        `warn: cgi:${echo} stderr: warning line 0`,
+        `warn: cgi:${echo} stderr: warning line 1`,
+      ]);
+    });
+  },
+);
 
 describeWith({ tools: [CGIT, 'git', 'fcgiwrap'] })('cgit through fcgiwrap: fastcgi:// with ?root=', () => {
   let dir: string;
@@ -243,6 +246,10 @@ echo json_encode([
   'sha256' => hash_file('sha256', $f['tmp_name']),
   'note' => $_POST['note'] ?? null,
 ]);
+`,
+  'slow.php': `<?php
+usleep(200000);
+echo getmypid(), "\n";
 `,
   'warn.php': `<?php
 error_log('one line for the gateway log');
@@ -391,5 +398,20 @@ describeWith({ tools: [PHP_FPM] })('php-fpm as a fastcgi:// upstream with ?root=
     expect(after.created).toBe(1);
     expect(after.reused - before.reused).toBe(6);
     expect(after.reused).toBeGreaterThanOrEqual(10);
+  });
+
+  it('serves more concurrent requests than php-fpm has workers: no worker stays pinned to an idle connection', async () => {
+    const fastcgi = front.transports[0] as FastcgiTransport;
+    const unpinnedBefore = fastcgi.stats().unpinned;
+    // One worker (pm.max_children = 1), three requests at once: each new connection waits in
+    // php-fpm's accept queue until the worker lets go of the connection it served.
+    const started = Date.now();
+    const answers = await Promise.all(
+      [0, 1, 2].map(() => httpCall(front.port, { path: '/slow.php', timeoutMs: 8_000 })),
+    );
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+    expect(new Set(answers.map((a) => a.body.toString())).size).toBe(1);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(fastcgi.stats().unpinned).toBeGreaterThan(unpinnedBefore);
   });
 });
