@@ -86,8 +86,8 @@ export function createCgiTransport(target: UpstreamTarget, options: CgiTransport
         reject(failure.withFacts(error, { target, sentAnything: false }));
         return;
       }
-      // No interpreter: the kernel runs the file by its own `#!` line, or as the binary it is
-      // (cgit is a C program): RFC 3875 §7.2 leaves "how the script is executed" to the system.
+      // No interpreter: execve runs the file by its own `#!` line, or as the binary it is (cgit
+      // is a C program) — a script is never handed to a guessed interpreter.
       const command = interpreter ?? scriptPath;
       const args = interpreter === undefined ? [] : [scriptPath];
       // §7.2 (UNIX): "the current working directory for the script SHOULD be set to the
