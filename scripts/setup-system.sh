@@ -3,8 +3,10 @@
 # its python3/gevent plugins, gunicorn, uvicorn, hypercorn, the frameworks the examples use,
 # supervisor, fcgiwrap (CGI behind nginx), wrk (benchmarks), systemd (systemd-analyze, and
 # PID 1 of the throwaway machines `verify --target machine` boots; util-linux gives them
-# unshare/nsenter), openssl (the throwaway CA of the TLS tests), and the third-party apps of the conformance suite: httpbin, Mercurial
-# (hgweb and the hg client) and Radicale. Needs root.
+# unshare/nsenter), openssl (the throwaway CA of the TLS tests), the third-party apps of the
+# conformance suite: httpbin, Mercurial (hgweb and the hg client) and Radicale, and the real
+# CGI/FastCGI programs the gateway is tested against: cgit (a C CGI program; git builds its
+# test repository) and php-fpm. Needs root.
 set -euo pipefail
 packages=(
   nginx-light
@@ -16,11 +18,13 @@ packages=(
   systemd util-linux
   openssl
   python3-httpbin mercurial radicale
+  cgit git php8.2-fpm
 )
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
-# Debian starts nginx and supervisor as services on install; the tests run their own.
+# Debian starts nginx, supervisor and php-fpm as services on install; the tests run their own.
 (service nginx stop || true) >/dev/null 2>&1
 (service supervisor stop || true) >/dev/null 2>&1
+(service php8.2-fpm stop || true) >/dev/null 2>&1
 echo "system packages ready: ${packages[*]}"

@@ -31,6 +31,7 @@ export interface GatewayCliOptions {
   tlsHstsPreload?: boolean;
   /** commander's `--no-tls-http2`: true unless the flag was given. */
   tlsHttp2?: boolean;
+  env?: string[];
 }
 
 const FLAG_OPTIONS = [
@@ -45,6 +46,7 @@ const FLAG_OPTIONS = [
   'tlsHstsMaxAge',
   'tlsHstsIncludeSubdomains',
   'tlsHstsPreload',
+  'env',
 ] as const satisfies ReadonlyArray<keyof GatewayCliOptions>;
 
 /** A `--no-x` flag counts as given only when it was (commander defaults it to true). */
@@ -82,6 +84,7 @@ async function configFromOptions(opts: GatewayCliOptions): Promise<GatewayConfig
       tlsHstsIncludeSubdomains: opts.tlsHstsIncludeSubdomains,
       tlsHstsPreload: opts.tlsHstsPreload,
       tlsHttp2: negated(opts.tlsHttp2),
+      env: opts.env,
     },
     process.cwd(),
   );

@@ -174,7 +174,12 @@ export function buildProgram(onExitCode: (code: number) => void): Command {
     )
     .option(
       '--upstream <url...>',
-      'backend(s): http://h:p, uwsgi://h:p, fastcgi://unix:/p.sock, scgi://h:p, cgi:/path/script',
+      'backend(s): http://h:p, uwsgi://h:p, fastcgi://unix:/p.sock[?root=/var/www/app], scgi://h:p, cgi:/path/script',
+    )
+    .option(
+      '--env <NAME=value>',
+      'environment for a cgi: script or FastCGI params (repeatable)',
+      (pair: string, previous: string[] | undefined) => [...(previous ?? []), pair],
     )
     .option('--static <map...>', 'static mapping /url/=./dir (repeatable)')
     .option('--workers <n>', 'worker processes: a number or auto (half the cores, at least 1)')

@@ -101,17 +101,75 @@ function decodedPathOctets(what: string, text: string): string {
   return utf8ByteString(text);
 }
 
+/** A directory of scripts a FastCGI backend runs by file name (php-fpm, fcgiwrap): `?root=`. */
+export interface ScriptRoot {
+  /** Absolute directory; SCRIPT_FILENAME = dir + the script's path below the mount point. */
+  dir: string;
+  /** File name run for a path ending in `/` (nginx fastcgi_index). */
+  index: string;
+}
+
+/** Where a request's path splits into the script (SCRIPT_NAME) and the rest (PATH_INFO). */
+export interface ScriptSplit {
+  /** The script's path below the mount point, starting with `/` (index appended for a directory). */
+  script: string;
+  /** What follows the script ('' or starting with `/`). */
+  pathInfo: string;
+}
+
+/**
+ * Split the path below the mount point at the end of its first segment with a file extension,
+ * as nginx's `fastcgi_split_path_info ^(.+?\.php)(/.*)$` does for PHP and Apache's path walk
+ * finds for CGI scripts: `/index.php/users/7` → script `/index.php`, PATH_INFO `/users/7`;
+ * `/cgit.cgi/repo/tree` → `/cgit.cgi` + `/repo/tree`. A path without such a segment is the
+ * script as a whole (`/status` → php-fpm's status page); one ending in `/` gets the index.
+ * Pure: no stat, so a request costs no syscall and the split does not depend on what the
+ * disk holds (php-fpm's security.limit_extensions still refuses a non-.php file).
+ */
+export function splitScriptPath(pathInfo: string, index: string): ScriptSplit {
+  const path = pathInfo.startsWith('/') ? pathInfo : `/${pathInfo}`;
+  let start = 1;
+  while (start <= path.length) {
+    let end = path.indexOf('/', start);
+    if (end < 0) end = path.length;
+    const dot = path.lastIndexOf('.', end - 1);
+    // A dot inside the segment, not its first character (.git, .well-known are not extensions).
+    if (dot > start && dot < end - 1) return { script: path.slice(0, end), pathInfo: path.slice(end) };
+    start = end + 1;
+  }
+  return path.endsWith('/') ? { script: path + index, pathInfo: '' } : { script: path, pathInfo: '' };
+}
+
 /**
  * Build the CGI meta-variables for `req` (RFC 3875 §4.1, plus REQUEST_URI, REQUEST_SCHEME,
  * HTTPS, DOCUMENT_ROOT, REMOTE_PORT, SERVER_ADDR as nginx's fastcgi_params/uwsgi_params send).
  * `extra` pairs (Unicode text, e.g. SCRIPT_FILENAME) are added last and replace same-named ones.
+ * With a script root (a FastCGI backend that runs files: php-fpm, fcgiwrap) the path is split
+ * (splitScriptPath) as those backends expect it from nginx: SCRIPT_FILENAME = root + script,
+ * SCRIPT_NAME = mount point + script (RFC 3875 §4.1.13: "a URI path [...] which could
+ * identify the CGI script"), PATH_INFO = the rest (§4.1.5), DOCUMENT_ROOT = the root.
  */
-export function buildCgiEnv(req: GatewayRequest, extra?: ReadonlyArray<readonly [string, string]>): CgiEnv {
+export function buildCgiEnv(
+  req: GatewayRequest,
+  extra?: ReadonlyArray<readonly [string, string]>,
+  scripts?: ScriptRoot,
+): CgiEnv {
+  let pathInfo = req.pathInfo;
+  let scriptName = req.scriptName;
+  let documentRoot = req.documentRoot;
+  let scriptFilename: string | undefined;
+  if (scripts !== undefined) {
+    const split = splitScriptPath(req.pathInfo, scripts.index);
+    pathInfo = split.pathInfo;
+    scriptName = req.scriptName + split.script;
+    documentRoot = scripts.dir;
+    scriptFilename = scripts.dir.replace(/\/+$/, '') + split.script;
+  }
   const env: CgiEnv = [
     ['REQUEST_METHOD', req.method],
     ['REQUEST_URI', req.rawTarget],
-    ['PATH_INFO', decodedPathOctets('path', req.pathInfo)],
-    ['SCRIPT_NAME', decodedPathOctets('mount point', req.scriptName)],
+    ['PATH_INFO', decodedPathOctets('path', pathInfo)],
+    ['SCRIPT_NAME', decodedPathOctets('mount point', scriptName)],
     ['QUERY_STRING', req.query],
     ['SERVER_NAME', utf8ByteString(req.serverName)],
     ['SERVER_PORT', String(req.serverPort)],
@@ -122,8 +180,9 @@ export function buildCgiEnv(req: GatewayRequest, extra?: ReadonlyArray<readonly 
     ['REQUEST_SCHEME', req.scheme],
     ['GATEWAY_INTERFACE', 'CGI/1.1'],
     ['SERVER_SOFTWARE', 'stackgen-gateway'],
-    ['DOCUMENT_ROOT', utf8ByteString(req.documentRoot)],
+    ['DOCUMENT_ROOT', utf8ByteString(documentRoot)],
   ];
+  if (scriptFilename !== undefined) env.push(['SCRIPT_FILENAME', decodedPathOctets('path', scriptFilename)]);
   // RFC 3875 §4.1.2: "If no data is attached, then NULL (or unset)". The body is complete and
   // de-chunked, so its length is exact whatever the client's framing was.
   if (req.body !== null) env.push(['CONTENT_LENGTH', String(req.body.length)]);

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { StackgenError } from '../errors.js';
 import { CIDR_MESSAGE, isCidr } from '../stack/cidr.js';
 import { loadYaml } from '../stack/load.js';
+import type { ScriptRoot } from './cgi-env.js';
 import type { UpstreamScheme, UpstreamTarget } from './transport.js';
 
 /** Where the front listens: a TCP host:port or a unix socket path. */
@@ -163,7 +164,9 @@ const SCHEMES: readonly UpstreamScheme[] = ['http', 'uwsgi', 'fastcgi', 'scgi', 
 
 /**
  * Upstream URL → UpstreamTarget. Forms: `scheme://host:port`, `scheme://unix:/path.sock`
- * (scheme = http | uwsgi | fastcgi | scgi) and `cgi:/path/script[?interpreter=/usr/bin/python3]`.
+ * (scheme = http | uwsgi | fastcgi | scgi), `cgi:/path/script[?interpreter=/usr/bin/python3]`,
+ * and for a FastCGI backend that runs script files (php-fpm, fcgiwrap)
+ * `fastcgi://…?root=/var/www/app[&index=index.php]`: SCRIPT_FILENAME = root + script path.
  * Returns a message string when the URL is not one of those.
  */
 export function parseUpstreamUrl(value: string): UpstreamTarget | string {
@@ -183,16 +186,38 @@ export function parseUpstreamUrl(value: string): UpstreamTarget | string {
   const scheme = SCHEMES.find((s) => s === m?.[1]);
   if (!m || !scheme || scheme === 'cgi')
     return `expected http://, uwsgi://, fastcgi://, scgi:// or cgi:/path, got "${value}"`;
-  const rest = m[2] ?? '';
+  const afterScheme = m[2] ?? '';
+  const q = afterScheme.indexOf('?');
+  const rest = q < 0 ? afterScheme : afterScheme.slice(0, q);
+  const query = q < 0 ? undefined : afterScheme.slice(q + 1);
+  const scriptRoot = query === undefined ? undefined : parseScriptRoot(scheme, query, value);
+  if (typeof scriptRoot === 'string') return scriptRoot;
+  const withRoot = scriptRoot === undefined ? {} : { scriptRoot };
   if (rest.startsWith('unix:')) {
     const path = rest.slice(5);
     if (!isAbsolute(path)) return `unix socket path must be absolute in "${value}"`;
-    return { scheme, address: { kind: 'unix', path } };
+    return { scheme, address: { kind: 'unix', path }, ...withRoot };
   }
   const hostPort = parseHostPort(rest.replace(/\/$/, ''));
   if (typeof hostPort === 'string' || hostPort.host === '')
     return `expected ${scheme}://host:port or ${scheme}://unix:/path, got "${value}"`;
-  return { scheme, address: { kind: 'tcp', host: hostPort.host, port: hostPort.port } };
+  return { scheme, address: { kind: 'tcp', host: hostPort.host, port: hostPort.port }, ...withRoot };
+}
+
+/** nginx's usual `index index.php` for php-fpm, the FastCGI backend a script root is mostly for. */
+const DEFAULT_SCRIPT_INDEX = 'index.php';
+
+/** The `?root=/dir&index=name` of a fastcgi:// URL, or a message. */
+function parseScriptRoot(scheme: UpstreamScheme, query: string, value: string): ScriptRoot | string {
+  if (scheme !== 'fastcgi') return `only fastcgi:// upstreams take options (?root=), got "${value}"`;
+  const params = new URLSearchParams(query);
+  const unknown = [...params.keys()].filter((k) => k !== 'root' && k !== 'index');
+  if (unknown.length > 0) return `unknown fastcgi option(s) ${unknown.join(', ')} in "${value}"`;
+  const dir = params.get('root');
+  if (dir === null || !isAbsolute(dir)) return `fastcgi ?root= must be an absolute directory in "${value}"`;
+  const index = params.get('index') ?? DEFAULT_SCRIPT_INDEX;
+  if (index === '' || index.includes('/')) return `fastcgi ?index= must be a file name in "${value}"`;
+  return { dir, index };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -277,6 +302,11 @@ const staticSchema = z
   })
   .describe('Serve files from a directory. Names starting with a dot (.env, .git/) are never served (404).');
 
+/** POSIX shell variable names, as app.env in stack.yaml. */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** The schemes whose backend program takes its environment from the gateway. */
+const ENV_SCHEMES: ReadonlySet<UpstreamScheme> = new Set(['cgi', 'fastcgi']);
+
 const locationSchema = z
   .strictObject({
     path: z
@@ -302,6 +332,12 @@ const locationSchema = z
       .boolean()
       .default(false)
       .describe('Allow Upgrade (WebSocket) tunnelling to the backend (http upstreams only).'),
+    env: z
+      .record(z.string().regex(ENV_NAME, 'an environment variable name'), z.string())
+      .default({})
+      .describe(
+        "cgi and fastcgi upstreams: variables for the program (a CGI script's environment, FastCGI params as nginx fastcgi_param); they replace the CGI variables of the same name. A CGI script's PATH is /usr/local/bin:/usr/bin:/bin unless set here.",
+      ),
   })
   .superRefine((loc, ctx) => {
     if ((loc.static === undefined) === (loc.upstream === undefined))
@@ -312,6 +348,13 @@ const locationSchema = z
         code: 'custom',
         path: ['upstream'],
         message: `all upstreams of a location must use one scheme, got ${[...schemes].join(', ')}`,
+      });
+    const envTaker = [...schemes].every((scheme) => ENV_SCHEMES.has(scheme));
+    if (Object.keys(loc.env).length > 0 && (loc.upstream === undefined || !envTaker))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['env'],
+        message: 'env reaches cgi: and fastcgi:// upstreams only (an app server has its own environment)',
       });
     if (loc.websocket && loc.upstream !== undefined && !schemes.has('http'))
       ctx.addIssue({
@@ -489,10 +532,11 @@ function normalise(parsed: ParsedConfig, source: string | null, baseDir: string)
         immutable: loc.static.immutable,
         index: loc.static.index,
       };
+    const env = Object.entries(loc.env);
     return {
       kind: 'upstream',
       path: loc.path,
-      upstreams: loc.upstream ?? [],
+      upstreams: (loc.upstream ?? []).map((target) => (env.length === 0 ? target : { ...target, env })),
       scriptName: loc.script_name,
       documentRoot: resolve(baseDir, loc.document_root ?? '.'),
       websocket: loc.websocket,
@@ -623,6 +667,8 @@ export interface GatewayFlags {
   tlsHstsPreload?: boolean | undefined;
   /** `--no-tls-http2` sets it false. */
   tlsHttp2?: boolean | undefined;
+  /** `K=V` pairs for the --upstream location's cgi/fastcgi program (its `env:`). */
+  env?: string[] | undefined;
 }
 
 const FLAG_FOR_KEY: Record<string, string> = {
@@ -637,6 +683,7 @@ const FLAG_FOR_KEY: Record<string, string> = {
   hsts: '--tls-hsts-*',
   max_age: '--tls-hsts-max-age',
   http2: '--no-tls-http2',
+  env: '--env',
 };
 
 /** The `tls:` object of the flag form, or undefined when no --tls-* flag was given. */
@@ -673,6 +720,20 @@ function tlsFromFlags(flags: GatewayFlags): Record<string, unknown> | undefined 
   return tls;
 }
 
+/** `--env K=V` flags → the `env:` mapping (a later K wins, as in a shell). */
+function envFromFlags(pairs: readonly string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0)
+      throw new StackgenError('SG_ERR_USAGE', `--env ${pair}: expected NAME=value`, {
+        hint: 'e.g. --env CGIT_CONFIG=/etc/cgitrc',
+      });
+    env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return env;
+}
+
 /** Build a GatewayConfig from command-line flags; `baseDir` anchors relative static dirs. */
 export function gatewayConfigFromFlags(flags: GatewayFlags, baseDir: string): GatewayConfig {
   const locations: Record<string, unknown>[] = [];
@@ -685,7 +746,15 @@ export function gatewayConfigFromFlags(flags: GatewayFlags, baseDir: string): Ga
     locations.push({ path: mapping.slice(0, eq), static: { root: mapping.slice(eq + 1) } });
   }
   if (flags.upstream !== undefined && flags.upstream.length > 0)
-    locations.push({ path: '/', upstream: flags.upstream });
+    locations.push({
+      path: '/',
+      upstream: flags.upstream,
+      ...(flags.env === undefined ? {} : { env: envFromFlags(flags.env) }),
+    });
+  else if (flags.env !== undefined && flags.env.length > 0)
+    throw new StackgenError('SG_ERR_USAGE', '--env needs a cgi: or fastcgi:// --upstream to pass it to', {
+      hint: 'e.g. --upstream cgi:/usr/lib/cgit/cgit.cgi --env CGIT_CONFIG=/etc/cgitrc',
+    });
   if (locations.length === 0)
     throw new StackgenError('SG_ERR_USAGE', 'gateway: give --config <file>, or --upstream and/or --static', {
       hint: 'e.g. stackgen gateway --listen 127.0.0.1:8080 --upstream uwsgi://unix:/run/app.sock',

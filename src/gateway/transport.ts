@@ -3,6 +3,7 @@
 // and wires a pure codec (codecs/) to a socket or a child process.
 
 import type { Duplex, Readable } from 'node:stream';
+import type { ScriptRoot } from './cgi-env.js';
 
 /** The protocols the gateway can speak to a backend. */
 export type UpstreamScheme = 'http' | 'uwsgi' | 'fastcgi' | 'scgi' | 'cgi';
@@ -16,6 +17,13 @@ export type UpstreamAddress =
 export interface UpstreamTarget {
   scheme: UpstreamScheme;
   address: UpstreamAddress;
+  /**
+   * CGI and FastCGI: environment for the program behind it (a location's `env:`, `--env`), as
+   * nginx's fastcgi_param: a CGI script's environment, FastCGI params. Replaces built variables.
+   */
+  env?: ReadonlyArray<readonly [string, string]> | undefined;
+  /** FastCGI: the backend runs files below this root (`?root=`); see buildCgiEnv. */
+  scriptRoot?: ScriptRoot | undefined;
 }
 
 /**

@@ -5,7 +5,7 @@ import { type CountResponse, probePaths } from './contract.js';
 import { httpRequest, jsonOf } from './http.js';
 import type { ProbeContext } from './types.js';
 
-/** Requests the app has served so far, or null when it cannot count (no counter file, CGI env). */
+/** Requests the app has served so far, or null when it cannot count (app.env did not reach it: app-env fails). */
 export async function readCounter(ctx: ProbeContext): Promise<number | null> {
   if (!ctx.probe) return null;
   const answer = await httpRequest(ctx.front, probePaths.count(), { signal: ctx.signal, timeoutMs: 5000 });

@@ -1,5 +1,6 @@
 // Every probe kind, in report order. Adding a probe = one file + one line here.
 
+import { appEnvProbe } from './app-env.js';
 import { backendDownProbe } from './backend-down.js';
 import { bodyLimitProbe, chunkedUploadProbe, uploadProbe } from './body.js';
 import { compressionProbe } from './compression.js';
@@ -20,6 +21,7 @@ export const PROBES: ReadonlyArray<AnyProbe> = [
   reachProbe,
   roundtripProbe,
   mountProbe,
+  appEnvProbe,
   uploadProbe,
   chunkedUploadProbe,
   bodyLimitProbe,

@@ -38,7 +38,8 @@ const MUST_RUN: Record<string, string[]> = {
   'tornado-nginx.yaml': ['websocket/websocket-echo', 'app/concurrency'],
   'flask-gunicorn-supervisor.yaml': ['app/backend-down', 'app/body-limit'],
   'default.yaml': ['app/headers', 'app/check:GET /'],
-  'bottle-cgi-gateway.yaml': ['app/roundtrip', 'static /static//static-file'],
+  // app-env: the gateway hands app.env to the CGI script it spawns (its config's env:).
+  'bottle-cgi-gateway.yaml': ['app/roundtrip', 'static /static//static-file', 'app/app-env'],
   'cgi-fcgiwrap-nginx.yaml': ['app/backend-down', 'app/upload-chunked', 'app/check:GET /hello/there'],
 };
 

@@ -25,10 +25,17 @@ export interface CgiTransportOptions {
   stderrLimitBytes?: number;
   /** Milliseconds between SIGTERM and SIGKILL when a script must stop (default 1000). */
   killGraceMs?: number;
-  /** PATH for the script (default: the gateway's own PATH). */
+  /** PATH for the script (default SAFE_SCRIPT_PATH; a target's env may set its own). */
   path?: string;
   maxHeadBytes?: number;
 }
+
+/**
+ * The PATH a script gets: fixed, never the gateway's own. RFC 3875 §4.1 leaves the rest of the
+ * environment to the server; a gateway started from a shell (a root's pyenv or a venv first on
+ * PATH) would otherwise decide which `python3` a `#!/usr/bin/env python3` script runs.
+ */
+export const SAFE_SCRIPT_PATH = '/usr/local/bin:/usr/bin:/bin';
 
 export function createCgiTransport(target: UpstreamTarget, options: CgiTransportOptions = {}): Transport {
   const { address } = target;
@@ -44,8 +51,11 @@ export function createCgiTransport(target: UpstreamTarget, options: CgiTransport
   const nph = basename(scriptPath).startsWith('nph-');
   const graceMs = options.killGraceMs ?? 1000;
   const stderrLimit = options.stderrLimitBytes ?? 16 * 1024;
+  // The operator's env (a location's `env:`, --env, app.env in a generated stack) comes after
+  // the built variables and replaces same-named ones, PATH included.
   const extra: Array<readonly [string, string]> = [
     ['SCRIPT_FILENAME', scriptPath],
+    ...(target.env ?? []),
     ...(options.params ?? []),
   ];
   const running = new Set<ChildProcess>();
@@ -66,7 +76,7 @@ export function createCgiTransport(target: UpstreamTarget, options: CgiTransport
         return;
       }
       const env: Record<string, string> = {
-        PATH: options.path ?? process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin',
+        PATH: options.path ?? SAFE_SCRIPT_PATH,
       };
       try {
         // The environment of a process is text for node (UTF-8 on the way out): the byte
@@ -76,6 +86,8 @@ export function createCgiTransport(target: UpstreamTarget, options: CgiTransport
         reject(failure.withFacts(error, { target, sentAnything: false }));
         return;
       }
+      // No interpreter: execve runs the file by its own `#!` line, or as the binary it is (cgit
+      // is a C program) — a script is never handed to a guessed interpreter.
       const command = interpreter ?? scriptPath;
       const args = interpreter === undefined ? [] : [scriptPath];
       // §7.2 (UNIX): "the current working directory for the script SHOULD be set to the

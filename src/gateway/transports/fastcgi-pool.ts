@@ -5,7 +5,9 @@
 // that closes after END_REQUEST anyway (uWSGI's fastcgi-socket does) is detected — its
 // connections close within moments of their first response, never having served a second —
 // and the pool stops keeping connections to it for a while (re-probing later), so under load
-// no request is ever handed a connection that is about to close.
+// no request is ever handed a connection that is about to close. A backend whose workers each
+// stay with one kept-open connection (php-fpm) must not see every worker pinned to an idle
+// one while a request waits on a new connection: see release().
 
 import type { Socket } from 'node:net';
 import { FastcgiRecordDecoder, type FastcgiEvent } from '../codecs/fastcgi/reader.js';
@@ -30,6 +32,10 @@ export class FastcgiConnection {
   uses = 0;
   /** performance.now() when the last request released it (0 before). */
   releasedAt = 0;
+  /** A request holds it (from the lease to the release). */
+  leased = false;
+  /** The backend sent a byte since the current lease: a worker has taken the connection. */
+  answered = false;
 
   constructor(
     target: UpstreamTarget,
@@ -48,6 +54,7 @@ export class FastcgiConnection {
         this.socket.destroy();
         return;
       }
+      this.answered = true;
       user.onData(chunk.length);
       let events: FastcgiEvent[];
       try {
@@ -107,6 +114,8 @@ export interface PoolStats {
   reused: number;
   /** False while the backend is known to close connections after each response. */
   keeping: boolean;
+  /** Kept-open connections closed instead of idled so that a waiting one gets its worker. */
+  unpinned: number;
 }
 
 /** A close this soon after a response is the backend ignoring FCGI_KEEP_CONN, not its idle timeout. */
@@ -125,6 +134,7 @@ export class FastcgiPool {
   readonly #waiters: Waiter[] = [];
   #created = 0;
   #reused = 0;
+  #unpinned = 0;
   #closing = false;
   /** Backend closes right after a response, in a row. */
   #closesAfterResponse = 0;
@@ -145,6 +155,7 @@ export class FastcgiPool {
       created: this.#created,
       reused: this.#reused,
       keeping: this.keeping,
+      unpinned: this.#unpinned,
     };
   }
 
@@ -207,6 +218,7 @@ export class FastcgiPool {
   /** The request is done with `connection`; keep it only when `keep` and it is still healthy. */
   release(connection: FastcgiConnection, keep: boolean): void {
     connection.user = null;
+    connection.leased = false;
     connection.uses++;
     connection.releasedAt = performance.now();
     if (!keep || this.#closing || !connection.reusable || !this.keeping) {
@@ -218,6 +230,17 @@ export class FastcgiPool {
     if (at >= 0) {
       const [waiter] = this.#waiters.splice(at, 1);
       waiter!.resolve(this.#lease(connection, true));
+      return;
+    }
+    if (this.#someoneUnanswered()) {
+      // A backend worker serves one connection at a time and stays with a kept-open one while
+      // it idles (php-fpm: pm.max_children workers, each on its connection until it closes).
+      // With as many idle kept-open connections as workers, a request on a new connection
+      // waits in the backend's accept queue until one of them times out (60 s): measured with
+      // php-fpm, 2 workers, 4 concurrent requests → 2 answered, 2 hung. Closing this one
+      // instead of idling it sends its worker back to accept(), to the waiting connection.
+      this.#unpinned++;
+      connection.socket.destroy();
       return;
     }
     connection.socket.resume();
@@ -253,7 +276,15 @@ export class FastcgiPool {
     return connection;
   }
 
+  /** Some leased connection has had no byte back yet: its request may wait for a worker. */
+  #someoneUnanswered(): boolean {
+    for (const c of this.#all) if (c.leased && !c.answered) return true;
+    return false;
+  }
+
   #lease(connection: FastcgiConnection, reused: boolean): Lease {
+    connection.leased = true;
+    connection.answered = false;
     if (reused) {
       this.#reused++;
       connection.socket.ref();

@@ -61,6 +61,9 @@ export function createFastcgiTransport(
   const pool = new FastcgiPool(target, options.maxConnections ?? 32, options.idleTimeoutMs ?? 60_000);
   const inlineLimit = options.inlineBodyLimit ?? 64 * 1024;
   const stderrLimit = options.stderrLimitBytes ?? 16 * 1024;
+  // fastcgi_param order: the target's env (`env:`, --env) first, the caller's params last.
+  const params = target.env === undefined ? options.params : [...target.env, ...(options.params ?? [])];
+  const scripts = target.scriptRoot;
 
   /** A connection now, or the next one freed; bounded by the connect timeout, cancelled by abort. */
   function lease(fresh: boolean, req: GatewayRequest, timeouts: TransportTimeouts): Lease | Promise<Lease> {
@@ -288,7 +291,7 @@ export function createFastcgiTransport(
       try {
         packet = encodeFastcgiRequest({
           requestId: REQUEST_ID,
-          vars: buildCgiEnv(req, options.params),
+          vars: buildCgiEnv(req, params, scripts),
           keepConn: keepAsked,
           stdin: inline ?? undefined,
           endStdin: inline !== null,

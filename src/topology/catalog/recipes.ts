@@ -567,10 +567,14 @@ export const PROXY_RECIPES: Record<ProxyKind, ProxyRecipe> = {
             severalListeners: plan.front.listens.length > 1,
             serverName: plan.spec.proxy.server_name === '_' ? 'localhost' : serverNames(plan)[0]!,
             hosts: serverNames(plan),
+            // No ?interpreter=: the script runs by its own #! line (stackgen's WSGI adapter
+            // names app.python there; a user's CGI program may be a binary, as cgit is).
             upstreamUrls:
               protocol === 'cgi'
-                ? [`cgi:${cgiScriptPath(plan)}?interpreter=${plan.app.python}`]
+                ? [`cgi:${cgiScriptPath(plan)}`]
                 : plan.upstream!.endpoints.map((ep) => gatewayUpstreamUrl(protocol, ep)),
+            // The gateway spawns the CGI script itself: app.env reaches it only through here.
+            cgiEnv: protocol === 'cgi' ? plan.app.env : [],
             readTimeoutWhy: readTimeoutWhy(plan),
             mount: gatewayMount(plan),
             // stack.yaml proxy.tls (its files form) as the gateway's tls: block; until the spec

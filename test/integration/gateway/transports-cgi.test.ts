@@ -5,7 +5,11 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import type { Transport, UpstreamTarget } from '../../../src/gateway/transport.js';
-import { type CgiTransportOptions, createCgiTransport } from '../../../src/gateway/transports/cgi.js';
+import {
+  type CgiTransportOptions,
+  createCgiTransport,
+  SAFE_SCRIPT_PATH,
+} from '../../../src/gateway/transports/cgi.js';
 import {
   gatewayRequest,
   memoryBody,
@@ -99,6 +103,33 @@ describeWith({ tools: ['/usr/bin/python3'] })('cgi transport with real scripts',
     const body = await readBody(response.body);
     expect(body.length).toBe(n);
     expect(sha256(body)).toBe(sha256(patternBytes(n)));
+  });
+
+  it("gives the script a fixed PATH, never the gateway's own", async () => {
+    const own = process.env['PATH'];
+    process.env['PATH'] = `/root/.pyenv/shims:${own ?? ''}`;
+    try {
+      const { seen } = await echo(transport());
+      expect(seen.environ['PATH']).toBe(SAFE_SCRIPT_PATH);
+    } finally {
+      process.env['PATH'] = own;
+    }
+  });
+
+  it("passes the target's env (a location's env:, --env) to the script; it may set PATH", async () => {
+    const target: UpstreamTarget = {
+      scheme: 'cgi',
+      address: { kind: 'script', path: ECHO },
+      env: [
+        ['STACKGEN_PROBE_COUNTER', '/tmp/counter'],
+        ['PATH', '/opt/tools/bin:/usr/bin:/bin'],
+      ],
+    };
+    const t = createCgiTransport(target);
+    transports.push(t);
+    const { seen } = await echo(t);
+    expect(seen.environ['STACKGEN_PROBE_COUNTER']).toBe('/tmp/counter');
+    expect(seen.environ['PATH']).toBe('/opt/tools/bin:/usr/bin:/bin');
   });
 
   it('runs a script through an interpreter when one is configured', async () => {

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { StackgenError } from '../../../src/errors.js';
-import { buildCgiEnv, decodeByteString, utf8ByteString } from '../../../src/gateway/cgi-env.js';
+import {
+  buildCgiEnv,
+  decodeByteString,
+  splitScriptPath,
+  utf8ByteString,
+} from '../../../src/gateway/cgi-env.js';
 import { gatewayRequest, memoryBody } from '../../helpers/gateway-request.js';
 
 function envOf(...args: Parameters<typeof buildCgiEnv>): Map<string, string> {
@@ -249,5 +254,60 @@ describe('utf8ByteString / decodeByteString', () => {
     const ascii = '/plain/path';
     expect(utf8ByteString(ascii)).toBe(ascii);
     expect(decodeByteString(utf8ByteString('/\u00e9\u{1f600}'))).toBe('/\u00e9\u{1f600}');
+  });
+});
+
+describe('splitScriptPath — script and PATH_INFO for a script root', () => {
+  it.each([
+    ['/index.php/users/7', '/index.php', '/users/7'],
+    ['/index.php', '/index.php', ''],
+    ['/cgit.cgi/repo/log/', '/cgit.cgi', '/repo/log/'],
+    ['/app/v1.2/x', '/app/v1.2', '/x'],
+    ['/status', '/status', ''],
+    ['/', '/index.php', ''],
+    ['/admin/', '/admin/index.php', ''],
+    ['/.well-known/x', '/.well-known/x', ''],
+    ['/a./b', '/a./b', ''],
+    ['', '/index.php', ''],
+  ])('%s → %s + %s', (path, script, pathInfo) => {
+    expect(splitScriptPath(path, 'index.php')).toEqual({ script, pathInfo });
+  });
+});
+
+describe('buildCgiEnv — a script root (php-fpm, fcgiwrap)', () => {
+  const scripts = { dir: '/var/www/app/', index: 'index.php' };
+
+  it('sets SCRIPT_FILENAME, SCRIPT_NAME, PATH_INFO and DOCUMENT_ROOT as nginx sends them to php-fpm', () => {
+    const env = envOf(
+      gatewayRequest({ scriptName: '/shop', pathInfo: '/index.php/cart/3', documentRoot: '/elsewhere' }),
+      undefined,
+      scripts,
+    );
+    expect(env.get('SCRIPT_FILENAME')).toBe('/var/www/app/index.php');
+    expect(env.get('SCRIPT_NAME')).toBe('/shop/index.php');
+    expect(env.get('PATH_INFO')).toBe('/cart/3');
+    expect(env.get('DOCUMENT_ROOT')).toBe('/var/www/app/');
+  });
+
+  it('lets an explicit param replace the computed SCRIPT_FILENAME (fastcgi_param)', () => {
+    const env = envOf(
+      gatewayRequest({ pathInfo: '/x.php' }),
+      [['SCRIPT_FILENAME', '/srv/front.php']],
+      scripts,
+    );
+    expect(env.get('SCRIPT_FILENAME')).toBe('/srv/front.php');
+  });
+
+  it('refuses a decoded NUL in the script path', () => {
+    expect(() => buildCgiEnv(gatewayRequest({ pathInfo: '/a\0.php/x' }), undefined, scripts)).toThrow(/NUL/);
+  });
+
+  it('without a root, keeps the location split (SCRIPT_NAME = mount, no SCRIPT_FILENAME)', () => {
+    const env = envOf(gatewayRequest({ scriptName: '/app', pathInfo: '/index.php/x' }));
+    expect([env.get('SCRIPT_NAME'), env.get('PATH_INFO'), env.has('SCRIPT_FILENAME')]).toEqual([
+      '/app',
+      '/index.php/x',
+      false,
+    ]);
   });
 });

@@ -93,6 +93,22 @@ describe('scalar syntaxes', () => {
       'cgi:/srv/app.py?interpreter=/usr/bin/python3',
       { scheme: 'cgi', address: { kind: 'script', path: '/srv/app.py', interpreter: '/usr/bin/python3' } },
     ],
+    [
+      'fastcgi://unix:/run/php/php8.2-fpm.sock?root=/var/www/app',
+      {
+        scheme: 'fastcgi',
+        address: { kind: 'unix', path: '/run/php/php8.2-fpm.sock' },
+        scriptRoot: { dir: '/var/www/app', index: 'index.php' },
+      },
+    ],
+    [
+      'fastcgi://127.0.0.1:9000?root=/usr/lib/cgit&index=cgit.cgi',
+      {
+        scheme: 'fastcgi',
+        address: { kind: 'tcp', host: '127.0.0.1', port: 9000 },
+        scriptRoot: { dir: '/usr/lib/cgit', index: 'cgit.cgi' },
+      },
+    ],
   ])('upstream %s', (input, expected) => expect(parseUpstreamUrl(input)).toEqual(expected));
 
   it.each([
@@ -102,6 +118,11 @@ describe('scalar syntaxes', () => {
     'cgi:relative.py',
     'cgi:/a.py?interp=/x',
     'cgi:/a.py?interpreter=python3',
+    'fastcgi://unix:/run/php.sock?root=relative/dir',
+    'fastcgi://unix:/run/php.sock?index=index.php',
+    'fastcgi://unix:/run/php.sock?root=/www&index=a/b.php',
+    'fastcgi://unix:/run/php.sock?root=/www&split=1',
+    'uwsgi://unix:/run/app.sock?root=/www',
   ])('upstream %s is refused', (input) => {
     expect(typeof parseUpstreamUrl(input)).toBe('string');
   });
@@ -221,6 +242,35 @@ describe('parseGatewayConfigText', () => {
   });
 });
 
+describe('env: on a cgi/fastcgi location', () => {
+  const withEnv = (upstream: string) => `locations:
+  - path: /
+    upstream: ["${upstream}"]
+    env: {CGIT_CONFIG: /etc/cgitrc, PATH: /opt/bin:/usr/bin}
+`;
+
+  it('is given to every upstream of the location', () => {
+    const c = parseGatewayConfigText(withEnv('cgi:/usr/lib/cgit/cgit.cgi'), '/etc/gw/g.yaml');
+    expect(c.locations[0]).toMatchObject({
+      upstreams: [
+        {
+          scheme: 'cgi',
+          env: [
+            ['CGIT_CONFIG', '/etc/cgitrc'],
+            ['PATH', '/opt/bin:/usr/bin'],
+          ],
+        },
+      ],
+    });
+  });
+
+  it('is refused, with its position, where an app server would never see it', () => {
+    expect(errorOf(() => parseGatewayConfigText(withEnv('uwsgi://unix:/run/a.sock'), 'g.yaml'))).toMatch(
+      /^g\.yaml:4:\d+: locations\.0\.env: env reaches cgi: and fastcgi:\/\/ upstreams only/,
+    );
+  });
+});
+
 describe('gatewayConfigFromFlags', () => {
   it('builds the same config as the file form', () => {
     const c = gatewayConfigFromFlags(
@@ -248,6 +298,45 @@ describe('gatewayConfigFromFlags', () => {
         documentRoot: '/srv/app',
       },
     ]);
+  });
+
+  it('--env reaches the cgi/fastcgi upstream of the location (a later NAME wins)', () => {
+    const c = gatewayConfigFromFlags(
+      {
+        upstream: ['fastcgi://unix:/run/php/php8.2-fpm.sock?root=/var/www/app'],
+        env: ['APP_ENV=prod', 'GREETING=a=b', 'APP_ENV=staging'],
+      },
+      '/',
+    );
+    expect(c.locations).toMatchObject([
+      {
+        upstreams: [
+          {
+            scheme: 'fastcgi',
+            scriptRoot: { dir: '/var/www/app', index: 'index.php' },
+            env: [
+              ['APP_ENV', 'staging'],
+              ['GREETING', 'a=b'],
+            ],
+          },
+        ],
+      },
+    ]);
+  });
+
+  it('refuses --env that no program would see, or that is not NAME=value', () => {
+    expect(errorOf(() => gatewayConfigFromFlags({ upstream: ['uwsgi://a:1'], env: ['A=1'] }, '/'))).toMatch(
+      /^--env: env reaches cgi: and fastcgi:\/\/ upstreams only/,
+    );
+    expect(errorOf(() => gatewayConfigFromFlags({ upstream: ['cgi:/x.cgi'], env: ['A'] }, '/'))).toMatch(
+      /^--env A: expected NAME=value/,
+    );
+    expect(
+      errorOf(() => gatewayConfigFromFlags({ upstream: ['cgi:/x.cgi'], env: ['BAD-NAME=1'] }, '/')),
+    ).toMatch(/^--env: /);
+    expect(errorOf(() => gatewayConfigFromFlags({ static: ['/s/=./s'], env: ['A=1'] }, '/'))).toMatch(
+      /^--env needs a cgi: or fastcgi:\/\/ --upstream/,
+    );
   });
 
   it('names the flag in errors', () => {

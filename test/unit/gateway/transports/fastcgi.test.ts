@@ -1,6 +1,7 @@
 // Protocol edges of the FastCGI transport that no real backend produces on demand: a kept-open
 // connection that dies just as it is reused (the stale keep-alive race), FCGI_OVERLOADED, an
-// empty FCGI_STDOUT, garbage instead of records. A scripted FastCGI responder plays them.
+// empty FCGI_STDOUT, garbage instead of records, a one-worker backend (php-fpm's model) that
+// stays with its connection. A scripted FastCGI responder plays them.
 
 import { type Server, type Socket, createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -173,6 +174,40 @@ describe('fastcgi transport — protocol edges', () => {
       expect((await rejection(transport.request(gatewayRequest(), TIMEOUTS))).code).toBe(
         'SG_ERR_UPSTREAM_MALFORMED',
       );
+    } finally {
+      await transport.close();
+    }
+  });
+
+  it('never leaves a request waiting for a worker that stays with an idle kept-open connection', async () => {
+    // php-fpm's model with one worker: it serves one connection until that connection closes;
+    // a request on any other connection waits in the accept queue until then.
+    let owner: Socket | null = null;
+    const waiting: Socket[] = [];
+    const serve = (socket: Socket): void => {
+      owner = socket;
+      socket.once('close', () => {
+        owner = null;
+        const next = waiting.shift();
+        if (next !== undefined) serve(next);
+      });
+      setTimeout(() => socket.write(OK_RESPONSE), 20);
+    };
+    const { transport } = await setup((socket) => {
+      if (owner === null || owner === socket) serve(socket);
+      else waiting.push(socket);
+    });
+    try {
+      const bodies = await Promise.all(
+        Array.from({ length: 3 }, async () =>
+          (await readBody((await transport.request(gatewayRequest(), TIMEOUTS)).body)).toString(),
+        ),
+      );
+      expect(bodies).toEqual(['hello', 'hello', 'hello']);
+      expect(transport.stats().unpinned).toBeGreaterThanOrEqual(2);
+      // Alone again, the last connection is kept and reused as before.
+      await readBody((await transport.request(gatewayRequest(), TIMEOUTS)).body);
+      expect(transport.stats()).toMatchObject({ open: 1, idle: 1 });
     } finally {
       await transport.close();
     }
