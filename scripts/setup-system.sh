@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages stackgen's full test suite runs for real: nginx, uWSGI and
-# its python3/gevent plugins, gunicorn, uvicorn, hypercorn, the frameworks the examples use,
+# its python3/gevent plugins, gunicorn, uvicorn, hypercorn, daphne, the frameworks the examples use,
 # supervisor, fcgiwrap (CGI behind nginx), wrk (benchmarks), systemd (systemd-analyze, and
 # PID 1 of the throwaway machines `verify --target machine` boots; util-linux gives them
 # unshare/nsenter), openssl (the throwaway CA of the TLS tests), the third-party apps of the
@@ -11,7 +11,7 @@ set -euo pipefail
 packages=(
   nginx-light
   uwsgi-core uwsgi-plugin-python3 uwsgi-plugin-gevent-python3
-  gunicorn uvicorn python3-hypercorn python3-websockets
+  gunicorn uvicorn python3-hypercorn daphne python3-websockets
   python3-flask python3-django python3-bottle python3-tornado
   python3-starlette python3-fastapi python3-waitress python3-gevent
   supervisor fcgiwrap wrk

@@ -2,7 +2,7 @@
 // strict (a missing variable is an error, not an empty line in nginx.conf) and noEscape
 // (config files are not HTML). Templates are files under templates/ mirroring the output.
 
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
@@ -14,6 +14,12 @@ export const TEMPLATES_DIR = join(dirname(fileURLToPath(import.meta.url)), '..',
 
 const engine = Handlebars.create();
 registerHelpers(engine);
+// Pieces several templates share (`{{> name}}`): templates/partials/<name>.hbs.
+for (const file of readdirSync(join(TEMPLATES_DIR, 'partials')).filter((f) => f.endsWith('.hbs')))
+  engine.registerPartial(
+    file.slice(0, -'.hbs'.length),
+    readFileSync(join(TEMPLATES_DIR, 'partials', file), 'utf8'),
+  );
 const cache = new Map<string, Handlebars.TemplateDelegate>();
 
 /** Render templates/<name> with a context; errors name the template and the missing value. */

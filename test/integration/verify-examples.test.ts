@@ -35,6 +35,7 @@ const MUST_RUN: Record<string, string[]> = {
   'fastapi-uvicorn-nginx.yaml': ['websocket/websocket-echo', 'app/streaming', 'app/compression'],
   // hypercorn's runner: the client's address from nginx's headers, WebSocket through it.
   'fastapi-hypercorn-nginx.yaml': ['websocket/websocket-echo', 'app/headers', 'app/concurrency'],
+  'fastapi-daphne-nginx.yaml': ['websocket/websocket-echo', 'app/headers', 'app/streaming'],
   'tornado-nginx.yaml': ['websocket/websocket-echo', 'app/concurrency'],
   'flask-gunicorn-supervisor.yaml': ['app/backend-down', 'app/body-limit'],
   'default.yaml': ['app/headers', 'app/check:GET /'],
@@ -51,6 +52,7 @@ describeWith({
     'gunicorn',
     'uvicorn',
     'hypercorn',
+    'daphne',
     'tornado',
     'fastapi',
     'bottle',

@@ -40,6 +40,7 @@ describeWith({
     'gunicorn',
     'uvicorn',
     'hypercorn',
+    'daphne',
     'tornado',
     'fastapi',
     'bottle',

@@ -7,6 +7,7 @@ export const SERVER_NAMES = [
   'gunicorn',
   'uvicorn',
   'hypercorn',
+  'daphne',
   'tornado',
   'waitress',
   'wsgiref',

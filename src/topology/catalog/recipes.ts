@@ -186,7 +186,7 @@ function proxyPeer(plan: Plan, unixPeerUnnamed = false): { behindProxy: boolean;
 }
 
 /** A runner script stackgen generates for a server that has no command line of its own. */
-const runnerFile = (server: 'tornado' | 'wsgiref' | 'waitress' | 'hypercorn'): RecipeFile => ({
+const runnerFile = (server: 'tornado' | 'wsgiref' | 'waitress' | 'hypercorn' | 'daphne'): RecipeFile => ({
   file: 'runner',
   template: `python/${server}_server.py.hbs`,
   what: 'app server runner script',
@@ -202,6 +202,13 @@ const runnerFile = (server: 'tornado' | 'wsgiref' | 'waitress' | 'hypercorn'): R
     };
   },
 });
+
+/** A generated runner, told the one endpoint it binds (a unit template's port is %i). */
+const runnerOnEndpoint = (p: Plan, ep: BoundEndpoint): string[] => [
+  p.app.python,
+  p.files.runner,
+  ...(ep.kind === 'tcp' ? ['--host', ep.host, '--port', String(ep.port)] : ['--unix', ep.path]),
+];
 
 export const SERVER_RECIPES: Record<ServerName, ServerRecipe> = {
   uwsgi: {
@@ -314,11 +321,14 @@ export const SERVER_RECIPES: Record<ServerName, ServerRecipe> = {
     // hypercorn.asyncio.serve with a SIGTERM trigger (its CLI has no per-peer proxy trust, so
     // the runner sets the client's address and scheme from the proxy's headers itself).
     files: [runnerFile('hypercorn')],
-    command: (p, ep) => [
-      p.app.python,
-      p.files.runner,
-      ...(ep.kind === 'tcp' ? ['--host', ep.host, '--port', String(ep.port)] : ['--unix', ep.path]),
-    ],
+    command: runnerOnEndpoint,
+    readsWsgiFile: false,
+    checks: NO_CHECKS,
+  },
+  daphne: {
+    // daphne's Server with a graceful SIGTERM, request heads to 64 KiB and per-peer proxy trust.
+    files: [runnerFile('daphne')],
+    command: runnerOnEndpoint,
     readsWsgiFile: false,
     checks: NO_CHECKS,
   },

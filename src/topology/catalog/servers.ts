@@ -280,6 +280,60 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     extraSystemCalls: null,
     stopGraceSeconds: 30,
   },
+  daphne: {
+    name: 'daphne',
+    title: 'Daphne',
+    interfaces: ['asgi'],
+    suggested: true,
+    interfaceModels: {},
+    interfaceHints: { wsgi: "wrap the app with asgiref's WsgiToAsgi" },
+    interfaceWarnings: {},
+    protocolWarnings: {},
+    protocols: ['http'],
+    defaultProtocol: 'http',
+    concurrency: ['async'],
+    defaultConcurrency: 'async',
+    websocketConcurrency: ['async'],
+    // One process per port: daphne (Django Channels' server) is one Twisted reactor per
+    // process and has no workers of its own.
+    processModel: 'process-per-port',
+    defaultSocket: 'tcp',
+    countsCores: null,
+    // daphne/http_protocol.py check_timeouts: past http_timeout it answers 503 itself.
+    requestKill: {
+      async:
+        "daphne's http_timeout: past serve.timeout it answers 503 and ends the app's instance for that request",
+    },
+    noRequestKill: null,
+    workersWarning: null,
+    httpMount: {},
+    mountRefusal:
+      "daphne's --root-path sets scope['root_path'] but leaves the prefix in scope['path']: whether the app strips it depends on the framework's version",
+    devServer: false,
+    programs: [
+      {
+        program: 'daphne',
+        package: 'daphne',
+        versionArgs: ['--help'],
+        minVersion: '0',
+        why: "the generated runner serves the app through daphne's Server",
+      },
+    ],
+    pythonModules: [{ module: 'daphne', package: 'daphne' }],
+    concurrencyModules: {},
+    plugins: [],
+    concurrencyPlugins: {},
+    embedsPython: false,
+    stop: {
+      signal: 'SIGTERM',
+      why: "the runner's SIGTERM handler stops daphne listening and lets requests in flight finish (daphne alone stops its reactor at once)",
+    },
+    reload: null,
+    systemdType: 'exec',
+    systemdTypeWhy: 'daphne has no sd_notify; exec at least reports a failed exec()',
+    extraSystemCalls: null,
+    stopGraceSeconds: 30,
+  },
   tornado: {
     name: 'tornado',
     title: 'Tornado',
