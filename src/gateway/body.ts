@@ -36,6 +36,23 @@ export function checkDeclaredLength(contentLength: number | null, maxBytes: numb
   return maxBytes > 0 && contentLength !== null && contentLength > maxBytes ? tooLarge(maxBytes) : null;
 }
 
+/** Bodies node's parser failed in (a bad chunk size), and the reader of each body being read. */
+const malformedBodies = new WeakMap<IncomingMessage, StackgenError>();
+const activeReaders = new WeakMap<IncomingMessage, (err: StackgenError) => void>();
+
+/**
+ * node's parser refused bytes inside `req`'s body (e.g. an invalid chunk size): reading it
+ * fails with SG_ERR_CLIENT_BAD_REQUEST (400), now or when the read starts — instead of
+ * waiting for the client_body timeout on a body that can never end.
+ */
+export function markBodyMalformed(req: IncomingMessage, cause: Error): void {
+  const err = new StackgenError('SG_ERR_CLIENT_BAD_REQUEST', `malformed request body: ${cause.message}`, {
+    cause,
+  });
+  malformedBodies.set(req, err);
+  activeReaders.get(req)?.(err);
+}
+
 /**
  * Read `req`'s (already de-chunked by node) body completely; called when the head declares
  * one. Resolves null when node has already seen its end; rejects with SG_ERR_CLIENT_BODY_TOO_LARGE,
@@ -43,6 +60,8 @@ export function checkDeclaredLength(contentLength: number | null, maxBytes: numb
  */
 export function readRequestBody(req: IncomingMessage, limits: BodyLimits): Promise<RequestBody | null> {
   if (req.readableEnded) return Promise.resolve(null);
+  const malformed = malformedBodies.get(req);
+  if (malformed !== undefined) return Promise.reject(malformed);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let length = 0;
@@ -68,6 +87,7 @@ export function readRequestBody(req: IncomingMessage, limits: BodyLimits): Promi
     };
     const cleanup = () => {
       done = true;
+      activeReaders.delete(req);
       if (timer) clearTimeout(timer);
       req.off('data', onData);
       req.off('end', onEnd);
@@ -131,6 +151,7 @@ export function readRequestBody(req: IncomingMessage, limits: BodyLimits): Promi
     };
 
     armTimer();
+    activeReaders.set(req, fail);
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);

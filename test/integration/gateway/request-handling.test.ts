@@ -1,0 +1,262 @@
+// Request handling on one connection (RFC 9112, nginx as the reference): what reaches the
+// backend after a refusal, what a client gets when bytes after an in-flight request are bad,
+// pipelining order, absolute-form Host, which request lines and methods are served, and what
+// the access log says. Every case runs behind each lane: a connection that starts in the fast
+// lane (a plain GET first, so the fast lane reads the head and hands the rest over) and one
+// that starts in node:http (a POST with a body first), and with no lead request at all.
+
+import { afterEach, describe, expect, it } from 'vitest';
+import { buildCgiEnv } from '../../../src/gateway/cgi-env.js';
+import type { GatewayRequest } from '../../../src/gateway/transport.js';
+import { rawRequest } from '../../helpers/gateway-process.js';
+import { answer, type Harness, scriptedLocation, startHarness } from '../../helpers/gateway-harness.js';
+
+let h: Harness | null = null;
+afterEach(async () => {
+  await h?.close();
+  h = null;
+});
+
+const H = 'Host: gw.test\r\n';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The lead request that decides which lane owns the connection first. */
+const LEADS: Array<[string, string]> = [
+  ['no lead', ''],
+  ['fast lane lead (GET)', `GET /lead HTTP/1.1\r\n${H}\r\n`],
+  ['node:http lead (POST)', `POST /lead HTTP/1.1\r\n${H}Content-Length: 2\r\n\r\nok`],
+];
+
+/** A gateway whose one backend answers `seen <path>` after `delayMs` and records every request. */
+async function harness(delayMs = 0): Promise<Harness> {
+  return startHarness({
+    locations: [scriptedLocation('/', 'app')],
+    scripts: {
+      app: async (req) => {
+        if (delayMs > 0) await sleep(delayMs);
+        return answer(200, `seen ${req.method} ${req.rawTarget}\n`);
+      },
+    },
+  });
+}
+
+const seen = (x: Harness) => (x.transports.get('app')?.[0]?.requests ?? []).map((r) => r.rawTarget);
+const statuses = (raw: Buffer) =>
+  [...raw.toString('latin1').matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
+
+describe('nothing after a refused request reaches a backend', () => {
+  const SMUGGLED = `GET /smuggled HTTP/1.1\r\n${H}\r\n`;
+  // [name, refused request (a smuggled request follows it on the same connection), status]
+  const REFUSED: Array<[string, string, number]> = [
+    ['missing Host', 'GET /a HTTP/1.1\r\n\r\n', 400],
+    ['duplicate Host', `GET /a HTTP/1.1\r\n${H}${H}\r\n`, 400],
+    ['a .. path above the root', `GET /../a HTTP/1.1\r\n${H}\r\n`, 400],
+    [
+      'Transfer-Encoding: gzip, chunked (501; its chunked framing must not find the next request)',
+      `POST /a HTTP/1.1\r\n${H}Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n`,
+      501,
+    ],
+    [
+      'Transfer-Encoding on HTTP/1.0',
+      `POST /a HTTP/1.0\r\n${H}Connection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`,
+      400,
+    ],
+    ['missing Host on a POST', 'POST /a HTTP/1.1\r\nContent-Length: 0\r\n\r\n', 400],
+  ];
+  for (const [lead, leadBytes] of LEADS)
+    it.each(REFUSED)(`${lead}: %s`, async (_name, refused, status) => {
+      h = await harness();
+      const res = await rawRequest(h.port, leadBytes + refused + SMUGGLED, 600);
+      expect(statuses(res.raw)).toEqual([...(leadBytes === '' ? [] : [200]), status]);
+      expect(res.raw.toString('latin1')).toMatch(/\r\nConnection: close\r\n/i);
+      await sleep(50);
+      expect(seen(h)).toEqual(leadBytes === '' ? [] : ['/lead']);
+    });
+});
+
+describe('a request the backend ran is answered before the error or the close', () => {
+  // [name, bytes after the in-flight request, statuses after its 200, requests the backend ran]
+  const AFTER: Array<[string, (close: boolean) => string, number[]]> = [
+    ['trailing garbage', () => 'xyz garbage\r\n\r\n', [400]],
+    ['data after Connection: close', () => `GET /after HTTP/1.1\r\n${H}\r\n`, []],
+  ];
+  const IN_FLIGHT: Array<[string, (close: boolean) => string]> = [
+    [
+      'a POST (node:http)',
+      (close) =>
+        `POST /run HTTP/1.1\r\n${H}${close ? 'Connection: close\r\n' : ''}Content-Length: 3\r\n\r\nabc`,
+    ],
+    ['a GET (fast lane)', (close) => `GET /run HTTP/1.1\r\n${H}${close ? 'Connection: close\r\n' : ''}\r\n`],
+  ];
+  for (const [flight, first] of IN_FLIGHT)
+    it.each(AFTER)(`${flight}, then %s`, async (name, after, more) => {
+      h = await harness(100);
+      const close = name.includes('Connection: close');
+      const res = await rawRequest(h.port, first(close) + after(close), 600);
+      expect(statuses(res.raw)).toEqual([200, ...more]);
+      expect(res.raw.toString('latin1')).toContain(`seen ${flight.includes('POST') ? 'POST' : 'GET'} /run`);
+      expect(seen(h)).toEqual(['/run']);
+      const lines = await h.accessLines();
+      expect(lines.filter((l) => l.includes('/run'))).toHaveLength(1);
+      expect(lines).toHaveLength(1 + more.length);
+    });
+
+  it.each(IN_FLIGHT)(
+    '%s on HTTP/1.0 without keep-alive, then a pipelined request: answered, then closed',
+    async (flight) => {
+      h = await harness(100);
+      const first = flight.includes('POST')
+        ? `POST /run HTTP/1.0\r\n${H}Content-Length: 3\r\n\r\nabc`
+        : `GET /run HTTP/1.0\r\n${H}\r\n`;
+      const res = await rawRequest(h.port, `${first}GET /after HTTP/1.1\r\n${H}\r\n`, 600);
+      expect(res.raw.toString('latin1')).toMatch(/^HTTP\/1\.1 200 /);
+      expect(statuses(res.raw)).toEqual([200]);
+      expect(seen(h)).toEqual(['/run']);
+      expect(await h.accessLines()).toHaveLength(1);
+    },
+  );
+});
+
+describe('pipelined requests are processed in order, one at a time', () => {
+  it.each([
+    ['POST (node:http)', (i: number) => `POST /${i} HTTP/1.1\r\n${H}Content-Length: 1\r\n\r\n${i % 10}`],
+    ['GET (fast lane)', (i: number) => `GET /${i} HTTP/1.1\r\n${H}\r\n`],
+  ])('ten pipelined %s reach the backend 1..10, never two at once', async (_name, request) => {
+    let inFlight = 0;
+    let most = 0;
+    h = await startHarness({
+      locations: [scriptedLocation('/', 'app')],
+      scripts: {
+        app: async (req, n) => {
+          inFlight++;
+          most = Math.max(most, inFlight);
+          // The first is the slowest: a lane that runs them in parallel lets the others pass it.
+          await sleep(n === 1 ? 120 : 10);
+          inFlight--;
+          return answer(200, `seen ${req.rawTarget}\n`);
+        },
+      },
+    });
+    const all = Array.from({ length: 10 }, (_, i) => request(i + 1)).join('');
+    const res = await rawRequest(h.port, all, 800);
+    const expected = Array.from({ length: 10 }, (_, i) => `/${i + 1}`);
+    expect(seen(h)).toEqual(expected);
+    expect(most).toBe(1);
+    expect([...res.raw.toString('latin1').matchAll(/seen (\/\d+)/g)].map((m) => m[1])).toEqual(expected);
+  });
+});
+
+describe('absolute-form request-target (RFC 9112 §3.2.2)', () => {
+  it.each([
+    ['GET', `GET http://other.test/x?y=1 HTTP/1.1\r\n${H}Connection: close\r\n\r\n`],
+    ['POST', `POST http://other.test/x?y=1 HTTP/1.1\r\n${H}Connection: close\r\nContent-Length: 1\r\n\r\na`],
+    ['GET, HTTP/1.0 without Host', 'GET http://other.test/x?y=1 HTTP/1.0\r\n\r\n'],
+  ])('%s: the authority is the Host the app sees (HTTP_HOST = X-Forwarded-Host)', async (_name, bytes) => {
+    h = await harness();
+    expect((await rawRequest(h.port, bytes)).status).toBe(200);
+    const req = h.transports.get('app')?.[0]?.requests[0] as GatewayRequest;
+    expect(req.rawTarget).toBe('/x?y=1');
+    const env = new Map(buildCgiEnv(req));
+    expect(env.get('HTTP_HOST')).toBe('other.test');
+    expect(env.get('HTTP_X_FORWARDED_HOST')).toBe('other.test');
+    const hosts = req.rawHeaders.filter((_, i, all) => i % 2 === 1 && /^host$/i.test(all[i - 1] as string));
+    expect(hosts).toEqual(['other.test']);
+  });
+});
+
+describe('request lines: only HTTP/1.0 and HTTP/1.1', () => {
+  const OTHER: Array<[string, string]> = [
+    ['RTSP/1.0 GET', `GET / RTSP/1.0\r\n${H}\r\n`],
+    ['RTSP/1.0 OPTIONS', `OPTIONS / RTSP/1.0\r\n${H}\r\n`],
+    ['RTSP/1.0 POST with a body', `POST / RTSP/1.0\r\n${H}Content-Length: 1\r\n\r\na`],
+    ['ICE/1.0 SOURCE', `SOURCE / ICE/1.0\r\n${H}\r\n`],
+    ['ICE/1.0 GET', `GET / ICE/1.0\r\n${H}\r\n`],
+  ];
+  for (const [lead, leadBytes] of LEADS)
+    it.each(OTHER)(`${lead}: %s → 400`, async (_name, bytes) => {
+      h = await harness();
+      const res = await rawRequest(h.port, leadBytes + bytes, 600);
+      expect(statuses(res.raw)).toEqual([...(leadBytes === '' ? [] : [200]), 400]);
+      await sleep(50);
+      expect(seen(h)).toEqual(leadBytes === '' ? [] : ['/lead']);
+    });
+
+  it.each([
+    ['an invalid header line', `GET / HTTP/1.1\r\n${H}Bad Header\r\nX-More: `],
+    ['a control byte in a value', `GET / HTTP/1.1\r\n${H}X-A: a\x01b\r\nX-More: `],
+    ['a bad request line', 'GET /\x01 HTTP/1.1\r\nX-More: '],
+  ])('a head already invalid (%s) is refused at once, not at the header timeout', async (_name, bytes) => {
+    h = await harness();
+    const started = Date.now();
+    const res = await rawRequest(h.port, bytes, 3_000);
+    expect(res.status).toBe(400);
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it('requests pipelined after an Upgrade that is not tunnelled are answered', async () => {
+    h = await harness();
+    const res = await rawRequest(
+      h.port,
+      `GET /up HTTP/1.1\r\n${H}Upgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\nGET /next HTTP/1.1\r\n${H}Connection: close\r\n\r\n`,
+      600,
+    );
+    expect(statuses(res.raw)).toEqual([200, 200]);
+    expect(seen(h)).toEqual(['/up', '/next']);
+  });
+});
+
+describe('every registered method token passes, as nginx passes them', () => {
+  // WebDAV (RFC 4918), DeltaV (RFC 3253), ordered collections (RFC 3648), redirect refs (RFC 4437),
+  // and tokens no registry has yet (RFC 9110 §9.1: method = token).
+  const METHODS = [
+    'VERSION-CONTROL',
+    'LABEL',
+    'MKWORKSPACE',
+    'ORDERPATCH',
+    'MKREDIRECTREF',
+    'UPDATEREDIRECTREF',
+    'BASELINE-CONTROL',
+    'X-CUSTOM_1',
+    'PROPFIND',
+  ];
+  for (const [lead, leadBytes] of LEADS) {
+    it.each(METHODS)(`${lead}: %s without a body`, async (method) => {
+      h = await harness();
+      const res = await rawRequest(
+        h.port,
+        `${leadBytes}${method} /dav HTTP/1.1\r\n${H}Connection: close\r\n\r\n`,
+        600,
+      );
+      expect(statuses(res.raw)).toEqual([...(leadBytes === '' ? [] : [200]), 200]);
+      expect(res.raw.toString('latin1')).toContain(`seen ${method} /dav`);
+    });
+    it.each(METHODS)(`${lead}: %s with a body`, async (method) => {
+      h = await harness();
+      const res = await rawRequest(
+        h.port,
+        `${leadBytes}${method} /dav HTTP/1.1\r\n${H}Connection: close\r\nContent-Type: text/xml\r\nContent-Length: 7\r\n\r\n<x/>abc`,
+        600,
+      );
+      expect(statuses(res.raw)).toEqual([...(leadBytes === '' ? [] : [200]), 200]);
+      const req = h.transports.get('app')?.[0]?.requests.at(-1);
+      expect(req?.method).toBe(method);
+      expect(req?.body?.length).toBe(7);
+    });
+  }
+});
+
+describe('access log lines cannot be forged', () => {
+  it.each([
+    ['an unparseable method with a newline', 'G\nFAKE 1.2.3.4 "GET /x" 200\r\nHost: x\r\n\r\n'],
+    ['a quote and a backslash in the method', 'G"\\T / HTTP/1.1\r\nHost: x\r\n\r\n'],
+    ['control bytes in the target', 'GET /a\x1b[31m\x7f HTTP/1.1\r\nHost: x\r\n\r\n'],
+  ])('%s: one line, every client byte escaped', async (_name, bytes) => {
+    h = await harness();
+    await rawRequest(h.port, bytes, 400);
+    const lines = await h.accessLines();
+    expect(lines).toHaveLength(1);
+    const line = lines[0] as string;
+    expect(line).toMatch(/^\S+ 127\.0\.0\.1 "[^"]* [^"]*" \d{3} /);
+    expect(line).not.toMatch(/[\x00-\x1f\x7f]/);
+  });
+});
