@@ -21,11 +21,17 @@ export interface GatewayCliOptions {
   static?: string[];
   workers?: string;
   maxBody?: string;
+  maxHeaderSize?: string;
 }
 
-const FLAG_OPTIONS = ['listen', 'upstream', 'static', 'workers', 'maxBody'] as const satisfies ReadonlyArray<
-  keyof GatewayCliOptions
->;
+const FLAG_OPTIONS = [
+  'listen',
+  'upstream',
+  'static',
+  'workers',
+  'maxBody',
+  'maxHeaderSize',
+] as const satisfies ReadonlyArray<keyof GatewayCliOptions>;
 
 /** Load the config the command line asks for: the file, or the flag form. */
 async function configFromOptions(opts: GatewayCliOptions): Promise<GatewayConfig> {
@@ -49,6 +55,7 @@ async function configFromOptions(opts: GatewayCliOptions): Promise<GatewayConfig
       static: opts.static,
       workers: opts.workers,
       maxBody: opts.maxBody,
+      maxHeaderSize: opts.maxHeaderSize,
     },
     process.cwd(),
   );

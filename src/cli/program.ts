@@ -179,6 +179,10 @@ export function buildProgram(onExitCode: (code: number) => void): Command {
     .option('--static <map...>', 'static mapping /url/=./dir (repeatable)')
     .option('--workers <n>', 'worker processes: a number or auto (half the cores, at least 1)')
     .option('--max-body <size>', 'request body limit, nginx syntax (10m, 512k)')
+    .option(
+      '--max-header-size <size>',
+      'request head limit (request line + headers), nginx syntax; default 64k, as the rendered nginx',
+    )
     .action(async (opts: GatewayCliOptions) => exit((await import('./gateway.js')).run(opts)));
 
   return program;

@@ -298,6 +298,13 @@ const locationSchema = z
   })
   .describe('One URL prefix: either static files or backends.');
 
+/**
+ * The request head the gateway takes by default: what the nginx stackgen renders accepts
+ * (templates/nginx/site.conf.hbs: large_client_header_buffers 4 16k = 64 KiB in all), so a
+ * cookie or token that passes one front passes the other (a test keeps the two in step).
+ */
+export const DEFAULT_MAX_HEADER_BYTES = 4 * 16 * 1024;
+
 export const gatewayConfigSchema = z
   .strictObject({
     listen: z
@@ -326,8 +333,10 @@ export const gatewayConfigSchema = z
       .default(1024 ** 2)
       .describe('Request body limit (nginx size syntax); 0 = unlimited.'),
     max_header_size: size('max_header_size')
-      .default(8 * 1024)
-      .describe('Limit on the whole request head (request line + headers); larger heads get 431.'),
+      .default(DEFAULT_MAX_HEADER_BYTES)
+      .describe(
+        'Limit on the whole request head (request line + headers); larger heads get 431. Default 64k: what the rendered nginx takes (large_client_header_buffers 4 16k).',
+      ),
     timeouts: timeoutsSchema.default({
       client_header: 60_000,
       client_body: 60_000,
@@ -482,12 +491,14 @@ export interface GatewayFlags {
   static?: string[] | undefined;
   workers?: string | undefined;
   maxBody?: string | undefined;
+  maxHeaderSize?: string | undefined;
 }
 
 const FLAG_FOR_KEY: Record<string, string> = {
   listen: '--listen',
   workers: '--workers',
   max_body: '--max-body',
+  max_header_size: '--max-header-size',
   upstream: '--upstream',
   static: '--static',
 };
@@ -515,6 +526,7 @@ export function gatewayConfigFromFlags(flags: GatewayFlags, baseDir: string): Ga
     raw['workers'] =
       flags.workers === 'auto' ? 'auto' : /^\d+$/.test(flags.workers) ? Number(flags.workers) : -1;
   if (flags.maxBody !== undefined) raw['max_body'] = flags.maxBody;
+  if (flags.maxHeaderSize !== undefined) raw['max_header_size'] = flags.maxHeaderSize;
   const result = gatewayConfigSchema.safeParse(raw);
   if (!result.success) {
     const messages = result.error.issues.map((issue) => {
