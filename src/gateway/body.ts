@@ -8,6 +8,7 @@ import { rm } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { StackgenError } from '../errors.js';
 import type { RequestBody } from './transport.js';
 
@@ -36,9 +37,12 @@ export function checkDeclaredLength(contentLength: number | null, maxBytes: numb
   return maxBytes > 0 && contentLength !== null && contentLength > maxBytes ? tooLarge(maxBytes) : null;
 }
 
+/** What readRequestBody reads: node's IncomingMessage, or a fast-lane body (fast-lane.ts FastBody). */
+export type BodyStream = Readable & { readonly complete: boolean };
+
 /** Bodies node's parser failed in (a bad chunk size), and the reader of each body being read. */
-const malformedBodies = new WeakMap<IncomingMessage, StackgenError>();
-const activeReaders = new WeakMap<IncomingMessage, (err: StackgenError) => void>();
+const malformedBodies = new WeakMap<BodyStream, StackgenError>();
+const activeReaders = new WeakMap<BodyStream, (err: StackgenError) => void>();
 
 /**
  * node's parser refused bytes inside `req`'s body (e.g. an invalid chunk size): reading it
@@ -58,7 +62,7 @@ export function markBodyMalformed(req: IncomingMessage, cause: Error): void {
  * one. Resolves null when node has already seen its end; rejects with SG_ERR_CLIENT_BODY_TOO_LARGE,
  * SG_ERR_CLIENT_TIMEOUT or SG_ERR_CLIENT_ABORTED (their statuses: statusFor in errors.ts). A spilled file is removed on failure.
  */
-export function readRequestBody(req: IncomingMessage, limits: BodyLimits): Promise<RequestBody | null> {
+export function readRequestBody(req: BodyStream, limits: BodyLimits): Promise<RequestBody | null> {
   if (req.readableEnded) return Promise.resolve(null);
   const malformed = malformedBodies.get(req);
   if (malformed !== undefined) return Promise.reject(malformed);
