@@ -5,7 +5,6 @@
 
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -49,7 +48,7 @@ const activeReaders = new WeakMap<BodyStream, (err: StackgenError) => void>();
  * fails with SG_ERR_CLIENT_BAD_REQUEST (400), now or when the read starts — instead of
  * waiting for the client_body timeout on a body that can never end.
  */
-export function markBodyMalformed(req: IncomingMessage, cause: Error): void {
+export function markBodyMalformed(req: BodyStream, cause: Error): void {
   const err = new StackgenError('SG_ERR_CLIENT_BAD_REQUEST', `malformed request body: ${cause.message}`, {
     cause,
   });

@@ -16,7 +16,8 @@ import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { statusFor } from '../errors.js';
-import { checkDeclaredLength, DEFAULT_MEMORY_LIMIT, readRequestBody } from './body.js';
+import { checkDeclaredLength, DEFAULT_MEMORY_LIMIT, markBodyMalformed, readRequestBody } from './body.js';
+import { ChunkedDecoder } from './codecs/chunked.js';
 import {
   isExtensionMethod,
   mayBecomeSimpleHead,
@@ -52,15 +53,22 @@ export interface FastLaneOptions {
 }
 
 /**
- * The Content-Length body of a fast-lane request, as a stream body.ts can read (it looks at
- * `complete`, as on node's IncomingMessage). Fed by FastConnection from the socket's bytes.
+ * The body of a fast-lane request (Content-Length, or chunked and de-chunked here), as a
+ * stream body.ts can read (it looks at `complete`, as on node's IncomingMessage). Fed by
+ * FastConnection from the socket's bytes.
  */
 export class FastBody extends PassThrough {
   complete = false;
+  /** Bytes still to come of a Content-Length body (unused when chunked). */
   remaining: number;
-  constructor(length: number) {
+  /** RFC 9112 §7.1 decoder of a chunked body; null for Content-Length. */
+  readonly chunks: ChunkedDecoder | null;
+  /** The chunked framing was malformed: the rest of the connection is not read. */
+  broken = false;
+  constructor(length: number | 'chunked') {
     super();
-    this.remaining = length;
+    this.remaining = length === 'chunked' ? 0 : length;
+    this.chunks = length === 'chunked' ? new ChunkedDecoder() : null;
   }
 }
 
@@ -136,6 +144,10 @@ export class FastConnection {
   /** Give the body its bytes from `chunk`; what follows it is the next request's. */
   #feedBody(chunk: Buffer): void {
     const body = this.#body as FastBody;
+    if (body.chunks !== null) {
+      this.#feedChunked(body, body.chunks, chunk);
+      return;
+    }
     const take = Math.min(body.remaining, chunk.length);
     body.remaining -= take;
     if (take > 0 && !body.destroyed && !body.write(take === chunk.length ? chunk : chunk.subarray(0, take))) {
@@ -151,6 +163,34 @@ export class FastConnection {
     if (take < chunk.length) {
       const rest = chunk.subarray(take);
       this.#pending = this.#pending === null ? rest : Buffer.concat([this.#pending, rest]);
+    }
+  }
+
+  #feedChunked(body: FastBody, decoder: ChunkedDecoder, chunk: Buffer): void {
+    if (body.broken) return;
+    let data: Buffer[];
+    try {
+      data = decoder.push(chunk);
+    } catch (err) {
+      // A bad chunk size or line end: the body reader answers 400 and the connection closes
+      // (#answered sees the body unfinished); nothing after it is parsed as a request.
+      body.broken = true;
+      markBodyMalformed(body, err as Error);
+      return;
+    }
+    let more = true;
+    for (const d of data) if (d.length > 0 && !body.destroyed) more = body.write(d) && more;
+    if (!more) {
+      this.socket.pause();
+      body.once('drain', () => this.socket.resume());
+    }
+    if (decoder.done) {
+      body.complete = true;
+      body.end();
+      this.#body = null;
+      const rest = decoder.rest;
+      if (rest.length > 0)
+        this.#pending = this.#pending === null ? rest : Buffer.concat([this.#pending, rest]);
     }
   }
 
@@ -181,7 +221,14 @@ export class FastConnection {
       end + HEAD_END.length <= options.maxHeaderBytes()
         ? parseSimpleHead(pending.toString('latin1', 0, end))
         : null;
-    const body = head !== null && head.contentLength > 0 ? new FastBody(head.contentLength) : null;
+    const body =
+      head === null
+        ? null
+        : head.chunked
+          ? new FastBody('chunked')
+          : head.contentLength > 0
+            ? new FastBody(head.contentLength)
+            : null;
     const serving = head === null || this.#closeAfter ? null : options.serve(head, this, body);
     if (serving === null) {
       if (!this.#refusedLine(pending)) this.#handOver();
@@ -437,7 +484,7 @@ function fastBodySource(s: Front['state'], sink: RawResponseSink, body: FastBody
         });
       } catch (err) {
         const status = statusFor(err);
-        if (status === 413 || status === 408)
+        if (status === 413 || status === 408 || status === 400)
           return { ...sink.sendError(status, { Connection: 'close' }), ...LOCAL };
         // The client went away (499) or the spill file failed: nobody to answer.
         sink.destroy();

@@ -23,6 +23,8 @@ export interface SimpleHead {
   keepAlive: boolean;
   /** The body's Content-Length (0: no body; only an extension method has one). */
   contentLength: number;
+  /** An extension method's body is chunked (`Transfer-Encoding: chunked`, nothing else). */
+  chunked: boolean;
 }
 
 // RFC 9112 §3: request-line = method SP request-target SP HTTP-version. Only GET/HEAD with an
@@ -62,6 +64,7 @@ export function parseSimpleHead(head: string): SimpleHead | null {
   let close = false;
   let keepAliveToken = false;
   let contentLength = -1;
+  let chunked = false;
   const rawHeaders: string[] = [];
   for (let i = 1; i < lines.length; i++) {
     const field = FIELD_LINE.exec(lines[i] as string);
@@ -72,11 +75,13 @@ export function parseSimpleHead(head: string): SimpleHead | null {
     const length = name.length;
     // Expect (100-continue needs an interim answer), Upgrade (WebSocket, h2c), Content-Length
     // (a body, even 0: the full path decides) and Transfer-Encoding: all node:http's — except
-    // one Content-Length of an extension method, which node cannot parse at all.
+    // an extension method's one Content-Length or `chunked`, since node cannot parse it at all.
     if (length === 6 || length === 7 || length === 14 || length === 17) {
       const lower = name.toLowerCase();
       if (lower === 'content-length' && extension && contentLength < 0 && /^\d{1,15}$/.test(value))
         contentLength = Number(value);
+      else if (lower === 'transfer-encoding' && extension && !chunked && value.toLowerCase() === 'chunked')
+        chunked = true;
       else if (
         lower === 'expect' ||
         lower === 'upgrade' ||
@@ -95,6 +100,11 @@ export function parseSimpleHead(head: string): SimpleHead | null {
     rawHeaders.push(name, value);
   }
   const keepAlive = !close && (httpVersion === '1.1' || keepAliveToken);
+  // Both framings: the request guard refuses it (RFC 9112 §6.3, 400); no body is read.
+  if (chunked && contentLength >= 0) {
+    chunked = false;
+    contentLength = -1;
+  }
   return {
     method: line[1] as string,
     target: line[2] as string,
@@ -102,6 +112,7 @@ export function parseSimpleHead(head: string): SimpleHead | null {
     rawHeaders,
     keepAlive,
     contentLength: Math.max(contentLength, 0),
+    chunked,
   };
 }
 

@@ -5,6 +5,7 @@
 // lane (a plain GET first, so the fast lane reads the head and hands the rest over) and one
 // that starts in node:http (a POST with a body first), and with no lead request at all.
 
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildCgiEnv } from '../../../src/gateway/cgi-env.js';
 import type { GatewayRequest } from '../../../src/gateway/transport.js';
@@ -275,6 +276,58 @@ describe('every registered method token passes, as nginx passes them', () => {
       },
     );
   }
+
+  it.each([
+    [
+      'in one piece',
+      [
+        'LABEL /v HTTP/1.1\r\nHost: gw.test\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n<x/>\r\n3;ext=1\r\nabc\r\n0\r\nX-Trailer: t\r\n\r\nGET /next HTTP/1.1\r\nHost: gw.test\r\nConnection: close\r\n\r\n',
+      ],
+    ],
+    [
+      'a byte at a time',
+      [
+        ...'LABEL /v HTTP/1.1\r\nHost: gw.test\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n<x/>\r\n3\r\nabc\r\n0\r\n\r\nGET /next HTTP/1.1\r\nHost: gw.test\r\nConnection: close\r\n\r\n',
+      ],
+    ],
+  ])(
+    'an extension method with a chunked body (%s) reaches the app de-chunked, then the next request',
+    async (_how, parts) => {
+      h = await harness();
+      const answers = await new Promise<string>((resolve) => {
+        const socket = connect(h?.port ?? 0, '127.0.0.1');
+        let all = '';
+        socket.on('data', (d: Buffer) => {
+          all += d.toString('latin1');
+        });
+        socket.on('close', () => resolve(all));
+        socket.on('connect', async () => {
+          for (const p of parts) {
+            socket.write(p, 'latin1');
+            if (parts.length > 1) await sleep(1);
+          }
+        });
+      });
+      expect(statuses(Buffer.from(answers, 'latin1'))).toEqual([200, 200]);
+      const [label, next] = h.transports.get('app')?.[0]?.requests ?? [];
+      expect(label?.method).toBe('LABEL');
+      expect(label?.body?.length).toBe(7);
+      expect(next?.rawTarget).toBe('/next');
+    },
+  );
+
+  it('an extension method with a malformed chunked body is 400, nothing forwarded, nothing after it read', async () => {
+    h = await harness();
+    const res = await rawRequest(
+      h.port,
+      `LABEL /v HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\nzz\r\nGET /smuggled HTTP/1.1\r\n${H}\r\n`,
+      600,
+    );
+    expect(statuses(res.raw)).toEqual([400]);
+    expect(res.head).toMatch(/\r\nConnection: close/i);
+    expect(seen(h)).toEqual([]);
+    expect(await h.accessLines()).toEqual([expect.stringMatching(/"LABEL \/v" 400 /)]);
+  });
 
   it('an extension method over max_body is 413 before the backend, and the connection closes', async () => {
     h = await startHarness({

@@ -17,6 +17,7 @@ describe('parseSimpleHead', () => {
       rawHeaders: ['Host', 'gw.test', 'X-A', 'one', 'x-a', 'two'],
       keepAlive: true,
       contentLength: 0,
+      chunked: false,
     });
   });
 
@@ -25,6 +26,17 @@ describe('parseSimpleHead', () => {
       method: 'LABEL',
       contentLength: 7,
       rawHeaders: ['Host', 'a', 'Content-Length', '7'],
+    });
+    expect(parseSimpleHead('LABEL /v HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked')).toMatchObject({
+      contentLength: 0,
+      chunked: true,
+    });
+    // Both framings: no body is read; the guard refuses the request (400) and the connection closes.
+    expect(
+      parseSimpleHead('LABEL /v HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked'),
+    ).toMatchObject({
+      contentLength: 0,
+      chunked: false,
     });
     for (const m of [
       'VERSION-CONTROL',
@@ -39,8 +51,8 @@ describe('parseSimpleHead', () => {
 
   it.each([
     [
-      'an extension method with Transfer-Encoding',
-      'LABEL / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked',
+      'an extension method with another transfer coding',
+      'LABEL / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked',
     ],
     [
       'an extension method with two Content-Lengths',
