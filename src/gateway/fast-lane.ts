@@ -4,7 +4,7 @@
 // the fast lane declines) goes to node:http on the same socket, bytes and all, so llhttp and
 // the request guard keep the last word on anything unusual. Two kinds of request node:http
 // cannot serve stay here instead: an extension method llhttp does not know (WebDAV/DeltaV's
-// LABEL, VERSION-CONTROL…; its Content-Length body is read here, body.ts), and a request line
+// LABEL, VERSION-CONTROL…; its Content-Length or chunked body is read here), and a request line
 // of another protocol (RTSP/1.0, ICE/1.0), which llhttp would take for HTTP/1.0 — refused 400.
 //
 // Why: in front of uWSGI on the 2-core bench machine, node:http's per-request objects
@@ -32,6 +32,8 @@ import { RawResponseSink } from './response-sink.js';
 import { Cancellation } from './transport.js';
 
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
+/** How long a closing connection may keep sending before it is cut (node-lane.ts: the same). */
+const LINGER_MS = 2_000;
 
 export interface FastLaneOptions {
   /** Largest head the fast lane reads; a longer one goes to node:http (which answers 431). */
@@ -123,7 +125,7 @@ export class FastConnection {
   }
 
   #data(chunk: Buffer): void {
-    // Refused here (another protocol): nothing more is read.
+    // Refused here (another protocol) or answered with a close: nothing more is read.
     if (!this.#owned) return;
     if (this.#body !== null) {
       this.#feedBody(chunk);
@@ -150,11 +152,8 @@ export class FastConnection {
     }
     const take = Math.min(body.remaining, chunk.length);
     body.remaining -= take;
-    if (take > 0 && !body.destroyed && !body.write(take === chunk.length ? chunk : chunk.subarray(0, take))) {
-      // Backpressure: the body reader (or its spill file) is behind.
-      this.socket.pause();
-      body.once('drain', () => this.socket.resume());
-    }
+    if (take > 0 && !body.destroyed && !body.write(take === chunk.length ? chunk : chunk.subarray(0, take)))
+      this.#waitForBody(body);
     if (body.remaining === 0) {
       body.complete = true;
       body.end();
@@ -164,6 +163,13 @@ export class FastConnection {
       const rest = chunk.subarray(take);
       this.#pending = this.#pending === null ? rest : Buffer.concat([this.#pending, rest]);
     }
+  }
+
+  /** Backpressure: the body's reader (or its spill file) is behind; read on once it drains. */
+  #waitForBody(body: FastBody): void {
+    if (this.socket.isPaused()) return;
+    this.socket.pause();
+    body.once('drain', () => this.socket.resume());
   }
 
   #feedChunked(body: FastBody, decoder: ChunkedDecoder, chunk: Buffer): void {
@@ -180,10 +186,7 @@ export class FastConnection {
     }
     let more = true;
     for (const d of data) if (d.length > 0 && !body.destroyed) more = body.write(d) && more;
-    if (!more) {
-      this.socket.pause();
-      body.once('drain', () => this.socket.resume());
-    }
+    if (!more) this.#waitForBody(body);
     if (decoder.done) {
       body.complete = true;
       body.end();
@@ -270,6 +273,7 @@ export class FastConnection {
   #answered(keepAlive: boolean): void {
     this.#busy = false;
     this.onAbort = null;
+    const unreadBody = this.#body !== null;
     if (this.#body !== null) {
       // Answered before its body was all read (413, 408, a static location): the rest of the
       // body would be taken for the next request, so the connection ends here.
@@ -278,8 +282,17 @@ export class FastConnection {
       keepAlive = false;
     }
     if (!keepAlive || this.#closeAfter || this.socket.destroyed) {
+      // Nothing after an answer that closes is read as a request (as nginx): bytes still
+      // arriving are dropped (#data), however they look.
+      this.#owned = false;
       // end() flushes the answer first, then sends FIN.
       if (!this.socket.destroyed) this.socket.end();
+      if (unreadBody && !this.socket.destroyed) {
+        // Lingering close (as nginx, and node-lane.ts refuseBody): the rest of the body is
+        // read and dropped for a moment, so the client reads our answer instead of a reset.
+        this.socket.resume();
+        setTimeout(() => this.socket.destroy(), LINGER_MS).unref();
+      }
       return;
     }
     this.#setTimer(

@@ -137,9 +137,9 @@ function nodeBody(
 }
 
 /**
- * 413/408/400 (a malformed chunked body) before the body was read: answer, then close. Lingering close (as nginx):
- * half-close and drop what the client still sends for a moment, so it can read our answer
- * instead of getting a reset, without reading a whole oversized upload.
+ * 413/408/400 (a malformed chunked body) before the body was read: answer, then close.
+ * Lingering close (as nginx): half-close and drop what the client still sends for a moment, so
+ * it can read our answer instead of getting a reset, without reading a whole oversized upload.
  */
 function refuseBody(conn: NodeConnection, res: ServerResponse, status: number): ProxyOutcome {
   conn.closing = true;

@@ -127,6 +127,46 @@ describe('a request the backend ran is answered before the error or the close', 
   );
 });
 
+describe('bytes arriving after an answer that closes', () => {
+  it.each([
+    ['GET (fast lane)', `GET /first HTTP/1.1\r\n${H}Connection: close\r\n\r\n`],
+    ['POST (node:http)', `POST /first HTTP/1.1\r\n${H}Connection: close\r\nContent-Length: 1\r\n\r\na`],
+    [
+      'LABEL (fast lane, a body)',
+      `LABEL /first HTTP/1.1\r\n${H}Connection: close\r\nContent-Length: 1\r\n\r\na`,
+    ],
+  ])(
+    '%s with Connection: close, then a request sent after its answer: never served',
+    async (_name, first) => {
+      h = await harness();
+      const harnessNow = h;
+      const { answers, closed } = await new Promise<{ answers: string; closed: boolean }>((resolve) => {
+        const socket = connect(harnessNow.port, '127.0.0.1');
+        let all = '';
+        let sentLate = false;
+        socket.on('data', (d: Buffer) => {
+          all += d.toString('latin1');
+          if (!sentLate && all.includes('seen ')) {
+            sentLate = true;
+            socket.write(`GET /late HTTP/1.1\r\n${H}\r\n`, 'latin1');
+          }
+        });
+        socket.on('error', () => {});
+        socket.on('close', () => resolve({ answers: all, closed: true }));
+        setTimeout(() => {
+          socket.destroy();
+          resolve({ answers: all, closed: false });
+        }, 1_000);
+        socket.write(first, 'latin1');
+      });
+      expect(statuses(Buffer.from(answers, 'latin1'))).toEqual([200]);
+      expect(closed).toBe(true);
+      await sleep(50);
+      expect(seen(h)).toEqual(['/first']);
+    },
+  );
+});
+
 describe('pipelined requests are processed in order, one at a time', () => {
   it.each([
     ['POST (node:http)', (i: number) => `POST /${i} HTTP/1.1\r\n${H}Content-Length: 1\r\n\r\n${i % 10}`],
