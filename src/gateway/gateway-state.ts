@@ -21,7 +21,6 @@ export interface GatewayState {
   readonly pools: ReadonlyMap<GatewayLocation, UpstreamPool>;
   readonly accessLog: AccessLog;
   readonly transportTimeouts: TransportTimeouts;
-  readonly hasWebsocket: boolean;
   /** config.trustedProxies as a matcher; null when the gateway is the edge. */
   readonly trustedProxies: BlockList | null;
   readonly logger: GatewayLogger;
@@ -63,7 +62,6 @@ export function buildGatewayState(
       readMs: config.timeouts.readMs,
       sendMs: config.timeouts.sendMs,
     },
-    hasWebsocket: config.locations.some((l) => l.kind === 'upstream' && l.websocket),
     trustedProxies: trustedProxyList(config.trustedProxies),
     logger,
     inFlight: 0,
