@@ -6,7 +6,7 @@
 import type { BlockList } from 'node:net';
 import type { GatewayConfig, GatewayLocation } from './config.js';
 import { trustedProxyList } from './forwarding.js';
-import { type AccessLog, type GatewayLogger, openAccessLog } from './log.js';
+import { type AccessLog, escapeLogField, type GatewayLogger, openAccessLog } from './log.js';
 import type { ProxyOutcome } from './proxy.js';
 import { createRouter, type Router } from './router.js';
 import type { Transport, TransportTimeouts, UpstreamTarget } from './transport.js';
@@ -111,5 +111,8 @@ export function logAccess(
 
 /** The error line of a request whose handling threw (a gateway bug, not a backend failure). */
 export function logInternalError(s: GatewayState, method: string, target: string, err: unknown): void {
-  s.logger.error(`internal error for "${method} ${target}": ${err instanceof Error ? err.stack : err}`);
+  // The method and target are the client's bytes: escaped, as in the access log.
+  s.logger.error(
+    `internal error for "${escapeLogField(method)} ${escapeLogField(target)}": ${err instanceof Error ? err.stack : err}`,
+  );
 }
