@@ -32,6 +32,7 @@ export interface GatewayCliOptions {
   /** commander's `--no-tls-http2`: true unless the flag was given. */
   tlsHttp2?: boolean;
   env?: string[];
+  maxHeaderSize?: string;
 }
 
 const FLAG_OPTIONS = [
@@ -47,6 +48,7 @@ const FLAG_OPTIONS = [
   'tlsHstsIncludeSubdomains',
   'tlsHstsPreload',
   'env',
+  'maxHeaderSize',
 ] as const satisfies ReadonlyArray<keyof GatewayCliOptions>;
 
 /** A `--no-x` flag counts as given only when it was (commander defaults it to true). */
@@ -85,6 +87,7 @@ async function configFromOptions(opts: GatewayCliOptions): Promise<GatewayConfig
       tlsHstsPreload: opts.tlsHstsPreload,
       tlsHttp2: negated(opts.tlsHttp2),
       env: opts.env,
+      maxHeaderSize: opts.maxHeaderSize,
     },
     process.cwd(),
   );

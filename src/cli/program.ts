@@ -192,6 +192,10 @@ export function buildProgram(onExitCode: (code: number) => void): Command {
     .option('--tls-hsts-include-subdomains', 'add includeSubDomains to Strict-Transport-Security')
     .option('--tls-hsts-preload', 'add preload to Strict-Transport-Security')
     .option('--no-tls-http2', 'offer HTTP/1.1 only on the TLS listeners (no h2 by ALPN)')
+    .option(
+      '--max-header-size <size>',
+      'request head limit (request line + headers), nginx syntax; default 64k, as the rendered nginx',
+    )
     .action(async (opts: GatewayCliOptions) => exit((await import('./gateway.js')).run(opts)));
 
   return program;

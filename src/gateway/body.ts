@@ -36,19 +36,40 @@ export function checkDeclaredLength(contentLength: number | null, maxBytes: numb
   return maxBytes > 0 && contentLength !== null && contentLength > maxBytes ? tooLarge(maxBytes) : null;
 }
 
+/** What readRequestBody reads: node's IncomingMessage, or a fast-lane body (fast-lane.ts FastBody). */
 /**
- * A request body stream: node's IncomingMessage (`complete` once the whole message arrived)
- * or an h2 stream (no `complete`: a 'close' before 'end' is an aborted body either way).
+ * A request body stream: node's IncomingMessage or the fast lane's body (`complete` once the
+ * whole message arrived), or an h2 stream (no `complete`: a 'close' before 'end' is an
+ * aborted body either way).
  */
-export type RequestStream = Readable & { readonly complete?: boolean };
+export type BodyStream = Readable & { readonly complete?: boolean };
+
+/** Bodies node's parser failed in (a bad chunk size), and the reader of each body being read. */
+const malformedBodies = new WeakMap<BodyStream, StackgenError>();
+const activeReaders = new WeakMap<BodyStream, (err: StackgenError) => void>();
+
+/**
+ * node's parser refused bytes inside `req`'s body (e.g. an invalid chunk size): reading it
+ * fails with SG_ERR_CLIENT_BAD_REQUEST (400), now or when the read starts — instead of
+ * waiting for the client_body timeout on a body that can never end.
+ */
+export function markBodyMalformed(req: BodyStream, cause: Error): void {
+  const err = new StackgenError('SG_ERR_CLIENT_BAD_REQUEST', `malformed request body: ${cause.message}`, {
+    cause,
+  });
+  malformedBodies.set(req, err);
+  activeReaders.get(req)?.(err);
+}
 
 /**
  * Read `req`'s (already de-chunked by node) body completely; called when the head declares
  * one. Resolves null when node has already seen its end; rejects with SG_ERR_CLIENT_BODY_TOO_LARGE,
  * SG_ERR_CLIENT_TIMEOUT or SG_ERR_CLIENT_ABORTED (their statuses: statusFor in errors.ts). A spilled file is removed on failure.
  */
-export function readRequestBody(req: RequestStream, limits: BodyLimits): Promise<RequestBody | null> {
+export function readRequestBody(req: BodyStream, limits: BodyLimits): Promise<RequestBody | null> {
   if (req.readableEnded) return Promise.resolve(null);
+  const malformed = malformedBodies.get(req);
+  if (malformed !== undefined) return Promise.reject(malformed);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let length = 0;
@@ -74,6 +95,7 @@ export function readRequestBody(req: RequestStream, limits: BodyLimits): Promise
     };
     const cleanup = () => {
       done = true;
+      activeReaders.delete(req);
       if (timer) clearTimeout(timer);
       req.off('data', onData);
       req.off('end', onEnd);
@@ -137,6 +159,7 @@ export function readRequestBody(req: RequestStream, limits: BodyLimits): Promise
     };
 
     armTimer();
+    activeReaders.set(req, fail);
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);

@@ -6,10 +6,12 @@ import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type ErrorCode, StackgenError, statusFor } from '../errors.js';
+import { markBodyMalformed } from './body.js';
+import { afterPending, type NodeConnection, nodeConnectionOf } from './connection-order.js';
 import { rawErrorResponse } from './error-page.js';
 import { type Front, logAccess } from './gateway-state.js';
 
-export type ClientError = NodeJS.ErrnoException & { rawPacket?: Buffer };
+export type ClientError = NodeJS.ErrnoException & { rawPacket?: Buffer; bytesParsed?: number };
 
 /** The error a node parser refusal stands for, or null when the peer is gone (pure). */
 export function clientRefusal(err: ClientError): StackgenError | null {
@@ -51,23 +53,62 @@ export function statusForClientError(err: ClientError): number | null {
   return refusal === null ? null : statusFor(refusal);
 }
 
-/** The 'clientError' listener: answer and log, unless a response is already on its way. */
+/**
+ * The 'clientError' listener: answer and log, after the answers to the requests before the
+ * bad bytes. A request the backend already ran is answered first (nginx reads the next
+ * request only after answering the previous one); then the refusal, or — for bytes after an
+ * answer that closes (`Data after Connection: close`: the client's `close`, HTTP/1.0 without
+ * keep-alive) — just the close, as nginx ignores them. Nothing more is read after a refusal.
+ */
 export function answerClientError(front: Front, err: ClientError, socket: Duplex): void {
-  const status = statusForClientError(err);
+  const conn = nodeConnectionOf(socket);
+  if (conn.refused) return;
+  // Requests node parsed before the bad bytes are still answered: they were complete. When
+  // the bytes are inside the latest request's body (a bad chunk size), that request is the
+  // refused one: its handler answers 400 in turn and logs it (body.ts markBodyMalformed).
+  conn.refused = true;
+  const last = conn.last;
+  if (last !== null && !last.complete) markBodyMalformed(last, err);
+  afterPending(conn, () => refuseAfterAnswers(front, conn, err, socket));
+}
+
+function refuseAfterAnswers(front: Front, conn: NodeConnection, err: ClientError, socket: Duplex): void {
+  if (conn.closing) {
+    // The last answer closes the connection already (or refused the broken body itself).
+    if (!socket.destroyed) socket.end();
+    return;
+  }
+  const status = err.code === 'HPE_CLOSED_CONNECTION' ? null : statusForClientError(err);
   const inProgress = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
-  if (status === null || !socket.writable || inProgress?.headersSent) {
-    // A response is already on its way (or the peer is gone): let it flush, then close.
+  // An answer whose end is written (the requests before the bad bytes) is already queued on
+  // the socket ahead of ours; one still being written cannot be followed by a 400.
+  if (status === null || !socket.writable || (inProgress?.headersSent && !inProgress.writableEnded)) {
+    // A response is on its way (or the peer is gone): let it flush, then close.
     if (socket.writable) socket.end();
     else socket.destroy();
     return;
   }
   socket.end(rawErrorResponse(status));
-  const line = err.rawPacket?.toString('latin1').split('\r\n', 1)[0] ?? '';
-  const [method = '-', target = '-'] = line.split(' ');
+  const [method = '-', target = '-'] = failedRequestLine(err.rawPacket, err.bytesParsed).split(' ');
   logAccess(front.state, (socket as Socket).remoteAddress, method.slice(0, 32), target.slice(0, 256), {
     status,
     bytes: 0,
   });
+}
+
+/**
+ * The request line of the request node's parser failed on (pure, best effort): the packet
+ * may begin with requests already answered, so it is the first line after the last empty
+ * line before the error offset — or the packet's first line. Only for the access log.
+ */
+export function failedRequestLine(packet: Buffer | undefined, at: number | undefined): string {
+  if (packet === undefined) return '';
+  const text = packet.toString('latin1');
+  const before = text.slice(0, Math.min(at ?? 0, text.length));
+  const crlf = before.lastIndexOf('\r\n\r\n');
+  const start = crlf < 0 ? 0 : crlf + 4;
+  const end = text.indexOf('\r\n', start);
+  return text.slice(start, end < 0 ? undefined : end);
 }
 
 /** The 'connect' listener: CONNECT is for forward proxies; an origin gateway refuses it (nginx: 405). */

@@ -428,6 +428,13 @@ const tlsSchema = z
   })
   .describe('Terminate TLS in the gateway (Mozilla intermediate profile, HTTP/2 by ALPN).');
 
+/**
+ * The request head the gateway takes by default: what the nginx stackgen renders accepts
+ * (templates/nginx/site.conf.hbs: large_client_header_buffers 4 16k = 64 KiB in all), so a
+ * cookie or token that passes one front passes the other (a test keeps the two in step).
+ */
+export const DEFAULT_MAX_HEADER_BYTES = 4 * 16 * 1024;
+
 export const gatewayConfigSchema = z
   .strictObject({
     listen: z
@@ -457,8 +464,10 @@ export const gatewayConfigSchema = z
       .default(1024 ** 2)
       .describe('Request body limit (nginx size syntax); 0 = unlimited.'),
     max_header_size: size('max_header_size')
-      .default(8 * 1024)
-      .describe('Limit on the whole request head (request line + headers); larger heads get 431.'),
+      .default(DEFAULT_MAX_HEADER_BYTES)
+      .describe(
+        'Limit on the whole request head (request line + headers); larger heads get 431. Default 64k: what the rendered nginx takes (large_client_header_buffers 4 16k).',
+      ),
     timeouts: timeoutsSchema.default({
       client_header: 60_000,
       client_body: 60_000,
@@ -669,12 +678,15 @@ export interface GatewayFlags {
   tlsHttp2?: boolean | undefined;
   /** `K=V` pairs for the --upstream location's cgi/fastcgi program (its `env:`). */
   env?: string[] | undefined;
+
+  maxHeaderSize?: string | undefined;
 }
 
 const FLAG_FOR_KEY: Record<string, string> = {
   listen: '--listen',
   workers: '--workers',
   max_body: '--max-body',
+  max_header_size: '--max-header-size',
   upstream: '--upstream',
   static: '--static',
   cert: '--tls-cert',
@@ -767,6 +779,8 @@ export function gatewayConfigFromFlags(flags: GatewayFlags, baseDir: string): Ga
   if (flags.maxBody !== undefined) raw['max_body'] = flags.maxBody;
   const tls = tlsFromFlags(flags);
   if (tls !== undefined) raw['tls'] = tls;
+
+  if (flags.maxHeaderSize !== undefined) raw['max_header_size'] = flags.maxHeaderSize;
   const result = gatewayConfigSchema.safeParse(raw);
   if (!result.success) {
     const messages = result.error.issues.map((issue) => {

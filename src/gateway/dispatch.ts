@@ -10,6 +10,7 @@ import { gzipResponseSink, joinedHeader } from './gzip.js';
 import { type ProxyOutcome, proxyRequest } from './proxy.js';
 import { type GuardAccepted, type GuardInput, guardRequest } from './request-guard.js';
 import type { ResponseSink } from './response-sink.js';
+import { escapeLogField } from './log.js';
 import { routeRequest, type RouteResult } from './router.js';
 import { type StaticRequest, serveStatic } from './static.js';
 import type { CancelSignal, GatewayRequest, RequestBody } from './transport.js';
@@ -277,7 +278,7 @@ function proxyTo(
       ? (target) => localRedirect(s, sink, request, target)
       : async (target) => {
           s.logger.error(
-            `a second CGI local redirect (to "${target}") while "${request.method} ${request.rawTarget}": answered 500`,
+            `a second CGI local redirect (to "${escapeLogField(target)}") while "${escapeLogField(request.method)} ${escapeLogField(request.rawTarget)}": answered 500`,
           );
           return { ...sink.sendError(500), upstreamMs: null, upstream: null };
         },

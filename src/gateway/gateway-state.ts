@@ -6,7 +6,7 @@
 import type { BlockList } from 'node:net';
 import type { GatewayConfig, GatewayLocation } from './config.js';
 import { trustedProxyList } from './forwarding.js';
-import { type AccessLog, type GatewayLogger, openAccessLog } from './log.js';
+import { type AccessLog, escapeLogField, type GatewayLogger, openAccessLog } from './log.js';
 import type { ProxyOutcome } from './proxy.js';
 import { createRouter, type Router } from './router.js';
 import { hstsValue } from './tls.js';
@@ -22,7 +22,6 @@ export interface GatewayState {
   readonly pools: ReadonlyMap<GatewayLocation, UpstreamPool>;
   readonly accessLog: AccessLog;
   readonly transportTimeouts: TransportTimeouts;
-  readonly hasWebsocket: boolean;
   /** config.trustedProxies as a matcher; null when the gateway is the edge. */
   readonly trustedProxies: BlockList | null;
   /**
@@ -71,7 +70,6 @@ export function buildGatewayState(
       readMs: config.timeouts.readMs,
       sendMs: config.timeouts.sendMs,
     },
-    hasWebsocket: config.locations.some((l) => l.kind === 'upstream' && l.websocket),
     trustedProxies: trustedProxyList(config.trustedProxies),
     httpsRedirect: httpsRedirectFor(config),
     httpsSecurityHeaders:
@@ -134,5 +132,8 @@ export function logAccess(
 
 /** The error line of a request whose handling threw (a gateway bug, not a backend failure). */
 export function logInternalError(s: GatewayState, method: string, target: string, err: unknown): void {
-  s.logger.error(`internal error for "${method} ${target}": ${err instanceof Error ? err.stack : err}`);
+  // The method and target are the client's bytes: escaped, as in the access log.
+  s.logger.error(
+    `internal error for "${escapeLogField(method)} ${escapeLogField(target)}": ${err instanceof Error ? err.stack : err}`,
+  );
 }

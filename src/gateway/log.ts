@@ -26,10 +26,26 @@ export interface AccessEntry {
   upstream: string | null;
 }
 
+// Every byte a client chose is escaped as \xHH when it could end the line or a field, or fool
+// a terminal: controls (CR/LF would start a forged line), DEL and non-ASCII, the quote and
+// backslash (nginx's access-log escaping), and the space (one field per item here). The
+// method too: an unparseable request's "method" is whatever bytes came first.
+const UNSAFE_LOG_CHARS = /[\x00-\x20"\\\x7f-\uffff]/g;
+
+/** A client-supplied field for the access log, escaped as nginx escapes (pure). */
+export function escapeLogField(text: string): string {
+  return text.replace(UNSAFE_LOG_CHARS, (c) => {
+    const code = c.charCodeAt(0);
+    if (code <= 0xff) return `\\x${code.toString(16).padStart(2, '0')}`;
+    let out = '';
+    for (const byte of Buffer.from(c, 'utf8')) out += `\\x${byte.toString(16).padStart(2, '0')}`;
+    return out;
+  });
+}
+
 /** One access-log line (pure): time, client, "METHOD target", status, bytes, upstream ms, upstream. */
 export function formatAccessLine(e: AccessEntry, now: Date): string {
-  const target = e.target.replace(/[\s"\\]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-  return `${now.toISOString()} ${e.remote} "${e.method} ${target}" ${e.status} ${e.bytes} ${
+  return `${now.toISOString()} ${escapeLogField(e.remote)} "${escapeLogField(e.method)} ${escapeLogField(e.target)}" ${e.status} ${e.bytes} ${
     e.upstreamMs === null ? '-' : e.upstreamMs.toFixed(1)
   } ${e.upstream ?? '-'}\n`;
 }

@@ -6,7 +6,7 @@
 import type { Readable } from 'node:stream';
 import { isStackgenError, statusFor, UpstreamError } from '../errors.js';
 import { connectionOptions, HOP_BY_HOP, headerValue } from './hop-by-hop.js';
-import type { GatewayLogger } from './log.js';
+import { escapeLogField, type GatewayLogger } from './log.js';
 import type { ResponseSink } from './response-sink.js';
 import type { GatewayRequest, TransportTimeouts, UpstreamResponse } from './transport.js';
 import type { Backend, UpstreamPool } from './upstream-pool.js';
@@ -118,7 +118,9 @@ export async function proxyRequest(args: ProxyArgs): Promise<ProxyOutcome> {
       ? { chunks: bodyless ? [] : [complete as Buffer], complete: true }
       : await takeBuffered(stream);
   if (stream?.errored && early.complete === false && early.chunks.length === 0) {
-    logger.error(`${upstreamLine(upstream, stream.errored)} before the body of "${request.rawTarget}"`);
+    logger.error(
+      `${upstreamLine(upstream, stream.errored)} before the body of "${escapeLogField(request.rawTarget)}"`,
+    );
     return { ...sink.sendError(502), upstreamMs, upstream };
   }
   let payload: Buffer | null = null;
@@ -154,7 +156,7 @@ export async function proxyRequest(args: ProxyArgs): Promise<ProxyOutcome> {
     // Headers are gone already: the only honest signal left is to cut the connection (nginx
     // does the same), so the client sees a truncated response rather than a "complete" one.
     if (!request.signal.aborted)
-      logger.error(`${upstreamLine(upstream, err)} while streaming "${request.rawTarget}"`);
+      logger.error(`${upstreamLine(upstream, err)} while streaming "${escapeLogField(request.rawTarget)}"`);
     sink.destroy();
     return { status, bytes: 0, upstreamMs, upstream };
   }

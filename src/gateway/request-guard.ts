@@ -124,6 +124,10 @@ export function guardRequest(input: GuardInput): GuardResult {
       return reject(400, 'invalid authority in absolute-form request-target');
     host = authority;
     target = m[2] === '' || m[2] === undefined ? '/' : m[2].startsWith('/') ? m[2] : `/${m[2]}`;
+    // The app must see that one host everywhere: HTTP_HOST (the forwarded Host field) and
+    // X-Forwarded-Host agree, as nginx's `proxy_set_header Host $host` makes them. A Host
+    // field the client sent next to the absolute-form target is replaced, a missing one added.
+    replaceHostField(rawHeaders, authority);
   }
   const hash = target.indexOf('#');
   if (hash >= 0) target = target.slice(0, hash);
@@ -153,6 +157,16 @@ export function guardRequest(input: GuardInput): GuardResult {
     chunked: transferCodings.length > 0,
     contentLength,
   };
+}
+
+/** Set the (single, already checked) Host field of `rawHeaders` to `host`, in place. */
+function replaceHostField(rawHeaders: string[], host: string): void {
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2)
+    if ((rawHeaders[i] as string).length === 4 && (rawHeaders[i] as string).toLowerCase() === 'host') {
+      rawHeaders[i + 1] = host;
+      return;
+    }
+  rawHeaders.unshift('Host', host);
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

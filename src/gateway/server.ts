@@ -15,6 +15,7 @@ import { type AddressInfo, isIPv6, type Server as NetServer, type Socket } from 
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { StackgenError } from '../errors.js';
+import { afterPending, nodeConnectionOf } from './connection-order.js';
 import { answerClientError, type ClientError, refuseConnect } from './client-errors.js';
 import type { GatewayConfig, GatewayTls, ListenAddress } from './config.js';
 import { addFastLane, type FastLane } from './fast-lane.js';
@@ -129,16 +130,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
   const tunnels = new Set<Duplex>();
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => serveNodeRequest(front, req, res);
-  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) =>
-    serveUpgrade(front, tunnels, req, socket, head);
   const onClientError = (err: ClientError, socket: Duplex) => answerClientError(front, err, socket);
-
-  function syncUpgradeListener(server: Server, enabled: boolean): void {
-    // With an 'upgrade' listener node hands every Upgrade request to it; without one it
-    // treats them as ordinary requests (h2c probes keep working where WebSocket is off).
-    server.removeListener('upgrade', onUpgrade);
-    if (enabled) server.on('upgrade', onUpgrade);
-  }
 
   /** A node:http server with the fast lane, not yet bound (plain listeners bind it, TLS ones feed it). */
   function createHttp1Server(config: GatewayConfig): Server {
@@ -153,9 +145,23 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       onRequest,
     );
     configureServer(server, config);
-    syncUpgradeListener(server, front.state.hasWebsocket);
     const lane = addFastLane(server, front);
     if (lane !== null) lanes.push(lane);
+    // Always listened for: without a listener node serves an Upgrade request as an ordinary
+    // one but drops every byte after its head (pipelined requests never answered). With it,
+    // a request that is not tunnelled starts over as a plain request (upgrade.ts).
+    // node emits 'upgrade' as soon as the head is parsed, even behind a request still being
+    // answered on the connection: the upgrade waits for those answers (connection-order.ts).
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const conn = nodeConnectionOf(socket);
+      afterPending(conn, () => {
+        if (conn.closing) socket.end();
+        else
+          serveUpgrade(front, tunnels, req, socket, head, (s, bytes) =>
+            lane === null ? s.destroy() : lane.restart(s as Socket, bytes),
+          );
+      });
+    });
     server.on('clientError', onClientError);
     server.on('connect', refuseConnect);
     return server;
@@ -270,7 +276,6 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
         );
       for (const server of [...servers.map((e) => e.server), ...tlsListeners.map((l) => l.http1)]) {
         configureServer(server, config);
-        syncUpgradeListener(server, next.hasWebsocket);
       }
       const same = (a: ListenAddress[], b: ListenAddress[]) => JSON.stringify(a) === JSON.stringify(b);
       if (

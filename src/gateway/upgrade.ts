@@ -1,6 +1,11 @@
 // WebSocket (and any other HTTP/1.1 Upgrade): guarded and routed like every request, then
 // tunnelled by the location's transport (only http has `upgrade`). A tunnel counts as a
-// request in flight on its state until either side closes.
+// request in flight on its state until either side closes. An Upgrade the location does not
+// tunnel (h2c, a WebSocket to a plain location) is an ordinary request, as for nginx, which
+// forwards Upgrade only where it is configured to: node has already given up the connection
+// (llhttp stops after an Upgrade head, so without this listener the requests pipelined behind
+// it were never answered), so the head is written again without Upgrade and the connection
+// starts over in the fast lane with every byte that followed.
 
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -27,13 +32,13 @@ export function serveUpgrade(
   req: IncomingMessage,
   socket: Duplex,
   head: Buffer,
+  asPlainRequest: (socket: Duplex, bytes: Buffer) => void,
 ): void {
   const s = front.state;
   const refuse = (status: number, location?: string) => {
     socket.end(rawErrorResponse(status, location));
     logAccess(s, req.socket.remoteAddress, req.method, req.url, { status, bytes: 0 });
   };
-  socket.on('error', () => socket.destroy());
   const routed = routeHead(
     s,
     {
@@ -45,6 +50,11 @@ export function serveUpgrade(
     connectionScheme(req.socket),
   );
   const refusal = upgradeRefusal(routed, front.draining);
+  if (refusal === 'plain') {
+    asPlainRequest(socket, Buffer.concat([withoutUpgrade(req), head]));
+    return;
+  }
+  socket.on('error', () => socket.destroy());
   // (upgradeRefusal answers every refused route, so `!routed.ok` only narrows the type.)
   if (refusal !== null || !routed.ok) {
     // ws:// on a listener with redirect_http: 301 to wss://'s https URL, as for any request.
@@ -93,14 +103,45 @@ export function serveUpgrade(
     });
 }
 
-/** The status an Upgrade request is refused with, or null when it may be tunnelled (pure). */
-export function upgradeRefusal(routed: Routed | Refused, draining: boolean): number | null {
+/**
+ * The status an Upgrade request is refused with, null when it may be tunnelled, or 'plain'
+ * when its location does not tunnel: then it is served as an ordinary request (pure).
+ */
+export function upgradeRefusal(routed: Routed | Refused, draining: boolean): number | null | 'plain' {
   if (!routed.ok && routed.by === 'guard') return routed.status;
+  if (routed.ok && (routed.route.location.kind !== 'upstream' || !routed.route.location.websocket))
+    return 'plain';
   if (draining) return 503;
   if (!routed.ok) return routed.status;
-  const loc = routed.route.location;
-  if (loc.kind !== 'upstream' || !loc.websocket) return 400;
   // An Upgrade request with a body is ambiguous (where would the tunnel start?).
   if (routed.hasBody) return 400;
   return null;
+}
+
+/**
+ * The head of `req` again, without the Upgrade field and the `upgrade` Connection token
+ * (RFC 9110 §7.8: a server "MAY ignore a received Upgrade header field"; both are hop-by-hop),
+ * as the bytes node parsed it from (latin1, one char per octet). Pure.
+ */
+export function withoutUpgrade(
+  req: Pick<IncomingMessage, 'method' | 'url' | 'httpVersion' | 'rawHeaders'>,
+): Buffer {
+  let head = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`;
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i] as string;
+    let value = raw[i + 1] as string;
+    const lower = name.toLowerCase();
+    if (lower === 'upgrade') continue;
+    if (lower === 'connection') {
+      value = value
+        .split(',')
+        .map((t) => t.trim())
+        .filter((t) => t !== '' && t.toLowerCase() !== 'upgrade')
+        .join(', ');
+      if (value === '') continue;
+    }
+    head += `${name}: ${value}\r\n`;
+  }
+  return Buffer.from(`${head}\r\n`, 'latin1');
 }

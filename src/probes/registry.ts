@@ -9,6 +9,7 @@ import { headersProbe } from './headers.js';
 import { listenAddressesProbe } from './listen-addresses.js';
 import { mountProbe } from './mount.js';
 import { reachProbe } from './reach.js';
+import { requestFramingProbe } from './request-framing.js';
 import { requestTimeoutProbe } from './request-timeout.js';
 import { roundtripProbe } from './roundtrip.js';
 import { staticProbe } from './static.js';
@@ -28,6 +29,7 @@ export const PROBES: ReadonlyArray<AnyProbe> = [
   headersProbe,
   listenAddressesProbe,
   unknownHostProbe,
+  requestFramingProbe,
   streamingProbe,
   compressionProbe,
   websocketProbe,

@@ -232,12 +232,15 @@ locations:
       expect(text.endsWith('\r\n\r\nping-1')).toBe(true);
     });
 
-    it('refuses an Upgrade where websocket is not enabled', async () => {
+    it('serves an Upgrade where websocket is not enabled as the plain request it also is (as nginx), then the next', async () => {
+      const plain = await rawRequest(port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
       const res = await rawRequest(
         port,
-        'GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n',
+        'GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
       );
-      expect(res.status).toBe(400);
+      expect(res.status).not.toBe(101);
+      expect(res.status).toBe(plain.status);
+      expect([...res.raw.toString('latin1').matchAll(/HTTP\/1\.1 \d{3} /g)]).toHaveLength(2);
     });
 
     it('serves static files with ETag/304, Range/206/416, .gz siblings and Cache-Control', async () => {

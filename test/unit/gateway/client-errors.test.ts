@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { type ClientError, statusForClientError } from '../../../src/gateway/client-errors.js';
+import {
+  type ClientError,
+  failedRequestLine,
+  statusForClientError,
+} from '../../../src/gateway/client-errors.js';
 
 const err = (code: string, extra: Partial<ClientError> & { reason?: string } = {}): ClientError =>
   Object.assign(new Error(extra.reason ?? code), { code, ...extra });
@@ -32,5 +36,27 @@ describe('statusForClientError (node parser error → the status nginx answers)'
     expect(statusForClientError(err('HPE_INVALID_VERSION', { rawPacket: packet('GET / HTTX/1.1') }))).toBe(
       400,
     );
+  });
+});
+
+describe('failedRequestLine (which request a parser error belongs to, for the log)', () => {
+  const packet = (s: string) => Buffer.from(s, 'latin1');
+  it.each([
+    ['the first request of the packet', 'GET /big HTTP/1.1\r\nX-Big: aaa', 20, 'GET /big HTTP/1.1'],
+    [
+      'garbage after an answered request',
+      'POST /run HTTP/1.1\r\nContent-Length: 0\r\n\r\nxyz garbage\r\n\r\n',
+      42,
+      'xyz garbage',
+    ],
+    [
+      'a bad header of the second request',
+      'GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\nBad Header\r\n',
+      40,
+      'GET /b HTTP/1.1',
+    ],
+    ['no packet', undefined, 0, ''],
+  ])('%s', (_what, raw, at, line) => {
+    expect(failedRequestLine(raw === undefined ? undefined : packet(raw), at)).toBe(line);
   });
 });

@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   autoGatewayWorkers,
+  DEFAULT_MAX_HEADER_BYTES,
   gatewayConfigFromFlags,
   parseDuration,
   parseGatewayConfigText,
@@ -183,7 +186,20 @@ describe('parseGatewayConfigText', () => {
     expect(c.listen).toEqual([{ kind: 'tcp', host: '127.0.0.1', port: 8080 }]);
     expect(c.workers).toBe(1);
     expect(c.maxBodyBytes).toBe(1024 * 1024);
+    expect(c.maxHeaderBytes).toBe(64 * 1024);
     expect(c.locations[0]).toMatchObject({ root: '/etc/gw/static', expiresMs: null });
+  });
+
+  it('max_header_size defaults to what the rendered nginx accepts (large_client_header_buffers N×size)', () => {
+    const site = readFileSync(join(import.meta.dirname, '../../../templates/nginx/site.conf.hbs'), 'utf8');
+    const m = /large_client_header_buffers (\d+) (\d+)k;/.exec(site);
+    expect(m).not.toBeNull();
+    expect(DEFAULT_MAX_HEADER_BYTES).toBe(Number(m?.[1]) * Number(m?.[2]) * 1024);
+    const rendered = readFileSync(
+      join(import.meta.dirname, '../../../templates/gateway/gateway.yaml.hbs'),
+      'utf8',
+    );
+    expect(rendered).toMatch(new RegExp(`^max_header_size: ${DEFAULT_MAX_HEADER_BYTES / 1024}k$`, 'm'));
   });
 
   it('trusted_proxies: none by default; CIDRs and addresses accepted, anything else refused at its position', () => {
@@ -280,6 +296,7 @@ describe('gatewayConfigFromFlags', () => {
         static: ['/static/=./static'],
         workers: 'auto',
         maxBody: '10m',
+        maxHeaderSize: '32k',
       },
       '/srv/app',
     );
@@ -288,7 +305,11 @@ describe('gatewayConfigFromFlags', () => {
       listen: [{ kind: 'tcp', host: '127.0.0.1', port: 9000 }],
       workers: 'auto',
       maxBodyBytes: 10485760,
+      maxHeaderBytes: 32768,
     });
+    expect(gatewayConfigFromFlags({ upstream: ['http://a:1'] }, '/').maxHeaderBytes).toBe(
+      DEFAULT_MAX_HEADER_BYTES,
+    );
     expect(c.locations).toMatchObject([
       { kind: 'static', path: '/static/', root: '/srv/app/static' },
       {
@@ -347,6 +368,9 @@ describe('gatewayConfigFromFlags', () => {
     expect(errorOf(() => gatewayConfigFromFlags({ upstream: ['http://a:1'], maxBody: 'lots' }, '/'))).toMatch(
       /^--max-body: /,
     );
+    expect(
+      errorOf(() => gatewayConfigFromFlags({ upstream: ['http://a:1'], maxHeaderSize: 'huge' }, '/')),
+    ).toMatch(/^--max-header-size: /);
     expect(errorOf(() => gatewayConfigFromFlags({ static: ['nodir'] }, '/'))).toMatch(/^--static nodir/);
     expect(errorOf(() => gatewayConfigFromFlags({}, '/'))).toMatch(/--config/);
   });
