@@ -10,7 +10,7 @@
 import { isIP } from 'node:net';
 import { clientView, trustedProxyList } from '../gateway/forwarding.js';
 import { APP_SECURITY_HEADERS, type EchoResponse, probePaths } from './contract.js';
-import { type HttpAnswer, httpRequest, jsonOf } from './http.js';
+import { type HttpAnswer, httpRequest, jsonOf, type Target } from './http.js';
 import { fail, pass, type ProbeDefinition } from './types.js';
 
 const SPOOFED_IP = '6.6.6.6';
@@ -103,10 +103,14 @@ export interface ExpectedClient {
  * address and scheme only when `source` is one of the stack's trusted_proxies (nginx realip,
  * the gateway's clientView: the same rule), else the connection's own.
  */
-export function expectedClient(source: string | null, trustedProxies: readonly string[]): ExpectedClient {
-  if (source === null) return { address: null, scheme: 'http' };
+export function expectedClient(
+  source: string | null,
+  trustedProxies: readonly string[],
+  connection: 'http' | 'https' = 'http',
+): ExpectedClient {
+  if (source === null) return { address: null, scheme: connection };
   const raw = Object.entries(SPOOFED_HEADERS).flat();
-  const view = clientView(source, 'http', raw, trustedProxyList(trustedProxies));
+  const view = clientView(source, connection, raw, trustedProxyList(trustedProxies));
   return { address: view.remoteAddress, scheme: view.scheme };
 }
 
@@ -158,6 +162,9 @@ export function securityHeaderProblems(
   return problems;
 }
 
+/** The scheme of the probe's own connection to the front: https on a TLS listener. */
+const connectionScheme = (front: Target): 'http' | 'https' => (front.tls ? 'https' : 'http');
+
 export const headersProbe: ProbeDefinition<Observation> = {
   id: 'headers',
   title:
@@ -168,7 +175,7 @@ export const headersProbe: ProbeDefinition<Observation> = {
   after: ['app/reach'],
   expect: (ctx) => {
     const source = probeSourceAddress(ctx.front.host) ?? null;
-    const want = expectedClient(source, ctx.plan.spec.proxy.trusted_proxies);
+    const want = expectedClient(source, ctx.plan.spec.proxy.trusted_proxies, connectionScheme(ctx.front));
     return (
       `REMOTE_ADDR ${want.address ?? 'the client'}, scheme ${want.scheme}, host ${ctx.front.hostHeader ?? HOST}, ` +
       'no spoofed forwarding header, HTTP_PROXY null, X-Frame-Options DENY from the app once'
@@ -198,7 +205,7 @@ export const headersProbe: ProbeDefinition<Observation> = {
       // reaches it next to the proxy's X-Forwarded-Proto.
       if (status !== 200 || !echo)
         return fail(`answered ${status} to a request with spoofed forwarding headers`);
-      const expected = expectedClient(source, trusted);
+      const expected = expectedClient(source, trusted, connectionScheme(ctx.front));
       const found = forwardingProblems(echo, expected, edge);
       problems.push(...found.map((p) => (seen.echoes.length > 1 ? `from ${source}: ${p}` : p)));
       if (!echo.host?.startsWith(host)) problems.push(`Host seen as ${echo.host}`);

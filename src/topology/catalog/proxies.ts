@@ -146,7 +146,7 @@ export const PROTOCOLS: Record<Protocol, ProtocolEntry> = {
     title: 'HTTP/1.1',
     keepalive: true,
     cgiStyle: false,
-    nginx: { pass: 'proxy_pass', params: null, prefix: 'proxy' },
+    nginx: { pass: 'proxy_pass', params: null, prefix: 'proxy', schemeParam: null },
     why: 'the app server speaks HTTP itself; the proxy adds X-Forwarded-* headers',
   },
   uwsgi: {
@@ -154,7 +154,7 @@ export const PROTOCOLS: Record<Protocol, ProtocolEntry> = {
     title: 'uwsgi',
     keepalive: false,
     cgiStyle: true,
-    nginx: { pass: 'uwsgi_pass', params: 'uwsgi_params', prefix: 'uwsgi' },
+    nginx: { pass: 'uwsgi_pass', params: 'uwsgi_params', prefix: 'uwsgi', schemeParam: 'UWSGI_SCHEME' },
     why: "uWSGI's native binary protocol: CGI variables in one packet, cheaper to parse than HTTP",
   },
   fastcgi: {
@@ -162,7 +162,7 @@ export const PROTOCOLS: Record<Protocol, ProtocolEntry> = {
     title: 'FastCGI',
     keepalive: true,
     cgiStyle: true,
-    nginx: { pass: 'fastcgi_pass', params: 'fastcgi_params', prefix: 'fastcgi' },
+    nginx: { pass: 'fastcgi_pass', params: 'fastcgi_params', prefix: 'fastcgi', schemeParam: null },
     why: 'FastCGI records carry CGI variables and the body over a persistent socket',
   },
   scgi: {
@@ -170,7 +170,7 @@ export const PROTOCOLS: Record<Protocol, ProtocolEntry> = {
     title: 'SCGI',
     keepalive: false,
     cgiStyle: true,
-    nginx: { pass: 'scgi_pass', params: 'scgi_params', prefix: 'scgi' },
+    nginx: { pass: 'scgi_pass', params: 'scgi_params', prefix: 'scgi', schemeParam: null },
     why: 'SCGI sends CGI variables as one netstring, then the body',
   },
   cgi: {
@@ -179,7 +179,7 @@ export const PROTOCOLS: Record<Protocol, ProtocolEntry> = {
     keepalive: false,
     cgiStyle: true,
     // nginx reaches CGI scripts through fcgiwrap, so its hop is FastCGI.
-    nginx: { pass: 'fastcgi_pass', params: 'fastcgi_params', prefix: 'fastcgi' },
+    nginx: { pass: 'fastcgi_pass', params: 'fastcgi_params', prefix: 'fastcgi', schemeParam: null },
     why: 'RFC 3875: a new process per request, variables in its environment, body on stdin',
   },
 };

@@ -235,7 +235,11 @@ export interface ProtocolEntry {
   /** The request reaches the app as CGI meta-variables (the httpoxy-relevant protocols). */
   cgiStyle: boolean;
   /** nginx directive and its params include file, where nginx speaks it directly. */
-  nginx: { pass: string; params: string | null; prefix: string } | null;
+  /**
+   * `schemeParam`: a variable of the protocol's own that names the scheme, sent next to
+   * HTTPS/REQUEST_SCHEME (uWSGI sets wsgi.url_scheme from UWSGI_SCHEME); null: none.
+   */
+  nginx: { pass: string; params: string | null; prefix: string; schemeParam: string | null } | null;
   why: string;
 }
 
