@@ -46,6 +46,7 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     buffering: true,
     buffersResponses: true,
     // gzip on for text types (templates/nginx/site.conf.hbs).
+    tlsRefusal: null,
     compresses: true,
     compressesStatic: true,
     websockets: true,
@@ -96,6 +97,8 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     buffersResponses: false,
     // The app's text answers and static text files, as nginx's gzip filter decides
     // (src/gateway/gzip.ts, `gzip:` in its config); a `.gz` sibling is sent as it is.
+    tlsRefusal:
+      'the gateway does not terminate TLS yet (its TLS listener is in progress): use proxy.kind nginx',
     compresses: true,
     compressesStatic: true,
     websockets: true,
@@ -131,6 +134,8 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     protocols: ['http'],
     buffering: false,
     buffersResponses: false,
+    tlsRefusal:
+      'there is no proxy to terminate TLS: the app server faces clients over plain HTTP; use proxy.kind nginx',
     compresses: false,
     compressesStatic: false,
     websockets: true,

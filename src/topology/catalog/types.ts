@@ -188,6 +188,11 @@ export interface ProxyEntry {
   compressesStatic: boolean;
   websockets: boolean;
   /**
+   * It terminates TLS with proxy.tls's certificate (null: it cannot yet, and why — validation
+   * refuses proxy.tls with it).
+   */
+  tlsRefusal: string | null;
+  /**
    * It sets X-Forwarded-For/-Proto (and their CGI variables) from the connection, replacing
    * what a client sent: the app may trust them (the deploy README's app contract).
    */
