@@ -124,6 +124,9 @@ export function forwardingProblems(echo: EchoResponse, expected: ExpectedClient,
     problems.push(`REMOTE_ADDR ${echo.remote_addr === '' ? '(empty)' : echo.remote_addr} (client ${client})`);
   if (echo.scheme !== expected.scheme)
     problems.push(`scheme seen as ${echo.scheme} (want ${expected.scheme})`);
+  // The URLs the framework writes into pages, redirects and e-mails (Django, Flask).
+  if (typeof echo.absolute_url === 'string' && !echo.absolute_url.startsWith(`${expected.scheme}://`))
+    problems.push(`the app builds absolute URLs as ${echo.absolute_url} (want ${expected.scheme}://…)`);
   if (!edge) return problems;
   for (const forwarded of [echo.headers['x-forwarded-for'], echo.environ.HTTP_X_FORWARDED_FOR])
     if (forwarded !== undefined && forwarded !== null && forwarded !== client)
@@ -209,7 +212,9 @@ export const headersProbe: ProbeDefinition<Observation> = {
       const found = forwardingProblems(echo, expected, edge);
       problems.push(...found.map((p) => (seen.echoes.length > 1 ? `from ${source}: ${p}` : p)));
       if (!echo.host?.startsWith(host)) problems.push(`Host seen as ${echo.host}`);
-      told.push(`from ${source}: REMOTE_ADDR ${echo.remote_addr}, scheme ${echo.scheme}`);
+      told.push(
+        `from ${source}: REMOTE_ADDR ${echo.remote_addr}, scheme ${echo.scheme}${echo.absolute_url ? `, app builds ${echo.absolute_url}` : ''}`,
+      );
     }
     if (seen.frame.status !== 200) problems.push(`${probePaths.frame()} answered ${seen.frame.status}`);
     else
