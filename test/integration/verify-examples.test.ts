@@ -38,6 +38,8 @@ const MUST_RUN: Record<string, string[]> = {
   'default.yaml': ['app/headers', 'app/check:GET /'],
   'bottle-cgi-gateway.yaml': ['app/roundtrip', 'static /static//static-file'],
   'cgi-fcgiwrap-nginx.yaml': ['app/backend-down', 'app/upload-chunked', 'app/check:GET /hello/there'],
+  // HTTPS: the handshake (versions, ALPN h2), the redirect, HSTS, and the app seeing https.
+  'django-uwsgi-nginx-tls.yaml': ['app/tls', 'app/https-redirect', 'app/hsts', 'app/headers', 'app/unknown-host'],
 };
 
 describeWith({
