@@ -5,19 +5,23 @@
 // of their own. Each proof is shown able to fail: the same stack with the guarding line
 // taken out of (or put back into) the render fails the probe that guards it.
 
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import type { Artifact } from '../../src/render/artifacts.js';
 import type { StackReport } from '../../src/report/types.js';
-import { readAccountBook } from '../../src/runtime/users.js';
+import { readAccountBook, resolveIds, sandboxAccounts } from '../../src/runtime/users.js';
 import { type VerifyOptions, verifyStack } from '../../src/runtime/verify.js';
 import { readStackSpec } from '../../src/stack/parse.js';
+
+import { CONFORMANCE_STACKS, conformanceYaml, stageConformanceApp } from '../helpers/conformance-stacks.js';
 import { describeWith } from '../helpers/tools.js';
 import { ROOT } from '../helpers/verify-cli.js';
 
 const work = mkdtempSync(join(tmpdir(), 'stackgen-tls-'));
+// The apps run as their own accounts: they must reach the staged real apps below it.
+chmodSync(work, 0o755);
 const names = new Set<string>();
 afterAll(() => {
   for (const entry of readdirSync(tmpdir()))
@@ -80,6 +84,14 @@ const edit =
       ? { ...a, content: change(a.content) }
       : a;
 
+/** As root the app runs as its own account (or a stand-in): it must own what it writes. */
+const ownerOf = (name: string) => {
+  if (process.getuid?.() !== 0) return undefined;
+  const book = readAccountBook();
+  const { app, group } = sandboxAccounts(book, { app: name, group: name, proxy: 'www-data' }).users;
+  return resolveIds(book, app, group);
+};
+
 const probe = (r: StackReport, id: string) => r.passes[0]!.probes.find((p) => p.probe === id);
 const TLS_PROBES = ['tls', 'https-redirect', 'hsts', 'headers', 'unknown-host'];
 
@@ -103,6 +115,45 @@ describeWith({
       if (shape.framework !== 'wsgi') expect(probe(r, 'headers')?.actual).toMatch(/app builds https:\/\//);
       expect(probe(r, 'tls')?.actual).toMatch(/TLSv1\.2 and TLSv1\.3 verified; .*ALPN h2/);
       expect(r.outcome).toBe('pass');
+    },
+    120_000,
+  );
+
+  // The TLS probes on apps nobody here wrote (the conformance suite's): each answers with its
+  // own pages, redirects and statuses, and the probes hold all the same.
+  const REAL = CONFORMANCE_STACKS.filter(
+    (c) =>
+      c.path.proxy === 'nginx' &&
+      ((c.app === 'httpbin' && c.path.protocol === 'http') ||
+        (c.app === 'radicale' && c.path.protocol === 'scgi') ||
+        (c.app === 'hgweb' && c.mount !== undefined)),
+  );
+  it.each(REAL.map((c) => [c.name, c] as const))(
+    '%s (a real app) over TLS: the TLS probes pass',
+    async (_n, c) => {
+      const dir = join(work, `${c.name}-tls`);
+      await stageConformanceApp(c, join(dir, 'app'), join(dir, 'app'), ownerOf(c.name));
+      const file = join(dir, 'stack.yaml');
+      names.add(c.name);
+      writeFileSync(
+        file,
+        conformanceYaml(c, join(dir, 'app')).replace(
+          '  max_body: 64m\n',
+          '  max_body: 64m\n  server_name: conformance.example\n  tls: {cert: /etc/ssl/certs/c.pem, key: /etc/ssl/private/c.key}\n',
+        ),
+      );
+      const r = await verifyStack(readStackSpec(file), {
+        ...options(),
+        probeApp: false,
+        readyDeadlineMs: 30_000,
+      });
+      const failed = r.passes[0]!.probes.filter((p) => p.status === 'fail').map(
+        (p) => `${p.key}: ${p.actual}`,
+      );
+      expect(r.passes[0]!.notReady, JSON.stringify(r.passes[0]!.notReady)).toBeNull();
+      expect(failed).toEqual([]);
+      for (const id of ['tls', 'https-redirect', 'hsts', 'unknown-host'])
+        expect(probe(r, id)?.status, id).toBe('pass');
     },
     120_000,
   );

@@ -39,7 +39,13 @@ const MUST_RUN: Record<string, string[]> = {
   'bottle-cgi-gateway.yaml': ['app/roundtrip', 'static /static//static-file'],
   'cgi-fcgiwrap-nginx.yaml': ['app/backend-down', 'app/upload-chunked', 'app/check:GET /hello/there'],
   // HTTPS: the handshake (versions, ALPN h2), the redirect, HSTS, and the app seeing https.
-  'django-uwsgi-nginx-tls.yaml': ['app/tls', 'app/https-redirect', 'app/hsts', 'app/headers', 'app/unknown-host'],
+  'django-uwsgi-nginx-tls.yaml': [
+    'app/tls',
+    'app/https-redirect',
+    'app/hsts',
+    'app/headers',
+    'app/unknown-host',
+  ],
 };
 
 describeWith({
