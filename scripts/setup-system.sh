@@ -15,6 +15,7 @@ packages=(
   supervisor fcgiwrap wrk
   systemd util-linux
   python3-httpbin mercurial radicale
+  openssl
 )
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq

@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { StackgenError } from '../errors.js';
 
 export interface ThrowawayCertificate {
   ca: string;
@@ -21,7 +22,26 @@ export function certificateNames(serverName: string): string[] {
   return names.length > 0 ? names.map((n) => n.replace(/^\./, '*.')) : ['localhost'];
 }
 
-const openssl = (args: string[], cwd: string) => execFileSync('openssl', args, { cwd, stdio: 'pipe' });
+function openssl(args: string[], cwd: string): void {
+  try {
+    execFileSync('openssl', args, { cwd, stdio: 'pipe' });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { stderr?: Buffer };
+    if (e.code === 'ENOENT')
+      throw new StackgenError(
+        'SG_ERR_TOOL_MISSING',
+        'openssl is missing: verify and check make the certificate that stands in for proxy.tls with it',
+        { hint: 'apt-get install openssl', cause: err },
+      );
+    throw new StackgenError(
+      'SG_ERR_INTERNAL',
+      `openssl ${args[0]} failed: ${e.stderr?.toString().trim() ?? e.message}`,
+      {
+        cause: err,
+      },
+    );
+  }
+}
 
 /** A CA and a leaf certificate for `names` (EC P-256, valid 2 days) under `dir`/tls. */
 export function createThrowawayCertificate(dir: string, names: string[]): ThrowawayCertificate {
