@@ -97,7 +97,7 @@ const TLS_PROBES = ['tls', 'https-redirect', 'hsts', 'headers', 'unknown-host'];
 
 describeWith({
   tools: ['nginx', 'uwsgi', 'gunicorn', 'openssl'],
-  pythonModules: ['flask', 'django', 'gunicorn'],
+  pythonModules: ['flask', 'django', 'gunicorn', 'fastapi', 'uvicorn', 'httpbin', 'radicale', 'mercurial'],
 })('HTTPS at nginx with certificate files', () => {
   const good: Array<[string, Shape]> = [
     ['tls-http', { framework: 'flask', server: 'gunicorn', protocol: 'http' }],
@@ -118,6 +118,25 @@ describeWith({
     },
     120_000,
   );
+
+  it('FastAPI on uvicorn with WebSockets: wss:// through nginx echoes (the Upgrade over TLS)', async () => {
+    names.add('tls-wss');
+    const file = join(work, 'tls-wss.yaml');
+    writeFileSync(
+      file,
+      `name: tls-wss
+app: {framework: fastapi, entry: main:app, root: ${join(ROOT, 'examples/apps/fastapi')}, websockets: true}
+serve: {server: uvicorn}
+proxy:
+  kind: nginx
+  server_name: api.example
+  tls: {cert: /etc/ssl/certs/api.pem, key: /etc/ssl/private/api.key}
+processes: {manager: none}
+`,
+    );
+    const r = await verifyStack(readStackSpec(file), options());
+    for (const id of ['tls', 'websocket-echo', 'headers']) expect(probe(r, id)?.status, id).toBe('pass');
+  }, 120_000);
 
   // The TLS probes on apps nobody here wrote (the conformance suite's): each answers with its
   // own pages, redirects and statuses, and the probes hold all the same.
