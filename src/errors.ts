@@ -139,6 +139,11 @@ export const ERROR_CATALOGUE = {
       'app.env_file is missing, unreadable, not owned by root, readable by group or others, or has lines systemd and the supervisor wrapper would read differently; `stackgen install` changed nothing.',
     exit: 'installFailed',
   },
+  SG_ERR_TLS_FILES: {
+    description:
+      "proxy.tls's certificate or key is missing, unreadable, not a pair, expired, or the key is readable by group or others; `stackgen install` changed nothing.",
+    exit: 'installFailed',
+  },
   SG_ERR_NOT_INSTALLED: {
     description: '`stackgen uninstall` found no record of an install of this stack.',
     exit: 'installFailed',

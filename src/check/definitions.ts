@@ -12,6 +12,7 @@ import { contractFacts } from '../render/app-contract.js';
 import { APP_CONTRACTS, type SettingsValues } from '../topology/catalog/app-contracts.js';
 import { MANAGERS } from '../topology/catalog/proxies.js';
 import { recipeChecks } from '../topology/catalog/recipes.js';
+import { tlsFileProblems } from '../tls/files.js';
 import { describeEnd, judgeExitCode, type ToolOutput } from './judge.js';
 
 /** Debian's interpreter: the one supervisor's package installs its modules for. */
@@ -432,9 +433,41 @@ const staticDirectories: CheckDefinition = {
     })),
 };
 
+/**
+ * proxy.tls's certificate files (the user's, not the throwaway one `nginx -t` ran with): they
+ * exist, the key belongs to the certificate, it has not expired, and the key is private.
+ * `nginx -t` would say only "cannot load certificate", and only on the host itself.
+ */
+const tlsFiles: CheckDefinition = {
+  id: 'tls-files',
+  steps: (ctx) => {
+    const tls = ctx.plan.site.tls;
+    if (tls === null || ctx.plan.spec.proxy.tls === 'off' || !('cert' in ctx.plan.spec.proxy.tls)) return [];
+    const files = tls.replaces ?? tls;
+    return [
+      {
+        check: 'tls-files',
+        title: 'proxy.tls certificate and key',
+        subject: files.cert,
+        need: null,
+        prepare: NO_PREPARE,
+        action: {
+          kind: 'call',
+          run: async () => {
+            const problems = tlsFileProblems(files.cert, files.key);
+            if (problems.length > 0) throw new Error(problems.join('; '));
+            return `${files.key} matches ${files.cert}`;
+          },
+        },
+      },
+    ];
+  },
+};
+
 /** Every check, in the order they are reported. */
 export const CHECKS: readonly CheckDefinition[] = [
   staticDirectories,
+  tlsFiles,
   componentChecks,
   appImport,
   appSettings,

@@ -15,7 +15,9 @@ import { buildPlan, type Plan } from '../render/plan.js';
 import { writeArtifacts } from '../render/write.js';
 import { ipv6LoopbackAvailable } from '../runtime/sandbox.js';
 import { readAccountBook, sandboxAccounts } from '../runtime/users.js';
+import { certificateNames, createThrowawayCertificate } from '../tls/throwaway-ca.js';
 import { sandboxSite } from '../topology/site.js';
+import { allListens } from '../topology/types.js';
 
 /** The repository (or installed package) root: bin/stackgen.js lives under it. */
 const PACKAGE_ROOT = resolve(import.meta.dirname, '..', '..');
@@ -32,7 +34,9 @@ export interface Sandbox {
 export async function renderSandbox(l: Loaded, options: { prefix?: string } = {}): Promise<Sandbox> {
   const specPorts = [
     ...new Set(
-      l.topology.components.flatMap((c) => c.listen.flatMap((ep) => (ep.kind === 'tcp' ? [ep.port] : []))),
+      l.topology.components.flatMap((c) =>
+        allListens(c).flatMap((ep) => (ep.kind === 'tcp' ? [ep.port] : [])),
+      ),
     ),
   ];
   const free = await freeLoopbackPorts(specPorts.length);
@@ -43,6 +47,11 @@ export async function renderSandbox(l: Loaded, options: { prefix?: string } = {}
     const root = process.getuid?.() === 0;
     const site = sandboxSite(spec, {
       dir,
+      // nginx -t loads the certificate: a throwaway one stands in; the tls-files check judges the user's.
+      tls:
+        spec.proxy.tls === 'off'
+          ? null
+          : createThrowawayCertificate(dir, certificateNames(spec.proxy.server_name)),
       baseDir: l.loaded.baseDir,
       ports,
       stackgenCommand: [process.execPath, join(PACKAGE_ROOT, 'bin', 'stackgen.js')],

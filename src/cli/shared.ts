@@ -1,5 +1,6 @@
 // Pieces every spec-reading command shares: find stack.yaml, parse it, resolve, plan.
 
+import { certificateChain } from '../tls/files.js';
 import { realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
@@ -46,7 +47,11 @@ export function parseCores(value: string | number | undefined): number {
 
 /** Plan against the production site. */
 export function productionPlan(l: Loaded, baseDir?: string): Plan {
-  const site: Site = productionSite(l.loaded.spec, { baseDir: baseDir ?? l.loaded.baseDir });
+  const base = baseDir ?? l.loaded.baseDir;
+  const tls = l.loaded.spec.proxy.tls;
+  // Whether the certificate file carries its chain decides OCSP stapling (read here, at the edge).
+  const certChain = tls !== 'off' && 'cert' in tls ? certificateChain(resolve(base, tls.cert)) : false;
+  const site: Site = productionSite(l.loaded.spec, { baseDir: base, certChain });
   return buildPlan(l.topology, site, basename(resolve(l.loaded.file)));
 }
 

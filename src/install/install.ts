@@ -1,6 +1,7 @@
 // `stackgen install` and `stackgen uninstall` as functions: the CLI commands and the
 // machine target (which installs inside its throwaway host) run this same code.
 
+import { tlsFileProblems } from '../tls/files.js';
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { execa } from 'execa';
@@ -66,6 +67,19 @@ export async function installStack(plan: Plan, file: string, o: InstallOptions):
       `refusing to install ${plan.name}:\n  ${secrets.join('\n  ')}`,
       {
         hint: 'nothing was changed; the file holds secrets: owned by root, mode 600',
+      },
+    );
+  // proxy.tls's files: nginx would refuse to start on a missing or mismatched pair, and a key
+  // others can read is a stolen identity waiting to happen.
+  const tls = plan.site.tls;
+  const certificate = tls && plan.spec.proxy.tls !== 'off' && 'cert' in plan.spec.proxy.tls ? tls : null;
+  const tlsProblems = certificate ? tlsFileProblems(certificate.cert, certificate.key) : [];
+  if (tlsProblems.length > 0)
+    throw new StackgenError(
+      'SG_ERR_TLS_FILES',
+      `refusing to install ${plan.name}:\n  ${tlsProblems.join('\n  ')}`,
+      {
+        hint: 'nothing was changed; put the certificate (fullchain) and its key where proxy.tls names them, the key owned by root, mode 600',
       },
     );
   const problems = installProblems(plan, facts);

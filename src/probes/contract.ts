@@ -139,6 +139,8 @@ export interface EchoResponse {
   multithread: boolean | null;
   pid: number;
   environ: ProbeEnviron;
+  /** An absolute URL the framework built (Django build_absolute_uri, Flask url_for _external); null for the others. */
+  absolute_url?: string | null;
 }
 
 /** /__probe/slow: slept from `start` to `end` (epoch seconds) with the concurrency model's sleep. */

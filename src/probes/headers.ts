@@ -10,7 +10,7 @@
 import { isIP } from 'node:net';
 import { clientView, trustedProxyList } from '../gateway/forwarding.js';
 import { APP_SECURITY_HEADERS, type EchoResponse, probePaths } from './contract.js';
-import { type HttpAnswer, httpRequest, jsonOf } from './http.js';
+import { type HttpAnswer, httpRequest, jsonOf, type Target } from './http.js';
 import { fail, pass, type ProbeDefinition } from './types.js';
 
 const SPOOFED_IP = '6.6.6.6';
@@ -103,10 +103,14 @@ export interface ExpectedClient {
  * address and scheme only when `source` is one of the stack's trusted_proxies (nginx realip,
  * the gateway's clientView: the same rule), else the connection's own.
  */
-export function expectedClient(source: string | null, trustedProxies: readonly string[]): ExpectedClient {
-  if (source === null) return { address: null, scheme: 'http' };
+export function expectedClient(
+  source: string | null,
+  trustedProxies: readonly string[],
+  connection: 'http' | 'https' = 'http',
+): ExpectedClient {
+  if (source === null) return { address: null, scheme: connection };
   const raw = Object.entries(SPOOFED_HEADERS).flat();
-  const view = clientView(source, 'http', raw, trustedProxyList(trustedProxies));
+  const view = clientView(source, connection, raw, trustedProxyList(trustedProxies));
   return { address: view.remoteAddress, scheme: view.scheme };
 }
 
@@ -120,6 +124,9 @@ export function forwardingProblems(echo: EchoResponse, expected: ExpectedClient,
     problems.push(`REMOTE_ADDR ${echo.remote_addr === '' ? '(empty)' : echo.remote_addr} (client ${client})`);
   if (echo.scheme !== expected.scheme)
     problems.push(`scheme seen as ${echo.scheme} (want ${expected.scheme})`);
+  // The URLs the framework writes into pages, redirects and e-mails (Django, Flask).
+  if (typeof echo.absolute_url === 'string' && !echo.absolute_url.startsWith(`${expected.scheme}://`))
+    problems.push(`the app builds absolute URLs as ${echo.absolute_url} (want ${expected.scheme}://…)`);
   if (!edge) return problems;
   for (const forwarded of [echo.headers['x-forwarded-for'], echo.environ.HTTP_X_FORWARDED_FOR])
     if (forwarded !== undefined && forwarded !== null && forwarded !== client)
@@ -158,6 +165,9 @@ export function securityHeaderProblems(
   return problems;
 }
 
+/** The scheme of the probe's own connection to the front: https on a TLS listener. */
+const connectionScheme = (front: Target): 'http' | 'https' => (front.tls ? 'https' : 'http');
+
 export const headersProbe: ProbeDefinition<Observation> = {
   id: 'headers',
   title:
@@ -168,7 +178,7 @@ export const headersProbe: ProbeDefinition<Observation> = {
   after: ['app/reach'],
   expect: (ctx) => {
     const source = probeSourceAddress(ctx.front.host) ?? null;
-    const want = expectedClient(source, ctx.plan.spec.proxy.trusted_proxies);
+    const want = expectedClient(source, ctx.plan.spec.proxy.trusted_proxies, connectionScheme(ctx.front));
     return (
       `REMOTE_ADDR ${want.address ?? 'the client'}, scheme ${want.scheme}, host ${ctx.front.hostHeader ?? HOST}, ` +
       'no spoofed forwarding header, HTTP_PROXY null, X-Frame-Options DENY from the app once'
@@ -198,11 +208,13 @@ export const headersProbe: ProbeDefinition<Observation> = {
       // reaches it next to the proxy's X-Forwarded-Proto.
       if (status !== 200 || !echo)
         return fail(`answered ${status} to a request with spoofed forwarding headers`);
-      const expected = expectedClient(source, trusted);
+      const expected = expectedClient(source, trusted, connectionScheme(ctx.front));
       const found = forwardingProblems(echo, expected, edge);
       problems.push(...found.map((p) => (seen.echoes.length > 1 ? `from ${source}: ${p}` : p)));
       if (!echo.host?.startsWith(host)) problems.push(`Host seen as ${echo.host}`);
-      told.push(`from ${source}: REMOTE_ADDR ${echo.remote_addr}, scheme ${echo.scheme}`);
+      told.push(
+        `from ${source}: REMOTE_ADDR ${echo.remote_addr}, scheme ${echo.scheme}${echo.absolute_url ? `, app builds ${echo.absolute_url}` : ''}`,
+      );
     }
     if (seen.frame.status !== 200) problems.push(`${probePaths.frame()} answered ${seen.frame.status}`);
     else

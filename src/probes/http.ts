@@ -2,7 +2,9 @@
 // really are concurrent; every request has a deadline, so a hanging hop is a failed probe,
 // never a hung verify; arrival times of body chunks are kept for the streaming probe.
 
-import { request } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { request as plainRequest } from 'node:http';
+import { request as tlsRequest } from 'node:https';
 
 export interface Target {
   host: string;
@@ -15,6 +17,18 @@ export interface Target {
    * absolute URLs and go through `absoluteTarget`.
    */
   mount?: string | undefined;
+  /** Speak TLS: trust `caFile` only (null: the system's store), send `servername` as SNI. */
+  tls?: TargetTls | undefined;
+}
+
+export interface TargetTls {
+  caFile: string | null;
+  servername: string;
+}
+
+/** The TLS client options for a target: its CA alone, its SNI name, the name checked. */
+export function tlsClientOptions(tls: TargetTls): { ca?: Buffer; servername: string } {
+  return { ...(tls.caFile === null ? {} : { ca: readFileSync(tls.caFile) }), servername: tls.servername };
 }
 
 /** The same front, for absolute URLs (app.static, checks, proxy.unbuffered prefixes). */
@@ -33,16 +47,23 @@ export function mountedPath(target: Target, path: string): string {
  * real host another server (Debian's default site) answers any other name.
  */
 export function frontTarget(plan: {
-  front: { listen: { host: string; port: number } };
+  front: { listen: { host: string; port: number }; tlsListens?: Array<{ host: string; port: number }> };
   spec: { proxy: { server_name: string }; app: { mount: string } };
+  site?: { tls: { trustedCa: string | null } | null };
 }): Target {
-  const { host, port } = plan.front.listen;
+  // With proxy.tls the app is reached over https (the http addresses may only redirect).
+  const tlsListen = plan.site?.tls ? plan.front.tlsListens?.[0] : undefined;
+  const { host, port } = tlsListen ?? plan.front.listen;
   const name = plan.spec.proxy.server_name.split(/\s+/)[0] ?? '_';
+  const hostHeader = name === '_' || name === '' ? undefined : name;
   return {
     host: host === '0.0.0.0' ? '127.0.0.1' : host === '::' || host === '[::]' ? '::1' : host,
     port,
-    hostHeader: name === '_' || name === '' ? undefined : name,
+    hostHeader,
     mount: plan.spec.app.mount === '/' ? '' : plan.spec.app.mount,
+    ...(tlsListen && plan.site?.tls
+      ? { tls: { caFile: plan.site.tls.trustedCa, servername: hostHeader ?? 'localhost' } }
+      : {}),
   };
 }
 
@@ -109,8 +130,10 @@ export function httpRequest(target: Target, path: string, options: HttpOptions =
     );
     const onAbort = () => fail(new HttpProbeError('interrupted', 'aborted'));
     options.signal?.addEventListener('abort', onAbort, { once: true });
+    const request = target.tls ? tlsRequest : plainRequest;
     const req = request(
       {
+        ...(target.tls ? tlsClientOptions(target.tls) : {}),
         host: target.host,
         port: target.port,
         path: mountedPath(target, path),

@@ -15,6 +15,7 @@ import { roundtripProbe } from './roundtrip.js';
 import { staticProbe } from './static.js';
 import { streamingProbe } from './streaming.js';
 import type { AnyProbe } from './types.js';
+import { hstsProbe, httpsRedirectProbe, tlsProbe } from './tls.js';
 import { unknownHostProbe } from './unknown-host.js';
 import { websocketProbe } from './websocket.js';
 
@@ -30,6 +31,9 @@ export const PROBES: ReadonlyArray<AnyProbe> = [
   listenAddressesProbe,
   unknownHostProbe,
   requestFramingProbe,
+  tlsProbe,
+  httpsRedirectProbe,
+  hstsProbe,
   streamingProbe,
   compressionProbe,
   websocketProbe,

@@ -8,9 +8,11 @@
 
 import { isUtf8 } from 'node:buffer';
 import { createHash, randomBytes } from 'node:crypto';
-import { request } from 'node:http';
+import { request as plainRequest } from 'node:http';
+import { request as tlsRequest } from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
+import { type TargetTls, tlsClientOptions } from './http.js';
 
 /** RFC 6455 §1.3: the GUID appended to Sec-WebSocket-Key to form Sec-WebSocket-Accept. */
 const ACCEPT_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -213,6 +215,8 @@ export interface ConnectOptions {
   /** Deadline for the whole handshake. */
   timeoutMs?: number;
   maxPayload?: number;
+  /** For wss://: trust this CA alone (null: the system's) and send this SNI name. */
+  tls?: TargetTls | undefined;
 }
 
 /** An open WebSocket connection; messages queue until receive() takes them. */
@@ -414,18 +418,22 @@ export class WebSocketClient {
 }
 
 /**
- * Open a WebSocket (RFC 6455 §4.1 client handshake) to a ws:// URL. Rejects with
+ * Open a WebSocket (RFC 6455 §4.1 client handshake) to a ws:// or wss:// URL. Rejects with
  * WS_HANDSHAKE and the HTTP status when the server answers anything but a valid 101.
  */
 export function connectWebSocket(url: string, options: ConnectOptions = {}): Promise<WebSocketClient> {
   const target = new URL(url);
-  if (target.protocol !== 'ws:') throw new WebSocketError('WS_HANDSHAKE', `only ws:// is supported: ${url}`);
+  const secure = target.protocol === 'wss:';
+  if (!secure && target.protocol !== 'ws:')
+    throw new WebSocketError('WS_HANDSHAKE', `only ws:// and wss:// are supported: ${url}`);
+  const request = secure ? tlsRequest : plainRequest;
   const key = randomBytes(16).toString('base64');
   const timeoutMs = options.timeoutMs ?? 5000;
   return new Promise((resolve, reject) => {
     const req = request({
-      host: target.hostname,
-      port: target.port || 80,
+      ...(secure ? tlsClientOptions(options.tls ?? { caFile: null, servername: target.hostname }) : {}),
+      host: target.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: target.port || (secure ? 443 : 80),
       path: target.pathname + target.search,
       socketPath: options.socketPath,
       headers: {

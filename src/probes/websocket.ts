@@ -26,10 +26,14 @@ export const websocketProbe: ProbeDefinition<Observed> = {
   expect: () => '101, text and 70 000-byte binary message echoed, clean close 1000',
   async observe(ctx) {
     try {
+      // wss:// on a TLS front; the stack's own name as Host (on a real name, any other is refused).
+      const host = ctx.front.host.includes(':') ? `[${ctx.front.host}]` : ctx.front.host;
       const ws = await connectWebSocket(
-        `ws://${ctx.front.host}:${ctx.front.port}${mountedPath(ctx.front, probePaths.ws())}`,
+        `${ctx.front.tls ? 'wss' : 'ws'}://${host}:${ctx.front.port}${mountedPath(ctx.front, probePaths.ws())}`,
         {
           timeoutMs: 5000,
+          tls: ctx.front.tls,
+          ...(ctx.front.hostHeader ? { headers: { Host: ctx.front.hostHeader } } : {}),
         },
       );
       try {

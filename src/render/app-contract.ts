@@ -16,7 +16,17 @@ export function isLoopbackHost(host: string): boolean {
 export function contractFacts(plan: Plan): ContractFacts {
   const spec = plan.spec;
   const names = spec.proxy.server_name.split(/\s+/).filter((n) => n !== '' && n !== '_');
-  const ports = [...new Set(plan.front.listens.map((l) => l.port))];
+  const tls = spec.proxy.tls === 'off' || plan.front.tlsListens.length === 0 ? null : spec.proxy.tls;
+  // The origins a browser uses: https ones with TLS, and http ones where http serves the app.
+  const schemePorts: Array<[string, number]> = [
+    ...(tls
+      ? [...new Set(plan.front.tlsListens.map((l) => l.port))].map((p): [string, number] => ['https', p])
+      : []),
+    ...(tls?.redirect_http
+      ? []
+      : [...new Set(plan.front.listens.map((l) => l.port))].map((p): [string, number] => ['http', p])),
+  ];
+  const DEFAULT_PORT: Record<string, number> = { http: 80, https: 443 };
   const front = PROXIES[plan.front.kind];
   const hasFront = front.process !== null;
   // The app server's own endpoints (or the CGI bridge's); with no front it faces clients.
@@ -29,7 +39,10 @@ export function contractFacts(plan: Plan): ContractFacts {
     origins: names
       .filter((n) => !n.startsWith('~') && !n.startsWith('*'))
       .map((n) => n.replace(/^\./, ''))
-      .flatMap((n) => ports.map((p) => (p === 80 ? `http://${n}` : `http://${n}:${p}`))),
+      .flatMap((n) =>
+        schemePorts.map(([s, p]) => (p === DEFAULT_PORT[s] ? `${s}://${n}` : `${s}://${n}:${p}`)),
+      ),
+    tls: tls ? { redirect: tls.redirect_http, hsts: tls.hsts !== 'off' } : null,
     front: hasFront ? { title: front.title, forwardedFromConnection: front.forwardedFromConnection } : null,
     appExposedAt: exposed ? nginxAddress(exposed) : null,
     appListens: endpoints.map(nginxAddress).join(', ') || 'the front itself (CGI)',

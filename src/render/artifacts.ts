@@ -112,6 +112,10 @@ export function renderArtifacts(plan: Plan): Artifact[] {
       appContract: appContractItems(plan),
       frameworkTitle: FRAMEWORKS[plan.spec.app.framework].title,
       appSettingsChecked: Boolean(APP_CONTRACTS[plan.spec.app.framework]?.settings),
+      certificate:
+        plan.site.tls && plan.spec.proxy.tls !== 'off' && 'cert' in plan.spec.proxy.tls
+          ? { cert: plan.site.tls.cert, key: plan.site.tls.key, webroot: plan.site.acmeWebroot }
+          : null,
       // The render's warnings stay with the files: whoever deploys them reads the README, not the render's output.
       caveats: checkRules(plan.spec)
         .filter((d) => d.severity === 'warning')

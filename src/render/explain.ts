@@ -32,6 +32,12 @@ function hopLabel(plan: Plan, hop: Hop): string {
       : endpoints.map((ep) => bindEndpoint(ep, plan.site));
   const via = bound.length ? ` ${bound.map(nginxAddress).join(', ')}` : '';
   const protocol = hop.protocol === 'file' ? 'sendfile' : hop.protocol.toUpperCase();
+  // proxy.tls: clients come in over HTTPS; the http addresses serve the app too, or only redirect.
+  const tls = plan.spec.proxy.tls;
+  if (hop.from === 'client' && tls !== 'off' && plan.front.tlsListens.length > 0) {
+    const https = `HTTPS ${plan.front.tlsListens.map(nginxAddress).join(', ')}`;
+    return tls.redirect_http ? `${https} (HTTP${via}: 301 to https)` : `${https}, HTTP${via}`;
+  }
   return `${protocol}${via}`;
 }
 

@@ -1,57 +1,46 @@
 // stack.yaml `proxy.tls` → the `tls:` block of the rendered gateway.yaml: a straight mapping,
 // because the gateway config mirrors the stack.yaml keys (cert, key, listen, redirect_http,
-// hsts, http2; src/gateway/config.ts). Pure. The ACME form (`{acme: …}`) is not a gateway
-// config of files: it renders no block here.
+// hsts, http2; src/gateway/config.ts). The certificate files are the site's (a sandbox's
+// throwaway-CA certificate, or the production files), the listeners the plan's TLS addresses
+// (a sandbox's free ports). Pure.
 
-/** The certificate-files form of stack.yaml `proxy.tls`, as the spec schema will give it. */
-export interface StackTlsFiles {
-  cert: string;
-  key: string;
-  listen?: readonly string[] | undefined;
-  redirect_http?: boolean | undefined;
-  hsts?: 'off' | { max_age?: number; include_subdomains?: boolean; preload?: boolean } | undefined;
-  http2?: boolean | undefined;
-}
+import type { NormalizedTls } from '../stack/normalize.js';
+import type { SiteTls } from '../topology/site.js';
 
 /** What gateway.yaml.hbs renders under `tls:`. */
 export interface GatewayTlsView {
   cert: string;
   key: string;
-  /** null: the gateway's default (:443). */
-  listen: readonly string[] | null;
+  listen: readonly string[];
   redirectHttp: boolean;
   /** null: hsts off. */
   hsts: { maxAge: number; includeSubdomains: boolean; preload: boolean } | null;
   http2: boolean;
 }
 
-const isFilesForm = (tls: unknown): tls is StackTlsFiles =>
-  typeof tls === 'object' &&
-  tls !== null &&
-  typeof (tls as { cert?: unknown }).cert === 'string' &&
-  typeof (tls as { key?: unknown }).key === 'string';
-
 /**
- * The gateway's `tls:` view for a stack's `proxy.tls` (pure): null when the stack has none,
- * says `off`, or uses ACME. Defaults are the gateway config's own (redirect on, HSTS two
- * years without includeSubDomains/preload, http2 on), written out so the file says them.
+ * The gateway's `tls:` view (pure): null when proxy.tls is off or the site has no certificate
+ * files. Every option is written out, so the file says the defaults it runs with.
  */
-export function gatewayTlsView(tls: unknown): GatewayTlsView | null {
-  if (!isFilesForm(tls)) return null;
-  const hsts = tls.hsts ?? {};
+export function gatewayTlsView(
+  tls: 'off' | NormalizedTls,
+  files: Pick<SiteTls, 'cert' | 'key'> | null,
+  listens: ReadonlyArray<{ host: string; port: number }>,
+): GatewayTlsView | null {
+  if (tls === 'off' || files === null || listens.length === 0) return null;
   return {
-    cert: tls.cert,
-    key: tls.key,
-    listen: tls.listen ?? null,
-    redirectHttp: tls.redirect_http ?? true,
+    cert: files.cert,
+    key: files.key,
+    listen: listens.map((l) => `${l.host}:${l.port}`),
+    redirectHttp: tls.redirect_http,
     hsts:
-      hsts === 'off'
+      tls.hsts === 'off'
         ? null
         : {
-            maxAge: hsts.max_age ?? 63_072_000,
-            includeSubdomains: hsts.include_subdomains ?? false,
-            preload: hsts.preload ?? false,
+            maxAge: tls.hsts.max_age,
+            includeSubdomains: tls.hsts.include_subdomains,
+            preload: tls.hsts.preload,
           },
-    http2: tls.http2 ?? true,
+    http2: tls.http2,
   };
 }

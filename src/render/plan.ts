@@ -69,6 +69,8 @@ export interface Plan {
     listen: BoundEndpoint & { kind: 'tcp' };
     /** Every listen address (proxy.listen), as bound on this site; the first is `listen`. */
     listens: Array<BoundEndpoint & { kind: 'tcp' }>;
+    /** The TLS listen addresses (proxy.tls.listen) as bound on this site; empty when tls is off. */
+    tlsListens: Array<BoundEndpoint & { kind: 'tcp' }>;
   };
   upstream: {
     protocol: NormalizedSpec['proxy']['protocol'];
@@ -171,6 +173,8 @@ export function buildPlan(topology: Topology, site: Site, source: string): Plan 
     site,
   );
   const frontListen = listens[0]!;
+  const tlsEndpoints = frontComponent?.role === 'proxy' ? frontComponent.tlsListen : [];
+  const tlsListens = tlsEndpoints.length > 0 ? frontListens(tlsEndpoints, site) : [];
 
   const plan: Plan = {
     name: spec.name,
@@ -193,7 +197,7 @@ export function buildPlan(topology: Topology, site: Site, source: string): Plan 
       })),
       writable: spec.app.writable.map((dir) => resolvePath(site.appRoot, dir)),
     },
-    front: { kind: spec.proxy.kind, listen: frontListen, listens },
+    front: { kind: spec.proxy.kind, listen: frontListen, listens, tlsListens },
     upstream: frontComponent
       ? {
           protocol: spec.proxy.protocol,

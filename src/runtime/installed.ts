@@ -16,7 +16,7 @@ import { codeUpdate } from '../install/deploy.js';
 import { stackBehaviour } from '../probes/behaviour.js';
 import { AFTER_REBOOT_PROBES, HOST_PROBES } from '../probes/host/registry.js';
 import { readListeners } from '../probes/host/sockets.js';
-import { frontTarget } from '../probes/http.js';
+import { frontTarget, type Target } from '../probes/http.js';
 import { reachProbe } from '../probes/reach.js';
 import { PROBES } from '../probes/registry.js';
 import { runProbes } from '../probes/runner.js';
@@ -71,6 +71,8 @@ export interface InstalledJob {
   coresPinned?: boolean | undefined;
   only?: string | undefined;
   selfCommand: string[];
+  /** The CA that signed the certificate staged for proxy.tls (a path in the machine): the only one probes trust. */
+  trustedCa?: string | null | undefined;
 }
 
 export interface PhaseOutcome {
@@ -93,6 +95,11 @@ async function run(argv: string[], timeoutMs = 60_000): Promise<{ code: number |
   const [cmd, ...args] = argv;
   const r = await execa(cmd!, args, { reject: false, all: true, stdin: 'ignore', timeout: timeoutMs });
   return { code: r.exitCode ?? null, output: (r.all ?? '').trim() };
+}
+
+/** The target with its TLS client trusting `ca` alone (the run's throwaway CA), when given. */
+function trustingOnly(target: Target, ca: string | null): Target {
+  return target.tls && ca ? { ...target, tls: { ...target.tls, caFile: ca } } : target;
 }
 
 /** The stack as its manager runs it here: unit and program names from the same artifacts install used. */
@@ -239,7 +246,7 @@ export async function runInstalledPhase(
     only: job.only,
     context: {
       plan,
-      front: frontTarget(plan),
+      front: trustingOnly(frontTarget(plan), job.trustedCa ?? null),
       probe: job.probe,
       behaviour: stackBehaviour(plan, job.probe?.key ?? null),
       staticFixtures:

@@ -11,11 +11,14 @@ import {
   copyFileSync,
   cpSync,
   mkdirSync,
+  mkdtempSync,
+  rmSync,
   readdirSync,
   readFileSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +27,8 @@ import { PROBE_APPS, PROBE_COMMON_DIR, PROBE_COMMON_MODULE } from '../probes/con
 import { probeAppChanges, type ProbeSubstitution, probeFrameworkFor } from '../probes/substitute.js';
 import { buildPlan, isFrontComponent } from '../render/plan.js';
 import { emptyPass, type PassReport, type ProgressEvent } from '../report/types.js';
-import type { LoadedSpec } from '../stack/parse.js';
+import { type LoadedSpec, readStackSpec } from '../stack/parse.js';
+import { certificateNames, createThrowawayCertificate } from '../tls/throwaway-ca.js';
 import { namedDirectories } from '../stack/paths.js';
 import { resolveTopology } from '../topology/resolve.js';
 import { productionSite } from '../topology/site.js';
@@ -70,6 +74,41 @@ interface Staged {
   stackFile: string;
   probe: ProbeSubstitution | null;
   note: string | null;
+}
+
+/**
+ * proxy.tls certificate files, as the user would have put them on the server: a certificate
+ * from this run's own CA for the stack's names, written inside the machine at the paths the
+ * staged stack names (key root-owned, mode 600). Returns the CA's path inside the machine
+ * (the probes trust it alone), or null when the stack has no certificate files.
+ */
+function stageCertificate(machine: Machine, stackFile: string): { ca: string; note: string } | null {
+  const staged = readStackSpec(machine.path(stackFile));
+  const tls = staged.spec.proxy.tls;
+  if (tls === 'off' || !('cert' in tls)) return null;
+  const base = dirname(stackFile);
+  const cert = resolve(base, tls.cert);
+  const key = resolve(base, tls.key);
+  const made = createThrowawayCertificate(
+    mkdtempSync(join(tmpdir(), 'stackgen-machine-tls-')),
+    certificateNames(staged.spec.proxy.server_name),
+  );
+  const ca = `${STAGE_DIR}/${staged.spec.name}/tls-ca.pem`;
+  for (const [from, to, mode] of [
+    [made.cert, cert, 0o644],
+    [made.key, key, 0o600],
+    [made.ca, ca, 0o644],
+  ] as const) {
+    mkdirSync(dirname(machine.path(to)), { recursive: true, mode: 0o755 });
+    copyFileSync(from, machine.path(to));
+    chmodSync(machine.path(to), mode);
+    chownSync(machine.path(to), 0, 0);
+  }
+  rmSync(dirname(dirname(made.ca)), { recursive: true, force: true });
+  return {
+    ca,
+    note: `proxy.tls: a certificate from this run's throwaway CA placed in the machine as ${cert} and ${key} (root's, the key mode 600), where install expects the user's`,
+  };
 }
 
 /** Put the stack where the machine sees it: in place when it can, else under /srv/stackgen-verify. */
@@ -211,7 +250,10 @@ export async function machinePass(loaded: LoadedSpec, o: MachinePassOptions): Pr
   try {
     const staged = stage(machine, loaded, o.app);
     if (staged.note) o.notes.add(staged.note);
+    const certificate = stageCertificate(machine, staged.stackFile);
+    if (certificate) o.notes.add(certificate.note);
     const job: InstalledJob = {
+      trustedCa: certificate?.ca ?? null,
       phase: 'up',
       stackFile: staged.stackFile,
       app: o.app,

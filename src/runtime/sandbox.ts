@@ -25,9 +25,10 @@ import { writeArtifacts } from '../render/write.js';
 import { PROBE_APPS, PROBE_COMMON_DIR, PROBE_COMMON_MODULE } from '../probes/contract.js';
 import { type ProbeSubstitution, probeFrameworkFor, substituteProbeApp } from '../probes/substitute.js';
 import type { LoadedSpec } from '../stack/parse.js';
+import { certificateNames, createThrowawayCertificate } from '../tls/throwaway-ca.js';
 import { resolveTopology } from '../topology/resolve.js';
 import { sandboxSite } from '../topology/site.js';
-import type { Topology } from '../topology/types.js';
+import { allListens, type Topology } from '../topology/types.js';
 import { type AccountBook, currentUser, resolveIds, sandboxAccounts } from './users.js';
 
 const TEMPLATES = resolve(fileURLToPath(new URL('../../templates', import.meta.url)));
@@ -166,7 +167,7 @@ export async function createSandbox(loaded: LoadedSpec, options: SandboxOptions)
   const seen = new Set<number>();
   const groups = topology.components
     .map((c) =>
-      c.listen.flatMap((ep) =>
+      allListens(c).flatMap((ep) =>
         ep.kind === 'tcp' && !seen.has(ep.port) && seen.add(ep.port) ? [ep.port] : [],
       ),
     )
@@ -194,6 +195,11 @@ export async function createSandbox(loaded: LoadedSpec, options: SandboxOptions)
   const users = accounts?.users ?? null;
   const site = sandboxSite(spec, {
     dir,
+    // proxy.tls's files are production's: a certificate from this run's own CA stands in.
+    tls:
+      spec.proxy.tls === 'off'
+        ? null
+        : createThrowawayCertificate(dir, certificateNames(spec.proxy.server_name)),
     baseDir: loaded.baseDir,
     ports,
     stackgenCommand: options.stackgenCommand,
@@ -206,7 +212,8 @@ export async function createSandbox(loaded: LoadedSpec, options: SandboxOptions)
   if (options.mutateArtifacts) artifacts = options.mutateArtifacts(artifacts, plan);
   writeArtifacts(site.configDir, artifacts, { force: true, source: plan.source });
 
-  for (const d of [site.logDir, site.nginx.tempDir]) mkdirSync(d, { recursive: true, mode: 0o755 });
+  for (const d of [site.logDir, site.nginx.tempDir, site.acmeWebroot])
+    mkdirSync(d, { recursive: true, mode: 0o755 });
   // Like systemd's RuntimeDirectory= (mode 0750, owned by User:Group): the app server
   // creates its socket here, and the proxy reaches it only through the group.
   mkdirSync(site.runDir, { recursive: true, mode: 0o750 });

@@ -2,6 +2,7 @@
 // request path with probes, stop it and prove nothing is left. With --probe-app the probe
 // app stands in for the user's app; the user's own checks then get a boot of their own app.
 
+import { certificateNames } from '../tls/throwaway-ca.js';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isStackgenError, StackgenError } from '../errors.js';
@@ -136,6 +137,10 @@ async function verifyPass(
   if (sandbox.standIns.length > 0)
     notes.add(
       `the app's own account does not exist on this host yet (\`stackgen install\` creates it): ran as ${sandbox.standIns.join(', ')} (the proxy's group stands in for the membership install adds); the app's user is still not the proxy's`,
+    );
+  if (plan.site.tls?.replaces)
+    notes.add(
+      `proxy.tls: a certificate from this run's throwaway CA (openssl, for ${certificateNames(plan.spec.proxy.server_name).join(' ')}) stood in for ${plan.site.tls.replaces.cert}; the probes trusted that CA alone (stackgen check judges your files)`,
     );
   const manager = plan.spec.processes.manager;
   if (manager === 'systemd') notes.add(SYSTEMD_NOTE);

@@ -4,15 +4,23 @@
 
 import { FALLBACK_SERVER, FRAMEWORKS } from '../topology/catalog/frameworks.js';
 import { SERVERS } from '../topology/catalog/servers.js';
-import type { AppInterface, Concurrency, Protocol, ServerName, StackSpec } from './schema.js';
+import type { AppInterface, Concurrency, Protocol, ServerName, StackSpec, TlsOn } from './schema.js';
+
+/** proxy.tls when on, its listen always a list; `off` stays `off`. */
+export type NormalizedTls = TlsOn extends infer T
+  ? T extends unknown
+    ? Omit<T, 'listen'> & { listen: string[] }
+    : never
+  : never;
 
 export interface NormalizedSpec extends StackSpec {
   app: StackSpec['app'] & { interface: AppInterface; entry: string };
   serve: StackSpec['serve'] & { server: ServerName; concurrency: Concurrency; socket: 'unix' | 'tcp' };
   /** listen: always a list (a single `listen: "8080"` is a list of one). */
-  proxy: Omit<StackSpec['proxy'], 'listen'> & {
+  proxy: Omit<StackSpec['proxy'], 'listen' | 'tls'> & {
     protocol: Protocol;
     listen: string[];
+    tls: 'off' | NormalizedTls;
     timeouts: StackSpec['proxy']['timeouts'] & { read: string };
   };
   processes: StackSpec['processes'] & { user: string; group: string };
@@ -88,9 +96,16 @@ export function normalizeSpec(spec: StackSpec): NormalizedSpec {
       ...spec.proxy,
       protocol,
       listen: typeof spec.proxy.listen === 'string' ? [spec.proxy.listen] : spec.proxy.listen,
+      tls: normalizeTls(spec.proxy.tls),
       timeouts: { ...spec.proxy.timeouts, read },
     },
     processes: { ...spec.processes, user, group },
     defaulted,
   };
+}
+
+/** proxy.tls with a one-address listen made a list. Pure. */
+function normalizeTls(tls: StackSpec['proxy']['tls']): 'off' | NormalizedTls {
+  if (tls === 'off') return 'off';
+  return { ...tls, listen: typeof tls.listen === 'string' ? [tls.listen] : tls.listen };
 }

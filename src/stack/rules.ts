@@ -78,7 +78,63 @@ function entryCodePath(spec: NormalizedSpec): string | null {
 /** useradd/groupadd refuse longer names (Debian: 32 characters). */
 const MAX_ACCOUNT_NAME = 32;
 
+/** hstspreload.org's conditions for the preload list: a year or more, every subdomain. */
+const HSTS_PRELOAD_MIN_AGE = 31536000;
+
 export const RULES: Record<string, Rule> = {
+  tls(spec) {
+    const tls = spec.proxy.tls;
+    if (tls === 'off') return [];
+    const out: Diagnostic[] = [];
+    const refusal = PROXIES[spec.proxy.kind].tlsRefusal;
+    if (refusal)
+      out.push(error(['proxy', 'tls'], `proxy.tls with proxy.kind ${spec.proxy.kind}: ${refusal}`));
+    if ('acme' in tls) {
+      const names = spec.proxy.server_name.split(/\s+/).filter((n) => n !== '');
+      const unreal = names.filter(
+        (n) => n === '_' || n.startsWith('~') || n.includes('*') || n.startsWith('.'),
+      );
+      if (names.length === 0 || unreal.length > 0)
+        out.push(
+          error(
+            ['proxy', 'server_name'],
+            `proxy.tls.acme needs real host names in proxy.server_name, not ${unreal.join(' ') || '(none)'}: the CA checks each name it certifies over http://<name>/.well-known/acme-challenge/ (HTTP-01 cannot prove a wildcard or a pattern)`,
+            'set proxy.server_name to the names clients use, e.g. shop.example www.shop.example',
+          ),
+        );
+      out.push(
+        error(
+          ['proxy', 'tls', 'acme'],
+          'proxy.tls.acme is not supported yet: stackgen does not run an ACME client for the stack so far',
+          'get a certificate yourself (e.g. certbot certonly --webroot) and set proxy.tls {cert: …/fullchain.pem, key: …/privkey.pem}',
+        ),
+      );
+    }
+    const httpPorts = new Set(spec.proxy.listen.map((l) => l.split(':').pop()));
+    const clash = tls.listen.filter((l) => httpPorts.has(l.split(':').pop()));
+    if (clash.length > 0)
+      out.push(
+        error(
+          ['proxy', 'tls', 'listen'],
+          `proxy.tls.listen ${clash.join(', ')} uses a port of proxy.listen: one port cannot speak http and https`,
+          'keep http on proxy.listen (80) and https on proxy.tls.listen (443)',
+        ),
+      );
+    if (
+      tls.hsts !== 'off' &&
+      tls.hsts.preload &&
+      (!tls.hsts.include_subdomains || tls.hsts.max_age < HSTS_PRELOAD_MIN_AGE)
+    )
+      out.push(
+        error(
+          ['proxy', 'tls', 'hsts', 'preload'],
+          `hsts preload needs include_subdomains: true and max_age of at least ${HSTS_PRELOAD_MIN_AGE} (hstspreload.org refuses the header otherwise)`,
+          'set include_subdomains: true and max_age: 63072000, or drop preload',
+        ),
+      );
+    return out;
+  },
+
   appAccount(spec) {
     const out: Diagnostic[] = [];
     const { user, group } = spec.processes;

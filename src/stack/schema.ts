@@ -211,6 +211,93 @@ const timeoutsSchema = z
   })
   .describe('Proxy timeouts (nginx time syntax: 500ms, 60s, 5m).');
 
+/** Let's Encrypt's production ACME directory (RFC 8555 §7.1.1). */
+export const LETS_ENCRYPT_DIRECTORY = 'https://acme-v02.api.letsencrypt.org/directory';
+
+const hstsSchema = z
+  .union([
+    z.literal('off'),
+    z.strictObject({
+      max_age: z
+        .number()
+        .int()
+        .min(0)
+        .default(63072000)
+        .describe(
+          'Seconds a browser keeps to https only for this host (default two years, as Mozilla advises).',
+        ),
+      include_subdomains: z
+        .boolean()
+        .default(false)
+        .describe('Also every subdomain (includeSubDomains): only when every one of them serves https.'),
+      preload: z
+        .boolean()
+        .default(false)
+        .describe(
+          "Ask to be on the browsers' preload list (hstspreload.org): hard to undo; needs include_subdomains and max_age ≥ 31536000.",
+        ),
+    }),
+  ])
+  .default({ max_age: 63072000, include_subdomains: false, preload: false })
+  .describe('Strict-Transport-Security on https answers (never on http ones), or `off`.');
+
+/** The options every TLS form shares. */
+const tlsOptions = {
+  listen: z
+    .union([listenAddress, z.array(listenAddress).min(1)])
+    .default(['443', '[::]:443'])
+    .describe('Where clients connect with TLS, as proxy.listen: the default is 443 on IPv4 and IPv6.'),
+  redirect_http: z
+    .boolean()
+    .default(true)
+    .describe(
+      'The proxy.listen (http) addresses answer 301 to the same path and query on https, except /.well-known/acme-challenge/ (served from the ACME webroot). false: they serve the app over plain http too.',
+    ),
+  hsts: hstsSchema,
+  http2: z.boolean().default(true).describe('Offer HTTP/2 on the TLS listeners (ALPN h2).'),
+};
+
+const tlsSchema = z
+  .union([
+    z.literal('off'),
+    z
+      .strictObject({
+        cert: z
+          .string()
+          .min(1)
+          .describe(
+            'Certificate file (PEM), absolute or relative to stack.yaml: the leaf first, then the intermediates (a fullchain.pem).',
+          ),
+        key: z
+          .string()
+          .min(1)
+          .describe(
+            'Its private key (PEM): owned by root, readable by nobody else (mode 600 or 640 root:ssl-cert).',
+          ),
+        ...tlsOptions,
+      })
+      .describe('Certificate files you have.'),
+    z
+      .strictObject({
+        acme: z.strictObject({
+          email: z.string().email().describe('Account e-mail the CA writes to about expiry and problems.'),
+          directory: z
+            .string()
+            .url()
+            .default(LETS_ENCRYPT_DIRECTORY)
+            .describe("The ACME directory URL (RFC 8555): Let's Encrypt's by default."),
+        }),
+        ...tlsOptions,
+      })
+      .describe(
+        'Certificates obtained and renewed over ACME HTTP-01 (not yet supported: validation refuses it).',
+      ),
+  ])
+  .default('off')
+  .describe(
+    'HTTPS at the proxy: `off`, certificate files `{cert, key}`, or `{acme: {email}}`; with options.',
+  );
+
 const proxySchema = z
   .strictObject({
     kind: z
@@ -230,6 +317,7 @@ const proxySchema = z
         'Where clients connect: `port`, `host:port` or `[v6]:port`, or a list of them (one nginx `listen` line, one gateway listener each). A bare port is IPv4 only (nginx `listen 80`); the default listens on IPv4 and IPv6.',
       ),
     server_name: z.string().default('_').describe('nginx server_name; `_` matches any host.'),
+    tls: tlsSchema,
     user: z
       .string()
       .default('www-data')
@@ -326,6 +414,8 @@ export const stackSpecSchema = z
 export type StackSpecInput = z.input<typeof stackSpecSchema>;
 export type StackSpec = z.output<typeof stackSpecSchema>;
 export type UserCheck = StackSpec['checks'][number];
+/** proxy.tls when it is on: certificate files or ACME, with the shared options. */
+export type TlsOn = Exclude<StackSpec['proxy']['tls'], 'off'>;
 
 /** The JSON Schema for editors (committed as schema/stack.schema.json). */
 export function stackJsonSchema(): Record<string, unknown> {

@@ -148,6 +148,7 @@ function resolveFront(spec: NormalizedSpec): ProxyComponent | null {
     title: entry.title,
     dependsOn: [],
     listen: spec.proxy.listen.map(parseListen),
+    tlsListen: spec.proxy.tls === 'off' ? [] : spec.proxy.tls.listen.map(parseListen),
     ...process,
     why,
   };

@@ -34,13 +34,59 @@ export interface Site {
    * means this loopback has no IPv6 and IPv6 addresses are left out. Unused in production.
    */
   listenHost6: string | null;
+  /**
+   * The certificate the front serves when proxy.tls is on (null when off). `trustedCa`: the
+   * only CA a probe client trusts (a sandbox's throwaway CA; null: the system's store).
+   * `replaces`: the user's own files a sandbox's throwaway certificate stands in for (what
+   * `stackgen check` judges); null on the production site, where cert and key are them.
+   */
+  tls: SiteTls | null;
+  /** The ACME HTTP-01 webroot: /.well-known/acme-challenge/ on the http listeners is served from here. */
+  acmeWebroot: string;
   /** Files nginx needs outside the config dir. */
   nginx: { mimeTypes: string; pidFile: string; tempDir: string; errorLog: string; accessLog: string };
+}
+
+export interface SiteTls {
+  cert: string;
+  key: string;
+  trustedCa: string | null;
+  replaces: { cert: string; key: string } | null;
+  /** The certificate file holds its issuer too (a fullchain): what OCSP stapling needs. */
+  chain: boolean;
+}
+
+/** Where certbot keeps a name's certificate (`certbot certonly --webroot`): /etc/letsencrypt/live/<name>/. */
+const certbotLive = (name: string) => `/etc/letsencrypt/live/${name}`;
+
+/** The production certificate: the user's files (relative to stack.yaml), or where the ACME client puts them. */
+function productionTls(spec: NormalizedSpec, o: ProductionSiteOptions): SiteTls | null {
+  const tls = spec.proxy.tls;
+  if (tls === 'off') return null;
+  if ('cert' in tls)
+    return {
+      cert: resolve(o.baseDir, tls.cert),
+      key: resolve(o.baseDir, tls.key),
+      trustedCa: null,
+      replaces: null,
+      chain: o.certChain ?? false,
+    };
+  // certbot's fullchain.pem always carries the issuer.
+  const live = certbotLive(spec.proxy.server_name.split(/\s+/)[0] ?? spec.name);
+  return {
+    cert: `${live}/fullchain.pem`,
+    key: `${live}/privkey.pem`,
+    trustedCa: null,
+    replaces: null,
+    chain: true,
+  };
 }
 
 export interface ProductionSiteOptions {
   /** Directory of stack.yaml: app.root and static dirs are relative to it. */
   baseDir: string;
+  /** proxy.tls.cert holds the issuer after the leaf (read by the shell: tls-files.ts certificateChain); default false. */
+  certChain?: boolean | undefined;
 }
 
 /** The production site: /etc/stackgen/<name>, /run/<name>, /var/log/<name>, real ports and users. */
@@ -60,6 +106,8 @@ export function productionSite(spec: NormalizedSpec, options: ProductionSiteOpti
     ports: {},
     listenHost: null,
     listenHost6: null,
+    tls: productionTls(spec, options),
+    acmeWebroot: `/var/lib/stackgen/${name}/acme`,
     nginx: {
       mimeTypes: '/etc/nginx/mime.types',
       pidFile: '/run/nginx.pid',
@@ -82,6 +130,8 @@ export interface SandboxSiteOptions {
   currentUser: { user: string; group: string };
   /** Does this host's loopback have IPv6 (`::1`)? Then IPv6 listen addresses are kept, on ::1. */
   ipv6Loopback: boolean;
+  /** A throwaway certificate (and its CA) standing in for proxy.tls's files; null when tls is off. */
+  tls?: { cert: string; key: string; ca: string } | null | undefined;
 }
 
 /** verify's and check's site: everything inside one temp dir, loopback, free ports. */
@@ -100,6 +150,18 @@ export function sandboxSite(spec: NormalizedSpec, o: SandboxSiteOptions): Site {
     ports: o.ports,
     listenHost: '127.0.0.1',
     listenHost6: o.ipv6Loopback ? '[::1]' : null,
+    tls:
+      prod.tls && o.tls
+        ? {
+            cert: o.tls.cert,
+            key: o.tls.key,
+            trustedCa: o.tls.ca,
+            replaces: { cert: prod.tls.cert, key: prod.tls.key },
+            // The throwaway certificate is the leaf alone, signed by a root the probes trust.
+            chain: false,
+          }
+        : prod.tls,
+    acmeWebroot: join(o.dir, 'acme'),
     nginx: {
       mimeTypes: '/etc/nginx/mime.types',
       pidFile: join(o.dir, 'run', 'nginx.pid'),

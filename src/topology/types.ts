@@ -49,6 +49,13 @@ interface ComponentBase {
 export interface ProxyComponent extends ComponentBase {
   role: 'proxy';
   program: FrontProgram;
+  /** Where it listens with TLS (proxy.tls.listen); empty when proxy.tls is off. */
+  tlsListen: Endpoint[];
+}
+
+/** Every address a component listens on, TLS ones included: what a site maps to its ports. */
+export function allListens(c: Component): Endpoint[] {
+  return c.role === 'proxy' ? [...c.listen, ...c.tlsListen] : c.listen;
 }
 
 /** fcgiwrap: nginx's bridge to CGI scripts. */

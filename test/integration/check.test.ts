@@ -3,7 +3,7 @@
 // checkStack the CLI calls); the CLI itself is spawned for the exit code and output format.
 
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -14,6 +14,7 @@ import { checkStack } from '../../src/check/stack.js';
 import { loadAndResolve } from '../../src/cli/shared.js';
 import { EXIT_CODES } from '../../src/errors.js';
 import { formatCheckResult } from '../../src/report/human.js';
+import { certificateNames, createThrowawayCertificate } from '../../src/tls/throwaway-ca.js';
 import { describeWith } from '../helpers/tools.js';
 import { elementsNamed, parseXml } from '../helpers/xml.js';
 
@@ -44,9 +45,30 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
   }
 }
 
+/**
+ * An example with proxy.tls certificate files names them where its server keeps them
+ * (/etc/ssl/…), which this host has not: check judges a pair made here in their place, as
+ * the server would hold it (key mode 600). The tls-files test below shows it failing.
+ */
+function withHostCertificates(l: ReturnType<typeof loadAndResolve>, file: string) {
+  const tls = l.loaded.spec.proxy.tls;
+  if (tls === 'off' || !('cert' in tls)) return l;
+  const made = createThrowawayCertificate(
+    join(work, file),
+    certificateNames(l.loaded.spec.proxy.server_name),
+  );
+  const files = { ...tls, cert: made.cert, key: made.key };
+  l.loaded.spec.proxy.tls = files;
+  l.topology.spec.proxy.tls = files;
+  return l;
+}
+
 describeTools('stackgen check', () => {
   it.concurrent.each(EXAMPLES)('examples/%s renders and passes every check', async (file) => {
-    const l = loadAndResolve(join(ROOT, 'examples', file), { cores: 2, quiet: true });
+    const l = withHostCertificates(
+      loadAndResolve(join(ROOT, 'examples', file), { cores: 2, quiet: true }),
+      file,
+    );
     const report = await checkStack(l, { concurrency: 2 });
     const failures = report.results.filter((r) => r.status === 'fail').map(formatCheckResult);
     expect(failures, failures.join('\n')).toEqual([]);
@@ -57,6 +79,7 @@ describeTools('stackgen check', () => {
     if (l.loaded.spec.proxy.kind === 'gateway') expect(checks).toContain('gateway-config');
     if (l.loaded.spec.serve.server === 'gunicorn') expect(checks).toContain('gunicorn-check-config');
     if (l.loaded.spec.serve.server === 'uwsgi') expect(checks).toContain('uwsgi-options');
+    if (l.loaded.spec.proxy.tls !== 'off') expect(checks).toContain('tls-files');
     if (l.loaded.spec.processes.manager === 'systemd') {
       expect(checks).toContain('systemd-verify');
       for (const r of report.results.filter((x) => x.step.check === 'systemd-security')) {
@@ -72,6 +95,30 @@ describeTools('stackgen check', () => {
     expect(r.stdout).toContain('PASS gunicorn --check-config (gunicorn/flask-gunicorn.conf.py)');
     expect(r.stdout).toMatch(/PASS systemd-analyze security \(systemd\/flask-gunicorn\.service\): exposure/);
     expect(r.code).toBe(EXIT_CODES.ok);
+  });
+
+  it('tls-files: certificate files this host lacks, then a key others can read, fail and exit 1; nginx -t still passes', async () => {
+    const missing = await cli('examples/django-uwsgi-nginx-tls.yaml', '--cores', '2');
+    expect(missing.stdout).toMatch(
+      /FAIL proxy\.tls certificate and key \(\/etc\/ssl\/certs\/shop\.example\.fullchain\.pem\)\n.*no such file — point proxy\.tls\.cert at/,
+    );
+    expect(missing.stdout).toContain('PASS nginx -t (nginx/nginx.conf)');
+    expect(missing.code).toBe(EXIT_CODES.checksFailed);
+    const made = createThrowawayCertificate(join(work, 'open-key'), ['shop.example']);
+    chmodSync(made.key, 0o644);
+    const spec = join(work, 'open-key.yaml');
+    writeFileSync(
+      spec,
+      readFileSync(join(ROOT, 'examples/django-uwsgi-nginx-tls.yaml'), 'utf8')
+        .replace(/cert: .*/, `cert: ${made.cert}`)
+        .replace(/key: .*/, `key: ${made.key}`)
+        .replace('root: apps/django', `root: ${join(ROOT, 'examples/apps/django')}`),
+    );
+    const open = await cli(spec, '--cores', '2');
+    expect(open.stdout).toMatch(
+      /server\.key: the private key is mode 644, readable by every user — .*chmod 600/,
+    );
+    expect(open.code).toBe(EXIT_CODES.checksFailed);
   });
 
   it('nginx -t passes for a 33-character stack name with trusted_proxies and security headers', async () => {

@@ -3,10 +3,12 @@
 // step rolls back what that run did, with the unit's journal; uninstall takes back exactly
 // what install added and leaves Debian's own nginx serving again.
 
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { bootMachine, type Machine } from '../../src/runtime/machine.js';
+import { createThrowawayCertificate } from '../../src/tls/throwaway-ca.js';
 import { hostChanges, snapshotHost } from '../helpers/host-state.js';
 import { describeWith } from '../helpers/tools.js';
 import { ROOT, TSX_IMPORT } from '../helpers/verify-cli.js';
@@ -202,6 +204,54 @@ describeWith({
       '/run/flask-gunicorn',
       '/etc/supervisor/conf.d/flask-gunicorn.conf',
     ])
+      expect(await exists(path), path).toBe(false);
+  });
+
+  it('a TLS stack: install refuses a key others can read and changes nothing; with the key at 600 it serves https', async () => {
+    // The certificate files as a user has them on the server (here from a throwaway CA).
+    const made = createThrowawayCertificate(mkdtempSync(join(tmpdir(), 'stackgen-install-tls-')), [
+      'tls.example',
+    ]);
+    const dir = '/srv/install-test/tls';
+    await m.exec(['mkdir', '-p', dir]);
+    for (const [from, name] of [
+      [made.cert, 'fullchain.pem'],
+      [made.key, 'privkey.pem'],
+      [made.ca, 'ca.pem'],
+    ] as const)
+      writeFileSync(m.path(`${dir}/${name}`), readFileSync(from), { mode: 0o644 });
+    const file = stack(
+      'tls-site',
+      [
+        'name: tls-site',
+        'app:',
+        '  framework: flask',
+        `  root: ${m.inside(join(EXAMPLES, 'apps', 'flask'))}`,
+        'serve: {server: gunicorn, workers: 1}',
+        `proxy: {kind: nginx, server_name: tls.example, tls: {cert: ${dir}/fullchain.pem, key: ${dir}/privkey.pem}}`,
+        '',
+      ].join('\n'),
+    );
+    const refused = await stackgen('install', file);
+    expect(refused.code).toBe(6);
+    expect(refused.stderr).toMatch(
+      /privkey\.pem: the private key is mode 644, readable by every user — .*chmod 600/,
+    );
+    expect(await exists('/etc/stackgen/tls-site')).toBe(false);
+    await m.exec(['chmod', '600', `${dir}/privkey.pem`]);
+    const r = await stackgen('install', file);
+    expect(r.code, r.stderr).toBe(0);
+    const https = await m.exec([
+      '/usr/bin/python3',
+      '-c',
+      // TLS to 127.0.0.1 with SNI tls.example (as a browser for that name), trusting the CA alone.
+      'import http.client, socket, ssl, sys\nctx = ssl.create_default_context(cafile=sys.argv[1])\nc = http.client.HTTPConnection("tls.example", 443, timeout=5)\nc.sock = ctx.wrap_socket(socket.create_connection(("127.0.0.1", 443), timeout=5), server_hostname="tls.example")\nc.request("GET", "/")\nr = c.getresponse()\nprint(r.status, r.getheader("Strict-Transport-Security"), r.read().decode()[:20])',
+      `${dir}/ca.pem`,
+    ]);
+    expect(https.stdout).toMatch(/^200 max-age=63072000 \{"hello":"flask"/);
+    const u = await stackgen('uninstall', file);
+    expect(u.code, u.stderr).toBe(0);
+    for (const path of ['/etc/nginx/sites-enabled/stackgen-catch-all-any-443.conf', '/etc/stackgen/tls-site'])
       expect(await exists(path), path).toBe(false);
   });
 

@@ -42,6 +42,14 @@ const MUST_RUN: Record<string, string[]> = {
   // app-env: the gateway hands app.env to the CGI script it spawns (its config's env:).
   'bottle-cgi-gateway.yaml': ['app/roundtrip', 'static /static//static-file', 'app/app-env'],
   'cgi-fcgiwrap-nginx.yaml': ['app/backend-down', 'app/upload-chunked', 'app/check:GET /hello/there'],
+  // HTTPS: the handshake (versions, ALPN h2), the redirect, HSTS, and the app seeing https.
+  'django-uwsgi-nginx-tls.yaml': [
+    'app/tls',
+    'app/https-redirect',
+    'app/hsts',
+    'app/headers',
+    'app/unknown-host',
+  ],
 };
 
 describeWith({

@@ -9,8 +9,14 @@ import type { Framework } from '../../stack/schema.js';
 export interface ContractFacts {
   /** proxy.server_name without `_`: the names the front passes; empty = every Host. */
   names: string[];
-  /** The stack's own origins (`http://shop.example`, with a port unless 80). */
+  /** The stack's own origins (`https://shop.example`, `http://shop.example:8080`: a port unless the scheme's default). */
   origins: string[];
+  /**
+   * The front terminates TLS (proxy.tls): `redirect` — the http addresses only redirect to
+   * https, so the app is never served over plain http; `hsts` — the front sends
+   * Strict-Transport-Security itself. null: plain HTTP only.
+   */
+  tls: { redirect: boolean; hsts: boolean } | null;
   /** The front, when there is one that sets X-Forwarded-* from the connection (replacing the client's). */
   front: { title: string; forwardedFromConnection: boolean } | null;
   /** Where a client could reach the app server without the front (a non-loopback TCP address), or null. */
@@ -103,7 +109,9 @@ const django: AppContract = {
       {
         setting: 'CSRF_TRUSTED_ORIGINS',
         line: `CSRF_TRUSTED_ORIGINS = ${f.origins.length ? py(f.origins) : '["http://<your host name>"]'}`,
-        why: "Django checks a form POST's Origin against the Host and scheme it sees; the front passes the client's Host with its port and the scheme of the connection, so the stack's own origins match without it — needed for any other origin that posts forms (or a TLS terminator in front that Django does not know about)",
+        why: f.tls
+          ? "Django (≥ 4.0) checks a form POST's Origin against the Host and the scheme it sees: with TLS at the front the origins are https ones, and Django sees https (request.is_secure()) only through the line below or the uwsgi/FastCGI/SCGI HTTPS variable; list them so a POST is never refused for its scheme"
+          : "Django checks a form POST's Origin against the Host and scheme it sees; the front passes the client's Host with its port and the scheme of the connection, so the stack's own origins match without it — needed for any other origin that posts forms (or a TLS terminator in front that Django does not know about)",
       },
       {
         setting: 'SECURE_PROXY_SSL_HEADER',
@@ -112,8 +120,11 @@ const django: AppContract = {
           : 'SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")',
         why: unsafe
           ? `not safe here: ${unsafe}; a forged "X-Forwarded-Proto: https" would make request.is_secure() lie`
-          : `safe here: ${f.front!.title} sets X-Forwarded-Proto from the connection, replacing the client's, and the app server is reachable only through it (${f.appListens}); the stack itself speaks plain HTTP, so is_secure() stays false unless TLS is terminated in front`,
+          : f.tls
+            ? `safe here: ${f.front!.title} terminates TLS (proxy.tls) and sets X-Forwarded-Proto from the connection, replacing the client's, and the app server is reachable only through it (${f.appListens}): request.is_secure() is true on https, so redirects and build_absolute_uri() say https`
+            : `safe here: ${f.front!.title} sets X-Forwarded-Proto from the connection, replacing the client's, and the app server is reachable only through it (${f.appListens}); the stack itself speaks plain HTTP, so is_secure() stays false unless TLS is terminated in front`,
       },
+      ...(f.tls ? djangoTlsItems(f.tls) : []),
       {
         setting: 'DATA_UPLOAD_MAX_MEMORY_SIZE',
         line: bodyLine,
@@ -130,6 +141,10 @@ const django: AppContract = {
       DATA_UPLOAD_MAX_MEMORY_SIZE: DJANGO_DATA_UPLOAD_DEFAULT,
       FORCE_SCRIPT_NAME: null,
       STATIC_URL: null,
+      SECURE_PROXY_SSL_HEADER: null,
+      SESSION_COOKIE_SECURE: false,
+      CSRF_COOKIE_SECURE: false,
+      SECURE_HSTS_SECONDS: 0,
     },
     disagreements: (v, f) => {
       const where = v.__file__ ?? 'the settings module';
@@ -155,10 +170,53 @@ const django: AppContract = {
           `${where}: DATA_UPLOAD_MAX_MEMORY_SIZE = ${limit} is below proxy.max_body ${f.maxBody}: non-file bodies between the two pass the proxy and get 400 from Django — set it to ${f.maxBodyBytes === 0 ? 'None' : f.maxBodyBytes}, or lower proxy.max_body`,
         );
       if (f.mount !== '/') out.push(...djangoMountDisagreements(v, f, where));
+      if (f.tls) out.push(...djangoTlsDisagreements(v, f, where));
       return out;
     },
   },
 };
+
+/** Django behind a front that terminates TLS: secure cookies, and the front's redirect and HSTS left to it. */
+function djangoTlsItems(tls: NonNullable<ContractFacts['tls']>): ContractItem[] {
+  return [
+    {
+      setting: 'SESSION_COOKIE_SECURE',
+      line: tls.redirect
+        ? 'SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True'
+        : '# SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True once every client uses https',
+      why: tls.redirect
+        ? 'the browser then sends the session and CSRF cookies over https only; proxy.tls.redirect_http sends every http request to https first, so no page needs them over plain http'
+        : 'proxy.tls.redirect_http is false: the app is served over plain http too, where secure cookies are never sent (logins over http would fail)',
+    },
+    {
+      setting: 'SECURE_SSL_REDIRECT',
+      line: '# SECURE_SSL_REDIRECT, SECURE_HSTS_SECONDS: leave them unset',
+      why: `the front ${tls.redirect ? 'already redirects http to https' : 'serves http as proxy.tls.redirect_http says'}${tls.hsts ? ' and sends Strict-Transport-Security on https answers (proxy.tls.hsts); a second one from Django would repeat the header' : ''}`,
+    },
+  ];
+}
+
+/** Django settings that undo what the front's TLS gives (proxy.tls). Pure. */
+function djangoTlsDisagreements(v: SettingsValues, f: ContractFacts, where: string): string[] {
+  const out: string[] = [];
+  const tls = f.tls!;
+  const header = v['SECURE_PROXY_SSL_HEADER'];
+  if (!f.cgiStyle && header === null && forwardedHeadersTrustworthy(f) === null)
+    out.push(
+      `${where}: SECURE_PROXY_SSL_HEADER is unset: behind ${f.front!.title}'s TLS request.is_secure() stays False, so Django builds http:// URLs and refuses https form POSTs (CSRF Origin) — set SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")`,
+    );
+  const insecure = ['SESSION_COOKIE_SECURE', 'CSRF_COOKIE_SECURE'].filter((k) => v[k] !== true);
+  if (tls.redirect && insecure.length > 0)
+    out.push(
+      `${where}: ${insecure.join(' and ')} ${insecure.length > 1 ? 'are' : 'is'} not True although every request reaches Django over https (proxy.tls.redirect_http): a browser still sends them on a plain-http request (the first one, before the 301), readable on the wire — set ${insecure.join(' = ')} = True`,
+    );
+  const hsts = v['SECURE_HSTS_SECONDS'];
+  if (tls.hsts && typeof hsts === 'number' && hsts > 0)
+    out.push(
+      `${where}: SECURE_HSTS_SECONDS = ${hsts} while the front sends Strict-Transport-Security (proxy.tls.hsts): answers carry the header twice — unset SECURE_HSTS_SECONDS or set proxy.tls.hsts: off`,
+    );
+  return out;
+}
 
 /** The static prefix under the mount the proxy serves, if app.static has one. */
 const staticUnderMount = (f: ContractFacts) => f.statics.find((p) => p.startsWith(`${f.mount}/`));
@@ -221,6 +279,19 @@ const flask: AppContract = {
             };
     return [
       { setting: 'ProxyFix (werkzeug.middleware.proxy_fix)', ...proxyFix },
+      ...(f.tls
+        ? [
+            {
+              setting: 'SESSION_COOKIE_SECURE',
+              line: f.tls.redirect
+                ? 'app.config["SESSION_COOKIE_SECURE"] = True'
+                : '# app.config["SESSION_COOKIE_SECURE"] = True once every client uses https',
+              why: f.tls.redirect
+                ? 'the session cookie then travels over https only; proxy.tls.redirect_http sends every http request to https first'
+                : 'proxy.tls.redirect_http is false: the app is served over plain http too, where a secure cookie is never sent',
+            },
+          ]
+        : []),
       {
         setting: 'MAX_FORM_MEMORY_SIZE',
         line:

@@ -46,6 +46,7 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     buffering: true,
     buffersResponses: true,
     // gzip on for text types (templates/nginx/site.conf.hbs).
+    tlsRefusal: null,
     compresses: true,
     compressesStatic: true,
     websockets: true,
@@ -96,6 +97,13 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     buffersResponses: false,
     // The app's text answers and static text files, as nginx's gzip filter decides
     // (src/gateway/gzip.ts, `gzip:` in its config); a `.gz` sibling is sent as it is.
+    // It terminates TLS itself (src/gateway/tls.ts, h2-lane.ts; `stackgen gateway --tls-*`
+    // and the tls: block its config renders), but a stack's gateway runs as the proxy's user
+    // and reads the key itself — also on every SIGHUP, for a renewed certificate — so a key
+    // kept as Debian keeps it (root, mode 600) is out of its reach. Until install grants that
+    // read (and verify proves it on the machine), stack.yaml TLS goes through nginx.
+    tlsRefusal:
+      "the gateway terminates TLS (`stackgen gateway --tls-cert/--tls-key`), but a stack's gateway runs as the proxy's user, which cannot read a root-only key yet: use proxy.kind nginx for proxy.tls",
     compresses: true,
     compressesStatic: true,
     websockets: true,
@@ -131,6 +139,8 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     protocols: ['http'],
     buffering: false,
     buffersResponses: false,
+    tlsRefusal:
+      'there is no proxy to terminate TLS: the app server faces clients over plain HTTP; use proxy.kind nginx',
     compresses: false,
     compressesStatic: false,
     websockets: true,
@@ -146,7 +156,7 @@ export const PROTOCOLS: Record<Protocol, ProtocolEntry> = {
     title: 'HTTP/1.1',
     keepalive: true,
     cgiStyle: false,
-    nginx: { pass: 'proxy_pass', params: null, prefix: 'proxy' },
+    nginx: { pass: 'proxy_pass', params: null, prefix: 'proxy', schemeParam: null },
     why: 'the app server speaks HTTP itself; the proxy adds X-Forwarded-* headers',
   },
   uwsgi: {
@@ -154,7 +164,7 @@ export const PROTOCOLS: Record<Protocol, ProtocolEntry> = {
     title: 'uwsgi',
     keepalive: false,
     cgiStyle: true,
-    nginx: { pass: 'uwsgi_pass', params: 'uwsgi_params', prefix: 'uwsgi' },
+    nginx: { pass: 'uwsgi_pass', params: 'uwsgi_params', prefix: 'uwsgi', schemeParam: 'UWSGI_SCHEME' },
     why: "uWSGI's native binary protocol: CGI variables in one packet, cheaper to parse than HTTP",
   },
   fastcgi: {
@@ -162,7 +172,7 @@ export const PROTOCOLS: Record<Protocol, ProtocolEntry> = {
     title: 'FastCGI',
     keepalive: true,
     cgiStyle: true,
-    nginx: { pass: 'fastcgi_pass', params: 'fastcgi_params', prefix: 'fastcgi' },
+    nginx: { pass: 'fastcgi_pass', params: 'fastcgi_params', prefix: 'fastcgi', schemeParam: null },
     why: 'FastCGI records carry CGI variables and the body over a persistent socket',
   },
   scgi: {
@@ -170,7 +180,7 @@ export const PROTOCOLS: Record<Protocol, ProtocolEntry> = {
     title: 'SCGI',
     keepalive: false,
     cgiStyle: true,
-    nginx: { pass: 'scgi_pass', params: 'scgi_params', prefix: 'scgi' },
+    nginx: { pass: 'scgi_pass', params: 'scgi_params', prefix: 'scgi', schemeParam: null },
     why: 'SCGI sends CGI variables as one netstring, then the body',
   },
   cgi: {
@@ -179,7 +189,7 @@ export const PROTOCOLS: Record<Protocol, ProtocolEntry> = {
     keepalive: false,
     cgiStyle: true,
     // nginx reaches CGI scripts through fcgiwrap, so its hop is FastCGI.
-    nginx: { pass: 'fastcgi_pass', params: 'fastcgi_params', prefix: 'fastcgi' },
+    nginx: { pass: 'fastcgi_pass', params: 'fastcgi_params', prefix: 'fastcgi', schemeParam: null },
     why: 'RFC 3875: a new process per request, variables in its environment, body on stdin',
   },
 };

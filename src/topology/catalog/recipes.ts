@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 import { type BoundEndpoint, gatewayUpstreamUrl, nginxAddress, sizeToBytes } from '../../render/address.js';
 import { gatewayTlsView } from '../../render/gateway-tls.js';
 import type { Launch, Plan } from '../../render/plan.js';
+import type { NormalizedTls } from '../../stack/normalize.js';
 import type { Concurrency, ProxyKind, ServerName } from '../../stack/schema.js';
 import type { CheckDefinition } from '../../check/definitions.js';
 import type { Sizing } from '../types.js';
@@ -492,13 +493,64 @@ function addressSlug(l: { host: string; port: number }): string {
  */
 export function nginxCatchAlls(plan: Plan): SharedFile[] {
   if (plan.spec.proxy.server_name === '_') return [];
-  return plan.front.listens.map((l) => ({
+  const http = plan.front.listens.map((l) => ({ l, tls: false }));
+  const tls = plan.front.tlsListens.map((l) => ({ l, tls: true }));
+  return [...http, ...tls].map(({ l, tls }) => ({
     path: `nginx/catch-all/${addressSlug(l)}.conf`,
     template: 'nginx/catch-all.conf.hbs',
-    view: { listen: nginxListen(l), address: `${l.host}:${l.port}` },
-    what: `nginx catch-all: every unknown Host on ${l.host}:${l.port} closed (444)`,
+    view: { listen: nginxListen(l), address: `${l.host}:${l.port}`, tls },
+    what: tls
+      ? `nginx catch-all: a TLS handshake for any unknown name on ${l.host}:${l.port} refused`
+      : `nginx catch-all: every unknown Host on ${l.host}:${l.port} closed (444)`,
     installPath: `/etc/nginx/sites-enabled/stackgen-catch-all-${addressSlug(l)}.conf`,
   }));
+}
+
+/**
+ * Mozilla's "intermediate" TLS 1.2 suites (ssl-config.mozilla.org, guideline 5.7), the
+ * ECDHE ones: its DHE-RSA suites need an `ssl_dhparam` file nginx does not have by default,
+ * and every client the profile targets negotiates ECDHE (TLS 1.3 suites are OpenSSL's own).
+ */
+export const MOZILLA_INTERMEDIATE_CIPHERS = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
+/** The Strict-Transport-Security value for proxy.tls.hsts, or null when off. Pure. */
+export function hstsValue(hsts: NormalizedTls['hsts']): string | null {
+  if (hsts === 'off') return null;
+  return [
+    `max-age=${hsts.max_age}`,
+    ...(hsts.include_subdomains ? ['includeSubDomains'] : []),
+    ...(hsts.preload ? ['preload'] : []),
+  ].join('; ');
+}
+
+/** The nginx site's TLS view (null when proxy.tls is off): listeners, files, redirect, HSTS. */
+function nginxTls(plan: Plan) {
+  const tls = plan.spec.proxy.tls;
+  const files = plan.site.tls;
+  if (tls === 'off' || files === null || plan.front.tlsListens.length === 0) return null;
+  const first = plan.front.tlsListens[0]!;
+  return {
+    // nginx 1.22 (Debian bookworm) takes HTTP/2 as a listen parameter; `http2 on;` is 1.25.1+.
+    listens: plan.front.tlsListens.map((l) => `${nginxListen(l)} ssl${tls.http2 ? ' http2' : ''}`),
+    http2: tls.http2,
+    cert: files.cert,
+    key: files.key,
+    stapling: files.chain,
+    sessionZone: `${plan.name.replace(/-/g, '_')}_tls`,
+    ciphers: MOZILLA_INTERMEDIATE_CIPHERS,
+    hsts: hstsValue(tls.hsts),
+    redirect: tls.redirect_http,
+    // The https origin a redirect names: the port only when it is not 443 (a sandbox's free port).
+    httpsOrigin: first.port === 443 ? 'https://$host' : `https://$host:${first.port}`,
+    webroot: plan.site.acmeWebroot,
+  };
 }
 
 export const PROXY_RECIPES: Record<ProxyKind, ProxyRecipe> = {
@@ -522,9 +574,14 @@ export const PROXY_RECIPES: Record<ProxyKind, ProxyRecipe> = {
           const protocol = plan.upstream!.protocol;
           const upstreamName = `${plan.name.replace(/-/g, '_')}_app`;
           const trustedProxies = plan.spec.proxy.trusted_proxies;
+          const tls = nginxTls(plan);
+          const http = plan.front.listens.map(nginxListen);
           return {
-            listen: plan.front.listens.map(nginxListen).join(', '),
-            listens: plan.front.listens.map(nginxListen),
+            listen: [...http, ...(tls?.listens ?? [])].join(', '),
+            // The app's server: the http listeners too unless they only redirect to https.
+            listens: tls ? [...(tls.redirect ? [] : http), ...tls.listens] : http,
+            httpListens: http,
+            tls,
             trustedProxies,
             // The scheme the app is told: the connection's, or a trusted load balancer's.
             schemeVar: trustedProxies.length > 0 ? `$${upstreamName}_scheme` : '$scheme',
@@ -542,6 +599,7 @@ export const PROXY_RECIPES: Record<ProxyKind, ProxyRecipe> = {
                 : "uWSGI's fastcgi-socket and fcgiwrap close the connection after every response (no FCGI_KEEP_CONN).",
             upstreamProtocolTitle: PROTOCOLS[protocol].title,
             prefix: PROTOCOLS[protocol].nginx!.prefix,
+            schemeParam: PROTOCOLS[protocol].nginx!.schemeParam,
             concurrency: plan.appServer?.concurrency ?? 'CGI',
             scriptFilename: plan.bridge ? cgiScriptPath(plan) : null,
             readTimeoutWhy: readTimeoutWhy(plan),
@@ -587,9 +645,8 @@ export const PROXY_RECIPES: Record<ProxyKind, ProxyRecipe> = {
             cgiEnv: protocol === 'cgi' ? plan.app.env : [],
             readTimeoutWhy: readTimeoutWhy(plan),
             mount: gatewayMount(plan),
-            // stack.yaml proxy.tls (its files form) as the gateway's tls: block; until the spec
-            // schema has the key, no stack has it and nothing is rendered.
-            tls: gatewayTlsView((plan.spec.proxy as { tls?: unknown }).tls),
+            // stack.yaml proxy.tls as the gateway's tls: block, on the plan's TLS addresses.
+            tls: gatewayTlsView(plan.spec.proxy.tls, plan.site.tls, plan.front.tlsListens),
           };
         },
       },

@@ -190,6 +190,11 @@ export interface ProxyEntry {
   compressesStatic: boolean;
   websockets: boolean;
   /**
+   * It terminates TLS with proxy.tls's certificate (null: it cannot yet, and why — validation
+   * refuses proxy.tls with it).
+   */
+  tlsRefusal: string | null;
+  /**
    * It sets X-Forwarded-For/-Proto (and their CGI variables) from the connection, replacing
    * what a client sent: the app may trust them (the deploy README's app contract).
    */
@@ -237,7 +242,11 @@ export interface ProtocolEntry {
   /** The request reaches the app as CGI meta-variables (the httpoxy-relevant protocols). */
   cgiStyle: boolean;
   /** nginx directive and its params include file, where nginx speaks it directly. */
-  nginx: { pass: string; params: string | null; prefix: string } | null;
+  /**
+   * `schemeParam`: a variable of the protocol's own that names the scheme, sent next to
+   * HTTPS/REQUEST_SCHEME (uWSGI sets wsgi.url_scheme from UWSGI_SCHEME); null: none.
+   */
+  nginx: { pass: string; params: string | null; prefix: string; schemeParam: string | null } | null;
   why: string;
 }
 

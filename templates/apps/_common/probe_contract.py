@@ -253,8 +253,12 @@ def echo_payload(
     multiprocess,
     multithread,
     environ,
+    absolute_url=None,
 ):
-    """The echo answer. Every app builds it here so the shape cannot drift."""
+    """The echo answer. Every app builds it here so the shape cannot drift.
+
+    `absolute_url`: an absolute URL the framework itself built for /stackgen-absolute
+    (Django's build_absolute_uri, Flask's url_for(_external=True)); None for the others."""
     sha, length = body_digest(body)
     return {
         "app": app,
@@ -274,6 +278,7 @@ def echo_payload(
         "multithread": multithread,
         "pid": os.getpid(),
         "environ": {key: environ.get(key) for key in ENVIRON_KEYS},
+        "absolute_url": absolute_url,
     }
 
 
@@ -371,7 +376,7 @@ def wsgi_host(environ):
     return environ.get("HTTP_HOST") or environ.get("SERVER_NAME")
 
 
-def wsgi_echo(app, environ, body, interface="wsgi", remote_addr=None):
+def wsgi_echo(app, environ, body, interface="wsgi", remote_addr=None, absolute_url=None):
     """Echo payload for a WSGI environ (also used by CGI, whose env has the same names).
 
     `remote_addr`: the client address as the framework's own API reports it (Flask's
@@ -393,6 +398,7 @@ def wsgi_echo(app, environ, body, interface="wsgi", remote_addr=None):
         multiprocess=bool(environ.get("wsgi.multiprocess")) if is_wsgi else None,
         multithread=bool(environ.get("wsgi.multithread")) if is_wsgi else None,
         environ=environ,
+        absolute_url=absolute_url,
     )
 
 

@@ -5,7 +5,7 @@ Also served by tornado's WSGIContainer for the flask-under-tornado topology."""
 import time
 
 import probe_contract as pc
-from flask import Flask, Response, request
+from flask import Flask, Response, request, url_for
 
 APP = "flask"
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -88,7 +88,10 @@ def echo(path):
     # probe as it would fail the user's app.
     body = request.get_data()
     # The client address as a Flask view reads it (request.remote_addr).
-    return _json(pc.wsgi_echo(APP, request.environ, body, remote_addr=request.remote_addr))
+    # An absolute URL as a Flask app builds one (url_for(_external=True): e-mail links, OAuth
+    # redirects), from the scheme the server put in wsgi.url_scheme.
+    absolute = url_for("echo", path="stackgen-absolute", _external=True)
+    return _json(pc.wsgi_echo(APP, request.environ, body, remote_addr=request.remote_addr, absolute_url=absolute))
 
 
 def _json(payload, code=200):

@@ -141,3 +141,71 @@ describe('Django settings against the stack', () => {
     expect(found[1]).toMatch(/STATIC_URL = "\/static\/" is outside app\.mount \/shop/);
   });
 });
+
+describe('the app contract with TLS at the front (proxy.tls)', () => {
+  const tls =
+    (extra: object = {}) =>
+    (s: NormalizedSpec) => ({
+      ...s,
+      proxy: {
+        ...s.proxy,
+        tls: {
+          cert: '/etc/ssl/certs/a.pem',
+          key: '/etc/ssl/private/a.key',
+          listen: ['443', '8443'],
+          redirect_http: true,
+          hsts: { max_age: 63072000, include_subdomains: false, preload: false },
+          http2: true,
+          ...extra,
+        },
+      },
+    });
+
+  it('Django: https origins (port only when not 443), secure cookies, the redirect and HSTS left to the front', () => {
+    const plan = planOf('django-gunicorn-nginx.yaml', tls());
+    expect(line(plan, 'CSRF_TRUSTED_ORIGINS')).toBe(
+      'CSRF_TRUSTED_ORIGINS = ["https://shop.example", "https://shop.example:8443"]',
+    );
+    expect(line(plan, 'SESSION_COOKIE_SECURE')).toBe('SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True');
+    expect(line(plan, 'SECURE_SSL_REDIRECT')).toMatch(/leave them unset/);
+  });
+
+  it('redirect_http false: http origins too, and secure cookies only as advice', () => {
+    const plan = planOf('django-gunicorn-nginx.yaml', tls({ redirect_http: false }));
+    expect(contractFacts(plan).origins).toEqual([
+      'https://shop.example',
+      'https://shop.example:8443',
+      'http://shop.example',
+    ]);
+    expect(line(plan, 'SESSION_COOKIE_SECURE')).toMatch(/^# /);
+  });
+
+  it('Flask: SESSION_COOKIE_SECURE', () => {
+    expect(line(planOf('flask-gunicorn-systemd.yaml', tls()), 'SESSION_COOKIE_SECURE')).toBe(
+      'app.config["SESSION_COOKIE_SECURE"] = True',
+    );
+  });
+
+  it('the Django settings judge names what undoes the TLS', () => {
+    const facts = contractFacts(planOf('django-gunicorn-nginx.yaml', tls()));
+    const found = APP_CONTRACTS.django!.settings!.disagreements(
+      {
+        __file__: 'settings.py',
+        ALLOWED_HOSTS: ['shop.example'],
+        SECURE_PROXY_SSL_HEADER: null,
+        SESSION_COOKIE_SECURE: true,
+        CSRF_COOKIE_SECURE: false,
+        SECURE_HSTS_SECONDS: 3600,
+        DATA_UPLOAD_MAX_MEMORY_SIZE: 10485760,
+      },
+      facts,
+    );
+    expect(found).toEqual([
+      expect.stringMatching(/SECURE_PROXY_SSL_HEADER is unset: .*is_secure\(\) stays False/),
+      expect.stringMatching(
+        /CSRF_COOKIE_SECURE is not True although every request reaches Django over https/,
+      ),
+      expect.stringMatching(/SECURE_HSTS_SECONDS = 3600 while the front sends Strict-Transport-Security/),
+    ]);
+  });
+});

@@ -74,8 +74,16 @@ def echo(request):
     # this stack (e.g. a chunked upload Django 3.2 cannot see) fails the probe, as it
     # would fail the user's app.
     # The client address as a Django view reads it: request.META["REMOTE_ADDR"].
+    # An absolute URL as a Django app builds one (password-reset links, redirects, feeds): its
+    # scheme is request.is_secure()'s, so it says https only when the stack told Django so.
     return _json(
-        pc.wsgi_echo("django", _server_environ(request), request.body, remote_addr=request.META.get("REMOTE_ADDR"))
+        pc.wsgi_echo(
+            "django",
+            _server_environ(request),
+            request.body,
+            remote_addr=request.META.get("REMOTE_ADDR"),
+            absolute_url=request.build_absolute_uri("/stackgen-absolute"),
+        )
     )
 
 
