@@ -13,8 +13,9 @@
 // also shows what reached the app.
 
 import { connect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { readCounter } from './counter.js';
-import { httpRequest, mountedPath, type Target } from './http.js';
+import { httpRequest, mountedPath, type Target, tlsClientOptions } from './http.js';
 import { fail, pass, type ProbeContext, type ProbeDefinition } from './types.js';
 
 /** What the client read on one connection: the status of each answer, and whether it closed. */
@@ -73,7 +74,10 @@ export function answerStatuses(bytes: Buffer): number[] {
 /** Send `bytes` on one connection; collect until the front closes or `idleMs` of silence. */
 export function rawExchange(target: Target, bytes: string, idleMs = 1_500): Promise<RawExchange> {
   return new Promise((resolve) => {
-    const socket = connect(target.port, target.host);
+    // Over TLS when the front's app path is https (the http addresses may only redirect).
+    const socket = target.tls
+      ? tlsConnect({ port: target.port, host: target.host, ...tlsClientOptions(target.tls) })
+      : connect(target.port, target.host);
     const chunks: Buffer[] = [];
     let settled = false;
     const finish = (closed: boolean, error: string | null) => {
