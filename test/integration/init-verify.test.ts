@@ -1,0 +1,76 @@
+// The issue's "done means": in a fresh Django project, a Flask app, a FastAPI app and a bare
+// WSGI file, `stackgen init --yes` writes a stack.yaml that `stackgen verify` passes with no
+// edit — real frameworks (Debian's python3-django, -flask, -fastapi), real gunicorn and nginx.
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { describeWith } from '../helpers/tools.js';
+import { ROOT, removeAnnouncedSandboxes, runVerify } from '../helpers/verify-cli.js';
+
+/** `stackgen init` as a user runs it (through tsx, no terminal: detection and flags only). */
+export function runInit(args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts'), 'init', ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const PROJECTS: Record<string, (dir: string) => void> = {
+  django: (dir) => execFileSync('django-admin', ['startproject', 'mysite', dir]),
+  flask: (dir) =>
+    writeFileSync(
+      join(dir, 'hello.py'),
+      'from flask import Flask\n\nweb = Flask(__name__)\n\n\n@web.route("/")\ndef index():\n    return "hello from flask"\n',
+    ),
+  fastapi: (dir) => {
+    mkdirSync(join(dir, 'api'));
+    writeFileSync(join(dir, 'api', '__init__.py'), '');
+    writeFileSync(
+      join(dir, 'api', 'main.py'),
+      'from fastapi import FastAPI\n\napp = FastAPI()\n\n\n@app.get("/")\nasync def index():\n    return {"hello": "fastapi"}\n',
+    );
+  },
+  wsgi: (dir) =>
+    writeFileSync(
+      join(dir, 'site.wsgi'),
+      'def application(environ, start_response):\n    start_response("200 OK", [("Content-Type", "text/plain")])\n    return [b"hello from a WSGI file\\n"]\n',
+    ),
+};
+
+const WANT: Record<string, RegExp[]> = {
+  django: [/framework: django/, /entry: mysite\.wsgi:application/, /DJANGO_SETTINGS_MODULE: mysite\.settings/, /writable:\n\s+- \./],
+  flask: [/framework: flask/, /entry: hello:web/],
+  fastapi: [/framework: fastapi/, /entry: api\.main:app/],
+  wsgi: [/framework: wsgi/, /entry: site\.wsgi/],
+};
+
+// verify runs the app as its own account (daemon here): it must reach the project, as on a server.
+const base = mkdtempSync(join(tmpdir(), 'sg-init-'));
+chmodSync(base, 0o755);
+afterAll(() => {
+  removeAnnouncedSandboxes();
+  rmSync(base, { recursive: true, force: true });
+});
+
+describeWith({ tools: ['nginx', 'gunicorn', 'django-admin'], pythonModules: ['django', 'flask', 'fastapi', 'uvicorn'] })(
+  'stackgen init --yes in a fresh project → stackgen verify passes with no edit',
+  () => {
+    it.each(Object.keys(PROJECTS))('%s', { timeout: 180_000 }, async (kind) => {
+      const dir = join(base, `init-${kind}`);
+      mkdirSync(dir);
+      PROJECTS[kind]!(dir);
+      const init = runInit([dir, '--yes', '--no-render']);
+      expect(init.code, init.stderr).toBe(0);
+      expect(init.stdout).toMatch(/proposed \(interface → server → concurrency → protocol → proxy → manager\)/);
+      const text = readFileSync(join(dir, 'stack.yaml'), 'utf8');
+      for (const want of WANT[kind]!) expect(text).toMatch(want);
+      const verify = await runVerify([join(dir, 'stack.yaml')]);
+      expect(verify.code, `${text}\n${verify.stdout}\n${verify.stderr}`).toBe(0);
+      expect(verify.stdout + verify.stderr).toMatch(/PASS/);
+    });
+  },
+);
