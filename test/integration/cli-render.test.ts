@@ -1,7 +1,7 @@
 // Drives the real CLI (bin/stackgen.js → dist/, built by `npm ci`'s prepare step).
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,6 +56,8 @@ describe('stackgen CLI: render, init, explain, schema', () => {
 
   it('init --yes writes a valid stack.yaml and renders it', () => {
     const project = join(dir, 'proj');
+    mkdirSync(project);
+    writeFileSync(join(project, 'main.py'), 'from fastapi import FastAPI\napp = FastAPI()\n');
     const r = stackgen([
       'init',
       project,
@@ -78,6 +80,17 @@ describe('stackgen CLI: render, init, explain, schema', () => {
     const r = stackgen(['init', join(dir, 'nope'), '--framework', 'flask', '--server', 'uvicorn', '--yes']);
     expect(r.code).toBe(78);
     expect(r.stderr).toContain('WsgiToAsgi');
+  });
+
+  it('init --yes refuses an entry point that names no file (exit 78), and an existing stack.yaml (exit 4)', () => {
+    const empty = join(dir, 'empty');
+    const r = stackgen(['init', empty, '--framework', 'flask', '--yes']);
+    expect(r.code).toBe(78);
+    expect(r.stderr).toMatch(/no .*app\.py .*for app:app/);
+    expect(existsSync(join(empty, 'stack.yaml'))).toBe(false);
+    const again = stackgen(['init', join(dir, 'proj'), '--yes']);
+    expect(again.code).toBe(4);
+    expect(again.stderr).toMatch(/already exists; nothing was written/);
   });
 
   it('explain draws each hop with its protocol, as text and mermaid', () => {
