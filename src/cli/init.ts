@@ -84,7 +84,10 @@ function optionsFor(key: ChoiceKey, choices: Partial<Choices>): { value: string;
     case 'concurrency':
       return titled(SERVERS[choices.server ?? 'gunicorn'].concurrency, (v) => v);
     case 'protocol':
-      return titled(SERVERS[choices.server ?? 'gunicorn'].protocols, (v) => PROTOCOLS[v as Choices['protocol']].title);
+      return titled(
+        SERVERS[choices.server ?? 'gunicorn'].protocols,
+        (v) => PROTOCOLS[v as Choices['protocol']].title,
+      );
     case 'proxy':
       return titled(INIT_CHOICES.proxy, (v) => PROXIES[v as Choices['proxy']].title);
     case 'manager':
@@ -192,7 +195,9 @@ export async function run(projectDir: string, opts: InitCliOptions): Promise<num
       writable,
       websockets: detection?.websockets ?? false,
       ...(opts.python !== undefined ? { python: opts.python } : {}),
-      ...(opts.venv !== undefined || detection?.venv !== undefined ? { venv: opts.venv ?? detection?.venv } : {}),
+      ...(opts.venv !== undefined || detection?.venv !== undefined
+        ? { venv: opts.venv ?? detection?.venv }
+        : {}),
     },
     proxyFields: {
       ...(opts.listen.length > 0 ? { listen: opts.listen.length === 1 ? opts.listen[0] : opts.listen } : {}),
@@ -204,7 +209,9 @@ export async function run(projectDir: string, opts: InitCliOptions): Promise<num
   out.write(`stackgen init: ${dir}\n`);
   if (detection) out.write(`found:\n${detection.evidence.map((e) => `  ${e}`).join('\n')}\n`);
   else out.write('found: no framework, WSGI file or CGI script init recognizes\n');
-  out.write(`proposed (interface → server → concurrency → protocol → proxy → manager):\n${formatReasons(reasons)}\n`);
+  out.write(
+    `proposed (interface → server → concurrency → protocol → proxy → manager):\n${formatReasons(reasons)}\n`,
+  );
   out.write(`  → ${summary(choices)}\n`);
   for (const n of detection?.notes ?? []) out.write(`note: ${n}\n`);
 
@@ -215,7 +222,9 @@ export async function run(projectDir: string, opts: InitCliOptions): Promise<num
     throw new StackgenError(
       'SG_ERR_SPEC_INVALID',
       `these choices do not make a valid stack; nothing was written:\n${errors.map((d) => formatDiagnostic('stack.yaml', d)).join('\n')}`,
-      { hint: 'give the value with its flag (stackgen init --help lists them), or run init on a terminal to be asked' },
+      {
+        hint: 'give the value with its flag (stackgen init --help lists them), or run init on a terminal to be asked',
+      },
     );
   }
   const text = documentText(draft);
@@ -253,7 +262,8 @@ async function ask(
   const prompts = await import('@inquirer/prompts');
   const answered: Partial<Choices> = { ...given };
   const errorsAt = (path: SpecPath) => problems(draft, files, dir).filter((d) => samePath(d.path, path));
-  const reason = (ds: Diagnostic[]) => ds.map((d) => `${d.message}${d.hint ? ` (${d.hint})` : ''}`).join('; ');
+  const reason = (ds: Diagnostic[]) =>
+    ds.map((d) => `${d.message}${d.hint ? ` (${d.hint})` : ''}`).join('; ');
   try {
     draft.name = await prompts.input({
       message: 'Stack name',
@@ -301,7 +311,9 @@ async function ask(
     }
   } catch (err) {
     if (err instanceof Error && err.name === 'ExitPromptError')
-      throw new StackgenError('SG_ERR_INTERRUPTED', 'init was interrupted; nothing was written', { cause: err });
+      throw new StackgenError('SG_ERR_INTERRUPTED', 'init was interrupted; nothing was written', {
+        cause: err,
+      });
     throw err;
   }
 }

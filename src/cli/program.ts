@@ -88,10 +88,20 @@ export function buildProgram(onExitCode: (code: number) => void): Command {
     .option('--manager <name>', orList(INIT_CHOICES.manager))
     .option('--entry <module:callable>', 'the app entry point (default: detected)')
     .option('--root <dir>', 'directory holding the app code, relative to dir (default: detected)')
-    .option('--static <url=dir>', 'a static directory the proxy serves, e.g. /static/=staticfiles (repeatable)', collect, [])
+    .option(
+      '--static <url=dir>',
+      'a static directory the proxy serves, e.g. /static/=staticfiles (repeatable)',
+      collect,
+      [],
+    )
     .option('--env <key=value>', 'a non-secret environment variable of the app (repeatable)', collect, [])
     .option('--writable <path>', 'a directory the app writes, relative to root (repeatable)', collect, [])
-    .option('--listen <address>', 'where clients connect: port, host:port or [v6]:port (repeatable)', collect, [])
+    .option(
+      '--listen <address>',
+      'where clients connect: port, host:port or [v6]:port (repeatable)',
+      collect,
+      [],
+    )
     .option('--server-name <name>', 'the host name the proxy answers for (default: any)')
     .option('--python <path>', 'the Python interpreter (default: /usr/bin/python3)')
     .option('--venv <dir>', 'a virtualenv, relative to root (default: detected)')

@@ -214,22 +214,32 @@ const django: Detector = {
     // The project package holds wsgi.py/asgi.py beside the settings (mysite.settings → mysite;
     // config.settings.production → config).
     const modules = settingsModule.split('.');
-    const packages = modules.map((_, i) => modules.slice(0, i).join('.')).filter(Boolean).reverse();
-    const pkgWith = (file: string) => packages.find((pkg) => has.has(inRoot(`${pkg.replaceAll('.', '/')}/${file}`)));
+    const packages = modules
+      .map((_, i) => modules.slice(0, i).join('.'))
+      .filter(Boolean)
+      .reverse();
+    const pkgWith = (file: string) =>
+      packages.find((pkg) => has.has(inRoot(`${pkg.replaceAll('.', '/')}/${file}`)));
     const wsgiPkg = pkgWith('wsgi.py');
     const asgiPkg = pkgWith('asgi.py');
-    const settingsRel = [`${settingsModule.replaceAll('.', '/')}.py`, `${settingsModule.replaceAll('.', '/')}/__init__.py`].find(
-      (p) => has.has(inRoot(p)),
-    );
+    const settingsRel = [
+      `${settingsModule.replaceAll('.', '/')}.py`,
+      `${settingsModule.replaceAll('.', '/')}/__init__.py`,
+    ].find((p) => has.has(inRoot(p)));
     const settingsFile = settingsRel === undefined ? undefined : inRoot(settingsRel);
     const text = settingsFile ? (files.texts[settingsFile] ?? '') : '';
-    if (!settingsFile) notes.push(`${settingsModule} was not found under ${root}: its settings were not read`);
+    if (!settingsFile)
+      notes.push(`${settingsModule} was not found under ${root}: its settings were not read`);
 
     // Channels, or async views, need the ASGI application.
-    const channels = /['"](channels|daphne)['"]/.test(setting(text, 'INSTALLED_APPS') ?? '') ||
+    const channels =
+      /['"](channels|daphne)['"]/.test(setting(text, 'INSTALLED_APPS') ?? '') ||
       /^INSTALLED_APPS\s*=\s*\[[^\]]*['"]channels['"]/ms.test(text);
     const asyncViews = Object.keys(files.texts).filter(
-      (p) => (p === root || root === '.' || p.startsWith(`${root}/`)) && /views\.py$/.test(p) && /^async def /m.test(files.texts[p]!),
+      (p) =>
+        (p === root || root === '.' || p.startsWith(`${root}/`)) &&
+        /views\.py$/.test(p) &&
+        /^async def /m.test(files.texts[p]!),
     );
     const asgi = (channels || asyncViews.length > 0) && asgiPkg !== undefined;
     if (channels) evidence.push(`${settingsFile}: channels in INSTALLED_APPS → ASGI, with WebSockets`);
@@ -237,7 +247,9 @@ const django: Detector = {
     const pkg = asgi ? asgiPkg : (wsgiPkg ?? asgiPkg);
     const kind = asgi || wsgiPkg === undefined ? 'asgi' : 'wsgi';
     const entry = `${pkg ?? modules[0]}.${kind}:application`;
-    evidence.push(`${pkg ? inRoot(`${pkg.replaceAll('.', '/')}/${kind}.py`) : 'no wsgi.py found'} → entry ${entry}`);
+    evidence.push(
+      `${pkg ? inRoot(`${pkg.replaceAll('.', '/')}/${kind}.py`) : 'no wsgi.py found'} → entry ${entry}`,
+    );
 
     const found: Found = {
       entry,
@@ -260,9 +272,13 @@ const django: Detector = {
     const staticRoot = directory('STATIC_ROOT');
     if (staticUrl && staticRoot && !staticRoot.startsWith('/')) {
       found.static![urlPrefix(staticUrl)] = staticRoot;
-      evidence.push(`${settingsFile}: STATIC_URL ${staticUrl}, STATIC_ROOT ${staticRoot} → served by the proxy`);
+      evidence.push(
+        `${settingsFile}: STATIC_URL ${staticUrl}, STATIC_ROOT ${staticRoot} → served by the proxy`,
+      );
       if (!files.paths.some((p) => p.startsWith(`${inRoot(staticRoot)}/`)))
-        notes.push(`${staticRoot} is empty or missing: run \`python3 manage.py collectstatic\` before deploying`);
+        notes.push(
+          `${staticRoot} is empty or missing: run \`python3 manage.py collectstatic\` before deploying`,
+        );
     } else if (staticUrl) {
       notes.push(
         `${settingsFile}: STATIC_URL ${staticUrl} but no STATIC_ROOT init can read: set STATIC_ROOT (e.g. BASE_DIR / 'staticfiles'), run collectstatic, then add it to app.static (or rerun init)`,
@@ -277,7 +293,10 @@ const django: Detector = {
       if (mediaUrl) found.static![urlPrefix(mediaUrl)] = mediaRoot;
     }
 
-    const sqlite = /['"]ENGINE['"]\s*:\s*['"]django\.db\.backends\.sqlite3['"]\s*,\s*['"]NAME['"]\s*:\s*([^,\n}]+)/.exec(text);
+    const sqlite =
+      /['"]ENGINE['"]\s*:\s*['"]django\.db\.backends\.sqlite3['"]\s*,\s*['"]NAME['"]\s*:\s*([^,\n}]+)/.exec(
+        text,
+      );
     if (sqlite) {
       const db = settingPath(sqlite[1]!.trim(), baseDir);
       if (db && !db.startsWith('/')) {
@@ -309,7 +328,11 @@ const plainWsgi: Detector = {
     if (wsgiFile) {
       const root = posix.dirname(wsgiFile);
       const entry = posix.basename(wsgiFile);
-      return { entry, root, evidence: [`${wsgiFile}: a WSGI file defining \`application\` → entry ${entry}`] };
+      return {
+        entry,
+        root,
+        evidence: [`${wsgiFile}: a WSGI file defining \`application\` → entry ${entry}`],
+      };
     }
     const path = filesMatching(files, WSGI_CALLABLE)[0];
     if (!path) return null;
@@ -364,7 +387,9 @@ export function requirementNames(path: string, text: string): string[] {
       .map(norm);
   }
   // pyproject.toml / Pipfile: quoted requirement strings ("gunicorn>=21") and Pipfile keys (gunicorn = "*").
-  const quoted = [...text.matchAll(/["']([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(?:[<>=!~;@(][^"']*)?["']/g)];
+  const quoted = [
+    ...text.matchAll(/["']([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(?:[<>=!~;@(][^"']*)?["']/g),
+  ];
   const keys = [...text.matchAll(/^([A-Za-z0-9][A-Za-z0-9._-]*)\s*=/gm)];
   return [...quoted, ...keys].map((m) => norm(m[1]!));
 }
@@ -381,7 +406,8 @@ export function detectProject(files: ProjectFiles): Detection | null {
     const venvAt = [found.root, '.']
       .flatMap((base) => VENV_DIRS.map((d) => (base === '.' ? d : `${base}/${d}`)))
       .find((d) => has.has(`${d}/bin/python`));
-    const venv = venvAt === undefined ? undefined : posix.relative(found.root === '.' ? '' : found.root, venvAt) || '.';
+    const venv =
+      venvAt === undefined ? undefined : posix.relative(found.root === '.' ? '' : found.root, venvAt) || '.';
     if (venvAt) evidence.push(`${venvAt}/bin/python → app.venv ${venv}`);
 
     const deps = new Set<string>();
@@ -425,7 +451,10 @@ export function missingEntry(files: ProjectFiles, root: string, entry: string): 
     return has.has(under(entry)) ? null : `${under(entry)} does not exist`;
   }
   const module = entry.slice(0, colon);
-  if (!/^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$/.test(module) || !/^[A-Za-z_]\w*(\(\))?$/.test(entry.slice(colon + 1)))
+  if (
+    !/^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$/.test(module) ||
+    !/^[A-Za-z_]\w*(\(\))?$/.test(entry.slice(colon + 1))
+  )
     return `${entry} is not module:callable (e.g. app:app, mysite.wsgi:application, app:create_app())`;
   const base = module.replaceAll('.', '/');
   return has.has(under(`${base}.py`)) || has.has(under(`${base}/__init__.py`))

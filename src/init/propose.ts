@@ -87,7 +87,8 @@ export function proposeChoices(
     'interface',
     detectedInterface ?? fw.defaultInterface,
     detectedInterface
-      ? (detection?.evidence.find((e) => e.includes('ASGI')) ?? `${fw.title} app detected as ${detectedInterface}`)
+      ? (detection?.evidence.find((e) => e.includes('ASGI')) ??
+          `${fw.title} app detected as ${detectedInterface}`)
       : `${fw.title} is served through ${fw.defaultInterface.toUpperCase()}`,
   );
 
@@ -105,7 +106,9 @@ export function proposeChoices(
   const entry = SERVERS[server];
   const models = entry.interfaceModels[iface]?.models;
   const websockets = detection?.websockets === true;
-  const fitting = websockets ? entry.websocketConcurrency.find((m) => !models || models.includes(m)) : undefined;
+  const fitting = websockets
+    ? entry.websocketConcurrency.find((m) => !models || models.includes(m))
+    : undefined;
   const concurrency = take(
     'concurrency',
     fitting ?? models?.[0] ?? entry.defaultConcurrency,
@@ -125,7 +128,11 @@ export function proposeChoices(
     DEFAULT_PROXY,
     `${PROXIES[DEFAULT_PROXY].title} in front: it buffers slow clients, limits bodies and serves the static files`,
   );
-  const manager = take('manager', 'systemd', `${MANAGERS.systemd.title} starts, restarts and hardens the processes`);
+  const manager = take(
+    'manager',
+    'systemd',
+    `${MANAGERS.systemd.title} starts, restarts and hardens the processes`,
+  );
   return { choices: { framework, interface: iface, server, concurrency, protocol, proxy, manager }, reasons };
 }
 

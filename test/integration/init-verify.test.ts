@@ -42,7 +42,12 @@ const PROJECTS: Record<string, (dir: string) => void> = {
 };
 
 const WANT: Record<string, RegExp[]> = {
-  django: [/framework: django/, /entry: mysite\.wsgi:application/, /DJANGO_SETTINGS_MODULE: mysite\.settings/, /writable:\n\s+- \./],
+  django: [
+    /framework: django/,
+    /entry: mysite\.wsgi:application/,
+    /DJANGO_SETTINGS_MODULE: mysite\.settings/,
+    /writable:\n\s+- \./,
+  ],
   flask: [/framework: flask/, /entry: hello:web/],
   fastapi: [/framework: fastapi/, /entry: api\.main:app/],
   wsgi: [/framework: wsgi/, /entry: site\.wsgi/],
@@ -56,21 +61,21 @@ afterAll(() => {
   rmSync(base, { recursive: true, force: true });
 });
 
-describeWith({ tools: ['nginx', 'gunicorn', 'django-admin'], pythonModules: ['django', 'flask', 'fastapi', 'uvicorn'] })(
-  'stackgen init --yes in a fresh project → stackgen verify passes with no edit',
-  () => {
-    it.each(Object.keys(PROJECTS))('%s', { timeout: 180_000 }, async (kind) => {
-      const dir = join(base, `init-${kind}`);
-      mkdirSync(dir);
-      PROJECTS[kind]!(dir);
-      const init = runInit([dir, '--yes', '--no-render']);
-      expect(init.code, init.stderr).toBe(0);
-      expect(init.stdout).toMatch(/proposed \(interface → server → concurrency → protocol → proxy → manager\)/);
-      const text = readFileSync(join(dir, 'stack.yaml'), 'utf8');
-      for (const want of WANT[kind]!) expect(text).toMatch(want);
-      const verify = await runVerify([join(dir, 'stack.yaml')]);
-      expect(verify.code, `${text}\n${verify.stdout}\n${verify.stderr}`).toBe(0);
-      expect(verify.stdout + verify.stderr).toMatch(/PASS/);
-    });
-  },
-);
+describeWith({
+  tools: ['nginx', 'gunicorn', 'django-admin'],
+  pythonModules: ['django', 'flask', 'fastapi', 'uvicorn'],
+})('stackgen init --yes in a fresh project → stackgen verify passes with no edit', () => {
+  it.each(Object.keys(PROJECTS))('%s', { timeout: 180_000 }, async (kind) => {
+    const dir = join(base, `init-${kind}`);
+    mkdirSync(dir);
+    PROJECTS[kind]!(dir);
+    const init = runInit([dir, '--yes', '--no-render']);
+    expect(init.code, init.stderr).toBe(0);
+    expect(init.stdout).toMatch(/proposed \(interface → server → concurrency → protocol → proxy → manager\)/);
+    const text = readFileSync(join(dir, 'stack.yaml'), 'utf8');
+    for (const want of WANT[kind]!) expect(text).toMatch(want);
+    const verify = await runVerify([join(dir, 'stack.yaml')]);
+    expect(verify.code, `${text}\n${verify.stdout}\n${verify.stderr}`).toBe(0);
+    expect(verify.stdout + verify.stderr).toMatch(/PASS/);
+  });
+});

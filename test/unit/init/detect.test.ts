@@ -3,14 +3,32 @@
 
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { detectProject, missingEntry, type ProjectFiles, requirementNames, settingPath } from '../../../src/init/detect.js';
+import {
+  detectProject,
+  missingEntry,
+  type ProjectFiles,
+  requirementNames,
+  settingPath,
+} from '../../../src/init/detect.js';
 import { scanProject } from '../../../src/init/scan.js';
 
 const EXAMPLES = join(import.meta.dirname, '..', '..', '..', 'examples', 'apps');
 
-function project(texts: Record<string, string>, extra: { paths?: string[]; executables?: string[] } = {}): ProjectFiles {
+function project(
+  texts: Record<string, string>,
+  extra: { paths?: string[]; executables?: string[] } = {},
+): ProjectFiles {
   const paths = [...Object.keys(texts), ...(extra.paths ?? [])];
-  const dirs = [...new Set(paths.flatMap((p) => p.split('/').slice(0, -1).map((_, i, a) => a.slice(0, i + 1).join('/'))))];
+  const dirs = [
+    ...new Set(
+      paths.flatMap((p) =>
+        p
+          .split('/')
+          .slice(0, -1)
+          .map((_, i, a) => a.slice(0, i + 1).join('/')),
+      ),
+    ),
+  ];
   return { paths, dirs, executables: extra.executables ?? [], texts };
 }
 
@@ -88,7 +106,10 @@ describe('Django', () => {
   });
 
   it('Channels in INSTALLED_APPS → the ASGI application, with WebSockets', () => {
-    const settings = SETTINGS_32.replace("'django.contrib.admin',", "'channels',\n    'django.contrib.admin',");
+    const settings = SETTINGS_32.replace(
+      "'django.contrib.admin',",
+      "'channels',\n    'django.contrib.admin',",
+    );
     const d = detectProject(django(settings))!;
     expect(d.entry).toBe('mysite.asgi:application');
     expect(d.interface).toBe('asgi');
@@ -96,7 +117,9 @@ describe('Django', () => {
   });
 
   it('async views → ASGI without WebSockets', () => {
-    const d = detectProject(django(SETTINGS_32, { 'shop/views.py': 'async def index(request):\n    ...\n' }))!;
+    const d = detectProject(
+      django(SETTINGS_32, { 'shop/views.py': 'async def index(request):\n    ...\n' }),
+    )!;
     expect(d.interface).toBe('asgi');
     expect(d.websockets).toBe(false);
   });
@@ -139,34 +162,64 @@ describe('the other frameworks', () => {
 
   it('Flask: an app factory in a package → module:create_app() as gunicorn takes it', () => {
     const d = detectProject(
-      project({ 'blog/__init__.py': 'from flask import Flask\n\ndef create_app(config=None):\n    app = Flask(__name__)\n    return app\n' }),
+      project({
+        'blog/__init__.py':
+          'from flask import Flask\n\ndef create_app(config=None):\n    app = Flask(__name__)\n    return app\n',
+      }),
     )!;
     // A Flask object inside the factory is not at module level: the factory wins.
     expect([d.framework, d.entry, d.root]).toEqual(['flask', 'blog:create_app()', '.']);
   });
 
   it('FastAPI and Starlette: the ASGI object', () => {
-    expect(detectProject(project({ 'api/main.py': 'from fastapi import FastAPI\napi = FastAPI()\n' }))).toMatchObject({
+    expect(
+      detectProject(project({ 'api/main.py': 'from fastapi import FastAPI\napi = FastAPI()\n' })),
+    ).toMatchObject({
       framework: 'fastapi',
       entry: 'main:api',
       root: 'api',
     });
-    expect(detectProject(project({ 'app.py': 'from starlette.applications import Starlette\napp = Starlette(routes=[])\n' }))).toMatchObject({ framework: 'starlette', entry: 'app:app' });
+    expect(
+      detectProject(
+        project({ 'app.py': 'from starlette.applications import Starlette\napp = Starlette(routes=[])\n' }),
+      ),
+    ).toMatchObject({ framework: 'starlette', entry: 'app:app' });
   });
 
   it('a plain WSGI callable in a .py and in a .wsgi file (as mod_wsgi loads it)', () => {
-    expect(detectProject(project({ 'site.py': 'def application(environ, start_response):\n    ...\n' }))).toMatchObject({ framework: 'wsgi', entry: 'site:application' });
-    expect(detectProject(project({ 'hg/hgweb.wsgi': 'from mercurial.hgweb import hgweb\napplication = hgweb(b"/srv/hg")\n' }))).toMatchObject({ framework: 'wsgi', entry: 'hgweb.wsgi', root: 'hg' });
+    expect(
+      detectProject(project({ 'site.py': 'def application(environ, start_response):\n    ...\n' })),
+    ).toMatchObject({ framework: 'wsgi', entry: 'site:application' });
+    expect(
+      detectProject(
+        project({ 'hg/hgweb.wsgi': 'from mercurial.hgweb import hgweb\napplication = hgweb(b"/srv/hg")\n' }),
+      ),
+    ).toMatchObject({ framework: 'wsgi', entry: 'hgweb.wsgi', root: 'hg' });
   });
 
   it('CGI: an executable in cgi-bin', () => {
-    expect(detectProject(project({ 'cgi-bin/search': '#!/bin/sh\n' }, { executables: ['cgi-bin/search'] }))).toMatchObject({ framework: 'cgi', entry: 'search', root: 'cgi-bin' });
+    expect(
+      detectProject(project({ 'cgi-bin/search': '#!/bin/sh\n' }, { executables: ['cgi-bin/search'] })),
+    ).toMatchObject({ framework: 'cgi', entry: 'search', root: 'cgi-bin' });
   });
 
   it('the requirements name the servers the project depends on', () => {
-    expect(requirementNames('requirements.txt', 'uvicorn[standard]>=0.20\n# gunicorn\nFlask\n')).toEqual(['uvicorn', 'flask']);
-    expect(requirementNames('pyproject.toml', '[project]\ndependencies = ["fastapi>=0.100", "uvicorn[standard]"]\n')).toEqual(expect.arrayContaining(['fastapi', 'uvicorn']));
-    const d = detectProject(project({ 'main.py': 'from fastapi import FastAPI\napp = FastAPI()\n', 'requirements.txt': 'fastapi\nuvicorn\n' }))!;
+    expect(requirementNames('requirements.txt', 'uvicorn[standard]>=0.20\n# gunicorn\nFlask\n')).toEqual([
+      'uvicorn',
+      'flask',
+    ]);
+    expect(
+      requirementNames(
+        'pyproject.toml',
+        '[project]\ndependencies = ["fastapi>=0.100", "uvicorn[standard]"]\n',
+      ),
+    ).toEqual(expect.arrayContaining(['fastapi', 'uvicorn']));
+    const d = detectProject(
+      project({
+        'main.py': 'from fastapi import FastAPI\napp = FastAPI()\n',
+        'requirements.txt': 'fastapi\nuvicorn\n',
+      }),
+    )!;
     expect(d.dependsOn).toEqual(['uvicorn']);
   });
 
