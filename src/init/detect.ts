@@ -301,14 +301,22 @@ const django: Detector = {
       const db = settingPath(sqlite[1]!.trim(), baseDir);
       if (db && !db.startsWith('/')) {
         const dir = posix.dirname(db);
-        found.writable!.push(dir);
-        evidence.push(
-          `${settingsFile}: a SQLite database ${db} → ${dir} writable (SQLite writes its journal beside the file)`,
-        );
-        if (dir === '.')
+        // app.writable is owned by the app's account (`stackgen install` chowns it) and is
+        // where the hardened unit may write: the app root or a package would hand the app
+        // its own code to rewrite. Such a database gets a note instead.
+        const holdsCode =
+          dir === '.' || has.has(inRoot(`${dir}/__init__.py`)) || has.has(inRoot(`${dir}/manage.py`));
+        if (holdsCode) {
+          evidence.push(`${settingsFile}: a SQLite database ${db}, beside the code: not made writable`);
           notes.push(
-            `the SQLite database lies in the app root, so the whole root is writable by the app: move it into a directory of its own (e.g. BASE_DIR / 'data' / 'db.sqlite3') to keep the code read-only`,
+            `the SQLite database ${db} lies beside the code: SQLite writes its journal in the database's directory, and making that writable would let the app rewrite its own code — move NAME into a directory of its own (BASE_DIR / 'data' / 'db.sqlite3') and rerun init (or pass --writable data); until then the app can read but not write it`,
           );
+        } else {
+          found.writable!.push(dir);
+          evidence.push(
+            `${settingsFile}: a SQLite database ${db} → ${dir} writable (SQLite writes its journal beside the file)`,
+          );
+        }
       }
     }
     found.writable = [...new Set(found.writable)];

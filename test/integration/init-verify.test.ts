@@ -21,6 +21,18 @@ export function runInit(args: string[]) {
 
 const PROJECTS: Record<string, (dir: string) => void> = {
   django: (dir) => execFileSync('django-admin', ['startproject', 'mysite', dir]),
+  // The deployable form: the database in data/, STATIC_ROOT set and collectstatic run.
+  'django-collected': (dir) => {
+    execFileSync('django-admin', ['startproject', 'mysite', dir]);
+    const settings = join(dir, 'mysite', 'settings.py');
+    const text = readFileSync(settings, 'utf8').replace(
+      "BASE_DIR / 'db.sqlite3'",
+      "BASE_DIR / 'data' / 'db.sqlite3'",
+    );
+    writeFileSync(settings, `${text}\nSTATIC_ROOT = BASE_DIR / 'staticfiles'\n`);
+    mkdirSync(join(dir, 'data'));
+    execFileSync('/usr/bin/python3', ['manage.py', 'collectstatic', '--noinput'], { cwd: dir });
+  },
   flask: (dir) =>
     writeFileSync(
       join(dir, 'hello.py'),
@@ -46,8 +58,10 @@ const WANT: Record<string, RegExp[]> = {
     /framework: django/,
     /entry: mysite\.wsgi:application/,
     /DJANGO_SETTINGS_MODULE: mysite\.settings/,
-    /writable:\n\s+- \./,
+    // db.sqlite3 lies beside the code: a note, never a writable (app-owned) root.
+    /^(?![\s\S]*writable)/,
   ],
+  'django-collected': [/\/static\/: staticfiles/, /writable:\n\s+- data/],
   flask: [/framework: flask/, /entry: hello:web/],
   fastapi: [/framework: fastapi/, /entry: api\.main:app/],
   wsgi: [/framework: wsgi/, /entry: site\.wsgi/],

@@ -79,14 +79,16 @@ function django(settings: string, more: Record<string, string> = {}, extra = {})
 }
 
 describe('Django', () => {
-  it('a fresh startproject: settings module, WSGI entry, the SQLite directory writable, no STATIC_ROOT yet', () => {
+  it('a fresh startproject: settings module, WSGI entry, the SQLite file beside the code (a note, not a writable root), no STATIC_ROOT yet', () => {
     const d = detectProject(django(SETTINGS_32))!;
     expect(d.framework).toBe('django');
     expect(d.entry).toBe('mysite.wsgi:application');
     expect(d.interface).toBeUndefined();
     expect(d.root).toBe('.');
     expect(d.env).toEqual({ DJANGO_SETTINGS_MODULE: 'mysite.settings' });
-    expect(d.writable).toEqual(['.']);
+    // db.sqlite3 in BASE_DIR: a writable root would let the app rewrite its code (install chowns app.writable).
+    expect(d.writable).toEqual([]);
+    expect(d.notes.join('\n')).toMatch(/db\.sqlite3 lies beside the code.*BASE_DIR \/ 'data'/);
     expect(d.static).toEqual({});
     expect(d.notes.join('\n')).toMatch(/no STATIC_ROOT/);
   });
