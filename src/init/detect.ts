@@ -115,7 +115,12 @@ function assignedObject(factory: string): RegExp {
 }
 
 /** An object made by a framework class (`app = Flask(__name__)`) → module:variable. */
-function objectDetector(framework: Framework, factories: string[], imports: RegExp): Detector {
+function objectDetector(
+  framework: Framework,
+  factories: string[],
+  imports: RegExp,
+  staticFolder?: { url: string; dir: string; why: string },
+): Detector {
   return {
     framework,
     detect: (files) => {
@@ -125,10 +130,26 @@ function objectDetector(framework: Framework, factories: string[], imports: RegE
         if (!path) continue;
         const variable = pattern.exec(files.texts[path]!)![1]!;
         const { root, module } = moduleOf(files, path);
+        const evidence = [`${path}: \`${variable} = ${factory}(…)\` → entry ${module}:${variable}`];
+        // The framework's default static folder beside a top-level module (inside a package it
+        // would be the code the entry imports, which app.static refuses to publish).
+        const call = new RegExp(
+          String.raw`^${variable}\s*(?::[^=\n]*)?=\s*(?:[\w.]+\.)?${factory}\(([^\n]*)`,
+          'm',
+        );
+        const ownFolder = /static_(folder|url_path)/.test(call.exec(files.texts[path]!)?.[1] ?? '');
+        const folder =
+          staticFolder && !ownFolder && !module.includes('.') && !path.endsWith('__init__.py')
+            ? staticFolder
+            : undefined;
+        const dir = folder ? posix.join(posix.dirname(path), folder.dir) : '';
+        const served = folder !== undefined && files.paths.some((p) => p.startsWith(`${dir}/`));
+        if (served) evidence.push(`${dir}/: ${folder.why} → served by the proxy at ${folder.url}`);
         return {
           entry: `${module}:${variable}`,
           root,
-          evidence: [`${path}: \`${variable} = ${factory}(…)\` → entry ${module}:${variable}`],
+          evidence,
+          ...(served ? { static: { [folder.url]: folder.dir } } : {}),
         };
       }
       return null;
@@ -375,7 +396,11 @@ export const DETECTORS: readonly Detector[] = [
   django,
   objectDetector('fastapi', ['FastAPI'], /\bfastapi\b/),
   objectDetector('starlette', ['Starlette'], /\bstarlette\b/),
-  objectDetector('flask', ['Flask'], /\bflask\b/),
+  objectDetector('flask', ['Flask'], /\bflask\b/, {
+    url: '/static/',
+    dir: 'static',
+    why: "Flask's default static_folder (static_url_path /static)",
+  }),
   factoryDetector('flask', 'create_app', /\bflask\b/, (m) => `${m}:create_app()`),
   factoryDetector('tornado', 'make_app', /\btornado\b/, (m) => `${m}:make_app`),
   objectDetector('tornado', ['Application'], /\btornado\b/),

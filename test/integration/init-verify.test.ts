@@ -33,11 +33,14 @@ const PROJECTS: Record<string, (dir: string) => void> = {
     mkdirSync(join(dir, 'data'));
     execFileSync('/usr/bin/python3', ['manage.py', 'collectstatic', '--noinput'], { cwd: dir });
   },
-  flask: (dir) =>
+  flask: (dir) => {
     writeFileSync(
       join(dir, 'hello.py'),
       'from flask import Flask\n\nweb = Flask(__name__)\n\n\n@web.route("/")\ndef index():\n    return "hello from flask"\n',
-    ),
+    );
+    mkdirSync(join(dir, 'static'));
+    writeFileSync(join(dir, 'static', 'site.css'), 'body { margin: 0 }\n');
+  },
   fastapi: (dir) => {
     mkdirSync(join(dir, 'api'));
     writeFileSync(join(dir, 'api', '__init__.py'), '');
@@ -62,7 +65,7 @@ const WANT: Record<string, RegExp[]> = {
     /^(?![\s\S]*writable)/,
   ],
   'django-collected': [/\/static\/: staticfiles/, /writable:\n\s+- data/],
-  flask: [/framework: flask/, /entry: hello:web/],
+  flask: [/framework: flask/, /entry: hello:web/, /\/static\/: static/],
   fastapi: [/framework: fastapi/, /entry: api\.main:app/],
   wsgi: [/framework: wsgi/, /entry: site\.wsgi/],
 };

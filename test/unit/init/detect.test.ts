@@ -162,6 +162,19 @@ describe('the other frameworks', () => {
     expect([d.framework, d.entry]).toEqual(['flask', 'hello:server']);
   });
 
+  it('Flask: its default static folder beside a top-level module is served; a folder of its own or one inside the package is not', () => {
+    const app = 'from flask import Flask\napp = Flask(__name__)\n';
+    expect(detectProject(project({ 'app.py': app, 'static/site.css': '' }))!.static).toEqual({
+      '/static/': 'static',
+    });
+    expect(detectProject(project({ 'app.py': app }))!.static).toEqual({});
+    const own = 'from flask import Flask\napp = Flask(__name__, static_folder="assets")\n';
+    expect(detectProject(project({ 'app.py': own, 'static/site.css': '' }))!.static).toEqual({});
+    expect(detectProject(project({ 'shop/__init__.py': app, 'shop/static/site.css': '' }))!.static).toEqual(
+      {},
+    );
+  });
+
   it('Flask: an app factory in a package → module:create_app() as gunicorn takes it', () => {
     const d = detectProject(
       project({
