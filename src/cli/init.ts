@@ -22,6 +22,7 @@ import {
   type ChoiceKey,
   type Choices,
   formatReasons,
+  hostNote,
   proposeChoices,
   stackDocument,
 } from '../init/propose.js';
@@ -213,7 +214,8 @@ export async function run(projectDir: string, opts: InitCliOptions): Promise<num
     `proposed (interface → server → concurrency → protocol → proxy → manager):\n${formatReasons(reasons)}\n`,
   );
   out.write(`  → ${summary(choices)}\n`);
-  for (const n of detection?.notes ?? []) out.write(`note: ${n}\n`);
+  const hosts = hostNote(detection, opts.serverName);
+  for (const n of [...(detection?.notes ?? []), ...(hosts ? [hosts] : [])]) out.write(`note: ${n}\n`);
 
   const interactive = opts.yes !== true && process.stdin.isTTY === true && process.stdout.isTTY === true;
   if (interactive) await ask(draft, given, detection, rootFiles, dir);

@@ -41,11 +41,18 @@ export interface Detection {
   evidence: string[];
   /** What init could not settle and the user should know (collectstatic not run…). */
   notes: string[];
+  /**
+   * The Host names the app itself accepts (Django's ALLOWED_HOSTS, as a literal list, with
+   * DEBUG's localhost names when it is empty), and where that is set; absent: no such check read.
+   */
+  allowedHosts?: { hosts: string[]; where: string };
 }
 
 /** What a framework detector found: the framework's part of a Detection. */
 type Found = Pick<Detection, 'entry' | 'root' | 'evidence'> &
-  Partial<Pick<Detection, 'interface' | 'env' | 'static' | 'writable' | 'websockets' | 'notes'>>;
+  Partial<
+    Pick<Detection, 'interface' | 'env' | 'static' | 'writable' | 'websockets' | 'notes' | 'allowedHosts'>
+  >;
 
 interface Detector {
   framework: Framework;
@@ -314,6 +321,18 @@ const django: Detector = {
       if (mediaUrl) found.static![urlPrefix(mediaUrl)] = mediaRoot;
     }
 
+    // ALLOWED_HOSTS as a literal list; empty with DEBUG = True, Django allows localhost names only.
+    const hostsExpr = setting(text, 'ALLOWED_HOSTS');
+    if (hostsExpr !== undefined && /^\[[^\]]*\]$/.test(hostsExpr)) {
+      const hosts = [...hostsExpr.matchAll(/['"]([^'"]+)['"]/g)].map((m) => m[1]!);
+      const debug = setting(text, 'DEBUG') === 'True';
+      const localOnly = hosts.length === 0 && debug;
+      found.allowedHosts = {
+        hosts: localOnly ? ['.localhost', '127.0.0.1', '[::1]'] : hosts,
+        where: `${settingsFile}: ALLOWED_HOSTS = ${hostsExpr}${localOnly ? ' (with DEBUG: localhost only)' : ''}`,
+      };
+    }
+
     const sqlite =
       /['"]ENGINE['"]\s*:\s*['"]django\.db\.backends\.sqlite3['"]\s*,\s*['"]NAME['"]\s*:\s*([^,\n}]+)/.exec(
         text,
@@ -463,6 +482,7 @@ export function detectProject(files: ProjectFiles): Detection | null {
       writable: found.writable ?? [],
       websockets: found.websockets ?? false,
       ...(venv !== undefined ? { venv } : {}),
+      ...(found.allowedHosts ? { allowedHosts: found.allowedHosts } : {}),
       dependsOn,
       evidence,
       notes: found.notes ?? [],

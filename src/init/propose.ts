@@ -12,6 +12,7 @@ import type {
   ProxyKind,
   ServerName,
 } from '../stack/enums.js';
+import { djangoAllowsHost } from '../topology/catalog/app-contracts.js';
 import { FALLBACK_SERVER, FRAMEWORKS } from '../topology/catalog/frameworks.js';
 import { DEFAULT_PROXY } from '../topology/catalog/names.js';
 import { MANAGERS, PROTOCOLS, PROXIES } from '../topology/catalog/proxies.js';
@@ -161,4 +162,16 @@ export function stackDocument(name: string, choices: Choices, app: AppFields): R
 /** The reasons as the lines init prints before writing: "server: gunicorn — because …". */
 export function formatReasons(reasons: readonly Reason[]): string {
   return reasons.map((r) => `  ${r.key.padEnd(11)} ${r.value.padEnd(20)} ${r.why}`).join('\n');
+}
+
+/**
+ * A note when the proxy passes a Host the app's own host check refuses (every request would
+ * be a 400: Django's DisallowedHost). init writes stack.yaml only, never the app's settings.
+ */
+export function hostNote(detection: Detection | null, serverName: string | undefined): string | null {
+  const check = detection?.allowedHosts;
+  if (!check || serverName === undefined || serverName === '_') return null;
+  const refused = serverName.split(/\s+/).filter((h) => h && !djangoAllowsHost(check.hosts, h));
+  if (refused.length === 0) return null;
+  return `${check.where} does not allow ${refused.join(', ')} (--server-name): every request would be a 400 — add ${refused.map((h) => `'${h}'`).join(', ')} to ALLOWED_HOSTS`;
 }

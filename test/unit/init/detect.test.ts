@@ -101,6 +101,19 @@ describe('Django', () => {
     expect(d.notes).toEqual([]);
   });
 
+  it('ALLOWED_HOSTS: an empty list with DEBUG allows localhost only; a list is read as written', () => {
+    expect(
+      detectProject(django(`${SETTINGS_32}DEBUG = True\nALLOWED_HOSTS = []\n`))!.allowedHosts!.hosts,
+    ).toEqual(['.localhost', '127.0.0.1', '[::1]']);
+    expect(
+      detectProject(django(`${SETTINGS_32}ALLOWED_HOSTS = ['shop.example', '.cdn.example']\n`))!.allowedHosts!
+        .hosts,
+    ).toEqual(['shop.example', '.cdn.example']);
+    expect(
+      detectProject(django(`${SETTINGS_32}ALLOWED_HOSTS = env.list('HOSTS')\n`))!.allowedHosts,
+    ).toBeUndefined();
+  });
+
   it('collectstatic not run: STATIC_ROOT named but empty is a note', () => {
     const d = detectProject(django(`${SETTINGS_32}STATIC_ROOT = BASE_DIR / 'staticfiles'\n`))!;
     expect(d.static).toEqual({ '/static/': 'staticfiles' });
