@@ -4,6 +4,7 @@
 // stack.yaml atomically — never over an existing one without --force — and render it.
 // Non-interactive (--yes, or no terminal): detection and flags only.
 
+import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { basename, join, posix, resolve } from 'node:path';
 import { stringify } from 'yaml';
@@ -26,6 +27,7 @@ import {
   proposeChoices,
   stackDocument,
 } from '../init/propose.js';
+import { SETTINGS_IMPORTERS } from '../init/imported.js';
 import { scanProject } from '../init/scan.js';
 import { INIT_CHOICES, oneOf } from './options.js';
 
@@ -51,6 +53,8 @@ export interface InitCliOptions {
   serverName?: string;
   python?: string;
   venv?: string;
+  /** Let the framework load its own settings (runs the project's code). */
+  import?: true;
   yes?: true;
   force?: true;
   /** false with --no-render. */
@@ -130,6 +134,44 @@ function detect(files: ProjectFiles, root: string | undefined): Detection | null
   return { ...found, root: posix.normalize(posix.join(root, found.root)) };
 }
 
+/**
+ * --import: the framework's own settings loader, run with the interpreter the stack will use
+ * (the venv's, --python, or Debian's), in app.root with the detected environment. A failure
+ * is said and the textual reading stands.
+ */
+function importSettings(detection: Detection | null, dir: string, opts: InitCliOptions): Detection | null {
+  if (opts.import !== true) return detection;
+  const importer = detection ? SETTINGS_IMPORTERS[detection.framework] : undefined;
+  if (!detection || !importer) {
+    process.stderr.write(
+      `stackgen init: --import: ${detection ? `${FRAMEWORKS[detection.framework].title} has no settings to load` : 'no framework detected'}; the files were read as text\n`,
+    );
+    return detection;
+  }
+  const rootDir = resolve(dir, detection.root);
+  const venv = opts.venv ?? detection.venv;
+  const python =
+    opts.python ?? (venv !== undefined ? join(rootDir, venv, 'bin', 'python') : '/usr/bin/python3');
+  const r = spawnSync(python, ['-c', importer.script], {
+    cwd: rootDir,
+    env: { ...process.env, ...detection.env, ...pairs('--env', opts.env) },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  const line = r.stdout?.trim().split('\n').at(-1) ?? '';
+  try {
+    if (r.status !== 0) throw new Error(r.stderr?.trim().split('\n').at(-1) ?? String(r.error ?? r.signal));
+    return importer.apply(detection, JSON.parse(line) as Record<string, unknown>, rootDir, (p) =>
+      isDirectory(resolve(rootDir, p)),
+    );
+  } catch (err) {
+    process.stderr.write(
+      `stackgen init: --import: ${python} could not load the settings (${err instanceof Error ? err.message : String(err)}); the files were read as text\n`,
+    );
+    return detection;
+  }
+}
+
 interface Draft {
   name: string;
   choices: Choices;
@@ -150,7 +192,7 @@ function documentText(draft: Draft): string {
 function problems(draft: Draft, files: ProjectFiles, dir: string): Diagnostic[] {
   const parsed = parseStackSpec(documentText(draft), {
     baseDir: dir,
-    isDirectory: (p) => existsSync(p) && statSync(p).isDirectory(),
+    isDirectory,
   });
   const errors = [...parsed.errors];
   const entry = draft.app.entry ?? FRAMEWORKS[draft.choices.framework].defaultEntry[draft.choices.interface];
@@ -165,6 +207,8 @@ function problems(draft: Draft, files: ProjectFiles, dir: string): Diagnostic[] 
     });
   return errors;
 }
+
+const isDirectory = (p: string) => existsSync(p) && statSync(p).isDirectory();
 
 const samePath = (a: SpecPath, b: SpecPath) => a.length >= b.length && b.every((p, i) => a[i] === p);
 
@@ -181,7 +225,7 @@ export async function run(projectDir: string, opts: InitCliOptions): Promise<num
   const given = givenChoices(opts);
   const files = scanProject(opts.root === undefined ? dir : join(dir, opts.root));
   const rootFiles = opts.root === undefined ? files : scanProject(dir);
-  const detection = detect(files, opts.root);
+  const detection = importSettings(detect(files, opts.root), dir, opts);
   const { choices, reasons } = proposeChoices(detection, given);
 
   const writable = [...new Set([...(detection?.writable ?? []), ...opts.writable])];

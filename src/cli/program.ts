@@ -105,6 +105,10 @@ export function buildProgram(onExitCode: (code: number) => void): Command {
     .option('--server-name <name>', 'the host name the proxy answers for (default: any)')
     .option('--python <path>', 'the Python interpreter (default: /usr/bin/python3)')
     .option('--venv <dir>', 'a virtualenv, relative to root (default: detected)')
+    .option(
+      '--import',
+      "let the framework load its own settings (Django: django.setup(); runs the project's code) instead of reading them as text",
+    )
     .option('-y, --yes', 'accept defaults for everything not given; never prompt')
     .option('--force', 'overwrite an existing stack.yaml')
     .option('--no-render', 'write stack.yaml only')

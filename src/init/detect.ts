@@ -207,14 +207,21 @@ export function settingPath(expr: string | undefined, baseDir: string): string |
   if (absolute !== undefined) return absolute.startsWith('/') ? absolute : undefined;
   if (!/\bBASE_DIR\b/.test(expr)) return undefined;
   const after = expr.slice(expr.indexOf('BASE_DIR') + 'BASE_DIR'.length);
+  // Only literal segments (`/ 'a'`, `, 'a'`): a segment from the environment is not a path init can know.
+  if (!/^(?:\s*[/,]\s*['"][^'"]+['"])*\s*\)*\s*$/.test(after)) return undefined;
   const parts = [...after.matchAll(/['"]([^'"]+)['"]/g)].map((m) => m[1]!);
   return posix.normalize(posix.join(baseDir, ...parts));
 }
 
-/** BASE_DIR from its definition: each `.parent` or `os.path.dirname(` is one directory up from settings. */
+/**
+ * BASE_DIR from its definition: each `.parent` or `os.path.dirname(` is one directory up from
+ * settings. A settings file without one imports it (`from .base import *`): startproject's
+ * two levels up is assumed.
+ */
 function baseDirOf(settingsText: string, settingsPath: string): string {
-  const def = setting(settingsText, 'BASE_DIR') ?? '';
-  const ups = (def.match(/\.parent\b/g)?.length ?? 0) + (def.match(/dirname\(/g)?.length ?? 0);
+  const def = setting(settingsText, 'BASE_DIR');
+  const ups =
+    def === undefined ? 2 : (def.match(/\.parent\b/g)?.length ?? 0) + (def.match(/dirname\(/g)?.length ?? 0);
   let dir = settingsPath;
   for (let i = 0; i < Math.max(ups, 1); i++) dir = posix.dirname(dir);
   return dir;
@@ -318,7 +325,13 @@ const django: Detector = {
     if (mediaRoot && !mediaRoot.startsWith('/')) {
       found.writable!.push(mediaRoot);
       evidence.push(`${settingsFile}: MEDIA_ROOT ${mediaRoot} → writable (uploads)`);
-      if (mediaUrl) found.static![urlPrefix(mediaUrl)] = mediaRoot;
+      if (mediaUrl)
+        mediaStatic(
+          { static: found.static!, notes },
+          urlPrefix(mediaUrl),
+          mediaRoot,
+          files.dirs.includes(inRoot(mediaRoot)),
+        );
     }
 
     // ALLOWED_HOSTS as a literal list; empty with DEBUG = True, Django allows localhost names only.
@@ -363,6 +376,24 @@ const django: Detector = {
     return found;
   },
 };
+
+/**
+ * MEDIA_URL → MEDIA_ROOT served by the proxy, once the directory exists: a static directory
+ * that does not exist is a 404 for every request (verify's static probe fails it), and
+ * `stackgen install` creates it only as app.writable.
+ */
+export function mediaStatic(
+  into: { static: Record<string, string>; notes: string[] },
+  url: string,
+  dir: string,
+  exists: boolean,
+): void {
+  if (exists) into.static[url] = dir;
+  else
+    into.notes.push(
+      `MEDIA_ROOT ${dir} does not exist yet: it is app.writable (install creates it); once it does, add \`${url}: ${dir}\` to app.static so the proxy serves the uploads`,
+    );
+}
 
 // ---- Plain WSGI callables and CGI scripts: the frameworks of last resort. ----
 

@@ -1,6 +1,8 @@
 // The issue's "done means": in a fresh Django project, a Flask app, a FastAPI app and a bare
 // WSGI file, `stackgen init --yes` writes a stack.yaml that `stackgen verify` passes with no
 // edit — real frameworks (Debian's python3-django, -flask, -fastapi), real gunicorn and nginx.
+// Two deployable Django forms besides: the database in data/ with STATIC_ROOT collected, and
+// settings whose STATIC_ROOT only django.setup() can tell (--import).
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,6 +33,17 @@ const PROJECTS: Record<string, (dir: string) => void> = {
     );
     writeFileSync(settings, `${text}\nSTATIC_ROOT = BASE_DIR / 'staticfiles'\n`);
     mkdirSync(join(dir, 'data'));
+    execFileSync('/usr/bin/python3', ['manage.py', 'collectstatic', '--noinput'], { cwd: dir });
+  },
+  // Settings text cannot settle: prod.py takes STATIC_ROOT's directory from the environment.
+  'django-import': (dir) => {
+    execFileSync('django-admin', ['startproject', 'mysite', dir]);
+    writeFileSync(
+      join(dir, 'mysite', 'prod.py'),
+      "import os\nfrom mysite.settings import *\nSTATIC_ROOT = os.path.join(BASE_DIR, os.environ.get('STATIC_DIR', 'collected'))\n",
+    );
+    const manage = join(dir, 'manage.py');
+    writeFileSync(manage, readFileSync(manage, 'utf8').replace("'mysite.settings'", "'mysite.prod'"));
     execFileSync('/usr/bin/python3', ['manage.py', 'collectstatic', '--noinput'], { cwd: dir });
   },
   flask: (dir) => {
@@ -64,6 +77,7 @@ const WANT: Record<string, RegExp[]> = {
     // db.sqlite3 lies beside the code: a note, never a writable (app-owned) root.
     /^(?![\s\S]*writable)/,
   ],
+  'django-import': [/DJANGO_SETTINGS_MODULE: mysite\.prod/, /\/static\/: collected/],
   'django-collected': [/\/static\/: staticfiles/, /writable:\n\s+- data/],
   flask: [/framework: flask/, /entry: hello:web/, /\/static\/: static/],
   fastapi: [/framework: fastapi/, /entry: api\.main:app/],
@@ -86,7 +100,8 @@ describeWith({
     const dir = join(base, `init-${kind}`);
     mkdirSync(dir);
     PROJECTS[kind]!(dir);
-    const init = runInit([dir, '--yes', '--no-render']);
+    // --import lets Django load the settings its text cannot settle.
+    const init = runInit([dir, '--yes', '--no-render', ...(kind.endsWith('-import') ? ['--import'] : [])]);
     expect(init.code, init.stderr).toBe(0);
     expect(init.stdout).toMatch(/proposed \(interface → server → concurrency → protocol → proxy → manager\)/);
     const text = readFileSync(join(dir, 'stack.yaml'), 'utf8');

@@ -95,10 +95,17 @@ describe('Django', () => {
 
   it("Django 4's forms: STATIC_URL without a slash, STATIC_ROOT, MEDIA_ROOT, the database in data/", () => {
     const settings = `${SETTINGS_32.replace("'/static/'", "'static/'").replace("BASE_DIR / 'db.sqlite3'", "BASE_DIR / 'data' / 'db.sqlite3'")}STATIC_ROOT = BASE_DIR / 'staticfiles'\nMEDIA_URL = 'media/'\nMEDIA_ROOT = os.path.join(BASE_DIR, 'media')\n`;
-    const d = detectProject(django(settings, {}, { paths: ['staticfiles/admin/css/base.css'] }))!;
+    const d = detectProject(
+      django(settings, {}, { paths: ['staticfiles/admin/css/base.css', 'media/a.png'] }),
+    )!;
     expect(d.static).toEqual({ '/static/': 'staticfiles', '/media/': 'media' });
     expect(d.writable).toEqual(['media', 'data']);
     expect(d.notes).toEqual([]);
+    // No media/ yet: writable (install creates it), not served (a missing static directory is a 404 everywhere).
+    const fresh = detectProject(django(settings, {}, { paths: ['staticfiles/admin/css/base.css'] }))!;
+    expect(fresh.static).toEqual({ '/static/': 'staticfiles' });
+    expect(fresh.writable).toEqual(['media', 'data']);
+    expect(fresh.notes.join('\n')).toMatch(/MEDIA_ROOT media does not exist yet/);
   });
 
   it('ALLOWED_HOSTS: an empty list with DEBUG allows localhost only; a list is read as written', () => {
@@ -166,6 +173,7 @@ describe('Django', () => {
     expect(settingPath("str(BASE_DIR / 'x')", 'src')).toBe('src/x');
     expect(settingPath("'/var/www/static'", '.')).toBe('/var/www/static');
     expect(settingPath("env('STATIC_ROOT')", '.')).toBeUndefined();
+    expect(settingPath("os.path.join(BASE_DIR, os.environ.get('STATIC_DIR', 'collected'))", '.')).toBeUndefined();
   });
 });
 
