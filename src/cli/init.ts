@@ -45,11 +45,11 @@ export interface InitCliOptions {
   entry?: string;
   root?: string;
   /** `URL=DIR`, repeatable. */
-  static: string[];
+  static?: string[];
   /** `KEY=VALUE`, repeatable. */
-  env: string[];
-  writable: string[];
-  listen: string[];
+  env?: string[];
+  writable?: string[];
+  listen?: string[];
   serverName?: string;
   python?: string;
   venv?: string;
@@ -154,7 +154,7 @@ function importSettings(detection: Detection | null, dir: string, opts: InitCliO
     opts.python ?? (venv !== undefined ? join(rootDir, venv, 'bin', 'python') : '/usr/bin/python3');
   const r = spawnSync(python, ['-c', importer.script], {
     cwd: rootDir,
-    env: { ...process.env, ...detection.env, ...pairs('--env', opts.env) },
+    env: { ...process.env, ...detection.env, ...pairs('--env', opts.env ?? []) },
     encoding: 'utf8',
     timeout: 30_000,
   });
@@ -208,6 +208,18 @@ function problems(draft: Draft, files: ProjectFiles, dir: string): Diagnostic[] 
   return errors;
 }
 
+/**
+ * A problem of the choices, named by the flag that sets it (`--server`), or by its stack.yaml
+ * key when no flag does: there is no stack.yaml yet to point a line number into.
+ */
+function describeProblem(d: Diagnostic): string {
+  const flag = Object.entries(CHOICE_PATHS).find(
+    ([, p]) => p.length === d.path.length && samePath(d.path, p),
+  )?.[0];
+  const at = flag !== undefined ? `--${flag}` : d.path.length > 0 ? d.path.join('.') : 'the stack';
+  return `  ${at}: ${d.message}${d.hint ? `\n    hint: ${d.hint}` : ''}`;
+}
+
 const isDirectory = (p: string) => existsSync(p) && statSync(p).isDirectory();
 
 const samePath = (a: SpecPath, b: SpecPath) => a.length >= b.length && b.every((p, i) => a[i] === p);
@@ -228,15 +240,15 @@ export async function run(projectDir: string, opts: InitCliOptions): Promise<num
   const detection = importSettings(detect(files, opts.root), dir, opts);
   const { choices, reasons } = proposeChoices(detection, given);
 
-  const writable = [...new Set([...(detection?.writable ?? []), ...opts.writable])];
+  const writable = [...new Set([...(detection?.writable ?? []), ...(opts.writable ?? [])])];
   const draft: Draft = {
     name: opts.name ?? slug(basename(dir)),
     choices,
     app: {
       ...(opts.entry !== undefined || detection ? { entry: opts.entry ?? detection?.entry } : {}),
       root: opts.root ?? detection?.root ?? '.',
-      static: { ...detection?.static, ...pairs('--static', opts.static) },
-      env: { ...detection?.env, ...pairs('--env', opts.env) },
+      static: { ...detection?.static, ...pairs('--static', opts.static ?? []) },
+      env: { ...detection?.env, ...pairs('--env', opts.env ?? []) },
       writable,
       websockets: detection?.websockets ?? false,
       ...(opts.python !== undefined ? { python: opts.python } : {}),
@@ -245,7 +257,7 @@ export async function run(projectDir: string, opts: InitCliOptions): Promise<num
         : {}),
     },
     proxyFields: {
-      ...(opts.listen.length > 0 ? { listen: opts.listen.length === 1 ? opts.listen[0] : opts.listen } : {}),
+      ...(opts.listen?.length ? { listen: opts.listen.length === 1 ? opts.listen[0] : opts.listen } : {}),
       ...(opts.serverName !== undefined ? { server_name: opts.serverName } : {}),
     },
   };
@@ -267,7 +279,7 @@ export async function run(projectDir: string, opts: InitCliOptions): Promise<num
   if (errors.length > 0) {
     throw new StackgenError(
       'SG_ERR_SPEC_INVALID',
-      `these choices do not make a valid stack; nothing was written:\n${errors.map((d) => formatDiagnostic('stack.yaml', d)).join('\n')}`,
+      `these choices do not make a valid stack; nothing was written:\n${errors.map(describeProblem).join('\n')}`,
       {
         hint: 'give the value with its flag (stackgen init --help lists them), or run init on a terminal to be asked',
       },

@@ -26,8 +26,8 @@ import type { VerifyCliOptions } from './verify.js';
 import { INTERFACES } from '../stack/enums.js';
 
 /** A repeatable option's values, in the order given. */
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 /** Build the stackgen program; each command hands its exit code to `onExitCode`. */
@@ -76,7 +76,9 @@ export function buildProgram(onExitCode: (code: number) => void): Command {
 
   program
     .command('init')
-    .description('Write a stack.yaml (from flags, or by asking on a terminal) and render it.')
+    .description(
+      'Read the project, propose a stack.yaml with the reason for each choice, ask on a terminal (or take detection and flags), write it and render it.',
+    )
     .argument('[dir]', 'project directory', '.')
     .option('--name <name>', 'stack name (default: the directory name)')
     .option('--framework <name>', orList(INIT_CHOICES.framework))
@@ -92,16 +94,10 @@ export function buildProgram(onExitCode: (code: number) => void): Command {
       '--static <url=dir>',
       'a static directory the proxy serves, e.g. /static/=staticfiles (repeatable)',
       collect,
-      [],
     )
-    .option('--env <key=value>', 'a non-secret environment variable of the app (repeatable)', collect, [])
-    .option('--writable <path>', 'a directory the app writes, relative to root (repeatable)', collect, [])
-    .option(
-      '--listen <address>',
-      'where clients connect: port, host:port or [v6]:port (repeatable)',
-      collect,
-      [],
-    )
+    .option('--env <key=value>', 'a non-secret environment variable of the app (repeatable)', collect)
+    .option('--writable <path>', 'a directory the app writes, relative to root (repeatable)', collect)
+    .option('--listen <address>', 'where clients connect: port, host:port or [v6]:port (repeatable)', collect)
     .option('--server-name <name>', 'the host name the proxy answers for (default: any)')
     .option('--python <path>', 'the Python interpreter (default: /usr/bin/python3)')
     .option('--venv <dir>', 'a virtualenv, relative to root (default: detected)')

@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'stackgen.js');
@@ -74,6 +75,49 @@ describe('stackgen CLI: render, init, explain, schema', () => {
     expect(r.code).toBe(0);
     expect(readFileSync(join(project, 'stack.yaml'), 'utf8')).toContain('framework: fastapi');
     expect(existsSync(join(project, 'deploy', 'supervisor', 'api.conf'))).toBe(true);
+  });
+
+  it('init takes every field a first stack needs as a flag', () => {
+    const project = join(dir, 'flags');
+    mkdirSync(join(project, 'src', 'assets'), { recursive: true });
+    writeFileSync(join(project, 'src', 'app.py'), 'from flask import Flask\napp = Flask(__name__)\n');
+    const r = stackgen([
+      'init',
+      project,
+      '--yes',
+      '--no-render',
+      '--root',
+      'src',
+      '--static',
+      '/assets/=assets',
+      '--env',
+      'A=1',
+      '--env',
+      'B=x=y',
+      '--writable',
+      'data',
+      '--listen',
+      '8080',
+      '--listen',
+      '[::1]:8080',
+      '--server-name',
+      'shop.example',
+      '--python',
+      '/usr/bin/python3',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const spec = parse(readFileSync(join(project, 'stack.yaml'), 'utf8'));
+    expect(spec.app).toMatchObject({
+      framework: 'flask',
+      entry: 'app:app',
+      root: 'src',
+      static: { '/assets/': 'assets' },
+      env: { A: '1', B: 'x=y' },
+      writable: ['data'],
+      python: '/usr/bin/python3',
+    });
+    expect(spec.proxy).toMatchObject({ listen: ['8080', '[::1]:8080'], server_name: 'shop.example' });
+    expect(stackgen(['init', join(dir, 'bad-env'), '--env', 'NOEQUALS', '--yes']).code).toBe(2);
   });
 
   it('init refuses an impossible combination with exit 78', () => {

@@ -173,7 +173,9 @@ describe('Django', () => {
     expect(settingPath("str(BASE_DIR / 'x')", 'src')).toBe('src/x');
     expect(settingPath("'/var/www/static'", '.')).toBe('/var/www/static');
     expect(settingPath("env('STATIC_ROOT')", '.')).toBeUndefined();
-    expect(settingPath("os.path.join(BASE_DIR, os.environ.get('STATIC_DIR', 'collected'))", '.')).toBeUndefined();
+    expect(
+      settingPath("os.path.join(BASE_DIR, os.environ.get('STATIC_DIR', 'collected'))", '.'),
+    ).toBeUndefined();
   });
 });
 
