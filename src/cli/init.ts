@@ -76,23 +76,23 @@ const CHOICE_PATHS: Record<ChoiceKey | 'entry' | 'name', SpecPath> = {
 };
 
 /** The values a choice may take, and a title for each (from the catalog). */
-function optionsFor(key: ChoiceKey, choices: Partial<Choices>): { value: string; name: string }[] {
+function optionsFor(key: ChoiceKey, choices: Choices): { value: string; name: string }[] {
   const titled = (values: readonly string[], title: (v: string) => string) =>
-    values.map((value) => ({ value, name: `${value} — ${title(value)}` }));
+    values.map((value) => ({ value, name: title(value) === value ? value : `${value} — ${title(value)}` }));
   switch (key) {
     case 'framework':
       return titled(INIT_CHOICES.framework, (v) => FRAMEWORKS[v as Choices['framework']].title);
     case 'interface':
-      return titled(FRAMEWORKS[choices.framework ?? 'wsgi'].interfaces, (v) => v.toUpperCase());
+      return titled(FRAMEWORKS[choices.framework].interfaces, (v) => v.toUpperCase());
     case 'server':
       return titled(INIT_CHOICES.server, (v) => SERVERS[v as Choices['server']].title);
-    case 'concurrency':
-      return titled(SERVERS[choices.server ?? 'gunicorn'].concurrency, (v) => v);
+    case 'concurrency': {
+      // The models the server runs this interface under (gunicorn: async only for ASGI).
+      const server = SERVERS[choices.server];
+      return titled(server.interfaceModels[choices.interface]?.models ?? server.concurrency, (v) => v);
+    }
     case 'protocol':
-      return titled(
-        SERVERS[choices.server ?? 'gunicorn'].protocols,
-        (v) => PROTOCOLS[v as Choices['protocol']].title,
-      );
+      return titled(SERVERS[choices.server].protocols, (v) => PROTOCOLS[v as Choices['protocol']].title);
     case 'proxy':
       return titled(INIT_CHOICES.proxy, (v) => PROXIES[v as Choices['proxy']].title);
     case 'manager':
