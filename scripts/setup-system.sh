@@ -3,7 +3,8 @@
 # its python3/gevent plugins, gunicorn, uvicorn, the frameworks the examples use,
 # supervisor, fcgiwrap (CGI behind nginx), wrk (benchmarks), systemd (systemd-analyze, and
 # PID 1 of the throwaway machines `verify --target machine` boots; util-linux gives them
-# unshare/nsenter), and the third-party apps of the conformance suite: httpbin, Mercurial
+# unshare/nsenter; bsdutils gives `script`, the pseudo-terminal init's questions are tested
+# through), and the third-party apps of the conformance suite: httpbin, Mercurial
 # (hgweb and the hg client) and Radicale. Needs root.
 set -euo pipefail
 packages=(
@@ -13,7 +14,7 @@ packages=(
   python3-flask python3-django python3-bottle python3-tornado
   python3-starlette python3-fastapi python3-waitress python3-gevent
   supervisor fcgiwrap wrk
-  systemd util-linux
+  systemd util-linux bsdutils
   python3-httpbin mercurial radicale
 )
 export DEBIAN_FRONTEND=noninteractive
