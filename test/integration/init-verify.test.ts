@@ -13,7 +13,7 @@ import { describeWith } from '../helpers/tools.js';
 import { ROOT, removeAnnouncedSandboxes, runVerify } from '../helpers/verify-cli.js';
 
 /** `stackgen init` as a user runs it (through tsx, no terminal: detection and flags only). */
-export function runInit(args: string[]) {
+function runInit(args: string[]) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts'), 'init', ...args], {
     cwd: ROOT,
     encoding: 'utf8',
@@ -46,6 +46,18 @@ const PROJECTS: Record<string, (dir: string) => void> = {
     writeFileSync(manage, readFileSync(manage, 'utf8').replace("'mysite.settings'", "'mysite.prod'"));
     execFileSync('/usr/bin/python3', ['manage.py', 'collectstatic', '--noinput'], { cwd: dir });
   },
+  // An async view: Django through ASGI (gunicorn with uvicorn workers).
+  'django-async': (dir) => {
+    execFileSync('django-admin', ['startproject', 'mysite', dir]);
+    writeFileSync(
+      join(dir, 'mysite', 'views.py'),
+      'from django.http import HttpResponse\n\n\nasync def index(request):\n    return HttpResponse("async hello")\n',
+    );
+    writeFileSync(
+      join(dir, 'mysite', 'urls.py'),
+      'from django.contrib import admin\nfrom django.urls import path\nfrom mysite.views import index\n\nurlpatterns = [path("admin/", admin.site.urls), path("", index)]\n',
+    );
+  },
   flask: (dir) => {
     writeFileSync(
       join(dir, 'hello.py'),
@@ -77,6 +89,7 @@ const WANT: Record<string, RegExp[]> = {
     // db.sqlite3 lies beside the code: a note, never a writable (app-owned) root.
     /^(?![\s\S]*writable)/,
   ],
+  'django-async': [/interface: asgi/, /entry: mysite\.asgi:application/, /concurrency: async/],
   'django-import': [/DJANGO_SETTINGS_MODULE: mysite\.prod/, /\/static\/: collected/],
   'django-collected': [/\/static\/: staticfiles/, /writable:\n\s+- data/],
   flask: [/framework: flask/, /entry: hello:web/, /\/static\/: static/],
