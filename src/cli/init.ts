@@ -241,20 +241,23 @@ export async function run(projectDir: string, opts: InitCliOptions): Promise<num
   const { choices, reasons } = proposeChoices(detection, given);
 
   const writable = [...new Set([...(detection?.writable ?? []), ...(opts.writable ?? [])])];
+  // The detected entry belongs to the detected root (a --root above it is rebased onto it).
+  const root =
+    (opts.entry === undefined ? detection?.root : undefined) ?? opts.root ?? detection?.root ?? '.';
+  const venv = opts.venv ?? detection?.venv;
   const draft: Draft = {
     name: opts.name ?? slug(basename(dir)),
     choices,
     app: {
       ...(opts.entry !== undefined || detection ? { entry: opts.entry ?? detection?.entry } : {}),
-      root: opts.root ?? detection?.root ?? '.',
+      root,
       static: { ...detection?.static, ...pairs('--static', opts.static ?? []) },
       env: { ...detection?.env, ...pairs('--env', opts.env ?? []) },
       writable,
       websockets: detection?.websockets ?? false,
       ...(opts.python !== undefined ? { python: opts.python } : {}),
-      ...(opts.venv !== undefined || detection?.venv !== undefined
-        ? { venv: opts.venv ?? detection?.venv }
-        : {}),
+      // app.venv is taken as written (its bin/python is the units' ExecStart): absolute.
+      ...(venv !== undefined ? { venv: resolve(dir, root, venv) } : {}),
     },
     proxyFields: {
       ...(opts.listen?.length ? { listen: opts.listen.length === 1 ? opts.listen[0] : opts.listen } : {}),

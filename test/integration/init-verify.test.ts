@@ -66,6 +66,21 @@ const PROJECTS: Record<string, (dir: string) => void> = {
     mkdirSync(join(dir, 'static'));
     writeFileSync(join(dir, 'static', 'site.css'), 'body { margin: 0 }\n');
   },
+  // A virtualenv beside the code (seeing Debian's packages: PyPI is not reachable from tests).
+  'flask-venv': (dir) => {
+    execFileSync('/usr/bin/python3', [
+      '-m',
+      'venv',
+      '--without-pip',
+      '--system-site-packages',
+      join(dir, '.venv'),
+    ]);
+    writeFileSync(
+      join(dir, 'app.py'),
+      'from flask import Flask\n\napp = Flask(__name__)\n\n\n@app.route("/")\ndef index():\n    return "hello"\n',
+    );
+    writeFileSync(join(dir, 'requirements.txt'), 'flask>=2\ngunicorn\n');
+  },
   fastapi: (dir) => {
     mkdirSync(join(dir, 'api'));
     writeFileSync(join(dir, 'api', '__init__.py'), '');
@@ -93,6 +108,8 @@ const WANT: Record<string, RegExp[]> = {
   'django-import': [/DJANGO_SETTINGS_MODULE: mysite\.prod/, /\/static\/: collected/],
   'django-collected': [/\/static\/: staticfiles/, /writable:\n\s+- data/],
   flask: [/framework: flask/, /entry: hello:web/, /\/static\/: static/],
+  // app.venv absolute: its bin/python is the units' ExecStart (a relative one is refused by systemd).
+  'flask-venv': [/venv: \/.*\/init-flask-venv\/\.venv\n/, /server: gunicorn/],
   fastapi: [/framework: fastapi/, /entry: api\.main:app/],
   wsgi: [/framework: wsgi/, /entry: site\.wsgi/],
 };
