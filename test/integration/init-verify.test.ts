@@ -5,7 +5,7 @@
 // settings whose STATIC_ROOT only django.setup() can tell (--import).
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
@@ -96,7 +96,14 @@ const PROJECTS: Record<string, (dir: string) => void> = {
     ),
 };
 
+// The other detectors, on the repo's example apps (copied: init writes stack.yaml beside them).
+for (const app of ['tornado', 'bottle', 'cgi'])
+  PROJECTS[`example-${app}`] = (dir) => cpSync(join(ROOT, 'examples', 'apps', app), dir, { recursive: true });
+
 const WANT: Record<string, RegExp[]> = {
+  'example-tornado': [/framework: tornado/, /entry: app:make_app/, /server: tornado/],
+  'example-bottle': [/framework: bottle/, /entry: app:app/],
+  'example-cgi': [/framework: cgi/, /entry: hello\.cgi/, /server: cgi/],
   django: [
     /framework: django/,
     /entry: mysite\.wsgi:application/,
@@ -123,8 +130,8 @@ afterAll(() => {
 });
 
 describeWith({
-  tools: ['nginx', 'gunicorn', 'django-admin'],
-  pythonModules: ['django', 'flask', 'fastapi', 'uvicorn'],
+  tools: ['nginx', 'gunicorn', 'django-admin', 'fcgiwrap'],
+  pythonModules: ['django', 'flask', 'fastapi', 'uvicorn', 'tornado', 'bottle'],
 })('stackgen init --yes in a fresh project → stackgen verify passes with no edit', () => {
   it.each(Object.keys(PROJECTS))('%s', { timeout: 180_000 }, async (kind) => {
     const dir = join(base, `init-${kind}`);
