@@ -3,7 +3,8 @@
 # its python3/gevent plugins, gunicorn, uvicorn, hypercorn, daphne, the frameworks the examples use,
 # supervisor, fcgiwrap (CGI behind nginx), wrk (benchmarks), systemd (systemd-analyze, and
 # PID 1 of the throwaway machines `verify --target machine` boots; util-linux gives them
-# unshare/nsenter), openssl (the throwaway CA of the TLS tests), the third-party apps of the
+# unshare/nsenter; bsdutils gives `script`, the pseudo-terminal init's questions are tested
+# through), openssl (the throwaway CA of the TLS tests), the third-party apps of the
 # conformance suite: httpbin, Mercurial (hgweb and the hg client) and Radicale, and the real
 # CGI/FastCGI programs the gateway is tested against: cgit (a C CGI program; git builds its
 # test repository) and php-fpm. Needs root.
@@ -15,7 +16,7 @@ packages=(
   python3-flask python3-django python3-bottle python3-tornado
   python3-starlette python3-fastapi python3-waitress python3-gevent
   supervisor fcgiwrap wrk
-  systemd util-linux
+  systemd util-linux bsdutils
   openssl
   python3-httpbin mercurial radicale
   cgit git php8.2-fpm

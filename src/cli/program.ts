@@ -23,6 +23,12 @@ import type { RenderCliOptions } from './render.js';
 import type { SchemaCliOptions } from './schema.js';
 import type { UninstallCliOptions } from './uninstall.js';
 import type { VerifyCliOptions } from './verify.js';
+import { INTERFACES } from '../stack/enums.js';
+
+/** A repeatable option's values, in the order given. */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
 
 /** Build the stackgen program; each command hands its exit code to `onExitCode`. */
 export function buildProgram(onExitCode: (code: number) => void): Command {
@@ -70,16 +76,35 @@ export function buildProgram(onExitCode: (code: number) => void): Command {
 
   program
     .command('init')
-    .description('Write a stack.yaml (from flags, or by asking on a terminal) and render it.')
+    .description(
+      'Read the project, propose a stack.yaml with the reason for each choice, ask on a terminal (or take detection and flags), write it and render it.',
+    )
     .argument('[dir]', 'project directory', '.')
-    .option('--name <name>', 'stack name')
+    .option('--name <name>', 'stack name (default: the directory name)')
     .option('--framework <name>', orList(INIT_CHOICES.framework))
+    .option('--interface <name>', orList(INTERFACES))
     .option('--server <name>', orList(INIT_CHOICES.server))
     .option('--concurrency <model>', orList(INIT_CHOICES.concurrency))
     .option('--proxy <kind>', orList(INIT_CHOICES.proxy))
     .option('--protocol <name>', orList(INIT_CHOICES.protocol))
     .option('--manager <name>', orList(INIT_CHOICES.manager))
-    .option('--entry <module:callable>', 'the app entry point')
+    .option('--entry <module:callable>', 'the app entry point (default: detected)')
+    .option('--root <dir>', 'directory holding the app code, relative to dir (default: detected)')
+    .option(
+      '--static <url=dir>',
+      'a static directory the proxy serves, e.g. /static/=staticfiles (repeatable)',
+      collect,
+    )
+    .option('--env <key=value>', 'a non-secret environment variable of the app (repeatable)', collect)
+    .option('--writable <path>', 'a directory the app writes, relative to root (repeatable)', collect)
+    .option('--listen <address>', 'where clients connect: port, host:port or [v6]:port (repeatable)', collect)
+    .option('--server-name <name>', 'the host name the proxy answers for (default: any)')
+    .option('--python <path>', 'the Python interpreter (default: /usr/bin/python3)')
+    .option('--venv <dir>', 'a virtualenv, relative to root (default: detected)')
+    .option(
+      '--import',
+      "let the framework load its own settings (Django: django.setup(); runs the project's code) instead of reading them as text",
+    )
     .option('-y, --yes', 'accept defaults for everything not given; never prompt')
     .option('--force', 'overwrite an existing stack.yaml')
     .option('--no-render', 'write stack.yaml only')

@@ -1,10 +1,11 @@
 // Drives the real CLI (bin/stackgen.js → dist/, built by `npm ci`'s prepare step).
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'stackgen.js');
@@ -56,6 +57,8 @@ describe('stackgen CLI: render, init, explain, schema', () => {
 
   it('init --yes writes a valid stack.yaml and renders it', () => {
     const project = join(dir, 'proj');
+    mkdirSync(project);
+    writeFileSync(join(project, 'main.py'), 'from fastapi import FastAPI\napp = FastAPI()\n');
     const r = stackgen([
       'init',
       project,
@@ -74,10 +77,64 @@ describe('stackgen CLI: render, init, explain, schema', () => {
     expect(existsSync(join(project, 'deploy', 'supervisor', 'api.conf'))).toBe(true);
   });
 
+  it('init takes every field a first stack needs as a flag', () => {
+    const project = join(dir, 'flags');
+    mkdirSync(join(project, 'src', 'assets'), { recursive: true });
+    writeFileSync(join(project, 'src', 'app.py'), 'from flask import Flask\napp = Flask(__name__)\n');
+    const r = stackgen([
+      'init',
+      project,
+      '--yes',
+      '--no-render',
+      '--root',
+      'src',
+      '--static',
+      '/assets/=assets',
+      '--env',
+      'A=1',
+      '--env',
+      'B=x=y',
+      '--writable',
+      'data',
+      '--listen',
+      '8080',
+      '--listen',
+      '[::1]:8080',
+      '--server-name',
+      'shop.example',
+      '--python',
+      '/usr/bin/python3',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const spec = parse(readFileSync(join(project, 'stack.yaml'), 'utf8'));
+    expect(spec.app).toMatchObject({
+      framework: 'flask',
+      entry: 'app:app',
+      root: 'src',
+      static: { '/assets/': 'assets' },
+      env: { A: '1', B: 'x=y' },
+      writable: ['data'],
+      python: '/usr/bin/python3',
+    });
+    expect(spec.proxy).toMatchObject({ listen: ['8080', '[::1]:8080'], server_name: 'shop.example' });
+    expect(stackgen(['init', join(dir, 'bad-env'), '--env', 'NOEQUALS', '--yes']).code).toBe(2);
+  });
+
   it('init refuses an impossible combination with exit 78', () => {
     const r = stackgen(['init', join(dir, 'nope'), '--framework', 'flask', '--server', 'uvicorn', '--yes']);
     expect(r.code).toBe(78);
     expect(r.stderr).toContain('WsgiToAsgi');
+  });
+
+  it('init --yes refuses an entry point that names no file (exit 78), and an existing stack.yaml (exit 4)', () => {
+    const empty = join(dir, 'empty');
+    const r = stackgen(['init', empty, '--framework', 'flask', '--yes']);
+    expect(r.code).toBe(78);
+    expect(r.stderr).toMatch(/no .*app\.py .*for app:app/);
+    expect(existsSync(join(empty, 'stack.yaml'))).toBe(false);
+    const again = stackgen(['init', join(dir, 'proj'), '--yes']);
+    expect(again.code).toBe(4);
+    expect(again.stderr).toMatch(/already exists; nothing was written/);
   });
 
   it('explain draws each hop with its protocol, as text and mermaid', () => {

@@ -9,6 +9,7 @@ import { isStackgenError } from '../../../src/errors.js';
 import {
   CONCURRENCY,
   FRAMEWORKS,
+  INTERFACES,
   MANAGERS,
   PROTOCOLS,
   PROXY_KINDS,
@@ -17,6 +18,7 @@ import {
 
 const ENUMERATED: Array<[command: string, flag: string, values: readonly string[]]> = [
   ['init', '--framework', FRAMEWORKS],
+  ['init', '--interface', INTERFACES],
   ['init', '--server', SERVERS],
   ['init', '--concurrency', CONCURRENCY],
   ['init', '--proxy', PROXY_KINDS],
