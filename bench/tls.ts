@@ -15,7 +15,7 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { MOZILLA_INTERMEDIATE } from '../src/gateway/tls.js';
+import { MOZILLA_INTERMEDIATE } from '../src/tls/mozilla.js';
 import { makeTestCa } from '../test/helpers/tls-ca.js';
 import { freePort, HELLO_APP, median, start, stopAll, type WrkResult, waitFor, wrk } from './gateway.js';
 

@@ -10,31 +10,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
 import { StackgenError } from '../errors.js';
+import { MOZILLA_INTERMEDIATE } from '../tls/mozilla.js';
 import type { GatewayTls, HstsPolicy } from './config.js';
-
-/**
- * Mozilla Server Side TLS, "intermediate" configuration (guidelines 5.7,
- * https://ssl-config.mozilla.org/guidelines/5.7.json): TLS 1.2 and 1.3; these TLS 1.3 suites
- * and, for TLS 1.2, ECDHE/DHE with AES-GCM or ChaCha20-Poly1305 only. The DHE suites apply
- * only with a dhparam, which the gateway does not load, so DHE is never chosen; listing them
- * keeps the string identical to the one nginx gets.
- */
-export const MOZILLA_INTERMEDIATE = {
-  minVersion: 'TLSv1.2',
-  tls13Ciphersuites: ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256'],
-  tls12Ciphers: [
-    'ECDHE-ECDSA-AES128-GCM-SHA256',
-    'ECDHE-RSA-AES128-GCM-SHA256',
-    'ECDHE-ECDSA-AES256-GCM-SHA384',
-    'ECDHE-RSA-AES256-GCM-SHA384',
-    'ECDHE-ECDSA-CHACHA20-POLY1305',
-    'ECDHE-RSA-CHACHA20-POLY1305',
-    'DHE-RSA-AES128-GCM-SHA256',
-    'DHE-RSA-AES256-GCM-SHA384',
-    'DHE-RSA-CHACHA20-POLY1305',
-  ],
-  ecdhCurve: 'X25519:prime256v1:secp384r1',
-} as const;
 
 /** The certificate and key as read from disk, checked to be a pair. */
 export interface TlsMaterial {

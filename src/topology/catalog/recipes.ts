@@ -7,6 +7,7 @@
 import { dirname } from 'node:path';
 import { type BoundEndpoint, gatewayUpstreamUrl, nginxAddress, sizeToBytes } from '../../render/address.js';
 import { gatewayTlsView } from '../../render/gateway-tls.js';
+import { MOZILLA_INTERMEDIATE } from '../../tls/mozilla.js';
 import type { Launch, Plan } from '../../render/plan.js';
 import type { NormalizedTls } from '../../stack/normalize.js';
 import type { Concurrency, ProxyKind, ServerName } from '../../stack/schema.js';
@@ -506,19 +507,8 @@ export function nginxCatchAlls(plan: Plan): SharedFile[] {
   }));
 }
 
-/**
- * Mozilla's "intermediate" TLS 1.2 suites (ssl-config.mozilla.org, guideline 5.7), the
- * ECDHE ones: its DHE-RSA suites need an `ssl_dhparam` file nginx does not have by default,
- * and every client the profile targets negotiates ECDHE (TLS 1.3 suites are OpenSSL's own).
- */
-export const MOZILLA_INTERMEDIATE_CIPHERS = [
-  'ECDHE-ECDSA-AES128-GCM-SHA256',
-  'ECDHE-RSA-AES128-GCM-SHA256',
-  'ECDHE-ECDSA-AES256-GCM-SHA384',
-  'ECDHE-RSA-AES256-GCM-SHA384',
-  'ECDHE-ECDSA-CHACHA20-POLY1305',
-  'ECDHE-RSA-CHACHA20-POLY1305',
-].join(':');
+/** nginx's ssl_ciphers: Mozilla intermediate's TLS 1.2 suites (src/tls/mozilla.ts; TLS 1.3's are OpenSSL's own). */
+export const MOZILLA_INTERMEDIATE_CIPHERS = MOZILLA_INTERMEDIATE.tls12Ciphers.join(':');
 
 /** The Strict-Transport-Security value for proxy.tls.hsts, or null when off. Pure. */
 export function hstsValue(hsts: NormalizedTls['hsts']): string | null {
@@ -545,6 +535,7 @@ function nginxTls(plan: Plan) {
     stapling: files.chain,
     sessionZone: `${plan.name.replace(/-/g, '_')}_tls`,
     ciphers: MOZILLA_INTERMEDIATE_CIPHERS,
+    ecdhCurve: MOZILLA_INTERMEDIATE.ecdhCurve,
     hsts: hstsValue(tls.hsts),
     redirect: tls.redirect_http,
     // The https origin a redirect names: the port only when it is not 443 (a sandbox's free port).

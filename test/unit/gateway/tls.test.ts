@@ -74,9 +74,6 @@ describeWith({ tools: ['/usr/bin/openssl'] })('certificate and key', () => {
       'ECDHE-RSA-AES256-GCM-SHA384',
       'ECDHE-ECDSA-CHACHA20-POLY1305',
       'ECDHE-RSA-CHACHA20-POLY1305',
-      'DHE-RSA-AES128-GCM-SHA256',
-      'DHE-RSA-AES256-GCM-SHA384',
-      'DHE-RSA-CHACHA20-POLY1305',
     ]);
   });
 
