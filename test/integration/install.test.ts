@@ -3,10 +3,10 @@
 // step rolls back what that run did, with the unit's journal; uninstall takes back exactly
 // what install added and leaves Debian's own nginx serving again.
 
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, onTestFinished } from 'vitest';
 import { bootMachine, type Machine } from '../../src/runtime/machine.js';
 import { createThrowawayCertificate } from '../../src/tls/throwaway-ca.js';
 import { hostChanges, snapshotHost } from '../helpers/host-state.js';
@@ -209,9 +209,9 @@ describeWith({
 
   it('a TLS stack: install refuses a key others can read and changes nothing; with the key at 600 it serves https', async () => {
     // The certificate files as a user has them on the server (here from a throwaway CA).
-    const made = createThrowawayCertificate(mkdtempSync(join(tmpdir(), 'stackgen-install-tls-')), [
-      'tls.example',
-    ]);
+    const caDir = mkdtempSync(join(tmpdir(), 'stackgen-install-tls-'));
+    onTestFinished(() => rmSync(caDir, { recursive: true, force: true }));
+    const made = createThrowawayCertificate(caDir, ['tls.example']);
     const dir = '/srv/install-test/tls';
     await m.exec(['mkdir', '-p', dir]);
     for (const [from, name] of [

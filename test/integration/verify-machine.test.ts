@@ -89,8 +89,10 @@ describeWith({
   }
 
   it('exits 0 and leaves this host as it was (its /tmp, its mounts, no machine process)', async () => {
+    // The host check first: it removes the marker file even when the run failed.
+    const changes = await hostChanges(snapshot, [run.pid]);
     expect(run.code, run.stdout.slice(-3000)).toBe(0);
-    expect(await hostChanges(snapshot, [run.pid])).toEqual([]);
+    expect(changes).toEqual([]);
   });
 
   it('measures what the note promises: machine boots, reload and stop figures', () => {
@@ -117,11 +119,12 @@ describeWith({ machine: true, tools: ['nginx', 'uwsgi'], pythonModules: ['flask'
           `name: broken\napp:\n  framework: flask\n  entry: no_such_module:app\n  root: ${join(ROOT, 'examples/apps/flask')}\nserve:\n  server: uwsgi\n`,
         );
         const run = await runVerify(['--target', 'machine', file], { timeoutMs: 120_000 });
+        const changes = await hostChanges(snapshot, [run.pid]);
         expect(run.code).toBe(3);
         expect(run.stdout).toMatch(/NOT READY/);
         expect(run.stdout).toMatch(/stackgen install/);
         expect(`${run.stdout}${run.stderr}`).toMatch(/no_such_module/);
-        expect(await hostChanges(snapshot, [run.pid])).toEqual([]);
+        expect(changes).toEqual([]);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
