@@ -92,7 +92,9 @@ const appSchema = z
     venv: z
       .string()
       .optional()
-      .describe('A virtualenv directory; when set its bin/python is used and uWSGI gets `virtualenv =`.'),
+      .describe(
+        'A virtualenv directory (relative to stack.yaml, as app.root); when set its bin/python is used and uWSGI gets `virtualenv =`.',
+      ),
     websockets: z
       .boolean()
       .default(false)

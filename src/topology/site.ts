@@ -17,6 +17,8 @@ export interface Site {
   appRoot: string;
   /** Interpreter for servers started through Python. */
   python: string;
+  /** app.venv, absolute (relative to stack.yaml's directory); null without one. */
+  venv: string | null;
   /** app.env_file, absolute; null without one. */
   envFile: string | null;
   /** How a unit starts the stackgen gateway (argv prefix). */
@@ -98,7 +100,9 @@ export function productionSite(spec: NormalizedSpec, options: ProductionSiteOpti
     runDir: `/run/${name}`,
     logDir: `/var/log/${name}`,
     appRoot: isAbsolute(spec.app.root) ? spec.app.root : resolve(options.baseDir, spec.app.root),
-    python: spec.app.venv ? join(spec.app.venv, 'bin', 'python') : spec.app.python,
+    // A relative venv is stack.yaml's neighbour, as app.root is: systemd refuses a relative ExecStart.
+    venv: spec.app.venv === undefined ? null : resolve(options.baseDir, spec.app.venv),
+    python: spec.app.venv ? join(resolve(options.baseDir, spec.app.venv), 'bin', 'python') : spec.app.python,
     envFile: spec.app.env_file === undefined ? null : resolve(options.baseDir, spec.app.env_file),
     stackgenCommand: [INSTALLED_STACKGEN],
     users: { app: spec.processes.user, group: spec.processes.group, proxy: spec.proxy.user },
