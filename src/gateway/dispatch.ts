@@ -2,6 +2,7 @@
 // (dispatch). The node:http lane, the fast lane, WebSocket upgrades and CGI local redirects
 // all come through here, so a rule about which request reaches which location is written once.
 
+import type { IncomingMessage } from 'node:http';
 import { discardRequestBody } from './body.js';
 import type { UpstreamLocation } from './config.js';
 import { clientView } from './forwarding.js';
@@ -120,6 +121,20 @@ export interface Peer {
 /** https for a TLS socket (TLSSocket#encrypted, also on an h2 session's socket), else http. */
 export function connectionScheme(socket: object): 'http' | 'https' {
   return (socket as { encrypted?: unknown }).encrypted === true ? 'https' : 'http';
+}
+
+/** routeHead for a request node:http parsed (the node lane and the Upgrade path). */
+export function routeIncoming(s: GatewayState, req: IncomingMessage): Routed | Refused {
+  return routeHead(
+    s,
+    {
+      method: req.method ?? '',
+      httpVersion: req.httpVersion,
+      url: req.url ?? '',
+      rawHeaders: req.rawHeaders,
+    },
+    connectionScheme(req.socket),
+  );
 }
 
 /** The Peer of a client socket. */

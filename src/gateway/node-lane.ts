@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { statusFor } from '../errors.js';
 import { inOrder, type NodeConnection, nodeConnectionOf } from './connection-order.js';
 import { checkDeclaredLength, DEFAULT_MEMORY_LIMIT, readRequestBody } from './body.js';
-import { type BodySource, connectionScheme, dispatch, peerOf, routeHead } from './dispatch.js';
+import { type BodySource, dispatch, peerOf, routeIncoming } from './dispatch.js';
 import { sendErrorPage } from './error-page.js';
 import {
   type Front,
@@ -65,16 +65,7 @@ async function handle(
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<ProxyOutcome> {
-  const routed = routeHead(
-    s,
-    {
-      method: req.method ?? '',
-      httpVersion: req.httpVersion,
-      url: req.url ?? '',
-      rawHeaders: req.rawHeaders,
-    },
-    connectionScheme(req.socket),
-  );
+  const routed = routeIncoming(s, req);
   if (!routed.ok) {
     // A refused request may carry a body we will not read: close rather than resync. And a
     // refused head means its framing is not to be trusted either: what node parsed after it

@@ -11,14 +11,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { statusFor } from '../errors.js';
 import type { UpstreamLocation } from './config.js';
-import {
-  connectionScheme,
-  gatewayRequestFor,
-  peerOf,
-  type Refused,
-  type Routed,
-  routeHead,
-} from './dispatch.js';
+import { gatewayRequestFor, peerOf, type Refused, type Routed, routeIncoming } from './dispatch.js';
 import { rawErrorResponse } from './error-page.js';
 import { type Front, holdState, logAccess, releaseState } from './gateway-state.js';
 import { upstreamLine } from './proxy.js';
@@ -39,16 +32,7 @@ export function serveUpgrade(
     socket.end(rawErrorResponse(status, location));
     logAccess(s, req.socket.remoteAddress, req.method, req.url, { status, bytes: 0 });
   };
-  const routed = routeHead(
-    s,
-    {
-      method: req.method ?? '',
-      httpVersion: req.httpVersion,
-      url: req.url ?? '',
-      rawHeaders: req.rawHeaders,
-    },
-    connectionScheme(req.socket),
-  );
+  const routed = routeIncoming(s, req);
   const refusal = upgradeRefusal(routed, front.draining);
   if (refusal === 'plain') {
     asPlainRequest(socket, Buffer.concat([withoutUpgrade(req), head]));
