@@ -14,6 +14,7 @@ import { APP_CONTRACTS } from '../topology/catalog/app-contracts.js';
 import { FRAMEWORKS } from '../topology/catalog/frameworks.js';
 import { appContractItems } from './app-contract.js';
 import { checkRules } from '../stack/rules.js';
+import { acmePlan } from '../tls/acme.js';
 
 export interface Artifact {
   /** Path relative to the output directory. */
@@ -116,6 +117,7 @@ export function renderArtifacts(plan: Plan): Artifact[] {
         plan.site.tls && plan.spec.proxy.tls !== 'off' && 'cert' in plan.spec.proxy.tls
           ? { cert: plan.site.tls.cert, key: plan.site.tls.key, webroot: plan.site.acmeWebroot }
           : null,
+      acme: readmeAcmeView(plan),
       // The render's warnings stay with the files: whoever deploys them reads the README, not the render's output.
       caveats: checkRules(plan.spec)
         .filter((d) => d.severity === 'warning')
@@ -124,6 +126,12 @@ export function renderArtifacts(plan: Plan): Artifact[] {
     'stack',
   );
   return out;
+}
+
+/** proxy.tls.acme for the deploy README: names joined; null without ACME. */
+function readmeAcmeView(plan: Plan) {
+  const a = acmePlan(plan);
+  return a ? { ...a, names: a.names.join(' ') } : null;
 }
 
 function appTitle(plan: Plan): string {

@@ -3,6 +3,7 @@
 // app stands in for the user's app; the user's own checks then get a boot of their own app.
 
 import { certificateNames } from '../tls/throwaway-ca.js';
+import { acmePlan } from '../tls/acme.js';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isStackgenError, StackgenError } from '../errors.js';
@@ -138,7 +139,12 @@ async function verifyPass(
     notes.add(
       `the app's own account does not exist on this host yet (\`stackgen install\` creates it): ran as ${sandbox.standIns.join(', ')} (the proxy's group stands in for the membership install adds); the app's user is still not the proxy's`,
     );
-  if (plan.site.tls?.replaces)
+  const acme = acmePlan(plan);
+  if (plan.site.tls?.replaces && acme)
+    notes.add(
+      `proxy.tls.acme: the sandbox runs no ACME client — a certificate from this run's throwaway CA (openssl, for ${certificateNames(plan.spec.proxy.server_name).join(' ')}) stood in for the one certbot would link at ${acme.cert}, and the probes trusted that CA alone; the challenge path was proven by writing a token into the webroot. verify --target machine obtains and renews it with certbot from a local pebble`,
+    );
+  else if (plan.site.tls?.replaces)
     notes.add(
       `proxy.tls: a certificate from this run's throwaway CA (openssl, for ${certificateNames(plan.spec.proxy.server_name).join(' ')}) stood in for ${plan.site.tls.replaces.cert}; the probes trusted that CA alone (stackgen check judges your files)`,
     );

@@ -58,8 +58,15 @@ export interface SiteTls {
   chain: boolean;
 }
 
-/** Where certbot keeps a name's certificate (`certbot certonly --webroot`): /etc/letsencrypt/live/<name>/. */
-const certbotLive = (name: string) => `/etc/letsencrypt/live/${name}`;
+/**
+ * Where nginx reads an ACME stack's certificate: files of stackgen's own, never certbot's
+ * live/ directory itself. Install puts a self-signed placeholder here so nginx can start and
+ * serve the HTTP-01 challenge before any certificate exists; certbot's deploy hook then
+ * replaces both with links into /etc/letsencrypt/live/<stack name>/ (see src/tls/acme.ts).
+ */
+export function acmeCertificateDir(name: string): string {
+  return `/var/lib/stackgen/${name}/tls`;
+}
 
 /** The production certificate: the user's files (relative to stack.yaml), or where the ACME client puts them. */
 function productionTls(spec: NormalizedSpec, o: ProductionSiteOptions): SiteTls | null {
@@ -74,10 +81,10 @@ function productionTls(spec: NormalizedSpec, o: ProductionSiteOptions): SiteTls 
       chain: o.certChain ?? false,
     };
   // certbot's fullchain.pem always carries the issuer.
-  const live = certbotLive(spec.proxy.server_name.split(/\s+/)[0] ?? spec.name);
+  const dir = acmeCertificateDir(spec.name);
   return {
-    cert: `${live}/fullchain.pem`,
-    key: `${live}/privkey.pem`,
+    cert: `${dir}/fullchain.pem`,
+    key: `${dir}/privkey.pem`,
     trustedCa: null,
     replaces: null,
     chain: true,

@@ -1,6 +1,6 @@
 // Front servers, wire protocols and process managers as data.
 
-import type { ManagerEntry, ProcessEntry, ProtocolEntry, ProxyEntry } from './types.js';
+import type { ManagerEntry, ProcessEntry, ProgramRequirement, ProtocolEntry, ProxyEntry } from './types.js';
 import type { Manager, Protocol, ProxyKind, ServerName } from '../../stack/schema.js';
 import { SERVERS } from './servers.js';
 
@@ -22,6 +22,16 @@ export function claimsDefaultServer(text: string, port: number): boolean {
   }
   return false;
 }
+
+/** proxy.tls.acme's client (src/tls/acme.ts; the acme entries below): Debian's certbot, its webroot plugin built in. */
+export const CERTBOT: ProgramRequirement = {
+  program: 'certbot',
+  package: 'certbot',
+  versionArgs: ['--version'],
+  // 1.x/2.x: --deploy-hook kept as renew_hook in the renewal file, --cert-name.
+  minVersion: '1.12.0',
+  why: 'obtains and renews the certificate over ACME HTTP-01 (webroot plugin, certbot.timer)',
+};
 
 export const PROXIES: Record<ProxyKind, ProxyEntry> = {
   nginx: {
@@ -47,6 +57,10 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     buffersResponses: true,
     // gzip on for text types (templates/nginx/site.conf.hbs).
     tlsRefusal: null,
+    // certbot reads nothing of nginx's config (the webroot plugin only writes token files
+    // under the webroot the challenge location serves); a renewed certificate reaches nginx
+    // through a graceful reload: new workers load it, old ones finish their requests.
+    acme: { client: 'certbot', reloadCommand: 'nginx -t -q && systemctl reload nginx' },
     compresses: true,
     compressesStatic: true,
     websockets: true,
@@ -104,6 +118,10 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     // read (and verify proves it on the machine), stack.yaml TLS goes through nginx.
     tlsRefusal:
       "the gateway terminates TLS (`stackgen gateway --tls-cert/--tls-key`), but a stack's gateway runs as the proxy's user, which cannot read a root-only key yet: use proxy.kind nginx for proxy.tls",
+    acme: {
+      refusal:
+        "stackgen does not obtain certificates for the gateway yet. It would use certbot as for nginx (Debian's package, its webroot plugin and certbot.timer; the gateway already serves /.well-known/acme-challenge/ from the webroot, and a deploy hook running `systemctl reload` of its unit is the SIGHUP that re-reads the certificate) rather than an npm ACME library: one client for every front, renewed by the distribution's timer and patched by its security updates, and the account key stays root's, out of the gateway's reach",
+    },
     compresses: true,
     compressesStatic: true,
     websockets: true,
@@ -141,6 +159,9 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     buffersResponses: false,
     tlsRefusal:
       'there is no proxy to terminate TLS: the app server faces clients over plain HTTP; use proxy.kind nginx',
+    acme: {
+      refusal: 'there is no proxy to serve the ACME challenge or the certificate: use proxy.kind nginx',
+    },
     compresses: false,
     compressesStatic: false,
     websockets: true,

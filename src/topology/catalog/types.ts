@@ -195,6 +195,12 @@ export interface ProxyEntry {
    */
   tlsRefusal: string | null;
   /**
+   * proxy.tls.acme with this front: the ACME client stackgen installs for it (certbot's
+   * webroot plugin, Debian's certbot.timer renewing) and the command its deploy hook runs to
+   * load a renewed certificate gracefully — or why it is refused (validation says so).
+   */
+  acme: { client: 'certbot'; reloadCommand: string } | { refusal: string };
+  /**
    * It sets X-Forwarded-For/-Proto (and their CGI variables) from the connection, replacing
    * what a client sent: the app may trust them (the deploy README's app contract).
    */
