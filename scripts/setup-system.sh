@@ -7,7 +7,8 @@
 # through), openssl (the throwaway CA of the TLS tests), the third-party apps of the
 # conformance suite: httpbin, Mercurial (hgweb and the hg client) and Radicale, and the real
 # CGI/FastCGI programs the gateway is tested against: cgit (a C CGI program; git builds its
-# test repository) and php-fpm. Needs root.
+# test repository) and php-fpm; certbot (proxy.tls.acme's client) and pebble (the local ACME
+# test server, with pebble-challtestsrv, that verify --target machine issues from). Needs root.
 set -euo pipefail
 packages=(
   nginx-light
@@ -20,11 +21,14 @@ packages=(
   openssl
   python3-httpbin mercurial radicale
   cgit git php8.2-fpm
+  certbot pebble
 )
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 # Debian starts nginx, supervisor and php-fpm as services on install; the tests run their own.
+# certbot only enables certbot.timer (no certificate: its `certbot renew` does nothing); the
+# throwaway machines inherit it enabled, as a server with Debian's certbot has it.
 (service nginx stop || true) >/dev/null 2>&1
 (service supervisor stop || true) >/dev/null 2>&1
 (service php8.2-fpm stop || true) >/dev/null 2>&1

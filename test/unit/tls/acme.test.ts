@@ -40,7 +40,6 @@ server = https://acme-v02.api.letsencrypt.org/directory
 key_type = ecdsa
 [[webroot_map]]
 shop.example = /var/lib/stackgen/django-acme/acme
-www.shop.example = /var/lib/stackgen/django-acme/acme
 `;
 
 describe('acmePlan', () => {
@@ -50,7 +49,7 @@ describe('acmePlan', () => {
   it('nginx reads stackgen-owned files; certbot keeps its lineage under the stack name', () => {
     expect(a).toMatchObject({
       certName: 'django-acme',
-      names: ['shop.example', 'www.shop.example'],
+      names: ['shop.example'],
       cert: '/var/lib/stackgen/django-acme/tls/fullchain.pem',
       key: '/var/lib/stackgen/django-acme/tls/privkey.pem',
       liveDir: '/etc/letsencrypt/live/django-acme',
@@ -68,8 +67,14 @@ describe('acmePlan', () => {
     const argv = certonlyArgv(a).join(' ');
     expect(argv).toContain('--webroot --webroot-path /var/lib/stackgen/django-acme/acme');
     expect(argv).toContain('--server https://acme-v02.api.letsencrypt.org/directory');
-    expect(argv).toContain('--domain shop.example --domain www.shop.example');
+    expect(argv).toContain('--cert-name django-acme --domain shop.example --deploy-hook');
     expect(argv).toContain(`--deploy-hook ${a.deployHook}`);
+    // Every name of proxy.server_name is one --domain of the same certificate.
+    const two = acmePlan({
+      ...plan,
+      spec: { ...plan.spec, proxy: { ...plan.spec.proxy, server_name: 'a.example b.example' } },
+    })!;
+    expect(certonlyArgv(two).join(' ')).toContain('--domain a.example --domain b.example');
     expect(forcedRenewalArgv(a)).toContain('--no-random-sleep-on-renew');
   });
 
@@ -77,11 +82,11 @@ describe('acmePlan', () => {
     expect(renewalConfProblems(RENEWAL, a)).toEqual([]);
     const other = RENEWAL.replace('authenticator = webroot', 'authenticator = standalone')
       .replace(/^renew_hook = .*\n/m, '')
-      .replace('www.shop.example = /var/lib/stackgen/django-acme/acme', 'www.shop.example = /var/www/html');
+      .replace('shop.example = /var/lib/stackgen/django-acme/acme', 'shop.example = /var/www/html');
     expect(renewalConfProblems(other, a)).toEqual([
       'authenticator = standalone, not webroot',
       `renew_hook = (none), not ${a.deployHook}`,
-      'webroot_map www.shop.example = /var/www/html, not /var/lib/stackgen/django-acme/acme',
+      'webroot_map shop.example = /var/www/html, not /var/lib/stackgen/django-acme/acme',
     ]);
   });
 });
