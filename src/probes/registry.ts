@@ -16,6 +16,7 @@ import { staticProbe } from './static.js';
 import { streamingProbe } from './streaming.js';
 import type { AnyProbe } from './types.js';
 import { hstsProbe, httpsRedirectProbe, tlsProbe } from './tls.js';
+import { acmeCertificateProbe, acmeRenewalProbe } from './acme.js';
 import { unknownHostProbe } from './unknown-host.js';
 import { websocketProbe } from './websocket.js';
 
@@ -34,6 +35,8 @@ export const PROBES: ReadonlyArray<AnyProbe> = [
   tlsProbe,
   httpsRedirectProbe,
   hstsProbe,
+  acmeCertificateProbe,
+  acmeRenewalProbe,
   streamingProbe,
   compressionProbe,
   websocketProbe,

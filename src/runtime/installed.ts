@@ -44,7 +44,7 @@ import { isConnectable } from './readiness.js';
 import { readAccountBook, resolveIds } from './users.js';
 import { sleep } from './process.js';
 import { type Pebble, PEBBLE_DIRECTORY, pebbleRootFile, startPebble } from './pebble.js';
-import { acmePlan } from '../tls/acme.js';
+import { acmePlan, withAcmeDirectory } from '../tls/acme.js';
 import { staticFixtures } from './sandbox.js';
 
 /** After a restart, time for workers to finish loading before the next step. */
@@ -90,17 +90,7 @@ export interface PhaseOutcome {
 /** The production plan of the staged stack, as install renders it. */
 function planOf(job: InstalledJob): Plan {
   const loaded = readStackSpec(job.stackFile);
-  const tls = loaded.spec.proxy.tls;
-  const spec =
-    job.acme && tls !== 'off' && 'acme' in tls
-      ? {
-          ...loaded.spec,
-          proxy: {
-            ...loaded.spec.proxy,
-            tls: { ...tls, acme: { ...tls.acme, directory: PEBBLE_DIRECTORY } },
-          },
-        }
-      : loaded.spec;
+  const spec = job.acme ? withAcmeDirectory(loaded.spec, PEBBLE_DIRECTORY) : loaded.spec;
   const topology = resolveTopology(spec, { cores: job.cores, coresPinned: job.coresPinned ?? false });
   return buildPlan(
     topology,

@@ -15,12 +15,24 @@ import { createThrowawayCertificate } from '../tls/throwaway-ca.js';
 import { isConnectable } from './readiness.js';
 import { sleep } from './process.js';
 
-const API = { host: '127.0.0.1', port: 14000 };
-const MANAGEMENT = { host: '127.0.0.1', port: 15000 };
-const DNS = '127.0.0.1:8053';
+/** The loopback ports pebble and its DNS use: pebble's defaults in a machine (its own network), free ones in a sandbox. */
+export interface PebblePorts {
+  api: number;
+  management: number;
+  dns: number;
+  dnsManagement: number;
+}
 
-/** Pebble's ACME directory URL as this module starts it. */
-export const PEBBLE_DIRECTORY = `https://${API.host}:${API.port}/dir`;
+/** Pebble's own defaults (ACME-TESTING.md). */
+export const PEBBLE_DEFAULT_PORTS: PebblePorts = { api: 14000, management: 15000, dns: 8053, dnsManagement: 8055 };
+
+/** Pebble's ACME directory URL on these ports. */
+export function pebbleDirectory(ports: PebblePorts): string {
+  return `https://127.0.0.1:${ports.api}/dir`;
+}
+
+/** The directory of a pebble on its default ports (the machine target's). */
+export const PEBBLE_DIRECTORY = pebbleDirectory(PEBBLE_DEFAULT_PORTS);
 
 export interface Pebble {
   directory: string;
@@ -37,7 +49,14 @@ export function pebbleRootFile(dir: string): string {
 }
 
 /** Start pebble-challtestsrv and pebble under `dir`, validating HTTP-01 on `httpPort`. */
-export async function startPebble(dir: string, httpPort: number): Promise<Pebble> {
+export async function startPebble(
+  dir: string,
+  httpPort: number,
+  ports: PebblePorts = PEBBLE_DEFAULT_PORTS,
+): Promise<Pebble> {
+  const API = { host: '127.0.0.1', port: ports.api };
+  const MANAGEMENT = { host: '127.0.0.1', port: ports.management };
+  const DNS = `127.0.0.1:${ports.dns}`;
   const listener = createThrowawayCertificate(dir, ['localhost']);
   const config = join(dir, 'pebble.json');
   writeFileSync(
@@ -78,7 +97,7 @@ export async function startPebble(dir: string, httpPort: number): Promise<Pebble
         '-tlsalpn01',
         '',
         '-management',
-        '127.0.0.1:8055',
+        `127.0.0.1:${ports.dnsManagement}`,
       ],
       { all: true, reject: false, stdin: 'ignore' },
     ),
@@ -113,7 +132,7 @@ export async function startPebble(dir: string, httpPort: number): Promise<Pebble
   }
   const root = pebbleRootFile(dir);
   writeFileSync(root, await fetchText(`https://${MANAGEMENT.host}:${MANAGEMENT.port}/roots/0`, listener.ca));
-  return { directory: PEBBLE_DIRECTORY, listenerCa: listener.ca, root, stop };
+  return { directory: pebbleDirectory(ports), listenerCa: listener.ca, root, stop };
 }
 
 function fetchText(url: string, caFile: string): Promise<string> {

@@ -10,6 +10,7 @@
 // points those files at /etc/letsencrypt/live/<name>/ and reloads nginx. Renewals
 // (certbot.timer → `certbot renew`) run the same hook, recorded in certbot's renewal file.
 
+import { dirname } from 'node:path';
 import type { Plan } from '../render/plan.js';
 import { PROXIES } from '../topology/catalog/proxies.js';
 import { acmeCertificateDir } from '../topology/site.js';
@@ -29,6 +30,8 @@ export interface AcmePlan {
   liveDir: string;
   /** certbot's renewal configuration of the lineage (authenticator, webroot, server, hook). */
   renewalConf: string;
+  /** certbot's --config-dir/--work-dir/--logs-dir when not Debian's (a sandbox's own, unprivileged). */
+  certbotDirs: string[];
   /** The generated deploy hook, installed with the stack's files. */
   deployHook: string;
   /** What the deploy hook runs to load a new certificate without dropping a connection. */
@@ -43,20 +46,40 @@ export function acmePlan(plan: Plan): AcmePlan | null {
   const tls = plan.spec.proxy.tls;
   const support = PROXIES[plan.front.kind].acme;
   if (tls === 'off' || !('acme' in tls) || 'refusal' in support) return null;
+  // Where nginx reads it on this site: production's placeholder-then-links, or the sandbox's
+  // stand-in (verify's hook relinks those files as install's does production's).
   const certDir = acmeCertificateDir(plan.name);
+  const cert = plan.site.tls?.cert ?? `${certDir}/fullchain.pem`;
+  const key = plan.site.tls?.key ?? `${certDir}/privkey.pem`;
+  const certbotDir = plan.site.certbotDir;
   return {
     certName: plan.name,
     names: plan.spec.proxy.server_name.split(/\s+/).filter((n) => n !== ''),
     email: tls.acme.email,
     directory: tls.acme.directory,
     webroot: plan.site.acmeWebroot,
-    certDir,
-    cert: `${certDir}/fullchain.pem`,
-    key: `${certDir}/privkey.pem`,
-    liveDir: `${CERTBOT_CONFIG_DIR}/live/${plan.name}`,
-    renewalConf: `${CERTBOT_CONFIG_DIR}/renewal/${plan.name}.conf`,
+    certDir: dirname(cert),
+    cert,
+    key,
+    liveDir: `${certbotDir}/live/${plan.name}`,
+    renewalConf: `${certbotDir}/renewal/${plan.name}.conf`,
+    certbotDirs:
+      certbotDir === CERTBOT_CONFIG_DIR
+        ? []
+        : [
+            '--config-dir',
+            certbotDir,
+            '--work-dir',
+            `${certbotDir}/work`,
+            '--logs-dir',
+            `${certbotDir}/logs`,
+          ],
     deployHook: plan.files.certbotDeployHook,
-    reloadCommand: support.reloadCommand,
+    reloadCommand: support.reloadCommand({
+      production: plan.site.kind === 'production',
+      mainConfig: plan.files.nginxConf,
+      pidFile: plan.site.nginx.pidFile,
+    }),
   };
 }
 
@@ -65,6 +88,7 @@ export function certonlyArgv(a: AcmePlan): string[] {
   return [
     'certbot',
     'certonly',
+    ...a.certbotDirs,
     '--non-interactive',
     '--agree-tos',
     '--email',
@@ -112,6 +136,7 @@ export function forcedRenewalArgv(a: AcmePlan): string[] {
   return [
     'certbot',
     'renew',
+    ...a.certbotDirs,
     '--non-interactive',
     '--no-random-sleep-on-renew',
     '--force-renewal',
@@ -137,4 +162,22 @@ export function renewalConfProblems(text: string, a: AcmePlan): string[] {
     if (mapped !== a.webroot) problems.push(`webroot_map ${n} = ${mapped ?? '(none)'}, not ${a.webroot}`);
   }
   return problems;
+}
+
+/**
+ * The spec with proxy.tls.acme.directory replaced (verify points certbot at a local pebble
+ * this way; nothing else of stack.yaml changes). Unchanged without ACME. Pure.
+ */
+export function withAcmeDirectory<S extends { proxy: { tls: TlsSetting } }>(spec: S, directory: string): S {
+  const tls = spec.proxy.tls;
+  if (tls === 'off' || !('acme' in tls)) return spec;
+  return { ...spec, proxy: { ...spec.proxy, tls: { ...tls, acme: { ...tls.acme, directory } } } };
+}
+
+type TlsSetting = Plan['spec']['proxy']['tls'];
+
+/** Does this spec get a certificate over ACME (proxy.tls.acme on a front certbot serves)? Pure. */
+export function specUsesAcme(spec: { proxy: { kind: Plan['front']['kind']; tls: TlsSetting } }): boolean {
+  const tls = spec.proxy.tls;
+  return tls !== 'off' && 'acme' in tls && 'client' in PROXIES[spec.proxy.kind].acme;
 }

@@ -45,6 +45,8 @@ export interface Site {
   tls: SiteTls | null;
   /** The ACME HTTP-01 webroot: /.well-known/acme-challenge/ on the http listeners is served from here. */
   acmeWebroot: string;
+  /** certbot's configuration directory (accounts, live/, renewal/): Debian's, or the sandbox's own. */
+  certbotDir: string;
   /** Files nginx needs outside the config dir. */
   nginx: { mimeTypes: string; pidFile: string; tempDir: string; errorLog: string; accessLog: string };
 }
@@ -119,6 +121,7 @@ export function productionSite(spec: NormalizedSpec, options: ProductionSiteOpti
     listenHost6: null,
     tls: productionTls(spec, options),
     acmeWebroot: `/var/lib/stackgen/${name}/acme`,
+    certbotDir: '/etc/letsencrypt',
     nginx: {
       mimeTypes: '/etc/nginx/mime.types',
       pidFile: '/run/nginx.pid',
@@ -173,6 +176,7 @@ export function sandboxSite(spec: NormalizedSpec, o: SandboxSiteOptions): Site {
           }
         : prod.tls,
     acmeWebroot: join(o.dir, 'acme'),
+    certbotDir: join(o.dir, 'certbot'),
     nginx: {
       mimeTypes: '/etc/nginx/mime.types',
       pidFile: join(o.dir, 'run', 'nginx.pid'),

@@ -3,7 +3,6 @@
 // too (src/probes/registry.ts); these come on top.
 
 import type { AnyProbe } from '../types.js';
-import { acmeCertificateProbe, acmeRenewalProbe } from './acme.js';
 import { appUserProbe } from './app-user.js';
 import { defaultSiteProbe } from './default-site.js';
 import { gracefulStopProbe } from './graceful-stop.js';
@@ -25,8 +24,6 @@ export const HOST_PROBES: ReadonlyArray<AnyProbe> = [
   journalProbe,
   listenersProbe,
   reloadUnderLoadProbe,
-  acmeCertificateProbe,
-  acmeRenewalProbe,
 ];
 
 /** After the reboot, before uninstall (backend-down runs here too). */

@@ -60,7 +60,15 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     // certbot reads nothing of nginx's config (the webroot plugin only writes token files
     // under the webroot the challenge location serves); a renewed certificate reaches nginx
     // through a graceful reload: new workers load it, old ones finish their requests.
-    acme: { client: 'certbot', reloadCommand: 'nginx -t -q && systemctl reload nginx' },
+    acme: {
+      client: 'certbot',
+      // Production: Debian's nginx service. A sandbox's nginx (verify) is its own master,
+      // reloaded by the same SIGHUP systemd's ExecReload sends.
+      reloadCommand: (where) =>
+        where.production
+          ? 'nginx -t -q && systemctl reload nginx'
+          : `nginx -t -q -c ${where.mainConfig} && kill -HUP "$(cat ${where.pidFile})"`,
+    },
     compresses: true,
     compressesStatic: true,
     websockets: true,

@@ -13,6 +13,14 @@ import type {
 } from '../../stack/schema.js';
 import type { FileKey } from './files.js';
 
+/** Where the deploy hook reloads the front: the production host's service, or verify's own master. */
+export interface AcmeReloadSite {
+  production: boolean;
+  /** The front's main config (a sandbox's nginx -c). */
+  mainConfig: string;
+  pidFile: string;
+}
+
 /** A system program stackgen or the stack needs, and how to learn its version. */
 export interface ProgramRequirement {
   program: string;
@@ -199,7 +207,7 @@ export interface ProxyEntry {
    * webroot plugin, Debian's certbot.timer renewing) and the command its deploy hook runs to
    * load a renewed certificate gracefully — or why it is refused (validation says so).
    */
-  acme: { client: 'certbot'; reloadCommand: string } | { refusal: string };
+  acme: { client: 'certbot'; reloadCommand: (where: AcmeReloadSite) => string } | { refusal: string };
   /**
    * It sets X-Forwarded-For/-Proto (and their CGI variables) from the connection, replacing
    * what a client sent: the app may trust them (the deploy README's app contract).

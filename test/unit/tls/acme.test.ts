@@ -7,7 +7,7 @@ import { buildPlan, type Plan } from '../../../src/render/plan.js';
 import { readStackSpec } from '../../../src/stack/parse.js';
 import { acmePlan, certonlyArgv, forcedRenewalArgv, renewalConfProblems } from '../../../src/tls/acme.js';
 import { resolveTopology } from '../../../src/topology/resolve.js';
-import { productionSite } from '../../../src/topology/site.js';
+import { productionSite, sandboxSite } from '../../../src/topology/site.js';
 
 const EXAMPLES = join(import.meta.dirname, '..', '..', '..', 'examples');
 
@@ -88,5 +88,48 @@ describe('acmePlan', () => {
       `renew_hook = (none), not ${a.deployHook}`,
       'webroot_map shop.example = /var/www/html, not /var/lib/stackgen/django-acme/acme',
     ]);
+  });
+});
+
+describe('acmePlan on a sandbox site (verify runs certbot there itself)', () => {
+  const loaded = readStackSpec(join(EXAMPLES, 'django-uwsgi-nginx-acme.yaml'));
+  const site = sandboxSite(loaded.spec, {
+    dir: '/tmp/sb',
+    baseDir: EXAMPLES,
+    ports: { 80: 30080, 443: 30443 },
+    stackgenCommand: ['stackgen'],
+    users: null,
+    currentUser: { user: 'me', group: 'me' },
+    ipv6Loopback: false,
+    tls: { cert: '/tmp/sb/tls/server.pem', key: '/tmp/sb/tls/server.key', ca: '/tmp/sb/tls/ca.pem' },
+  });
+  const a = acmePlan(buildPlan(resolveTopology(loaded.spec, { cores: 2 }), site, 'stack.yaml'))!;
+
+  it("certbot keeps to the sandbox's own dirs; the hook relinks the stand-in nginx started with", () => {
+    expect(a.certbotDirs).toEqual([
+      '--config-dir',
+      '/tmp/sb/certbot',
+      '--work-dir',
+      '/tmp/sb/certbot/work',
+      '--logs-dir',
+      '/tmp/sb/certbot/logs',
+    ]);
+    expect(certonlyArgv(a).slice(0, 8)).toEqual(['certbot', 'certonly', ...a.certbotDirs]);
+    expect(a).toMatchObject({ cert: '/tmp/sb/tls/server.pem', key: '/tmp/sb/tls/server.key' });
+    expect(a.liveDir).toBe('/tmp/sb/certbot/live/django-acme');
+  });
+
+  it("reloads the sandbox's nginx master by its pid file, not Debian's service", () => {
+    expect(a.reloadCommand).toBe(
+      'nginx -t -q -c /tmp/sb/deploy/nginx/nginx.conf && kill -HUP "$(cat /tmp/sb/run/nginx.pid)"',
+    );
+  });
+});
+
+describe('production reload', () => {
+  it("Debian's nginx service, after a config test", () => {
+    expect(acmePlan(planOf('django-uwsgi-nginx-acme.yaml'))!.reloadCommand).toBe(
+      'nginx -t -q && systemctl reload nginx',
+    );
   });
 });

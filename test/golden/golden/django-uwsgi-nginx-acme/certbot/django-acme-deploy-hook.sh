@@ -14,10 +14,12 @@ lineage="${RENEWED_LINEAGE:-$default_lineage}"
 # self-signed placeholder (nginx must serve the challenge on port 80 before any certificate
 # exists); from then on links into certbot's live/ directory, itself links to the newest
 # files in archive/. Each link is replaced by a rename, so a reload never sees half a pair.
-for f in fullchain.pem privkey.pem; do
-    ln -sfn "$lineage/$f" "/var/lib/stackgen/django-acme/tls/.$f.new"
-    mv -Tf "/var/lib/stackgen/django-acme/tls/.$f.new" "/var/lib/stackgen/django-acme/tls/$f"
-done
+relink() {
+    ln -sfn "$1" "$2.new"
+    mv -Tf "$2.new" "$2"
+}
+relink "$lineage/fullchain.pem" "/var/lib/stackgen/django-acme/tls/fullchain.pem"
+relink "$lineage/privkey.pem" "/var/lib/stackgen/django-acme/tls/privkey.pem"
 
 # A graceful reload, never a restart: the master checks the config and starts new workers
 # with the new certificate; old workers finish the requests (and TLS sessions) they hold,
