@@ -333,6 +333,11 @@ export const RULES: Record<string, Rule> = {
         ),
       ];
     }
+    // A server whose HTTP listener is meant for a proxy only (uWSGI's http-socket; its router
+    // is what faces clients, catalog httpRouter) says why it matters more there.
+    const facing = SERVERS[spec.serve.server].httpRouter?.listenerFacingClients;
+    if (spec.proxy.kind !== 'none' && facing)
+      return [warning(['serve', 'host'], `${facing.message} (on ${spec.serve.host})`, facing.hint)];
     if (spec.proxy.kind !== 'none') {
       return [
         warning(

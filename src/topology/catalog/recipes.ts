@@ -8,7 +8,8 @@ import { dirname } from 'node:path';
 import { type BoundEndpoint, gatewayUpstreamUrl, nginxAddress, sizeToBytes } from '../../render/address.js';
 import { gatewayTlsView } from '../../render/gateway-tls.js';
 import { MOZILLA_INTERMEDIATE } from '../../tls/mozilla.js';
-import type { Launch, Plan } from '../../render/plan.js';
+import { bindEndpoint, type Launch, type Plan } from '../../render/plan.js';
+import { parseDuration } from '../../gateway/config.js';
 import type { NormalizedTls } from '../../stack/normalize.js';
 import type { Concurrency, ProxyKind, ServerName } from '../../stack/schema.js';
 import type { CheckDefinition } from '../../check/definitions.js';
@@ -222,9 +223,33 @@ export const SERVER_RECIPES: Record<ServerName, ServerRecipe> = {
         view: (plan) => {
           const app = plan.appServer!;
           const server = SERVERS.uwsgi;
-          const plugins = [...server.plugins, ...(server.concurrencyPlugins[app.concurrency] ?? [])];
+          const router = app.router && server.httpRouter ? server.httpRouter : null;
+          const plugins = [
+            ...server.plugins,
+            ...(server.concurrencyPlugins[app.concurrency] ?? []),
+            ...(router ? [router.plugin] : []),
+          ];
+          const clientSide = app.bound[0]!;
           return {
             socketOption: UWSGI_SOCKET_OPTIONS[app.protocol],
+            // No proxy: the http router faces clients on the listen address and reaches the
+            // workers on a unix socket (mode 660) of the run dir.
+            router:
+              router && app.router && clientSide.kind === 'tcp'
+                ? {
+                    option: router.option,
+                    toOption: router.toOption,
+                    innerOption: UWSGI_SOCKET_OPTIONS[router.innerProtocol],
+                    address: nginxAddress(clientSide),
+                    inner: bindEndpoint(app.router.inner, plan.site),
+                    why: wrapWords(router.why),
+                    innerWhy: wrapWords(router.innerWhy),
+                    headerTimeout: Math.max(
+                      1,
+                      Math.round((parseDuration(plan.spec.proxy.timeouts.client_header) ?? 10_000) / 1000),
+                    ),
+                  }
+                : null,
             plugins: plugins.map((p) => p.plugin).join(','),
             mercySeconds: drainSeconds(plan),
             masterFifo: server.reload?.masterFifo ? masterFifoPath(plan.site.runDir) : null,
