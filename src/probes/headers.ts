@@ -9,6 +9,7 @@
 
 import { isIP } from 'node:net';
 import { clientView, trustedProxyList } from '../gateway/forwarding.js';
+import { PROXIES } from '../topology/catalog/proxies.js';
 import { APP_SECURITY_HEADERS, type EchoResponse, probePaths } from './contract.js';
 import { type HttpAnswer, httpRequest, jsonOf, type Target } from './http.js';
 import { fail, pass, type ProbeDefinition } from './types.js';
@@ -234,7 +235,11 @@ export const headersProbe: ProbeDefinition<Observation> = {
         ...securityHeaderProblems(
           seen.frame.rawHeaders,
           seen.echoes[0]?.rawHeaders ?? [],
-          edge && ctx.plan.spec.proxy.security_headers,
+          // A front that cannot add a header only when the app set none adds none to the
+          // app's answers (catalog appSecurityHeadersGap): the app's own are still judged.
+          edge &&
+            ctx.plan.spec.proxy.security_headers &&
+            PROXIES[ctx.plan.front.kind].appSecurityHeadersGap === undefined,
         ),
       );
     return problems.length > 0

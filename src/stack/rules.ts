@@ -305,6 +305,36 @@ export const RULES: Record<string, Rule> = {
     return out;
   },
 
+  /** What a front server cannot do yet, said by its catalog entry. */
+  frontGaps(spec) {
+    const proxy = PROXIES[spec.proxy.kind];
+    const out: Diagnostic[] = [];
+    if (spec.app.websockets && spec.proxy.kind !== 'none' && !proxy.websockets)
+      out.push(
+        error(
+          ['app', 'websockets'],
+          `${proxy.title} as stackgen renders it does not tunnel WebSocket upgrades`,
+          'use proxy.kind: nginx or gateway',
+        ),
+      );
+    if (spec.proxy.trusted_proxies.length > 0 && proxy.trustedProxiesRefusal)
+      out.push(
+        error(
+          ['proxy', 'trusted_proxies'],
+          `proxy.trusted_proxies with ${proxy.title}: ${proxy.trustedProxiesRefusal}`,
+        ),
+      );
+    if (spec.proxy.security_headers && proxy.appSecurityHeadersGap)
+      out.push(
+        warning(
+          ['proxy', 'security_headers'],
+          proxy.appSecurityHeadersGap,
+          "set X-Content-Type-Options, X-Frame-Options and Referrer-Policy in the app (Django's SecurityMiddleware does), or use proxy.kind nginx",
+        ),
+      );
+    return out;
+  },
+
   tornadoServesItself(spec) {
     const out: Diagnostic[] = [];
     if (spec.app.interface === 'tornado' && !SERVERS[spec.serve.server].interfaces.includes('tornado')) {

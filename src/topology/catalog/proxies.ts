@@ -131,6 +131,73 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     ],
     distro: null,
   },
+  // Debian's lighttpd 1.4.69. stackgen runs it as a unit of the stack's own (`lighttpd -D -f`
+  // the stack's config), not as Debian's lighttpd.service: Debian's lighttpd.conf is one server
+  // — its own port 80, document root /var/www/html and modules — that a file in conf-enabled
+  // would inherit and could not own a port in; the stack's whole config is its own, and
+  // `lighttpd -tt -f` tests exactly what runs.
+  lighttpd: {
+    name: 'lighttpd',
+    title: 'lighttpd',
+    process: {
+      // lighttpd(8) 1.4.x: SIGINT "graceful shutdown" (stop accepting, finish requests in
+      // flight), SIGTERM "shutdown" (drop them). SIGUSR1 is a graceful restart that re-reads
+      // the config, but systemd's kill signals stop at the four SignalPlan names: a config
+      // change is a restart (reload null).
+      stop: {
+        signal: 'SIGINT',
+        why: 'lighttpd finishes the requests in flight on SIGINT (SIGTERM drops them)',
+      },
+      reload: null,
+      systemdType: 'exec',
+      stopGraceSeconds: 15,
+      managed: true,
+      why: 'lighttpd',
+    },
+    // mod_cgi runs CGI scripts itself.
+    cgiBridge: null,
+    // mod_proxy (http), mod_fastcgi, mod_scgi, mod_cgi. No uwsgi: lighttpd's uwsgi support
+    // is a mod_scgi option stackgen does not render yet.
+    protocols: ['http', 'fastcgi', 'scgi', 'cgi'],
+    // server.stream-request-body = 0 (its default): a whole request body is buffered (in
+    // memory, then temp files) before the backend sees it. Responses: stream-response-body 1
+    // (templates/lighttpd/lighttpd.conf.hbs) passes each chunk on as it comes and keeps what a
+    // slow client has not taken, so a stream is never held back and no worker waits.
+    buffering: true,
+    buffersResponses: false,
+    tlsRefusal:
+      'stackgen does not render TLS for lighttpd yet (mod_openssl is packaged, the config is not written): use proxy.kind nginx for proxy.tls',
+    // mod_deflate is a package of its own (lighttpd-mod-deflate) and not rendered yet.
+    compresses: false,
+    compressesStatic: false,
+    // mod_proxy tunnels an Upgrade only with proxy.header "upgrade", not rendered yet.
+    websockets: false,
+    // templates/lighttpd/lighttpd.conf.hbs: every client forwarding header is removed before
+    // a backend sees it; mod_proxy sets X-Forwarded-For/-Proto from the connection.
+    forwardedFromConnection: true,
+    // Seen on 1.4.69: the app server stopped (its socket refused or gone), a request is
+    // answered 503 at once (gw_backend marks the backend down for a second); an app server
+    // killed after the request reached it, 500 ("response not received, request sent") —
+    // verify --target machine's backend-down met both.
+    backendDownStatus: {
+      statuses: [503, 500],
+      why: 'lighttpd answers 503 when the backend refuses or its socket is gone, 500 when it dies with the request sent (nginx and the gateway: 502 for both)',
+    },
+    appSecurityHeadersGap:
+      "lighttpd 1.4.69 cannot add a response header only when the app set none (mod_setenv appends or replaces; mod_magnet, which could, is not in Debian's package): the front adds the security headers to static files only, and the app sets its own",
+    trustedProxiesRefusal:
+      'stackgen does not render mod_extforward for lighttpd yet: use proxy.kind nginx or gateway behind a load balancer',
+    programs: [
+      {
+        program: 'lighttpd',
+        package: 'lighttpd',
+        versionArgs: ['-v'],
+        minVersion: '1.4.56',
+        why: "the backends' connect-timeout/read-timeout/write-timeout and setenv.set-request-header as the generated config uses them",
+      },
+    ],
+    distro: null,
+  },
   none: {
     name: 'none',
     title: 'no proxy',

@@ -224,6 +224,19 @@ export interface ProxyEntry {
    * what a client sent: the app may trust them (the deploy README's app contract).
    */
   forwardedFromConnection: boolean;
+  /**
+   * proxy.security_headers reach the app's answers only where the app set none (nginx's
+   * map on $upstream_http_*, the gateway). A string: it cannot add a header only when absent,
+   * so the app's answers get none from the front (static files still do), and why.
+   */
+  appSecurityHeadersGap?: string;
+  /**
+   * Its answer when the app server is down (connection refused), when not 502 (nginx's and
+   * the gateway's), and why: the backend-down probe expects it.
+   */
+  backendDownStatus?: { statuses: readonly number[]; why: string };
+  /** It cannot take the client from a load balancer yet (proxy.trusted_proxies is refused), and why. */
+  trustedProxiesRefusal?: string;
   programs: readonly ProgramRequirement[];
   /** How the distribution runs it, for `stackgen install` (null: stackgen starts it itself). */
   distro: ProxyDistro | null;
