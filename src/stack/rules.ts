@@ -235,7 +235,10 @@ export const RULES: Record<string, Rule> = {
             : `${proxy.title} cannot speak ${protocol}`,
           kind === 'none'
             ? 'add a proxy (proxy.kind: nginx or gateway) or use an HTTP app server'
-            : undefined,
+            : ((both) =>
+                both.length > 0
+                  ? `${server.title} and ${proxy.title} both speak: ${both.join(', ')}`
+                  : undefined)(server.protocols.filter((p) => proxy.protocols.includes(p))),
         ),
       );
     }
@@ -317,6 +320,8 @@ export const RULES: Record<string, Rule> = {
           'use proxy.kind: nginx or gateway',
         ),
       );
+    if (spec.app.mount !== '/' && proxy.mountRefusal)
+      out.push(error(['app', 'mount'], `app.mount with ${proxy.title}: ${proxy.mountRefusal}`));
     if (spec.proxy.trusted_proxies.length > 0 && proxy.trustedProxiesRefusal)
       out.push(
         error(

@@ -78,7 +78,7 @@ export function resolveTopology(spec: NormalizedSpec, options: ResolveOptions): 
       to: app.id,
       protocol: spec.proxy.protocol,
       via: app.listen[0] ?? null,
-      why: PROTOCOLS[spec.proxy.protocol].why,
+      why: PROXIES[spec.proxy.kind].upstreamWhy?.[spec.proxy.protocol] ?? PROTOCOLS[spec.proxy.protocol].why,
     });
   }
   if (front && bridge) {

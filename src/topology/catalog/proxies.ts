@@ -156,9 +156,9 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     },
     // mod_cgi runs CGI scripts itself.
     cgiBridge: null,
-    // mod_proxy (http), mod_fastcgi, mod_scgi, mod_cgi. No uwsgi: lighttpd's uwsgi support
-    // is a mod_scgi option stackgen does not render yet.
-    protocols: ['http', 'fastcgi', 'scgi', 'cgi'],
+    // mod_proxy (http), mod_fastcgi, mod_scgi. Not yet: mod_cgi (CGI scripts; the config does
+    // not render it) and uwsgi (a mod_scgi option, "proxy-protocol" => "uwsgi").
+    protocols: ['http', 'fastcgi', 'scgi'],
     // server.stream-request-body = 0 (its default): a whole request body is buffered (in
     // memory, then temp files) before the backend sees it. Responses: stream-response-body 1
     // (templates/lighttpd/lighttpd.conf.hbs) passes each chunk on as it comes and keeps what a
@@ -185,6 +185,19 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     },
     appSecurityHeadersGap:
       "lighttpd 1.4.69 cannot add a response header only when the app set none (mod_setenv appends or replaces; mod_magnet, which could, is not in Debian's package): the front adds the security headers to static files only, and the app sets its own",
+    upstreamWhy: {
+      fastcgi:
+        "lighttpd's own path to a Python app: mod_fastcgi to a flup-style WSGI server; flup is not in Debian, so uWSGI's fastcgi-socket is that server (a connection per request)",
+      scgi: "mod_scgi to uWSGI's scgi-socket: CGI variables as one netstring, then the body (flup is not in Debian)",
+      http: 'mod_proxy: HTTP/1.1 to the app server, with X-Forwarded-For/-Proto set from the connection',
+    },
+    // templates/lighttpd/lighttpd.conf.hbs: url.access-deny for every other Host.
+    unknownHostStatus: {
+      status: 403,
+      why: 'lighttpd has no 444 or 421 without mod_magnet (not in Debian): url.access-deny answers 403 (Django says 400 for a Host it does not allow, so 403 is the front)',
+    },
+    mountRefusal:
+      'stackgen does not render app.mount for lighttpd yet (the backend is mounted at /): use proxy.kind nginx or gateway, or leave app.mount at /',
     trustedProxiesRefusal:
       'stackgen does not render mod_extforward for lighttpd yet: use proxy.kind nginx or gateway behind a load balancer',
     programs: [

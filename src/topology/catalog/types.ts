@@ -235,6 +235,15 @@ export interface ProxyEntry {
    * the gateway's), and why: the backend-down probe expects it.
    */
   backendDownStatus?: { statuses: readonly number[]; why: string };
+  /**
+   * Its answer to a Host other than proxy.server_name, when not nginx's 444 (closed) or the
+   * gateway's 421, and why: the unknown-host probe takes it as the front's refusal.
+   */
+  unknownHostStatus?: { status: number; why: string };
+  /** Why it speaks a protocol to the app server, where it says more than the protocol's own why (explain's hop). */
+  upstreamWhy?: Partial<Record<Protocol, string>>;
+  /** It cannot serve the app under a prefix yet (app.mount is refused), and why. */
+  mountRefusal?: string;
   /** It cannot take the client from a load balancer yet (proxy.trusted_proxies is refused), and why. */
   trustedProxiesRefusal?: string;
   programs: readonly ProgramRequirement[];

@@ -55,6 +55,18 @@ describe('lighttpd: what the rules refuse and warn about, from its catalog entry
     expect(
       refused('app: {framework: flask}\nserve: {server: uwsgi}\nproxy: {kind: lighttpd, protocol: uwsgi}\n'),
     ).toMatch(/lighttpd cannot speak uwsgi/);
+    expect(
+      parseStackSpec(
+        'app: {framework: flask}\nserve: {server: uwsgi}\nproxy: {kind: lighttpd, protocol: uwsgi}\n',
+      )
+        .errors.map((e) => e.hint)
+        .join(),
+    ).toMatch(/uWSGI and lighttpd both speak: http, fastcgi, scgi/);
+    expect(
+      refused(
+        'app: {framework: flask, mount: /hg}\nserve: {server: uwsgi}\nproxy: {kind: lighttpd, protocol: fastcgi}\n',
+      ),
+    ).toMatch(/app\.mount with lighttpd/);
   });
 });
 
