@@ -689,7 +689,8 @@ export const PROXY_RECIPES: Record<ProxyKind, ProxyRecipe> = {
     launch: (plan) => ({
       argv: ['/usr/sbin/lighttpd', '-D', '-f', plan.files.lighttpdConf],
       env: {},
-      runsAppCode: false,
+      // mod_cgi spawns the CGI script itself: the script runs under lighttpd's unit.
+      runsAppCode: plan.upstream?.protocol === 'cgi',
     }),
     // With -D and no server.errorlog, lighttpd logs to stderr: the journal (or verify's log).
     errorLog: null,
@@ -699,10 +700,12 @@ export const PROXY_RECIPES: Record<ProxyKind, ProxyRecipe> = {
 };
 
 /** lighttpd's module and directive for each protocol it speaks to the backend. */
-const LIGHTTPD_BACKENDS: Partial<Record<string, { module: string; directive: string }>> = {
+const LIGHTTPD_BACKENDS: Partial<Record<string, { module: string; directive: string | null }>> = {
   http: { module: 'mod_proxy', directive: 'proxy.server' },
   fastcgi: { module: 'mod_fastcgi', directive: 'fastcgi.server' },
   scgi: { module: 'mod_scgi', directive: 'scgi.server' },
+  // mod_cgi: no backend address, the script itself (alias.url + cgi.assign in the template).
+  cgi: { module: 'mod_cgi', directive: null },
 };
 
 /** Seconds of a duration in stack.yaml (nginx syntax), at least 1, for lighttpd's integer settings. */
@@ -742,6 +745,9 @@ function lighttpdView(plan: Plan) {
     writeTimeout: seconds(spec.proxy.timeouts.send),
     readTimeoutWhy: readTimeoutWhy(plan),
     gracefulSeconds: Math.max(1, PROXIES.lighttpd.process!.stopGraceSeconds - 5),
+    // CGI: the script every request runs (the user's, or stackgen's WSGI adapter), and the
+    // app's environment, which a script gets from lighttpd only through setenv.
+    cgi: protocol === 'cgi' ? { script: cgiScriptPath(plan), env: plan.app.env } : null,
     hostPattern: names.length > 0 ? `^(${names.map(regexLiteral).join('|')})(:[0-9]+)?$` : null,
     static: plan.app.static.map((s) => ({
       ...s,

@@ -96,6 +96,17 @@ describe('lighttpd: the rendered config', () => {
   });
 });
 
+describe('lighttpd: CGI through mod_cgi', () => {
+  const cgi = conf(
+    'app: {framework: cgi, entry: hello.cgi, env: {GREETING: hi}}\nproxy: {kind: lighttpd, protocol: cgi, listen: "8080"}\n',
+  );
+  it('maps every path to the script, run by its own #!, with app.env', () => {
+    expect(cgi).toContain('server.modules = ( "mod_access", "mod_alias", "mod_setenv", "mod_cgi" )');
+    expect(cgi).toContain('  alias.url = ( "/" => "/srv/x/hello.cgi/" )\n  cgi.assign = ( "" => "" )\n');
+    expect(cgi).toContain('    "GREETING" => "hi",\n');
+  });
+});
+
 describe('lighttpd -tt judge', () => {
   it('fails a key lighttpd ignores, though lighttpd exits 0', () => {
     const out =
@@ -119,5 +130,9 @@ describeWith({ tools: ['lighttpd'] })('lighttpd -tt on the rendered config', () 
     expect(test(text).status).toBe('pass');
     expect(test(text.replace('server.max-read-idle', 'server.max-read-idel')).status).toBe('fail');
     expect(test(text.replace('server.port = 8080', 'server.port = ')).status).toBe('fail');
+    const cgi = conf(
+      'app: {framework: cgi, entry: hello.cgi}\nproxy: {kind: lighttpd, protocol: cgi, listen: "8080"}\n',
+    );
+    expect(test(cgi).status).toBe('pass');
   });
 });
