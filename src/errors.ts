@@ -37,6 +37,11 @@ export const ERROR_CATALOGUE = {
     description: 'stack.yaml has an unknown key, a bad value or an impossible combination.',
     exit: 'invalidSpec',
   },
+  SG_ERR_SPEC_DEV_SERVER: {
+    description:
+      'stack.yaml names a development server (runserver, flask run, a --reload command) for production.',
+    exit: 'invalidSpec',
+  },
   SG_ERR_TEMPLATE: { description: 'A template failed to render (a stackgen bug).', exit: 'internal' },
   SG_ERR_USER_EDITED: {
     description: 'A generated file was edited by hand; render refuses to overwrite it without --force.',

@@ -12,6 +12,7 @@ import { reachProbe } from './reach.js';
 import { requestFramingProbe } from './request-framing.js';
 import { requestTimeoutProbe } from './request-timeout.js';
 import { roundtripProbe } from './roundtrip.js';
+import { slowHeadsProbe } from './slow-heads.js';
 import { staticProbe } from './static.js';
 import { streamingProbe } from './streaming.js';
 import type { AnyProbe } from './types.js';
@@ -40,5 +41,6 @@ export const PROBES: ReadonlyArray<AnyProbe> = [
   staticProbe,
   concurrencyProbe,
   requestTimeoutProbe,
+  slowHeadsProbe,
   backendDownProbe,
 ];

@@ -235,7 +235,10 @@ export const RULES: Record<string, Rule> = {
             : `${proxy.title} cannot speak ${protocol}`,
           kind === 'none'
             ? 'add a proxy (proxy.kind: nginx or gateway) or use an HTTP app server'
-            : undefined,
+            : ((both) =>
+                both.length > 0
+                  ? `${server.title} and ${proxy.title} both speak: ${both.join(', ')}`
+                  : undefined)(server.protocols.filter((p) => proxy.protocols.includes(p))),
         ),
       );
     }
@@ -305,6 +308,38 @@ export const RULES: Record<string, Rule> = {
     return out;
   },
 
+  /** What a front server cannot do yet, said by its catalog entry. */
+  frontGaps(spec) {
+    const proxy = PROXIES[spec.proxy.kind];
+    const out: Diagnostic[] = [];
+    if (spec.app.websockets && spec.proxy.kind !== 'none' && !proxy.websockets)
+      out.push(
+        error(
+          ['app', 'websockets'],
+          `${proxy.title} as stackgen renders it does not tunnel WebSocket upgrades`,
+          'use proxy.kind: nginx or gateway',
+        ),
+      );
+    if (spec.app.mount !== '/' && proxy.mountRefusal)
+      out.push(error(['app', 'mount'], `app.mount with ${proxy.title}: ${proxy.mountRefusal}`));
+    if (spec.proxy.trusted_proxies.length > 0 && proxy.trustedProxiesRefusal)
+      out.push(
+        error(
+          ['proxy', 'trusted_proxies'],
+          `proxy.trusted_proxies with ${proxy.title}: ${proxy.trustedProxiesRefusal}`,
+        ),
+      );
+    if (spec.proxy.security_headers && proxy.appSecurityHeadersGap)
+      out.push(
+        warning(
+          ['proxy', 'security_headers'],
+          proxy.appSecurityHeadersGap,
+          "set X-Content-Type-Options, X-Frame-Options and Referrer-Policy in the app (Django's SecurityMiddleware does), or use proxy.kind nginx",
+        ),
+      );
+    return out;
+  },
+
   tornadoServesItself(spec) {
     const out: Diagnostic[] = [];
     if (spec.app.interface === 'tornado' && !SERVERS[spec.serve.server].interfaces.includes('tornado')) {
@@ -333,6 +368,11 @@ export const RULES: Record<string, Rule> = {
         ),
       ];
     }
+    // A server whose HTTP listener is meant for a proxy only (uWSGI's http-socket; its router
+    // is what faces clients, catalog httpRouter) says why it matters more there.
+    const facing = SERVERS[spec.serve.server].httpRouter?.listenerFacingClients;
+    if (spec.proxy.kind !== 'none' && facing)
+      return [warning(['serve', 'host'], `${facing.message} (on ${spec.serve.host})`, facing.hint)];
     if (spec.proxy.kind !== 'none') {
       return [
         warning(

@@ -50,10 +50,23 @@ const MUST_RUN: Record<string, string[]> = {
     'app/headers',
     'app/unknown-host',
   ],
+  // lighttpd: the client's forwarding headers removed, a 413 of its own, streams passed on,
+  // dotfiles 404, a stopped app server answered (503) at once; its 403 for another Host.
+  'flask-uwsgi-lighttpd.yaml': [
+    'app/headers',
+    'app/body-limit',
+    'app/streaming',
+    'app/request-framing',
+    'static /static//static-file',
+    'app/backend-down',
+  ],
+  'django-gunicorn-lighttpd.yaml': ['app/headers', 'app/unknown-host', 'static /static//static-file'],
+  // No proxy: uWSGI's http router holds slow heads off the workers; scheme and httpoxy closed.
+  'flask-uwsgi-direct.yaml': ['app/slow-heads', 'app/headers', 'app/concurrency'],
 };
 
 describeWith({
-  tools: ['nginx', 'uwsgi', 'gunicorn', 'supervisord', 'systemd-analyze', 'fcgiwrap'],
+  tools: ['nginx', 'uwsgi', 'gunicorn', 'supervisord', 'systemd-analyze', 'fcgiwrap', 'lighttpd'],
   pythonModules: [
     'flask',
     'django',

@@ -137,7 +137,14 @@ function reloadsOf(ctx: ProbeContext): Reload[] {
       name: `systemctl reload ${host.proxyService}`,
       run: () => reloadAndWait(distro.service, distro.pidFile),
     });
-  } else if (frontUnit && host.manager === 'systemd')
+  } else if (frontUnit && PROXIES[ctx.plan.front.kind].process?.reload === null)
+    // A front without a graceful in-place reload (catalog: lighttpd's SIGUSR1 is not a
+    // SignalPlan) is restarted for a new config: nothing to reload under load.
+    out.push({
+      name: `${PROXIES[ctx.plan.front.kind].title} reload`,
+      none: `${PROXIES[ctx.plan.front.kind].title} has no in-place reload here: a config change is a restart`,
+    });
+  else if (frontUnit && host.manager === 'systemd')
     out.push({
       name: `systemctl reload ${frontUnit}`,
       run: async () => {
