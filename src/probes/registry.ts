@@ -12,6 +12,7 @@ import { reachProbe } from './reach.js';
 import { requestFramingProbe } from './request-framing.js';
 import { requestTimeoutProbe } from './request-timeout.js';
 import { roundtripProbe } from './roundtrip.js';
+import { secureCookieProbe } from './secure-cookie.js';
 import { staticProbe } from './static.js';
 import { streamingProbe } from './streaming.js';
 import type { AnyProbe } from './types.js';
@@ -34,6 +35,7 @@ export const PROBES: ReadonlyArray<AnyProbe> = [
   tlsProbe,
   httpsRedirectProbe,
   hstsProbe,
+  secureCookieProbe,
   streamingProbe,
   compressionProbe,
   websocketProbe,
