@@ -194,7 +194,10 @@ processes: {manager: none}
       status: 'fail',
       actual: /scheme seen as http \(want https\).*absolute URLs as http:\/\//,
     });
-    expect(probe(r, 'secure-cookie')).toMatchObject({ status: 'fail', actual: /has no Secure: the app saw http/ });
+    expect(probe(r, 'secure-cookie')).toMatchObject({
+      status: 'fail',
+      actual: /has no Secure: the app saw http/,
+    });
   }, 120_000);
 
   it('http2 left off the listen lines: tls fails on ALPN', async () => {
