@@ -51,7 +51,15 @@ const MUST_RUN: Record<string, string[]> = {
     'app/unknown-host',
   ],
   // The gateway terminating TLS with a root-only key its unit copies for it (ExecStartPre=+).
-  'flask-gunicorn-gateway-tls.yaml': ['app/tls', 'app/https-redirect', 'app/hsts', 'app/headers'],
+  'flask-gunicorn-gateway-tls.yaml': [
+    'app/tls',
+    'app/https-redirect',
+    'app/hsts',
+    'app/headers',
+    'app/secure-cookie',
+  ],
+  // HTTP/2 by ALPN, and the WebSocket over wss:// through nginx's TLS listener.
+  'fastapi-uvicorn-nginx-h2.yaml': ['app/tls', 'websocket/websocket-echo', 'app/secure-cookie', 'app/hsts'],
 };
 
 describeWith({
