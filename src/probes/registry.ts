@@ -13,6 +13,7 @@ import { requestFramingProbe } from './request-framing.js';
 import { requestTimeoutProbe } from './request-timeout.js';
 import { roundtripProbe } from './roundtrip.js';
 import { slowHeadsProbe } from './slow-heads.js';
+import { secureCookieProbe } from './secure-cookie.js';
 import { staticProbe } from './static.js';
 import { streamingProbe } from './streaming.js';
 import type { AnyProbe } from './types.js';
@@ -35,6 +36,7 @@ export const PROBES: ReadonlyArray<AnyProbe> = [
   tlsProbe,
   httpsRedirectProbe,
   hstsProbe,
+  secureCookieProbe,
   streamingProbe,
   compressionProbe,
   websocketProbe,

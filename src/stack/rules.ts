@@ -2,7 +2,7 @@
 // on. Errors make the spec invalid (exit 78); warnings flag risky-but-valid choices.
 
 import { FRAMEWORKS } from '../topology/catalog/frameworks.js';
-import { PROTOCOLS, PROXIES } from '../topology/catalog/proxies.js';
+import { MANAGERS, PROTOCOLS, PROXIES } from '../topology/catalog/proxies.js';
 import { posix } from 'node:path';
 import { SERVERS } from '../topology/catalog/servers.js';
 import { parseDuration } from '../gateway/config.js';
@@ -81,14 +81,60 @@ const MAX_ACCOUNT_NAME = 32;
 /** hstspreload.org's conditions for the preload list: a year or more, every subdomain. */
 const HSTS_PRELOAD_MIN_AGE = 31536000;
 
+/**
+ * A front that reads proxy.tls's key as the proxy's user (the gateway) keeps it private only
+ * if its process manager can hand it root-only files, and if no app code runs as that user.
+ */
+function keyReaderProblems(spec: NormalizedSpec): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const title = PROXIES[spec.proxy.kind].title;
+  const manager = MANAGERS[spec.processes.manager].privateCopies;
+  if (manager !== null && 'refusal' in manager)
+    out.push(
+      error(
+        ['processes', 'manager'],
+        `proxy.tls with the ${title} under ${MANAGERS[spec.processes.manager].title}: it runs as ${spec.proxy.user} and cannot read a root-only key, and ${manager.refusal}`,
+      ),
+    );
+  // The front spawns the CGI scripts itself (no bridge): they run as its user, next to the key.
+  if (
+    SERVERS[spec.serve.server].processModel === 'process-per-request' &&
+    PROXIES[spec.proxy.kind].cgiBridge === null
+  )
+    out.push(
+      error(
+        ['proxy', 'tls'],
+        `proxy.tls with the ${title} running CGI scripts: it runs them as its own user, the one that reads the TLS key, so a hole in a script would give away the key`,
+        "use proxy.kind nginx for a CGI app with TLS: its master reads the key as root, and fcgiwrap runs the scripts under the app's account",
+      ),
+    );
+  if (spec.processes.user === spec.proxy.user)
+    out.push(
+      error(
+        ['processes', 'user'],
+        `proxy.tls with the ${title}: processes.user ${spec.processes.user} is the proxy's user, which reads the TLS key: the app could read it too`,
+        'leave processes.user unset (the app gets an account of its own)',
+      ),
+    );
+  return out;
+}
+
 export const RULES: Record<string, Rule> = {
   tls(spec) {
     const tls = spec.proxy.tls;
     if (tls === 'off') return [];
     const out: Diagnostic[] = [];
-    const refusal = PROXIES[spec.proxy.kind].tlsRefusal;
-    if (refusal)
-      out.push(error(['proxy', 'tls'], `proxy.tls with proxy.kind ${spec.proxy.kind}: ${refusal}`));
+    const front = PROXIES[spec.proxy.kind];
+    if (front.tlsRefusal)
+      out.push(error(['proxy', 'tls'], `proxy.tls with proxy.kind ${spec.proxy.kind}: ${front.tlsRefusal}`));
+    if ('acme' in tls && front.acmeRefusal)
+      out.push(
+        error(
+          ['proxy', 'tls', 'acme'],
+          `proxy.tls.acme with proxy.kind ${spec.proxy.kind}: ${front.acmeRefusal}`,
+        ),
+      );
+    if (!front.tlsRefusal && front.tlsKeyReader === 'proxy-user') out.push(...keyReaderProblems(spec));
     if ('acme' in tls) {
       const names = spec.proxy.server_name.split(/\s+/).filter((n) => n !== '');
       const unreal = names.filter(

@@ -63,6 +63,16 @@ const MUST_RUN: Record<string, string[]> = {
   'django-gunicorn-lighttpd.yaml': ['app/headers', 'app/unknown-host', 'static /static//static-file'],
   // No proxy: uWSGI's http router holds slow heads off the workers; scheme and httpoxy closed.
   'flask-uwsgi-direct.yaml': ['app/slow-heads', 'app/headers', 'app/concurrency'],
+  // The gateway terminating TLS with a root-only key its unit copies for it (ExecStartPre=+).
+  'flask-gunicorn-gateway-tls.yaml': [
+    'app/tls',
+    'app/https-redirect',
+    'app/hsts',
+    'app/headers',
+    'app/secure-cookie',
+  ],
+  // HTTP/2 by ALPN, and the WebSocket over wss:// through nginx's TLS listener.
+  'fastapi-uvicorn-nginx-h2.yaml': ['app/tls', 'websocket/websocket-echo', 'app/secure-cookie', 'app/hsts'],
 };
 
 describeWith({

@@ -47,6 +47,9 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     buffersResponses: true,
     // gzip on for text types (templates/nginx/site.conf.hbs).
     tlsRefusal: null,
+    acmeRefusal: null,
+    // Its master reads the key as root (at start and on every reload), then its workers drop to www-data.
+    tlsKeyReader: 'root',
     compresses: true,
     compressesStatic: true,
     websockets: true,
@@ -97,13 +100,15 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     buffersResponses: false,
     // The app's text answers and static text files, as nginx's gzip filter decides
     // (src/gateway/gzip.ts, `gzip:` in its config); a `.gz` sibling is sent as it is.
-    // It terminates TLS itself (src/gateway/tls.ts, h2-lane.ts; `stackgen gateway --tls-*`
-    // and the tls: block its config renders), but a stack's gateway runs as the proxy's user
-    // and reads the key itself — also on every SIGHUP, for a renewed certificate — so a key
-    // kept as Debian keeps it (root, mode 600) is out of its reach. Until install grants that
-    // read (and verify proves it on the machine), stack.yaml TLS goes through nginx.
-    tlsRefusal:
-      "the gateway terminates TLS (`stackgen gateway --tls-cert/--tls-key`), but a stack's gateway runs as the proxy's user, which cannot read a root-only key yet: use proxy.kind nginx for proxy.tls",
+    // It terminates TLS itself (src/gateway/tls.ts, h2-lane.ts; the tls: block its config
+    // renders). It runs as the proxy's user, which cannot read a key kept as Debian keeps it
+    // (root, mode 600): its process manager copies cert and key as root into a directory only
+    // that user reads, before the start and before every reload (plan.ts PrivateCopies;
+    // MANAGERS[…].privateCopies), and SIGHUP re-reads the copies.
+    tlsRefusal: null,
+    acmeRefusal:
+      'the gateway runs no ACME client: get the certificate with certbot (certbot certonly --webroot) and give proxy.tls {cert, key}, or use proxy.kind nginx for proxy.tls.acme',
+    tlsKeyReader: 'proxy-user',
     compresses: true,
     compressesStatic: true,
     websockets: true,
@@ -170,6 +175,8 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     buffersResponses: false,
     tlsRefusal:
       'stackgen does not render TLS for lighttpd yet (mod_openssl is packaged, the config is not written): use proxy.kind nginx for proxy.tls',
+    acmeRefusal: null,
+    tlsKeyReader: 'root',
     // mod_deflate is a package of its own (lighttpd-mod-deflate) and not rendered yet.
     compresses: false,
     compressesStatic: false,
@@ -224,6 +231,8 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     buffersResponses: false,
     tlsRefusal:
       'there is no proxy to terminate TLS: the app server faces clients over plain HTTP; use proxy.kind nginx',
+    acmeRefusal: null,
+    tlsKeyReader: 'root',
     compresses: false,
     compressesStatic: false,
     websockets: true,
@@ -291,6 +300,11 @@ export const MANAGERS: Record<Manager, ManagerEntry> = {
       },
     ],
     distro: null,
+    // Not LoadCredential=: systemd reads a credential once, at start (Debian 12's systemd 252
+    // refreshes none on reload), so SIGHUP would re-read the old key after a renewal.
+    privateCopies: {
+      how: 'ExecStartPre=+ and ExecReload=+ (the + runs them as root) copy the files before the start and before every SIGHUP',
+    },
   },
   supervisor: {
     name: 'supervisor',
@@ -305,8 +319,18 @@ export const MANAGERS: Record<Manager, ManagerEntry> = {
       },
     ],
     distro: { service: 'supervisor', includeDir: '/etc/supervisor/conf.d' },
+    privateCopies: {
+      refusal:
+        'supervisor runs nothing as root when it signals a program (`supervisorctl signal HUP`), so a renewed certificate would reach the gateway only through a restart that refuses connections meanwhile: use processes.manager systemd, or proxy.kind nginx (its master reads the key as root on every reload)',
+    },
   },
-  none: { name: 'none', title: 'no process manager', programs: [], distro: null },
+  none: {
+    name: 'none',
+    title: 'no process manager',
+    programs: [],
+    distro: null,
+    privateCopies: null,
+  },
 };
 
 /** fcgiwrap: the FastCGI-to-CGI bridge a proxy without CGI (nginx) needs to run CGI scripts. */

@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import { type BoundEndpoint, gatewayUpstreamUrl, nginxAddress, sizeToBytes } from '../../render/address.js';
 import { gatewayTlsView } from '../../render/gateway-tls.js';
 import { MOZILLA_INTERMEDIATE } from '../../tls/mozilla.js';
-import { bindEndpoint, type Launch, type Plan } from '../../render/plan.js';
+import { bindEndpoint, type Launch, type Plan, type PrivateCopies } from '../../render/plan.js';
 import { parseDuration } from '../../gateway/config.js';
 import type { NormalizedTls } from '../../stack/normalize.js';
 import type { Concurrency, ProxyKind, ServerName } from '../../stack/schema.js';
@@ -18,7 +18,7 @@ import type { HttpMount } from './types.js';
 import { buffersAppResponses, INTERFACE_BUFFERING } from './interfaces.js';
 import { gatewayConfig, gunicornCheckConfig, lighttpdTest, nginxTest, uwsgiStrictOptions } from './checks.js';
 import { type FileKey, masterFifoPath } from './files.js';
-import { PROTOCOLS, PROXIES } from './proxies.js';
+import { MANAGERS, PROTOCOLS, PROXIES } from './proxies.js';
 import { SERVERS } from './servers.js';
 
 /** A file a component reads, rendered from its template with the plan and `view`. */
@@ -55,7 +55,8 @@ export interface ServerRecipe {
 }
 
 /** What a front server's launch differs in from an app server's (user, cwd, environment). */
-type FrontLaunch = Pick<Launch, 'argv' | 'env' | 'runsAppCode'> & Partial<Pick<Launch, 'cwd' | 'user'>>;
+type FrontLaunch = Pick<Launch, 'argv' | 'env' | 'runsAppCode'> &
+  Partial<Pick<Launch, 'cwd' | 'user' | 'privateCopies'>>;
 
 export interface ProxyRecipe {
   files: readonly RecipeFile[];
@@ -661,8 +662,15 @@ export const PROXY_RECIPES: Record<ProxyKind, ProxyRecipe> = {
             cgiEnv: protocol === 'cgi' ? plan.app.env : [],
             readTimeoutWhy: readTimeoutWhy(plan),
             mount: gatewayMount(plan),
-            // stack.yaml proxy.tls as the gateway's tls: block, on the plan's TLS addresses.
-            tls: gatewayTlsView(plan.spec.proxy.tls, plan.site.tls, plan.front.tlsListens),
+            // stack.yaml proxy.tls as the gateway's tls: block, on the plan's TLS addresses; the
+            // files are the private copies its manager makes, where it makes them.
+            tls: gatewayTlsView(
+              plan.spec.proxy.tls,
+              gatewayTlsFiles(plan),
+              plan.front.tlsListens,
+              plan.site.acmeWebroot,
+            ),
+            tlsCopiedFrom: tlsCopiedFrom(plan),
           };
         },
       },
@@ -672,6 +680,7 @@ export const PROXY_RECIPES: Record<ProxyKind, ProxyRecipe> = {
       env: {},
       // The gateway spawns CGI scripts itself: they run under its unit.
       runsAppCode: plan.upstream?.protocol === 'cgi',
+      privateCopies: gatewayTlsCopies(plan),
     }),
     errorLog: null,
     checks: { definitions: [gatewayConfig], importsApp: false },
@@ -758,6 +767,40 @@ function lighttpdView(plan: Plan) {
     noDocumentRoot: `${plan.site.configDir}/lighttpd/no-document-root`,
     upstreamTitle: plan.appServer ? SERVERS[plan.appServer.server].title : 'the CGI bridge',
   };
+}
+
+/**
+ * proxy.tls's certificate and key as the gateway gets them: copies its process manager makes
+ * as root into `<run dir>-tls` (/run/NAME-tls: the unit's RuntimeDirectory=), because the
+ * gateway runs as the proxy's user and the key stays root-only. null: tls off, or no manager
+ * to copy them (processes.manager none: the gateway reads the files themselves). Pure.
+ */
+export function gatewayTlsCopies(plan: Plan): PrivateCopies | null {
+  const tls = plan.site.tls;
+  if (tls === null || plan.spec.proxy.tls === 'off' || !('cert' in plan.spec.proxy.tls)) return null;
+  const manager = MANAGERS[plan.spec.processes.manager].privateCopies;
+  if (manager === null || !('how' in manager)) return null;
+  const dir = `${plan.site.runDir}-tls`;
+  return {
+    dir,
+    files: [
+      { from: tls.cert, to: `${dir}/fullchain.pem` },
+      { from: tls.key, to: `${dir}/privkey.pem` },
+    ],
+  };
+}
+
+/** proxy.tls's own files when the gateway reads private copies of them; null otherwise. */
+function tlsCopiedFrom(plan: Plan): { cert: string; key: string } | null {
+  const copies = gatewayTlsCopies(plan);
+  return copies ? { cert: copies.files[0]!.from, key: copies.files[1]!.from } : null;
+}
+
+/** The certificate and key files the gateway's config names (its private copies, or the site's). */
+function gatewayTlsFiles(plan: Plan): { cert: string; key: string } | null {
+  const copies = gatewayTlsCopies(plan);
+  if (copies) return { cert: copies.files[0]!.to, key: copies.files[1]!.to };
+  return plan.site.tls;
 }
 
 /** The checks that apply to a plan because of its front and its app server, in that order. */

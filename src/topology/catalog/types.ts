@@ -220,6 +220,17 @@ export interface ProxyEntry {
    */
   tlsRefusal: string | null;
   /**
+   * It cannot take an ACME certificate (proxy.tls.acme) yet, and why (null: it can, as far
+   * as the front is concerned; the ACME rule decides the rest).
+   */
+  acmeRefusal: string | null;
+  /**
+   * Who reads proxy.tls's key: `root` (nginx's master, before its workers drop to the proxy's
+   * user) or `proxy-user` (the gateway itself, as the proxy's user: its process manager hands
+   * it private copies, MANAGERS[…].privateCopies, and nothing else may run as that user).
+   */
+  tlsKeyReader: 'root' | 'proxy-user';
+  /**
    * It sets X-Forwarded-For/-Proto (and their CGI variables) from the connection, replacing
    * what a client sent: the app may trust them (the deploy README's app contract).
    */
@@ -302,6 +313,13 @@ export interface ManagerEntry {
   title: string;
   programs: readonly ProgramRequirement[];
   distro: ManagerDistro | null;
+  /**
+   * How it hands a process private copies of root-only files (plan.ts PrivateCopies: the
+   * gateway's TLS key) as root, at start and again at reload; `refusal`: it cannot, and why
+   * (validation refuses what needs it); null: there is no manager, the process reads the files
+   * as they are, as whoever starts it.
+   */
+  privateCopies: { how: string } | { refusal: string } | null;
 }
 
 export type { Concurrency, Framework, Manager, Protocol, ProxyKind, ServerName };
