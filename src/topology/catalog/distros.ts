@@ -31,7 +31,7 @@ export const DISTROS: Readonly<Record<DistroId, Distro>> = {
   },
   'ubuntu-24.04': {
     id: 'ubuntu-24.04',
-    title: 'Ubuntu 24.04 (noble), GitHub’s ubuntu-latest',
+    title: 'Ubuntu 24.04 (noble)',
     osRelease: { id: 'ubuntu', versionId: '24.04' },
     renames: {
       // Debian 12's nginx-light is a metapackage: the `nginx` server package plus the echo
