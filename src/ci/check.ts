@@ -139,7 +139,7 @@ const ACTIONS: Readonly<Record<string, Emulation>> = {
 };
 
 /** A runner's passwordless sudo, as root: options dropped, PATH reset to sudo's secure_path. */
-const SUDO_SHIM = `#!/bin/sh
+export const SUDO_SHIM = `#!/bin/sh
 # stackgen ci --check: GitHub's runner has passwordless sudo; this machine runs steps as root.
 # Like sudo's env_reset with Ubuntu's secure_path, the command gets that PATH, not the caller's.
 while [ "$#" -gt 0 ]; do case "$1" in -E|-H|-n|-S) shift;; -u) shift 2;; --) shift; break;; -*) shift;; *) break;; esac; done

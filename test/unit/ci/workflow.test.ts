@@ -1,5 +1,10 @@
-// The workflow → steps reading `stackgen ci --check` runs, and the egress proxy's allowlist.
+// The workflow → steps reading `stackgen ci --check` runs, the egress proxy's allowlist, and
+// the sudo it gives a GitHub job.
 
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { egressAllowed } from '../../../src/ci/egress.js';
 import { parseWorkflow } from '../../../src/ci/workflow.js';
@@ -86,5 +91,28 @@ describe('egressAllowed', () => {
     expect(egressAllowed('pypi.org', 443)).toBe(false);
     expect(egressAllowed('github.com', 443)).toBe(false);
     expect(egressAllowed('registry.npmjs.org', 22)).toBe(false);
+  });
+});
+
+describe('the sudo --check puts on the machine', () => {
+  it('drops its options and resets PATH to secure_path, as the runner’s sudo does', async () => {
+    const { SUDO_SHIM } = await import('../../../src/ci/check.js');
+    const dir = mkdtempSync(join(tmpdir(), 'stackgen-sudo-shim-'));
+    try {
+      writeFileSync(join(dir, 'sudo'), SUDO_SHIM, { mode: 0o755 });
+      writeFileSync(join(dir, 'only-on-my-path'), '#!/bin/sh\necho found\n', { mode: 0o755 });
+      const env = { PATH: `${dir}:/usr/bin:/bin` };
+      const run = (args: string[]) => spawnSync(join(dir, 'sudo'), args, { env, encoding: 'utf8' });
+      // A program on the caller's PATH only is not found under sudo…
+      expect(run(['-E', 'only-on-my-path']).status).toBe(127);
+      // …unless the step hands its PATH over, as the generated workflow does.
+      const handed = run(['env', `PATH=${env.PATH}`, 'only-on-my-path']);
+      expect(handed.stdout.trim()).toBe('found');
+      expect(run(['sh', '-c', 'echo $PATH']).stdout.trim()).toBe(
+        '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/snap/bin',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
