@@ -12,6 +12,7 @@ export const EXIT_CODES = {
   missingTool: 5,
   installFailed: 6,
   unavailable: 7,
+  workflowFailed: 8,
   internal: 70,
   invalidSpec: 78,
 } as const;
@@ -161,6 +162,11 @@ export const ERROR_CATALOGUE = {
     description:
       '`verify --target machine` cannot boot a throwaway machine here (needs root, overlayfs, systemd, unshare/nsenter).',
     exit: 'unavailable',
+  },
+  SG_ERR_CI_STEP_FAILED: {
+    description:
+      '`stackgen ci --check`: a step of the generated workflow failed on the throwaway machine (its name, exit code and output tail are printed), or the workflow has a step --check cannot run.',
+    exit: 'workflowFailed',
   },
   SG_ERR_INTERNAL: { description: 'A bug in stackgen.', exit: 'internal' },
 } as const satisfies Record<string, ErrorDefinition>;
