@@ -7,8 +7,9 @@
 # through), openssl (the throwaway CA of the TLS tests), the third-party apps of the
 # conformance suite: httpbin, Mercurial (hgweb and the hg client) and Radicale, and the real
 # CGI/FastCGI programs the gateway is tested against: cgit (a C CGI program; git builds its
-# test repository) and php-fpm; certbot (proxy.tls.acme's client) and pebble (the local ACME
-# test server, with pebble-challtestsrv, that verify --target machine issues from). Needs root.
+# test repository) and php-fpm; lighttpd (proxy.kind lighttpd); certbot (proxy.tls.acme's
+# client) and pebble (the local ACME test server, with pebble-challtestsrv, that verify
+# issues from on both targets). Needs root.
 set -euo pipefail
 packages=(
   nginx-light
@@ -21,6 +22,7 @@ packages=(
   openssl
   python3-httpbin mercurial radicale
   cgit git php8.2-fpm
+  lighttpd
   certbot pebble
 )
 export DEBIAN_FRONTEND=noninteractive
@@ -32,4 +34,6 @@ apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 (service nginx stop || true) >/dev/null 2>&1
 (service supervisor stop || true) >/dev/null 2>&1
 (service php8.2-fpm stop || true) >/dev/null 2>&1
+# Debian's lighttpd.service takes port 80 on install; a lighttpd stack runs its own unit.
+(service lighttpd stop || true) >/dev/null 2>&1
 echo "system packages ready: ${packages[*]}"

@@ -12,6 +12,7 @@ export const EXIT_CODES = {
   missingTool: 5,
   installFailed: 6,
   unavailable: 7,
+  workflowFailed: 8,
   internal: 70,
   invalidSpec: 78,
 } as const;
@@ -35,6 +36,11 @@ export const ERROR_CATALOGUE = {
   SG_ERR_SPEC_SYNTAX: { description: 'stack.yaml is not valid YAML.', exit: 'invalidSpec' },
   SG_ERR_SPEC_INVALID: {
     description: 'stack.yaml has an unknown key, a bad value or an impossible combination.',
+    exit: 'invalidSpec',
+  },
+  SG_ERR_SPEC_DEV_SERVER: {
+    description:
+      'stack.yaml names a development server (runserver, flask run, a --reload command) for production.',
     exit: 'invalidSpec',
   },
   SG_ERR_TEMPLATE: { description: 'A template failed to render (a stackgen bug).', exit: 'internal' },
@@ -156,6 +162,11 @@ export const ERROR_CATALOGUE = {
     description:
       '`verify --target machine` cannot boot a throwaway machine here (needs root, overlayfs, systemd, unshare/nsenter).',
     exit: 'unavailable',
+  },
+  SG_ERR_CI_STEP_FAILED: {
+    description:
+      '`stackgen ci --check`: a step of the generated workflow failed on the throwaway machine (its name, exit code and output tail are printed), or the workflow has a step --check cannot run.',
+    exit: 'workflowFailed',
   },
   SG_ERR_INTERNAL: { description: 'A bug in stackgen.', exit: 'internal' },
 } as const satisfies Record<string, ErrorDefinition>;

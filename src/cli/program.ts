@@ -24,6 +24,7 @@ import type { SchemaCliOptions } from './schema.js';
 import type { UninstallCliOptions } from './uninstall.js';
 import type { VerifyCliOptions } from './verify.js';
 import { INTERFACES } from '../stack/enums.js';
+import { DISTRO_IDS } from '../topology/catalog/distros.js';
 
 /** A repeatable option's values, in the order given. */
 function collect(value: string, previous: string[] | undefined): string[] {
@@ -70,6 +71,10 @@ export function buildProgram(onExitCode: (code: number) => void): Command {
     )
     .argument('[stack.yaml]', 'the stack description', 'stack.yaml')
     .option('--install', 'apt-get install the missing packages, then check again')
+    .option(
+      '--distro <id>',
+      `whose package names to print: ${orList(DISTRO_IDS)} (default: this host's /etc/os-release)`,
+    )
     .action(async (file: string, opts: DoctorCliOptions) =>
       exit((await import('./doctor.js')).run(file, opts)),
     );
@@ -128,6 +133,18 @@ export function buildProgram(onExitCode: (code: number) => void): Command {
     .option('--provider <name>', orList(CI_PROVIDERS), 'github')
     .option('-o, --out <dir>', 'repository root to write into (default: current directory)')
     .option('--force', 'overwrite a workflow file that was edited by hand')
+    .option(
+      '--install-from <source>',
+      'how the workflow installs stackgen, pinned: a .tgz path in the repository, git+https://…#<40-hex commit>, or stackgen@X.Y.Z with --integrity (default: `npm pack` of this stackgen into .stackgen/, its sha512 in the workflow)',
+    )
+    .option(
+      '--integrity <sri>',
+      'the registry tarball’s sha512 integrity for --install-from stackgen@X.Y.Z (`npm view stackgen@X.Y.Z dist.integrity`)',
+    )
+    .option(
+      '--check',
+      'then run the written workflow on a throwaway machine (root): its run: steps in order, checkout/setup-node emulated; exit 8 naming the step that failed',
+    )
     .action(async (file: string, opts: CiCliOptions) => exit((await import('./ci.js')).run(file, opts)));
 
   program

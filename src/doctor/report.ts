@@ -1,6 +1,7 @@
 // Requirements + what the machine answered → findings, the install command, and the text
 // `stackgen doctor` prints. Pure: the probing is src/doctor/probe.ts.
 
+import { type DistroId, packageFor } from '../topology/catalog/distros.js';
 import { type Requirement, requirementName } from '../topology/requirements.js';
 import { meetsMinimum } from './version.js';
 
@@ -23,7 +24,9 @@ export interface Finding {
 
 export interface DoctorReport {
   findings: Finding[];
-  /** Debian packages that would fix every missing or too-old requirement. */
+  /** The distribution the package names are for (the catalog's Debian names, renamed). */
+  distro: DistroId;
+  /** Packages of `distro` that would fix every missing or too-old requirement. */
   packages: string[];
   /** `apt-get install -y …` (with sudo when not root), or null when no apt package is missing. */
   installCommand: string | null;
@@ -74,13 +77,19 @@ export function assess(requirement: Requirement, probe: Probe): Finding {
 }
 
 /** Collect findings into a report with the one install command that fixes them. */
-export function buildReport(findings: Finding[], options: { root: boolean }): DoctorReport {
+export function buildReport(
+  findings: Finding[],
+  options: { root: boolean; distro?: DistroId },
+): DoctorReport {
+  const distro = options.distro ?? 'debian-12';
   const broken = findings.filter((f) => f.status === 'missing' || f.status === 'too-old');
-  const packages = [...new Set(broken.filter((f) => !obtainOf(f)).map((f) => f.requirement.package))].sort();
+  const packages = [
+    ...new Set(broken.filter((f) => !obtainOf(f)).map((f) => packageFor(distro, f.requirement.package))),
+  ].sort();
   const installCommand =
     packages.length === 0 ? null : `${options.root ? '' : 'sudo '}apt-get install -y ${packages.join(' ')}`;
   const obtain = [...new Set(broken.flatMap((f) => obtainOf(f) ?? []))];
-  return { findings, packages, installCommand, obtain, ok: broken.length === 0 };
+  return { findings, distro, packages, installCommand, obtain, ok: broken.length === 0 };
 }
 
 /** How to get a requirement apt does not provide, or null for an apt package. */
@@ -100,7 +109,7 @@ export function formatReport(report: DoctorReport, title: string): string {
   const lines = [title];
   const programs = report.findings.filter((f) => f.requirement.kind !== 'python-module');
   const modules = report.findings.filter((f) => f.requirement.kind === 'python-module');
-  if (programs.length > 0) lines.push('', 'programs:', ...table(programs));
+  if (programs.length > 0) lines.push('', 'programs:', ...table(programs, report.distro));
   const pythons = [
     ...new Set(modules.map((f) => (f.requirement.kind === 'python-module' ? f.requirement.python : ''))),
   ];
@@ -108,7 +117,7 @@ export function formatReport(report: DoctorReport, title: string): string {
     const mine = modules.filter(
       (f) => f.requirement.kind === 'python-module' && f.requirement.python === python,
     );
-    lines.push('', `python modules (${python}):`, ...table(mine));
+    lines.push('', `python modules (${python}):`, ...table(mine, report.distro));
   }
   if (report.findings.length === 0) lines.push('', 'this stack needs no system packages beyond Node.js');
   lines.push('');
@@ -123,13 +132,13 @@ export function formatReport(report: DoctorReport, title: string): string {
   return `${lines.join('\n')}\n`;
 }
 
-function table(findings: Finding[]): string[] {
+function table(findings: Finding[], distro: DistroId): string[] {
   const rows = findings.map((f) => [
     STATUS_LABEL[f.status],
     requirementName(f.requirement),
     f.version ?? (f.status === 'ok' || f.status === 'unverified' ? 'present' : '-'),
     minimum(f.requirement),
-    obtainOf(f) ? '-' : f.requirement.package,
+    obtainOf(f) ? '-' : packageFor(distro, f.requirement.package),
     f.requirement.neededBy,
   ]);
   const header = ['', 'name', 'version', 'needs', 'package', 'for'];

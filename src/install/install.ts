@@ -69,8 +69,9 @@ export async function installStack(plan: Plan, file: string, o: InstallOptions):
         hint: 'nothing was changed; the file holds secrets: owned by root, mode 600',
       },
     );
-  // proxy.tls's files: nginx would refuse to start on a missing or mismatched pair, and a key
-  // others can read is a stolen identity waiting to happen.
+  // proxy.tls's files: the front (nginx, or the gateway through its unit's copies) would refuse
+  // to start on a missing or mismatched pair, and a key others can read is a stolen identity
+  // waiting to happen.
   const tls = plan.site.tls;
   const certificate = tls && plan.spec.proxy.tls !== 'off' && 'cert' in plan.spec.proxy.tls ? tls : null;
   const tlsProblems = certificate ? tlsFileProblems(certificate.cert, certificate.key) : [];

@@ -27,6 +27,8 @@ export interface ProbeApp {
   interface: ProbeInterface;
   /** Whether /__probe/ws is a WebSocket echo. */
   websocket: boolean;
+  /** Whether /__probe/cookie sets PROBE_COOKIE_NAME, Secure exactly when the framework sees https. */
+  secureCookie: boolean;
 }
 
 /** Shared helpers every app imports; copied next to each app at render time. */
@@ -36,21 +38,64 @@ export const PROBE_COMMON_MODULE = 'probe_contract.py';
 export const TORNADO_RUNNER = 'apps/_runners/tornado_serve.py';
 
 export const PROBE_APPS: Record<ProbeFramework, ProbeApp> = {
-  flask: { dir: 'apps/flask', entry: 'probe_app:app', interface: 'wsgi', websocket: false },
-  django: { dir: 'apps/django', entry: 'probe_django.wsgi:application', interface: 'wsgi', websocket: false },
+  flask: {
+    dir: 'apps/flask',
+    entry: 'probe_app:app',
+    interface: 'wsgi',
+    websocket: false,
+    secureCookie: true,
+  },
+  django: {
+    dir: 'apps/django',
+    entry: 'probe_django.wsgi:application',
+    interface: 'wsgi',
+    websocket: false,
+    secureCookie: true,
+  },
   'django-asgi': {
     dir: 'apps/django',
     entry: 'probe_django.asgi:application',
     interface: 'asgi',
     websocket: true,
+    secureCookie: true,
   },
-  bottle: { dir: 'apps/bottle', entry: 'probe_app:app', interface: 'wsgi', websocket: false },
-  tornado: { dir: 'apps/tornado', entry: 'probe_app:make_app', interface: 'tornado', websocket: true },
-  fastapi: { dir: 'apps/fastapi', entry: 'probe_app:app', interface: 'asgi', websocket: true },
-  starlette: { dir: 'apps/starlette', entry: 'probe_app:app', interface: 'asgi', websocket: true },
-  wsgi: { dir: 'apps/wsgi', entry: 'probe_app:application', interface: 'wsgi', websocket: false },
-  asgi: { dir: 'apps/asgi', entry: 'probe_app:app', interface: 'asgi', websocket: true },
-  cgi: { dir: 'apps/cgi', entry: 'probe.cgi', interface: 'cgi', websocket: false },
+  bottle: {
+    dir: 'apps/bottle',
+    entry: 'probe_app:app',
+    interface: 'wsgi',
+    websocket: false,
+    secureCookie: false,
+  },
+  tornado: {
+    dir: 'apps/tornado',
+    entry: 'probe_app:make_app',
+    interface: 'tornado',
+    websocket: true,
+    secureCookie: false,
+  },
+  fastapi: {
+    dir: 'apps/fastapi',
+    entry: 'probe_app:app',
+    interface: 'asgi',
+    websocket: true,
+    secureCookie: true,
+  },
+  starlette: {
+    dir: 'apps/starlette',
+    entry: 'probe_app:app',
+    interface: 'asgi',
+    websocket: true,
+    secureCookie: false,
+  },
+  wsgi: {
+    dir: 'apps/wsgi',
+    entry: 'probe_app:application',
+    interface: 'wsgi',
+    websocket: false,
+    secureCookie: false,
+  },
+  asgi: { dir: 'apps/asgi', entry: 'probe_app:app', interface: 'asgi', websocket: true, secureCookie: false },
+  cgi: { dir: 'apps/cgi', entry: 'probe.cgi', interface: 'cgi', websocket: false, secureCookie: false },
 };
 
 /** Environment variable naming the file every request appends one byte to. */
@@ -76,7 +121,11 @@ export const probePaths = {
   pid: () => `${PROBE_PREFIX}pid`,
   ws: () => `${PROBE_PREFIX}ws`,
   frame: () => `${PROBE_PREFIX}frame`,
+  cookie: () => `${PROBE_PREFIX}cookie`,
 } as const;
+
+/** The cookie /__probe/cookie sets (templates/apps/_common/probe_contract.py COOKIE_NAME). */
+export const PROBE_COOKIE_NAME = 'stackgen_probe';
 
 /**
  * What /__probe/frame sets itself (Django's clickjacking middleware sends X-Frame-Options:

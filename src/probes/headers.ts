@@ -9,6 +9,7 @@
 
 import { isIP } from 'node:net';
 import { clientView, trustedProxyList } from '../gateway/forwarding.js';
+import { PROXIES } from '../topology/catalog/proxies.js';
 import { APP_SECURITY_HEADERS, type EchoResponse, probePaths } from './contract.js';
 import { type HttpAnswer, httpRequest, jsonOf, type Target } from './http.js';
 import { fail, pass, type ProbeDefinition } from './types.js';
@@ -115,7 +116,12 @@ export function expectedClient(
 }
 
 /** Judge the echo of a request carrying SPOOFED_HEADERS (pure). */
-export function forwardingProblems(echo: EchoResponse, expected: ExpectedClient, edge: boolean): string[] {
+export function forwardingProblems(
+  echo: EchoResponse,
+  expected: ExpectedClient,
+  edge: boolean,
+  wsgiEnviron = false,
+): string[] {
   const problems: string[] = [];
   const client = expected.address;
   // REMOTE_ADDR as the framework reports it: no fallback to a header, which is what an app
@@ -127,7 +133,14 @@ export function forwardingProblems(echo: EchoResponse, expected: ExpectedClient,
   // The URLs the framework writes into pages, redirects and e-mails (Django, Flask).
   if (typeof echo.absolute_url === 'string' && !echo.absolute_url.startsWith(`${expected.scheme}://`))
     problems.push(`the app builds absolute URLs as ${echo.absolute_url} (want ${expected.scheme}://…)`);
-  if (!edge) return problems;
+  if (!edge) {
+    // No proxy: a WSGI server facing clients must close httpoxy itself (uWSGI overrides
+    // HTTP_PROXY with an empty value, which names no proxy): the client's value must not
+    // survive in the environ. An ASGI app has no environ: nothing to judge there.
+    if (wsgiEnviron && echo.environ.HTTP_PROXY)
+      problems.push(`HTTP_PROXY=${echo.environ.HTTP_PROXY} (httpoxy)`);
+    return problems;
+  }
   for (const forwarded of [echo.headers['x-forwarded-for'], echo.environ.HTTP_X_FORWARDED_FOR])
     if (forwarded !== undefined && forwarded !== null && forwarded !== client)
       problems.push(`X-Forwarded-For ${forwarded} reached the app (the proxy sets ${client})`);
@@ -209,7 +222,7 @@ export const headersProbe: ProbeDefinition<Observation> = {
       if (status !== 200 || !echo)
         return fail(`answered ${status} to a request with spoofed forwarding headers`);
       const expected = expectedClient(source, trusted, connectionScheme(ctx.front));
-      const found = forwardingProblems(echo, expected, edge);
+      const found = forwardingProblems(echo, expected, edge, ctx.plan.spec.app.interface === 'wsgi');
       problems.push(...found.map((p) => (seen.echoes.length > 1 ? `from ${source}: ${p}` : p)));
       if (!echo.host?.startsWith(host)) problems.push(`Host seen as ${echo.host}`);
       told.push(
@@ -222,11 +235,17 @@ export const headersProbe: ProbeDefinition<Observation> = {
         ...securityHeaderProblems(
           seen.frame.rawHeaders,
           seen.echoes[0]?.rawHeaders ?? [],
-          edge && ctx.plan.spec.proxy.security_headers,
+          // A front that cannot add a header only when the app set none adds none to the
+          // app's answers (catalog appSecurityHeadersGap): the app's own are still judged.
+          edge &&
+            ctx.plan.spec.proxy.security_headers &&
+            PROXIES[ctx.plan.front.kind].appSecurityHeadersGap === undefined,
         ),
       );
     return problems.length > 0
       ? fail(problems.join('; '))
-      : pass(`${told.join('; ')}; host kept, no spoofed header, HTTP_PROXY null, app security headers once`);
+      : pass(
+          `${told.join('; ')}; host kept, no spoofed header, HTTP_PROXY ${edge ? 'null' : 'cleared'}, app security headers once`,
+        );
   },
 };

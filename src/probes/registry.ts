@@ -12,6 +12,8 @@ import { reachProbe } from './reach.js';
 import { requestFramingProbe } from './request-framing.js';
 import { requestTimeoutProbe } from './request-timeout.js';
 import { roundtripProbe } from './roundtrip.js';
+import { slowHeadsProbe } from './slow-heads.js';
+import { secureCookieProbe } from './secure-cookie.js';
 import { staticProbe } from './static.js';
 import { streamingProbe } from './streaming.js';
 import type { AnyProbe } from './types.js';
@@ -37,11 +39,13 @@ export const PROBES: ReadonlyArray<AnyProbe> = [
   hstsProbe,
   acmeCertificateProbe,
   acmeRenewalProbe,
+  secureCookieProbe,
   streamingProbe,
   compressionProbe,
   websocketProbe,
   staticProbe,
   concurrencyProbe,
   requestTimeoutProbe,
+  slowHeadsProbe,
   backendDownProbe,
 ];

@@ -1,17 +1,19 @@
 // tls, https-redirect, hsts: what proxy.tls promises, observed from a client that trusts the
 // run's own CA and nothing else (a sandbox's throwaway CA; the system store on a real host).
 // tls: the handshake verifies for the stack's name on TLS 1.2 and 1.3, a TLS 1.0/1.1 client
-// is refused, and ALPN picks h2 exactly when proxy.tls.http2 is on. https-redirect: the http
+// is refused, and ALPN picks h2 exactly when proxy.tls.http2 is on (and then a GET of / is
+// answered as an HTTP/2 stream, not a 5xx). https-redirect: the http
 // addresses answer 301 to the same path and query on https, but serve the ACME challenge.
 // hsts: Strict-Transport-Security with the configured value on https answers, none on http.
 
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { connect as http2Connect } from 'node:http2';
 import { connect, type SecureVersion } from 'node:tls';
 import { hstsValue } from '../topology/catalog/recipes.js';
 import { headerValues } from './headers.js';
-import { httpRequest, type Target, tlsClientOptions } from './http.js';
+import { httpRequest, mountedPath, type Target, tlsClientOptions } from './http.js';
 import { loopbackTarget } from './listen-addresses.js';
 import { fail, type ProbeContext, pass, type ProbeDefinition } from './types.js';
 
@@ -77,6 +79,39 @@ interface VersionsSeen {
   modern: Handshake[];
   legacy: Handshake;
   alpn: Handshake;
+  /** With proxy.tls.http2: a GET of / sent as an HTTP/2 stream, its :status (or the error). */
+  h2: { status: number | null; error: string | null } | null;
+}
+
+/** One GET over HTTP/2 (RFC 9113) on a TLS connection to the target; never throws. */
+export function http2Get(
+  target: Target,
+  path: string,
+): Promise<{ status: number | null; error: string | null }> {
+  return new Promise((done) => {
+    const host = target.host.includes(':') ? `[${target.host}]` : target.host;
+    const session = http2Connect(`https://${host}:${target.port}`, {
+      ...tlsClientOptions(target.tls!),
+    });
+    const timer = setTimeout(() => finish({ status: null, error: 'no HTTP/2 answer within 5 s' }), 5000);
+    const finish = (r: { status: number | null; error: string | null }) => {
+      clearTimeout(timer);
+      session.destroy();
+      done(r);
+    };
+    session.on('error', (err) => finish({ status: null, error: shortTlsError(err) }));
+    const stream = session.request({
+      ':method': 'GET',
+      ':path': path,
+      ...(target.hostHeader ? { ':authority': target.hostHeader } : {}),
+    });
+    stream.on('response', (headers) => {
+      stream.resume();
+      finish({ status: Number(headers[':status']), error: null });
+    });
+    stream.on('error', (err) => finish({ status: null, error: err.message }));
+    stream.end();
+  });
 }
 
 export const tlsProbe: ProbeDefinition<VersionsSeen> = {
@@ -100,7 +135,9 @@ export const tlsProbe: ProbeDefinition<VersionsSeen> = {
       ciphers: 'DEFAULT@SECLEVEL=0',
     });
     const alpn = await tlsHandshake(ctx.front, { alpn: ['h2', 'http/1.1'] });
-    return { modern, legacy, alpn };
+    // Negotiating h2 is not serving it: one request goes through as an HTTP/2 stream.
+    const h2 = tlsOf(ctx)?.http2 ? await http2Get(ctx.front, mountedPath(ctx.front, '/')) : null;
+    return { modern, legacy, alpn, h2 };
   },
   judge(seen, ctx) {
     const problems: string[] = [];
@@ -114,9 +151,11 @@ export const tlsProbe: ProbeDefinition<VersionsSeen> = {
     else if (h2 && seen.alpn.alpn !== 'h2')
       problems.push(`ALPN chose ${seen.alpn.alpn ?? 'nothing'} (want h2)`);
     else if (!h2 && seen.alpn.alpn === 'h2') problems.push('ALPN chose h2 with proxy.tls.http2 false');
+    if (seen.h2 && (seen.h2.status === null || seen.h2.status >= 500))
+      problems.push(`GET / over HTTP/2: ${seen.h2.error ?? seen.h2.status}`);
     if (problems.length > 0) return fail(problems.join('; '));
     return pass(
-      `${seen.modern.map((h) => h.protocol).join(' and ')} verified; TLSv1/1.1 refused (${seen.legacy.error}); ALPN ${seen.alpn.alpn ?? 'none'}`,
+      `${seen.modern.map((h) => h.protocol).join(' and ')} verified; TLSv1/1.1 refused (${seen.legacy.error}); ALPN ${seen.alpn.alpn ?? 'none'}${seen.h2 ? `; GET / over h2 ${seen.h2.status}` : ''}`,
     );
   },
 };

@@ -11,6 +11,7 @@ import type { EchoResponse } from './contract.js';
 import { readCounter } from './counter.js';
 import { bodyExcerpt } from './excerpt.js';
 import { httpRequest, jsonOf } from './http.js';
+import { PROXIES } from '../topology/catalog/proxies.js';
 import { fail, pass, type ProbeDefinition } from './types.js';
 
 /**
@@ -42,7 +43,8 @@ export const unknownHostProbe: ProbeDefinition<Observed> = {
       : ctx.front.hostHeader === undefined
         ? 'server_name is _: the stack answers every Host by design'
         : null,
-  expect: () => 'closed without an answer (nginx 444) or 421 from the gateway; the app not reached',
+  expect: (ctx) =>
+    `closed without an answer (nginx 444) or 421 from the gateway${PROXIES[ctx.plan.front.kind].unknownHostStatus ? ` or ${PROXIES[ctx.plan.front.kind].unknownHostStatus!.status} from ${PROXIES[ctx.plan.front.kind].title}` : ''}; the app not reached`,
   async observe(ctx) {
     const host = `unknown-${randomBytes(4).toString('hex')}.invalid`;
     const before = await readCounter(ctx);
@@ -63,11 +65,14 @@ export const unknownHostProbe: ProbeDefinition<Observed> = {
     }
     return { status, excerpt, error, echoed, before, after: await readCounter(ctx), host };
   },
-  judge(o) {
+  judge(o, ctx) {
+    // A front whose refusal is another status says so in its catalog entry (lighttpd's 403).
+    const frontRefusal = PROXIES[ctx.plan.front.kind].unknownHostStatus?.status;
     const moved = o.before !== null && o.after !== null && o.after !== o.before;
     if (o.echoed || moved) return fail(`Host ${o.host} reached the app (${o.status})`);
     if (o.status === null) return pass(`closed without an answer (${o.error})`);
-    if (!REFUSALS.includes(o.status))
+    const refusals = [...REFUSALS, ...(frontRefusal ? [frontRefusal] : [])];
+    if (!refusals.includes(o.status))
       return fail(`Host ${o.host} answered ${o.status}${o.excerpt ? `: ${o.excerpt}` : ''} (not refused)`);
     return pass(`${o.status} from the front`);
   },

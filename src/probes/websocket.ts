@@ -11,7 +11,7 @@ const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex')
 const TEXT = 'héllo ✓ stackgen';
 
 type Observed =
-  | { ok: true; text: string; binaryIntact: boolean; closeCode: number }
+  | { ok: true; scheme: 'ws' | 'wss'; text: string; binaryIntact: boolean; closeCode: number }
   | { ok: false; error: string };
 
 export const websocketProbe: ProbeDefinition<Observed> = {
@@ -23,13 +23,16 @@ export const websocketProbe: ProbeDefinition<Observed> = {
   after: ['app/reach'],
   skip: (ctx) =>
     ctx.probe && !ctx.probe.app.websocket ? `the ${ctx.probe.key} probe app has no WebSocket` : null,
-  expect: () => '101, text and 70 000-byte binary message echoed, clean close 1000',
+  expect: (ctx) =>
+    `over ${ctx.front.tls ? 'wss' : 'ws'}://: 101, text and 70 000-byte binary message echoed, clean close 1000`,
   async observe(ctx) {
     try {
-      // wss:// on a TLS front; the stack's own name as Host (on a real name, any other is refused).
+      // wss:// on a TLS front (proxy.tls: the Upgrade rides the TLS listener, as a browser's on an
+      // https page must); the stack's own name as Host (on a real name, any other is refused).
       const host = ctx.front.host.includes(':') ? `[${ctx.front.host}]` : ctx.front.host;
+      const scheme = ctx.front.tls ? 'wss' : 'ws';
       const ws = await connectWebSocket(
-        `${ctx.front.tls ? 'wss' : 'ws'}://${host}:${ctx.front.port}${mountedPath(ctx.front, probePaths.ws())}`,
+        `${scheme}://${host}:${ctx.front.port}${mountedPath(ctx.front, probePaths.ws())}`,
         {
           timeoutMs: 5000,
           tls: ctx.front.tls,
@@ -45,6 +48,7 @@ export const websocketProbe: ProbeDefinition<Observed> = {
         const closed = await ws.close(1000, 'done');
         return {
           ok: true,
+          scheme,
           text: text.data.toString('utf8'),
           binaryIntact: binary.type === 'binary' && sha256(binary.data) === sha256(blob),
           closeCode: closed.code,
@@ -60,6 +64,6 @@ export const websocketProbe: ProbeDefinition<Observed> = {
     if (!o.ok) return fail(o.error);
     if (o.text !== TEXT) return fail(`text echoed as ${JSON.stringify(o.text)}`);
     if (!o.binaryIntact) return fail('binary message not echoed intact');
-    return pass(`text and binary echoed; closed ${o.closeCode}`);
+    return pass(`${o.scheme}://: text and binary echoed; closed ${o.closeCode}`);
   },
 };

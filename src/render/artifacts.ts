@@ -5,7 +5,7 @@ import { PROXY_RECIPES, type RecipeFile, SERVER_RECIPES } from '../topology/cata
 import { SERVERS } from '../topology/catalog/servers.js';
 import { masterFifoPath, relativeFiles } from '../topology/catalog/files.js';
 import { renderTemplate } from './engine.js';
-import { isFrontComponent, type Launch, type Plan, unitBaseName } from './plan.js';
+import { isFrontComponent, type Launch, type Plan, type PrivateCopies, unitBaseName } from './plan.js';
 import { shellQuote, systemdQuote } from './helpers.js';
 import { explainText } from './explain.js';
 import { manualSteps } from '../install/steps.js';
@@ -115,7 +115,12 @@ export function renderArtifacts(plan: Plan): Artifact[] {
       appSettingsChecked: Boolean(APP_CONTRACTS[plan.spec.app.framework]?.settings),
       certificate:
         plan.site.tls && plan.spec.proxy.tls !== 'off' && 'cert' in plan.spec.proxy.tls
-          ? { cert: plan.site.tls.cert, key: plan.site.tls.key, webroot: plan.site.acmeWebroot }
+          ? {
+              cert: plan.site.tls.cert,
+              key: plan.site.tls.key,
+              webroot: plan.site.acmeWebroot,
+              ...frontCopies(plan),
+            }
           : null,
       acme: readmeAcmeView(plan),
       // The render's warnings stay with the files: whoever deploys them reads the README, not the render's output.
@@ -132,6 +137,13 @@ export function renderArtifacts(plan: Plan): Artifact[] {
 function readmeAcmeView(plan: Plan) {
   const a = acmePlan(plan);
   return a ? { ...a, names: a.names.join(' ') } : null;
+}
+
+/** The front's private copies of proxy.tls's files, for the README (none: it reads them as root). */
+function frontCopies(plan: Plan): { copies: string | null; unit: string | null } {
+  const front = plan.launches.find((l) => isFrontComponent(plan, l.component) && l.privateCopies);
+  if (!front?.privateCopies) return { copies: null, unit: null };
+  return { copies: front.privateCopies.dir, unit: `${unitBaseName(plan, front.component)}.service` };
 }
 
 function appTitle(plan: Plan): string {
@@ -222,10 +234,14 @@ function systemdUnits(plan: Plan, base: object): Artifact[] {
           : null,
         runtimeDirectory:
           plan.site.runDir.startsWith('/run/') && launch.ownsRunDir ? plan.site.runDir.slice(5) : null,
+        privateCopies: launch.privateCopies ? privateCopiesView(launch, launch.privateCopies) : null,
         // Whatever faces clients — a front server stackgen runs, or the app server itself
         // with proxy.kind none — may listen on a production port below 1024 (often 80).
-        bindsPrivilegedPort: facesClients(plan, c.role) && plan.front.listens.some((l) => l.port < 1024),
-        privilegedPort: Math.min(...plan.front.listens.map((l) => l.port)),
+        // The TLS listeners (443) count too.
+        bindsPrivilegedPort:
+          facesClients(plan, c.role) &&
+          [...plan.front.listens, ...plan.front.tlsListens].some((l) => l.port < 1024),
+        privilegedPort: Math.min(...[...plan.front.listens, ...plan.front.tlsListens].map((l) => l.port)),
       }),
     });
     if (templated) {
@@ -248,6 +264,26 @@ function systemdUnits(plan: Plan, base: object): Artifact[] {
     }
   }
   return out;
+}
+
+/**
+ * The root commands (systemd's `+` prefix) that make a launch's private copies: the directory
+ * for its user alone, then each file owner-read-only. Pure.
+ */
+export function privateCopyCommands(launch: Pick<Launch, 'user'>, copies: PrivateCopies): string[][] {
+  return [
+    ['/usr/bin/install', '-d', '-m', '0700', '-o', launch.user, copies.dir],
+    ...copies.files.map((f) => ['/usr/bin/install', '-m', '0400', '-o', launch.user, f.from, f.to]),
+  ];
+}
+
+function privateCopiesView(launch: Launch, copies: PrivateCopies) {
+  return {
+    dir: copies.dir,
+    // Production: /run/NAME-tls is the unit's RuntimeDirectory=, removed when it stops.
+    runtimeDirectory: copies.dir.startsWith('/run/') ? copies.dir.slice(5) : null,
+    commands: privateCopyCommands(launch, copies).map((argv) => argv.map(systemdQuote).join(' ')),
+  };
 }
 
 function supervisorPrograms(plan: Plan, launches: Launch[]) {

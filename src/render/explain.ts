@@ -2,12 +2,14 @@
 // there: as text (for terminals and the generated README) or as a mermaid flowchart.
 
 import { bindEndpoint, nginxAddress, type Plan } from './plan.js';
+import { ROUTER_NODE } from '../topology/resolve.js';
 import type { Hop } from '../topology/types.js';
 
 function nodeLabel(plan: Plan, id: string): string {
   if (id === 'client') return 'client';
   if (id === 'python') return `${plan.spec.app.framework} app ${plan.spec.app.entry}`;
   if (id === 'files') return 'static files';
+  if (id === ROUTER_NODE) return plan.appServer?.router?.title ?? id;
   const c = plan.topology.components.find((x) => x.id === id);
   if (!c) return id;
   if (c.role === 'app-server') {

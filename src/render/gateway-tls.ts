@@ -16,6 +16,8 @@ export interface GatewayTlsView {
   /** null: hsts off. */
   hsts: { maxAge: number; includeSubdomains: boolean; preload: boolean } | null;
   http2: boolean;
+  /** Where the ACME HTTP-01 tokens are: `<webroot>/.well-known/acme-challenge`. */
+  acmeChallengeDir: string;
 }
 
 /**
@@ -26,6 +28,7 @@ export function gatewayTlsView(
   tls: 'off' | NormalizedTls,
   files: Pick<SiteTls, 'cert' | 'key'> | null,
   listens: ReadonlyArray<{ host: string; port: number }>,
+  acmeWebroot: string,
 ): GatewayTlsView | null {
   if (tls === 'off' || files === null || listens.length === 0) return null;
   return {
@@ -42,5 +45,6 @@ export function gatewayTlsView(
             preload: tls.hsts.preload,
           },
     http2: tls.http2,
+    acmeChallengeDir: `${acmeWebroot}/.well-known/acme-challenge`,
   };
 }

@@ -39,6 +39,19 @@ export interface Launch {
   runsAppCode: boolean;
   /** stackgen renders its unit/program (false: the distribution's own service runs it, as Debian's nginx). */
   managed: boolean;
+  /** Root-only files its manager hands it as private copies (the gateway's TLS key); null: none. */
+  privateCopies: PrivateCopies | null;
+}
+
+/**
+ * Files a process must read that its own user cannot (a TLS key kept root-only, mode 600):
+ * its manager, as root, copies each into `dir` — created for the process's user, mode 0700,
+ * the copies 0400 — before it starts and again before every reload, so a renewed file
+ * reaches it on SIGHUP. Nobody else (the app's own account included) can read the copies.
+ */
+export interface PrivateCopies {
+  dir: string;
+  files: Array<{ from: string; to: string }>;
 }
 
 export interface Plan {
@@ -230,6 +243,7 @@ function buildLaunches(plan: Plan, components: Component[]): Launch[] {
       stopSignal: c.stop.signal,
       stopGraceSeconds: c.stopGraceSeconds,
       managed: c.managed,
+      privateCopies: null,
     };
     if (c.role === 'app-server') {
       const bound = plan.appServer!.bound;

@@ -3,14 +3,25 @@
 // in reverse order — then prove nothing of it is left: no process, no socket file.
 //
 //   manager systemd    each unit's ExecStart from Plan.launches: argv, env, cwd,
-//                      User/Group (privileges dropped when root), UMask=0007; systemd
-//                      itself is not running, so this is what it would exec
+//                      User/Group (privileges dropped when root), UMask=0007, the private
+//                      copies its ExecStartPre=+ lines make; systemd itself is not running,
+//                      so this is what it would exec
 //   manager supervisor the generated supervisord.conf, run for real (supervisord -n)
 //   manager none       the commands, directly
 //   nginx              `nginx -c <deploy>/nginx/nginx.conf -g 'daemon off;'` (Plan.launches)
 
 import { execFile } from 'node:child_process';
-import { lstatSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { StackgenError } from '../errors.js';
@@ -21,6 +32,7 @@ import {
   isFrontComponent,
   type Launch,
   type Plan,
+  type PrivateCopies,
   unitBaseName,
 } from '../render/plan.js';
 import { frontErrorLog } from '../topology/catalog/recipes.js';
@@ -74,6 +86,11 @@ export interface Unit {
    * RuntimeDirectory= (and the sockets in it) at stop, whether or not the server did.
    */
   removedAtStop: string[];
+  /**
+   * Root-only files its manager copies for it before it starts (systemd's ExecStartPre=+ in
+   * the rendered unit: the gateway's TLS key), removed with the directory at stop.
+   */
+  privateCopies: PrivateCopies | null;
 }
 
 export interface StackRuntime {
@@ -175,6 +192,7 @@ export function planUnits(
       graceMs: MAX_STOP_GRACE_MS + 1000,
       after: [],
       removedAtStop: [],
+      privateCopies: null,
       logs: [
         join(logDir, 'supervisord.log'),
         ...[...new Set(managed.map((l) => l.component))].map((c) =>
@@ -216,6 +234,7 @@ export function planUnits(
         logs: [join(logDir, `${l.id.replace('@', '-')}.log`)],
         removedAtStop:
           manager === 'systemd' && l.ownsRunDir && l.ready?.kind === 'unix' ? [l.ready.path] : [],
+        privateCopies: manager === 'systemd' ? l.privateCopies : null,
       });
     }
   }
@@ -241,6 +260,7 @@ export function planUnits(
       after: [],
       logs: [join(logDir, `${l.id}.out`), ...(errorLog ? [errorLog] : [])],
       removedAtStop: [],
+      privateCopies: null,
     });
   }
   // A unit waits for the units that bring up the components its components depend on.
@@ -378,6 +398,7 @@ async function startUnit(rt: StackRuntime, unit: Unit, options: StartOptions): P
       throw notReady(unit, cause, []);
     }
   }
+  if (unit.privateCopies) makePrivateCopies(unit.privateCopies, unit.spec.uid);
   const proc = startProcess(unit.spec);
   rt.running.set(unit.id, proc);
   if (proc.pgid > 0) rt.pgids.add(proc.pgid);
@@ -548,6 +569,24 @@ export async function stopComponent(rt: StackRuntime, component: string, graceMs
 /** Do what the unit's manager does after it stopped (systemd: empty its RuntimeDirectory). */
 function removeAtStop(unit: Unit): void {
   for (const f of unit.removedAtStop) rmSync(f, { force: true });
+  if (unit.privateCopies) rmSync(unit.privateCopies.dir, { recursive: true, force: true });
+}
+
+/**
+ * What the unit's `ExecStartPre=+/usr/bin/install …` lines do (artifacts.ts
+ * privateCopyCommands), run by this process as root would: the directory mode 0700 and each
+ * copy mode 0400, owned by the unit's user (`uid`; undefined: this process's own user).
+ */
+export function makePrivateCopies(copies: PrivateCopies, uid: number | undefined): void {
+  mkdirSync(copies.dir, { recursive: true, mode: 0o700 });
+  chmodSync(copies.dir, 0o700);
+  if (uid !== undefined) chownSync(copies.dir, uid, -1);
+  for (const f of copies.files) {
+    rmSync(f.to, { force: true });
+    copyFileSync(f.from, f.to);
+    chmodSync(f.to, 0o400);
+    if (uid !== undefined) chownSync(f.to, uid, -1);
+  }
 }
 
 /** Start a component again after stopComponent (the backend-down probe), as its manager would. */

@@ -41,6 +41,8 @@ const INSIDE_ENV = {
  * reach for a network the machine does not have. nginx and supervisor stay: they are the point.
  * The other web servers a test host may have installed (Debian enables apache2 and lighttpd on
  * install, and either takes port 80 from nginx at boot) are not part of a stock nginx server.
+ * A proxy.kind lighttpd stack runs lighttpd as a unit of its own (catalog proxies.ts), so
+ * Debian's lighttpd.service stays masked for it too.
  */
 export const MASKED_UNITS = [
   'apache2.service',

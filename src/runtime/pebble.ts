@@ -24,7 +24,12 @@ export interface PebblePorts {
 }
 
 /** Pebble's own defaults (ACME-TESTING.md). */
-export const PEBBLE_DEFAULT_PORTS: PebblePorts = { api: 14000, management: 15000, dns: 8053, dnsManagement: 8055 };
+export const PEBBLE_DEFAULT_PORTS: PebblePorts = {
+  api: 14000,
+  management: 15000,
+  dns: 8053,
+  dnsManagement: 8055,
+};
 
 /** Pebble's ACME directory URL on these ports. */
 export function pebbleDirectory(ports: PebblePorts): string {

@@ -19,7 +19,9 @@ export type DiagnosticKind =
   /** A cross-field rule (rules.ts): an impossible combination (error) or a risky one (warning). */
   | 'rule'
   /** A directory stack.yaml names that the disk does not have (paths.ts). */
-  | 'missing-directory';
+  | 'missing-directory'
+  /** A development server named for production (catalog/dev-servers.ts): always an error. */
+  | 'dev-server';
 
 export interface Diagnostic {
   severity: 'error' | 'warning';

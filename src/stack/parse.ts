@@ -11,6 +11,7 @@ import { missingDirectoryWarnings } from './paths.js';
 import { type NormalizedSpec, normalizeSpec } from './normalize.js';
 import { checkRules } from './rules.js';
 import { stackSpecSchema } from './schema.js';
+import { devServerNamed } from '../topology/catalog/dev-servers.js';
 
 export interface ParseResult {
   spec: NormalizedSpec | undefined;
@@ -32,10 +33,19 @@ export function parseStackSpec(text: string, paths?: PathContext): ParseResult {
 
   if (!diagnostics.some((d) => d.severity === 'error')) {
     const value = loaded.value ?? {};
+    // A development server is refused with its own reason before the schema would call
+    // `runserver` merely "not one of uwsgi, gunicorn, …".
+    const dev = devServerDiagnostics(value);
+    diagnostics.push(...dev);
+    const devPaths = new Set(dev.map((d) => d.path.join('.')));
     const parsed = stackSpecSchema.safeParse(value);
     if (!parsed.success) {
-      diagnostics.push(...parsed.error.issues.flatMap((issue) => issueToDiagnostics(issue, value)));
-    } else {
+      diagnostics.push(
+        ...parsed.error.issues
+          .flatMap((issue) => issueToDiagnostics(issue, value))
+          .filter((d) => !devPaths.has(d.path.join('.'))),
+      );
+    } else if (dev.length === 0) {
       const normalized = normalizeSpec(parsed.data);
       const ruleDiagnostics = checkRules(normalized);
       diagnostics.push(...ruleDiagnostics);
@@ -58,6 +68,30 @@ export function parseStackSpec(text: string, paths?: PathContext): ParseResult {
     errors: diagnostics.filter((d) => d.severity === 'error'),
     warnings: diagnostics.filter((d) => d.severity === 'warning'),
   };
+}
+
+/** Where stack.yaml can name a server or a command: the whole serve.server value, or app.entry. */
+const DEV_SERVER_PLACES: ReadonlyArray<readonly [string, string]> = [
+  ['serve', 'server'],
+  ['app', 'entry'],
+];
+
+/** A development server named where production runs (catalog/dev-servers.ts) is an error. Pure. */
+export function devServerDiagnostics(value: unknown): Diagnostic[] {
+  return DEV_SERVER_PLACES.flatMap((path) => {
+    const text = valueAt(value, path);
+    const dev = typeof text === 'string' ? devServerNamed(text) : null;
+    if (!dev) return [];
+    return [
+      {
+        severity: 'error' as const,
+        kind: 'dev-server' as const,
+        path,
+        message: `${JSON.stringify(text)} is ${dev.title}, a development server: refused for production — ${dev.why}`,
+        hint: dev.instead,
+      },
+    ];
+  });
 }
 
 /** Turn one zod issue into diagnostics with "did you mean" hints. */
@@ -170,8 +204,9 @@ export function readStackSpec(file: string): LoadedSpec {
   const result = parseStackSpec(text, { baseDir, isDirectory });
   if (!result.spec) {
     const syntax = result.errors.some((e) => e.kind === 'syntax');
+    const dev = result.errors.some((e) => e.kind === 'dev-server');
     throw new StackgenError(
-      syntax ? 'SG_ERR_SPEC_SYNTAX' : 'SG_ERR_SPEC_INVALID',
+      syntax ? 'SG_ERR_SPEC_SYNTAX' : dev ? 'SG_ERR_SPEC_DEV_SERVER' : 'SG_ERR_SPEC_INVALID',
       `${file} is invalid:\n${result.errors.map((d) => formatDiagnostic(file, d)).join('\n')}`,
       { details: { diagnostics: result.errors }, hint: 'fix the lines above; nothing was written' },
     );

@@ -2,7 +2,7 @@
 // on. Errors make the spec invalid (exit 78); warnings flag risky-but-valid choices.
 
 import { FRAMEWORKS } from '../topology/catalog/frameworks.js';
-import { PROTOCOLS, PROXIES } from '../topology/catalog/proxies.js';
+import { MANAGERS, PROTOCOLS, PROXIES } from '../topology/catalog/proxies.js';
 import { posix } from 'node:path';
 import { SERVERS } from '../topology/catalog/servers.js';
 import { parseDuration } from '../gateway/config.js';
@@ -87,14 +87,53 @@ const MAX_ACCOUNT_NAME = 32;
 /** hstspreload.org's conditions for the preload list: a year or more, every subdomain. */
 const HSTS_PRELOAD_MIN_AGE = 31536000;
 
+/**
+ * A front that reads proxy.tls's key as the proxy's user (the gateway) keeps it private only
+ * if its process manager can hand it root-only files, and if no app code runs as that user.
+ */
+function keyReaderProblems(spec: NormalizedSpec): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const title = PROXIES[spec.proxy.kind].title;
+  const manager = MANAGERS[spec.processes.manager].privateCopies;
+  if (manager !== null && 'refusal' in manager)
+    out.push(
+      error(
+        ['processes', 'manager'],
+        `proxy.tls with the ${title} under ${MANAGERS[spec.processes.manager].title}: it runs as ${spec.proxy.user} and cannot read a root-only key, and ${manager.refusal}`,
+      ),
+    );
+  // The front spawns the CGI scripts itself (no bridge): they run as its user, next to the key.
+  if (
+    SERVERS[spec.serve.server].processModel === 'process-per-request' &&
+    PROXIES[spec.proxy.kind].cgiBridge === null
+  )
+    out.push(
+      error(
+        ['proxy', 'tls'],
+        `proxy.tls with the ${title} running CGI scripts: it runs them as its own user, the one that reads the TLS key, so a hole in a script would give away the key`,
+        "use proxy.kind nginx for a CGI app with TLS: its master reads the key as root, and fcgiwrap runs the scripts under the app's account",
+      ),
+    );
+  if (spec.processes.user === spec.proxy.user)
+    out.push(
+      error(
+        ['processes', 'user'],
+        `proxy.tls with the ${title}: processes.user ${spec.processes.user} is the proxy's user, which reads the TLS key: the app could read it too`,
+        'leave processes.user unset (the app gets an account of its own)',
+      ),
+    );
+  return out;
+}
+
 export const RULES: Record<string, Rule> = {
   tls(spec) {
     const tls = spec.proxy.tls;
     if (tls === 'off') return [];
     const out: Diagnostic[] = [];
-    const refusal = PROXIES[spec.proxy.kind].tlsRefusal;
-    if (refusal)
-      out.push(error(['proxy', 'tls'], `proxy.tls with proxy.kind ${spec.proxy.kind}: ${refusal}`));
+    const front = PROXIES[spec.proxy.kind];
+    if (front.tlsRefusal)
+      out.push(error(['proxy', 'tls'], `proxy.tls with proxy.kind ${spec.proxy.kind}: ${front.tlsRefusal}`));
+    if (!front.tlsRefusal && front.tlsKeyReader === 'proxy-user') out.push(...keyReaderProblems(spec));
     if ('acme' in tls) {
       const names = spec.proxy.server_name.split(/\s+/).filter((n) => n !== '');
       const unreal = names.filter(
@@ -108,7 +147,7 @@ export const RULES: Record<string, Rule> = {
             'set proxy.server_name to the names clients use, e.g. shop.example www.shop.example',
           ),
         );
-      const acme = PROXIES[spec.proxy.kind].acme;
+      const acme = front.acme;
       if ('refusal' in acme)
         out.push(
           error(
@@ -256,7 +295,10 @@ export const RULES: Record<string, Rule> = {
             : `${proxy.title} cannot speak ${protocol}`,
           kind === 'none'
             ? 'add a proxy (proxy.kind: nginx or gateway) or use an HTTP app server'
-            : undefined,
+            : ((both) =>
+                both.length > 0
+                  ? `${server.title} and ${proxy.title} both speak: ${both.join(', ')}`
+                  : undefined)(server.protocols.filter((p) => proxy.protocols.includes(p))),
         ),
       );
     }
@@ -326,6 +368,38 @@ export const RULES: Record<string, Rule> = {
     return out;
   },
 
+  /** What a front server cannot do yet, said by its catalog entry. */
+  frontGaps(spec) {
+    const proxy = PROXIES[spec.proxy.kind];
+    const out: Diagnostic[] = [];
+    if (spec.app.websockets && spec.proxy.kind !== 'none' && !proxy.websockets)
+      out.push(
+        error(
+          ['app', 'websockets'],
+          `${proxy.title} as stackgen renders it does not tunnel WebSocket upgrades`,
+          'use proxy.kind: nginx or gateway',
+        ),
+      );
+    if (spec.app.mount !== '/' && proxy.mountRefusal)
+      out.push(error(['app', 'mount'], `app.mount with ${proxy.title}: ${proxy.mountRefusal}`));
+    if (spec.proxy.trusted_proxies.length > 0 && proxy.trustedProxiesRefusal)
+      out.push(
+        error(
+          ['proxy', 'trusted_proxies'],
+          `proxy.trusted_proxies with ${proxy.title}: ${proxy.trustedProxiesRefusal}`,
+        ),
+      );
+    if (spec.proxy.security_headers && proxy.appSecurityHeadersGap)
+      out.push(
+        warning(
+          ['proxy', 'security_headers'],
+          proxy.appSecurityHeadersGap,
+          "set X-Content-Type-Options, X-Frame-Options and Referrer-Policy in the app (Django's SecurityMiddleware does), or use proxy.kind nginx",
+        ),
+      );
+    return out;
+  },
+
   tornadoServesItself(spec) {
     const out: Diagnostic[] = [];
     if (spec.app.interface === 'tornado' && !SERVERS[spec.serve.server].interfaces.includes('tornado')) {
@@ -354,6 +428,11 @@ export const RULES: Record<string, Rule> = {
         ),
       ];
     }
+    // A server whose HTTP listener is meant for a proxy only (uWSGI's http-socket; its router
+    // is what faces clients, catalog httpRouter) says why it matters more there.
+    const facing = SERVERS[spec.serve.server].httpRouter?.listenerFacingClients;
+    if (spec.proxy.kind !== 'none' && facing)
+      return [warning(['serve', 'host'], `${facing.message} (on ${spec.serve.host})`, facing.hint)];
     if (spec.proxy.kind !== 'none') {
       return [
         warning(

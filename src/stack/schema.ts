@@ -305,7 +305,9 @@ const proxySchema = z
     kind: z
       .enum(PROXY_KINDS)
       .default(DEFAULT_PROXY)
-      .describe('The front server: nginx, the stackgen gateway, or none (app server faces clients).'),
+      .describe(
+        'The front server: nginx, the stackgen gateway, lighttpd (its own unit; FastCGI, SCGI or HTTP to the app server), or none (the app server faces clients).',
+      ),
     protocol: z
       .enum(PROTOCOLS)
       .optional()

@@ -47,16 +47,28 @@ export function resolveTopology(spec: NormalizedSpec, options: ResolveOptions): 
   }
 
   const clientTarget = front ?? app!;
+  const router = front ? null : (app?.router ?? null);
   hops.push({
     id: 'client',
     from: 'client',
-    to: clientTarget.id,
+    to: router ? ROUTER_NODE : clientTarget.id,
     protocol: 'http',
     via: clientTarget.listen[0] ?? null,
     why: front
       ? `${front.title} faces clients: it buffers slow uploads and downloads and enforces limits`
-      : 'no proxy: the app server faces clients itself',
+      : router
+        ? `no proxy: ${router.why}`
+        : 'no proxy: the app server faces clients itself',
   });
+  if (router && app)
+    hops.push({
+      id: 'router',
+      from: ROUTER_NODE,
+      to: app.id,
+      protocol: router.protocol,
+      via: router.inner,
+      why: router.innerWhy,
+    });
 
   const iface = spec.app.interface;
   if (front && app) {
@@ -66,7 +78,7 @@ export function resolveTopology(spec: NormalizedSpec, options: ResolveOptions): 
       to: app.id,
       protocol: spec.proxy.protocol,
       via: app.listen[0] ?? null,
-      why: PROTOCOLS[spec.proxy.protocol].why,
+      why: PROXIES[spec.proxy.kind].upstreamWhy?.[spec.proxy.protocol] ?? PROTOCOLS[spec.proxy.protocol].why,
     });
   }
   if (front && bridge) {
@@ -136,6 +148,9 @@ export function resolveTopology(spec: NormalizedSpec, options: ResolveOptions): 
   };
 }
 
+/** The node id of a server's own client-facing router in hops (it is a process of the app server). */
+export const ROUTER_NODE = 'router';
+
 function resolveFront(spec: NormalizedSpec): ProxyComponent | null {
   const kind = spec.proxy.kind;
   if (kind === 'none') return null;
@@ -190,6 +205,18 @@ function resolveAppServer(
       port: spec.serve.port + i,
     }));
   }
+  // No proxy: a server with a router of its own (uWSGI's `http =`) puts it in front of the
+  // workers, which then listen on a unix socket of the run dir only the router reaches.
+  const routerEntry = front ? undefined : server.httpRouter;
+  const router = routerEntry
+    ? {
+        title: routerEntry.title,
+        inner: { kind: 'unix' as const, file: `${spec.name}.sock` },
+        protocol: routerEntry.innerProtocol,
+        why: routerEntry.why,
+        innerWhy: routerEntry.innerWhy,
+      }
+    : null;
   const concurrencyNeedsConnections =
     spec.serve.concurrency === 'gevent' || spec.serve.concurrency === 'async';
   return {
@@ -206,6 +233,7 @@ function resolveAppServer(
     connections: concurrencyNeedsConnections ? spec.serve.connections : null,
     instances,
     perPort,
+    router,
     dependsOn: [],
     listen,
     managed: true,

@@ -80,6 +80,11 @@ export interface AppServerComponent extends ComponentBase {
   instances: number;
   /** One process per listen port, each its own unit instance (catalog processModel). */
   perPort: boolean;
+  /**
+   * No proxy and the server has a router of its own (catalog httpRouter): the router binds
+   * `listen` for clients and reaches the workers on `inner`. null: the workers' listener is `listen`.
+   */
+  router: { title: string; inner: Endpoint; protocol: Protocol; why: string; innerWhy: string } | null;
 }
 
 export type Component = ProxyComponent | BridgeComponent | AppServerComponent;

@@ -25,7 +25,7 @@ const EXAMPLES = readdirSync(join(ROOT, 'examples'))
 const run = promisify(execFile);
 
 const describeTools = describeWith({
-  tools: ['nginx', 'uwsgi', 'gunicorn', 'systemd-analyze', 'supervisord'],
+  tools: ['nginx', 'lighttpd', 'uwsgi', 'gunicorn', 'systemd-analyze', 'supervisord'],
   pythonModules: ['flask', 'django', 'bottle', 'tornado', 'fastapi', 'gevent', 'uvicorn', 'supervisor'],
 });
 
@@ -77,6 +77,7 @@ describeTools('stackgen check', () => {
     // Each front and app server gets its own tool's opinion, not just a generic one.
     if (l.loaded.spec.proxy.kind === 'nginx') expect(checks).toContain('nginx-test');
     if (l.loaded.spec.proxy.kind === 'gateway') expect(checks).toContain('gateway-config');
+    if (l.loaded.spec.proxy.kind === 'lighttpd') expect(checks).toContain('lighttpd-test');
     if (l.loaded.spec.serve.server === 'gunicorn') expect(checks).toContain('gunicorn-check-config');
     if (l.loaded.spec.serve.server === 'uwsgi') expect(checks).toContain('uwsgi-options');
     // ACME: no files of the user's to judge (install makes a placeholder, certbot the rest).

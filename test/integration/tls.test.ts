@@ -113,6 +113,8 @@ describeWith({
       for (const id of TLS_PROBES) expect(probe(r, id), id).toMatchObject({ status: 'pass' });
       expect(probe(r, 'headers')?.actual).toMatch(/scheme https/);
       if (shape.framework !== 'wsgi') expect(probe(r, 'headers')?.actual).toMatch(/app builds https:\/\//);
+      // Flask's and Django's probe apps set a cookie Secure exactly when they see https.
+      expect(probe(r, 'secure-cookie')?.status).toBe(shape.framework === 'wsgi' ? 'skip' : 'pass');
       expect(probe(r, 'tls')?.actual).toMatch(/TLSv1\.2 and TLSv1\.3 verified; .*ALPN h2/);
       expect(r.outcome).toBe('pass');
     },
@@ -192,6 +194,10 @@ processes: {manager: none}
       status: 'fail',
       actual: /scheme seen as http \(want https\).*absolute URLs as http:\/\//,
     });
+    expect(probe(r, 'secure-cookie')).toMatchObject({
+      status: 'fail',
+      actual: /has no Secure: the app saw http/,
+    });
   }, 120_000);
 
   it('http2 left off the listen lines: tls fails on ALPN', async () => {
@@ -246,6 +252,8 @@ processes: {manager: none}
     };
     const ok = await verifyStack(readStackSpec(stack('tls-plain', shape)), options());
     expect(probe(ok, 'hsts')).toMatchObject({ status: 'pass', actual: /http 200: none/ });
+    // Served over plain http too: there the same cookie comes without Secure.
+    expect(probe(ok, 'secure-cookie')).toMatchObject({ status: 'pass', actual: /http \(http\): no Secure/ });
     expect(probe(ok, 'https-redirect')?.status).toBe('skip');
     const r = await verifyStack(
       readStackSpec(stack('tls-hstshttp', shape)),

@@ -50,6 +50,29 @@ const MUST_RUN: Record<string, string[]> = {
     'app/headers',
     'app/unknown-host',
   ],
+  // lighttpd: the client's forwarding headers removed, a 413 of its own, streams passed on,
+  // dotfiles 404, a stopped app server answered (503) at once; its 403 for another Host.
+  'flask-uwsgi-lighttpd.yaml': [
+    'app/headers',
+    'app/body-limit',
+    'app/streaming',
+    'app/request-framing',
+    'static /static//static-file',
+    'app/backend-down',
+  ],
+  'django-gunicorn-lighttpd.yaml': ['app/headers', 'app/unknown-host', 'static /static//static-file'],
+  // No proxy: uWSGI's http router holds slow heads off the workers; scheme and httpoxy closed.
+  'flask-uwsgi-direct.yaml': ['app/slow-heads', 'app/headers', 'app/concurrency'],
+  // The gateway terminating TLS with a root-only key its unit copies for it (ExecStartPre=+).
+  'flask-gunicorn-gateway-tls.yaml': [
+    'app/tls',
+    'app/https-redirect',
+    'app/hsts',
+    'app/headers',
+    'app/secure-cookie',
+  ],
+  // HTTP/2 by ALPN, and the WebSocket over wss:// through nginx's TLS listener.
+  'fastapi-uvicorn-nginx-h2.yaml': ['app/tls', 'websocket/websocket-echo', 'app/secure-cookie', 'app/hsts'],
   // ACME: pebble issues to certbot through the challenge path; a forced renewal under load.
   'django-uwsgi-nginx-acme.yaml': [
     'app/tls',
@@ -68,6 +91,7 @@ describeWith({
     'supervisord',
     'systemd-analyze',
     'fcgiwrap',
+    'lighttpd',
     'certbot',
     'pebble',
     'pebble-challtestsrv',

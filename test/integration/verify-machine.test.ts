@@ -39,6 +39,7 @@ describeWith({
     'gunicorn',
     'supervisord',
     'fcgiwrap',
+    'lighttpd',
     'certbot',
     'pebble',
     'pebble-challtestsrv',

@@ -104,6 +104,8 @@ export function createHttpTransport(target: UpstreamTarget, options: HttpTranspo
     upgrade: string | null,
     onUpgrade: ((res: IncomingMessage, socket: Socket, head: Buffer) => void) | null,
     retryOnStale: boolean,
+    /** A connection of its own, not the pool's (the retry of a request a stale one lost). */
+    fresh = false,
   ): Promise<UpstreamResponse> {
     return new Promise((resolve, reject) => {
       let connected = false;
@@ -112,7 +114,7 @@ export function createHttpTransport(target: UpstreamTarget, options: HttpTranspo
       try {
         creq = httpRequest({
           ...location,
-          agent: upgrade === null ? agent : false,
+          agent: upgrade === null && !fresh ? agent : false,
           method: req.method,
           path: req.rawTarget,
           headers: backendRequestHeaders(req, upgrade),
@@ -177,11 +179,13 @@ export function createHttpTransport(target: UpstreamTarget, options: HttpTranspo
       creq.on('error', (err: NodeJS.ErrnoException) => {
         if (settled) return;
         // A pooled connection the backend closed while idle: the request never reached the
-        // app, so it is safe to send it again on a fresh connection (once).
+        // app, so it is safe to send it again on a fresh connection (once). Not the pool's next
+        // one: a backend reload (gunicorn's SIGHUP) closes every old worker's kept-alive
+        // connection at once, and the next pooled one is as stale as the first.
         if (retryOnStale && creq.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
           settled = true;
           req.signal.removeEventListener('abort', onAbort);
-          send(req, timeouts, upgrade, onUpgrade, false).then(resolve, reject);
+          send(req, timeouts, upgrade, onUpgrade, false, true).then(resolve, reject);
           return;
         }
         fail(classify(err, connected, target));

@@ -4,7 +4,7 @@
 // With no proxy (proxy.kind none) the app server is the front: it may listen publicly, on
 // the ports the stack gives it and no other.
 
-import type { Plan } from '../../render/plan.js';
+import { type Plan, unitBaseName } from '../../render/plan.js';
 import { fail, pass, type ProbeDefinition } from '../types.js';
 import { type Listener, readListeners } from './sockets.js';
 
@@ -25,13 +25,16 @@ export const listenersProbe: ProbeDefinition<Listener[]> = {
   needsProbeApp: false,
   after: ['app/reach'],
   expect: (ctx) =>
-    `listening on ${ctx.plan.front.listens.map((l) => `${l.host}:${l.port}`).join(', ')}; non-loopback listeners of the stack: ${ctx.plan.front.kind === 'none' ? `the app server on ${frontPorts(ctx.plan).join(', ')}` : (ctx.host?.proxyService ?? 'its gateway')} only`,
+    `listening on ${ctx.plan.front.listens.map((l) => `${l.host}:${l.port}`).join(', ')}; non-loopback listeners of the stack: ${ctx.plan.front.kind === 'none' ? `the app server on ${frontPorts(ctx.plan).join(', ')}` : (ctx.host?.proxyService ?? `its ${ctx.plan.front.kind}`)} only`,
   observe: async () => readListeners(),
   judge(listeners, ctx) {
     const host = ctx.host!;
     const proxyUnits = new Set([
       ...(host.proxyService ? [`${host.proxyService}.service`] : []),
-      ...host.startUnits.filter((u) => u.includes('-gateway')),
+      // A front stackgen runs itself (the gateway, lighttpd): its own unit.
+      ...(ctx.plan.front.kind === 'none'
+        ? []
+        : host.startUnits.filter((u) => u === `${unitBaseName(ctx.plan, ctx.plan.front.kind)}.service`)),
     ]);
     const stackUnit = (unit: string | null) =>
       unit !== null && (host.appUnits.includes(unit) || unit.startsWith(`${ctx.plan.name}-`));

@@ -12,6 +12,7 @@ import { listenersProbe } from './listeners.js';
 import { rebootProbe } from './reboot.js';
 import { secretsProbe } from './secrets.js';
 import { reloadUnderLoadProbe } from './reload-load.js';
+import { tlsRenewalProbe } from './tls-renewal.js';
 import { writableProbe } from './writable.js';
 
 /** After install, with the sandbox's probes. */
@@ -24,6 +25,7 @@ export const HOST_PROBES: ReadonlyArray<AnyProbe> = [
   journalProbe,
   listenersProbe,
   reloadUnderLoadProbe,
+  tlsRenewalProbe,
 ];
 
 /** After the reboot, before uninstall (backend-down runs here too). */

@@ -126,27 +126,46 @@ function reloadsOf(ctx: ProbeContext): Reload[] {
       },
     });
   else out.push({ name: 'app server reload', none: update.why });
-  // A front stackgen runs itself (the gateway) reloads through its own unit.
+  const front = frontReloadOf(ctx);
+  if (front) out.push(front);
+  else if (PROXIES[ctx.plan.front.kind].process?.reload === null)
+    // A front without a graceful in-place reload (catalog: lighttpd's SIGUSR1 is not a
+    // SignalPlan) is restarted for a new config: nothing to reload under load.
+    out.push({
+      name: `${PROXIES[ctx.plan.front.kind].title} reload`,
+      none: `${PROXIES[ctx.plan.front.kind].title} has no in-place reload here: a config change is a restart`,
+    });
+  return out;
+}
+
+/**
+ * The proxy's reload, as a certificate renewal runs it: the distribution's service (nginx), or
+ * the unit of a front stackgen runs itself (the gateway); null when there is none to reload.
+ */
+export function frontReloadOf(ctx: ProbeContext): { name: string; run: () => Promise<void> } | null {
+  const host = ctx.host!;
   const own = ctx.plan.launches.find((l) => l.managed && isFrontComponent(ctx.plan, l.component));
   const frontUnit = own
     ? host.startUnits.find((u) => u === `${unitBaseName(ctx.plan, own.component)}.service`)
     : undefined;
   if (host.proxyService) {
     const distro = PROXIES[ctx.plan.front.kind].distro!;
-    out.push({
+    return {
       name: `systemctl reload ${host.proxyService}`,
       run: () => reloadAndWait(distro.service, distro.pidFile),
-    });
-  } else if (frontUnit && host.manager === 'systemd')
-    out.push({
+    };
+  }
+  if (frontUnit && PROXIES[ctx.plan.front.kind].process?.reload === null) return null;
+  if (frontUnit && host.manager === 'systemd')
+    return {
       name: `systemctl reload ${frontUnit}`,
       run: async () => {
         const r = await host.run(['systemctl', 'reload', frontUnit], RELOAD_DEADLINE_MS);
         if (r.code !== 0) throw new Error(r.output);
         await sleep(SETTLE_MS);
       },
-    });
-  return out;
+    };
+  return null;
 }
 
 export const reloadUnderLoadProbe: ProbeDefinition<Observed> = {

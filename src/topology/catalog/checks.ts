@@ -48,6 +48,46 @@ export function judgeNginx(out: ToolOutput): Verdict {
   return { ...verdict, warnings: verdict.status === 'pass' ? warnings : [] };
 }
 
+// --- lighttpd ------------------------------------------------------------------------
+
+/**
+ * lighttpd -tt -f: parse the config and load (preflight) every module it names, which `-t`
+ * alone does not; the very file the unit runs.
+ */
+export const lighttpdTest: CheckDefinition = {
+  id: 'lighttpd-test',
+  steps: (ctx) => {
+    const lighttpd = PROXIES.lighttpd.programs[0]!;
+    return [
+      {
+        check: 'lighttpd-test',
+        title: 'lighttpd -tt -f',
+        subject: `lighttpd/${ctx.plan.name}.conf`,
+        need: { program: 'lighttpd', package: lighttpd.package },
+        prepare: NO_PREPARE,
+        action: {
+          kind: 'exec',
+          argv: ['lighttpd', '-tt', '-f', ctx.plan.files.lighttpdConf],
+          timeoutMs: 15_000,
+          judge: judgeLighttpd,
+        },
+      },
+    ];
+  },
+};
+
+/**
+ * lighttpd -tt exits 0 for a key it does not know ("WARNING: unknown config-key: … (ignored)"):
+ * a setting the config says and lighttpd drops is a failure, not a warning.
+ */
+export function judgeLighttpd(out: ToolOutput): Verdict {
+  const verdict = judgeExitCode(out);
+  const ignored = out.output.split('\n').filter((l) => l.includes('WARNING'));
+  if (verdict.status === 'pass' && ignored.length > 0)
+    return { ...verdict, status: 'fail', actual: ignored.join('; ') };
+  return verdict;
+}
+
 /**
  * gunicorn --check-config: the launch command with the flag inserted, so the very
  * interpreter, config file and entry point are checked. It imports the app too.

@@ -12,6 +12,7 @@ export function relativeFiles(name: string) {
     uwsgiIni: `uwsgi/${name}.ini`,
     gunicornConf: `gunicorn/${name}.conf.py`,
     gatewayConfig: `gateway/${name}.yaml`,
+    lighttpdConf: `lighttpd/${name}.conf`,
     supervisorPrograms: `supervisor/${name}.conf`,
     supervisordConf: 'supervisor/supervisord.conf',
     supervisorEnvWrapper: `supervisor/${name}-env.sh`,

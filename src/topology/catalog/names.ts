@@ -13,7 +13,7 @@ export const SERVER_NAMES = [
   'wsgiref',
   'cgi',
 ] as const;
-export const PROXY_KINDS = ['nginx', 'gateway', 'none'] as const;
+export const PROXY_KINDS = ['nginx', 'gateway', 'lighttpd', 'none'] as const;
 
 /** The front server a stack gets when stack.yaml names none: it buffers, limits and serves static files. */
 export const DEFAULT_PROXY: (typeof PROXY_KINDS)[number] = 'nginx';

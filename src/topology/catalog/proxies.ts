@@ -69,6 +69,8 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
           ? 'nginx -t -q && systemctl reload nginx'
           : `nginx -t -q -c ${where.mainConfig} && kill -HUP "$(cat ${where.pidFile})"`,
     },
+    // Its master reads the key as root (at start and on every reload), then its workers drop to www-data.
+    tlsKeyReader: 'root',
     compresses: true,
     compressesStatic: true,
     websockets: true,
@@ -119,17 +121,17 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     buffersResponses: false,
     // The app's text answers and static text files, as nginx's gzip filter decides
     // (src/gateway/gzip.ts, `gzip:` in its config); a `.gz` sibling is sent as it is.
-    // It terminates TLS itself (src/gateway/tls.ts, h2-lane.ts; `stackgen gateway --tls-*`
-    // and the tls: block its config renders), but a stack's gateway runs as the proxy's user
-    // and reads the key itself — also on every SIGHUP, for a renewed certificate — so a key
-    // kept as Debian keeps it (root, mode 600) is out of its reach. Until install grants that
-    // read (and verify proves it on the machine), stack.yaml TLS goes through nginx.
-    tlsRefusal:
-      "the gateway terminates TLS (`stackgen gateway --tls-cert/--tls-key`), but a stack's gateway runs as the proxy's user, which cannot read a root-only key yet: use proxy.kind nginx for proxy.tls",
+    // It terminates TLS itself (src/gateway/tls.ts, h2-lane.ts; the tls: block its config
+    // renders). It runs as the proxy's user, which cannot read a key kept as Debian keeps it
+    // (root, mode 600): its process manager copies cert and key as root into a directory only
+    // that user reads, before the start and before every reload (plan.ts PrivateCopies;
+    // MANAGERS[…].privateCopies), and SIGHUP re-reads the copies.
+    tlsRefusal: null,
     acme: {
       refusal:
         "stackgen does not obtain certificates for the gateway yet. It would use certbot as for nginx (Debian's package, its webroot plugin and certbot.timer; the gateway already serves /.well-known/acme-challenge/ from the webroot, and a deploy hook running `systemctl reload` of its unit is the SIGHUP that re-reads the certificate) rather than an npm ACME library: one client for every front, renewed by the distribution's timer and patched by its security updates, and the account key stays root's, out of the gateway's reach",
     },
+    tlsKeyReader: 'proxy-user',
     compresses: true,
     compressesStatic: true,
     websockets: true,
@@ -157,6 +159,93 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     ],
     distro: null,
   },
+  // Debian's lighttpd 1.4.69. stackgen runs it as a unit of the stack's own (`lighttpd -D -f`
+  // the stack's config), not as Debian's lighttpd.service: Debian's lighttpd.conf is one server
+  // — its own port 80, document root /var/www/html and modules — that a file in conf-enabled
+  // would inherit and could not own a port in; the stack's whole config is its own, and
+  // `lighttpd -tt -f` tests exactly what runs.
+  lighttpd: {
+    name: 'lighttpd',
+    title: 'lighttpd',
+    process: {
+      // lighttpd(8) 1.4.x: SIGINT "graceful shutdown" (stop accepting, finish requests in
+      // flight), SIGTERM "shutdown" (drop them). SIGUSR1 is a graceful restart that re-reads
+      // the config, but systemd's kill signals stop at the four SignalPlan names: a config
+      // change is a restart (reload null).
+      stop: {
+        signal: 'SIGINT',
+        why: 'lighttpd finishes the requests in flight on SIGINT (SIGTERM drops them)',
+      },
+      reload: null,
+      systemdType: 'exec',
+      stopGraceSeconds: 15,
+      managed: true,
+      why: 'lighttpd',
+    },
+    // mod_cgi runs CGI scripts itself (as the unit's user: the app's, see recipes.ts).
+    cgiBridge: null,
+    // mod_proxy (http), mod_fastcgi, mod_scgi, mod_cgi (it runs the script itself). Not yet:
+    // uwsgi (a mod_scgi option, "proxy-protocol" => "uwsgi"). CGI has no example yet: on this
+    // loaded 2-core test machine, verify --probe-app of examples/cgi-fcgiwrap-nginx.yaml with
+    // proxy.kind lighttpd passed every probe but concurrency (4 × 400 ms Python CGI requests in
+    // 1.1–1.3 s, 3 rounds; through the gateway 0.85 s) — not understood yet.
+    protocols: ['http', 'fastcgi', 'scgi', 'cgi'],
+    // server.stream-request-body = 0 (its default): a whole request body is buffered (in
+    // memory, then temp files) before the backend sees it. Responses: stream-response-body 1
+    // (templates/lighttpd/lighttpd.conf.hbs) passes each chunk on as it comes and keeps what a
+    // slow client has not taken, so a stream is never held back and no worker waits.
+    buffering: true,
+    buffersResponses: false,
+    tlsRefusal:
+      'stackgen does not render TLS for lighttpd yet (mod_openssl is packaged, the config is not written): use proxy.kind nginx for proxy.tls',
+    acme: {
+      refusal: 'stackgen renders no TLS for lighttpd yet, so no certificate to obtain: use proxy.kind nginx',
+    },
+    tlsKeyReader: 'root',
+    // mod_deflate is a package of its own (lighttpd-mod-deflate) and not rendered yet.
+    compresses: false,
+    compressesStatic: false,
+    // mod_proxy tunnels an Upgrade only with proxy.header "upgrade", not rendered yet.
+    websockets: false,
+    // templates/lighttpd/lighttpd.conf.hbs: every client forwarding header is removed before
+    // a backend sees it; mod_proxy sets X-Forwarded-For/-Proto from the connection.
+    forwardedFromConnection: true,
+    // Seen on 1.4.69: the app server stopped (its socket refused or gone), a request is
+    // answered 503 at once (gw_backend marks the backend down for a second); an app server
+    // killed after the request reached it, 500 ("response not received, request sent") —
+    // verify --target machine's backend-down met both.
+    backendDownStatus: {
+      statuses: [503, 500],
+      why: 'lighttpd answers 503 when the backend refuses or its socket is gone, 500 when it dies with the request sent (nginx and the gateway: 502 for both)',
+    },
+    appSecurityHeadersGap:
+      "lighttpd 1.4.69 cannot add a response header only when the app set none (mod_setenv appends or replaces; mod_magnet, which could, is not in Debian's package): the front adds the security headers to static files only, and the app sets its own",
+    upstreamWhy: {
+      fastcgi:
+        "lighttpd's own path to a Python app: mod_fastcgi to a flup-style WSGI server; flup is not in Debian, so uWSGI's fastcgi-socket is that server (a connection per request)",
+      scgi: "mod_scgi to uWSGI's scgi-socket: CGI variables as one netstring, then the body (flup is not in Debian)",
+      http: 'mod_proxy: HTTP/1.1 to the app server, with X-Forwarded-For/-Proto set from the connection',
+    },
+    // templates/lighttpd/lighttpd.conf.hbs: url.access-deny for every other Host.
+    unknownHostStatus: {
+      status: 403,
+      why: 'lighttpd has no 444 or 421 without mod_magnet (not in Debian): url.access-deny answers 403 (Django says 400 for a Host it does not allow, so 403 is the front)',
+    },
+    mountRefusal:
+      'stackgen does not render app.mount for lighttpd yet (the backend is mounted at /): use proxy.kind nginx or gateway, or leave app.mount at /',
+    trustedProxiesRefusal:
+      'stackgen does not render mod_extforward for lighttpd yet: use proxy.kind nginx or gateway behind a load balancer',
+    programs: [
+      {
+        program: 'lighttpd',
+        package: 'lighttpd',
+        versionArgs: ['-v'],
+        minVersion: '1.4.56',
+        why: "the backends' connect-timeout/read-timeout/write-timeout and setenv.set-request-header as the generated config uses them",
+      },
+    ],
+    distro: null,
+  },
   none: {
     name: 'none',
     title: 'no proxy',
@@ -170,6 +259,7 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     acme: {
       refusal: 'there is no proxy to serve the ACME challenge or the certificate: use proxy.kind nginx',
     },
+    tlsKeyReader: 'root',
     compresses: false,
     compressesStatic: false,
     websockets: true,
@@ -237,6 +327,11 @@ export const MANAGERS: Record<Manager, ManagerEntry> = {
       },
     ],
     distro: null,
+    // Not LoadCredential=: systemd reads a credential once, at start (Debian 12's systemd 252
+    // refreshes none on reload), so SIGHUP would re-read the old key after a renewal.
+    privateCopies: {
+      how: 'ExecStartPre=+ and ExecReload=+ (the + runs them as root) copy the files before the start and before every SIGHUP',
+    },
   },
   supervisor: {
     name: 'supervisor',
@@ -251,8 +346,18 @@ export const MANAGERS: Record<Manager, ManagerEntry> = {
       },
     ],
     distro: { service: 'supervisor', includeDir: '/etc/supervisor/conf.d' },
+    privateCopies: {
+      refusal:
+        'supervisor runs nothing as root when it signals a program (`supervisorctl signal HUP`), so a renewed certificate would reach the gateway only through a restart that refuses connections meanwhile: use processes.manager systemd, or proxy.kind nginx (its master reads the key as root on every reload)',
+    },
   },
-  none: { name: 'none', title: 'no process manager', programs: [], distro: null },
+  none: {
+    name: 'none',
+    title: 'no process manager',
+    programs: [],
+    distro: null,
+    privateCopies: null,
+  },
 };
 
 /** fcgiwrap: the FastCGI-to-CGI bridge a proxy without CGI (nginx) needs to run CGI scripts. */

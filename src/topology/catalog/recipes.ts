@@ -9,16 +9,17 @@ import { dirname } from 'node:path';
 import { type BoundEndpoint, gatewayUpstreamUrl, nginxAddress, sizeToBytes } from '../../render/address.js';
 import { gatewayTlsView } from '../../render/gateway-tls.js';
 import { MOZILLA_INTERMEDIATE } from '../../tls/mozilla.js';
-import type { Launch, Plan } from '../../render/plan.js';
+import { bindEndpoint, type Launch, type Plan, type PrivateCopies } from '../../render/plan.js';
+import { parseDuration } from '../../gateway/config.js';
 import type { NormalizedTls } from '../../stack/normalize.js';
 import type { Concurrency, ProxyKind, ServerName } from '../../stack/schema.js';
 import type { CheckDefinition } from '../../check/definitions.js';
 import type { Sizing } from '../types.js';
 import type { HttpMount } from './types.js';
 import { buffersAppResponses, INTERFACE_BUFFERING } from './interfaces.js';
-import { gatewayConfig, gunicornCheckConfig, nginxTest, uwsgiStrictOptions } from './checks.js';
+import { gatewayConfig, gunicornCheckConfig, lighttpdTest, nginxTest, uwsgiStrictOptions } from './checks.js';
 import { type FileKey, masterFifoPath } from './files.js';
-import { PROTOCOLS, PROXIES } from './proxies.js';
+import { MANAGERS, PROTOCOLS, PROXIES } from './proxies.js';
 import { SERVERS } from './servers.js';
 
 /** A file a component reads, rendered from its template with the plan and `view`. */
@@ -55,7 +56,8 @@ export interface ServerRecipe {
 }
 
 /** What a front server's launch differs in from an app server's (user, cwd, environment). */
-type FrontLaunch = Pick<Launch, 'argv' | 'env' | 'runsAppCode'> & Partial<Pick<Launch, 'cwd' | 'user'>>;
+type FrontLaunch = Pick<Launch, 'argv' | 'env' | 'runsAppCode'> &
+  Partial<Pick<Launch, 'cwd' | 'user' | 'privateCopies'>>;
 
 export interface ProxyRecipe {
   files: readonly RecipeFile[];
@@ -223,9 +225,33 @@ export const SERVER_RECIPES: Record<ServerName, ServerRecipe> = {
         view: (plan) => {
           const app = plan.appServer!;
           const server = SERVERS.uwsgi;
-          const plugins = [...server.plugins, ...(server.concurrencyPlugins[app.concurrency] ?? [])];
+          const router = app.router && server.httpRouter ? server.httpRouter : null;
+          const plugins = [
+            ...server.plugins,
+            ...(server.concurrencyPlugins[app.concurrency] ?? []),
+            ...(router ? [router.plugin] : []),
+          ];
+          const clientSide = app.bound[0]!;
           return {
             socketOption: UWSGI_SOCKET_OPTIONS[app.protocol],
+            // No proxy: the http router faces clients on the listen address and reaches the
+            // workers on a unix socket (mode 660) of the run dir.
+            router:
+              router && app.router && clientSide.kind === 'tcp'
+                ? {
+                    option: router.option,
+                    toOption: router.toOption,
+                    innerOption: UWSGI_SOCKET_OPTIONS[router.innerProtocol],
+                    address: nginxAddress(clientSide),
+                    inner: bindEndpoint(app.router.inner, plan.site),
+                    why: wrapWords(router.why),
+                    innerWhy: wrapWords(router.innerWhy),
+                    headerTimeout: Math.max(
+                      1,
+                      Math.round((parseDuration(plan.spec.proxy.timeouts.client_header) ?? 10_000) / 1000),
+                    ),
+                  }
+                : null,
             plugins: plugins.map((p) => p.plugin).join(','),
             mercySeconds: drainSeconds(plan),
             masterFifo: server.reload?.masterFifo ? masterFifoPath(plan.site.runDir) : null,
@@ -653,8 +679,15 @@ export const PROXY_RECIPES: Record<ProxyKind, ProxyRecipe> = {
             cgiEnv: protocol === 'cgi' ? plan.app.env : [],
             readTimeoutWhy: readTimeoutWhy(plan),
             mount: gatewayMount(plan),
-            // stack.yaml proxy.tls as the gateway's tls: block, on the plan's TLS addresses.
-            tls: gatewayTlsView(plan.spec.proxy.tls, plan.site.tls, plan.front.tlsListens),
+            // stack.yaml proxy.tls as the gateway's tls: block, on the plan's TLS addresses; the
+            // files are the private copies its manager makes, where it makes them.
+            tls: gatewayTlsView(
+              plan.spec.proxy.tls,
+              gatewayTlsFiles(plan),
+              plan.front.tlsListens,
+              plan.site.acmeWebroot,
+            ),
+            tlsCopiedFrom: tlsCopiedFrom(plan),
           };
         },
       },
@@ -664,12 +697,128 @@ export const PROXY_RECIPES: Record<ProxyKind, ProxyRecipe> = {
       env: {},
       // The gateway spawns CGI scripts itself: they run under its unit.
       runsAppCode: plan.upstream?.protocol === 'cgi',
+      privateCopies: gatewayTlsCopies(plan),
     }),
     errorLog: null,
     checks: { definitions: [gatewayConfig], importsApp: false },
   },
+  lighttpd: {
+    files: [
+      {
+        file: 'lighttpdConf',
+        template: 'lighttpd/lighttpd.conf.hbs',
+        what: 'lighttpd configuration (the whole server: its unit runs lighttpd -D -f it)',
+        view: (plan) => lighttpdView(plan),
+      },
+    ],
+    // stackgen's own unit in production too (catalog proxies.ts says why not Debian's service).
+    launch: (plan) => ({
+      argv: ['/usr/sbin/lighttpd', '-D', '-f', plan.files.lighttpdConf],
+      env: {},
+      // mod_cgi spawns the CGI script itself: the script runs under lighttpd's unit.
+      runsAppCode: plan.upstream?.protocol === 'cgi',
+    }),
+    // With -D and no server.errorlog, lighttpd logs to stderr: the journal (or verify's log).
+    errorLog: null,
+    checks: { definitions: [lighttpdTest], importsApp: false },
+  },
   none: { files: [], launch: null, errorLog: null, checks: NO_CHECKS },
 };
+
+/** lighttpd's module and directive for each protocol it speaks to the backend. */
+const LIGHTTPD_BACKENDS: Partial<Record<string, { module: string; directive: string | null }>> = {
+  http: { module: 'mod_proxy', directive: 'proxy.server' },
+  fastcgi: { module: 'mod_fastcgi', directive: 'fastcgi.server' },
+  scgi: { module: 'mod_scgi', directive: 'scgi.server' },
+  // mod_cgi: no backend address, the script itself (alias.url + cgi.assign in the template).
+  cgi: { module: 'mod_cgi', directive: null },
+};
+
+/** Seconds of a duration in stack.yaml (nginx syntax), at least 1, for lighttpd's integer settings. */
+const seconds = (d: string) => Math.max(1, Math.ceil((parseDuration(d) ?? 0) / 1000));
+
+/** A lighttpd listen socket: `0.0.0.0:80`, `[::]:80`. */
+const lighttpdSocket = (l: { host: string; port: number }) => `${l.host}:${l.port}`;
+
+/** The lighttpd config's values: listeners, limits, the backend and the static files. */
+function lighttpdView(plan: Plan) {
+  const { spec } = plan;
+  const protocol = plan.upstream!.protocol;
+  const backend = LIGHTTPD_BACKENDS[protocol]!;
+  const [first, ...more] = plan.front.listens;
+  const maxBody = sizeToBytes(spec.proxy.max_body);
+  const names = serverNames(plan);
+  return {
+    module: backend.module,
+    directive: backend.directive,
+    protocolTitle: PROTOCOLS[protocol].title,
+    bind: first!.host,
+    port: first!.port,
+    moreSockets: more.map(lighttpdSocket),
+    // The backend's addresses: a unix socket, or loopback host:port (one per per-port process).
+    hosts: plan.upstream!.endpoints.map((ep) =>
+      ep.kind === 'unix' ? { socket: ep.path } : { host: ep.host, port: ep.port },
+    ),
+    // FastCGI and SCGI at "/": SCRIPT_NAME "" and PATH_INFO the whole path, as a WSGI app
+    // mounted at the root expects (lighttpd would otherwise make the first segment SCRIPT_NAME).
+    fixRootScriptName: protocol !== 'http',
+    // server.max-request-size is in KiB; 0 is unlimited in both.
+    maxRequestKib: Math.ceil(maxBody / 1024),
+    readIdle: seconds(spec.proxy.timeouts.client_body),
+    keepaliveIdle: seconds(spec.proxy.timeouts.keepalive),
+    connectTimeout: seconds(spec.proxy.timeouts.connect),
+    readTimeout: seconds(spec.proxy.timeouts.read),
+    writeTimeout: seconds(spec.proxy.timeouts.send),
+    readTimeoutWhy: readTimeoutWhy(plan),
+    gracefulSeconds: Math.max(1, PROXIES.lighttpd.process!.stopGraceSeconds - 5),
+    // CGI: the script every request runs (the user's, or stackgen's WSGI adapter), and the
+    // app's environment, which a script gets from lighttpd only through setenv.
+    cgi: protocol === 'cgi' ? { script: cgiScriptPath(plan), env: plan.app.env } : null,
+    hostPattern: names.length > 0 ? `^(${names.map(regexLiteral).join('|')})(:[0-9]+)?$` : null,
+    static: plan.app.static.map((s) => ({
+      ...s,
+      pattern: `^${regexLiteral(s.url)}`,
+      dotPattern: `^${regexLiteral(s.url)}(.*/)?\\.`,
+    })),
+    // A path that is not a directory: nothing falls through to a file of the host.
+    noDocumentRoot: `${plan.site.configDir}/lighttpd/no-document-root`,
+    upstreamTitle: plan.appServer ? SERVERS[plan.appServer.server].title : 'the CGI bridge',
+  };
+}
+
+/**
+ * proxy.tls's certificate and key as the gateway gets them: copies its process manager makes
+ * as root into `<run dir>-tls` (/run/NAME-tls: the unit's RuntimeDirectory=), because the
+ * gateway runs as the proxy's user and the key stays root-only. null: tls off, or no manager
+ * to copy them (processes.manager none: the gateway reads the files themselves). Pure.
+ */
+export function gatewayTlsCopies(plan: Plan): PrivateCopies | null {
+  const tls = plan.site.tls;
+  if (tls === null || plan.spec.proxy.tls === 'off' || !('cert' in plan.spec.proxy.tls)) return null;
+  const manager = MANAGERS[plan.spec.processes.manager].privateCopies;
+  if (manager === null || !('how' in manager)) return null;
+  const dir = `${plan.site.runDir}-tls`;
+  return {
+    dir,
+    files: [
+      { from: tls.cert, to: `${dir}/fullchain.pem` },
+      { from: tls.key, to: `${dir}/privkey.pem` },
+    ],
+  };
+}
+
+/** proxy.tls's own files when the gateway reads private copies of them; null otherwise. */
+function tlsCopiedFrom(plan: Plan): { cert: string; key: string } | null {
+  const copies = gatewayTlsCopies(plan);
+  return copies ? { cert: copies.files[0]!.from, key: copies.files[1]!.from } : null;
+}
+
+/** The certificate and key files the gateway's config names (its private copies, or the site's). */
+function gatewayTlsFiles(plan: Plan): { cert: string; key: string } | null {
+  const copies = gatewayTlsCopies(plan);
+  if (copies) return { cert: copies.files[0]!.to, key: copies.files[1]!.to };
+  return plan.site.tls;
+}
 
 /** The checks that apply to a plan because of its front and its app server, in that order. */
 export function recipeChecks(plan: Plan): RecipeChecks {

@@ -64,6 +64,27 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     },
     mountRefusal: 'uWSGI mounts only WSGI apps at a prefix over http-socket',
     devServer: false,
+    // uWSGI "Native HTTP support": `http-socket` makes every worker parse HTTP itself (meant
+    // for a proxy in front); `http` starts the http router, a separate process of the master
+    // (Debian's uwsgi-core builds it as the http plugin) that faces clients and speaks uwsgi
+    // to the workers. Tried on Debian's 2.0.21: 6 connections holding half a request head do
+    // not delay a seventh request through the router; over http-socket with 5 prefork workers
+    // they do (the slow-heads probe, src/probes/slow-heads.ts).
+    httpRouter: {
+      title: "uWSGI's http router",
+      option: 'http',
+      toOption: 'http-to',
+      plugin: { plugin: 'http', package: 'uwsgi-core' },
+      innerProtocol: 'uwsgi',
+      why: "uWSGI's http router faces clients: a process of its own, on an event loop, that reads each client's request head and only then hands the request to a worker (a client sending its head slowly holds a router slot, not a worker); bodies and responses pass through it as they come, not buffered whole",
+      innerWhy:
+        'the router hands each parsed request to a free worker over the uwsgi protocol, on a unix socket only the app user (and its group) can open: nobody else can send the workers CGI variables',
+      listenerFacingClients: {
+        message:
+          "uWSGI's http-socket facing clients: every worker parses HTTP itself, so each client still sending its request head holds a worker (a few slow clients stop the app), and uWSGI's http-socket is meant for a proxy in front",
+        hint: "keep serve.host on loopback behind the proxy, or use proxy.kind: none, where stackgen puts uWSGI's http router (`http =`) in front of the workers",
+      },
+    },
     programs: [
       {
         program: 'uwsgi',

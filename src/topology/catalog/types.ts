@@ -119,6 +119,12 @@ export interface ServerEntry {
   mountRefusal: string;
   /** Dev servers work but are not production servers: a warning, not an error. */
   devServer: boolean;
+  /**
+   * A router process of its own that faces clients when there is no proxy (uWSGI's `http =`):
+   * it accepts the connections and hands each request to the workers over an internal socket.
+   * Absent: the server's HTTP listener faces clients itself.
+   */
+  httpRouter?: HttpRouter;
   programs: readonly ProgramRequirement[];
   pythonModules: readonly PythonRequirement[];
   /** Extra Python modules per concurrency model (gevent, uvicorn worker…). */
@@ -140,6 +146,25 @@ export interface ServerEntry {
   extraSystemCalls: { groups: string[]; why: string } | null;
   /** Seconds to wait after the stop signal before SIGKILL (systemd TimeoutStopSec, supervisor stopwaitsecs). */
   stopGraceSeconds: number;
+}
+
+/** A server's client-facing router (ServerEntry.httpRouter), and why its plain HTTP listener is not one. */
+export interface HttpRouter {
+  title: string;
+  /** The config option that starts the router on the client address (`http`). */
+  option: string;
+  /** The option that points it at the workers' socket (`http-to`). */
+  toOption: string;
+  /** The plugin that holds the router (Debian's uWSGI builds it as one). */
+  plugin: PluginRequirement;
+  /** What the router speaks to the workers, over a unix socket in the run dir. */
+  innerProtocol: Protocol;
+  /** Why the router faces clients (the client hop's why, the config's comment). */
+  why: string;
+  /** Why the internal hop is what it is. */
+  innerWhy: string;
+  /** The warning where the server's HTTP listener (not the router) would face clients. */
+  listenerFacingClients: { message: string; hint: string };
 }
 
 /** A server's own mechanism for a URL prefix over HTTP: it splits SCRIPT_NAME off the path itself. */
@@ -209,10 +234,38 @@ export interface ProxyEntry {
    */
   acme: { client: 'certbot'; reloadCommand: (where: AcmeReloadSite) => string } | { refusal: string };
   /**
+   * Who reads proxy.tls's key: `root` (nginx's master, before its workers drop to the proxy's
+   * user) or `proxy-user` (the gateway itself, as the proxy's user: its process manager hands
+   * it private copies, MANAGERS[…].privateCopies, and nothing else may run as that user).
+   */
+  tlsKeyReader: 'root' | 'proxy-user';
+  /**
    * It sets X-Forwarded-For/-Proto (and their CGI variables) from the connection, replacing
    * what a client sent: the app may trust them (the deploy README's app contract).
    */
   forwardedFromConnection: boolean;
+  /**
+   * proxy.security_headers reach the app's answers only where the app set none (nginx's
+   * map on $upstream_http_*, the gateway). A string: it cannot add a header only when absent,
+   * so the app's answers get none from the front (static files still do), and why.
+   */
+  appSecurityHeadersGap?: string;
+  /**
+   * Its answer when the app server is down (connection refused), when not 502 (nginx's and
+   * the gateway's), and why: the backend-down probe expects it.
+   */
+  backendDownStatus?: { statuses: readonly number[]; why: string };
+  /**
+   * Its answer to a Host other than proxy.server_name, when not nginx's 444 (closed) or the
+   * gateway's 421, and why: the unknown-host probe takes it as the front's refusal.
+   */
+  unknownHostStatus?: { status: number; why: string };
+  /** Why it speaks a protocol to the app server, where it says more than the protocol's own why (explain's hop). */
+  upstreamWhy?: Partial<Record<Protocol, string>>;
+  /** It cannot serve the app under a prefix yet (app.mount is refused), and why. */
+  mountRefusal?: string;
+  /** It cannot take the client from a load balancer yet (proxy.trusted_proxies is refused), and why. */
+  trustedProxiesRefusal?: string;
   programs: readonly ProgramRequirement[];
   /** How the distribution runs it, for `stackgen install` (null: stackgen starts it itself). */
   distro: ProxyDistro | null;
@@ -269,6 +322,13 @@ export interface ManagerEntry {
   title: string;
   programs: readonly ProgramRequirement[];
   distro: ManagerDistro | null;
+  /**
+   * How it hands a process private copies of root-only files (plan.ts PrivateCopies: the
+   * gateway's TLS key) as root, at start and again at reload; `refusal`: it cannot, and why
+   * (validation refuses what needs it); null: there is no manager, the process reads the files
+   * as they are, as whoever starts it.
+   */
+  privateCopies: { how: string } | { refusal: string } | null;
 }
 
 export type { Concurrency, Framework, Manager, Protocol, ProxyKind, ServerName };

@@ -14,6 +14,9 @@ Every probe app answers the same contract (mirrored in src/probes/contract.ts):
   /__probe/frame                 sets its own X-Frame-Options: DENY (and the other
                                  security headers), as Django's middleware does
   /__probe/ws                    WebSocket echo (ASGI and tornado apps)
+  /__probe/cookie                sets the cookie COOKIE_NAME through the framework's own
+                                 set_cookie, Secure exactly when the framework says the
+                                 request is secure (Flask, Django, FastAPI apps)
 
 This module holds the pure parts (payload shapes, query parsing, WSGI/ASGI environ
 views) so the JSON is byte-identical across apps. Standard library only; it must
@@ -189,6 +192,16 @@ def _can_write(directory):
     os.close(fd)
     os.unlink(path)
     return True
+
+
+# /__probe/cookie: the cookie an app marks for https only when its framework sees https.
+COOKIE_NAME = "stackgen_probe"
+COOKIE_VALUE = "secure-if-https"
+
+
+def cookie_payload(secure, scheme):
+    """What /__probe/cookie answers: whether the framework saw a secure request, and its scheme."""
+    return {"cookie": COOKIE_NAME, "secure_request": bool(secure), "scheme": scheme}
 
 
 def frame_payload():

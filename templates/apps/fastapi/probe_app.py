@@ -68,6 +68,18 @@ async def frame(request: Request):
     return response
 
 
+@app.get("/__probe/cookie")
+async def cookie(request: Request):
+    pc.record_request(request.scope["path"])
+    # Secure exactly when the request's scheme is https as Starlette reports it (request.url:
+    # the ASGI scope's scheme, which uvicorn/hypercorn set from the front's X-Forwarded-Proto),
+    # set through Starlette's own Response.set_cookie.
+    secure = request.url.scheme == "https"
+    response = _json(pc.cookie_payload(secure, request.url.scheme))
+    response.set_cookie(pc.COOKIE_NAME, pc.COOKIE_VALUE, secure=secure, httponly=True, samesite="lax")
+    return response
+
+
 @app.api_route("/__probe/status", methods=METHODS)
 async def status(request: Request):
     pc.record_request(request.scope["path"])

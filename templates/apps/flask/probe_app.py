@@ -68,6 +68,17 @@ def frame():
     return response
 
 
+@app.route("/__probe/cookie")
+def cookie():
+    # Secure exactly when Flask says the request is secure (request.is_secure: wsgi.url_scheme,
+    # which the server sets from the front's HTTPS variable or X-Forwarded-Proto): an app that
+    # marks its cookies for https only through Flask's own API. Behind TLS that says https
+    # only if the stack told the app so.
+    response = _json(pc.cookie_payload(request.is_secure, request.scheme))
+    response.set_cookie(pc.COOKIE_NAME, pc.COOKIE_VALUE, secure=request.is_secure, httponly=True, samesite="Lax")
+    return response
+
+
 @app.route("/__probe/status", methods=METHODS)
 def status():
     code = pc.query_int(request.query_string, "code")

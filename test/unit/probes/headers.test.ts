@@ -69,6 +69,19 @@ describe('headers probe: forwarding headers', () => {
   it('with no proxy in front only the address and scheme are judged', () => {
     expect(forwardingProblems(echo({ headers: { forwarded: 'for=6.6.6.6' } }), DIRECT, false)).toEqual([]);
   });
+
+  it('with no proxy a WSGI server must close httpoxy itself: an emptied HTTP_PROXY names no proxy', () => {
+    const proxied = (value: string | null) => {
+      const e = echo();
+      return { ...e, environ: { ...e.environ, HTTP_PROXY: value } };
+    };
+    expect(forwardingProblems(proxied('http://evil.invalid:1'), DIRECT, false, true)).toEqual([
+      'HTTP_PROXY=http://evil.invalid:1 (httpoxy)',
+    ]);
+    expect(forwardingProblems(proxied(''), DIRECT, false, true)).toEqual([]);
+    // An ASGI app has no environ: its probe app's HTTP_PROXY is only the header.
+    expect(forwardingProblems(proxied('http://evil.invalid:1'), DIRECT, false, false)).toEqual([]);
+  });
 });
 
 describe('headers probe: security headers', () => {

@@ -70,6 +70,7 @@ describe('probe app substitution', () => {
         entry: 'probe_django.wsgi:application',
         interface: 'wsgi',
         websocket: false,
+        secureCookie: true,
       },
       root: '/tmp/x/app',
       counterFile: '/tmp/x/probe/count',

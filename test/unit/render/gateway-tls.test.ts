@@ -12,19 +12,17 @@ import { resolveTopology } from '../../../src/topology/resolve.js';
 import { productionSite } from '../../../src/topology/site.js';
 
 /** The rendered gateway.yaml (production site) of a gateway stack with this proxy.tls (YAML flow text). */
-function gatewayYaml(tls: string | undefined): string {
+function gatewayYaml(tls: string | undefined, manager: 'systemd' | 'none' = 'none'): string {
   const text = [
     'name: gw',
     'app: {framework: flask, root: .}',
     'serve: {server: gunicorn}',
-    `proxy: {kind: nginx, server_name: shop.example${tls === undefined ? '' : `, tls: ${tls}`}}`,
+    `proxy: {kind: gateway, server_name: shop.example${tls === undefined ? '' : `, tls: ${tls}`}}`,
+    `processes: {manager: ${manager}}`,
     '',
   ].join('\n');
-  const { spec: parsed, errors } = parseStackSpec(text);
-  if (!parsed) throw new Error(JSON.stringify(errors));
-  // stack.yaml refuses proxy.tls with the gateway for now (catalog tlsRefusal: the key's
-  // owner); the block it will render is tested on the nginx stack's spec, with the gateway.
-  const spec = { ...parsed, proxy: { ...parsed.proxy, kind: 'gateway' as const } };
+  const { spec, errors } = parseStackSpec(text);
+  if (!spec) throw new Error(JSON.stringify(errors));
   const plan = buildPlan(
     resolveTopology(spec, { cores: 2 }),
     productionSite(spec, { baseDir: '/srv/x' }),
@@ -86,13 +84,84 @@ describe('gateway.yaml tls block', () => {
   it('gatewayTlsView: null with tls off, without certificate files or without TLS addresses', () => {
     const files = { cert: '/c', key: '/k' };
     const at = [{ host: '0.0.0.0', port: 443 }];
-    expect(gatewayTlsView('off', files, at)).toBeNull();
+    expect(gatewayTlsView('off', files, at, '/w')).toBeNull();
     const { spec } = parseStackSpec(
       'name: gw\napp: {framework: flask}\nproxy: {kind: nginx, tls: {cert: /c, key: /k}}\n',
     );
     const tls = spec!.proxy.tls;
-    expect(gatewayTlsView(tls, null, at)).toBeNull();
-    expect(gatewayTlsView(tls, files, [])).toBeNull();
-    expect(gatewayTlsView(tls, files, at)?.listen).toEqual(['0.0.0.0:443']);
+    expect(gatewayTlsView(tls, null, at, '/w')).toBeNull();
+    expect(gatewayTlsView(tls, files, [], '/w')).toBeNull();
+    expect(gatewayTlsView(tls, files, at, '/w')?.listen).toEqual(['0.0.0.0:443']);
+  });
+});
+
+describe('gateway stacks with proxy.tls files: the key stays root-only', () => {
+  const FILES = '{cert: /etc/ssl/shop/fullchain.pem, key: /etc/ssl/shop/privkey.pem}';
+
+  /** Every artifact of a gateway stack under systemd, by path. */
+  function rendered(extra = ''): Map<string, string> {
+    const { spec, errors } = parseStackSpec(
+      `name: gw\napp: {framework: flask, root: .}\nserve: {server: gunicorn}\nproxy: {kind: gateway, server_name: shop.example, tls: ${FILES}}\n${extra}`,
+    );
+    if (!spec) throw new Error(JSON.stringify(errors));
+    const plan = buildPlan(
+      resolveTopology(spec, { cores: 2 }),
+      productionSite(spec, { baseDir: '/srv/x' }),
+      'stack.yaml',
+    );
+    return new Map(renderArtifacts(plan).map((a) => [a.path, a.content]));
+  }
+
+  it('systemd copies cert and key as root for the gateway user alone, at start and before SIGHUP', () => {
+    const files = rendered();
+    const config = parseGatewayConfigText(files.get('gateway/gw.yaml')!, '/etc/stackgen/gw/gateway/gw.yaml');
+    expect(config.tls?.certFile).toBe('/run/gw-tls/fullchain.pem');
+    expect(config.tls?.keyFile).toBe('/run/gw-tls/privkey.pem');
+    const unit = files.get('systemd/gw-gateway.service')!;
+    expect(unit).toMatch(/^User=www-data$/m);
+    expect(unit).toMatch(/^RuntimeDirectory=gw-tls\nRuntimeDirectoryMode=0700$/m);
+    const copy = '+/usr/bin/install -m 0400 -o www-data /etc/ssl/shop/privkey.pem /run/gw-tls/privkey.pem';
+    expect(unit).toContain(`ExecStartPre=${copy}`);
+    // The copies are made again before the signal, in that order.
+    const reloads = [...unit.matchAll(/^ExecReload=(.*)$/gm)].map((m) => m[1]);
+    expect(reloads.at(-1)).toBe('/bin/kill -HUP $MAINPID');
+    expect(reloads).toContain(copy);
+    expect(unit).toMatch(/Not LoadCredential=/);
+    expect(unit).toMatch(/^AmbientCapabilities=CAP_NET_BIND_SERVICE$/m);
+  });
+
+  it('the ACME challenge path is served from the webroot, before the app', () => {
+    const config = parseGatewayConfigText(rendered().get('gateway/gw.yaml')!, '/x.yaml');
+    expect(config.locations[0]).toMatchObject({
+      kind: 'static',
+      path: '/.well-known/acme-challenge/',
+      root: '/var/lib/stackgen/gw/acme/.well-known/acme-challenge',
+    });
+  });
+
+  it('refused where the key would not stay private, or no manager can copy it as root', () => {
+    const problems = (yaml: string) =>
+      (parseStackSpec(yaml).errors ?? []).map((e) => `${e.path.join('.')}: ${e.message}`).join('\n');
+    const base = 'name: gw\napp: {framework: flask, root: .}\nserve: {server: gunicorn}\n';
+    const gw = `proxy: {kind: gateway, server_name: shop.example, tls: ${FILES}}\n`;
+    expect(problems(base + gw)).toBe('');
+    expect(problems(`${base + gw}processes: {manager: supervisor}\n`)).toMatch(
+      /^processes\.manager: .*supervisor runs nothing as root/m,
+    );
+    expect(problems(`${base + gw}processes: {user: www-data}\n`)).toMatch(
+      /^processes\.user: .*proxy's user/m,
+    );
+    expect(
+      problems(
+        `name: gw\napp: {framework: cgi, root: ., entry: hello.cgi}\nserve: {server: cgi}\nproxy: {kind: gateway, protocol: cgi, server_name: shop.example, tls: ${FILES}}\n`,
+      ),
+    ).toMatch(/running CGI scripts/);
+    expect(
+      problems(
+        `${base}proxy: {kind: gateway, server_name: shop.example, tls: {acme: {email: a@shop.example}}}\n`,
+      ),
+    ).toMatch(
+      /^proxy\.tls\.acme: proxy\.tls\.acme with proxy\.kind gateway: stackgen does not obtain certificates for the gateway yet\. It would use certbot/m,
+    );
   });
 });

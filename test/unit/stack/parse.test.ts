@@ -105,10 +105,71 @@ describe('readStackSpec: the error code follows the kind', () => {
     }
   };
 
+  it('is SG_ERR_SPEC_DEV_SERVER for a development server, whatever else is wrong', () => {
+    expect(codeOf('app: {framework: django}\nserve: {server: runserver}\n')).toBe('SG_ERR_SPEC_DEV_SERVER');
+    expect(codeOf('app: {framework: flask, entry: flask run}\nproxy: {kind: nginx, listen: x}\n')).toBe(
+      'SG_ERR_SPEC_DEV_SERVER',
+    );
+  });
+
   it('is SG_ERR_SPEC_SYNTAX for YAML that does not parse, SG_ERR_SPEC_INVALID for the rest', () => {
     expect(codeOf('app: {framework: flask\n')).toBe('SG_ERR_SPEC_SYNTAX');
     expect(codeOf('app:\n  framework: flask\n  framework: django\n')).toBe('SG_ERR_SPEC_SYNTAX');
     expect(codeOf('app: {framework: flask}\nserve: {server: uvicorn}\n')).toBe('SG_ERR_SPEC_INVALID');
+  });
+});
+
+describe('development servers are refused for production, with the reason', () => {
+  const devErrors = (text: string) => parseStackSpec(text).errors.filter((e) => e.kind === 'dev-server');
+
+  it.each([
+    [
+      'serve.server: runserver',
+      'app: {framework: django}\nserve: {server: runserver}\n',
+      /runserver.*one process.*autoreloader/,
+    ],
+    [
+      'app.entry: manage.py runserver',
+      'app: {framework: django, entry: manage.py runserver 0.0.0.0:8000}\n',
+      /runserver/,
+    ],
+    [
+      'serve.server: flask',
+      'app: {framework: flask}\nserve: {server: flask}\n',
+      /Flask development server.*recycles no worker/,
+    ],
+    ['app.entry: flask run', 'app: {framework: flask, entry: flask run --debug}\n', /debugger/],
+    [
+      'app.entry: uvicorn --reload',
+      'app: {framework: fastapi, entry: main:app --reload}\nserve: {server: uvicorn}\n',
+      /reloader/,
+    ],
+    [
+      'app.entry: python -m http.server',
+      'app: {framework: wsgi, entry: python3 -m http.server}\n',
+      /http\.server/,
+    ],
+  ])('%s', (_name, text, why) => {
+    const { spec, errors } = parseStackSpec(text);
+    expect(spec).toBeUndefined();
+    const dev = devErrors(text);
+    expect(dev).toHaveLength(1);
+    expect(dev[0]!.message).toMatch(/a development server: refused for production/);
+    expect(dev[0]!.message).toMatch(why);
+    expect(dev[0]!.hint).toBeTruthy();
+    // The schema's "not one of uwsgi, gunicorn…" for the same key is not said twice.
+    expect(errors.filter((e) => e.path.join('.') === dev[0]!.path.join('.'))).toHaveLength(1);
+  });
+
+  it('points at the key, and leaves production servers and entries alone', () => {
+    const text = 'app:\n  framework: django\nserve:\n  server: runserver\n';
+    expect(errorsOf(text)).toEqual([
+      expect.stringMatching(/^stack\.yaml:4:11: error: "runserver" is Django's runserver/),
+    ]);
+    expect(
+      devErrors('app: {framework: django, entry: mysite.wsgi:application}\nserve: {server: gunicorn}\n'),
+    ).toEqual([]);
+    expect(devErrors('app: {framework: fastapi, entry: main:app}\nserve: {server: uvicorn}\n')).toEqual([]);
   });
 });
 
@@ -199,6 +260,16 @@ describe('cross-field rules', () => {
     const ok = 'app: {framework: flask}\nserve: {concurrency: prefork}\nproxy: {unbuffered: [/events/]}\n';
     expect(errorsOf(ok)).toEqual([]);
     expect(warningsOf(ok).join()).toMatch(/each open stream holds a worker/);
+  });
+
+  it("warns where uWSGI's http-socket would face clients (its http router is what should)", () => {
+    const open =
+      'app: {framework: flask}\nserve: {server: uwsgi, socket: tcp, host: 0.0.0.0}\nproxy: {protocol: http}\n';
+    expect(warningsOf(open).join()).toMatch(/http-socket facing clients: every worker parses HTTP itself/);
+    expect(warningsOf(open).join()).toMatch(/proxy\.kind: none, where stackgen puts uWSGI's http router/);
+    const loopback =
+      'app: {framework: flask}\nserve: {server: uwsgi, socket: tcp}\nproxy: {protocol: http}\n';
+    expect(warningsOf(loopback).join()).not.toMatch(/http-socket facing clients/);
   });
 
   it('warns for a development server', () => {

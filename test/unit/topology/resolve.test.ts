@@ -98,3 +98,27 @@ describe('resolveTopology', () => {
     expect(app(t).listen).toEqual([{ kind: 'tcp', host: '0.0.0.0', port: 8000 }]);
   });
 });
+
+describe("uWSGI's http router with no proxy", () => {
+  const direct = 'app: {framework: flask}\nserve: {server: uwsgi}\nproxy: {kind: none, listen: "81"}';
+
+  it('faces clients in front of the workers: client → router → workers over uwsgi on a unix socket', () => {
+    const t = topo(direct);
+    expect(app(t).router).toMatchObject({ title: "uWSGI's http router", protocol: 'uwsgi' });
+    expect(app(t).router?.inner.kind).toBe('unix');
+    expect(t.hops.map((h) => [h.from, h.to, h.protocol])).toEqual([
+      ['client', 'router', 'http'],
+      ['router', 'app', 'uwsgi'],
+      ['app', 'python', 'wsgi'],
+    ]);
+    expect(t.paths[0]!.hops).toEqual(['client', 'router', 'app']);
+  });
+
+  it('is not there behind a proxy, nor for a server without one', () => {
+    expect(app(topo('app: {framework: flask}\nserve: {server: uwsgi}')).router).toBeNull();
+    expect(
+      app(topo('app: {framework: flask}\nserve: {server: gunicorn}\nproxy: {kind: none, listen: "81"}'))
+        .router,
+    ).toBeNull();
+  });
+});

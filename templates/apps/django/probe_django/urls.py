@@ -15,6 +15,7 @@ def probe_urls(slow_view):
         path("__probe/count", views.count),
         path("__probe/pid", views.pid),
         path("__probe/frame", views.frame),
+        path("__probe/cookie", views.cookie),
         path("__probe/status", views.status),
         re_path(r"^__probe/", views.unknown_probe),
         re_path(r"", views.echo),

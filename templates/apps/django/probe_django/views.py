@@ -133,6 +133,18 @@ def pid(request):
 
 
 @_probe_view
+def cookie(request):
+    # Secure exactly when Django says the request is secure (request.is_secure(): the scheme the
+    # server put in wsgi.url_scheme or the ASGI scope — SECURE_PROXY_SSL_HEADER is unset here), set
+    # through Django's own HttpResponse.set_cookie. Behind TLS that says https only if the stack
+    # told the app so.
+    secure = request.is_secure()
+    response = _json(pc.cookie_payload(secure, request.scheme))
+    response.set_cookie(pc.COOKIE_NAME, pc.COOKIE_VALUE, secure=secure, httponly=True, samesite="Lax")
+    return response
+
+
+@_probe_view
 @xframe_options_deny
 def frame(request):
     # X-Frame-Options: DENY the way Django apps send it (the clickjacking decorator of
