@@ -14,10 +14,11 @@ export type ProbeFramework =
   | 'starlette'
   | 'wsgi'
   | 'asgi'
-  | 'cgi';
+  | 'cgi'
+  | 'php';
 
 /** How the app meets its server: the calling convention, not the transport. */
-export type ProbeInterface = 'wsgi' | 'asgi' | 'tornado' | 'cgi';
+export type ProbeInterface = 'wsgi' | 'asgi' | 'tornado' | 'cgi' | 'php';
 
 export interface ProbeApp {
   /** Directory of the app, relative to the templates root. */
@@ -51,6 +52,9 @@ export const PROBE_APPS: Record<ProbeFramework, ProbeApp> = {
   wsgi: { dir: 'apps/wsgi', entry: 'probe_app:application', interface: 'wsgi', websocket: false },
   asgi: { dir: 'apps/asgi', entry: 'probe_app:app', interface: 'asgi', websocket: true },
   cgi: { dir: 'apps/cgi', entry: 'probe.cgi', interface: 'cgi', websocket: false },
+  // The front controller; info.php (a script reached by name) and hole.txt (PHP code in a
+  // text file that must never run) are there for the scripts probe.
+  php: { dir: 'apps/php', entry: 'index.php', interface: 'php', websocket: false },
 };
 
 /** Environment variable naming the file every request appends one byte to. */

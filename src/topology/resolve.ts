@@ -244,6 +244,8 @@ function appCallWhy(spec: NormalizedSpec): string {
       return `PEP 3333: the server calls ${spec.app.entry}(environ, start_response)${fw.startsWith('a ') ? `, ${fw}` : ` of the ${fw} app`}`;
     case 'asgi':
       return `ASGI: the server awaits ${spec.app.entry}(scope, receive, send) on its event loop`;
+    case 'php':
+      return `a php-fpm child runs the script nginx names in SCRIPT_FILENAME (${spec.app.entry}, the front controller, for every path that names no script) and is free for the next request when it ends`;
     default:
       return `Tornado runs ${spec.app.entry}() on its own IOLoop`;
   }
