@@ -57,6 +57,16 @@ export const PROBE_APPS: Record<ProbeFramework, ProbeApp> = {
   php: { dir: 'apps/php', entry: 'index.php', interface: 'php', websocket: false },
 };
 
+/**
+ * The PHP probe app's fixtures for the scripts probe: a second script reached by name, and a
+ * text file with PHP code in it (an "upload") whose marker must never come back executed.
+ */
+export const PHP_PROBE_FIXTURES = {
+  script: '/info.php',
+  textFile: '/hole.txt',
+  marker: 'STACKGEN-PHP-EXECUTED-A-TEXT-FILE',
+} as const;
+
 /** Environment variable naming the file every request appends one byte to. */
 export const PROBE_COUNTER_ENV = 'STACKGEN_PROBE_COUNTER';
 /** app.writable (absolute, `:`-separated): the probe app reports whether it can write each. */

@@ -12,6 +12,7 @@ import { reachProbe } from './reach.js';
 import { requestFramingProbe } from './request-framing.js';
 import { requestTimeoutProbe } from './request-timeout.js';
 import { roundtripProbe } from './roundtrip.js';
+import { scriptsProbe } from './scripts.js';
 import { staticProbe } from './static.js';
 import { streamingProbe } from './streaming.js';
 import type { AnyProbe } from './types.js';
@@ -23,6 +24,7 @@ export const PROBES: ReadonlyArray<AnyProbe> = [
   reachProbe,
   roundtripProbe,
   mountProbe,
+  scriptsProbe,
   appEnvProbe,
   uploadProbe,
   chunkedUploadProbe,

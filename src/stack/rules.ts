@@ -473,6 +473,38 @@ export const RULES: Record<string, Rule> = {
     return out;
   },
 
+  scripts(spec) {
+    const scripts = SERVERS[spec.serve.server].scripts;
+    if (!scripts) return [];
+    const out: Diagnostic[] = [];
+    const title = SERVERS[spec.serve.server].title;
+    if (spec.app.mount !== '/')
+      out.push(
+        error(
+          ['app', 'mount'],
+          `${title} cannot be mounted at ${spec.app.mount}: ${scripts.mountRefusal}`,
+          'leave app.mount at /',
+        ),
+      );
+    if (spec.app.env_file !== undefined)
+      out.push(
+        error(
+          ['app', 'env_file'],
+          `${title} does not take app.env_file: ${scripts.envFileRefusal}`,
+          'put non-secret settings in app.env; read secrets from a file the app opens itself',
+        ),
+      );
+    if (!spec.app.entry.endsWith(scripts.extension))
+      out.push(
+        error(
+          ['app', 'entry'],
+          `${title} runs ${scripts.extension} scripts only (security.limit_extensions): the front controller ${spec.app.entry} would be refused`,
+          `name a ${scripts.extension} file relative to app.root (index${scripts.extension})`,
+        ),
+      );
+    return out;
+  },
+
   devServer(spec) {
     const server = SERVERS[spec.serve.server];
     if (!server.devServer) return [];

@@ -553,7 +553,11 @@ function scriptQuery(plan: Plan): string {
 function gatewayScripts(plan: Plan) {
   const scripts = SERVERS[plan.spec.serve.server].scripts;
   if (!scripts) return null;
-  return { extension: scripts.extension, entry: plan.spec.app.entry.replace(/^\/+/, ''), statusPath: scripts.statusPath };
+  return {
+    extension: scripts.extension,
+    entry: plan.spec.app.entry.replace(/^\/+/, ''),
+    statusPath: scripts.statusPath,
+  };
 }
 
 /** The app's mount point for the gateway config (null at /): its location and SCRIPT_NAME. */

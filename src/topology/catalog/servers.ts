@@ -546,7 +546,7 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
         package: 'php8.2-fpm',
         versionArgs: ['-v'],
         minVersion: '8.0.0',
-        why: 'pm.status_listen (PHP 8.0) puts the status page on a socket of its own, out of the front\'s reach',
+        why: "pm.status_listen (PHP 8.0) puts the status page on a socket of its own, out of the front's reach",
       },
     ],
     pythonModules: [],
@@ -563,10 +563,23 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
       why: 'php-fpm re-reads its configuration and replaces every child gracefully on SIGUSR2 (new code and opcache are picked up)',
     },
     systemdType: 'notify',
-    systemdTypeWhy: "Debian's php-fpm is built with systemd support: the master sends READY=1 over sd_notify once the pool listens",
+    systemdTypeWhy:
+      "Debian's php-fpm is built with systemd support: the master sends READY=1 over sd_notify once the pool listens",
     extraSystemCalls: null,
     stopGraceSeconds: 30,
-    scripts: { extension: '.php', statusPath: '/fpm-status' },
+    scripts: {
+      extension: '.php',
+      statusPath: '/fpm-status',
+      mountRefusal:
+        "stackgen renders a PHP app's front controller and .php location at / only (SCRIPT_NAME below a prefix is not done yet)",
+      envFileRefusal:
+        "php-fpm's children start with a cleared environment (clear_env) and get only the pool's env[] lines, which stackgen writes from app.env; a secret read by systemd from app.env_file would reach the master, not PHP",
+    },
+    // What the probes ask of a PHP app that it cannot show (the report names these instead of running them).
+    notApplicable: {
+      mount: 'app.mount is refused for PHP-FPM (its locations are rendered at / only)',
+      secrets: "app.env_file is refused for PHP-FPM (the pool's cleared environment would not carry it)",
+    },
     // fpm_children.c: a child serves one FastCGI connection until it closes; with FCGI_KEEP_CONN
     // that is for as long as the front keeps it open.
     frontKeepaliveRefusal:

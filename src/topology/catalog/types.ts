@@ -157,6 +157,10 @@ export interface ScriptRunner {
   extension: string;
   /** The path of its own status page (php-fpm pm.status_path), never reachable through the front. */
   statusPath: string | null;
+  /** Why app.mount is refused for it (its locations are rendered at / only). */
+  mountRefusal: string;
+  /** Why app.env_file is refused for it (its children do not inherit the unit's environment). */
+  envFileRefusal: string;
 }
 
 /** A server's own mechanism for a URL prefix over HTTP: it splits SCRIPT_NAME off the path itself. */

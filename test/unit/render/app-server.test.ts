@@ -50,7 +50,7 @@ function renderedReadMs(artifacts: Artifact[]): number | null {
 /** The app server's per-request timeout in s, from its rendered config. */
 function renderedKillSeconds(artifacts: Artifact[]): number | null {
   for (const a of artifacts) {
-    const m = /^(?:harakiri|timeout|HTTP_TIMEOUT) = (\d+)$/m.exec(a.content);
+    const m = /^(?:harakiri|timeout|HTTP_TIMEOUT|request_terminate_timeout) = (\d+)s?$/m.exec(a.content);
     if (m) return Number(m[1]);
   }
   return null;
