@@ -155,10 +155,12 @@ export function splitScriptPath(pathInfo: string, index: string): ScriptSplit {
 export function scriptOf(pathInfo: string, scripts: ScriptRoot): ScriptSplit {
   const split = splitScriptPath(pathInfo, scripts.index);
   if (scripts.front === undefined) return split;
+  const path = pathInfo.startsWith('/') ? pathInfo : `/${pathInfo}`;
   const dot = scripts.front.lastIndexOf('.');
   const extension = dot > 0 ? scripts.front.slice(dot) : scripts.front;
-  if (split.script.endsWith(extension)) return split;
-  return { script: `/${scripts.front}`, pathInfo: pathInfo.startsWith('/') ? pathInfo : `/${pathInfo}` };
+  // A directory URL names no script (its index is appended, not named): the controller's, as at nginx.
+  const named = split.script.endsWith(extension) && !(path.endsWith('/') && split.pathInfo === '');
+  return named ? split : { script: `/${scripts.front}`, pathInfo: path };
 }
 
 /**

@@ -66,7 +66,9 @@ export function resolveTopology(spec: NormalizedSpec, options: ResolveOptions): 
       to: app.id,
       protocol: spec.proxy.protocol,
       via: app.listen[0] ?? null,
-      why: PROTOCOLS[spec.proxy.protocol].why,
+      why:
+        SERVERS[spec.serve.server].scripts?.hopWhy.replace('{front}', front.title) ??
+        PROTOCOLS[spec.proxy.protocol].why,
     });
   }
   if (front && bridge) {
@@ -245,7 +247,7 @@ function appCallWhy(spec: NormalizedSpec): string {
     case 'asgi':
       return `ASGI: the server awaits ${spec.app.entry}(scope, receive, send) on its event loop`;
     case 'php':
-      return `a php-fpm child runs the script nginx names in SCRIPT_FILENAME (${spec.app.entry}, the front controller, for every path that names no script) and is free for the next request when it ends`;
+      return `a PHP-FPM child runs the script ${PROXIES[spec.proxy.kind].title} names in SCRIPT_FILENAME (${spec.app.entry}, the front controller, for every path that names no script) and is free for the next request when it ends`;
     default:
       return `Tornado runs ${spec.app.entry}() on its own IOLoop`;
   }

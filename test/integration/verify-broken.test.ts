@@ -315,7 +315,7 @@ processes:
 `,
     );
   }
-  const edit = (name: string, path: string, from: RegExp, to: string) =>
+  const edit = (path: string, from: RegExp, to: string) =>
     options({
       probeApp: true,
       mutateArtifacts: (artifacts) =>
@@ -327,12 +327,7 @@ processes:
     // PATH_INFO /fpm-status is answered with the pool's status page.
     const report = await verifyStack(
       readStackSpec(phpStack('php-pathinfo0')),
-      edit(
-        'php-pathinfo0',
-        'php-fpm/php-pathinfo0.conf',
-        /cgi\.fix_pathinfo\] = 1/,
-        'cgi.fix_pathinfo] = 0',
-      ),
+      edit('php-fpm/php-pathinfo0.conf', /cgi\.fix_pathinfo\] = 1/, 'cgi.fix_pathinfo] = 0'),
     );
     const probe = report.passes[0]!.probes.find((p) => p.key === 'app/scripts')!;
     expect(probe.status).toBe('fail');
@@ -344,7 +339,6 @@ processes:
     const report = await verifyStack(
       readStackSpec(phpStack('php-pathinfo-lost')),
       edit(
-        'php-pathinfo-lost',
         'nginx/php-pathinfo-lost.conf',
         /_param PATH_INFO \$stackgen_path_info;/,
         '_param PATH_INFO $fastcgi_path_info;',
@@ -352,7 +346,9 @@ processes:
     );
     const probe = report.passes[0]!.probes.find((p) => p.key === 'app/scripts')!;
     expect(probe.status).toBe('fail');
-    expect(probe.actual).toMatch(/\/info\.php\/a\/b\?x=1 answered 200 by the app as SCRIPT_NAME "\/info\.php", PATH_INFO ""/);
+    expect(probe.actual).toMatch(
+      /\/info\.php\/a\/b\?x=1 answered 200 by the app as SCRIPT_NAME "\/info\.php", PATH_INFO ""/,
+    );
     expect(processesNaming(dirsOf(report))).toEqual([]);
   });
 });

@@ -572,6 +572,8 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
       statusPath: '/fpm-status',
       mountRefusal:
         "stackgen renders a PHP app's front controller and .php location at / only (SCRIPT_NAME below a prefix is not done yet)",
+      hopWhy:
+        'PHP-FPM speaks FastCGI only: {front} sends the request as CGI variables with SCRIPT_FILENAME, the .php script the path names (its PATH_INFO split off) or the front controller, never a file it did not choose',
       envFileRefusal:
         "php-fpm's children start with a cleared environment (clear_env) and get only the pool's env[] lines, which stackgen writes from app.env; a secret read by systemd from app.env_file would reach the master, not PHP",
     },

@@ -161,6 +161,8 @@ export interface ScriptRunner {
   mountRefusal: string;
   /** Why app.env_file is refused for it (its children do not inherit the unit's environment). */
   envFileRefusal: string;
+  /** Why the front → server hop is what it is, for explain ({front} is the front's title). */
+  hopWhy: string;
 }
 
 /** A server's own mechanism for a URL prefix over HTTP: it splits SCRIPT_NAME off the path itself. */
