@@ -412,6 +412,8 @@ export const SERVER_RECIPES: Record<ServerName, ServerRecipe> = {
                 : `${plan.site.runDir}/${plan.name}-status.sock`,
             extension: server.scripts!.extension,
             timeoutComment: timeoutComment(plan),
+            // INI double quotes: unquoted, `;` starts a comment and `=` is a syntax error.
+            env: plan.app.env.map(([k, v]) => [k, `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`]),
           };
         },
       },

@@ -257,3 +257,19 @@ describe('uWSGI over FastCGI', () => {
     expect(warnings('scgi')).toEqual([]);
   });
 });
+
+describe('the php-fpm pool', () => {
+  it('quotes app.env for php-fpm\'s INI (unquoted, ";" starts a comment and "=" is an error)', () => {
+    const pool = file(
+      fromText(
+        'name: p\napp: {framework: php, env: {DSN: "mysql:host=db;dbname=a", NOTE: \'say "hi" \\ bye\'}}\n',
+      ),
+      'php-fpm/p.conf',
+    );
+    expect(pool).toContain('env[DSN] = "mysql:host=db;dbname=a"');
+    expect(pool).toContain('env[NOTE] = "say \\"hi\\" \\\\ bye"');
+    // Only what the app needs: a cleared environment, and PATH for what PHP runs.
+    expect(pool).toMatch(/^clear_env = yes$/m);
+    expect(pool).toMatch(/^env\[PATH\] = \/usr\/local\/bin:\/usr\/bin:\/bin$/m);
+  });
+});

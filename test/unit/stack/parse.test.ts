@@ -297,4 +297,13 @@ describe('a PHP app under php-fpm', () => {
     expect(errors).toMatch(/PHP-FPM runs \.php scripts only \(security\.limit_extensions\)/);
     expect(errors).toMatch(/PHP-FPM does not speak http/);
   });
+
+  it('warns of a writable directory inside the document root, and quotes env values for the pool', () => {
+    expect(warningsOf('app: {framework: php, writable: [uploads]}\n').join('\n')).toMatch(
+      /uploads is inside app.root, the document root: a \.php file written there \(an upload\) would run at \/uploads\/…\.php/,
+    );
+    expect(errorsOf('app: {framework: php, env: {HOME_DIR: $HOME}}\n').join('\n')).toMatch(
+      /would not reach PHP as written/,
+    );
+  });
 });
