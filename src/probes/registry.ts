@@ -13,6 +13,7 @@ import { requestFramingProbe } from './request-framing.js';
 import { requestTimeoutProbe } from './request-timeout.js';
 import { roundtripProbe } from './roundtrip.js';
 import { scriptsProbe } from './scripts.js';
+import { serverStatusProbe } from './server-status.js';
 import { staticProbe } from './static.js';
 import { streamingProbe } from './streaming.js';
 import type { AnyProbe } from './types.js';
@@ -25,6 +26,7 @@ export const PROBES: ReadonlyArray<AnyProbe> = [
   roundtripProbe,
   mountProbe,
   scriptsProbe,
+  serverStatusProbe,
   appEnvProbe,
   uploadProbe,
   chunkedUploadProbe,

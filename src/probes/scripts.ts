@@ -7,6 +7,7 @@
 
 import { type EchoResponse, PHP_PROBE_FIXTURES } from './contract.js';
 import { httpRequest, jsonOf } from './http.js';
+import { STATUS_PAGE } from './server-status.js';
 import { SERVERS } from '../topology/catalog/servers.js';
 import { fail, pass, type ProbeDefinition } from './types.js';
 
@@ -27,9 +28,6 @@ interface Observed {
   /** The status path as the front controller's PATH_INFO, and as a named script's. */
   status: Answer[];
 }
-
-/** What the status page of php-fpm says in every format (text, ?json, ?html). */
-const STATUS_PAGE = /accepted conn|start since|"process manager"/i;
 
 export const scriptsProbe: ProbeDefinition<Observed> = {
   id: 'scripts',

@@ -332,6 +332,51 @@ processes:
     const probe = report.passes[0]!.probes.find((p) => p.key === 'app/scripts')!;
     expect(probe.status).toBe('fail');
     expect(probe.actual).toMatch(/\/fpm-status\?full answered 200 with the pool's status page/);
+    // The app-independent probe sees it too (it runs on the user's app as well).
+    const status = report.passes[0]!.probes.find((p) => p.key === 'app/server-status')!;
+    expect([status.status, status.actual]).toEqual([
+      'fail',
+      "/fpm-status through the front answered 200 with the pool's status page",
+    ]);
+    expect(processesNaming(dirsOf(report))).toEqual([]);
+  });
+
+  it('the server-status probe fails behind a gateway that names every path as a script (no ?front=)', async () => {
+    // The gateway's plain ?root= sends /fpm-status to php-fpm as the script /fpm-status: its status page.
+    const file = stackFile(
+      'php-no-front',
+      `name: php-no-front
+app:
+  framework: php
+  root: ${join(ROOT, 'examples/apps/php/public')}
+serve:
+  server: php-fpm
+  workers: 2
+proxy:
+  kind: gateway
+  listen: "127.0.0.1:8080"
+processes:
+  manager: none
+`,
+    );
+    const report = await verifyStack(
+      readStackSpec(file),
+      options({
+        // The gateway from this source tree, as the unit would run the installed one.
+        stackgenCommand: [process.execPath, '--import', 'tsx', join(ROOT, 'src/main.ts')],
+        mutateArtifacts: (artifacts) =>
+          artifacts.map((a) =>
+            a.path === 'gateway/php-no-front.yaml'
+              ? { ...a, content: a.content.replace('&front=index.php', '') }
+              : a,
+          ),
+      }),
+    );
+    const status = report.passes[0]!.probes.find((p) => p.key === 'app/server-status')!;
+    expect([status.status, status.actual]).toEqual([
+      'fail',
+      "/fpm-status through the front answered 200 with the pool's status page",
+    ]);
     expect(processesNaming(dirsOf(report))).toEqual([]);
   });
 

@@ -194,6 +194,18 @@ function proxyPeer(plan: Plan, unixPeerUnnamed = false): { behindProxy: boolean;
   return { behindProxy: true, forwardedAllowIps: unixPeerUnnamed ? '*' : '127.0.0.1' };
 }
 
+/**
+ * The socket of a script server's own status page (php-fpm pm.status_listen), beside the
+ * pool's socket in the run directory; null for a server without one. verify reads it there.
+ */
+export function statusSocketPath(plan: Plan): string | null {
+  if (!SERVERS[plan.spec.serve.server].scripts?.statusPath || !plan.appServer) return null;
+  const socket = plan.appServer.bound[0]!;
+  return socket.kind === 'unix'
+    ? socket.path.replace(/\.sock$/, '-status.sock')
+    : `${plan.site.runDir}/${plan.name}-status.sock`;
+}
+
 /** A runner script stackgen generates for a server that has no command line of its own. */
 const runnerFile = (server: 'tornado' | 'wsgiref' | 'waitress' | 'hypercorn' | 'daphne'): RecipeFile => ({
   file: 'runner',
@@ -396,7 +408,6 @@ export const SERVER_RECIPES: Record<ServerName, ServerRecipe> = {
         view: (plan) => {
           const app = plan.appServer!;
           const server = SERVERS['php-fpm'];
-          const socket = app.bound[0]!;
           return {
             stopGraceSeconds: app.stopGraceSeconds,
             drainSeconds: drainSeconds(plan),
@@ -406,10 +417,7 @@ export const SERVER_RECIPES: Record<ServerName, ServerRecipe> = {
             minSpare: Math.max(1, Math.ceil(app.workers.count / 2)),
             maxRequests: plan.spec.serve.max_requests,
             statusPath: server.scripts!.statusPath,
-            statusSocket:
-              socket.kind === 'unix'
-                ? socket.path.replace(/\.sock$/, '-status.sock')
-                : `${plan.site.runDir}/${plan.name}-status.sock`,
+            statusSocket: statusSocketPath(plan),
             extension: server.scripts!.extension,
             timeoutComment: timeoutComment(plan),
             // INI double quotes: unquoted, `;` starts a comment and `=` is a syntax error.
