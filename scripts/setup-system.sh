@@ -7,7 +7,8 @@
 # through), openssl (the throwaway CA of the TLS tests), the third-party apps of the
 # conformance suite: httpbin, Mercurial (hgweb and the hg client) and Radicale, and the real
 # CGI/FastCGI programs the gateway is tested against: cgit (a C CGI program; git builds its
-# test repository) and php-fpm; lighttpd (proxy.kind lighttpd). Needs root.
+# test repository) and php-fpm — also the app server of the php examples, whose entry
+# `stackgen check` lints with php8.2 (php8.2-cli); lighttpd (proxy.kind lighttpd). Needs root.
 set -euo pipefail
 packages=(
   nginx-light
@@ -19,7 +20,7 @@ packages=(
   systemd util-linux bsdutils
   openssl
   python3-httpbin mercurial radicale
-  cgit git php8.2-fpm
+  cgit git php8.2-fpm php8.2-cli
   lighttpd
 )
 export DEBIAN_FRONTEND=noninteractive

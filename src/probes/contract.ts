@@ -14,10 +14,11 @@ export type ProbeFramework =
   | 'starlette'
   | 'wsgi'
   | 'asgi'
-  | 'cgi';
+  | 'cgi'
+  | 'php';
 
 /** How the app meets its server: the calling convention, not the transport. */
-export type ProbeInterface = 'wsgi' | 'asgi' | 'tornado' | 'cgi';
+export type ProbeInterface = 'wsgi' | 'asgi' | 'tornado' | 'cgi' | 'php';
 
 export interface ProbeApp {
   /** Directory of the app, relative to the templates root. */
@@ -96,7 +97,20 @@ export const PROBE_APPS: Record<ProbeFramework, ProbeApp> = {
   },
   asgi: { dir: 'apps/asgi', entry: 'probe_app:app', interface: 'asgi', websocket: true, secureCookie: false },
   cgi: { dir: 'apps/cgi', entry: 'probe.cgi', interface: 'cgi', websocket: false, secureCookie: false },
+  // The front controller; info.php (a script reached by name) and hole.txt (PHP code in a
+  // text file that must never run) are there for the scripts probe.
+  php: { dir: 'apps/php', entry: 'index.php', interface: 'php', websocket: false, secureCookie: false },
 };
+
+/**
+ * The PHP probe app's fixtures for the scripts probe: a second script reached by name, and a
+ * text file with PHP code in it (an "upload") whose marker must never come back executed.
+ */
+export const PHP_PROBE_FIXTURES = {
+  script: '/info.php',
+  textFile: '/hole.txt',
+  marker: 'STACKGEN-PHP-EXECUTED-A-TEXT-FILE',
+} as const;
 
 /** Environment variable naming the file every request appends one byte to. */
 export const PROBE_COUNTER_ENV = 'STACKGEN_PROBE_COUNTER';

@@ -14,6 +14,8 @@ import { requestTimeoutProbe } from './request-timeout.js';
 import { roundtripProbe } from './roundtrip.js';
 import { slowHeadsProbe } from './slow-heads.js';
 import { secureCookieProbe } from './secure-cookie.js';
+import { scriptsProbe } from './scripts.js';
+import { serverStatusProbe } from './server-status.js';
 import { staticProbe } from './static.js';
 import { streamingProbe } from './streaming.js';
 import type { AnyProbe } from './types.js';
@@ -25,6 +27,8 @@ export const PROBES: ReadonlyArray<AnyProbe> = [
   reachProbe,
   roundtripProbe,
   mountProbe,
+  scriptsProbe,
+  serverStatusProbe,
   appEnvProbe,
   uploadProbe,
   chunkedUploadProbe,

@@ -199,7 +199,9 @@ function systemdUnits(plan: Plan, base: object): Artifact[] {
           plan.appServer!.workers.perCore === null &&
           server.countsCores === null &&
           !plan.appServer!.perPort &&
-          server.processModel === 'master-workers'
+          server.processModel === 'master-workers' &&
+          // Only where the count is on this command line (php-fpm's is in its pool file, with its reason).
+          launch.argv.includes(String(plan.appServer!.workers.count))
             ? `--workers ${plan.appServer!.workers.count}: ${plan.appServer!.workers.reason}`
             : null,
         execStart: argv.map((a) => (templated && a === '%i' ? a : systemdQuote(a))).join(' '),

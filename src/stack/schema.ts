@@ -61,13 +61,13 @@ const appSchema = z
       .min(1)
       .optional()
       .describe(
-        'Entry point: `module:callable` (e.g. `app:app`, `mysite.wsgi:application`); a WSGI file defining `application` (`hgweb.wsgi`, as mod_wsgi takes it), relative to root; or for `cgi` a script path relative to root. Defaults per framework.',
+        'Entry point: `module:callable` (e.g. `app:app`, `mysite.wsgi:application`); a WSGI file defining `application` (`hgweb.wsgi`, as mod_wsgi takes it), relative to root; for `cgi` a script path relative to root; for `php` the front controller relative to root (`index.php`: every path that names no .php script runs it). Defaults per framework.',
       ),
     root: z
       .string()
       .default('.')
       .describe(
-        'Directory holding the app code (working directory and import path); relative to stack.yaml.',
+        "Directory holding the app code (working directory and import path; for `php` the document root, as Laravel's and Symfony's `public/`); relative to stack.yaml.",
       ),
     mount: z
       .string()
@@ -129,7 +129,7 @@ const serveSchema = z
       .enum(SERVERS)
       .optional()
       .describe(
-        'The app server. Defaults from the framework: WSGI frameworks → gunicorn, ASGI → gunicorn with uvicorn workers (gunicorn respawns a dead worker and reloads on SIGHUP); uvicorn alone runs one process per port (never its own --workers, which neither respawns nor reloads), tornado → tornado, cgi → cgi.',
+        'The app server. Defaults from the framework: WSGI frameworks → gunicorn, ASGI → gunicorn with uvicorn workers (gunicorn respawns a dead worker and reloads on SIGHUP); uvicorn alone runs one process per port (never its own --workers, which neither respawns nor reloads), tornado → tornado, cgi → cgi, php → php-fpm (a pool of its own, reached over FastCGI).',
       ),
     concurrency: z
       .enum(CONCURRENCY)

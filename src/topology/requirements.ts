@@ -60,10 +60,11 @@ export function stackRequirements(spec: NormalizedSpec, python: string): Require
       plugin(p, `${server.title} (${spec.serve.concurrency})`),
     ),
   );
-  // A server that embeds Python (uWSGI) never runs the stack's interpreter; every other one
+  // A server with its own interpreter (uWSGI embeds Python, php-fpm runs PHP) never runs the
+  // stack's interpreter; every other one
   // (and the CGI adapter of a WSGI app) runs under it.
   if (
-    !server.embedsPython &&
+    !server.ownInterpreter &&
     (server.processModel !== 'process-per-request' || spec.app.interface === 'wsgi')
   ) {
     out.push({

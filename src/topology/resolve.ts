@@ -78,7 +78,10 @@ export function resolveTopology(spec: NormalizedSpec, options: ResolveOptions): 
       to: app.id,
       protocol: spec.proxy.protocol,
       via: app.listen[0] ?? null,
-      why: PROXIES[spec.proxy.kind].upstreamWhy?.[spec.proxy.protocol] ?? PROTOCOLS[spec.proxy.protocol].why,
+      why:
+        SERVERS[spec.serve.server].scripts?.hopWhy.replace('{front}', front.title) ??
+        PROXIES[spec.proxy.kind].upstreamWhy?.[spec.proxy.protocol] ??
+        PROTOCOLS[spec.proxy.protocol].why,
     });
   }
   if (front && bridge) {
@@ -272,6 +275,8 @@ function appCallWhy(spec: NormalizedSpec): string {
       return `PEP 3333: the server calls ${spec.app.entry}(environ, start_response)${fw.startsWith('a ') ? `, ${fw}` : ` of the ${fw} app`}`;
     case 'asgi':
       return `ASGI: the server awaits ${spec.app.entry}(scope, receive, send) on its event loop`;
+    case 'php':
+      return `a PHP-FPM child runs the script ${PROXIES[spec.proxy.kind].title} names in SCRIPT_FILENAME (${spec.app.entry}, the front controller, for every path that names no script) and is free for the next request when it ends`;
     default:
       return `Tornado runs ${spec.app.entry}() on its own IOLoop`;
   }

@@ -95,7 +95,7 @@ export interface Hop {
   from: string;
   to: string;
   /** The wire (or call) between them. */
-  protocol: Protocol | 'wsgi' | 'asgi' | 'tornado' | 'file' | 'fastcgi';
+  protocol: Protocol | 'wsgi' | 'asgi' | 'tornado' | 'php' | 'file' | 'fastcgi';
   via: Endpoint | null;
   why: string;
 }

@@ -33,7 +33,7 @@ const HOST_PROBES = [
 
 describeWith({
   machine: true,
-  tools: ['nginx', 'uwsgi', 'gunicorn', 'supervisord', 'fcgiwrap', 'lighttpd'],
+  tools: ['nginx', 'uwsgi', 'gunicorn', 'supervisord', 'fcgiwrap', 'lighttpd', 'php-fpm8.2'],
   pythonModules: [
     'flask',
     'django',
