@@ -86,7 +86,16 @@ const MUST_RUN: Record<string, string[]> = {
 };
 
 describeWith({
-  tools: ['nginx', 'uwsgi', 'gunicorn', 'supervisord', 'systemd-analyze', 'fcgiwrap', 'lighttpd', 'php-fpm8.2'],
+  tools: [
+    'nginx',
+    'uwsgi',
+    'gunicorn',
+    'supervisord',
+    'systemd-analyze',
+    'fcgiwrap',
+    'lighttpd',
+    'php-fpm8.2',
+  ],
   pythonModules: [
     'flask',
     'django',
