@@ -27,6 +27,8 @@ export interface ProbeApp {
   interface: ProbeInterface;
   /** Whether /__probe/ws is a WebSocket echo. */
   websocket: boolean;
+  /** Its Celery app (`module:attribute`, what tasks.app becomes); /__probe/task sends its task. Absent: no task endpoint. */
+  tasks?: string;
 }
 
 /** Shared helpers every app imports; copied next to each app at render time. */
@@ -36,13 +38,26 @@ export const PROBE_COMMON_MODULE = 'probe_contract.py';
 export const TORNADO_RUNNER = 'apps/_runners/tornado_serve.py';
 
 export const PROBE_APPS: Record<ProbeFramework, ProbeApp> = {
-  flask: { dir: 'apps/flask', entry: 'probe_app:app', interface: 'wsgi', websocket: false },
-  django: { dir: 'apps/django', entry: 'probe_django.wsgi:application', interface: 'wsgi', websocket: false },
+  flask: {
+    dir: 'apps/flask',
+    entry: 'probe_app:app',
+    interface: 'wsgi',
+    websocket: false,
+    tasks: 'probe_app:celery',
+  },
+  django: {
+    dir: 'apps/django',
+    entry: 'probe_django.wsgi:application',
+    interface: 'wsgi',
+    websocket: false,
+    tasks: 'probe_django.celery:app',
+  },
   'django-asgi': {
     dir: 'apps/django',
     entry: 'probe_django.asgi:application',
     interface: 'asgi',
     websocket: true,
+    tasks: 'probe_django.celery:app',
   },
   bottle: { dir: 'apps/bottle', entry: 'probe_app:app', interface: 'wsgi', websocket: false },
   tornado: { dir: 'apps/tornado', entry: 'probe_app:make_app', interface: 'tornado', websocket: true },
@@ -76,7 +91,25 @@ export const probePaths = {
   pid: () => `${PROBE_PREFIX}pid`,
   ws: () => `${PROBE_PREFIX}ws`,
   frame: () => `${PROBE_PREFIX}frame`,
+  task: (ms: number, id?: string) => `${PROBE_PREFIX}task?ms=${ms}${id ? `&id=${id}` : ''}`,
+  taskState: (id: string) => `${PROBE_PREFIX}task-state?id=${id}`,
 } as const;
+
+/** /__probe/task-state: the task's state in the result backend (STARTED: a worker runs it). */
+export interface TaskStateResponse {
+  task_id: string;
+  state: string;
+}
+
+/** /__probe/task: the web app sent a Celery task and waited for its result (504: none came). */
+export interface TaskResponse {
+  /** The web process that sent it: a task run in a worker reports another pid. */
+  web_pid: number;
+  task_id: string;
+  waited_ms: number;
+  /** What the task returned, computed in the worker process that ran it. */
+  result: { pid: number; ms: number; start: number; end: number };
+}
 
 /**
  * What /__probe/frame sets itself (Django's clickjacking middleware sends X-Frame-Options:

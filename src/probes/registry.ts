@@ -18,6 +18,7 @@ import type { AnyProbe } from './types.js';
 import { hstsProbe, httpsRedirectProbe, tlsProbe } from './tls.js';
 import { unknownHostProbe } from './unknown-host.js';
 import { websocketProbe } from './websocket.js';
+import { taskRoundtripProbe, taskWarmStopProbe } from './tasks.js';
 
 export const PROBES: ReadonlyArray<AnyProbe> = [
   reachProbe,
@@ -41,4 +42,6 @@ export const PROBES: ReadonlyArray<AnyProbe> = [
   concurrencyProbe,
   requestTimeoutProbe,
   backendDownProbe,
+  taskRoundtripProbe,
+  taskWarmStopProbe,
 ];

@@ -8,8 +8,14 @@ function nodeLabel(plan: Plan, id: string): string {
   if (id === 'client') return 'client';
   if (id === 'python') return `${plan.spec.app.framework} app ${plan.spec.app.entry}`;
   if (id === 'files') return 'static files';
+  if (id === 'tasks') return `tasks of ${plan.spec.tasks?.app}`;
   const c = plan.topology.components.find((x) => x.id === id);
-  if (!c) return id;
+  // Someone else's broker (tasks.broker a URL or app.env_file's): it runs no process of the stack.
+  if (!c)
+    return id === 'broker'
+      ? `broker ${plan.spec.tasks?.broker === 'env' ? "(app.env_file's CELERY_BROKER_URL)" : plan.spec.tasks?.broker}`
+      : id;
+  if (c.role === 'task-worker' && c.workers) return `${c.title} [prefork, ${c.workers.count} processes]`;
   if (c.role === 'app-server') {
     const threads = c.threads ? ` × ${c.threads.count} threads` : '';
     return `${c.title} [${c.concurrency}, ${c.workers.count} ${c.instances > 1 ? 'processes' : 'workers'}${threads}]`;
