@@ -7,7 +7,8 @@
 # through), openssl (the throwaway CA of the TLS tests), the third-party apps of the
 # conformance suite: httpbin, Mercurial (hgweb and the hg client) and Radicale, and the real
 # CGI/FastCGI programs the gateway is tested against: cgit (a C CGI program; git builds its
-# test repository) and php-fpm. Needs root.
+# test repository) and php-fpm, and Celery with Redis for `tasks:` (python3-celery, python3-redis;
+# redis-server's binary runs as the stack's own broker). Needs root.
 set -euo pipefail
 packages=(
   nginx-light
@@ -20,12 +21,15 @@ packages=(
   openssl
   python3-httpbin mercurial radicale
   cgit git php8.2-fpm
+  python3-celery python3-redis redis-server
 )
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
-# Debian starts nginx, supervisor and php-fpm as services on install; the tests run their own.
+# Debian starts nginx, supervisor, php-fpm and redis-server as services on install; the tests
+# run their own (a `tasks:` stack runs its own Redis on a unix socket, never Debian's service).
 (service nginx stop || true) >/dev/null 2>&1
 (service supervisor stop || true) >/dev/null 2>&1
 (service php8.2-fpm stop || true) >/dev/null 2>&1
+(service redis-server stop || true) >/dev/null 2>&1
 echo "system packages ready: ${packages[*]}"

@@ -7,7 +7,13 @@
 
 import { dirname, join } from 'node:path';
 import type { Artifact } from '../render/artifacts.js';
-import { type BoundEndpoint, isFrontComponent, type Plan, unitBaseName } from '../render/plan.js';
+import {
+  type BoundEndpoint,
+  isFrontComponent,
+  isTaskComponent,
+  type Plan,
+  unitBaseName,
+} from '../render/plan.js';
 import { MANAGERS, PROXIES } from '../topology/catalog/proxies.js';
 import { PROXY_RECIPES } from '../topology/catalog/recipes.js';
 
@@ -172,11 +178,13 @@ export function systemdServices(plan: Plan, artifacts: readonly Artifact[]): str
 
 /**
  * Is this unit or program the app's side of the stack (the app server, or fcgiwrap), not a
- * front the stack runs itself (the gateway)?
+ * front the stack runs itself (the gateway), nor a process of `tasks:` (broker, worker, beat)?
  */
 export function backendUnitFilter(plan: Plan): (unit: string) => boolean {
-  const fronts = plan.launches.filter((l) => isFrontComponent(plan, l.component));
-  return (unit) => !fronts.some((l) => unit.startsWith(unitBaseName(plan, l.component)));
+  const others = plan.launches.filter(
+    (l) => isFrontComponent(plan, l.component) || isTaskComponent(plan, l.component),
+  );
+  return (unit) => !others.some((l) => unit.startsWith(unitBaseName(plan, l.component)));
 }
 
 /** supervisorctl names of the stack's programs (`name:*` for numbered groups). */

@@ -127,7 +127,9 @@ export const taskWarmStopProbe: ProbeDefinition<StopObserved> = {
   phase: 'destructive',
   kinds: ['task'],
   needsProbeApp: true,
-  after: ['tasks/task-roundtrip'],
+  // Not task-roundtrip: on the machine target this runs after the reboot, without it; its own
+  // judge tells a lost task from a path that never worked.
+  after: ['app/reach'],
   skip: noTaskEndpoint,
   expect: () =>
     `a ${SLOW_MS} ms task running in a worker (STARTED) for ${STOP_AFTER_MS} ms when the worker is stopped: 200 with its result; the worker exits only after the task could finish`,

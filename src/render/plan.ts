@@ -106,6 +106,12 @@ export function isFrontComponent(plan: Pick<Plan, 'topology'>, component: string
   return plan.topology.components.find((c) => c.id === component)?.role === 'proxy';
 }
 
+/** Is this component one of `tasks:` (the broker, a Celery worker, beat)? */
+export function isTaskComponent(plan: Pick<Plan, 'topology'>, component: string): boolean {
+  const role = plan.topology.components.find((c) => c.id === component)?.role;
+  return role === 'broker' || role === 'task-worker' || role === 'task-beat';
+}
+
 /**
  * The name of a component's unit or program: the stack's name for the app server, the
  * stack's name and the component for the others (`shop`, `shop-gateway`, `shop-fcgiwrap`).
