@@ -187,6 +187,15 @@ export function backendUnitFilter(plan: Plan): (unit: string) => boolean {
   return (unit) => !others.some((l) => unit.startsWith(unitBaseName(plan, l.component)));
 }
 
+/** The state directories (StateDirectory=, /var/lib/…) of the unit named `unit`. */
+function stateDirsOf(plan: Plan, unit: string): string[] {
+  return plan.launches
+    .filter(
+      (l) => l.stateDir?.startsWith('/var/lib/') && `${unitBaseName(plan, l.component)}.service` === unit,
+    )
+    .map((l) => l.stateDir!);
+}
+
 /** supervisorctl names of the stack's programs (`name:*` for numbered groups). */
 export function supervisorPrograms(plan: Plan): string[] {
   const seen = new Map<string, boolean>();
@@ -377,6 +386,9 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
           ...(unit.endsWith('.target') && plan.site.runDir.startsWith('/run/')
             ? [{ kind: 'remove' as const, path: plan.site.runDir, recursive: true }]
             : []),
+          // systemd keeps a StateDirectory= after the stop (the broker's queued tasks, beat's
+          // schedule): the stack's account is deleted next, so its files go with it.
+          ...stateDirsOf(plan, unit).map((path) => ({ kind: 'remove' as const, path, recursive: true })),
         ],
       });
       if (state.active && restart)
@@ -407,6 +419,13 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
           { kind: 'remove', path: link },
           { kind: 'remove', path: plan.site.runDir, recursive: true },
           { kind: 'remove', path: plan.site.logDir, recursive: true },
+          // The broker's run directory and the state directories the same file makes.
+          ...plan.launches.flatMap((l) =>
+            [
+              ...(l.ownsRunDir && l.runDir !== plan.site.runDir ? [l.runDir] : []),
+              ...(l.stateDir ? [l.stateDir] : []),
+            ].map((path) => ({ kind: 'remove' as const, path, recursive: true })),
+          ),
         ],
       });
     }

@@ -434,9 +434,17 @@ async function uninstallProbes(
     t0,
   );
   t0 = performance.now();
-  const leftovers = [plan.site.configDir, plan.site.runDir, `/var/lib/stackgen/${plan.name}`].filter((p) =>
-    existsSync(p),
-  );
+  // The broker's run directory and the state directories (its append-only file, beat's schedule) too.
+  const ownDirs = plan.launches.flatMap((l) => [
+    ...(l.ownsRunDir && l.runDir !== plan.site.runDir ? [l.runDir] : []),
+    ...(l.stateDir ? [l.stateDir] : []),
+  ]);
+  const leftovers = [
+    plan.site.configDir,
+    plan.site.runDir,
+    `/var/lib/stackgen/${plan.name}`,
+    ...ownDirs,
+  ].filter((p) => existsSync(p));
   const sockets = existsSync(plan.site.runDir)
     ? readdirSync(plan.site.runDir).filter((f) => statSync(`${plan.site.runDir}/${f}`).isSocket())
     : [];
@@ -444,7 +452,7 @@ async function uninstallProbes(
     'no-socket-left',
     'no socket, run directory or installed file left behind',
     leftovers.length === 0,
-    `none of ${plan.site.configDir}, ${plan.site.runDir}`,
+    `none of ${[plan.site.configDir, plan.site.runDir, ...ownDirs].join(', ')}`,
     leftovers.length === 0
       ? 'none'
       : `left: ${leftovers.join(', ')}${sockets.length ? ` (sockets: ${sockets.join(', ')})` : ''}`,
