@@ -13,9 +13,13 @@ import { productionSite } from '../../../src/topology/site.js';
 const BASE = 'name: s\napp: {framework: flask, entry: app:app}\n';
 
 function planOf(text: string): Plan {
-  const { spec, diagnostics } = parseStackSpec(text);
-  if (!spec) throw new Error(JSON.stringify(diagnostics));
-  return buildPlan(resolveTopology(spec, { cores: 2 }), productionSite(spec, { baseDir: '/srv/x' }), 'stack.yaml');
+  const { spec, errors } = parseStackSpec(text);
+  if (!spec) throw new Error(JSON.stringify(errors));
+  return buildPlan(
+    resolveTopology(spec, { cores: 2 }),
+    productionSite(spec, { baseDir: '/srv/x' }),
+    'stack.yaml',
+  );
 }
 
 function file(plan: Plan, path: string): string {
@@ -120,15 +124,20 @@ describe('tasks: Celery workers, beat and their broker', () => {
   it('the app server units the probes stop and reload are not the broker, the worker or beat', () => {
     const plan = planOf(`${BASE}tasks: {app: app:celery, beat: true}\n`);
     const isBackend = backendUnitFilter(plan);
-    expect(
-      ['s.service', 's-broker.service', 's-worker.service', 's-beat.service'].filter(isBackend),
-    ).toEqual(['s.service']);
+    expect(['s.service', 's-broker.service', 's-worker.service', 's-beat.service'].filter(isBackend)).toEqual(
+      ['s.service'],
+    );
   });
 
   it('explain draws web → broker → worker', () => {
     const text = explainText(planOf(`${BASE}tasks: {app: app:celery}\n`));
     const tasks = text.slice(text.indexOf('path "tasks"'));
-    const order = ['Gunicorn', 'Redis (broker)', 'Celery worker [prefork, 2 processes]', 'tasks of app:celery'];
+    const order = [
+      'Gunicorn',
+      'Redis (broker)',
+      'Celery worker [prefork, 2 processes]',
+      'tasks of app:celery',
+    ];
     const at = order.map((n) => tasks.indexOf(n));
     expect(at.every((i) => i >= 0)).toBe(true);
     expect([...at].sort((a, b) => a - b)).toEqual(at);
