@@ -232,7 +232,8 @@ function systemdUnits(plan: Plan, base: object): Artifact[] {
         writable: launch.runsAppCode ? plan.app.writable : [],
         sharesProxyUser: launch.user === plan.site.users.proxy,
         frontRunsApp: c.role === 'proxy' && launch.runsAppCode,
-        taskProcess: c.role === 'broker' || c.role === 'task-worker' || c.role === 'task-beat' ? c.title : null,
+        taskProcess:
+          c.role === 'broker' || c.role === 'task-worker' || c.role === 'task-beat' ? c.title : null,
         // The production site's stackgen is one path (INSTALLED_STACKGEN); verify's is node + entry.
         runsInstalledStackgen:
           plan.site.stackgenCommand.length === 1 && launch.argv[0] === plan.site.stackgenCommand[0]

@@ -112,13 +112,22 @@ describe('tasks: Celery workers, beat and their broker', () => {
     expect(url.launches.find((l) => l.component === 'worker')!.env).toMatchObject({
       CELERY_BROKER_URL: 'redis://10.0.0.5:6379/0',
     });
-    const env = planOf(`${BASE}tasks: {app: app:celery, broker: env}\n`);
+    const env = planOf(
+      'name: s\napp: {framework: flask, entry: app:app, env_file: s.env}\ntasks: {app: app:celery, broker: env}\n',
+    );
     expect(env.launches.find((l) => l.component === 'worker')!.env['CELERY_BROKER_URL']).toBeUndefined();
   });
 
   it('refuses a broker URL with a password (it would be written into a unit anyone may read)', () => {
     const { spec } = parseStackSpec(`${BASE}tasks: {app: app:celery, broker: 'redis://:s3cret@db:6379/0'}\n`);
     expect(spec).toBeFalsy();
+  });
+
+  it('refuses broker: env without app.env_file, and tasks for a CGI script', () => {
+    const env = parseStackSpec(`${BASE}tasks: {app: app:celery, broker: env}\n`);
+    expect(env.errors.map((e) => e.path.join('.'))).toContain('tasks.broker');
+    const cgi = parseStackSpec('name: s\napp: {framework: cgi, entry: x.cgi}\ntasks: {app: app:celery}\n');
+    expect(cgi.errors.map((e) => e.path.join('.'))).toContain('tasks');
   });
 
   it('the app server units the probes stop and reload are not the broker, the worker or beat', () => {
