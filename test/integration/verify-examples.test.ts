@@ -53,7 +53,8 @@ const MUST_RUN: Record<string, string[]> = {
 };
 
 describeWith({
-  tools: ['nginx', 'uwsgi', 'gunicorn', 'supervisord', 'systemd-analyze', 'fcgiwrap'],
+  // redis-server, celery and redis: the tasks: examples (the stack's own broker, the workers).
+  tools: ['nginx', 'uwsgi', 'gunicorn', 'supervisord', 'systemd-analyze', 'fcgiwrap', 'redis-server'],
   pythonModules: [
     'flask',
     'django',
@@ -65,6 +66,8 @@ describeWith({
     'fastapi',
     'bottle',
     'websockets',
+    'celery',
+    'redis',
   ],
 })('stackgen verify --probe-app on the examples', () => {
   let matrix: ProbeAppMatrix;
