@@ -51,7 +51,10 @@ function hopLabel(plan: Plan, hop: Hop): string {
 export function explainText(plan: Plan): string {
   const lines: string[] = [];
   for (const path of plan.topology.paths) {
-    lines.push(`path "${path.name}" (${path.urlPrefix}${path.directory ? ` → ${path.directory}` : ''}):`);
+    // No URL selects beat's periodic tasks: the path has no prefix to show.
+    const selects =
+      path.urlPrefix === '' ? '' : ` (${path.urlPrefix}${path.directory ? ` → ${path.directory}` : ''})`;
+    lines.push(`path "${path.name}"${selects}:`);
     for (const id of path.hops) {
       const hop = plan.topology.hops.find((h) => h.id === id)!;
       lines.push(`  ${nodeLabel(plan, hop.from)}`);

@@ -181,6 +181,22 @@ export function resolveTopology(spec: NormalizedSpec, options: ResolveOptions): 
         'task',
       ],
     });
+    if (tasks.some((t) => t.role === 'task-beat')) {
+      hops.push({
+        id: 'schedule',
+        from: 'beat',
+        to: broker ? broker.id : 'broker',
+        protocol,
+        via: broker?.listen[0] ?? null,
+        why: `Celery beat sends each periodic task to ${where} when it is due; a worker runs it as any other`,
+      });
+      paths.push({
+        name: 'periodic tasks',
+        kind: 'schedule',
+        urlPrefix: '',
+        hops: ['schedule', 'consume', 'task'],
+      });
+    }
   }
 
   return {

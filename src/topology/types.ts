@@ -129,7 +129,8 @@ export interface Hop {
 /** A route a request can take end to end; verify proves each one. */
 export interface RequestPath {
   name: string;
-  kind: 'app' | 'static' | 'websocket' | 'task';
+  /** `schedule`: beat's periodic tasks, drawn by explain; no request selects it, no probe runs on it. */
+  kind: 'app' | 'static' | 'websocket' | 'task' | 'schedule';
   /** URL prefix that selects this path. */
   urlPrefix: string;
   /** For static paths: the directory (relative to the app root). */

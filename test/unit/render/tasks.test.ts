@@ -152,4 +152,11 @@ describe('tasks: Celery workers, beat and their broker', () => {
     expect([...at].sort((a, b) => a - b)).toEqual(at);
     expect(tasks).toContain('REDIS unix:/run/s-broker/redis.sock');
   });
+
+  it("explain draws beat's periodic tasks as a path of their own, with no probe on it", () => {
+    const plan = planOf(`${BASE}tasks: {app: app:celery, beat: true}\n`);
+    const text = explainText(plan);
+    expect(text).toContain('path "periodic tasks":\n  Celery beat\n');
+    expect(plan.topology.paths.find((p) => p.name === 'periodic tasks')!.kind).toBe('schedule');
+  });
 });
