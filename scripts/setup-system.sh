@@ -8,7 +8,8 @@
 # conformance suite: httpbin, Mercurial (hgweb and the hg client) and Radicale, and the real
 # CGI/FastCGI programs the gateway is tested against: cgit (a C CGI program; git builds its
 # test repository) and php-fpm — also the app server of the php examples, whose entry
-# `stackgen check` lints with php8.2 (php8.2-cli); lighttpd (proxy.kind lighttpd). Needs root.
+# `stackgen check` lints with php8.2 (php8.2-cli); lighttpd (proxy.kind lighttpd); Celery with Redis for `tasks:`
+# (python3-celery, python3-redis; redis-server's binary runs as the stack's own broker). Needs root.
 set -euo pipefail
 packages=(
   nginx-light
@@ -22,14 +23,17 @@ packages=(
   python3-httpbin mercurial radicale
   cgit git php8.2-fpm php8.2-cli
   lighttpd
+  python3-celery python3-redis redis-server
 )
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
-# Debian starts nginx, supervisor and php-fpm as services on install; the tests run their own.
+# Debian starts nginx, supervisor, php-fpm and redis-server as services on install; the tests
+# run their own (a `tasks:` stack runs its own Redis on a unix socket, never Debian's service).
 (service nginx stop || true) >/dev/null 2>&1
 (service supervisor stop || true) >/dev/null 2>&1
 (service php8.2-fpm stop || true) >/dev/null 2>&1
 # Debian's lighttpd.service takes port 80 on install; a lighttpd stack runs its own unit.
 (service lighttpd stop || true) >/dev/null 2>&1
+(service redis-server stop || true) >/dev/null 2>&1
 echo "system packages ready: ${packages[*]}"

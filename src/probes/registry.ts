@@ -22,6 +22,7 @@ import type { AnyProbe } from './types.js';
 import { hstsProbe, httpsRedirectProbe, tlsProbe } from './tls.js';
 import { unknownHostProbe } from './unknown-host.js';
 import { websocketProbe } from './websocket.js';
+import { taskRoundtripProbe, taskWarmStopProbe } from './tasks.js';
 
 export const PROBES: ReadonlyArray<AnyProbe> = [
   reachProbe,
@@ -49,4 +50,6 @@ export const PROBES: ReadonlyArray<AnyProbe> = [
   requestTimeoutProbe,
   slowHeadsProbe,
   backendDownProbe,
+  taskRoundtripProbe,
+  taskWarmStopProbe,
 ];

@@ -120,6 +120,30 @@ function keyReaderProblems(spec: NormalizedSpec): Diagnostic[] {
 }
 
 export const RULES: Record<string, Rule> = {
+  tasks(spec) {
+    const tasks = spec.tasks;
+    if (!tasks) return [];
+    const out: Diagnostic[] = [];
+    // Celery imports the app's modules: a CGI script is no importable app with a process of its own.
+    if (SERVERS[spec.serve.server].processModel === 'process-per-request')
+      out.push(
+        error(
+          ['tasks'],
+          `tasks: with serve.server ${spec.serve.server}: a CGI script runs once per request and sends no task from a process that lives; Celery needs a Python app it can import`,
+          'serve the app with a WSGI/ASGI server (gunicorn, uWSGI) and keep tasks:, or drop tasks:',
+        ),
+      );
+    if (tasks.broker === 'env' && spec.app.env_file === undefined)
+      out.push(
+        error(
+          ['tasks', 'broker'],
+          'tasks.broker env: the broker URL comes from app.env_file (CELERY_BROKER_URL), and there is no app.env_file',
+          'set app.env_file to a root-only file with CELERY_BROKER_URL=… (and CELERY_RESULT_BACKEND=…), or use broker: redis',
+        ),
+      );
+    return out;
+  },
+
   tls(spec) {
     const tls = spec.proxy.tls;
     if (tls === 'off') return [];

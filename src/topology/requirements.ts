@@ -9,6 +9,7 @@ import { FRAMEWORKS } from './catalog/frameworks.js';
 import { FCGIWRAP, MANAGERS, needsCgiBridge, PROXIES } from './catalog/proxies.js';
 import { SERVERS } from './catalog/servers.js';
 import type { PluginRequirement, ProgramRequirement } from './catalog/types.js';
+import { TASK_PROGRAMS, TASK_PYTHON_MODULES } from './catalog/tasks.js';
 
 export type Requirement =
   | ({ kind: 'program'; neededBy: string } & ProgramRequirement)
@@ -49,6 +50,9 @@ export function stackRequirements(spec: NormalizedSpec, python: string): Require
     });
   }
 
+  // tasks: the stack's own Redis (Debian's binary, not its service).
+  if (spec.tasks?.broker === 'redis') out.push(...programs([TASK_PROGRAMS.broker], 'the Celery broker'));
+
   const plugin = (p: PluginRequirement, neededBy: string): Requirement => ({
     kind: 'uwsgi-plugin',
     ...p,
@@ -85,6 +89,15 @@ export function stackRequirements(spec: NormalizedSpec, python: string): Require
       neededBy: `${server.title} (${spec.serve.concurrency})`,
     })),
     ...framework.pythonModules.map((m) => ({ ...m, neededBy: framework.title })),
+    ...(spec.tasks
+      ? [
+          { ...TASK_PYTHON_MODULES.celery, neededBy: 'the Celery workers (tasks)' },
+          // The Redis transport of kombu and of the result backend.
+          ...(spec.tasks.broker === 'redis' || spec.tasks.broker.startsWith('redis')
+            ? [{ ...TASK_PYTHON_MODULES.redis, neededBy: 'the Celery workers (tasks)' }]
+            : []),
+        ]
+      : []),
   ];
   const seen = new Set<string>();
   for (const m of modules) {

@@ -86,6 +86,7 @@ const MUST_RUN: Record<string, string[]> = {
 };
 
 describeWith({
+  // redis-server, celery and redis: the tasks: examples (the stack's own broker, the workers).
   tools: [
     'nginx',
     'uwsgi',
@@ -95,6 +96,7 @@ describeWith({
     'fcgiwrap',
     'lighttpd',
     'php-fpm8.2',
+    'redis-server',
   ],
   pythonModules: [
     'flask',
@@ -107,6 +109,8 @@ describeWith({
     'fastapi',
     'bottle',
     'websockets',
+    'celery',
+    'redis',
   ],
 })('stackgen verify --probe-app on the examples', () => {
   let matrix: ProbeAppMatrix;

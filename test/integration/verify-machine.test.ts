@@ -33,7 +33,8 @@ const HOST_PROBES = [
 
 describeWith({
   machine: true,
-  tools: ['nginx', 'uwsgi', 'gunicorn', 'supervisord', 'fcgiwrap', 'lighttpd', 'php-fpm8.2'],
+  // redis-server, celery and redis: the tasks: examples (the stack's own broker, the workers).
+  tools: ['nginx', 'uwsgi', 'gunicorn', 'supervisord', 'fcgiwrap', 'lighttpd', 'php-fpm8.2', 'redis-server'],
   pythonModules: [
     'flask',
     'django',
@@ -45,6 +46,8 @@ describeWith({
     'fastapi',
     'bottle',
     'websockets',
+    'celery',
+    'redis',
   ],
 })('stackgen verify --target machine on the examples', () => {
   const out = mkdtempSync(join(tmpdir(), 'stackgen-verify-machine-'));
