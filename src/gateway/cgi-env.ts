@@ -107,6 +107,12 @@ export interface ScriptRoot {
   dir: string;
   /** File name run for a path ending in `/` (nginx fastcgi_index). */
   index: string;
+  /**
+   * A front controller (`?front=index.php`): only a path naming a script with its extension
+   * (`/x.php`, `/x.php/more`) runs that script; every other path runs this file with the
+   * whole path as PATH_INFO — nginx's `location /` of a PHP app. Absent: every path names its script.
+   */
+  front?: string | undefined;
 }
 
 /** Where a request's path splits into the script (SCRIPT_NAME) and the rest (PATH_INFO). */
@@ -141,6 +147,23 @@ export function splitScriptPath(pathInfo: string, index: string): ScriptSplit {
 }
 
 /**
+ * The script a path runs under a script root: the one it names (splitScriptPath), or with a
+ * front controller, the controller whenever the named script lacks the controller's
+ * extension — `/fpm-status` or `/hole.txt/x.php` then reach `/index.php` with the whole path
+ * as PATH_INFO, never php-fpm's status page or a text file. Pure.
+ */
+export function scriptOf(pathInfo: string, scripts: ScriptRoot): ScriptSplit {
+  const split = splitScriptPath(pathInfo, scripts.index);
+  if (scripts.front === undefined) return split;
+  const path = pathInfo.startsWith('/') ? pathInfo : `/${pathInfo}`;
+  const dot = scripts.front.lastIndexOf('.');
+  const extension = dot > 0 ? scripts.front.slice(dot) : scripts.front;
+  // A directory URL names no script (its index is appended, not named): the controller's, as at nginx.
+  const named = split.script.endsWith(extension) && !(path.endsWith('/') && split.pathInfo === '');
+  return named ? split : { script: `/${scripts.front}`, pathInfo: path };
+}
+
+/**
  * Build the CGI meta-variables for `req` (RFC 3875 §4.1, plus REQUEST_URI, REQUEST_SCHEME,
  * HTTPS, DOCUMENT_ROOT, REMOTE_PORT, SERVER_ADDR as nginx's fastcgi_params/uwsgi_params send).
  * `extra` pairs (Unicode text, e.g. SCRIPT_FILENAME) are added last and replace same-named ones.
@@ -159,7 +182,7 @@ export function buildCgiEnv(
   let documentRoot = req.documentRoot;
   let scriptFilename: string | undefined;
   if (scripts !== undefined) {
-    const split = splitScriptPath(req.pathInfo, scripts.index);
+    const split = scriptOf(req.pathInfo, scripts);
     pathInfo = split.pathInfo;
     scriptName = req.scriptName + split.script;
     documentRoot = scripts.dir;

@@ -166,7 +166,8 @@ const SCHEMES: readonly UpstreamScheme[] = ['http', 'uwsgi', 'fastcgi', 'scgi', 
  * Upstream URL → UpstreamTarget. Forms: `scheme://host:port`, `scheme://unix:/path.sock`
  * (scheme = http | uwsgi | fastcgi | scgi), `cgi:/path/script[?interpreter=/usr/bin/python3]`,
  * and for a FastCGI backend that runs script files (php-fpm, fcgiwrap)
- * `fastcgi://…?root=/var/www/app[&index=index.php]`: SCRIPT_FILENAME = root + script path.
+ * `fastcgi://…?root=/var/www/app[&index=index.php][&front=index.php]`: SCRIPT_FILENAME = root +
+ * script path; with `front`, a path naming no script of the front's extension runs the front.
  * Returns a message string when the URL is not one of those.
  */
 export function parseUpstreamUrl(value: string): UpstreamTarget | string {
@@ -211,13 +212,16 @@ const DEFAULT_SCRIPT_INDEX = 'index.php';
 function parseScriptRoot(scheme: UpstreamScheme, query: string, value: string): ScriptRoot | string {
   if (scheme !== 'fastcgi') return `only fastcgi:// upstreams take options (?root=), got "${value}"`;
   const params = new URLSearchParams(query);
-  const unknown = [...params.keys()].filter((k) => k !== 'root' && k !== 'index');
+  const unknown = [...params.keys()].filter((k) => k !== 'root' && k !== 'index' && k !== 'front');
   if (unknown.length > 0) return `unknown fastcgi option(s) ${unknown.join(', ')} in "${value}"`;
   const dir = params.get('root');
   if (dir === null || !isAbsolute(dir)) return `fastcgi ?root= must be an absolute directory in "${value}"`;
   const index = params.get('index') ?? DEFAULT_SCRIPT_INDEX;
   if (index === '' || index.includes('/')) return `fastcgi ?index= must be a file name in "${value}"`;
-  return { dir, index };
+  const front = params.get('front') ?? undefined;
+  if (front !== undefined && (front === '' || front.startsWith('/') || front.split('/').includes('..')))
+    return `fastcgi ?front= must be a script path below the root in "${value}"`;
+  return front === undefined ? { dir, index } : { dir, index, front };
 }
 
 // ---------------------------------------------------------------------------------------

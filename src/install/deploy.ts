@@ -7,7 +7,7 @@
 
 import type { Artifact } from '../render/artifacts.js';
 import { masterFifoPath } from '../topology/catalog/files.js';
-import { backendComponent, type Plan, unitBaseName } from '../render/plan.js';
+import { backendComponent, isTaskComponent, type Plan, unitBaseName } from '../render/plan.js';
 import { shellQuote } from '../render/helpers.js';
 import { backendUnitFilter, supervisorPrograms, systemdServices } from './steps.js';
 
@@ -75,6 +75,26 @@ export function codeUpdate(plan: Plan, artifacts: readonly Artifact[]): CodeUpda
 /** The update as shell lines for the deploy README (comments say why). */
 export function codeUpdateSteps(plan: Plan, update: CodeUpdate): string[] {
   const ctl = plan.spec.processes.manager === 'supervisor' ? 'supervisorctl' : 'systemctl';
+  return [...appUpdateSteps(update, ctl), ...taskUpdateSteps(plan, ctl)];
+}
+
+/**
+ * `tasks:`: the workers and beat import the app's code too. They have no graceful reload: a
+ * restart is a warm shutdown (running tasks finish, up to tasks.time_limit), then new code;
+ * tasks sent meanwhile wait in the broker.
+ */
+function taskUpdateSteps(plan: Plan, ctl: string): string[] {
+  const names = plan.launches
+    .filter((l) => l.managed && l.runsAppCode && isTaskComponent(plan, l.component))
+    .map((l) => `${unitBaseName(plan, l.component)}${ctl === 'systemctl' ? '.service' : ''}`);
+  if (names.length === 0 || plan.spec.processes.manager === 'none') return [];
+  return [
+    '# The Celery worker and beat run the same code: a restart is their warm shutdown (running tasks finish first; new ones wait in the broker).',
+    `sudo ${ctl} restart ${names.join(' ')}`,
+  ];
+}
+
+function appUpdateSteps(update: CodeUpdate, ctl: string): string[] {
   switch (update.kind) {
     case 'none':
       return [`# ${update.why}`];

@@ -7,7 +7,13 @@
 
 import { dirname, join } from 'node:path';
 import type { Artifact } from '../render/artifacts.js';
-import { type BoundEndpoint, isFrontComponent, type Plan, unitBaseName } from '../render/plan.js';
+import {
+  type BoundEndpoint,
+  isFrontComponent,
+  isTaskComponent,
+  type Plan,
+  unitBaseName,
+} from '../render/plan.js';
 import { MANAGERS, PROXIES } from '../topology/catalog/proxies.js';
 import { PROXY_RECIPES } from '../topology/catalog/recipes.js';
 import { type AcmePlan, acmePlan, certonlyArgv, placeholderArgv } from '../tls/acme.js';
@@ -173,11 +179,22 @@ export function systemdServices(plan: Plan, artifacts: readonly Artifact[]): str
 
 /**
  * Is this unit or program the app's side of the stack (the app server, or fcgiwrap), not a
- * front the stack runs itself (the gateway)?
+ * front the stack runs itself (the gateway), nor a process of `tasks:` (broker, worker, beat)?
  */
 export function backendUnitFilter(plan: Plan): (unit: string) => boolean {
-  const fronts = plan.launches.filter((l) => isFrontComponent(plan, l.component));
-  return (unit) => !fronts.some((l) => unit.startsWith(unitBaseName(plan, l.component)));
+  const others = plan.launches.filter(
+    (l) => isFrontComponent(plan, l.component) || isTaskComponent(plan, l.component),
+  );
+  return (unit) => !others.some((l) => unit.startsWith(unitBaseName(plan, l.component)));
+}
+
+/** The state directories (StateDirectory=, /var/lib/…) of the unit named `unit`. */
+function stateDirsOf(plan: Plan, unit: string): string[] {
+  return plan.launches
+    .filter(
+      (l) => l.stateDir?.startsWith('/var/lib/') && `${unitBaseName(plan, l.component)}.service` === unit,
+    )
+    .map((l) => l.stateDir!);
 }
 
 /** supervisorctl names of the stack's programs (`name:*` for numbered groups). */
@@ -370,6 +387,9 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
           ...(unit.endsWith('.target') && plan.site.runDir.startsWith('/run/')
             ? [{ kind: 'remove' as const, path: plan.site.runDir, recursive: true }]
             : []),
+          // systemd keeps a StateDirectory= after the stop (the broker's queued tasks, beat's
+          // schedule): the stack's account is deleted next, so its files go with it.
+          ...stateDirsOf(plan, unit).map((path) => ({ kind: 'remove' as const, path, recursive: true })),
         ],
       });
       if (state.active && restart)
@@ -400,6 +420,13 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
           { kind: 'remove', path: link },
           { kind: 'remove', path: plan.site.runDir, recursive: true },
           { kind: 'remove', path: plan.site.logDir, recursive: true },
+          // The broker's run directory and the state directories the same file makes.
+          ...plan.launches.flatMap((l) =>
+            [
+              ...(l.ownsRunDir && l.runDir !== plan.site.runDir ? [l.runDir] : []),
+              ...(l.stateDir ? [l.stateDir] : []),
+            ].map((path) => ({ kind: 'remove' as const, path, recursive: true })),
+          ),
         ],
       });
     }

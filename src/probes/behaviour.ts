@@ -6,6 +6,7 @@
 import type { Plan } from '../render/plan.js';
 import { type Gap, KNOWN_GAPS } from '../topology/catalog/gaps.js';
 import { buffersAppResponses } from '../topology/catalog/interfaces.js';
+import { SERVERS } from '../topology/catalog/servers.js';
 import type { ProbeFramework } from './contract.js';
 
 /** The concurrency a stack promises, in requests that run at once. */
@@ -36,6 +37,8 @@ export interface StackBehaviour {
   concurrency: ConcurrencyModel;
   /** The gaps that apply, in words, for the report. */
   notes: string[];
+  /** Probes (by id) the app server's interface cannot answer, with why (catalog notApplicable). */
+  notApplicable: Readonly<Record<string, string>>;
 }
 
 function gapsFor(plan: Plan, probeApp: ProbeFramework | null): Gap[] {
@@ -116,5 +119,11 @@ export function stackBehaviour(plan: Plan, probeApp: ProbeFramework | null): Sta
       gaps.some((g) => g.serial),
     ),
     notes: gaps.map((g) => g.why),
+    notApplicable: Object.fromEntries(
+      Object.entries(SERVERS[plan.spec.serve.server].notApplicable ?? {}).map(([id, why]) => [
+        id,
+        `does not apply to ${SERVERS[plan.spec.serve.server].title}: ${why}`,
+      ]),
+    ),
   };
 }

@@ -14,10 +14,11 @@ export type ProbeFramework =
   | 'starlette'
   | 'wsgi'
   | 'asgi'
-  | 'cgi';
+  | 'cgi'
+  | 'php';
 
 /** How the app meets its server: the calling convention, not the transport. */
-export type ProbeInterface = 'wsgi' | 'asgi' | 'tornado' | 'cgi';
+export type ProbeInterface = 'wsgi' | 'asgi' | 'tornado' | 'cgi' | 'php';
 
 export interface ProbeApp {
   /** Directory of the app, relative to the templates root. */
@@ -29,6 +30,8 @@ export interface ProbeApp {
   websocket: boolean;
   /** Whether /__probe/cookie sets PROBE_COOKIE_NAME, Secure exactly when the framework sees https. */
   secureCookie: boolean;
+  /** Its Celery app (`module:attribute`, what tasks.app becomes); /__probe/task sends its task. Absent: no task endpoint. */
+  tasks?: string;
 }
 
 /** Shared helpers every app imports; copied next to each app at render time. */
@@ -44,6 +47,7 @@ export const PROBE_APPS: Record<ProbeFramework, ProbeApp> = {
     interface: 'wsgi',
     websocket: false,
     secureCookie: true,
+    tasks: 'probe_app:celery',
   },
   django: {
     dir: 'apps/django',
@@ -51,6 +55,7 @@ export const PROBE_APPS: Record<ProbeFramework, ProbeApp> = {
     interface: 'wsgi',
     websocket: false,
     secureCookie: true,
+    tasks: 'probe_django.celery:app',
   },
   'django-asgi': {
     dir: 'apps/django',
@@ -58,6 +63,7 @@ export const PROBE_APPS: Record<ProbeFramework, ProbeApp> = {
     interface: 'asgi',
     websocket: true,
     secureCookie: true,
+    tasks: 'probe_django.celery:app',
   },
   bottle: {
     dir: 'apps/bottle',
@@ -96,7 +102,20 @@ export const PROBE_APPS: Record<ProbeFramework, ProbeApp> = {
   },
   asgi: { dir: 'apps/asgi', entry: 'probe_app:app', interface: 'asgi', websocket: true, secureCookie: false },
   cgi: { dir: 'apps/cgi', entry: 'probe.cgi', interface: 'cgi', websocket: false, secureCookie: false },
+  // The front controller; info.php (a script reached by name) and hole.txt (PHP code in a
+  // text file that must never run) are there for the scripts probe.
+  php: { dir: 'apps/php', entry: 'index.php', interface: 'php', websocket: false, secureCookie: false },
 };
+
+/**
+ * The PHP probe app's fixtures for the scripts probe: a second script reached by name, and a
+ * text file with PHP code in it (an "upload") whose marker must never come back executed.
+ */
+export const PHP_PROBE_FIXTURES = {
+  script: '/info.php',
+  textFile: '/hole.txt',
+  marker: 'STACKGEN-PHP-EXECUTED-A-TEXT-FILE',
+} as const;
 
 /** Environment variable naming the file every request appends one byte to. */
 export const PROBE_COUNTER_ENV = 'STACKGEN_PROBE_COUNTER';
@@ -122,10 +141,28 @@ export const probePaths = {
   ws: () => `${PROBE_PREFIX}ws`,
   frame: () => `${PROBE_PREFIX}frame`,
   cookie: () => `${PROBE_PREFIX}cookie`,
+  task: (ms: number, id?: string) => `${PROBE_PREFIX}task?ms=${ms}${id ? `&id=${id}` : ''}`,
+  taskState: (id: string) => `${PROBE_PREFIX}task-state?id=${id}`,
 } as const;
 
 /** The cookie /__probe/cookie sets (templates/apps/_common/probe_contract.py COOKIE_NAME). */
 export const PROBE_COOKIE_NAME = 'stackgen_probe';
+
+/** /__probe/task-state: the task's state in the result backend (STARTED: a worker runs it). */
+export interface TaskStateResponse {
+  task_id: string;
+  state: string;
+}
+
+/** /__probe/task: the web app sent a Celery task and waited for its result (504: none came). */
+export interface TaskResponse {
+  /** The web process that sent it: a task run in a worker reports another pid. */
+  web_pid: number;
+  task_id: string;
+  waited_ms: number;
+  /** What the task returned, computed in the worker process that ran it. */
+  result: { pid: number; ms: number; start: number; end: number };
+}
 
 /**
  * What /__probe/frame sets itself (Django's clickjacking middleware sends X-Frame-Options:

@@ -14,6 +14,8 @@ import { requestTimeoutProbe } from './request-timeout.js';
 import { roundtripProbe } from './roundtrip.js';
 import { slowHeadsProbe } from './slow-heads.js';
 import { secureCookieProbe } from './secure-cookie.js';
+import { scriptsProbe } from './scripts.js';
+import { serverStatusProbe } from './server-status.js';
 import { staticProbe } from './static.js';
 import { streamingProbe } from './streaming.js';
 import type { AnyProbe } from './types.js';
@@ -21,11 +23,14 @@ import { hstsProbe, httpsRedirectProbe, tlsProbe } from './tls.js';
 import { acmeCertificateProbe, acmeRenewalProbe } from './acme.js';
 import { unknownHostProbe } from './unknown-host.js';
 import { websocketProbe } from './websocket.js';
+import { taskRoundtripProbe, taskWarmStopProbe } from './tasks.js';
 
 export const PROBES: ReadonlyArray<AnyProbe> = [
   reachProbe,
   roundtripProbe,
   mountProbe,
+  scriptsProbe,
+  serverStatusProbe,
   appEnvProbe,
   uploadProbe,
   chunkedUploadProbe,
@@ -48,4 +53,6 @@ export const PROBES: ReadonlyArray<AnyProbe> = [
   requestTimeoutProbe,
   slowHeadsProbe,
   backendDownProbe,
+  taskRoundtripProbe,
+  taskWarmStopProbe,
 ];

@@ -58,9 +58,13 @@ async function runJob(job: Job, ctx: ProbeContext, results: Map<string, ProbeRes
   let expected = '';
   try {
     expected = def.expect(ctx);
-    const skipReason = blocked
-      ? `skipped: ${blocked} ${results.get(blocked)?.status === 'skip' ? 'was skipped' : 'failed'}`
-      : (def.skip?.(ctx) ?? null);
+    // The catalog's word that a probe asks what this server's interface cannot show.
+    const notApplicable = ctx.behaviour.notApplicable[def.id];
+    const skipReason = notApplicable
+      ? notApplicable
+      : blocked
+        ? `skipped: ${blocked} ${results.get(blocked)?.status === 'skip' ? 'was skipped' : 'failed'}`
+        : (def.skip?.(ctx) ?? null);
     if (skipReason !== null) verdict = { status: 'skip', actual: skipReason };
     else if (ctx.signal.aborted) verdict = { status: 'skip', actual: 'interrupted' };
     else verdict = def.judge(await def.observe(ctx), ctx);

@@ -72,6 +72,9 @@ export function substituteProbeApp(spec: NormalizedSpec, sub: ProbeSubstitution)
   return {
     ...spec,
     app: { ...spec.app, ...probeAppChanges(spec, sub) },
+    // The workers import the probe app's Celery app. A probe app without one (bottle, FastAPI…)
+    // cannot stand in for the user's tasks: the stack runs without them (no task path to prove).
+    tasks: spec.tasks && sub.app.tasks ? { ...spec.tasks, app: sub.app.tasks } : undefined,
     // The user's checks describe the user's app; they run in the user-app pass.
     checks: [],
   };

@@ -39,6 +39,13 @@ export interface ProbeContext {
   stopBackend(): Promise<string | null>;
   /** Start it again as its manager would, ready to serve; resolves with why it did not, or null. */
   restartBackend(): Promise<string | null>;
+  /**
+   * Stop the Celery worker as its manager stops it, waiting for it to exit (its warm shutdown:
+   * no early kill); resolves with why it cannot, or null.
+   */
+  stopTaskWorker(): Promise<string | null>;
+  /** Start the worker again; resolves with why it did not, or null. */
+  startTaskWorker(): Promise<string | null>;
   /** The stack as `stackgen install` put it on a real host (the machine target); null in the sandbox. */
   host: InstalledHost | null;
 }

@@ -15,6 +15,8 @@ import { FRAMEWORKS } from '../topology/catalog/frameworks.js';
 import { appContractItems } from './app-contract.js';
 import { checkRules } from '../stack/rules.js';
 import { acmePlan } from '../tls/acme.js';
+import { BROKER_FILES } from '../topology/catalog/task-recipes.js';
+import { TASK_STOP_MARGIN_SECONDS } from '../topology/catalog/tasks.js';
 
 export interface Artifact {
   /** Path relative to the output directory. */
@@ -66,6 +68,8 @@ export function renderArtifacts(plan: Plan): Artifact[] {
       described.set(f.path, { what: f.what, install: `copied to ${f.installPath}, shared` });
     }
   }
+  if (plan.topology.components.some((c) => c.role === 'broker'))
+    addComponentFiles(BROKER_FILES, 'broker', {});
   const socket = plan.appServer?.bound[0];
   addComponentFiles(SERVER_RECIPES[plan.spec.serve.server].files, 'app', socket ? { socket } : {});
   if (plan.app.wsgiFile && !SERVER_RECIPES[plan.spec.serve.server].readsWsgiFile)
@@ -94,8 +98,26 @@ export function renderArtifacts(plan: Plan): Artifact[] {
     }
     // supervisor creates no run directory (systemd's RuntimeDirectory= does, for systemd
     // stacks), and /run is emptied at every boot: systemd-tmpfiles recreates it.
-    if (programs.some((l) => l.ownsRunDir))
-      add(rel.tmpfiles, 'tmpfiles/run-dir.conf.hbs', { runDirMode: '0750' }, 'stack');
+    if (programs.some((l) => l.ownsRunDir || l.stateDir !== null))
+      add(
+        rel.tmpfiles,
+        'tmpfiles/run-dir.conf.hbs',
+        {
+          runDirMode: '0750',
+          appRunDir: programs.some((l) => l.ownsRunDir && l.runDir === plan.site.runDir),
+          // The broker's own run directory (mode 0700: its socket is the app account's alone)
+          // and the state directories (the broker's append-only file, beat's schedule).
+          ownDirs: [
+            ...new Set(
+              programs.flatMap((l) => [
+                ...(l.ownsRunDir && l.runDir !== plan.site.runDir ? [l.runDir] : []),
+                ...(l.stateDir ? [l.stateDir] : []),
+              ]),
+            ),
+          ],
+        },
+        'stack',
+      );
   }
 
   add(
@@ -203,13 +225,17 @@ function systemdUnits(plan: Plan, base: object): Artifact[] {
         // %i is a systemd specifier: it must reach systemd unquoted and unescaped.
         // A worker count on the command line was fixed at render: say so where it is.
         workersWhy:
-          server &&
-          plan.appServer!.workers.perCore === null &&
-          server.countsCores === null &&
-          !plan.appServer!.perPort &&
-          server.processModel === 'master-workers'
-            ? `--workers ${plan.appServer!.workers.count}: ${plan.appServer!.workers.reason}`
-            : null,
+          c.role === 'task-worker' && c.workers
+            ? `--concurrency ${c.workers.count}: ${c.workers.reason}; --time-limit ${plan.spec.tasks!.time_limit} s per task (tasks.time_limit), the soft limit 10% before it`
+            : server &&
+                plan.appServer!.workers.perCore === null &&
+                server.countsCores === null &&
+                !plan.appServer!.perPort &&
+                server.processModel === 'master-workers' &&
+                // Only where the count is on this command line (php-fpm's is in its pool file, with its reason).
+                launch.argv.includes(String(plan.appServer!.workers.count))
+              ? `--workers ${plan.appServer!.workers.count}: ${plan.appServer!.workers.reason}`
+              : null,
         execStart: argv.map((a) => (templated && a === '%i' ? a : systemdQuote(a))).join(' '),
         execReload: c.reload?.masterFifo
           ? `/bin/sh -c ${systemdQuote(`echo ${c.reload.masterFifo.command} > ${masterFifoPath(plan.site.runDir)}`)}`
@@ -219,10 +245,17 @@ function systemdUnits(plan: Plan, base: object): Artifact[] {
         reloadWhy: c.reload?.masterFifo?.why ?? c.reload?.why ?? '',
         stopWhy: c.stop.why,
         after: c.role === 'proxy' && appUnit ? [appUnit] : [],
+        // The app server, the workers and beat need the stack's broker up first.
+        needsBroker:
+          c.dependsOn.includes('broker') && byComponent.has('broker')
+            ? `${unitBaseName(plan, 'broker')}.service`
+            : null,
         partOf: templated ? `${plan.name}.target` : null,
         writable: launch.runsAppCode ? plan.app.writable : [],
         sharesProxyUser: launch.user === plan.site.users.proxy,
         frontRunsApp: c.role === 'proxy' && launch.runsAppCode,
+        taskProcess:
+          c.role === 'broker' || c.role === 'task-worker' || c.role === 'task-beat' ? c.title : null,
         // The production site's stackgen is one path (INSTALLED_STACKGEN); verify's is node + entry.
         runsInstalledStackgen:
           plan.site.stackgenCommand.length === 1 && launch.argv[0] === plan.site.stackgenCommand[0]
@@ -233,8 +266,17 @@ function systemdUnits(plan: Plan, base: object): Artifact[] {
           ? { ...server.extraSystemCalls, groups: server.extraSystemCalls.groups.join(' ') }
           : null,
         runtimeDirectory:
-          plan.site.runDir.startsWith('/run/') && launch.ownsRunDir ? plan.site.runDir.slice(5) : null,
+          launch.runDir.startsWith('/run/') && launch.ownsRunDir ? launch.runDir.slice(5) : null,
         privateCopies: launch.privateCopies ? privateCopiesView(launch, launch.privateCopies) : null,
+        // The broker's socket is its account's alone (unixsocketperm 600): no group in the directory either.
+        runtimeDirectoryMode: launch.runDir === plan.site.runDir ? '0750' : '0700',
+        stateDirectory: launch.stateDir?.startsWith('/var/lib/')
+          ? launch.stateDir.slice('/var/lib/'.length)
+          : null,
+        stopGraceWhy:
+          c.role === 'task-worker'
+            ? `tasks.time_limit (${plan.spec.tasks!.time_limit} s) + ${TASK_STOP_MARGIN_SECONDS} s: a warm shutdown waits for the running tasks, which the time limit bounds`
+            : null,
         // Whatever faces clients — a front server stackgen runs, or the app server itself
         // with proxy.kind none — may listen on a production port below 1024 (often 80).
         // The TLS listeners (443) count too.
@@ -317,6 +359,9 @@ function supervisorPrograms(plan: Plan, launches: Launch[]) {
       stopSignal: launch.stopSignal.replace('SIG', ''),
       stopWhy: c.stop.why,
       stopWait: launch.stopGraceSeconds,
+      stopAsGroup: launch.stopAsGroup?.value ?? true,
+      stopAsGroupWhy:
+        launch.stopAsGroup?.why ?? 'Signal the whole process group: workers must not outlive their master.',
       logFile: `${plan.site.logDir}/${numbered ? `${name}-%(process_num)d` : name}.log`,
     });
   }

@@ -10,8 +10,14 @@ function nodeLabel(plan: Plan, id: string): string {
   if (id === 'python') return `${plan.spec.app.framework} app ${plan.spec.app.entry}`;
   if (id === 'files') return 'static files';
   if (id === ROUTER_NODE) return plan.appServer?.router?.title ?? id;
+  if (id === 'tasks') return `tasks of ${plan.spec.tasks?.app}`;
   const c = plan.topology.components.find((x) => x.id === id);
-  if (!c) return id;
+  // Someone else's broker (tasks.broker a URL or app.env_file's): it runs no process of the stack.
+  if (!c)
+    return id === 'broker'
+      ? `broker ${plan.spec.tasks?.broker === 'env' ? "(app.env_file's CELERY_BROKER_URL)" : plan.spec.tasks?.broker}`
+      : id;
+  if (c.role === 'task-worker' && c.workers) return `${c.title} [prefork, ${c.workers.count} processes]`;
   if (c.role === 'app-server') {
     const threads = c.threads ? ` × ${c.threads.count} threads` : '';
     return `${c.title} [${c.concurrency}, ${c.workers.count} ${c.instances > 1 ? 'processes' : 'workers'}${threads}]`;
@@ -47,7 +53,10 @@ function hopLabel(plan: Plan, hop: Hop): string {
 export function explainText(plan: Plan): string {
   const lines: string[] = [];
   for (const path of plan.topology.paths) {
-    lines.push(`path "${path.name}" (${path.urlPrefix}${path.directory ? ` → ${path.directory}` : ''}):`);
+    // No URL selects beat's periodic tasks: the path has no prefix to show.
+    const selects =
+      path.urlPrefix === '' ? '' : ` (${path.urlPrefix}${path.directory ? ` → ${path.directory}` : ''})`;
+    lines.push(`path "${path.name}"${selects}:`);
     for (const id of path.hops) {
       const hop = plan.topology.hops.find((h) => h.id === id)!;
       lines.push(`  ${nodeLabel(plan, hop.from)}`);

@@ -11,6 +11,7 @@ import { PROXY_RECIPES, SERVER_RECIPES } from '../topology/catalog/recipes.js';
 import type { Site } from '../topology/site.js';
 import type { AppServerComponent, Component, Endpoint, Topology } from '../topology/types.js';
 import { type BoundEndpoint, nginxAddress } from './address.js';
+import { brokerEnv, taskCommand } from '../topology/catalog/task-recipes.js';
 
 export { type BoundEndpoint, nginxAddress } from './address.js';
 
@@ -35,6 +36,15 @@ export interface Launch {
    * that directory (RuntimeDirectory=, created for User:Group at start, removed at stop).
    */
   ownsRunDir: boolean;
+  /** The directory its sockets are in (the site's run dir; the broker's own next to it). */
+  runDir: string;
+  /** Its state directory (systemd StateDirectory=), kept across restarts; null: it keeps no files. */
+  stateDir: string | null;
+  /**
+   * supervisor sends the stop signal to its whole process group (stopasgroup); false: to the
+   * main process only (Celery's worker), with why.
+   */
+  stopAsGroup: { value: boolean; why: string } | null;
   /** The app's code runs in this process (app server, fcgiwrap's CGI, the gateway's CGI): it gets app.writable. */
   runsAppCode: boolean;
   /** stackgen renders its unit/program (false: the distribution's own service runs it, as Debian's nginx). */
@@ -109,6 +119,12 @@ export function isFrontComponent(plan: Pick<Plan, 'topology'>, component: string
   return plan.topology.components.find((c) => c.id === component)?.role === 'proxy';
 }
 
+/** Is this component one of `tasks:` (the broker, a Celery worker, beat)? */
+export function isTaskComponent(plan: Pick<Plan, 'topology'>, component: string): boolean {
+  const role = plan.topology.components.find((c) => c.id === component)?.role;
+  return role === 'broker' || role === 'task-worker' || role === 'task-beat';
+}
+
 /**
  * The name of a component's unit or program: the stack's name for the app server, the
  * stack's name and the component for the others (`shop`, `shop-gateway`, `shop-fcgiwrap`).
@@ -132,7 +148,8 @@ const resolvePath = (root: string, p: string) => (isAbsolute(p) ? p : join(root,
 
 /** Where a logical endpoint lands on a site (an IPv6 address on a sandbox: its IPv6 loopback). */
 export function bindEndpoint(ep: Endpoint, site: Site): BoundEndpoint {
-  if (ep.kind === 'unix') return { kind: 'unix', path: join(site.runDir, ep.file) };
+  if (ep.kind === 'unix')
+    return { kind: 'unix', path: join(`${site.runDir}${ep.runDirSuffix ?? ''}`, ep.file) };
   const host = site.listenHost === null ? ep.host : isIpv6Host(ep.host) ? site.listenHost6 : site.listenHost;
   return { kind: 'tcp', host: host ?? site.listenHost!, port: site.ports[ep.port] ?? ep.port };
 }
@@ -244,7 +261,28 @@ function buildLaunches(plan: Plan, components: Component[]): Launch[] {
       stopGraceSeconds: c.stopGraceSeconds,
       managed: c.managed,
       privateCopies: null,
+      runDir: site.runDir,
+      stateDir: null,
+      stopAsGroup: null,
     };
+    if (c.role === 'broker' || c.role === 'task-worker' || c.role === 'task-beat') {
+      const ready = c.listen[0] ? bindEndpoint(c.listen[0], site) : null;
+      out.push({
+        ...base,
+        id: c.id,
+        argv: taskCommand(plan, c),
+        env: c.role === 'broker' ? {} : { ...env, ...brokerEnv(plan) },
+        ready,
+        instance: null,
+        ownsRunDir: ready?.kind === 'unix',
+        runDir: ready?.kind === 'unix' ? dirname(ready.path) : site.runDir,
+        stateDir: c.keepsState ? `${site.stateDir}-${c.id}` : null,
+        stopAsGroup: { value: c.stopAsGroup, why: c.stopAsGroupWhy },
+        // The worker and beat import the app's code; the broker is Redis alone.
+        runsAppCode: c.role !== 'broker',
+      });
+      continue;
+    }
     if (c.role === 'app-server') {
       const bound = plan.appServer!.bound;
       const { perPort } = c;
@@ -254,6 +292,8 @@ function buildLaunches(plan: Plan, components: Component[]): Launch[] {
           ...base,
           id: perPort ? `${c.id}@${ep.kind === 'tcp' ? ep.port : i}` : c.id,
           argv: SERVER_RECIPES[c.server].command(plan, ep),
+          // The web app sends tasks: it gets the broker's URL as the workers do.
+          env: { ...env, ...brokerEnv(plan) },
           ready: ep,
           instance: perPort && ep.kind === 'tcp' ? String(ep.port) : null,
           ownsRunDir: true,

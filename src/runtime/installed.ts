@@ -24,7 +24,8 @@ import type { ProbeSubstitution } from '../probes/substitute.js';
 import type { AnyProbe, InstalledHost, ProbeResult } from '../probes/types.js';
 import { userCheckProbes } from '../probes/user-checks.js';
 import { renderArtifacts } from '../render/artifacts.js';
-import { backendComponent, buildPlan, type Plan } from '../render/plan.js';
+import { backendComponent, buildPlan, type Plan, unitBaseName } from '../render/plan.js';
+import { TASK_WORKER } from '../topology/catalog/tasks.js';
 import type { PassReport, ProgressEvent } from '../report/types.js';
 import { readStackSpec } from '../stack/parse.js';
 import { PROXIES } from '../topology/catalog/proxies.js';
@@ -328,6 +329,32 @@ async function runPhaseWith(
         return null;
       },
       restartBackend: startBackend,
+      stopTaskWorker: async () => {
+        if (direct)
+          return (await stopComponent(direct.rt, TASK_WORKER, Number.POSITIVE_INFINITY))
+            ? null
+            : `could not stop ${TASK_WORKER}`;
+        // Blocking: systemctl stop returns once the worker exited (its warm shutdown done).
+        const argv =
+          host.manager === 'supervisor'
+            ? ['supervisorctl', 'stop', unitBaseName(plan, TASK_WORKER)]
+            : ['systemctl', 'stop', `${unitBaseName(plan, TASK_WORKER)}.service`];
+        const r = await run(argv, 300_000);
+        return r.code === 0 && !/ERROR/.test(r.output) ? null : `${argv.join(' ')}: ${r.output}`;
+      },
+      startTaskWorker: async () => {
+        if (direct)
+          return restartComponent(direct.rt, TASK_WORKER, direct.start).then(
+            () => null,
+            (err: Error) => err.message,
+          );
+        const argv =
+          host.manager === 'supervisor'
+            ? ['supervisorctl', 'start', unitBaseName(plan, TASK_WORKER)]
+            : ['systemctl', 'start', `${unitBaseName(plan, TASK_WORKER)}.service`];
+        const r = await run(argv, 60_000);
+        return r.code === 0 && !/ERROR/.test(r.output) ? null : `${argv.join(' ')}: ${r.output}`;
+      },
     },
     onStart: (key) => emit({ type: 'probe-start', key }),
     onResult: (result) => emit({ type: 'probe', result }),
@@ -460,9 +487,17 @@ async function uninstallProbes(
     t0,
   );
   t0 = performance.now();
-  const leftovers = [plan.site.configDir, plan.site.runDir, `/var/lib/stackgen/${plan.name}`].filter((p) =>
-    existsSync(p),
-  );
+  // The broker's run directory and the state directories (its append-only file, beat's schedule) too.
+  const ownDirs = plan.launches.flatMap((l) => [
+    ...(l.ownsRunDir && l.runDir !== plan.site.runDir ? [l.runDir] : []),
+    ...(l.stateDir ? [l.stateDir] : []),
+  ]);
+  const leftovers = [
+    plan.site.configDir,
+    plan.site.runDir,
+    `/var/lib/stackgen/${plan.name}`,
+    ...ownDirs,
+  ].filter((p) => existsSync(p));
   const sockets = existsSync(plan.site.runDir)
     ? readdirSync(plan.site.runDir).filter((f) => statSync(`${plan.site.runDir}/${f}`).isSocket())
     : [];
@@ -470,7 +505,7 @@ async function uninstallProbes(
     'no-socket-left',
     'no socket, run directory or installed file left behind',
     leftovers.length === 0,
-    `none of ${plan.site.configDir}, ${plan.site.runDir}`,
+    `none of ${[plan.site.configDir, plan.site.runDir, ...ownDirs].join(', ')}`,
     leftovers.length === 0
       ? 'none'
       : `left: ${leftovers.join(', ')}${sockets.length ? ` (sockets: ${sockets.join(', ')})` : ''}`,

@@ -189,7 +189,9 @@ export function planUnits(
       ready: managed.flatMap((l) => (l.ready ? [l.ready] : [])),
       httpReady: managed.some(isFront) ? front : null,
       stopSignal: 'SIGTERM',
-      graceMs: MAX_STOP_GRACE_MS + 1000,
+      // supervisord stops its programs one after another (each waits out its own stop), so
+      // its own stop takes their sum: a Celery worker's warm shutdown comes on top of the app's.
+      graceMs: managed.reduce((sum, l) => sum + graceOf(l), 0) + 1000,
       after: [],
       removedAtStop: [],
       privateCopies: null,

@@ -55,9 +55,17 @@ export interface MachinePassOptions {
 }
 
 /** A YAML text with some keys of `app` replaced and, optionally, the checks removed. Pure. */
-export function restagedYaml(text: string, app: Record<string, unknown>, dropChecks: boolean): string {
+export function restagedYaml(
+  text: string,
+  app: Record<string, unknown>,
+  dropChecks: boolean,
+  /** The probe app's Celery app for tasks.app, or `drop`: a probe app without one runs no tasks. */
+  tasks?: { app: string } | 'drop',
+): string {
   const doc = parseDocument(text);
   for (const [key, value] of Object.entries(app)) doc.setIn(['app', key], value);
+  if (tasks === 'drop') doc.deleteIn(['tasks']);
+  else if (tasks) doc.setIn(['tasks', 'app'], tasks.app);
   if (dropChecks) doc.deleteIn(['checks']);
   return doc.toString();
 }
@@ -150,7 +158,9 @@ function stage(machine: Machine, loaded: LoadedSpec, app: PassReport['app']): St
     chmodTree(inside(probe.root));
     const stackFile = `${dir}/stack.yaml`;
     const changes = { ...probeAppChanges(spec, probe), ...(envFile ? { env_file: envFile } : {}) };
-    writeFileSync(inside(stackFile), restagedYaml(text, changes, true), { mode: 0o644 });
+    // As substituteProbeApp: the workers import the probe app's Celery app.
+    const tasks = spec.tasks ? (probe.app.tasks ? { app: probe.app.tasks } : 'drop') : undefined;
+    writeFileSync(inside(stackFile), restagedYaml(text, changes, true, tasks), { mode: 0o644 });
     return { stackFile, probe, note: envNote };
   }
   // The user's own stack where it is (a checkout under /tmp is bound below HOST_VIEW); its

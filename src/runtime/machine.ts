@@ -20,6 +20,7 @@ import { execa } from 'execa';
 import { StackgenError } from '../errors.js';
 import { findProgram } from '../doctor/probe.js';
 import { sleep } from './process.js';
+import { DISTRO_REDIS_SERVICE } from '../topology/catalog/tasks.js';
 
 /** The file that marks the throwaway layer's root; the boot script refuses to start without it. */
 export const MARKER = '.machine-root';
@@ -43,8 +44,11 @@ const INSIDE_ENV = {
  * install, and either takes port 80 from nginx at boot) are not part of a stock nginx server.
  * A proxy.kind lighttpd stack runs lighttpd as a unit of its own (catalog proxies.ts), so
  * Debian's lighttpd.service stays masked for it too.
+ * Debian's redis-server.service (loopback TCP, shared by every local user) is not what a
+ * `tasks:` stack uses: it runs its own Redis on a unix socket.
  */
 export const MASKED_UNITS = [
+  DISTRO_REDIS_SERVICE,
   'apache2.service',
   'lighttpd.service',
   'php8.2-fpm.service',

@@ -223,6 +223,16 @@ export async function createSandbox(loaded: LoadedSpec, options: SandboxOptions)
     resolveIds(options.book, site.users.proxy, site.users.group);
     chownSync(site.runDir, ids.uid, ids.gid);
   }
+  // Like RuntimeDirectory=/StateDirectory= of the units that have their own (the broker's
+  // socket directory, the state directories): mode 0700, the app's account's alone.
+  for (const d of ownDirectories(plan)) {
+    mkdirSync(d, { recursive: true, mode: 0o700 });
+    chmodSync(d, 0o700);
+    if (root) {
+      const ids = resolveIds(options.book, site.users.app, site.users.group);
+      chownSync(d, ids.uid, ids.gid);
+    }
+  }
 
   return {
     dir,
@@ -233,6 +243,18 @@ export async function createSandbox(loaded: LoadedSpec, options: SandboxOptions)
     standIns: accounts?.standIns ?? [],
     staticFixtures: staticFixtures(plan, probe !== null),
   };
+}
+
+/** Directories a launch owns besides the site's run dir: another run dir, a state directory. */
+export function ownDirectories(plan: Plan): string[] {
+  return [
+    ...new Set(
+      plan.launches.flatMap((l) => [
+        ...(l.ownsRunDir && l.runDir !== plan.site.runDir ? [l.runDir] : []),
+        ...(l.stateDir ? [l.stateDir] : []),
+      ]),
+    ),
+  ];
 }
 
 /** Copy the probe app and the shared contract module next to it (the apps import it). */

@@ -33,6 +33,7 @@ import {
   SYSTEMD_NOTE,
 } from './launch.js';
 import { machinePass } from './machine-target.js';
+import { TASK_WORKER } from '../topology/catalog/tasks.js';
 import { sleep } from './process.js';
 import { createSandbox, freePortBlocks } from './sandbox.js';
 import { analyzeUnits, unitsDir } from './systemd-analyze.js';
@@ -263,6 +264,20 @@ async function verifyPass(
           // The subject is the proxy's answer, not a graceful shutdown (teardown proves that):
           // an app server that lingers on the proxy's keep-alive connections is killed after 2 s.
           return (await stopComponent(rt, backend, 2000)) ? null : `could not stop ${backend}`;
+        },
+        stopTaskWorker: async () =>
+          // The worker's own grace (tasks.time_limit + margin, at most verify's 5 s): no early kill.
+          (await stopComponent(rt, TASK_WORKER, Number.POSITIVE_INFINITY))
+            ? null
+            : `could not stop ${TASK_WORKER}`,
+        startTaskWorker: async () => {
+          try {
+            await restartComponent(rt, TASK_WORKER, startOptions);
+            lastStart = performance.now();
+            return null;
+          } catch (err) {
+            return (err as Error).message;
+          }
         },
         restartBackend: async () => {
           if (!backend) return null;

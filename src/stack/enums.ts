@@ -16,8 +16,9 @@ export const FRAMEWORKS = [
   'wsgi',
   'asgi',
   'cgi',
+  'php',
 ] as const;
-export const INTERFACES = ['wsgi', 'asgi', 'tornado', 'cgi'] as const;
+export const INTERFACES = ['wsgi', 'asgi', 'tornado', 'cgi', 'php'] as const;
 export const SERVERS = SERVER_NAMES;
 export const CONCURRENCY = ['prefork', 'threads', 'gevent', 'async', 'process-per-request'] as const;
 export const PROTOCOLS = ['http', 'uwsgi', 'fastcgi', 'scgi', 'cgi'] as const;

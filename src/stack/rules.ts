@@ -126,6 +126,30 @@ function keyReaderProblems(spec: NormalizedSpec): Diagnostic[] {
 }
 
 export const RULES: Record<string, Rule> = {
+  tasks(spec) {
+    const tasks = spec.tasks;
+    if (!tasks) return [];
+    const out: Diagnostic[] = [];
+    // Celery imports the app's modules: a CGI script is no importable app with a process of its own.
+    if (SERVERS[spec.serve.server].processModel === 'process-per-request')
+      out.push(
+        error(
+          ['tasks'],
+          `tasks: with serve.server ${spec.serve.server}: a CGI script runs once per request and sends no task from a process that lives; Celery needs a Python app it can import`,
+          'serve the app with a WSGI/ASGI server (gunicorn, uWSGI) and keep tasks:, or drop tasks:',
+        ),
+      );
+    if (tasks.broker === 'env' && spec.app.env_file === undefined)
+      out.push(
+        error(
+          ['tasks', 'broker'],
+          'tasks.broker env: the broker URL comes from app.env_file (CELERY_BROKER_URL), and there is no app.env_file',
+          'set app.env_file to a root-only file with CELERY_BROKER_URL=… (and CELERY_RESULT_BACKEND=…), or use broker: redis',
+        ),
+      );
+    return out;
+  },
+
   tls(spec) {
     const tls = spec.proxy.tls;
     if (tls === 'off') return [];
@@ -570,6 +594,58 @@ export const RULES: Record<string, Rule> = {
           ),
         );
     });
+    return out;
+  },
+
+  scripts(spec) {
+    const scripts = SERVERS[spec.serve.server].scripts;
+    if (!scripts) return [];
+    const out: Diagnostic[] = [];
+    const title = SERVERS[spec.serve.server].title;
+    if (spec.app.mount !== '/')
+      out.push(
+        error(
+          ['app', 'mount'],
+          `${title} cannot be mounted at ${spec.app.mount}: ${scripts.mountRefusal}`,
+          'leave app.mount at /',
+        ),
+      );
+    if (spec.app.env_file !== undefined)
+      out.push(
+        error(
+          ['app', 'env_file'],
+          `${title} does not take app.env_file: ${scripts.envFileRefusal}`,
+          'put non-secret settings in app.env; read secrets from a file the app opens itself',
+        ),
+      );
+    for (const [name, value] of Object.entries(spec.app.env))
+      if (value.startsWith('$') || value.includes('${'))
+        out.push(
+          error(
+            ['app', 'env', name],
+            `${title}'s pool file reads $NAME and \${NAME} as the master's own environment: ${JSON.stringify(value)} would not reach PHP as written`,
+            'write the value without $ at its start or ${',
+          ),
+        );
+    // A writable directory below the document root: an uploaded .php file there is a script the path can name.
+    spec.app.writable.forEach((dir, i) => {
+      if (dir.startsWith('/') || dir === '..' || dir.startsWith('../')) return;
+      out.push(
+        warning(
+          ['app', 'writable', i],
+          `${dir} is inside app.root, the document root: a ${scripts.extension} file written there (an upload) would run at /${dir.replace(/^\.\/|\/$/g, '')}/…${scripts.extension}`,
+          `keep writable directories outside app.root (../${dir.replace(/^\.\//, '')}) and serve uploads through app.static, which never runs scripts`,
+        ),
+      );
+    });
+    if (!spec.app.entry.endsWith(scripts.extension))
+      out.push(
+        error(
+          ['app', 'entry'],
+          `${title} runs ${scripts.extension} scripts only (security.limit_extensions): the front controller ${spec.app.entry} would be refused`,
+          `name a ${scripts.extension} file relative to app.root (index${scripts.extension})`,
+        ),
+      );
     return out;
   },
 

@@ -61,13 +61,13 @@ const appSchema = z
       .min(1)
       .optional()
       .describe(
-        'Entry point: `module:callable` (e.g. `app:app`, `mysite.wsgi:application`); a WSGI file defining `application` (`hgweb.wsgi`, as mod_wsgi takes it), relative to root; or for `cgi` a script path relative to root. Defaults per framework.',
+        'Entry point: `module:callable` (e.g. `app:app`, `mysite.wsgi:application`); a WSGI file defining `application` (`hgweb.wsgi`, as mod_wsgi takes it), relative to root; for `cgi` a script path relative to root; for `php` the front controller relative to root (`index.php`: every path that names no .php script runs it). Defaults per framework.',
       ),
     root: z
       .string()
       .default('.')
       .describe(
-        'Directory holding the app code (working directory and import path); relative to stack.yaml.',
+        "Directory holding the app code (working directory and import path; for `php` the document root, as Laravel's and Symfony's `public/`); relative to stack.yaml.",
       ),
     mount: z
       .string()
@@ -129,7 +129,7 @@ const serveSchema = z
       .enum(SERVERS)
       .optional()
       .describe(
-        'The app server. Defaults from the framework: WSGI frameworks → gunicorn, ASGI → gunicorn with uvicorn workers (gunicorn respawns a dead worker and reloads on SIGHUP); uvicorn alone runs one process per port (never its own --workers, which neither respawns nor reloads), tornado → tornado, cgi → cgi.',
+        'The app server. Defaults from the framework: WSGI frameworks → gunicorn, ASGI → gunicorn with uvicorn workers (gunicorn respawns a dead worker and reloads on SIGHUP); uvicorn alone runs one process per port (never its own --workers, which neither respawns nor reloads), tornado → tornado, cgi → cgi, php → php-fpm (a pool of its own, reached over FastCGI).',
       ),
     concurrency: z
       .enum(CONCURRENCY)
@@ -397,6 +397,55 @@ const checkSchema = z
   })
   .describe('A user-defined probe that `stackgen verify` sends through every path.');
 
+/** A broker URL stackgen may write into a unit: a scheme Celery (kombu) takes, and no password. */
+const BROKER_URL = /^(redis|rediss|redis\+socket|amqp|amqps|sqs):\/\/[^\s@]*$/;
+
+const tasksSchema = z
+  .strictObject({
+    app: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$/, 'module:attribute, e.g. tasks:celery')
+      .describe(
+        "The Celery app, `module:attribute` (`tasks:celery`, `mysite.celery:app`), imported from app.root with the app's interpreter and environment (`python -m celery -A …`). Its tasks run in the workers; the web app sends them (`.delay()`) to the broker.",
+      ),
+    broker: z
+      .union([
+        z.literal('redis'),
+        z.literal('env'),
+        z
+          .string()
+          .regex(
+            BROKER_URL,
+            'redis://, rediss://, amqp://, amqps:// or sqs:// without a password (put a URL with one in app.env_file and write `env`)',
+          ),
+      ])
+      .default('redis')
+      .describe(
+        "`redis` (default): a Redis of the stack's own (Debian's redis-server binary run as the app's account, listening on a unix socket in its own runtime directory, no TCP port), started before the app server and the workers; `env`: an existing broker whose URL is app.env_file's CELERY_BROKER_URL (and CELERY_RESULT_BACKEND), so a password stays out of every generated file; or such a URL without a password.",
+      ),
+    concurrency: workerCount
+      .default('auto')
+      .describe(
+        'Worker processes of the prefork pool (`auto`: one per core — a task is CPU or blocking I/O work taken out of the request, and Celery itself defaults to the CPU count).',
+      ),
+    time_limit: z
+      .number()
+      .int()
+      .min(1)
+      .max(86400)
+      .default(300)
+      .describe(
+        "Seconds a task may run before its pool process is killed (Celery's hard --time-limit; the soft limit, an exception the task can catch, comes 10% earlier). A stop waits this long + a margin for running tasks before SIGKILL (systemd TimeoutStopSec=, supervisor stopwaitsecs).",
+      ),
+    beat: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Run Celery beat, the scheduler of periodic tasks: exactly one instance (two would send every periodic task twice), its schedule file in its unit's state directory.",
+      ),
+  })
+  .describe('Background work: Celery workers (and beat) for the app, with their broker.');
+
 export const stackSpecSchema = z
   .strictObject({
     name: z
@@ -408,6 +457,11 @@ export const stackSpecSchema = z
     serve: serveSchema.default(serveSchema.parse({})),
     proxy: proxySchema.default(proxySchema.parse({})),
     processes: processesSchema.default(processesSchema.parse({})),
+    tasks: tasksSchema
+      .optional()
+      .describe(
+        'Background work that must not run inside a request: Celery workers (and beat) for the app, and their broker.',
+      ),
     checks: z
       .array(checkSchema)
       .default([])
@@ -418,6 +472,7 @@ export const stackSpecSchema = z
 export type StackSpecInput = z.input<typeof stackSpecSchema>;
 export type StackSpec = z.output<typeof stackSpecSchema>;
 export type UserCheck = StackSpec['checks'][number];
+export type TasksSpec = NonNullable<StackSpec['tasks']>;
 /** proxy.tls when it is on: certificate files or ACME, with the shared options. */
 export type TlsOn = Exclude<StackSpec['proxy']['tls'], 'off'>;
 

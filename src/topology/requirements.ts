@@ -9,6 +9,7 @@ import { FRAMEWORKS } from './catalog/frameworks.js';
 import { CERTBOT, FCGIWRAP, MANAGERS, needsCgiBridge, PROXIES } from './catalog/proxies.js';
 import { SERVERS } from './catalog/servers.js';
 import type { PluginRequirement, ProgramRequirement } from './catalog/types.js';
+import { TASK_PROGRAMS, TASK_PYTHON_MODULES } from './catalog/tasks.js';
 
 export type Requirement =
   | ({ kind: 'program'; neededBy: string } & ProgramRequirement)
@@ -51,6 +52,9 @@ export function stackRequirements(spec: NormalizedSpec, python: string): Require
     });
   }
 
+  // tasks: the stack's own Redis (Debian's binary, not its service).
+  if (spec.tasks?.broker === 'redis') out.push(...programs([TASK_PROGRAMS.broker], 'the Celery broker'));
+
   const plugin = (p: PluginRequirement, neededBy: string): Requirement => ({
     kind: 'uwsgi-plugin',
     ...p,
@@ -62,10 +66,11 @@ export function stackRequirements(spec: NormalizedSpec, python: string): Require
       plugin(p, `${server.title} (${spec.serve.concurrency})`),
     ),
   );
-  // A server that embeds Python (uWSGI) never runs the stack's interpreter; every other one
+  // A server with its own interpreter (uWSGI embeds Python, php-fpm runs PHP) never runs the
+  // stack's interpreter; every other one
   // (and the CGI adapter of a WSGI app) runs under it.
   if (
-    !server.embedsPython &&
+    !server.ownInterpreter &&
     (server.processModel !== 'process-per-request' || spec.app.interface === 'wsgi')
   ) {
     out.push({
@@ -86,6 +91,15 @@ export function stackRequirements(spec: NormalizedSpec, python: string): Require
       neededBy: `${server.title} (${spec.serve.concurrency})`,
     })),
     ...framework.pythonModules.map((m) => ({ ...m, neededBy: framework.title })),
+    ...(spec.tasks
+      ? [
+          { ...TASK_PYTHON_MODULES.celery, neededBy: 'the Celery workers (tasks)' },
+          // The Redis transport of kombu and of the result backend.
+          ...(spec.tasks.broker === 'redis' || spec.tasks.broker.startsWith('redis')
+            ? [{ ...TASK_PYTHON_MODULES.redis, neededBy: 'the Celery workers (tasks)' }]
+            : []),
+        ]
+      : []),
   ];
   const seen = new Set<string>();
   for (const m of modules) {

@@ -15,9 +15,18 @@ import type {
   Hop,
   ProxyComponent,
   RequestPath,
+  Sizing,
+  TaskComponent,
   Topology,
 } from './types.js';
 import { sizeWorkers } from './workers.js';
+import {
+  BROKER_SOCKET,
+  TASK_PROCESSES,
+  TASK_STOP_MARGIN_SECONDS,
+  type TaskComponentId,
+} from './catalog/tasks.js';
+import type { TasksSpec } from '../stack/schema.js';
 
 export interface ResolveOptions {
   /** CPU cores to size `auto` for (the CLI passes the machine's; tests pass a constant). */
@@ -45,6 +54,10 @@ export function resolveTopology(spec: NormalizedSpec, options: ResolveOptions): 
     front.dependsOn = [app?.id, bridge?.id].filter((x): x is string => x !== undefined);
     components.push(front);
   }
+  const tasks = resolveTasks(spec, options.cores);
+  components.push(...tasks);
+  // The web app sends tasks from its first request: the broker is up before the app server.
+  if (app && tasks.some((t) => t.role === 'broker')) app.dependsOn.push(BROKER);
 
   const clientTarget = front ?? app!;
   const router = front ? null : (app?.router ?? null);
@@ -78,7 +91,10 @@ export function resolveTopology(spec: NormalizedSpec, options: ResolveOptions): 
       to: app.id,
       protocol: spec.proxy.protocol,
       via: app.listen[0] ?? null,
-      why: PROXIES[spec.proxy.kind].upstreamWhy?.[spec.proxy.protocol] ?? PROTOCOLS[spec.proxy.protocol].why,
+      why:
+        SERVERS[spec.serve.server].scripts?.hopWhy.replace('{front}', front.title) ??
+        PROXIES[spec.proxy.kind].upstreamWhy?.[spec.proxy.protocol] ??
+        PROTOCOLS[spec.proxy.protocol].why,
     });
   }
   if (front && bridge) {
@@ -131,6 +147,69 @@ export function resolveTopology(spec: NormalizedSpec, options: ResolveOptions): 
         urlPrefix: url,
         directory: dir,
         hops: ['client', id],
+      });
+    }
+  }
+
+  if (spec.tasks && app) {
+    const broker = tasks.find((t) => t.role === 'broker') ?? null;
+    const protocol = brokerProtocol(spec.tasks.broker);
+    const where = broker
+      ? "the stack's Redis"
+      : spec.tasks.broker === 'env'
+        ? 'the broker app.env_file names'
+        : 'the broker';
+    hops.push(
+      {
+        id: 'enqueue',
+        from: app.id,
+        to: broker ? broker.id : 'broker',
+        protocol,
+        via: broker?.listen[0] ?? null,
+        why: `the web app sends the task (\`.delay()\`) to ${where} and answers without running it; with a result it waits on the result backend`,
+      },
+      {
+        id: 'consume',
+        from: broker ? broker.id : 'broker',
+        to: 'worker',
+        protocol,
+        via: broker?.listen[0] ?? null,
+        why: `a Celery worker takes the task from ${where}, runs it, and stores its result there`,
+      },
+      {
+        id: 'task',
+        from: 'worker',
+        to: 'tasks',
+        protocol: 'celery',
+        via: null,
+        why: `the worker's prefork pool calls the task function of ${spec.tasks.app}`,
+      },
+    );
+    paths.push({
+      name: 'tasks',
+      kind: 'task',
+      urlPrefix: appPrefix,
+      hops: [
+        ...hops.filter((h) => h.id === 'client' || h.id === 'upstream').map((h) => h.id),
+        'enqueue',
+        'consume',
+        'task',
+      ],
+    });
+    if (tasks.some((t) => t.role === 'task-beat')) {
+      hops.push({
+        id: 'schedule',
+        from: 'beat',
+        to: broker ? broker.id : 'broker',
+        protocol,
+        via: broker?.listen[0] ?? null,
+        why: `Celery beat sends each periodic task to ${where} when it is due; a worker runs it as any other`,
+      });
+      paths.push({
+        name: 'periodic tasks',
+        kind: 'schedule',
+        urlPrefix: '',
+        hops: ['schedule', 'consume', 'task'],
       });
     }
   }
@@ -247,6 +326,72 @@ function resolveAppServer(
   };
 }
 
+/** The broker component's id (the hops name it when the broker is someone else's). */
+const BROKER = 'broker';
+
+/** The hop's protocol: what the broker URL's scheme says (stackgen's own broker is Redis). */
+function brokerProtocol(broker: TasksSpec['broker']): 'redis' | 'amqp' | 'sqs' | 'broker' {
+  if (broker === 'redis') return 'redis';
+  if (broker === 'env') return 'broker';
+  const scheme = broker.slice(0, broker.indexOf(':'));
+  return scheme.startsWith('amqp') ? 'amqp' : scheme === 'sqs' ? 'sqs' : 'redis';
+}
+
+/** tasks: its broker (when the stack owns one), the worker, and beat when asked. */
+function resolveTasks(spec: NormalizedSpec, cores: number): TaskComponent[] {
+  const tasks = spec.tasks;
+  if (!tasks) return [];
+  const out: TaskComponent[] = [];
+  const component = (
+    id: TaskComponentId,
+    role: TaskComponent['role'],
+    program: TaskComponent['program'],
+    extra: Partial<TaskComponent> = {},
+  ): TaskComponent => {
+    const { title, stopAsGroup, stopAsGroupWhy, ...process } = TASK_PROCESSES[id];
+    return {
+      id,
+      role,
+      program,
+      title,
+      dependsOn: [],
+      listen: [],
+      workers: null,
+      stopAsGroup,
+      stopAsGroupWhy,
+      keepsState: false,
+      ...process,
+      ...extra,
+    };
+  };
+  const owned = tasks.broker === 'redis';
+  if (owned)
+    out.push(
+      component(BROKER, 'broker', 'redis-server', {
+        listen: [{ kind: 'unix', file: BROKER_SOCKET, runDirSuffix: '-broker' }],
+        keepsState: true,
+      }),
+    );
+  const dependsOn = owned ? [BROKER] : [];
+  const workers: Sizing =
+    tasks.concurrency === 'auto'
+      ? {
+          count: cores,
+          reason: `prefork: one pool process per core = ${cores} (a task is CPU or blocking work taken out of the request; Celery's own default is the CPU count)`,
+          perCore: null,
+        }
+      : { count: tasks.concurrency, reason: 'set in stack.yaml (tasks.concurrency)', perCore: null };
+  out.push(
+    component('worker', 'task-worker', 'celery', {
+      dependsOn,
+      workers,
+      stopGraceSeconds: tasks.time_limit + TASK_STOP_MARGIN_SECONDS,
+    }),
+  );
+  if (tasks.beat) out.push(component('beat', 'task-beat', 'celery', { dependsOn, keepsState: true }));
+  return out;
+}
+
 function resolveFcgiwrap(spec: NormalizedSpec): BridgeComponent {
   return {
     id: FCGIWRAP.program,
@@ -272,6 +417,8 @@ function appCallWhy(spec: NormalizedSpec): string {
       return `PEP 3333: the server calls ${spec.app.entry}(environ, start_response)${fw.startsWith('a ') ? `, ${fw}` : ` of the ${fw} app`}`;
     case 'asgi':
       return `ASGI: the server awaits ${spec.app.entry}(scope, receive, send) on its event loop`;
+    case 'php':
+      return `a PHP-FPM child runs the script ${PROXIES[spec.proxy.kind].title} names in SCRIPT_FILENAME (${spec.app.entry}, the front controller, for every path that names no script) and is free for the next request when it ends`;
     default:
       return `Tornado runs ${spec.app.entry}() on its own IOLoop`;
   }

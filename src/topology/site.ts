@@ -13,6 +13,12 @@ export interface Site {
   /** Sockets and pid files. */
   runDir: string;
   logDir: string;
+  /**
+   * Base of the state directories (systemd StateDirectory=, kept across restarts and
+   * reboots): a component that keeps files gets `<stateDir>-<component>` (the broker's
+   * append-only file, beat's schedule).
+   */
+  stateDir: string;
   /** Absolute app directory (working directory and import path). */
   appRoot: string;
   /** Interpreter for servers started through Python. */
@@ -108,6 +114,7 @@ export function productionSite(spec: NormalizedSpec, options: ProductionSiteOpti
     configDir: `/etc/stackgen/${name}`,
     runDir: `/run/${name}`,
     logDir: `/var/log/${name}`,
+    stateDir: `/var/lib/${name}`,
     appRoot: isAbsolute(spec.app.root) ? spec.app.root : resolve(options.baseDir, spec.app.root),
     // A relative venv is stack.yaml's neighbour, as app.root is: systemd refuses a relative ExecStart.
     venv: spec.app.venv === undefined ? null : resolve(options.baseDir, spec.app.venv),
@@ -158,6 +165,7 @@ export function sandboxSite(spec: NormalizedSpec, o: SandboxSiteOptions): Site {
     configDir: join(o.dir, 'deploy'),
     runDir: join(o.dir, 'run'),
     logDir: join(o.dir, 'log'),
+    stateDir: join(o.dir, 'state'),
     stackgenCommand: o.stackgenCommand,
     users,
     usersMapped: o.users === null,

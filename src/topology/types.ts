@@ -5,10 +5,16 @@
 import type { NormalizedSpec } from '../stack/normalize.js';
 import type { AppInterface, Concurrency, Protocol, ProxyKind, ServerName } from '../stack/schema.js';
 import type { Diagnostic } from '../stack/diagnostics.js';
+import type { TaskComponentId } from './catalog/tasks.js';
 import type { SignalPlan } from './catalog/types.js';
 
-/** A listening address: a socket file in the Site's run dir, or a TCP host:port. */
-export type Endpoint = { kind: 'unix'; file: string } | { kind: 'tcp'; host: string; port: number };
+/**
+ * A listening address: a socket file in the Site's run dir (or in a run dir of its own next to
+ * it, `<runDir><runDirSuffix>`: the broker's), or a TCP host:port.
+ */
+export type Endpoint =
+  | { kind: 'unix'; file: string; runDirSuffix?: string }
+  | { kind: 'tcp'; host: string; port: number };
 
 /** A number chosen for the user, with the rule that produced it (written into the files). */
 export interface Sizing {
@@ -26,7 +32,7 @@ export interface Sizing {
 /** A front server's kind (never 'none': no proxy has no component). */
 export type FrontProgram = Exclude<ProxyKind, 'none'>;
 
-export type ComponentProgram = FrontProgram | 'fcgiwrap' | ServerName;
+export type ComponentProgram = FrontProgram | 'fcgiwrap' | ServerName | 'redis-server' | 'celery';
 
 interface ComponentBase {
   /** Stable id: the proxy's kind (nginx, gateway), 'app' or 'fcgiwrap'. */
@@ -87,7 +93,21 @@ export interface AppServerComponent extends ComponentBase {
   router: { title: string; inner: Endpoint; protocol: Protocol; why: string; innerWhy: string } | null;
 }
 
-export type Component = ProxyComponent | BridgeComponent | AppServerComponent;
+/** `tasks:`: the stack's broker (Redis), the Celery worker, Celery beat. */
+export interface TaskComponent extends ComponentBase {
+  role: 'broker' | 'task-worker' | 'task-beat';
+  id: TaskComponentId;
+  program: 'redis-server' | 'celery';
+  /** Worker processes of the prefork pool, with the reason (null for broker and beat). */
+  workers: Sizing | null;
+  /** supervisor signals the process group (false: the main process only, see the catalog). */
+  stopAsGroup: boolean;
+  stopAsGroupWhy: string;
+  /** It keeps files across restarts (broker's append-only file, beat's schedule): a state directory. */
+  keepsState: boolean;
+}
+
+export type Component = ProxyComponent | BridgeComponent | AppServerComponent | TaskComponent;
 
 /** One leg of a request's journey. */
 export interface Hop {
@@ -95,7 +115,19 @@ export interface Hop {
   from: string;
   to: string;
   /** The wire (or call) between them. */
-  protocol: Protocol | 'wsgi' | 'asgi' | 'tornado' | 'file' | 'fastcgi';
+  protocol:
+    | Protocol
+    | 'wsgi'
+    | 'asgi'
+    | 'tornado'
+    | 'php'
+    | 'file'
+    | 'fastcgi'
+    | 'redis'
+    | 'amqp'
+    | 'sqs'
+    | 'broker'
+    | 'celery';
   via: Endpoint | null;
   why: string;
 }
@@ -103,7 +135,8 @@ export interface Hop {
 /** A route a request can take end to end; verify proves each one. */
 export interface RequestPath {
   name: string;
-  kind: 'app' | 'static' | 'websocket';
+  /** `schedule`: beat's periodic tasks, drawn by explain; no request selects it, no probe runs on it. */
+  kind: 'app' | 'static' | 'websocket' | 'task' | 'schedule';
   /** URL prefix that selects this path. */
   urlPrefix: string;
   /** For static paths: the directory (relative to the app root). */

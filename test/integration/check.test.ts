@@ -25,7 +25,7 @@ const EXAMPLES = readdirSync(join(ROOT, 'examples'))
 const run = promisify(execFile);
 
 const describeTools = describeWith({
-  tools: ['nginx', 'lighttpd', 'uwsgi', 'gunicorn', 'systemd-analyze', 'supervisord'],
+  tools: ['nginx', 'lighttpd', 'uwsgi', 'gunicorn', 'systemd-analyze', 'supervisord', 'php-fpm8.2', 'php8.2'],
   pythonModules: ['flask', 'django', 'bottle', 'tornado', 'fastapi', 'gevent', 'uvicorn', 'supervisor'],
 });
 

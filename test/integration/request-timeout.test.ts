@@ -1,7 +1,7 @@
 // The timeouts are in order on real servers: a request running past serve.timeout (2 s in
-// these test stacks) gets uWSGI's harakiri or gunicorn's sync-worker kill — a 502 from the
-// front, nginx or the gateway — before the front's read timeout (serve.timeout + 5 s) would
-// answer 504, and the app server serves again. With the old pairing (read = serve.timeout,
+// these test stacks) gets uWSGI's harakiri, gunicorn's sync-worker kill or php-fpm's
+// request_terminate_timeout — a 502 from the front, nginx or the gateway — before the front's
+// read timeout (serve.timeout + 5 s) would answer 504, and the app server serves again. With the old pairing (read = serve.timeout,
 // as 60 s / 60 s was) the same probe saw 504 from the front in 8 of 8 runs.
 
 import { readdirSync } from 'node:fs';
@@ -16,7 +16,7 @@ const STACKS = readdirSync(join(import.meta.dirname, '..', 'fixtures', 'timeouts
   .filter((f) => f.endsWith('.yaml'))
   .sort();
 
-describeWith({ tools: ['nginx', 'uwsgi', 'gunicorn'], pythonModules: ['flask', 'gunicorn'] })(
+describeWith({ tools: ['nginx', 'uwsgi', 'gunicorn', 'php-fpm8.2'], pythonModules: ['flask', 'gunicorn'] })(
   'request-timeout: the app server kills first',
   () => {
     let matrix: ProbeAppMatrix;

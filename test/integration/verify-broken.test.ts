@@ -295,3 +295,105 @@ processes:
     expect(dirs.filter((d) => existsSync(d))).toEqual([]);
   });
 });
+
+describeWith({ tools: ['nginx', 'php-fpm8.2'] })('verify on broken PHP stacks', () => {
+  /** A PHP app under php-fpm behind nginx, manager `none`: the probe app stands in for it. */
+  function phpStack(name: string): string {
+    return stackFile(
+      name,
+      `name: ${name}
+app:
+  framework: php
+  root: ${join(ROOT, 'examples/apps/php/public')}
+serve:
+  server: php-fpm
+  workers: 2
+proxy:
+  kind: nginx
+processes:
+  manager: none
+`,
+    );
+  }
+  const edit = (path: string, from: RegExp, to: string) =>
+    options({
+      probeApp: true,
+      mutateArtifacts: (artifacts) =>
+        artifacts.map((a) => (a.path === path ? { ...a, content: a.content.replace(from, to) } : a)),
+    });
+
+  it('the scripts probe fails when cgi.fix_pathinfo is 0: php-fpm then serves its status page to clients', async () => {
+    // php-fpm at fix_pathinfo 0 takes PATH_INFO as the request URI: the front controller's
+    // PATH_INFO /fpm-status is answered with the pool's status page.
+    const report = await verifyStack(
+      readStackSpec(phpStack('php-pathinfo0')),
+      edit('php-fpm/php-pathinfo0.conf', /cgi\.fix_pathinfo\] = 1/, 'cgi.fix_pathinfo] = 0'),
+    );
+    const probe = report.passes[0]!.probes.find((p) => p.key === 'app/scripts')!;
+    expect(probe.status).toBe('fail');
+    expect(probe.actual).toMatch(/\/fpm-status\?full answered 200 with the pool's status page/);
+    // The app-independent probe sees it too (it runs on the user's app as well).
+    const status = report.passes[0]!.probes.find((p) => p.key === 'app/server-status')!;
+    expect([status.status, status.actual]).toEqual([
+      'fail',
+      "/fpm-status through the front answered 200 with the pool's status page",
+    ]);
+    expect(processesNaming(dirsOf(report))).toEqual([]);
+  });
+
+  it('the server-status probe fails behind a gateway that names every path as a script (no ?front=)', async () => {
+    // The gateway's plain ?root= sends /fpm-status to php-fpm as the script /fpm-status: its status page.
+    const file = stackFile(
+      'php-no-front',
+      `name: php-no-front
+app:
+  framework: php
+  root: ${join(ROOT, 'examples/apps/php/public')}
+serve:
+  server: php-fpm
+  workers: 2
+proxy:
+  kind: gateway
+  listen: "127.0.0.1:8080"
+processes:
+  manager: none
+`,
+    );
+    const report = await verifyStack(
+      readStackSpec(file),
+      options({
+        // The gateway from this source tree, as the unit would run the installed one.
+        stackgenCommand: [process.execPath, '--import', 'tsx', join(ROOT, 'src/main.ts')],
+        mutateArtifacts: (artifacts) =>
+          artifacts.map((a) =>
+            a.path === 'gateway/php-no-front.yaml'
+              ? { ...a, content: a.content.replace('&front=index.php', '') }
+              : a,
+          ),
+      }),
+    );
+    const status = report.passes[0]!.probes.find((p) => p.key === 'app/server-status')!;
+    expect([status.status, status.actual]).toEqual([
+      'fail',
+      "/fpm-status through the front answered 200 with the pool's status page",
+    ]);
+    expect(processesNaming(dirsOf(report))).toEqual([]);
+  });
+
+  it('the scripts probe fails when nginx reads $fastcgi_path_info after try_files (an empty PATH_INFO)', async () => {
+    const report = await verifyStack(
+      readStackSpec(phpStack('php-pathinfo-lost')),
+      edit(
+        'nginx/php-pathinfo-lost.conf',
+        /_param PATH_INFO \$stackgen_path_info;/,
+        '_param PATH_INFO $fastcgi_path_info;',
+      ),
+    );
+    const probe = report.passes[0]!.probes.find((p) => p.key === 'app/scripts')!;
+    expect(probe.status).toBe('fail');
+    expect(probe.actual).toMatch(
+      /\/info\.php\/a\/b\?x=1 answered 200 by the app as SCRIPT_NAME "\/info\.php", PATH_INFO ""/,
+    );
+    expect(processesNaming(dirsOf(report))).toEqual([]);
+  });
+});

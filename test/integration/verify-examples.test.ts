@@ -42,6 +42,16 @@ const MUST_RUN: Record<string, string[]> = {
   // app-env: the gateway hands app.env to the CGI script it spawns (its config's env:).
   'bottle-cgi-gateway.yaml': ['app/roundtrip', 'static /static//static-file', 'app/app-env'],
   'cgi-fcgiwrap-nginx.yaml': ['app/backend-down', 'app/upload-chunked', 'app/check:GET /hello/there'],
+  // php-fpm: scripts by name (PATH_INFO split, a missing script's 404, PHP in a text file never
+  // run, the status page never through the front), its children's concurrency, a stream.
+  'php-fpm-nginx.yaml': [
+    'app/scripts',
+    'app/server-status',
+    'app/concurrency',
+    'app/streaming',
+    'app/check:GET /missing.php',
+  ],
+  'php-fpm-gateway.yaml': ['app/scripts', 'app/server-status', 'app/concurrency', 'app/upload-1mb'],
   // HTTPS: the handshake (versions, ALPN h2), the redirect, HSTS, and the app seeing https.
   'django-uwsgi-nginx-tls.yaml': [
     'app/tls',
@@ -84,6 +94,7 @@ const MUST_RUN: Record<string, string[]> = {
 };
 
 describeWith({
+  // redis-server, celery and redis: the tasks: examples (the stack's own broker, the workers).
   tools: [
     'nginx',
     'uwsgi',
@@ -92,6 +103,8 @@ describeWith({
     'systemd-analyze',
     'fcgiwrap',
     'lighttpd',
+    'php-fpm8.2',
+    'redis-server',
     'certbot',
     'pebble',
     'pebble-challtestsrv',
@@ -107,6 +120,8 @@ describeWith({
     'fastapi',
     'bottle',
     'websockets',
+    'celery',
+    'redis',
   ],
 })('stackgen verify --probe-app on the examples', () => {
   let matrix: ProbeAppMatrix;

@@ -33,6 +33,7 @@ const HOST_PROBES = [
 
 describeWith({
   machine: true,
+  // redis-server, celery and redis: the tasks: examples (the stack's own broker, the workers).
   tools: [
     'nginx',
     'uwsgi',
@@ -40,6 +41,8 @@ describeWith({
     'supervisord',
     'fcgiwrap',
     'lighttpd',
+    'php-fpm8.2',
+    'redis-server',
     'certbot',
     'pebble',
     'pebble-challtestsrv',
@@ -55,6 +58,8 @@ describeWith({
     'fastapi',
     'bottle',
     'websockets',
+    'celery',
+    'redis',
   ],
 })('stackgen verify --target machine on the examples', () => {
   const out = mkdtempSync(join(tmpdir(), 'stackgen-verify-machine-'));

@@ -173,3 +173,52 @@ export const gatewayConfig: CheckDefinition = {
     ];
   },
 };
+
+/**
+ * php-fpm8.2 -t: parse the generated file (global section and pool) as the unit's php-fpm
+ * will, resolve the pool's user and group, and exit; it binds no socket and runs no PHP.
+ */
+export const phpFpmTest: CheckDefinition = {
+  id: 'php-fpm-test',
+  steps: (ctx) => {
+    const launch = ctx.plan.launches.find((l) => l.component === 'app');
+    if (!launch) return [];
+    const fpm = SERVERS['php-fpm'].programs[0]!;
+    return [
+      {
+        check: 'php-fpm-test',
+        title: `${fpm.program} -t`,
+        subject: `php-fpm/${ctx.plan.name}.conf`,
+        need: { program: fpm.program, package: fpm.package },
+        prepare: { mkdir: [ctx.plan.site.runDir], copy: [] },
+        action: {
+          kind: 'exec',
+          argv: [launch.argv[0]!, '-t', '-y', ctx.plan.files.phpFpmConf],
+          timeoutMs: 15_000,
+          judge: judgeExitCode,
+        },
+      },
+    ];
+  },
+};
+
+/**
+ * php8.2 -l on the front controller: the PHP app's counterpart of the Python import check —
+ * the entry parses (a syntax error would be every request's 500). Runs no code.
+ */
+export const phpEntryLint: CheckDefinition = {
+  id: 'php-lint',
+  steps: (ctx) => {
+    const entry = `${ctx.plan.app.root}/${ctx.plan.spec.app.entry.replace(/^\/+/, '')}`;
+    return [
+      {
+        check: 'php-lint',
+        title: `php8.2 -l ${ctx.plan.spec.app.entry}`,
+        subject: ctx.plan.app.root,
+        need: { program: 'php8.2', package: 'php8.2-cli' },
+        prepare: NO_PREPARE,
+        action: { kind: 'exec', argv: ['php8.2', '-l', entry], timeoutMs: 15_000, judge: judgeExitCode },
+      },
+    ];
+  },
+};

@@ -11,6 +11,7 @@ export function relativeFiles(name: string) {
     nginxSite: `nginx/${name}.conf`,
     uwsgiIni: `uwsgi/${name}.ini`,
     gunicornConf: `gunicorn/${name}.conf.py`,
+    phpFpmConf: `php-fpm/${name}.conf`,
     gatewayConfig: `gateway/${name}.yaml`,
     lighttpdConf: `lighttpd/${name}.conf`,
     supervisorPrograms: `supervisor/${name}.conf`,
@@ -21,6 +22,7 @@ export function relativeFiles(name: string) {
     cgiScript: `cgi/${name}.cgi`,
     wsgiLoader: `python/${WSGI_LOADER_MODULE}.py`,
     certbotDeployHook: `certbot/${name}-deploy-hook.sh`,
+    redisConf: `redis/${name}.conf`,
   };
 }
 

@@ -86,6 +86,17 @@ export const FRAMEWORKS: Record<Framework, FrameworkEntry> = {
     defaultServer: { cgi: 'cgi' },
     pythonModules: [],
   },
+  // A PHP app with a front controller (Laravel's and Symfony's public/index.php): app.root is
+  // the document root, app.entry the controller every path that names no script runs.
+  php: {
+    name: 'php',
+    title: 'a PHP app',
+    interfaces: ['php'],
+    defaultInterface: 'php',
+    defaultEntry: { php: 'index.php' },
+    defaultServer: { php: 'php-fpm' },
+    pythonModules: [],
+  },
 };
 
 /** The server a framework without a usual one for the asked interface gets (rules then explain a mismatch). */

@@ -31,6 +31,10 @@ export const INTERFACE_BUFFERING: Record<AppInterface, InterfaceEntry> = {
     unbuffered: true,
     why: 'a tornado event loop holds a slow reader for the price of a socket',
   },
+  php: {
+    unbuffered: false,
+    why: 'a php-fpm child is busy until its last byte is written; buffering frees it when the script ends',
+  },
 };
 
 /**

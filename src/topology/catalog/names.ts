@@ -12,6 +12,7 @@ export const SERVER_NAMES = [
   'waitress',
   'wsgiref',
   'cgi',
+  'php-fpm',
 ] as const;
 export const PROXY_KINDS = ['nginx', 'gateway', 'lighttpd', 'none'] as const;
 

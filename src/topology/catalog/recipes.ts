@@ -17,7 +17,15 @@ import type { CheckDefinition } from '../../check/definitions.js';
 import type { Sizing } from '../types.js';
 import type { HttpMount } from './types.js';
 import { buffersAppResponses, INTERFACE_BUFFERING } from './interfaces.js';
-import { gatewayConfig, gunicornCheckConfig, lighttpdTest, nginxTest, uwsgiStrictOptions } from './checks.js';
+import {
+  gatewayConfig,
+  gunicornCheckConfig,
+  lighttpdTest,
+  nginxTest,
+  phpEntryLint,
+  phpFpmTest,
+  uwsgiStrictOptions,
+} from './checks.js';
 import { type FileKey, masterFifoPath } from './files.js';
 import { MANAGERS, PROTOCOLS, PROXIES } from './proxies.js';
 import { SERVERS } from './servers.js';
@@ -188,6 +196,18 @@ function proxyPeer(plan: Plan, unixPeerUnnamed = false): { behindProxy: boolean;
   // uvicorn's proxy-header middleware (also under gunicorn's uvicorn worker) and waitress
   // cannot name a unix-socket peer: '*', which the socket's mode restricts to the proxy.
   return { behindProxy: true, forwardedAllowIps: unixPeerUnnamed ? '*' : '127.0.0.1' };
+}
+
+/**
+ * The socket of a script server's own status page (php-fpm pm.status_listen), beside the
+ * pool's socket in the run directory; null for a server without one. verify reads it there.
+ */
+export function statusSocketPath(plan: Plan): string | null {
+  if (!SERVERS[plan.spec.serve.server].scripts?.statusPath || !plan.appServer) return null;
+  const socket = plan.appServer.bound[0]!;
+  return socket.kind === 'unix'
+    ? socket.path.replace(/\.sock$/, '-status.sock')
+    : `${plan.site.runDir}/${plan.name}-status.sock`;
 }
 
 /** A runner script stackgen generates for a server that has no command line of its own. */
@@ -407,6 +427,40 @@ export const SERVER_RECIPES: Record<ServerName, ServerRecipe> = {
     readsWsgiFile: false,
     checks: NO_CHECKS,
   },
+  'php-fpm': {
+    files: [
+      {
+        file: 'phpFpmConf',
+        template: 'php-fpm/pool.conf.hbs',
+        what: 'php-fpm global settings and pool',
+        view: (plan) => {
+          const app = plan.appServer!;
+          const server = SERVERS['php-fpm'];
+          return {
+            stopGraceSeconds: app.stopGraceSeconds,
+            drainSeconds: drainSeconds(plan),
+            reachedBy: reachedBy(plan),
+            workers: app.workers,
+            workersWhy: app.workers.reason,
+            minSpare: Math.max(1, Math.ceil(app.workers.count / 2)),
+            maxRequests: plan.spec.serve.max_requests,
+            statusPath: server.scripts!.statusPath,
+            statusSocket: statusSocketPath(plan),
+            extension: server.scripts!.extension,
+            timeoutComment: timeoutComment(plan),
+            // INI double quotes: unquoted, `;` starts a comment and `=` is a syntax error.
+            env: plan.app.env.map(([k, v]) => [k, `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`]),
+          };
+        },
+      },
+    ],
+    // -F: in the foreground, under its process manager; -O: every log line to stderr (the
+    // pool file says why); -y: this stack's own file, not Debian's /etc/php/8.2/fpm/php-fpm.conf.
+    command: (p) => ['/usr/sbin/php-fpm8.2', '-F', '-O', '-y', p.files.phpFpmConf],
+    readsWsgiFile: false,
+    // php -l stands in for the Python import check (app-import) the others get.
+    checks: { definitions: [phpFpmTest, phpEntryLint], importsApp: true },
+  },
   // A process per request: the proxy (or fcgiwrap) runs the script; nothing to launch.
   cgi: {
     files: [
@@ -435,6 +489,39 @@ function serverNames(plan: Plan): string[] {
   return names.some((n) => n.startsWith('~')) ? [] : names;
 }
 
+/** How a location names the script a server that runs scripts by name (php-fpm) must run. */
+type LocationScript = { split: false; filename: string; name: string } | { split: true; pattern: string };
+
+/** A regular expression matching exactly `text` (app.mount allows `.` among its characters). */
+const regexLiteral = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * The nginx locations of a server that runs scripts by name (catalog `scripts`): every
+ * prefix location runs the front controller (app.entry) with the path as PATH_INFO, and one
+ * regular-expression location runs a script the path names, split off by
+ * fastcgi_split_path_info. Without `scripts`, no script is named (the app server runs one app).
+ */
+function withScripts(
+  plan: Plan,
+  locations: Array<{ path: string; buffered: boolean; why: string }>,
+): Array<{ path: string; buffered: boolean; why: string; script: LocationScript | null }> {
+  const scripts = SERVERS[plan.spec.serve.server].scripts;
+  if (!scripts) return locations.map((l) => ({ ...l, script: null }));
+  const entry = plan.spec.app.entry.replace(/^\/+/, '');
+  const front: LocationScript = { split: false, filename: `${plan.app.root}/${entry}`, name: `/${entry}` };
+  const ext = regexLiteral(scripts.extension);
+  const root = locations[0]!;
+  return [
+    ...locations.map((l) => ({ ...l, script: front })),
+    {
+      path: `~ [^/]${ext}(/|$)`,
+      buffered: root.buffered,
+      why: root.why,
+      script: { split: true, pattern: `^(.+?${ext})(/.*)$` },
+    },
+  ];
+}
+
 /**
  * The locations that reach the app: `/`, buffered unless the interface streams or the user
  * listed it, and one unbuffered location per proxy.unbuffered prefix (longest prefix wins).
@@ -456,9 +543,6 @@ function appLocations(plan: Plan): Array<{ path: string; buffered: boolean; why:
     .map((path) => ({ path, buffered: false, why: marked }));
   return [root, ...marks];
 }
-
-/** A regular expression matching exactly `text` (app.mount allows `.` among its characters). */
-const regexLiteral = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
  * The app's mount point for the nginx site (null at /): SCRIPT_NAME, the map that cuts
@@ -488,6 +572,30 @@ function httpMountSetting(http: HttpMount | undefined): string {
     : http.kind === 'flag'
       ? http.option
       : http.setting;
+}
+
+/** A URL query value with its path separators left readable. */
+const queryValue = (v: string) => encodeURIComponent(v).replace(/%2F/g, '/');
+
+/**
+ * The gateway's `?root=…&front=…` for a server that runs scripts by name (catalog `scripts`):
+ * SCRIPT_FILENAME below app.root, and app.entry as the front controller. '' otherwise.
+ */
+function scriptQuery(plan: Plan): string {
+  if (!SERVERS[plan.spec.serve.server].scripts) return '';
+  const entry = plan.spec.app.entry.replace(/^\/+/, '');
+  return `?root=${queryValue(plan.app.root)}&front=${queryValue(entry)}`;
+}
+
+/** What the gateway config's comment says about a script root (null without one). */
+function gatewayScripts(plan: Plan) {
+  const scripts = SERVERS[plan.spec.serve.server].scripts;
+  if (!scripts) return null;
+  return {
+    extension: scripts.extension,
+    entry: plan.spec.app.entry.replace(/^\/+/, ''),
+    statusPath: scripts.statusPath,
+  };
 }
 
 /** The app's mount point for the gateway config (null at /): its location and SCRIPT_NAME. */
@@ -619,16 +727,20 @@ export const PROXY_RECIPES: Record<ProxyKind, ProxyRecipe> = {
             servers: (plan.upstream?.endpoints ?? []).map(nginxAddress),
             keepalive: protocol === 'http' ? 16 : 0,
             noKeepaliveWhy:
-              protocol === 'uwsgi' || protocol === 'scgi'
+              SERVERS[plan.spec.serve.server].frontKeepaliveRefusal ??
+              (protocol === 'uwsgi' || protocol === 'scgi'
                 ? `${PROTOCOLS[protocol].title} closes the connection after every response.`
-                : "uWSGI's fastcgi-socket and fcgiwrap close the connection after every response (no FCGI_KEEP_CONN).",
+                : "uWSGI's fastcgi-socket and fcgiwrap close the connection after every response (no FCGI_KEEP_CONN)."),
             upstreamProtocolTitle: PROTOCOLS[protocol].title,
             prefix: PROTOCOLS[protocol].nginx!.prefix,
             schemeParam: PROTOCOLS[protocol].nginx!.schemeParam,
             concurrency: plan.appServer?.concurrency ?? 'CGI',
             scriptFilename: plan.bridge ? cgiScriptPath(plan) : null,
             readTimeoutWhy: readTimeoutWhy(plan),
-            appLocations: appLocations(plan),
+            appLocations: withScripts(plan, appLocations(plan)),
+            // A server that runs scripts by name runs any script below a static prefix too:
+            // static prefixes take precedence over its regular-expression location (^~).
+            staticModifier: SERVERS[plan.spec.serve.server].scripts ? '^~ ' : '',
             mount: nginxMount(plan),
           };
         },
@@ -674,7 +786,8 @@ export const PROXY_RECIPES: Record<ProxyKind, ProxyRecipe> = {
             upstreamUrls:
               protocol === 'cgi'
                 ? [`cgi:${cgiScriptPath(plan)}`]
-                : plan.upstream!.endpoints.map((ep) => gatewayUpstreamUrl(protocol, ep)),
+                : plan.upstream!.endpoints.map((ep) => gatewayUpstreamUrl(protocol, ep) + scriptQuery(plan)),
+            scripts: gatewayScripts(plan),
             // The gateway spawns the CGI script itself: app.env reaches it only through here.
             cgiEnv: protocol === 'cgi' ? plan.app.env : [],
             readTimeoutWhy: readTimeoutWhy(plan),

@@ -99,7 +99,7 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     // uWSGI embeds Python through a plugin (`plugins = python3` in the ini); gevent is another.
     plugins: [{ plugin: 'python3', package: 'uwsgi-plugin-python3' }],
     concurrencyPlugins: { gevent: [{ plugin: 'gevent_python3', package: 'uwsgi-plugin-gevent-python3' }] },
-    embedsPython: true,
+    ownInterpreter: true,
     stop: {
       signal: 'SIGTERM',
       why: 'with die-on-term uWSGI shuts down gracefully on SIGTERM; without it SIGTERM means "brutal reload"',
@@ -187,7 +187,7 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     concurrencyModules: { gevent: [PY_GEVENT], async: [PY_UVICORN, PY_WEBSOCKETS] },
     plugins: [],
     concurrencyPlugins: {},
-    embedsPython: false,
+    ownInterpreter: false,
     stop: {
       signal: 'SIGTERM',
       why: 'gunicorn stops gracefully on SIGTERM (waits graceful_timeout for workers)',
@@ -243,7 +243,7 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     concurrencyModules: {},
     plugins: [],
     concurrencyPlugins: {},
-    embedsPython: false,
+    ownInterpreter: false,
     stop: { signal: 'SIGTERM', why: 'uvicorn finishes open requests and stops on SIGTERM' },
     reload: null,
     systemdType: 'exec',
@@ -290,7 +290,7 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     concurrencyModules: {},
     plugins: [],
     concurrencyPlugins: {},
-    embedsPython: false,
+    ownInterpreter: false,
     stop: {
       signal: 'SIGTERM',
       why: "the runner's SIGTERM trigger stops hypercorn accepting and lets requests in flight finish for up to graceful_timeout",
@@ -344,7 +344,7 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     concurrencyModules: {},
     plugins: [],
     concurrencyPlugins: {},
-    embedsPython: false,
+    ownInterpreter: false,
     stop: {
       signal: 'SIGTERM',
       why: "the runner's SIGTERM handler stops daphne listening and lets requests in flight finish (daphne alone stops its reactor at once)",
@@ -391,7 +391,7 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     concurrencyModules: {},
     plugins: [],
     concurrencyPlugins: {},
-    embedsPython: false,
+    ownInterpreter: false,
     stop: { signal: 'SIGTERM', why: 'the generated runner stops accepting, drains and exits on SIGTERM' },
     reload: null,
     systemdType: 'exec',
@@ -445,7 +445,7 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     concurrencyModules: {},
     plugins: [],
     concurrencyPlugins: {},
-    embedsPython: false,
+    ownInterpreter: false,
     stop: {
       signal: 'SIGTERM',
       why: 'waitress exits on SIGTERM at once (it has no graceful stop: requests in flight are cut)',
@@ -484,7 +484,7 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     concurrencyModules: {},
     plugins: [],
     concurrencyPlugins: {},
-    embedsPython: false,
+    ownInterpreter: false,
     stop: { signal: 'SIGTERM', why: 'the generated runner shuts the server down on SIGTERM' },
     reload: null,
     systemdType: 'exec',
@@ -520,12 +520,92 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     concurrencyModules: {},
     plugins: [],
     concurrencyPlugins: {},
-    embedsPython: false,
+    ownInterpreter: false,
     stop: { signal: 'SIGTERM', why: 'a CGI script lives for one request' },
     reload: null,
     systemdType: 'exec',
     systemdTypeWhy: 'no long-running app process',
     extraSystemCalls: null,
     stopGraceSeconds: 10,
+  },
+  // PHP's FastCGI Process Manager (Debian php8.2-fpm). Signals from its manual page
+  // (php-fpm8.2(8) "SIGNALS"): INT/TERM terminate at once, QUIT is a graceful stop, USR2
+  // reloads the configuration and replaces every child gracefully.
+  'php-fpm': {
+    name: 'php-fpm',
+    title: 'PHP-FPM',
+    interfaces: ['php'],
+    suggested: true,
+    interfaceModels: {},
+    interfaceHints: {},
+    interfaceWarnings: {},
+    protocolWarnings: {},
+    protocols: ['fastcgi'],
+    defaultProtocol: 'fastcgi',
+    // One request per child at a time: a master with a pool of children (pm dynamic).
+    concurrency: ['prefork'],
+    defaultConcurrency: 'prefork',
+    websocketConcurrency: [],
+    processModel: 'master-workers',
+    defaultSocket: 'unix',
+    // pm.max_children is a number in the pool file: php-fpm has no placeholder for the cores.
+    countsCores: null,
+    // fpm_request.c fpm_request_check_timed_out: past request_terminate_timeout the master
+    // sends the child SIGTERM (a PHP child cannot be told to abandon one request).
+    requestKill: {
+      prefork:
+        'request_terminate_timeout: the master terminates the child running it and starts another; the front sees the FastCGI connection close and answers 502',
+    },
+    noRequestKill: null,
+    workersWarning: null,
+    httpMount: {},
+    mountRefusal: 'php-fpm is reached over FastCGI, never HTTP',
+    devServer: false,
+    programs: [
+      {
+        program: 'php-fpm8.2',
+        package: 'php8.2-fpm',
+        versionArgs: ['-v'],
+        minVersion: '8.0.0',
+        why: "pm.status_listen (PHP 8.0) puts the status page on a socket of its own, out of the front's reach",
+      },
+    ],
+    pythonModules: [],
+    concurrencyModules: {},
+    plugins: [],
+    concurrencyPlugins: {},
+    ownInterpreter: true,
+    stop: {
+      signal: 'SIGQUIT',
+      why: 'php-fpm stops gracefully on SIGQUIT (children finish their request within process_control_timeout); SIGTERM ends requests in flight',
+    },
+    reload: {
+      signal: 'SIGUSR2',
+      why: 'php-fpm re-reads its configuration and replaces every child gracefully on SIGUSR2 (new code and opcache are picked up)',
+    },
+    systemdType: 'notify',
+    systemdTypeWhy:
+      "Debian's php-fpm is built with systemd support: the master sends READY=1 over sd_notify once the pool listens",
+    extraSystemCalls: null,
+    stopGraceSeconds: 30,
+    scripts: {
+      extension: '.php',
+      statusPath: '/fpm-status',
+      mountRefusal:
+        "stackgen renders a PHP app's front controller and .php location at / only (SCRIPT_NAME below a prefix is not done yet)",
+      hopWhy:
+        'PHP-FPM speaks FastCGI only: {front} sends the request as CGI variables with SCRIPT_FILENAME, the .php script the path names (its PATH_INFO split off) or the front controller, never a file it did not choose',
+      envFileRefusal:
+        "php-fpm's children start with a cleared environment (clear_env) and get only the pool's env[] lines, which stackgen writes from app.env; a secret read by systemd from app.env_file would reach the master, not PHP",
+    },
+    // What the probes ask of a PHP app that it cannot show (the report names these instead of running them).
+    notApplicable: {
+      mount: 'app.mount is refused for PHP-FPM (its locations are rendered at / only)',
+      secrets: "app.env_file is refused for PHP-FPM (the pool's cleared environment would not carry it)",
+    },
+    // fpm_children.c: a child serves one FastCGI connection until it closes; with FCGI_KEEP_CONN
+    // that is for as long as the front keeps it open.
+    frontKeepaliveRefusal:
+      "php-fpm gives a FastCGI connection its child for as long as it stays open: nginx's idle keepalive connections would each pin a child doing nothing, and with pm.max_children of them pinned php-fpm answers no one",
   },
 };

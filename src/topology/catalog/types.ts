@@ -51,7 +51,7 @@ export interface PluginRequirement {
 }
 
 export interface SignalPlan {
-  signal: 'SIGTERM' | 'SIGQUIT' | 'SIGINT' | 'SIGHUP';
+  signal: 'SIGTERM' | 'SIGQUIT' | 'SIGINT' | 'SIGHUP' | 'SIGUSR2';
   why: string;
   /**
    * The reload is a command written to the server's master FIFO (a file in the stack's run
@@ -132,8 +132,8 @@ export interface ServerEntry {
   /** Plugins the server loads (rendered into its config, checked by doctor). */
   plugins: readonly PluginRequirement[];
   concurrencyPlugins: Partial<Record<Concurrency, readonly PluginRequirement[]>>;
-  /** The server embeds Python itself (uWSGI): the stack's interpreter is not run. */
-  embedsPython: boolean;
+  /** The server never runs the stack's Python interpreter: uWSGI embeds Python, php-fpm runs PHP. */
+  ownInterpreter: boolean;
   stop: SignalPlan;
   /** null: the server has no graceful in-place reload; a reload is a restart. */
   reload: SignalPlan | null;
@@ -146,6 +146,37 @@ export interface ServerEntry {
   extraSystemCalls: { groups: string[]; why: string } | null;
   /** Seconds to wait after the stop signal before SIGKILL (systemd TimeoutStopSec, supervisor stopwaitsecs). */
   stopGraceSeconds: number;
+  /**
+   * It runs script files by name (php-fpm): the front sends a request for a script
+   * (`/x.php/rest`) as SCRIPT_FILENAME + SCRIPT_NAME `/x.php` + PATH_INFO `/rest`, refuses a
+   * script that is not on disk itself (404) and sends every other path to the front
+   * controller, app.entry, with the whole path as PATH_INFO. Absent: it runs one app.
+   */
+  scripts?: ScriptRunner;
+  /**
+   * Why the front keeps no idle connection to it although the protocol could (nginx
+   * upstream keepalive). Absent: the protocol's own rule.
+   */
+  frontKeepaliveRefusal?: string;
+  /**
+   * Probes (by id) that ask what its interface cannot show, each with why: the report names
+   * them as not applying instead of running them. Absent: every probe applies.
+   */
+  notApplicable?: Readonly<Record<string, string>>;
+}
+
+/** A server that runs script files by name (ServerEntry.scripts). */
+export interface ScriptRunner {
+  /** The only file name ending it runs (php-fpm security.limit_extensions), with its dot. */
+  extension: string;
+  /** The path of its own status page (php-fpm pm.status_path), never reachable through the front. */
+  statusPath: string | null;
+  /** Why app.mount is refused for it (its locations are rendered at / only). */
+  mountRefusal: string;
+  /** Why app.env_file is refused for it (its children do not inherit the unit's environment). */
+  envFileRefusal: string;
+  /** Why the front → server hop is what it is, for explain ({front} is the front's title). */
+  hopWhy: string;
 }
 
 /** A server's client-facing router (ServerEntry.httpRouter), and why its plain HTTP listener is not one. */

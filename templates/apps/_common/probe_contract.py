@@ -17,6 +17,10 @@ Every probe app answers the same contract (mirrored in src/probes/contract.ts):
   /__probe/cookie                sets the cookie COOKIE_NAME through the framework's own
                                  set_cookie, Secure exactly when the framework says the
                                  request is secure (Flask, Django, FastAPI apps)
+  /__probe/task?ms=N[&id=ID]     send a Celery task that sleeps N ms in a worker, wait
+                                 for its result (Flask and Django apps of a stack
+                                 with `tasks:`); ID: the task id to send it under
+  /__probe/task-state?id=ID      that task's state (PENDING, STARTED, SUCCESS…)
 
 This module holds the pure parts (payload shapes, query parsing, WSGI/ASGI environ
 views) so the JSON is byte-identical across apps. Standard library only; it must
@@ -125,6 +129,22 @@ def query_int(query, name):
     return value
 
 
+TASK_ID_CHARS = set("0123456789abcdefABCDEF-")
+
+
+def query_task_id(query):
+    """The `id` parameter (a task id: hex digits and dashes, as a UUID), or None."""
+    if isinstance(query, bytes):
+        query = query.decode("latin-1")
+    values = parse_qs(query).get("id")
+    if not values:
+        return None
+    value = values[0]
+    if not 0 < len(value) <= 64 or not set(value) <= TASK_ID_CHARS:
+        raise ProbeError("id must be a task id (hex digits and -), got %r" % value)
+    return value
+
+
 # --- the request counter ----------------------------------------------------------
 
 
@@ -212,6 +232,50 @@ def frame_payload():
 def slow_payload(ms, start, end):
     """What /__probe/slow answers after sleeping from `start` to `end` (epoch seconds)."""
     return {"pid": os.getpid(), "thread": threading.get_ident(), "ms": ms, "start": start, "end": end}
+
+
+def task_payload(ms, start, end):
+    """What the probe's Celery task returns, computed in the worker that ran it."""
+    return {"pid": os.getpid(), "ms": ms, "start": start, "end": end}
+
+
+# How long past the task's own duration the web app waits for its result: enough for a
+# worker that is still connecting to the broker, short of the proxy's read timeout.
+TASK_WAIT_SECONDS = 20
+
+
+def run_task(task, ms, task_id=None):
+    """Send `task` (a Celery task taking ms) from this web process and wait for its result.
+
+    Returns (payload, status): 200 with the worker's answer and this process's pid (a task
+    that ran in the web process itself would carry the same pid); 504 when no result came
+    (the task was lost, e.g. a worker killed mid-task); 502 when sending or running failed.
+    """
+    sent = time.time()
+    try:
+        result = task.apply_async((ms,), task_id=task_id)
+    except Exception as error:  # the broker refused or is unreachable
+        return {"error": "sending the task failed: %s: %s" % (type(error).__name__, error)}, 502
+    try:
+        value = result.get(timeout=ms / 1000 + TASK_WAIT_SECONDS)
+    except Exception as error:
+        timed_out = type(error).__name__ == "TimeoutError"
+        return {
+            "error": "%s: %s" % (type(error).__name__, error),
+            "task_id": result.id,
+            "waited_ms": round((time.time() - sent) * 1000),
+        }, (504 if timed_out else 502)
+    return {
+        "web_pid": os.getpid(),
+        "task_id": result.id,
+        "waited_ms": round((time.time() - sent) * 1000),
+        "result": value,
+    }, 200
+
+
+def task_state_payload(task, task_id):
+    """A task's state in the result backend: STARTED once a worker runs it (task_track_started)."""
+    return {"task_id": task_id, "state": task.AsyncResult(task_id).state}
 
 
 def stream_line(index):

@@ -7,6 +7,11 @@ import time
 import probe_contract as pc
 from flask import Flask, Response, request, url_for
 
+try:
+    from celery import Celery, Task
+except ImportError:  # a stack without `tasks:` needs no Celery
+    Celery = None
+
 APP = "flask"
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
@@ -16,6 +21,37 @@ app = Flask(__name__, static_folder=None)
 # Werkzeug would redirect /a//b to /a/b; the echo must show the path it was given.
 app.url_map.merge_slashes = False
 app.url_map.strict_slashes = False
+
+
+
+def celery_init_app(flask_app):
+    """Flask's "Background Tasks with Celery" pattern: a Celery app whose tasks run inside the
+    Flask app's context. Broker and result backend come from CELERY_BROKER_URL and
+    CELERY_RESULT_BACKEND, which stackgen writes into the web app's and the workers' units."""
+
+    class FlaskTask(Task):
+        def __call__(self, *args, **kwargs):
+            with flask_app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery_app = Celery(flask_app.name, task_cls=FlaskTask)
+    # STARTED in the result backend once a worker runs a task: /__probe/task-state shows it.
+    celery_app.conf.task_track_started = True
+    celery_app.set_default()
+    flask_app.extensions["celery"] = celery_app
+    return celery_app
+
+
+# tasks.app of a probe stack: probe_app:celery.
+celery = celery_init_app(app) if Celery is not None else None
+
+if celery is not None:
+
+    @celery.task(name="stackgen_probe.slow")
+    def slow_task(ms):
+        start = time.time()
+        time.sleep(ms / 1000)
+        return pc.task_payload(ms, start, time.time())
 
 
 @app.before_request
@@ -34,6 +70,22 @@ def slow():
     start = time.time()
     time.sleep(ms / 1000)  # the sync model's sleep; gevent's when monkey-patched
     return _json(pc.slow_payload(ms, start, time.time()))
+
+
+@app.route("/__probe/task")
+def task():
+    if celery is None:
+        return _json(pc.error_payload("celery is not installed"), 501)
+    query = request.query_string
+    payload, code = pc.run_task(slow_task, pc.query_int(query, "ms"), pc.query_task_id(query))
+    return _json(payload, code)
+
+
+@app.route("/__probe/task-state")
+def task_state():
+    if celery is None:
+        return _json(pc.error_payload("celery is not installed"), 501)
+    return _json(pc.task_state_payload(slow_task, pc.query_task_id(request.query_string)))
 
 
 @app.route("/__probe/stream")

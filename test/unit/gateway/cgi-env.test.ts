@@ -3,6 +3,7 @@ import { StackgenError } from '../../../src/errors.js';
 import {
   buildCgiEnv,
   decodeByteString,
+  scriptOf,
   splitScriptPath,
   utf8ByteString,
 } from '../../../src/gateway/cgi-env.js';
@@ -309,5 +310,32 @@ describe('buildCgiEnv — a script root (php-fpm, fcgiwrap)', () => {
       '/index.php/x',
       false,
     ]);
+  });
+});
+
+describe('scriptOf — a front controller (?front=index.php), as nginx renders a PHP app', () => {
+  const scripts = { dir: '/srv/app/public', index: 'index.php', front: 'index.php' };
+  it.each([
+    // A .php script the path names runs, its PATH_INFO split off.
+    ['/info.php/a/b', '/info.php', '/a/b'],
+    ['/admin/users.php', '/admin/users.php', ''],
+    // Everything else runs the front controller with the whole path as PATH_INFO: never
+    // php-fpm's status page, never a text file with PHP in it.
+    ['/fpm-status', '/index.php', '/fpm-status'],
+    ['/hole.txt/x.php', '/index.php', '/hole.txt/x.php'],
+    ['/uploads/a.jpg/b.php', '/index.php', '/uploads/a.jpg/b.php'],
+    ['/users/7', '/index.php', '/users/7'],
+    ['/', '/index.php', '/'],
+    ['/admin/', '/index.php', '/admin/'],
+    ['/info.php/a/', '/info.php', '/a/'],
+  ])('%s → %s + %s', (path, script, pathInfo) => {
+    expect(scriptOf(path, scripts)).toEqual({ script, pathInfo });
+  });
+
+  it('without a front, every path names its script (the status page included)', () => {
+    expect(scriptOf('/fpm-status', { dir: '/srv', index: 'index.php' })).toEqual({
+      script: '/fpm-status',
+      pathInfo: '',
+    });
   });
 });

@@ -112,6 +112,14 @@ describe('scalar syntaxes', () => {
         scriptRoot: { dir: '/usr/lib/cgit', index: 'cgit.cgi' },
       },
     ],
+    [
+      'fastcgi://unix:/run/app/app.sock?root=/srv/app/public&front=index.php',
+      {
+        scheme: 'fastcgi',
+        address: { kind: 'unix', path: '/run/app/app.sock' },
+        scriptRoot: { dir: '/srv/app/public', index: 'index.php', front: 'index.php' },
+      },
+    ],
   ])('upstream %s', (input, expected) => expect(parseUpstreamUrl(input)).toEqual(expected));
 
   it.each([
@@ -125,6 +133,9 @@ describe('scalar syntaxes', () => {
     'fastcgi://unix:/run/php.sock?index=index.php',
     'fastcgi://unix:/run/php.sock?root=/www&index=a/b.php',
     'fastcgi://unix:/run/php.sock?root=/www&split=1',
+    'fastcgi://unix:/run/php.sock?root=/www&front=',
+    'fastcgi://unix:/run/php.sock?root=/www&front=/etc/x.php',
+    'fastcgi://unix:/run/php.sock?root=/www&front=../x.php',
     'uwsgi://unix:/run/app.sock?root=/www',
   ])('upstream %s is refused', (input) => {
     expect(typeof parseUpstreamUrl(input)).toBe('string');

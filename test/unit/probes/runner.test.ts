@@ -32,10 +32,11 @@ function probe(
   };
 }
 
-const context = { probe: null, signal: new AbortController().signal } as unknown as Omit<
-  ProbeContext,
-  'path'
->;
+const context = {
+  probe: null,
+  signal: new AbortController().signal,
+  behaviour: { notApplicable: {} },
+} as unknown as Omit<ProbeContext, 'path'>;
 
 describe('runProbes', () => {
   it('runs phases in order and skips probes whose prerequisite failed', async () => {

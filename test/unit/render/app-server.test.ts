@@ -53,7 +53,7 @@ function renderedReadMs(artifacts: Artifact[]): number | null {
 /** The app server's per-request timeout in s, from its rendered config. */
 function renderedKillSeconds(artifacts: Artifact[]): number | null {
   for (const a of artifacts) {
-    const m = /^(?:harakiri|timeout|HTTP_TIMEOUT) = (\d+)$/m.exec(a.content);
+    const m = /^(?:harakiri|timeout|HTTP_TIMEOUT|request_terminate_timeout) = (\d+)s?$/m.exec(a.content);
     if (m) return Number(m[1]);
   }
   return null;
@@ -258,5 +258,21 @@ describe('uWSGI over FastCGI', () => {
     );
     expect(warnings('uwsgi')).toEqual([]);
     expect(warnings('scgi')).toEqual([]);
+  });
+});
+
+describe('the php-fpm pool', () => {
+  it('quotes app.env for php-fpm\'s INI (unquoted, ";" starts a comment and "=" is an error)', () => {
+    const pool = file(
+      fromText(
+        'name: p\napp: {framework: php, env: {DSN: "mysql:host=db;dbname=a", NOTE: \'say "hi" \\ bye\'}}\n',
+      ),
+      'php-fpm/p.conf',
+    );
+    expect(pool).toContain('env[DSN] = "mysql:host=db;dbname=a"');
+    expect(pool).toContain('env[NOTE] = "say \\"hi\\" \\\\ bye"');
+    // Only what the app needs: a cleared environment, and PATH for what PHP runs.
+    expect(pool).toMatch(/^clear_env = yes$/m);
+    expect(pool).toMatch(/^env\[PATH\] = \/usr\/local\/bin:\/usr\/bin:\/bin$/m);
   });
 });

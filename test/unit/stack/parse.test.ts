@@ -347,3 +347,34 @@ describe('the app account', () => {
     ).toMatch(/the app runs as www-data, the proxy's user/);
   });
 });
+
+describe('a PHP app under php-fpm', () => {
+  it('defaults to php-fpm over FastCGI and needs nothing else', () => {
+    const { spec, errors } = parseStackSpec('app: {framework: php}\n');
+    expect(errors).toEqual([]);
+    expect([spec?.serve.server, spec?.proxy.protocol, spec?.app.entry]).toEqual([
+      'php-fpm',
+      'fastcgi',
+      'index.php',
+    ]);
+  });
+
+  it('refuses a mount, an env_file, a non-.php front controller, and no proxy — each with the reason', () => {
+    const errors = errorsOf(
+      'app: {framework: php, mount: /shop, env_file: secrets.env, entry: app.py}\nproxy: {kind: none}\n',
+    ).join('\n');
+    expect(errors).toMatch(/PHP-FPM cannot be mounted at \/shop: .* at \/ only/);
+    expect(errors).toMatch(/PHP-FPM does not take app.env_file: .*clear_env/);
+    expect(errors).toMatch(/PHP-FPM runs \.php scripts only \(security\.limit_extensions\)/);
+    expect(errors).toMatch(/PHP-FPM does not speak http/);
+  });
+
+  it('warns of a writable directory inside the document root, and quotes env values for the pool', () => {
+    expect(warningsOf('app: {framework: php, writable: [uploads]}\n').join('\n')).toMatch(
+      /uploads is inside app.root, the document root: a \.php file written there \(an upload\) would run at \/uploads\/…\.php/,
+    );
+    expect(errorsOf('app: {framework: php, env: {HOME_DIR: $HOME}}\n').join('\n')).toMatch(
+      /would not reach PHP as written/,
+    );
+  });
+});

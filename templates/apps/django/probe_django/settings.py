@@ -17,3 +17,6 @@ ASGI_APPLICATION = "probe_django.asgi.application"
 # Body and field limits belong to the proxy under test, not to the probe app.
 DATA_UPLOAD_MAX_MEMORY_SIZE = None
 DATA_UPLOAD_MAX_NUMBER_FIELDS = None
+# Celery (probe_django.celery reads CELERY_* settings): a task is STARTED in the result
+# backend once a worker runs it, which /__probe/task-state shows.
+CELERY_TASK_TRACK_STARTED = True

@@ -13,6 +13,8 @@ def probe_urls(slow_view):
         # Below any prefix too (/events/__probe/stream): the proxy.unbuffered locations.
         re_path(r"^.*/__probe/stream$", views.stream),
         path("__probe/count", views.count),
+        path("__probe/task", views.task),
+        path("__probe/task-state", views.task_state),
         path("__probe/pid", views.pid),
         path("__probe/frame", views.frame),
         path("__probe/cookie", views.cookie),

@@ -123,6 +123,26 @@ def stream(request):
 
 
 @_probe_view
+def task(request):
+    try:
+        from probe_django.celery import slow_task
+    except ImportError:  # a stack without `tasks:` needs no Celery
+        return _json(pc.error_payload("celery is not installed"), 501)
+    query = _query(request)
+    payload, code = pc.run_task(slow_task, pc.query_int(query, "ms"), pc.query_task_id(query))
+    return _json(payload, code)
+
+
+@_probe_view
+def task_state(request):
+    try:
+        from probe_django.celery import slow_task
+    except ImportError:
+        return _json(pc.error_payload("celery is not installed"), 501)
+    return _json(pc.task_state_payload(slow_task, pc.query_task_id(_query(request))))
+
+
+@_probe_view
 def count(request):
     return _json(pc.count_payload())
 
