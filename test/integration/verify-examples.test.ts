@@ -134,7 +134,7 @@ describeWith({
       { junit: true },
     );
     ({ run, report } = matrix);
-  }, 300_000);
+  }, 420_000);
 
   afterAll(() => matrix?.dispose());
 
