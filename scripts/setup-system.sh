@@ -9,7 +9,9 @@
 # CGI/FastCGI programs the gateway is tested against: cgit (a C CGI program; git builds its
 # test repository) and php-fpm — also the app server of the php examples, whose entry
 # `stackgen check` lints with php8.2 (php8.2-cli); lighttpd (proxy.kind lighttpd); Celery with Redis for `tasks:`
-# (python3-celery, python3-redis; redis-server's binary runs as the stack's own broker). Needs root.
+# (python3-celery, python3-redis; redis-server's binary runs as the stack's own broker);
+# certbot (proxy.tls.acme's client) and pebble (the local ACME test server, with
+# pebble-challtestsrv, that verify issues from on both targets). Needs root.
 set -euo pipefail
 packages=(
   nginx-light
@@ -24,12 +26,15 @@ packages=(
   cgit git php8.2-fpm php8.2-cli
   lighttpd
   python3-celery python3-redis redis-server
+  certbot pebble
 )
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 # Debian starts nginx, supervisor, php-fpm and redis-server as services on install; the tests
 # run their own (a `tasks:` stack runs its own Redis on a unix socket, never Debian's service).
+# certbot only enables certbot.timer (no certificate: its `certbot renew` does nothing); the
+# throwaway machines inherit it enabled, as a server with Debian's certbot has it.
 (service nginx stop || true) >/dev/null 2>&1
 (service supervisor stop || true) >/dev/null 2>&1
 (service php8.2-fpm stop || true) >/dev/null 2>&1

@@ -16,6 +16,7 @@ import {
 } from '../render/plan.js';
 import { MANAGERS, PROXIES } from '../topology/catalog/proxies.js';
 import { PROXY_RECIPES } from '../topology/catalog/recipes.js';
+import { type AcmePlan, acmePlan, certonlyArgv, placeholderArgv } from '../tls/acme.js';
 
 /** One thing done to the host. */
 export type Command =
@@ -526,8 +527,13 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
       commands: [{ kind: 'symlink', link, target: site }],
       undo: [{ kind: 'remove', path: link }],
     });
+    const acme = acmePlan(plan);
+    // The webroot first: its parent is made 0755 (nginx's workers read the tokens below it),
+    // then the placeholder's directory, root's alone, inside it.
+    if (acme) for (const step of acmePlaceholderSteps(acme, facts)) add(step);
     const frontChanged =
       !siteDone ||
+      steps.some((s) => s.id === 'acme-placeholder' && !s.done) ||
       changed.some((a) => a.component === kind) ||
       // New group membership reaches nginx's workers only through a reload (initgroups at start).
       steps.some((s) => s.id.startsWith(`member:${proxyUser}:`) && !s.done) ||
@@ -552,6 +558,8 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
       ],
       undo: [],
     });
+    // nginx now answers the challenge on port 80: the CA can validate, certbot can issue.
+    if (acme) for (const step of acmeIssueSteps(acme, facts, distro)) add(step);
   }
   // Last: a request through the front, as a client would send it.
   if (plan.launches.length > 0 && (manager !== 'none' || distro !== null)) {
@@ -575,6 +583,65 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
     });
   }
   return steps;
+}
+
+/** The webroot and the self-signed pair nginx starts with before the first issuance. */
+function acmePlaceholderSteps(a: AcmePlan, facts: HostFacts): InstallStep[] {
+  return [
+    {
+      id: `acme-webroot:${a.webroot}`,
+      title: `install -d -m 0755 ${a.webroot}`,
+      why: 'certbot --webroot writes the challenge tokens here; nginx serves /.well-known/acme-challenge/ from it',
+      done: facts.exists.includes(a.webroot),
+      commands: [{ kind: 'mkdir', path: a.webroot, mode: 0o755, owner: 'root', group: 'root' }],
+      undo: [{ kind: 'remove', path: a.webroot, recursive: true }],
+    },
+    {
+      id: 'acme-placeholder',
+      title: `install -d -m 0700 ${a.certDir} && ${placeholderArgv(a).join(' ')}`,
+      why: 'proxy.tls.acme: nginx must start and serve the ACME challenge on port 80 before any certificate exists — a self-signed placeholder until certbot has one',
+      done: facts.exists.includes(a.cert) && facts.exists.includes(a.key),
+      commands: [
+        { kind: 'mkdir', path: a.certDir, mode: 0o700, owner: 'root', group: 'root' },
+        { kind: 'exec', argv: placeholderArgv(a) },
+      ],
+      undo: [{ kind: 'remove', path: a.certDir, recursive: true }],
+    },
+  ];
+}
+
+/** The first `certbot certonly`, and Debian's renewal timer. */
+function acmeIssueSteps(
+  a: AcmePlan,
+  facts: HostFacts,
+  distro: { service: string; pidFile: string },
+): InstallStep[] {
+  const live = `${a.liveDir}/fullchain.pem`;
+  const timer = facts.units['certbot.timer'] ?? { enabled: false, active: false };
+  return [
+    {
+      id: `acme-certificate:${a.certName}`,
+      title: certonlyArgv(a).join(' '),
+      why: `the first issuance from ${a.directory}; its deploy hook links ${a.certDir} into ${a.liveDir} and reloads nginx, and certbot keeps the webroot, the directory and the hook in ${a.renewalConf} for every renewal`,
+      done: facts.links[a.cert] === live && facts.exists.includes(a.renewalConf),
+      commands: [
+        { kind: 'exec', argv: certonlyArgv(a) },
+        // The hook's `systemctl reload` returns at once: wait until the new workers serve.
+        { kind: 'reload', service: distro.service, pidFile: distro.pidFile },
+      ],
+      undo: [{ kind: 'exec', argv: ['certbot', 'delete', '--non-interactive', '--cert-name', a.certName] }],
+    },
+    {
+      id: 'certbot-timer',
+      title: 'systemctl enable --now certbot.timer',
+      why: "Debian's timer runs `certbot renew` twice a day: each certificate within 30 days of expiry is renewed, with its deploy hook",
+      done: timer.enabled && timer.active,
+      commands: [{ kind: 'exec', argv: ['systemctl', 'enable', '--now', 'certbot.timer'] }],
+      // Left enabled by uninstall: Debian's package enables it itself, other certificates
+      // on the host may need it, and with none it renews nothing.
+      undo: [],
+    },
+  ];
 }
 
 /**
@@ -635,8 +702,15 @@ export function factQueries(
     join(MANAGERS.supervisor.distro!.includeDir, `${plan.name}.conf`),
     ...(distro ? [join(distro.sitesEnabled, `${plan.name}.conf`), distro.defaultSite] : []),
   ];
-  const units = [...startUnits(artifacts), ...(distro ? [`${distro.service}.service`] : [])];
+  const acme = acmePlan(plan);
+  if (acme) links.push(acme.cert);
+  const units = [
+    ...startUnits(artifacts),
+    ...(distro ? [`${distro.service}.service`] : []),
+    ...(acme ? ['certbot.timer'] : []),
+  ];
   const paths = [
+    ...(acme ? [acme.cert, acme.key, acme.renewalConf, acme.webroot] : []),
     dir,
     plan.site.runDir,
     ...(distro ? [distro.sitesEnabled] : []),

@@ -20,6 +20,7 @@ import { staticProbe } from './static.js';
 import { streamingProbe } from './streaming.js';
 import type { AnyProbe } from './types.js';
 import { hstsProbe, httpsRedirectProbe, tlsProbe } from './tls.js';
+import { acmeCertificateProbe, acmeRenewalProbe } from './acme.js';
 import { unknownHostProbe } from './unknown-host.js';
 import { websocketProbe } from './websocket.js';
 import { taskRoundtripProbe, taskWarmStopProbe } from './tasks.js';
@@ -41,6 +42,8 @@ export const PROBES: ReadonlyArray<AnyProbe> = [
   tlsProbe,
   httpsRedirectProbe,
   hstsProbe,
+  acmeCertificateProbe,
+  acmeRenewalProbe,
   secureCookieProbe,
   streamingProbe,
   compressionProbe,

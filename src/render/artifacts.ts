@@ -14,6 +14,7 @@ import { APP_CONTRACTS } from '../topology/catalog/app-contracts.js';
 import { FRAMEWORKS } from '../topology/catalog/frameworks.js';
 import { appContractItems } from './app-contract.js';
 import { checkRules } from '../stack/rules.js';
+import { acmePlan } from '../tls/acme.js';
 import { BROKER_FILES } from '../topology/catalog/task-recipes.js';
 import { TASK_STOP_MARGIN_SECONDS } from '../topology/catalog/tasks.js';
 
@@ -143,6 +144,7 @@ export function renderArtifacts(plan: Plan): Artifact[] {
               ...frontCopies(plan),
             }
           : null,
+      acme: readmeAcmeView(plan),
       // The render's warnings stay with the files: whoever deploys them reads the README, not the render's output.
       caveats: checkRules(plan.spec)
         .filter((d) => d.severity === 'warning')
@@ -151,6 +153,12 @@ export function renderArtifacts(plan: Plan): Artifact[] {
     'stack',
   );
   return out;
+}
+
+/** proxy.tls.acme for the deploy README: names joined; null without ACME. */
+function readmeAcmeView(plan: Plan) {
+  const a = acmePlan(plan);
+  return a ? { ...a, names: a.names.join(' ') } : null;
 }
 
 /** The front's private copies of proxy.tls's files, for the README (none: it reads them as root). */

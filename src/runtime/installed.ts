@@ -44,6 +44,8 @@ import {
 import { isConnectable } from './readiness.js';
 import { readAccountBook, resolveIds } from './users.js';
 import { sleep } from './process.js';
+import { type Pebble, PEBBLE_DIRECTORY, pebbleRootFile, startPebble } from './pebble.js';
+import { acmePlan, withAcmeDirectory } from '../tls/acme.js';
 import { staticFixtures } from './sandbox.js';
 
 /** After a restart, time for workers to finish loading before the next step. */
@@ -74,6 +76,11 @@ export interface InstalledJob {
   selfCommand: string[];
   /** The CA that signed the certificate staged for proxy.tls (a path in the machine): the only one probes trust. */
   trustedCa?: string | null | undefined;
+  /**
+   * proxy.tls.acme: pebble runs in the machine (files under `dir`) and the plan is rendered
+   * with proxy.tls.acme.directory replaced by pebble's — the one value of stack.yaml changed.
+   */
+  acme?: { dir: string } | null | undefined;
 }
 
 export interface PhaseOutcome {
@@ -84,7 +91,8 @@ export interface PhaseOutcome {
 /** The production plan of the staged stack, as install renders it. */
 function planOf(job: InstalledJob): Plan {
   const loaded = readStackSpec(job.stackFile);
-  const topology = resolveTopology(loaded.spec, { cores: job.cores, coresPinned: job.coresPinned ?? false });
+  const spec = job.acme ? withAcmeDirectory(loaded.spec, PEBBLE_DIRECTORY) : loaded.spec;
+  const topology = resolveTopology(spec, { cores: job.cores, coresPinned: job.coresPinned ?? false });
   return buildPlan(
     topology,
     productionSite(loaded.spec, { baseDir: loaded.baseDir }),
@@ -176,6 +184,51 @@ export async function runInstalledPhase(
   const plan = planOf(job);
   const host = installedHost(plan);
   const outcome: PhaseOutcome = { probes: [], notReady: null };
+  // proxy.tls.acme: the CA is pebble, on this machine's loopback, validating on the stack's
+  // port 80; certbot (install's, the renewal probe's) trusts pebble's listener through
+  // REQUESTS_CA_BUNDLE, and the probes trust pebble's root alone.
+  let pebble: Pebble | null = null;
+  let trustedCa = job.trustedCa ?? null;
+  if (job.acme && acmePlan(plan)) {
+    if (job.phase === 'up') {
+      emit({ type: 'unit', event: { unit: 'pebble', phase: 'starting' } });
+      const t0 = Date.now();
+      try {
+        mkdirSync(job.acme.dir, { recursive: true, mode: 0o755 });
+        pebble = await startPebble(job.acme.dir, plan.front.listen.port);
+      } catch (err) {
+        const d = isStackgenError(err) ? (err.details ?? {}) : {};
+        outcome.notReady = {
+          component: 'pebble',
+          cause: (err as Error).message,
+          logTail: (d['logTail'] as string[] | undefined) ?? [],
+        };
+        emit({ type: 'not-ready', ...outcome.notReady });
+        return outcome;
+      }
+      process.env['REQUESTS_CA_BUNDLE'] = pebble.listenerCa;
+      emit({ type: 'unit', event: { unit: 'pebble', phase: 'ready', ms: Date.now() - t0 } });
+    }
+    trustedCa = pebbleRootFile(job.acme.dir);
+  }
+  try {
+    return await runPhaseWith(job, plan, host, outcome, trustedCa, emit, signal, phaseStart);
+  } finally {
+    await pebble?.stop();
+  }
+}
+
+/** The install (phase up), the probes and (after the reboot) the uninstall of one phase. */
+async function runPhaseWith(
+  job: InstalledJob,
+  plan: Plan,
+  host: InstalledHost,
+  outcome: PhaseOutcome,
+  trustedCa: string | null,
+  emit: (e: ProgressEvent) => void,
+  signal: AbortSignal,
+  phaseStart: number,
+): Promise<PhaseOutcome> {
   if (job.phase === 'up') {
     emit({ type: 'unit', event: { unit: 'stackgen install', phase: 'starting' } });
     const t0 = Date.now();
@@ -247,7 +300,7 @@ export async function runInstalledPhase(
     only: job.only,
     context: {
       plan,
-      front: trustingOnly(frontTarget(plan), job.trustedCa ?? null),
+      front: trustingOnly(frontTarget(plan), trustedCa),
       probe: job.probe,
       behaviour: stackBehaviour(plan, job.probe?.key ?? null),
       staticFixtures:

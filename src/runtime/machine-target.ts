@@ -34,6 +34,7 @@ import { resolveTopology } from '../topology/resolve.js';
 import { productionSite } from '../topology/site.js';
 import type { InstalledJob, PhaseOutcome } from './installed.js';
 import { bootMachine, HIDDEN_IN_MACHINE, type Machine } from './machine.js';
+import { PEBBLE_DIRECTORY } from './pebble.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const TEMPLATES = join(ROOT, 'templates');
@@ -262,7 +263,14 @@ export async function machinePass(loaded: LoadedSpec, o: MachinePassOptions): Pr
     if (staged.note) o.notes.add(staged.note);
     const certificate = stageCertificate(machine, staged.stackFile);
     if (certificate) o.notes.add(certificate.note);
+    const tls = loaded.spec.proxy.tls;
+    const acme = tls !== 'off' && 'acme' in tls ? { dir: `${STAGE_DIR}/${loaded.spec.name}/pebble` } : null;
+    if (acme && tls !== 'off' && 'acme' in tls)
+      o.notes.add(
+        `proxy.tls.acme: pebble (Debian's ACME test server) and pebble-challtestsrv (its DNS: every name is 127.0.0.1) ran on the machine's loopback; install's plan was rendered with proxy.tls.acme.directory ${PEBBLE_DIRECTORY} in place of ${tls.acme.directory} (the only value changed), certbot trusted pebble's listener through REQUESTS_CA_BUNDLE and the probes trusted pebble's root alone`,
+      );
     const job: InstalledJob = {
+      acme,
       trustedCa: certificate?.ca ?? null,
       phase: 'up',
       stackFile: staged.stackFile,

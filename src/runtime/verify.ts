@@ -3,6 +3,9 @@
 // app stands in for the user's app; the user's own checks then get a boot of their own app.
 
 import { certificateNames } from '../tls/throwaway-ca.js';
+import { acmePlan, specUsesAcme, withAcmeDirectory } from '../tls/acme.js';
+import { obtainSandboxCertificate, type SandboxAcme } from './acme-issue.js';
+import { type PebblePorts, pebbleDirectory } from './pebble.js';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isStackgenError, StackgenError } from '../errors.js';
@@ -32,7 +35,7 @@ import {
 import { machinePass } from './machine-target.js';
 import { TASK_WORKER } from '../topology/catalog/tasks.js';
 import { sleep } from './process.js';
-import { createSandbox } from './sandbox.js';
+import { createSandbox, freePortBlocks } from './sandbox.js';
 import { analyzeUnits, unitsDir } from './systemd-analyze.js';
 import type { AccountBook } from './users.js';
 
@@ -120,15 +123,21 @@ async function verifyPass(
 ): Promise<PassReport> {
   const t0 = performance.now();
   const root = process.getuid?.() === 0;
-  const sandbox = await createSandbox(loaded, {
-    probeApp: app === 'probe-app',
-    cores: options.cores,
-    coresPinned: options.coresPinned,
-    stackgenCommand: options.stackgenCommand,
-    book: options.book,
-    portOverrides: options.portOverrides,
-    mutateArtifacts: options.mutateArtifacts,
-  });
+  // proxy.tls.acme: a pebble on free loopback ports is the CA; the sandbox renders the stack
+  // with its directory in place of stack.yaml's (the one value changed).
+  const pebblePorts = specUsesAcme(loaded.spec) ? await freePebblePorts() : null;
+  const sandbox = await createSandbox(
+    pebblePorts ? { ...loaded, spec: withAcmeDirectory(loaded.spec, pebbleDirectory(pebblePorts)) } : loaded,
+    {
+      probeApp: app === 'probe-app',
+      cores: options.cores,
+      coresPinned: options.coresPinned,
+      stackgenCommand: options.stackgenCommand,
+      book: options.book,
+      portOverrides: options.portOverrides,
+      mutateArtifacts: options.mutateArtifacts,
+    },
+  );
   const { plan } = sandbox;
   options.onProgress?.({ type: 'pass', app, dir: sandbox.dir });
   if (sandbox.usersMapped)
@@ -139,7 +148,8 @@ async function verifyPass(
     notes.add(
       `the app's own account does not exist on this host yet (\`stackgen install\` creates it): ran as ${sandbox.standIns.join(', ')} (the proxy's group stands in for the membership install adds); the app's user is still not the proxy's`,
     );
-  if (plan.site.tls?.replaces)
+  const acme = acmePlan(plan);
+  if (plan.site.tls?.replaces && !(acme && pebblePorts))
     notes.add(
       `proxy.tls: a certificate from this run's throwaway CA (openssl, for ${certificateNames(plan.spec.proxy.server_name).join(' ')}) stood in for ${plan.site.tls.replaces.cert}; the probes trusted that CA alone (stackgen check judges your files)`,
     );
@@ -193,6 +203,49 @@ async function verifyPass(
     }
   }
 
+  // proxy.tls.acme: certbot obtains the certificate through the running front; the probes
+  // then trust pebble's root alone, and certbot (the renewal probe's) pebble's listener.
+  let front = frontTarget(plan);
+  let sandboxAcme: SandboxAcme | null = null;
+  const caBundleBefore = process.env['REQUESTS_CA_BUNDLE'];
+  if (started && acme && pebblePorts && front.tls) {
+    options.onProgress?.({ type: 'unit', event: { unit: 'certbot certonly', phase: 'starting' } });
+    try {
+      sandboxAcme = await obtainSandboxCertificate(acme, {
+        dir: sandbox.dir,
+        httpPort: plan.front.listen.port,
+        ports: pebblePorts,
+        front,
+      });
+      front = { ...front, tls: { ...front.tls, caFile: sandboxAcme.pebble.root } };
+      notes.add(
+        `proxy.tls.acme: in the sandbox, pebble (free loopback ports, its DNS answering 127.0.0.1 for every name) issued the certificate to certbot (--config-dir/--work-dir/--logs-dir in the sandbox) over HTTP-01 on the sandbox's http port, the render's proxy.tls.acme.directory being pebble's in place of stack.yaml's; nginx started with a throwaway-CA certificate as the placeholder, the rendered deploy hook relinked it to certbot's live files and reloaded nginx (SIGHUP here; systemctl reload nginx in production), and the probes trusted pebble's root alone`,
+      );
+      process.env['REQUESTS_CA_BUNDLE'] = sandboxAcme.pebble.listenerCa;
+      options.onProgress?.({
+        type: 'unit',
+        event: {
+          unit: 'certbot certonly',
+          phase: 'ready',
+          ms: sandboxAcme.certonlyMs + sandboxAcme.servedMs,
+        },
+      });
+    } catch (err) {
+      if (!isStackgenError(err, 'SG_ERR_COMPONENT_NOT_READY')) {
+        await stopStack(rt, onEvent);
+        throw err;
+      }
+      const d = err.details ?? {};
+      report.notReady = {
+        component: String(d['component'] ?? 'certbot'),
+        cause: String(d['cause'] ?? err.message),
+        logTail: (d['logTail'] as string[] | undefined) ?? [],
+      };
+      options.onProgress?.({ type: 'not-ready', ...report.notReady });
+      started = false;
+    }
+  }
+
   if (started) {
     const results = await runProbes({
       paths: plan.topology.paths,
@@ -200,7 +253,7 @@ async function verifyPass(
       only: options.only,
       context: {
         plan,
-        front: frontTarget(plan),
+        front,
         host: null,
         probe: sandbox.probe,
         behaviour,
@@ -242,6 +295,11 @@ async function verifyPass(
     });
     report.probes.push(...results);
     if (options.signal.aborted) report.interrupted = true;
+  }
+  if (sandboxAcme) {
+    await sandboxAcme.pebble.stop();
+    if (caBundleBefore === undefined) delete process.env['REQUESTS_CA_BUNDLE'];
+    else process.env['REQUESTS_CA_BUNDLE'] = caBundleBefore;
   }
   if (analyzed) {
     const r = await analyzed;
@@ -320,4 +378,11 @@ export function asStackgenError(err: unknown): StackgenError {
   return isStackgenError(err)
     ? err
     : new StackgenError('SG_ERR_INTERNAL', (err as Error).message, { cause: err });
+}
+
+/** Four consecutive free loopback ports for pebble's API, management, DNS and DNS management. */
+async function freePebblePorts(): Promise<PebblePorts> {
+  const [block] = await freePortBlocks([4]);
+  const [api, management, dns, dnsManagement] = block!;
+  return { api: api!, management: management!, dns: dns!, dnsManagement: dnsManagement! };
 }

@@ -75,6 +75,12 @@ function entryCodePath(spec: NormalizedSpec): string | null {
   return parts.length > 1 ? (parts[0] ?? null) : `${module}.py`;
 }
 
+/** A listen address bound to the loopback only (127.x, [::1], localhost): no CA can reach it. Pure. */
+function isLoopbackListen(listen: string): boolean {
+  const host = listen.includes(':') ? listen.slice(0, listen.lastIndexOf(':')) : '';
+  return /^127\./.test(host) || host === '[::1]' || host === 'localhost';
+}
+
 /** useradd/groupadd refuse longer names (Debian: 32 characters). */
 const MAX_ACCOUNT_NAME = 32;
 
@@ -151,13 +157,6 @@ export const RULES: Record<string, Rule> = {
     const front = PROXIES[spec.proxy.kind];
     if (front.tlsRefusal)
       out.push(error(['proxy', 'tls'], `proxy.tls with proxy.kind ${spec.proxy.kind}: ${front.tlsRefusal}`));
-    if ('acme' in tls && front.acmeRefusal)
-      out.push(
-        error(
-          ['proxy', 'tls', 'acme'],
-          `proxy.tls.acme with proxy.kind ${spec.proxy.kind}: ${front.acmeRefusal}`,
-        ),
-      );
     if (!front.tlsRefusal && front.tlsKeyReader === 'proxy-user') out.push(...keyReaderProblems(spec));
     if ('acme' in tls) {
       const names = spec.proxy.server_name.split(/\s+/).filter((n) => n !== '');
@@ -172,13 +171,28 @@ export const RULES: Record<string, Rule> = {
             'set proxy.server_name to the names clients use, e.g. shop.example www.shop.example',
           ),
         );
-      out.push(
-        error(
-          ['proxy', 'tls', 'acme'],
-          'proxy.tls.acme is not supported yet: stackgen does not run an ACME client for the stack so far',
-          'get a certificate yourself (e.g. certbot certonly --webroot) and set proxy.tls {cert: …/fullchain.pem, key: …/privkey.pem}',
-        ),
-      );
+      const acme = front.acme;
+      if ('refusal' in acme)
+        out.push(
+          error(
+            ['proxy', 'tls', 'acme'],
+            `proxy.tls.acme with proxy.kind ${spec.proxy.kind}: ${acme.refusal}`,
+            'use proxy.kind nginx, or get a certificate yourself (certbot certonly --webroot) and set proxy.tls {cert: …/fullchain.pem, key: …/privkey.pem}',
+          ),
+        );
+      // RFC 8555 §8.3: the CA fetches the HTTP-01 token from port 80 of each name, always.
+      const on80 = spec.proxy.listen.filter((l) => l.split(':').pop() === '80');
+      const reachable = on80.filter((l) => !isLoopbackListen(l));
+      if (reachable.length === 0)
+        out.push(
+          error(
+            ['proxy', 'listen'],
+            on80.length === 0
+              ? `proxy.tls.acme needs port 80 in proxy.listen (it has ${spec.proxy.listen.join(', ')}): the CA fetches http://<name>/.well-known/acme-challenge/<token> on port 80 and no other (RFC 8555 §8.3)`
+              : `proxy.tls.acme needs port 80 reachable from the CA, but proxy.listen binds it on loopback only (${on80.join(', ')})`,
+            'keep proxy.listen at its default (80 and [::]:80); https goes on proxy.tls.listen',
+          ),
+        );
     }
     const httpPorts = new Set(spec.proxy.listen.map((l) => l.split(':').pop()));
     const clash = tls.listen.filter((l) => httpPorts.has(l.split(':').pop()));

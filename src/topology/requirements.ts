@@ -6,7 +6,7 @@
 
 import type { NormalizedSpec } from '../stack/normalize.js';
 import { FRAMEWORKS } from './catalog/frameworks.js';
-import { FCGIWRAP, MANAGERS, needsCgiBridge, PROXIES } from './catalog/proxies.js';
+import { CERTBOT, FCGIWRAP, MANAGERS, needsCgiBridge, PROXIES } from './catalog/proxies.js';
 import { SERVERS } from './catalog/servers.js';
 import type { PluginRequirement, ProgramRequirement } from './catalog/types.js';
 import { TASK_PROGRAMS, TASK_PYTHON_MODULES } from './catalog/tasks.js';
@@ -41,6 +41,8 @@ export function stackRequirements(spec: NormalizedSpec, python: string): Require
     ...programs(server.programs, server.title),
     ...programs(MANAGERS[spec.processes.manager].programs, MANAGERS[spec.processes.manager].title),
   ];
+  const tls = spec.proxy.tls;
+  if (tls !== 'off' && 'acme' in tls) out.push({ kind: 'program', neededBy: 'proxy.tls.acme', ...CERTBOT });
   if (needsCgiBridge(spec.serve.server, spec.proxy.kind)) {
     out.push({
       kind: 'program',

@@ -51,6 +51,8 @@ export interface Site {
   tls: SiteTls | null;
   /** The ACME HTTP-01 webroot: /.well-known/acme-challenge/ on the http listeners is served from here. */
   acmeWebroot: string;
+  /** certbot's configuration directory (accounts, live/, renewal/): Debian's, or the sandbox's own. */
+  certbotDir: string;
   /** Files nginx needs outside the config dir. */
   nginx: { mimeTypes: string; pidFile: string; tempDir: string; errorLog: string; accessLog: string };
 }
@@ -64,8 +66,15 @@ export interface SiteTls {
   chain: boolean;
 }
 
-/** Where certbot keeps a name's certificate (`certbot certonly --webroot`): /etc/letsencrypt/live/<name>/. */
-const certbotLive = (name: string) => `/etc/letsencrypt/live/${name}`;
+/**
+ * Where nginx reads an ACME stack's certificate: files of stackgen's own, never certbot's
+ * live/ directory itself. Install puts a self-signed placeholder here so nginx can start and
+ * serve the HTTP-01 challenge before any certificate exists; certbot's deploy hook then
+ * replaces both with links into /etc/letsencrypt/live/<stack name>/ (see src/tls/acme.ts).
+ */
+export function acmeCertificateDir(name: string): string {
+  return `/var/lib/stackgen/${name}/tls`;
+}
 
 /** The production certificate: the user's files (relative to stack.yaml), or where the ACME client puts them. */
 function productionTls(spec: NormalizedSpec, o: ProductionSiteOptions): SiteTls | null {
@@ -80,10 +89,10 @@ function productionTls(spec: NormalizedSpec, o: ProductionSiteOptions): SiteTls 
       chain: o.certChain ?? false,
     };
   // certbot's fullchain.pem always carries the issuer.
-  const live = certbotLive(spec.proxy.server_name.split(/\s+/)[0] ?? spec.name);
+  const dir = acmeCertificateDir(spec.name);
   return {
-    cert: `${live}/fullchain.pem`,
-    key: `${live}/privkey.pem`,
+    cert: `${dir}/fullchain.pem`,
+    key: `${dir}/privkey.pem`,
     trustedCa: null,
     replaces: null,
     chain: true,
@@ -119,6 +128,7 @@ export function productionSite(spec: NormalizedSpec, options: ProductionSiteOpti
     listenHost6: null,
     tls: productionTls(spec, options),
     acmeWebroot: `/var/lib/stackgen/${name}/acme`,
+    certbotDir: '/etc/letsencrypt',
     nginx: {
       mimeTypes: '/etc/nginx/mime.types',
       pidFile: '/run/nginx.pid',
@@ -174,6 +184,7 @@ export function sandboxSite(spec: NormalizedSpec, o: SandboxSiteOptions): Site {
           }
         : prod.tls,
     acmeWebroot: join(o.dir, 'acme'),
+    certbotDir: join(o.dir, 'certbot'),
     nginx: {
       mimeTypes: '/etc/nginx/mime.types',
       pidFile: join(o.dir, 'run', 'nginx.pid'),

@@ -83,6 +83,14 @@ const MUST_RUN: Record<string, string[]> = {
   ],
   // HTTP/2 by ALPN, and the WebSocket over wss:// through nginx's TLS listener.
   'fastapi-uvicorn-nginx-h2.yaml': ['app/tls', 'websocket/websocket-echo', 'app/secure-cookie', 'app/hsts'],
+  // ACME: pebble issues to certbot through the challenge path; a forced renewal under load.
+  'django-uwsgi-nginx-acme.yaml': [
+    'app/tls',
+    'app/https-redirect',
+    'app/hsts',
+    'app/acme-certificate',
+    'app/acme-renewal',
+  ],
 };
 
 describeWith({
@@ -97,6 +105,9 @@ describeWith({
     'lighttpd',
     'php-fpm8.2',
     'redis-server',
+    'certbot',
+    'pebble',
+    'pebble-challtestsrv',
   ],
   pythonModules: [
     'flask',
@@ -123,7 +134,7 @@ describeWith({
       { junit: true },
     );
     ({ run, report } = matrix);
-  }, 240_000);
+  }, 420_000);
 
   afterAll(() => matrix?.dispose());
 

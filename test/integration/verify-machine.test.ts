@@ -34,7 +34,19 @@ const HOST_PROBES = [
 describeWith({
   machine: true,
   // redis-server, celery and redis: the tasks: examples (the stack's own broker, the workers).
-  tools: ['nginx', 'uwsgi', 'gunicorn', 'supervisord', 'fcgiwrap', 'lighttpd', 'php-fpm8.2', 'redis-server'],
+  tools: [
+    'nginx',
+    'uwsgi',
+    'gunicorn',
+    'supervisord',
+    'fcgiwrap',
+    'lighttpd',
+    'php-fpm8.2',
+    'redis-server',
+    'certbot',
+    'pebble',
+    'pebble-challtestsrv',
+  ],
   pythonModules: [
     'flask',
     'django',
@@ -90,6 +102,19 @@ describeWith({
       expect(probes.find((p) => p.key === 'app/reach')?.status).toBe('pass');
     });
   }
+
+  it('proxy.tls.acme: certbot got the certificate from pebble and a forced renewal swapped it under load', () => {
+    const acme = report.stacks.filter((s) => s.file.includes('-acme'));
+    expect(acme.length).toBeGreaterThan(0);
+    for (const stack of acme) {
+      const probes = stack.passes.flatMap((p) => p.probes);
+      const got = (id: string) => probes.find((p) => p.key === `app/${id}`);
+      expect(got('acme-certificate')?.status, stack.file).toBe('pass');
+      expect(got('tls')?.status, stack.file).toBe('pass');
+      expect(got('acme-renewal')?.status, stack.file).toBe('pass');
+      expect(got('acme-renewal')?.actual).toMatch(/^serial \w+ → \w+ .*; 0 of \d+ requests failed$/);
+    }
+  });
 
   it('exits 0 and leaves this host as it was (its /tmp, its mounts, no machine process)', async () => {
     // The host check first: it removes the marker file even when the run failed.

@@ -21,6 +21,7 @@ export function relativeFiles(name: string) {
     runner: `python/${name}_server.py`,
     cgiScript: `cgi/${name}.cgi`,
     wsgiLoader: `python/${WSGI_LOADER_MODULE}.py`,
+    certbotDeployHook: `certbot/${name}-deploy-hook.sh`,
     redisConf: `redis/${name}.conf`,
   };
 }

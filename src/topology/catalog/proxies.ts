@@ -1,6 +1,6 @@
 // Front servers, wire protocols and process managers as data.
 
-import type { ManagerEntry, ProcessEntry, ProtocolEntry, ProxyEntry } from './types.js';
+import type { ManagerEntry, ProcessEntry, ProgramRequirement, ProtocolEntry, ProxyEntry } from './types.js';
 import type { Manager, Protocol, ProxyKind, ServerName } from '../../stack/schema.js';
 import { SERVERS } from './servers.js';
 
@@ -22,6 +22,16 @@ export function claimsDefaultServer(text: string, port: number): boolean {
   }
   return false;
 }
+
+/** proxy.tls.acme's client (src/tls/acme.ts; the acme entries below): Debian's certbot, its webroot plugin built in. */
+export const CERTBOT: ProgramRequirement = {
+  program: 'certbot',
+  package: 'certbot',
+  versionArgs: ['--version'],
+  // 1.x/2.x: --deploy-hook kept as renew_hook in the renewal file, --cert-name.
+  minVersion: '1.12.0',
+  why: 'obtains and renews the certificate over ACME HTTP-01 (webroot plugin, certbot.timer)',
+};
 
 export const PROXIES: Record<ProxyKind, ProxyEntry> = {
   nginx: {
@@ -47,7 +57,18 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     buffersResponses: true,
     // gzip on for text types (templates/nginx/site.conf.hbs).
     tlsRefusal: null,
-    acmeRefusal: null,
+    // certbot reads nothing of nginx's config (the webroot plugin only writes token files
+    // under the webroot the challenge location serves); a renewed certificate reaches nginx
+    // through a graceful reload: new workers load it, old ones finish their requests.
+    acme: {
+      client: 'certbot',
+      // Production: Debian's nginx service. A sandbox's nginx (verify) is its own master,
+      // reloaded by the same SIGHUP systemd's ExecReload sends.
+      reloadCommand: (where) =>
+        where.production
+          ? 'nginx -t -q && systemctl reload nginx'
+          : `nginx -t -q -c ${where.mainConfig} && kill -HUP "$(cat ${where.pidFile})"`,
+    },
     // Its master reads the key as root (at start and on every reload), then its workers drop to www-data.
     tlsKeyReader: 'root',
     compresses: true,
@@ -106,8 +127,10 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     // that user reads, before the start and before every reload (plan.ts PrivateCopies;
     // MANAGERS[…].privateCopies), and SIGHUP re-reads the copies.
     tlsRefusal: null,
-    acmeRefusal:
-      'the gateway runs no ACME client: get the certificate with certbot (certbot certonly --webroot) and give proxy.tls {cert, key}, or use proxy.kind nginx for proxy.tls.acme',
+    acme: {
+      refusal:
+        "stackgen does not obtain certificates for the gateway yet. It would use certbot as for nginx (Debian's package, its webroot plugin and certbot.timer; the gateway already serves /.well-known/acme-challenge/ from the webroot, and a deploy hook running `systemctl reload` of its unit is the SIGHUP that re-reads the certificate) rather than an npm ACME library: one client for every front, renewed by the distribution's timer and patched by its security updates, and the account key stays root's, out of the gateway's reach",
+    },
     tlsKeyReader: 'proxy-user',
     compresses: true,
     compressesStatic: true,
@@ -175,7 +198,9 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     buffersResponses: false,
     tlsRefusal:
       'stackgen does not render TLS for lighttpd yet (mod_openssl is packaged, the config is not written): use proxy.kind nginx for proxy.tls',
-    acmeRefusal: null,
+    acme: {
+      refusal: 'stackgen renders no TLS for lighttpd yet, so no certificate to obtain: use proxy.kind nginx',
+    },
     tlsKeyReader: 'root',
     // mod_deflate is a package of its own (lighttpd-mod-deflate) and not rendered yet.
     compresses: false,
@@ -231,7 +256,9 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     buffersResponses: false,
     tlsRefusal:
       'there is no proxy to terminate TLS: the app server faces clients over plain HTTP; use proxy.kind nginx',
-    acmeRefusal: null,
+    acme: {
+      refusal: 'there is no proxy to serve the ACME challenge or the certificate: use proxy.kind nginx',
+    },
     tlsKeyReader: 'root',
     compresses: false,
     compressesStatic: false,

@@ -4,6 +4,7 @@
 // branching on a server's or a proxy's name: a new server is an entry here, one in
 // servers.ts, its templates and its example.
 
+import { acmePlan } from '../../tls/acme.js';
 import { dirname } from 'node:path';
 import { type BoundEndpoint, gatewayUpstreamUrl, nginxAddress, sizeToBytes } from '../../render/address.js';
 import { gatewayTlsView } from '../../render/gateway-tls.js';
@@ -675,7 +676,14 @@ function nginxTls(plan: Plan) {
     // The https origin a redirect names: the port only when it is not 443 (a sandbox's free port).
     httpsOrigin: first.port === 443 ? 'https://$host' : `https://$host:${first.port}`,
     webroot: plan.site.acmeWebroot,
+    acme: nginxAcmeView(plan),
   };
+}
+
+/** proxy.tls.acme as the templates print it (names joined); null for certificate files. */
+function nginxAcmeView(plan: Plan) {
+  const a = acmePlan(plan);
+  return a ? { ...a, names: a.names.join(' ') } : null;
 }
 
 export const PROXY_RECIPES: Record<ProxyKind, ProxyRecipe> = {
@@ -736,6 +744,15 @@ export const PROXY_RECIPES: Record<ProxyKind, ProxyRecipe> = {
             mount: nginxMount(plan),
           };
         },
+      },
+      {
+        file: 'certbotDeployHook',
+        template: 'certbot/deploy-hook.sh.hbs',
+        what: "certbot's deploy hook: points nginx at the new certificate and reloads it gracefully",
+        install: 'run by certbot after each issuance and renewal (renew_hook in its renewal file)',
+        mode: 0o755,
+        when: (plan) => acmePlan(plan) !== null,
+        view: (plan) => ({ acme: nginxAcmeView(plan) }),
       },
     ],
     // nginx is run by the distribution's own service in production; verify runs this.

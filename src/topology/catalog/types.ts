@@ -13,6 +13,14 @@ import type {
 } from '../../stack/schema.js';
 import type { FileKey } from './files.js';
 
+/** Where the deploy hook reloads the front: the production host's service, or verify's own master. */
+export interface AcmeReloadSite {
+  production: boolean;
+  /** The front's main config (a sandbox's nginx -c). */
+  mainConfig: string;
+  pidFile: string;
+}
+
 /** A system program stackgen or the stack needs, and how to learn its version. */
 export interface ProgramRequirement {
   program: string;
@@ -251,10 +259,11 @@ export interface ProxyEntry {
    */
   tlsRefusal: string | null;
   /**
-   * It cannot take an ACME certificate (proxy.tls.acme) yet, and why (null: it can, as far
-   * as the front is concerned; the ACME rule decides the rest).
+   * proxy.tls.acme with this front: the ACME client stackgen installs for it (certbot's
+   * webroot plugin, Debian's certbot.timer renewing) and the command its deploy hook runs to
+   * load a renewed certificate gracefully — or why it is refused (validation says so).
    */
-  acmeRefusal: string | null;
+  acme: { client: 'certbot'; reloadCommand: (where: AcmeReloadSite) => string } | { refusal: string };
   /**
    * Who reads proxy.tls's key: `root` (nginx's master, before its workers drop to the proxy's
    * user) or `proxy-user` (the gateway itself, as the proxy's user: its process manager hands

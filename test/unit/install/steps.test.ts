@@ -352,3 +352,47 @@ describe('envFileProblems', () => {
     expect(envFileProblems(planOf('flask-uwsgi-nginx.yaml'), freshHost())).toEqual([]);
   });
 });
+
+describe('planInstall with proxy.tls.acme', () => {
+  const plan = planOf('django-uwsgi-nginx-acme.yaml');
+
+  it('webroot and placeholder before nginx -t; certbot certonly after nginx serves port 80; the timer on', () => {
+    const steps = planInstall(plan, renderArtifacts(plan), freshHost());
+    const ids = steps.map((s) => s.id);
+    const at = (id: string) => ids.findIndex((i) => i.startsWith(id));
+    expect(at('acme-webroot:')).toBeLessThan(at('acme-placeholder'));
+    expect(at('acme-placeholder')).toBeLessThan(at('nginx-test'));
+    expect(at('nginx-reload')).toBeLessThan(at('acme-certificate:'));
+    expect(at('acme-certificate:')).toBeLessThan(at('certbot-timer'));
+    const certonly = steps.find((s) => s.id === 'acme-certificate:django-acme')!;
+    expect(certonly.undo).toEqual([
+      { kind: 'exec', argv: ['certbot', 'delete', '--non-interactive', '--cert-name', 'django-acme'] },
+    ]);
+    // Debian's timer stays enabled after uninstall.
+    expect(steps.find((s) => s.id === 'certbot-timer')!.undo).toEqual([]);
+  });
+
+  it('a second run keeps the certificate certbot issued (no placeholder, no certonly)', () => {
+    const tls = '/var/lib/stackgen/django-acme/tls';
+    const steps = planInstall(
+      plan,
+      renderArtifacts(plan),
+      freshHost({
+        exists: [
+          ...FRESH_DEBIAN.exists,
+          `${tls}/fullchain.pem`,
+          `${tls}/privkey.pem`,
+          '/etc/letsencrypt/renewal/django-acme.conf',
+          '/var/lib/stackgen/django-acme/acme',
+        ],
+        links: {
+          ...FRESH_DEBIAN.links,
+          [`${tls}/fullchain.pem`]: '/etc/letsencrypt/live/django-acme/fullchain.pem',
+        },
+        units: { ...FRESH_DEBIAN.units, 'certbot.timer': { enabled: true, active: true } },
+      }),
+    );
+    for (const id of ['acme-webroot:', 'acme-placeholder', 'acme-certificate:', 'certbot-timer'])
+      expect(steps.find((s) => s.id.startsWith(id))?.done, id).toBe(true);
+  });
+});

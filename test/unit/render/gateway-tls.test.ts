@@ -161,7 +161,7 @@ describe('gateway stacks with proxy.tls files: the key stays root-only', () => {
         `${base}proxy: {kind: gateway, server_name: shop.example, tls: {acme: {email: a@shop.example}}}\n`,
       ),
     ).toMatch(
-      /^proxy\.tls\.acme: proxy\.tls\.acme with proxy\.kind gateway: the gateway runs no ACME client/m,
+      /^proxy\.tls\.acme: proxy\.tls\.acme with proxy\.kind gateway: stackgen does not obtain certificates for the gateway yet\. It would use certbot/m,
     );
   });
 });

@@ -1,6 +1,7 @@
 // proxy.tls in stack.yaml: its three forms, the defaults of its options, and the rules that
-// refuse what cannot work (ACME for now, ACME without a real name, one port for http and
-// https, an HSTS preload the list would refuse, a front that does not terminate TLS).
+// refuse what cannot work (ACME on a front certbot does not serve, ACME without a real name
+// or without port 80, one port for http and https, an HSTS preload the list would refuse, a
+// front that does not terminate TLS).
 
 import { describe, expect, it } from 'vitest';
 import { formatDiagnostic } from '../../../src/stack/diagnostics.js';
@@ -35,9 +36,33 @@ describe('proxy.tls', () => {
     expect(tls).toMatchObject({ listen: ['8443'], hsts: 'off', http2: false });
   });
 
-  it('acme parses, and is refused as not supported yet', () => {
-    const errors = errorsOf('  server_name: shop.example\n  tls: {acme: {email: ops@shop.example}}\n');
-    expect(errors).toEqual([expect.stringMatching(/error: proxy\.tls\.acme is not supported yet/)]);
+  it("acme with nginx is accepted, Let's Encrypt by default", () => {
+    const r = parse('  server_name: shop.example\n  tls: {acme: {email: ops@shop.example}}\n');
+    expect(r.errors).toEqual([]);
+    expect(r.spec?.proxy.tls).toMatchObject({
+      acme: { email: 'ops@shop.example', directory: 'https://acme-v02.api.letsencrypt.org/directory' },
+    });
+  });
+
+  it('acme with the gateway is refused, naming the client it would use and why', () => {
+    const errors = errorsOf(
+      '  kind: gateway\n  server_name: shop.example\n  tls: {acme: {email: ops@shop.example}}\n',
+    );
+    expect(errors).toContainEqual(
+      expect.stringMatching(
+        /proxy\.tls\.acme with proxy\.kind gateway: .*would use certbot .*rather than an npm ACME library/,
+      ),
+    );
+  });
+
+  it('acme needs port 80, reachable (not loopback only)', () => {
+    const on = (listen: string) =>
+      errorsOf(
+        `  listen: ${listen}\n  server_name: shop.example\n  tls: {acme: {email: ops@shop.example}}\n`,
+      );
+    expect(on('"8080"')).toEqual([expect.stringMatching(/proxy\.tls\.acme needs port 80 in proxy\.listen/)]);
+    expect(on('"127.0.0.1:80"')).toEqual([expect.stringMatching(/binds it on loopback only/)]);
+    expect(on('["127.0.0.1:80", "[::]:80"]')).toEqual([]);
   });
 
   it('acme needs real names, not _ or a wildcard', () => {
