@@ -50,6 +50,7 @@ describe('parseWorkflow', () => {
   it('GitHub: a job in a container, or a condition it cannot evaluate, is refused with SG_ERR_CI_STEP_FAILED', () => {
     for (const text of [
       GITHUB.replace('runs-on: ubuntu-24.04', 'runs-on: ubuntu-24.04\n    container: debian:bookworm'),
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression, not a JS template
       GITHUB.replace('${{ always() }}', "github.ref == 'main'"),
     ]) {
       let err: unknown;
