@@ -16,33 +16,46 @@ import { execa } from 'execa';
 import { sleep } from '../runtime/process.js';
 import { type AcmePlan, acmePlan, forcedRenewalArgv, renewalConfProblems } from '../tls/acme.js';
 import type { EchoResponse } from './contract.js';
-import { httpRequest, jsonOf, type Target, tlsClientOptions } from './http.js';
+import { jsonOf, type Target, tlsClientOptions } from './http.js';
+import { startLoad } from './load.js';
 import { fail, pass, type ProbeContext, type ProbeDefinition } from './types.js';
 
 interface Served {
   serial: string | null;
+  /** SHA-256 of the leaf, as node:tls prints it. */
+  fingerprint: string | null;
   names: string[];
   issuer: string;
   error: string | null;
 }
 
-/** The certificate a new TLS connection to the target is served (verified against its CA alone). */
-export function servedCertificate(target: Target): Promise<Served> {
+/**
+ * The certificate a new TLS connection to the target is served, verified against the target's
+ * CA alone — or not verified (`verify: false`) where only which certificate is served counts.
+ */
+export function servedCertificate(target: Target, verify = true): Promise<Served> {
   return new Promise((done) => {
-    const socket = connect({ host: target.host, port: target.port, ...tlsClientOptions(target.tls!) });
+    const socket = connect({
+      host: target.host,
+      port: target.port,
+      ...tlsClientOptions(target.tls!),
+      rejectUnauthorized: verify,
+    });
     const finish = (s: Served) => {
       clearTimeout(timer);
       socket.destroy();
       done(s);
     };
     const timer = setTimeout(
-      () => finish({ serial: null, names: [], issuer: '', error: 'no handshake within 5 s' }),
+      () =>
+        finish({ serial: null, fingerprint: null, names: [], issuer: '', error: 'no handshake within 5 s' }),
       5000,
     );
     socket.once('secureConnect', () => {
       const c = socket.getPeerCertificate();
       finish({
         serial: c.serialNumber?.toUpperCase() ?? null,
+        fingerprint: c.fingerprint256 ?? null,
         names: (c.subjectaltname ?? '')
           .split(', ')
           .filter((n) => n.startsWith('DNS:'))
@@ -51,7 +64,9 @@ export function servedCertificate(target: Target): Promise<Served> {
         error: null,
       });
     });
-    socket.once('error', (err) => finish({ serial: null, names: [], issuer: '', error: err.message }));
+    socket.once('error', (err) =>
+      finish({ serial: null, fingerprint: null, names: [], issuer: '', error: err.message }),
+    );
   });
 }
 
@@ -191,28 +206,15 @@ export const acmeRenewalProbe: ProbeDefinition<Renewed> = {
     const a = acmePlan(ctx.plan)!;
     const path = ctx.probe ? '/stackgen-verify/load' : '/';
     const before = await servedCertificate(ctx.front);
-    let ok = 0;
-    let failed = 0;
-    const samples: string[] = [];
-    let running = true;
     // The probes' client opens a connection (a full handshake) per request: every request
     // after the reload meets whichever workers nginx has, old or new.
-    const client = async () => {
-      while (running && !ctx.signal.aborted) {
-        try {
-          const answer = await httpRequest(ctx.front, path, { signal: ctx.signal, timeoutMs: 20_000 });
-          const pid = ctx.probe ? jsonOf<EchoResponse>(answer)?.pid : undefined;
-          if (answer.status >= 500 || (ctx.probe && typeof pid !== 'number')) {
-            failed++;
-            if (samples.length < 3) samples.push(String(answer.status));
-          } else ok++;
-        } catch (err) {
-          failed++;
-          if (samples.length < 3) samples.push((err as Error).message);
-        }
-      }
-    };
-    const clients = Array.from({ length: CLIENTS }, client);
+    const load = startLoad(ctx, {
+      clients: CLIENTS,
+      path,
+      timeoutMs: 20_000,
+      target: ctx.front,
+      refuses: (answer) => Boolean(ctx.probe) && typeof jsonOf<EchoResponse>(answer)?.pid !== 'number',
+    });
     await sleep(WARMUP_MS);
     const t0 = performance.now();
     const r = await runHere(ctx, forcedRenewalArgv(a), RENEW_DEADLINE_MS);
@@ -225,8 +227,7 @@ export const acmeRenewalProbe: ProbeDefinition<Renewed> = {
     }
     const swapMs = after.serial !== before.serial ? Math.round(performance.now() - t1) : null;
     await sleep(SETTLE_MS);
-    running = false;
-    await Promise.all(clients);
+    const { ok, failed, samples } = await load.stop();
     return { before, after, live: liveSerial(a), renew, swapMs, ok, failed, samples };
   },
   judge({ before, after, live, renew, swapMs, ok, failed, samples }) {

@@ -12,10 +12,11 @@ import { X509Certificate } from 'node:crypto';
 import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from 'node:tls';
 import { certificateNames, createThrowawayCertificate } from '../../tls/throwaway-ca.js';
 import { sleep } from '../../runtime/process.js';
-import { httpRequest, type Target } from '../http.js';
+import { servedCertificate } from '../acme.js';
+import type { Target } from '../http.js';
+import { startLoad } from '../load.js';
 import { fail, pass, type ProbeDefinition } from '../types.js';
 import { frontReloadOf } from './reload-load.js';
 
@@ -24,30 +25,11 @@ const WARMUP_MS = 300;
 const SETTLE_MS = 500;
 
 /** The SHA-256 fingerprint of the certificate the front serves (chain trust is the tls probe's). */
-function servedFingerprint(target: Target): Promise<string> {
-  return new Promise((done, reject) => {
-    const socket = connect({
-      host: target.host,
-      port: target.port,
-      servername: target.tls?.servername,
-      // The renewed certificate's CA is this probe's own: only the fingerprint is compared here.
-      rejectUnauthorized: false,
-    });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error('no handshake within 5 s'));
-    }, 5000);
-    socket.once('secureConnect', () => {
-      clearTimeout(timer);
-      const fp = socket.getPeerCertificate().fingerprint256;
-      socket.destroy();
-      done(fp);
-    });
-    socket.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-  });
+async function servedFingerprint(target: Target): Promise<string | null> {
+  // The renewed certificate's CA is this probe's own: only the fingerprint is compared here.
+  const served = await servedCertificate(target, false);
+  if (served.error !== null) throw new Error(served.error);
+  return served.fingerprint;
 }
 
 interface Observed {
@@ -101,23 +83,7 @@ export const tlsRenewalProbe: ProbeDefinition<Observed> = {
       copyFileSync(key, files.key);
       chmodSync(files.key, 0o600);
     };
-    let running = true;
-    let clientTarget: Target = ctx.front;
-    const client = async () => {
-      while (running && !ctx.signal.aborted) {
-        try {
-          const a = await httpRequest(clientTarget, '/', { signal: ctx.signal, timeoutMs: 10_000 });
-          if (a.status >= 500) {
-            seen.failed++;
-            if (seen.samples.length < 3) seen.samples.push(String(a.status));
-          } else seen.ok++;
-        } catch (err) {
-          seen.failed++;
-          if (seen.samples.length < 3) seen.samples.push((err as Error).message);
-        }
-      }
-    };
-    let clients: Array<Promise<void>> = [];
+    let load: ReturnType<typeof startLoad> | null = null;
     try {
       seen.before = await servedFingerprint(ctx.front);
       const next = createThrowawayCertificate(work, certificateNames(ctx.plan.spec.proxy.server_name));
@@ -127,8 +93,8 @@ export const tlsRenewalProbe: ProbeDefinition<Observed> = {
       const bundle = join(work, 'trusted.pem');
       const cas = [ctx.front.tls?.caFile, next.ca].filter((f): f is string => typeof f === 'string');
       writeFileSync(bundle, cas.map((f) => readFileSync(f, 'utf8')).join('\n'));
-      clientTarget = { ...ctx.front, tls: { ...ctx.front.tls!, caFile: bundle } };
-      clients = Array.from({ length: CLIENTS }, client);
+      const target: Target = { ...ctx.front, tls: { ...ctx.front.tls!, caFile: bundle } };
+      load = startLoad(ctx, { clients: CLIENTS, path: '/', timeoutMs: 10_000, target });
       await sleep(WARMUP_MS);
       put(next.cert, next.key);
       await reload.run();
@@ -137,8 +103,7 @@ export const tlsRenewalProbe: ProbeDefinition<Observed> = {
     } catch (err) {
       seen.error = (err as Error).message;
     } finally {
-      running = false;
-      await Promise.all(clients);
+      if (load) Object.assign(seen, await load.stop());
       // Put the user's pair back and make the front serve it again.
       put(backup.cert, backup.key);
       try {
