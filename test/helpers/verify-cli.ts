@@ -32,7 +32,13 @@ export function runVerify(
     });
     let stdout = '';
     let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 240_000);
+    // Past the deadline verify gets SIGTERM first: it stops what it started, as a user's ^C
+    // makes it (a SIGKILL at once left the run's servers behind); SIGKILL only if it hangs.
+    let killer: NodeJS.Timeout | undefined;
+    const timer = setTimeout(() => {
+      child.kill('SIGTERM');
+      killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    }, options.timeoutMs ?? 240_000);
     child.stdout.on('data', (d: Buffer) => {
       stdout += d.toString();
     });
@@ -43,6 +49,7 @@ export function runVerify(
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
+      clearTimeout(killer);
       for (const dir of sandboxDirs(stderr)) announced.add(dir);
       resolve({ code, stdout, stderr, pid: child.pid ?? -1 });
     });
@@ -62,16 +69,19 @@ export interface ProbeAppMatrix {
 /** `stackgen verify --probe-app` of these stack files in one run, with a JSON (and JUnit) report. */
 export async function verifyProbeApp(
   files: string[],
-  options: { junit?: boolean } = {},
+  options: { junit?: boolean; timeoutMs?: number } = {},
 ): Promise<ProbeAppMatrix> {
   const dir = mkdtempSync(join(tmpdir(), 'stackgen-verify-report-'));
-  const run = await runVerify([
-    '--probe-app',
-    '--json',
-    join(dir, 'report.json'),
-    ...(options.junit ? ['--junit', join(dir, 'report.xml')] : []),
-    ...files,
-  ]);
+  const run = await runVerify(
+    [
+      '--probe-app',
+      '--json',
+      join(dir, 'report.json'),
+      ...(options.junit ? ['--junit', join(dir, 'report.xml')] : []),
+      ...files,
+    ],
+    { timeoutMs: options.timeoutMs },
+  );
   const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as VerifyReport;
   return {
     run,

@@ -131,10 +131,12 @@ describeWith({
   beforeAll(async () => {
     matrix = await verifyProbeApp(
       EXAMPLES.map((f) => join('examples', f)),
-      { junit: true },
+      // One run over every example, one after another: about 3.5 min for 33 on this 2-core
+      // machine under load, more beside the other test files in CI.
+      { junit: true, timeoutMs: 720_000 },
     );
     ({ run, report } = matrix);
-  }, 420_000);
+  }, 780_000);
 
   afterAll(() => matrix?.dispose());
 

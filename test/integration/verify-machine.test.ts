@@ -77,10 +77,10 @@ describeWith({
         join(out, 'report.json'),
         ...EXAMPLES.map((f) => join('examples', f)),
       ],
-      { timeoutMs: 1_200_000 },
+      { timeoutMs: 1_800_000 },
     );
     report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as VerifyReport;
-  }, 1_200_000);
+  }, 1_860_000);
 
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
