@@ -328,8 +328,37 @@ function privateCopiesView(launch: Launch, copies: PrivateCopies) {
   };
 }
 
+/**
+ * supervisord's start order from the components' dependencies: a program starts after the
+ * programs it depends on (lower priority first) and stops before them (higher first) — the
+ * web app and the Celery worker stop while their broker still answers (stopped first, its
+ * clients would wait on it to the end of their stopwaitsecs). null: nothing depends on
+ * another program here, supervisord's default order (999) stands.
+ */
+function supervisorPriorities(
+  plan: Plan,
+  launches: Launch[],
+): Map<string, { priority: number; why: string }> | null {
+  const present = new Set(launches.map((l) => l.component));
+  const depsOf = (id: string) =>
+    (plan.topology.components.find((c) => c.id === id)?.dependsOn ?? []).filter((d) => present.has(d));
+  const depth = (id: string, seen: Set<string> = new Set()): number =>
+    seen.has(id) ? 0 : Math.max(0, ...depsOf(id).map((d) => 1 + depth(d, new Set([...seen, id]))));
+  const depths = new Map([...present].map((id) => [id, depth(id)]));
+  if (![...depths.values()].some((d) => d > 0)) return null;
+  const order = 'supervisord starts lower priorities first and stops them last';
+  const why = (id: string) =>
+    depsOf(id).length > 0
+      ? `Starts after ${depsOf(id)
+          .map((d) => unitBaseName(plan, d))
+          .join(', ')}, which it needs, and stops before it: ${order}.`
+      : `Starts before the programs that need it and stops after them: ${order}.`;
+  return new Map([...depths].map(([id, d]) => [id, { priority: 100 * (d + 1), why: why(id) }]));
+}
+
 function supervisorPrograms(plan: Plan, launches: Launch[]) {
   const seen = new Set<string>();
+  const priorities = supervisorPriorities(plan, launches);
   const programs = [];
   for (const launch of launches) {
     if (seen.has(launch.component)) continue;
@@ -363,6 +392,8 @@ function supervisorPrograms(plan: Plan, launches: Launch[]) {
       stopAsGroupWhy:
         launch.stopAsGroup?.why ?? 'Signal the whole process group: workers must not outlive their master.',
       logFile: `${plan.site.logDir}/${numbered ? `${name}-%(process_num)d` : name}.log`,
+      priority: priorities?.get(launch.component)?.priority ?? null,
+      priorityWhy: priorities?.get(launch.component)?.why ?? null,
     });
   }
   return programs;
