@@ -11,7 +11,7 @@ import { StackgenError } from '../errors.js';
 import { servedCertificate } from '../probes/acme.js';
 import type { Target } from '../probes/http.js';
 import { type AcmePlan, certonlyArgv } from '../tls/acme.js';
-import { type Pebble, type PebblePorts, startPebble } from './pebble.js';
+import { certbotPebbleEnv, type Pebble, type PebblePorts, startPebble } from './pebble.js';
 import { sleep } from './process.js';
 
 /** certbot certonly against a pebble, one try; the hook's reload takes effect within this. */
@@ -44,7 +44,7 @@ export async function obtainSandboxCertificate(
       all: true,
       stdin: 'ignore',
       timeout: CERTONLY_DEADLINE_MS,
-      env: { REQUESTS_CA_BUNDLE: pebble.listenerCa },
+      env: certbotPebbleEnv(pebble.listenerCa),
     });
     const certonlyMs = Math.round(performance.now() - t0);
     if (r.exitCode !== 0)

@@ -44,7 +44,7 @@ import {
 import { isConnectable } from './readiness.js';
 import { readAccountBook, resolveIds } from './users.js';
 import { sleep } from './process.js';
-import { type Pebble, PEBBLE_DIRECTORY, pebbleRootFile, startPebble } from './pebble.js';
+import { type Pebble, PEBBLE_DIRECTORY, pebbleRootFile, startPebble, useCertbotPebbleEnv } from './pebble.js';
 import { acmePlan, withAcmeDirectory } from '../tls/acme.js';
 import { staticFixtures } from './sandbox.js';
 
@@ -188,6 +188,7 @@ export async function runInstalledPhase(
   // port 80; certbot (install's, the renewal probe's) trusts pebble's listener through
   // REQUESTS_CA_BUNDLE, and the probes trust pebble's root alone.
   let pebble: Pebble | null = null;
+  let undoCertbotEnv: (() => void) | null = null;
   let trustedCa = job.trustedCa ?? null;
   if (job.acme && acmePlan(plan)) {
     if (job.phase === 'up') {
@@ -206,7 +207,7 @@ export async function runInstalledPhase(
         emit({ type: 'not-ready', ...outcome.notReady });
         return outcome;
       }
-      process.env['REQUESTS_CA_BUNDLE'] = pebble.listenerCa;
+      undoCertbotEnv = useCertbotPebbleEnv(pebble.listenerCa);
       emit({ type: 'unit', event: { unit: 'pebble', phase: 'ready', ms: Date.now() - t0 } });
     }
     trustedCa = pebbleRootFile(job.acme.dir);
@@ -215,6 +216,7 @@ export async function runInstalledPhase(
     return await runPhaseWith(job, plan, host, outcome, trustedCa, emit, signal, phaseStart);
   } finally {
     await pebble?.stop();
+    undoCertbotEnv?.();
   }
 }
 

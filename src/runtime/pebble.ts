@@ -48,6 +48,34 @@ export interface Pebble {
   stop(): Promise<void>;
 }
 
+/**
+ * What certbot needs in its environment to talk to a pebble: trust pebble's listener
+ * (REQUESTS_CA_BUNDLE), and reach loopback directly. A CI runner's HTTPS_PROXY (`stackgen ci
+ * --check` sets one, as many runners do) would otherwise take certbot's requests to
+ * 127.0.0.1 to that proxy, which refuses them ("Tunnel connection failed: 403").
+ */
+export function certbotPebbleEnv(
+  listenerCa: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
+  const have = `${env['NO_PROXY'] ?? ''},${env['no_proxy'] ?? ''}`.split(',').map((s) => s.trim());
+  const noProxy = [...new Set([...have, '127.0.0.1', 'localhost', '::1'].filter(Boolean))].join(',');
+  return { REQUESTS_CA_BUNDLE: listenerCa, NO_PROXY: noProxy, no_proxy: noProxy };
+}
+
+/** certbotPebbleEnv in process.env, for the certbot runs that inherit it (the renewal probes); returns the undo. */
+export function useCertbotPebbleEnv(listenerCa: string): () => void {
+  const set = certbotPebbleEnv(listenerCa);
+  const before = Object.fromEntries(Object.keys(set).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, set);
+  return () => {
+    for (const [k, v] of Object.entries(before)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+}
+
 /** The root file a started pebble wrote under `dir` (it outlives pebble: after a reboot the served certificate still chains to it). */
 export function pebbleRootFile(dir: string): string {
   return join(dir, 'root.pem');

@@ -5,7 +5,7 @@
 import { certificateNames } from '../tls/throwaway-ca.js';
 import { acmePlan, specUsesAcme, withAcmeDirectory } from '../tls/acme.js';
 import { obtainSandboxCertificate, type SandboxAcme } from './acme-issue.js';
-import { type PebblePorts, pebbleDirectory } from './pebble.js';
+import { type PebblePorts, pebbleDirectory, useCertbotPebbleEnv } from './pebble.js';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isStackgenError, StackgenError } from '../errors.js';
@@ -207,7 +207,7 @@ async function verifyPass(
   // then trust pebble's root alone, and certbot (the renewal probe's) pebble's listener.
   let front = frontTarget(plan);
   let sandboxAcme: SandboxAcme | null = null;
-  const caBundleBefore = process.env['REQUESTS_CA_BUNDLE'];
+  let undoCertbotEnv: (() => void) | null = null;
   if (started && acme && pebblePorts && front.tls) {
     options.onProgress?.({ type: 'unit', event: { unit: 'certbot certonly', phase: 'starting' } });
     try {
@@ -221,7 +221,7 @@ async function verifyPass(
       notes.add(
         `proxy.tls.acme: in the sandbox, pebble (free loopback ports, its DNS answering 127.0.0.1 for every name) issued the certificate to certbot (--config-dir/--work-dir/--logs-dir in the sandbox) over HTTP-01 on the sandbox's http port, the render's proxy.tls.acme.directory being pebble's in place of stack.yaml's; nginx started with a throwaway-CA certificate as the placeholder, the rendered deploy hook relinked it to certbot's live files and reloaded nginx (SIGHUP here; systemctl reload nginx in production), and the probes trusted pebble's root alone`,
       );
-      process.env['REQUESTS_CA_BUNDLE'] = sandboxAcme.pebble.listenerCa;
+      undoCertbotEnv = useCertbotPebbleEnv(sandboxAcme.pebble.listenerCa);
       options.onProgress?.({
         type: 'unit',
         event: {
@@ -298,8 +298,7 @@ async function verifyPass(
   }
   if (sandboxAcme) {
     await sandboxAcme.pebble.stop();
-    if (caBundleBefore === undefined) delete process.env['REQUESTS_CA_BUNDLE'];
-    else process.env['REQUESTS_CA_BUNDLE'] = caBundleBefore;
+    undoCertbotEnv?.();
   }
   if (analyzed) {
     const r = await analyzed;
