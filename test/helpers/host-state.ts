@@ -55,3 +55,10 @@ export async function hostChanges(s: HostSnapshot, owners: number[] = [process.p
   rmSync(s.marker, { force: true });
   return changes;
 }
+
+/**
+ * What Debian's default nginx site answers on a machine booted from this host: nginx's own
+ * page, or Apache's when apache2 is installed too (its postinst writes /var/www/html/index.html,
+ * which comes first in the default site's `index` list).
+ */
+export const DEBIAN_DEFAULT_SITE = /^200 .*(Welcome to nginx!|Apache2 Debian Default Page)/s;

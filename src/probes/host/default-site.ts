@@ -4,19 +4,26 @@
 // stack's server is default_server and install disabled it).
 
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { PROXIES } from '../../topology/catalog/proxies.js';
 import { bodyExcerpt } from '../excerpt.js';
 import { httpRequest } from '../http.js';
 import { fail, pass, type ProbeDefinition, skip } from '../types.js';
 
-/** The page Debian's nginx package serves from its default site. */
-export const DEBIAN_DEFAULT_PAGE = '/var/www/html/index.nginx-debian.html';
+/** The document root of Debian's default sites (nginx's, Apache's and lighttpd's). */
+export const DEBIAN_DEFAULT_ROOT = '/var/www/html';
+/**
+ * The pages Debian's default site can answer with, in nginx's `index` order: its own page
+ * only when no other web server's package wrote an index.html there first (apache2's postinst
+ * does, and then nginx's default site answers with "Apache2 Debian Default Page").
+ */
+export const DEBIAN_DEFAULT_PAGES = ['index.html', 'index.htm', 'index.nginx-debian.html'];
 
 interface Observed {
   status: number;
   body: Buffer;
   excerpt: string;
-  defaultPage: Buffer | null;
+  defaultPages: Buffer[];
 }
 
 export const defaultSiteProbe: ProbeDefinition<Observed> = {
@@ -28,20 +35,23 @@ export const defaultSiteProbe: ProbeDefinition<Observed> = {
   after: [],
   skip: (ctx) =>
     PROXIES[ctx.plan.front.kind].distro ? null : 'no distribution nginx in front of this stack',
-  expect: () => `GET / is not ${DEBIAN_DEFAULT_PAGE}`,
+  expect: () =>
+    `GET / is none of ${DEBIAN_DEFAULT_PAGES.map((p) => join(DEBIAN_DEFAULT_ROOT, p)).join(', ')}`,
   async observe(ctx) {
     const answer = await httpRequest(ctx.front, '/', { signal: ctx.signal });
-    let defaultPage: Buffer | null = null;
-    try {
-      defaultPage = readFileSync(DEBIAN_DEFAULT_PAGE);
-    } catch {
-      // not a Debian nginx host
+    const defaultPages: Buffer[] = [];
+    for (const page of DEBIAN_DEFAULT_PAGES) {
+      try {
+        defaultPages.push(readFileSync(join(DEBIAN_DEFAULT_ROOT, page)));
+      } catch {
+        // not written on this host
+      }
     }
-    return { status: answer.status, body: answer.body, excerpt: bodyExcerpt(answer), defaultPage };
+    return { status: answer.status, body: answer.body, excerpt: bodyExcerpt(answer), defaultPages };
   },
-  judge({ status, body, excerpt, defaultPage }) {
-    if (defaultPage === null) return skip(`no ${DEBIAN_DEFAULT_PAGE} on this host`);
-    if (body.equals(defaultPage))
+  judge({ status, body, excerpt, defaultPages }) {
+    if (defaultPages.length === 0) return skip(`no default page in ${DEBIAN_DEFAULT_ROOT} on this host`);
+    if (defaultPages.some((page) => body.equals(page)))
       return fail(`${status} ${excerpt}: Debian's default site answered instead of the stack`);
     return pass(`${status}: the stack answered`);
   },
