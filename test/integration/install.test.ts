@@ -43,7 +43,7 @@ describeWith({
       await m.exec([
         '/usr/bin/python3',
         '-c',
-        'import sys, urllib.request\ntry:\n  r = urllib.request.urlopen(sys.argv[1], timeout=5)\n  print(r.status, r.read().decode()[:200])\nexcept Exception as e:\n  print("error", e)',
+        'import sys, urllib.request\ntry:\n  r = urllib.request.urlopen(sys.argv[1], timeout=5)\n  print(r.status, r.read().decode()[:600])\nexcept Exception as e:\n  print("error", e)',
         `http://127.0.0.1${path}`,
       ])
     ).stdout;
