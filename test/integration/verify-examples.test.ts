@@ -42,6 +42,8 @@ const MUST_RUN: Record<string, string[]> = {
   // app-env: the gateway hands app.env to the CGI script it spawns (its config's env:).
   'bottle-cgi-gateway.yaml': ['app/roundtrip', 'static /static//static-file', 'app/app-env'],
   'cgi-fcgiwrap-nginx.yaml': ['app/backend-down', 'app/upload-chunked', 'app/check:GET /hello/there'],
+  // lighttpd's mod_cgi runs the script itself: requests at once, a chunked upload buffered for it.
+  'cgi-lighttpd.yaml': ['app/concurrency', 'app/upload-chunked', 'app/check:GET /hello/there'],
   // php-fpm: scripts by name (PATH_INFO split, a missing script's 404, PHP in a text file never
   // run, the status page never through the front), its children's concurrency, a stream.
   'php-fpm-nginx.yaml': [

@@ -184,11 +184,9 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     },
     // mod_cgi runs CGI scripts itself (as the unit's user: the app's, see recipes.ts).
     cgiBridge: null,
-    // mod_proxy (http), mod_fastcgi, mod_scgi, mod_cgi (it runs the script itself). Not yet:
-    // uwsgi (a mod_scgi option, "proxy-protocol" => "uwsgi"). CGI has no example yet: on this
-    // loaded 2-core test machine, verify --probe-app of examples/cgi-fcgiwrap-nginx.yaml with
-    // proxy.kind lighttpd passed every probe but concurrency (4 × 400 ms Python CGI requests in
-    // 1.1–1.3 s, 3 rounds; through the gateway 0.85 s) — not understood yet.
+    // mod_proxy (http), mod_fastcgi, mod_scgi, mod_cgi (it runs the script itself:
+    // examples/cgi-lighttpd.yaml). Not yet: uwsgi (a mod_scgi option, "proxy-protocol" =>
+    // "uwsgi").
     protocols: ['http', 'fastcgi', 'scgi', 'cgi'],
     // server.stream-request-body = 0 (its default): a whole request body is buffered (in
     // memory, then temp files) before the backend sees it. Responses: stream-response-body 1

@@ -43,8 +43,8 @@ function renderedReadMs(artifacts: Artifact[]): number | null {
   for (const a of artifacts) {
     const m = /^\s*(?:\w+_read_timeout|read:)\s+(\S+?);?$/m.exec(a.content);
     if (m && (a.path.startsWith('nginx/') || a.path.startsWith('gateway/'))) return parseDuration(m[1]!);
-    // lighttpd: the backend's "read-timeout" => seconds.
-    const lighttpd = /^\s*"read-timeout" => (\d+),$/m.exec(a.content);
+    // lighttpd: the backend's "read-timeout" => seconds (mod_cgi's in cgi.limits).
+    const lighttpd = /^\s*(?:"read-timeout"|cgi\.limits = \( "read-timeout") => (\d+),/m.exec(a.content);
     if (lighttpd && a.path.startsWith('lighttpd/')) return Number(lighttpd[1]) * 1000;
   }
   return null;
