@@ -25,8 +25,11 @@ const RELOAD_DEADLINE_MS = 15_000;
 /**
  * Until every worker answering is a new one, per worker: uWSGI's chain reload replaces one
  * worker at a time and looks at its chain about once a second (~2 s a worker, measured).
+ * Twice that, because the wait ends as soon as only new workers answer and a slow machine is
+ * not a failed reload: gunicorn's HUP of 5 Django workers (each importing Django afresh)
+ * took 18.6 s on this 2-core machine at load 10–13, past a budget of 3 s a worker.
  */
-const REPLACE_MS_PER_WORKER = 3000;
+const REPLACE_MS_PER_WORKER = 6000;
 /** How often the probe looks at which workers answer while it waits for the reload to finish. */
 const POLL_MS = 400;
 /**
