@@ -11,7 +11,7 @@ import { StackgenError } from '../errors.js';
 import { bootMachine, type Machine } from '../runtime/machine.js';
 import { DISTROS, distroFromOsRelease } from '../topology/catalog/distros.js';
 import { EGRESS_PORT, EGRESS_RELAY, EGRESS_SOCKET, type Egress, startEgress } from './egress.js';
-import type { WorkflowJob, WorkflowStep } from './workflow.js';
+import type { StepShell, WorkflowJob, WorkflowStep } from './workflow.js';
 
 export interface StepResult {
   name: string;
@@ -55,6 +55,7 @@ async function shell(
   s: Session,
   script: string,
   timeoutMs: number,
+  stepShell: StepShell = ['bash', '--noprofile', '--norc', '-eo', 'pipefail'],
 ): Promise<{ code: number | null; out: string }> {
   const env = { ...s.env, PATH: [...s.path, s.env['PATH']!].join(':') };
   const r = await s.machine.exec(
@@ -65,9 +66,11 @@ async function shell(
       '--noprofile',
       '--norc',
       '-c',
-      // GitHub's `run:` shell on Linux: bash --noprofile --norc -eo pipefail {0}.
-      'exec 2>&1; cd "$0" || exit 1; exec bash --noprofile --norc -eo pipefail -c "$1"',
+      // The step's own shell (workflow.ts StepShell), in the workspace, stderr with stdout.
+      'exec 2>&1; cd "$0" || exit 1; exec "$@"',
       s.workspace,
+      ...stepShell,
+      '-c',
       script,
     ],
     { timeoutMs },
@@ -297,7 +300,7 @@ export async function checkWorkflow(options: CheckOptions): Promise<CiCheckRepor
         );
         continue;
       }
-      const r = await shell(s, step.script, options.stepTimeoutMs ?? 20 * 60_000);
+      const r = await shell(s, step.script, options.stepTimeoutMs ?? 20 * 60_000, step.shell);
       const refused = egress.refused.length > 0 ? `\n(egress refused: ${egress.refused.join(', ')})` : '';
       record({
         name: step.name,

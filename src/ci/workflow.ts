@@ -10,8 +10,22 @@ import type { CiProvider } from '../render/ci.js';
 /** When a step runs: GitHub's `if:` reduced to what the generated files use. */
 export type StepCondition = 'success' | 'always';
 
+/**
+ * The shell a `run:` step's script runs in, as argv before the script. GitHub: a step with no
+ * `shell:` (here or in `defaults.run`) runs `bash -e {0}` — no pipefail, so `verify | tee`
+ * would succeed whatever verify exits; `shell: bash` runs `bash --noprofile --norc -eo pipefail
+ * {0}`. GitLab's runner puts `set -eo pipefail` at the top of the job's bash script.
+ */
+export type StepShell = string[];
+const PIPEFAIL_BASH: StepShell = ['bash', '--noprofile', '--norc', '-eo', 'pipefail'];
+const GITHUB_SHELLS: Record<string, StepShell> = {
+  bash: PIPEFAIL_BASH,
+  sh: ['sh', '-e'],
+};
+const GITHUB_DEFAULT_SHELL: StepShell = ['bash', '-e'];
+
 export type WorkflowStep =
-  | { kind: 'run'; name: string; script: string; when: StepCondition }
+  | { kind: 'run'; name: string; script: string; when: StepCondition; shell: StepShell }
   | { kind: 'uses'; name: string; action: string; with: Record<string, string>; when: StepCondition };
 
 export interface WorkflowJob {
@@ -53,6 +67,15 @@ function githubJob(doc: Record<string, unknown>): WorkflowJob {
   if (job['container'] !== undefined)
     return fail(`jobs.${id}.container: --check emulates the runner host only`);
   const steps = (job['steps'] ?? []) as Array<Record<string, unknown>>;
+  const defaultShell = (scope: Record<string, unknown>): unknown =>
+    (scope['defaults'] as { run?: { shell?: unknown } } | undefined)?.run?.shell;
+  const shellOf = (i: number, value: unknown): StepShell => {
+    if (value === undefined) return GITHUB_DEFAULT_SHELL;
+    const known = typeof value === 'string' ? GITHUB_SHELLS[value] : undefined;
+    return (
+      known ?? fail(`jobs.${id}.steps[${i}]: shell: ${String(value)} is not one --check runs (bash or sh)`)
+    );
+  };
   return {
     provider: 'github',
     id,
@@ -62,7 +85,8 @@ function githubJob(doc: Record<string, unknown>): WorkflowJob {
       const when = condition(s['if']);
       if (typeof s['run'] === 'string') {
         const name = typeof s['name'] === 'string' ? s['name'] : s['run'].split('\n')[0]!;
-        return { kind: 'run', name, script: s['run'], when };
+        const shell = shellOf(i, s['shell'] ?? defaultShell(job) ?? defaultShell(doc));
+        return { kind: 'run', name, script: s['run'], when, shell };
       }
       if (typeof s['uses'] === 'string') {
         const w = (s['with'] ?? {}) as Record<string, unknown>;
@@ -103,6 +127,7 @@ function gitlabJob(doc: Record<string, unknown>): WorkflowJob {
       name: script,
       script,
       when: 'success',
+      shell: PIPEFAIL_BASH,
     })),
     reports: junit === undefined ? [] : Array.isArray(junit) ? junit.map(String) : [String(junit)],
   };

@@ -116,4 +116,26 @@ describeWith({ machine: true, tools: ['npm'] })('stackgen ci --check', () => {
     ).toBe(true);
     expect(EXIT_CODES.workflowFailed).toBe(8);
   }, 240_000);
+
+  it("a failed verify fails its GitHub step through `| tee` (shell: bash is pipefail; the runner's default bash -e would pass it)", async () => {
+    const repo = repository('default', 'wsgi');
+    const spec = join(repo, 'stack.yaml');
+    writeFileSync(spec, readFileSync(spec, 'utf8').replace(`'"hello": "wsgi"'`, `'"hello": "nobody"'`));
+    const first = await ci(repo, '--provider', 'github', 'stack.yaml');
+    expect(first.code, first.stderr).toBe(0);
+    const text = readFileSync(join(repo, '.github/workflows/stackgen-verify.yml'), 'utf8');
+    expect(text).toMatch(/^ {4}defaults:\n {6}run:\n {8}shell: bash\n/m);
+    const { checkWorkflow } = await import('../../src/ci/check.js');
+    const { parseWorkflow } = await import('../../src/ci/workflow.js');
+    const sandboxStep = async (workflow: string) =>
+      (await checkWorkflow({ job: parseWorkflow('github', workflow), repoDir: repo })).steps.find(
+        (st) => st.name === 'Verify in the sandbox',
+      );
+    const generated = await sandboxStep(text);
+    expect(generated?.status).toBe('failed');
+    expect(generated?.tail).toMatch(/FAIL/);
+    // The same file without its defaults: GitHub's `bash -e` takes tee's exit status.
+    const unpiped = await sandboxStep(text.replace(/^ {4}defaults:\n {6}run:\n {8}shell: bash\n/m, ''));
+    expect(unpiped?.status).toBe('ok');
+  }, 400_000);
 });

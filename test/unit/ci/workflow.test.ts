@@ -47,6 +47,26 @@ describe('parseWorkflow', () => {
     expect(job.steps[2]).toMatchObject({ script: 'echo one\necho two\n' });
   });
 
+  it("GitHub: each run step gets the runner's shell — bash -e without shell:, pipefail with shell: bash (step, job or workflow defaults)", () => {
+    const shells = (text: string) =>
+      parseWorkflow('github', text).steps.flatMap((s) => (s.kind === 'run' ? [s.shell.join(' ')] : []));
+    const PIPEFAIL = 'bash --noprofile --norc -eo pipefail';
+    expect(shells(GITHUB)).toEqual(['bash -e', 'bash -e', 'bash -e']);
+    expect(
+      shells(GITHUB.replace('      - run: echo unnamed', '      - run: echo unnamed\n        shell: sh')),
+    ).toEqual(['bash -e', 'sh -e', 'bash -e']);
+    const jobDefaults = GITHUB.replace(
+      '    steps:',
+      '    defaults:\n      run:\n        shell: bash\n    steps:',
+    );
+    expect(shells(jobDefaults)).toEqual([PIPEFAIL, PIPEFAIL, PIPEFAIL]);
+    const docDefaults = GITHUB.replace('on: push', 'on: push\ndefaults: {run: {shell: bash}}');
+    expect(shells(docDefaults)).toEqual([PIPEFAIL, PIPEFAIL, PIPEFAIL]);
+    expect(() =>
+      shells(GITHUB.replace('      - run: echo unnamed', '      - run: echo unnamed\n        shell: pwsh')),
+    ).toThrow(/shell: pwsh is not one --check runs/);
+  });
+
   it('GitHub: a job in a container, or a condition it cannot evaluate, is refused with SG_ERR_CI_STEP_FAILED', () => {
     for (const text of [
       GITHUB.replace('runs-on: ubuntu-24.04', 'runs-on: ubuntu-24.04\n    container: debian:bookworm'),
