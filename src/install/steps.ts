@@ -632,7 +632,7 @@ function acmeIssueSteps(
     {
       id: `acme-certificate:${a.certName}`,
       title: certonlyArgv(a).join(' '),
-      why: `the first issuance from ${a.directory}; its deploy hook links ${a.certDir} into ${a.liveDir} and reloads the ${a.frontTitle} (${a.reloadCommand}), and certbot keeps the webroot, the directory and the hook in ${a.renewalConf} for every renewal`,
+      why: `the first issuance from ${a.directory}; its deploy hook links ${a.certDir} into ${a.liveDir} and reloads the front (${a.reloadCommand}), and certbot keeps the webroot, the directory and the hook in ${a.renewalConf} for every renewal`,
       done: facts.links[a.cert] === live && facts.exists.includes(a.renewalConf),
       commands: [
         { kind: 'exec', argv: certonlyArgv(a) },

@@ -148,7 +148,7 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
       reloadWhy:
         "A reload, never a restart: `systemctl reload` runs the unit's ExecReload=+ lines first (as\nroot: the renewed certificate and key copied again into the directory only the gateway's\nuser reads), then its SIGHUP: the gateway re-reads both and swaps them with setSecureContext.\nNew handshakes get the new certificate, open connections (HTTP/1.1 and h2) keep theirs, none\nis dropped; a pair that does not load is refused and the running certificate kept.",
       unmanagedRefusal:
-        "with processes.manager none nothing stackgen installs runs the gateway: install could not start it to answer the first HTTP-01 challenge, and certbot's deploy hook would have no unit to reload after a renewal: use processes.manager systemd",
+        "nothing stackgen installs runs the gateway: install could not start it to answer the first HTTP-01 challenge, and certbot's deploy hook would have no unit to reload after a renewal: use processes.manager systemd",
     },
     tlsKeyReader: 'proxy-user',
     compresses: true,
