@@ -43,6 +43,8 @@ export interface AcmePlan {
   reloadWhy: string;
   /** The front's title (nginx, stackgen gateway), for the hook's and the README's words. */
   frontTitle: string;
+  /** Where the front's unit copies cert and key for it (the gateway: /run/NAME-tls); null: it reads them itself. */
+  copiedTo: string | null;
 }
 
 /** certbot's configuration directory (Debian's default). */
@@ -85,6 +87,7 @@ export function acmePlan(plan: Plan): AcmePlan | null {
     reloadCommand: support.reloadCommand(reloadSite(plan)),
     reloadWhy: support.reloadWhy,
     frontTitle: PROXIES[plan.front.kind].title,
+    copiedTo: plan.launches.find((l) => isFrontComponent(plan, l.component))?.privateCopies?.dir ?? null,
   };
 }
 

@@ -14,6 +14,8 @@ lineage="${RENEWED_LINEAGE:-$default_lineage}"
 # self-signed placeholder (stackgen gateway must serve the challenge on port 80 before any certificate
 # exists); from then on links into certbot's live/ directory, itself links to the newest
 # files in archive/. Each link is replaced by a rename, so a reload never sees half a pair.
+# It reads them through copies: it runs as www-data, so its unit copies both, as root, into
+# /run/flask-acme-tls (www-data's alone) before it starts and before every reload — see below.
 relink() {
     ln -sfn "$1" "$2.new"
     mv -Tf "$2.new" "$2"
