@@ -327,6 +327,11 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
     });
   }
 
+  // --- proxy.tls.acme, a front of the stack's own units (the gateway) --------------------
+  // Its unit copies the certificate before it starts: the placeholder comes first.
+  const acme = acmePlan(plan);
+  if (acme && !distro) for (const step of acmePlaceholderSteps(acme, facts)) add(step);
+
   // --- process manager -----------------------------------------------------------------
   const launched = plan.launches.filter((l) => l.managed);
   const endpoints = launched.flatMap((l) => (l.ready ? [l.ready] : []));
@@ -403,6 +408,9 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
         });
     }
     add(readyCheck(name, endpoints, systemdServices(plan, artifacts), systemdServices(plan, artifacts)));
+    // The gateway's unit now answers the challenge on port 80: certbot can get the certificate.
+    // Its hook's `systemctl reload` returns once ExecReload= has sent the SIGHUP.
+    if (acme && !distro) for (const step of acmeIssueSteps(acme, facts, null)) add(step);
   }
   if (manager === 'supervisor' && launched.length > 0) {
     const tmpfiles = artifacts.find((a) => a.path.startsWith('tmpfiles/'));
@@ -527,7 +535,6 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
       commands: [{ kind: 'symlink', link, target: site }],
       undo: [{ kind: 'remove', path: link }],
     });
-    const acme = acmePlan(plan);
     // The webroot first: its parent is made 0755 (nginx's workers read the tokens below it),
     // then the placeholder's directory, root's alone, inside it.
     if (acme) for (const step of acmePlaceholderSteps(acme, facts)) add(step);
@@ -585,13 +592,13 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
   return steps;
 }
 
-/** The webroot and the self-signed pair nginx starts with before the first issuance. */
+/** The webroot and the self-signed pair the front starts with before the first issuance. */
 function acmePlaceholderSteps(a: AcmePlan, facts: HostFacts): InstallStep[] {
   return [
     {
       id: `acme-webroot:${a.webroot}`,
       title: `install -d -m 0755 ${a.webroot}`,
-      why: 'certbot --webroot writes the challenge tokens here; nginx serves /.well-known/acme-challenge/ from it',
+      why: `certbot --webroot writes the challenge tokens here; ${a.frontTitle} serves /.well-known/acme-challenge/ from it`,
       done: facts.exists.includes(a.webroot),
       commands: [{ kind: 'mkdir', path: a.webroot, mode: 0o755, owner: 'root', group: 'root' }],
       undo: [{ kind: 'remove', path: a.webroot, recursive: true }],
@@ -599,7 +606,7 @@ function acmePlaceholderSteps(a: AcmePlan, facts: HostFacts): InstallStep[] {
     {
       id: 'acme-placeholder',
       title: `install -d -m 0700 ${a.certDir} && ${placeholderArgv(a).join(' ')}`,
-      why: 'proxy.tls.acme: nginx must start and serve the ACME challenge on port 80 before any certificate exists — a self-signed placeholder until certbot has one',
+      why: `proxy.tls.acme: ${a.frontTitle} must start and serve the ACME challenge on port 80 before any certificate exists — a self-signed placeholder until certbot has one`,
       done: facts.exists.includes(a.cert) && facts.exists.includes(a.key),
       commands: [
         { kind: 'mkdir', path: a.certDir, mode: 0o700, owner: 'root', group: 'root' },
@@ -610,11 +617,14 @@ function acmePlaceholderSteps(a: AcmePlan, facts: HostFacts): InstallStep[] {
   ];
 }
 
-/** The first `certbot certonly`, and Debian's renewal timer. */
+/**
+ * The first `certbot certonly`, and Debian's renewal timer. `distro`: the distribution's
+ * front (nginx), whose new workers install waits for; null: the stack's own unit (the gateway).
+ */
 function acmeIssueSteps(
   a: AcmePlan,
   facts: HostFacts,
-  distro: { service: string; pidFile: string },
+  distro: { service: string; pidFile: string } | null,
 ): InstallStep[] {
   const live = `${a.liveDir}/fullchain.pem`;
   const timer = facts.units['certbot.timer'] ?? { enabled: false, active: false };
@@ -622,12 +632,12 @@ function acmeIssueSteps(
     {
       id: `acme-certificate:${a.certName}`,
       title: certonlyArgv(a).join(' '),
-      why: `the first issuance from ${a.directory}; its deploy hook links ${a.certDir} into ${a.liveDir} and reloads nginx, and certbot keeps the webroot, the directory and the hook in ${a.renewalConf} for every renewal`,
+      why: `the first issuance from ${a.directory}; its deploy hook links ${a.certDir} into ${a.liveDir} and reloads the front (${a.reloadCommand}), and certbot keeps the webroot, the directory and the hook in ${a.renewalConf} for every renewal`,
       done: facts.links[a.cert] === live && facts.exists.includes(a.renewalConf),
       commands: [
         { kind: 'exec', argv: certonlyArgv(a) },
-        // The hook's `systemctl reload` returns at once: wait until the new workers serve.
-        { kind: 'reload', service: distro.service, pidFile: distro.pidFile },
+        // The hook's `systemctl reload nginx` returns at once: wait until the new workers serve.
+        ...(distro ? [{ kind: 'reload' as const, service: distro.service, pidFile: distro.pidFile }] : []),
       ],
       undo: [{ kind: 'exec', argv: ['certbot', 'delete', '--non-interactive', '--cert-name', a.certName] }],
     },

@@ -3,11 +3,12 @@
 // verify's own certbot run in a sandbox (src/runtime/acme-issue.ts), with the same hook.
 // acme-certificate: the front serves exactly the certificate certbot keeps in its live/
 // directory, chaining to the CA's root (the probes trust nothing else), for every
-// server_name; nginx reads it through the links the deploy hook made; certbot's renewal file
+// server_name; the front reads it through the links the deploy hook made (the gateway: its
+// unit's private copies of them); certbot's renewal file
 // renews it the way install obtained it (webroot, directory, deploy hook); on a real host,
 // Debian's certbot.timer is on. acme-renewal: a forced renewal while clients keep sending requests
 // swaps the served certificate (its serial changes) and fails none of them — the deploy
-// hook's graceful reload, the way every renewal of the timer reloads nginx.
+// hook's graceful reload, the way every renewal of the timer reloads the front.
 
 import { X509Certificate } from 'node:crypto';
 import { readFileSync, readlinkSync } from 'node:fs';
@@ -174,7 +175,7 @@ const WARMUP_MS = 400;
 const SETTLE_MS = 600;
 /** certbot renew against pebble takes a few seconds; a public CA would take longer. */
 const RENEW_DEADLINE_MS = 120_000;
-/** After certbot returns (its hook has reloaded nginx), until new connections get the new certificate. */
+/** After certbot returns (its hook has reloaded the front), until new connections get the new certificate. */
 const SWAP_DEADLINE_MS = 10_000;
 
 interface Renewed {
@@ -207,7 +208,7 @@ export const acmeRenewalProbe: ProbeDefinition<Renewed> = {
     const path = ctx.probe ? '/stackgen-verify/load' : '/';
     const before = await servedCertificate(ctx.front);
     // The probes' client opens a connection (a full handshake) per request: every request
-    // after the reload meets whichever workers nginx has, old or new.
+    // after the reload meets whichever certificate the front has, old or new.
     const load = startLoad(ctx, {
       clients: CLIENTS,
       path,
@@ -236,7 +237,7 @@ export const acmeRenewalProbe: ProbeDefinition<Renewed> = {
     if (before.error || after.error) return fail(`handshake: ${before.error ?? after.error}`);
     if (swapMs === null)
       return fail(
-        `still serial ${before.serial} ${SWAP_DEADLINE_MS / 1000} s after certbot renewed (live: ${live}): nginx did not load the new certificate — ${load}`,
+        `still serial ${before.serial} ${SWAP_DEADLINE_MS / 1000} s after certbot renewed (live: ${live}): the front did not load the new certificate — ${load}`,
       );
     if (after.serial !== live) return fail(`served serial ${after.serial}, but the live one is ${live}`);
     if (ok + failed === 0) return fail('no request was answered at all');

@@ -158,7 +158,7 @@ export function renderArtifacts(plan: Plan): Artifact[] {
 /** proxy.tls.acme for the deploy README: names joined; null without ACME. */
 function readmeAcmeView(plan: Plan) {
   const a = acmePlan(plan);
-  return a ? { ...a, names: a.names.join(' ') } : null;
+  return a ? { ...a, names: a.names.join(' '), ...frontCopies(plan) } : null;
 }
 
 /** The front's private copies of proxy.tls's files, for the README (none: it reads them as root). */

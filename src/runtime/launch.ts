@@ -21,6 +21,7 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  writeFileSync,
 } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
@@ -36,6 +37,7 @@ import {
   unitBaseName,
 } from '../render/plan.js';
 import { frontErrorLog } from '../topology/catalog/recipes.js';
+import { sandboxMainPidFile } from '../topology/site.js';
 import { loadsEnvFile } from '../render/artifacts.js';
 import { parseEnvFile } from '../stack/env-file.js';
 import type { Manager } from '../stack/schema.js';
@@ -91,6 +93,11 @@ export interface Unit {
    * the rendered unit: the gateway's TLS key), removed with the directory at stop.
    */
   privateCopies: PrivateCopies | null;
+  /**
+   * Where its main pid is recorded while it runs (systemd's MAINPID, for a rendered script
+   * that reloads it as `systemctl reload` would: certbot's deploy hook); null: not recorded.
+   */
+  mainPidFile: string | null;
 }
 
 export interface StackRuntime {
@@ -195,6 +202,7 @@ export function planUnits(
       after: [],
       removedAtStop: [],
       privateCopies: null,
+      mainPidFile: null,
       logs: [
         join(logDir, 'supervisord.log'),
         ...[...new Set(managed.map((l) => l.component))].map((c) =>
@@ -237,6 +245,8 @@ export function planUnits(
         removedAtStop:
           manager === 'systemd' && l.ownsRunDir && l.ready?.kind === 'unix' ? [l.ready.path] : [],
         privateCopies: manager === 'systemd' ? l.privateCopies : null,
+        // The front's: certbot's deploy hook (proxy.tls.acme) reloads it by this pid here.
+        mainPidFile: isFront(l) ? sandboxMainPidFile(plan.site, l.id) : null,
       });
     }
   }
@@ -263,6 +273,7 @@ export function planUnits(
       logs: [join(logDir, `${l.id}.out`), ...(errorLog ? [errorLog] : [])],
       removedAtStop: [],
       privateCopies: null,
+      mainPidFile: null,
     });
   }
   // A unit waits for the units that bring up the components its components depend on.
@@ -403,6 +414,7 @@ async function startUnit(rt: StackRuntime, unit: Unit, options: StartOptions): P
   if (unit.privateCopies) makePrivateCopies(unit.privateCopies, unit.spec.uid);
   const proc = startProcess(unit.spec);
   rt.running.set(unit.id, proc);
+  if (unit.mainPidFile && proc.pid > 0) writeFileSync(unit.mainPidFile, `${proc.pid}\n`);
   if (proc.pgid > 0) rt.pgids.add(proc.pgid);
   const deadline = Date.now() + options.deadlineMs;
   const died = () => {
@@ -572,6 +584,7 @@ export async function stopComponent(rt: StackRuntime, component: string, graceMs
 function removeAtStop(unit: Unit): void {
   for (const f of unit.removedAtStop) rmSync(f, { force: true });
   if (unit.privateCopies) rmSync(unit.privateCopies.dir, { recursive: true, force: true });
+  if (unit.mainPidFile) rmSync(unit.mainPidFile, { force: true });
 }
 
 /**

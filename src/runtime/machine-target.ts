@@ -35,6 +35,7 @@ import { productionSite } from '../topology/site.js';
 import type { InstalledJob, PhaseOutcome } from './installed.js';
 import { bootMachine, HIDDEN_IN_MACHINE, type Machine } from './machine.js';
 import { PEBBLE_DIRECTORY } from './pebble.js';
+import { PROXIES } from '../topology/catalog/proxies.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const TEMPLATES = join(ROOT, 'templates');
@@ -242,6 +243,17 @@ async function runPhase(machine: Machine, job: InstalledJob, o: MachinePassOptio
   };
 }
 
+/**
+ * The distribution's front services (Debian's nginx, enabled on this host: its default site
+ * holds port 80) masked on the machine of a stack whose own front binds port 80 — a gateway
+ * with proxy.tls.acme must have port 80 (RFC 8555 §8.3), so it runs on a host of its own. Pure.
+ */
+export function portHolderServices(spec: LoadedSpec['spec']): string[] {
+  if (PROXIES[spec.proxy.kind].distro !== null) return [];
+  if (!spec.proxy.listen.some((l) => l.split(':').pop() === '80')) return [];
+  return Object.values(PROXIES).flatMap((p) => (p.distro ? [`${p.distro.service}.service`] : []));
+}
+
 /** One pass on a fresh machine: boot, stage, install + probe, reboot, probe, uninstall, throw away. */
 export async function machinePass(loaded: LoadedSpec, o: MachinePassOptions): Promise<PassReport> {
   const t0 = performance.now();
@@ -251,7 +263,13 @@ export async function machinePass(loaded: LoadedSpec, o: MachinePassOptions): Pr
     o.onProgress?.({ type: 'unit', event: { unit: 'machine', phase, ms, detail } });
   unit('starting');
   const named = namedDirectories(loaded.spec, loaded.baseDir);
+  const masked = portHolderServices(loaded.spec);
+  if (masked.length > 0)
+    o.notes.add(
+      `machine: ${masked.join(', ')} masked — the stack's ${PROXIES[loaded.spec.proxy.kind].title} binds port 80, which the distribution's front (enabled on this host, its default site on port 80) would hold: a host of its own`,
+    );
   const machine = await bootMachine({
+    masked,
     visible: [ROOT, dirname(resolve(loaded.file)), named.root, ...named.static.map((st) => st.dir)],
     log: process.env['STACKGEN_DEBUG'] ? (l) => process.stderr.write(`[machine] ${l}\n`) : undefined,
   });

@@ -209,6 +209,8 @@ export interface MachineOptions {
   bootSeconds?: number;
   /** Where the holder's and systemd's console output goes. */
   log?: (line: string) => void;
+  /** Units masked for this stack on top of MASKED_UNITS (a service that would hold its port). */
+  masked?: readonly string[];
 }
 
 export interface ExecResult {
@@ -304,7 +306,7 @@ export async function bootMachine(options: MachineOptions): Promise<Machine> {
   const holderPid = holder.pid!;
   const layerRoot = `/proc/${holderPid}/root${LAYER_MOUNT}/root`;
   // Mask what a proof does not need before the first boot (the upper layer only).
-  for (const unit of MASKED_UNITS) {
+  for (const unit of [...MASKED_UNITS, ...(options.masked ?? [])]) {
     const link = `${layerRoot}/etc/systemd/system/${unit}`;
     try {
       rmSync(link, { force: true });

@@ -219,7 +219,7 @@ async function verifyPass(
       });
       front = { ...front, tls: { ...front.tls, caFile: sandboxAcme.pebble.root } };
       notes.add(
-        `proxy.tls.acme: in the sandbox, pebble (free loopback ports, its DNS answering 127.0.0.1 for every name) issued the certificate to certbot (--config-dir/--work-dir/--logs-dir in the sandbox) over HTTP-01 on the sandbox's http port, the render's proxy.tls.acme.directory being pebble's in place of stack.yaml's; nginx started with a throwaway-CA certificate as the placeholder, the rendered deploy hook relinked it to certbot's live files and reloaded nginx (SIGHUP here; systemctl reload nginx in production), and the probes trusted pebble's root alone`,
+        `proxy.tls.acme: in the sandbox, pebble (free loopback ports, its DNS answering 127.0.0.1 for every name) issued the certificate to certbot (--config-dir/--work-dir/--logs-dir in the sandbox) over HTTP-01 on the sandbox's http port, the render's proxy.tls.acme.directory being pebble's in place of stack.yaml's; the ${acme.frontTitle} started with a throwaway-CA certificate as the placeholder, the rendered deploy hook relinked it to certbot's live files and reloaded the ${acme.frontTitle} (its SIGHUP here, systemctl reload in production), and the probes trusted pebble's root alone`,
       );
       undoCertbotEnv = useCertbotPebbleEnv(sandboxAcme.pebble.listenerCa);
       options.onProgress?.({

@@ -180,6 +180,13 @@ export const RULES: Record<string, Rule> = {
             'use proxy.kind nginx, or get a certificate yourself (certbot certonly --webroot) and set proxy.tls {cert: …/fullchain.pem, key: …/privkey.pem}',
           ),
         );
+      else if (acme.unmanagedRefusal !== null && spec.processes.manager === 'none')
+        out.push(
+          error(
+            ['processes', 'manager'],
+            `proxy.tls.acme with the ${front.title} and processes.manager none: ${acme.unmanagedRefusal}`,
+          ),
+        );
       // RFC 8555 §8.3: the CA fetches the HTTP-01 token from port 80 of each name, always.
       const on80 = spec.proxy.listen.filter((l) => l.split(':').pop() === '80');
       const reachable = on80.filter((l) => !isLoopbackListen(l));

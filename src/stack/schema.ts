@@ -292,7 +292,7 @@ const tlsSchema = z
         ...tlsOptions,
       })
       .describe(
-        "Certificates obtained and renewed over ACME HTTP-01 by certbot (Debian's, webroot plugin, renewed by certbot.timer; a deploy hook reloads nginx): proxy.kind nginx, real names in proxy.server_name, port 80 in proxy.listen.",
+        "Certificates obtained and renewed over ACME HTTP-01 by certbot (Debian's, webroot plugin, renewed by certbot.timer; a deploy hook reloads the front): proxy.kind nginx, or gateway under processes.manager systemd; real names in proxy.server_name, port 80 in proxy.listen.",
       ),
   ])
   .default('off')

@@ -3,17 +3,20 @@
 // the deploy README, the nginx site's comments and the machine target's probes all read it.
 // Pure.
 //
-// The first issuance (RFC 8555 §8.3 HTTP-01) needs nginx answering on port 80 before any
-// certificate exists, but the site's TLS server refuses to load without one: install writes
-// a self-signed placeholder (one day, the stack's first name) where nginx reads the
-// certificate, starts nginx, then runs `certbot certonly --webroot`; certbot's deploy hook
-// points those files at /etc/letsencrypt/live/<name>/ and reloads nginx. Renewals
-// (certbot.timer → `certbot renew`) run the same hook, recorded in certbot's renewal file.
+// The first issuance (RFC 8555 §8.3 HTTP-01) needs the front (nginx, or the gateway's unit)
+// answering on port 80 before any certificate exists, but its TLS listener refuses to load
+// without one: install writes a self-signed placeholder (one day, the stack's first name)
+// where the front reads the certificate, starts the front, then runs `certbot certonly
+// --webroot`; certbot's deploy hook points those files at /etc/letsencrypt/live/<name>/ and
+// reloads the front (PROXIES[…].acme.reloadCommand). Renewals (certbot.timer → `certbot
+// renew`) run the same hook, recorded in certbot's renewal file.
 
 import { dirname } from 'node:path';
-import type { Plan } from '../render/plan.js';
+import { privateCopyCommands } from '../render/artifacts.js';
+import { shellQuote } from '../render/helpers.js';
+import { isFrontComponent, type Plan, unitBaseName } from '../render/plan.js';
 import { PROXIES } from '../topology/catalog/proxies.js';
-import { acmeCertificateDir } from '../topology/site.js';
+import { acmeCertificateDir, sandboxMainPidFile } from '../topology/site.js';
 
 export interface AcmePlan {
   /** certbot's --cert-name: the stack's name (one lineage per stack, whatever its names). */
@@ -22,7 +25,7 @@ export interface AcmePlan {
   email: string;
   directory: string;
   webroot: string;
-  /** Where nginx reads the certificate (placeholder first, then links into live/). */
+  /** Where the front reads the certificate (placeholder first, then links into live/; the gateway's unit copies them). */
   certDir: string;
   cert: string;
   key: string;
@@ -36,6 +39,12 @@ export interface AcmePlan {
   deployHook: string;
   /** What the deploy hook runs to load a new certificate without dropping a connection. */
   reloadCommand: string;
+  /** Why that command drops no connection (the hook's comment). */
+  reloadWhy: string;
+  /** The front's title (nginx, stackgen gateway), for the hook's and the README's words. */
+  frontTitle: string;
+  /** Where the front's unit copies cert and key for it (the gateway: /run/NAME-tls); null: it reads them itself. */
+  copiedTo: string | null;
 }
 
 /** certbot's configuration directory (Debian's default). */
@@ -46,8 +55,8 @@ export function acmePlan(plan: Plan): AcmePlan | null {
   const tls = plan.spec.proxy.tls;
   const support = PROXIES[plan.front.kind].acme;
   if (tls === 'off' || !('acme' in tls) || 'refusal' in support) return null;
-  // Where nginx reads it on this site: production's placeholder-then-links, or the sandbox's
-  // stand-in (verify's hook relinks those files as install's does production's).
+  // Where the front reads it on this site: production's placeholder-then-links, or the
+  // sandbox's stand-in (verify's hook relinks those files as install's does production's).
   const certDir = acmeCertificateDir(plan.name);
   const cert = plan.site.tls?.cert ?? `${certDir}/fullchain.pem`;
   const key = plan.site.tls?.key ?? `${certDir}/privkey.pem`;
@@ -75,11 +84,28 @@ export function acmePlan(plan: Plan): AcmePlan | null {
             `${certbotDir}/logs`,
           ],
     deployHook: plan.files.certbotDeployHook,
-    reloadCommand: support.reloadCommand({
-      production: plan.site.kind === 'production',
-      mainConfig: plan.files.nginxConf,
-      pidFile: plan.site.nginx.pidFile,
-    }),
+    reloadCommand: support.reloadCommand(reloadSite(plan)),
+    reloadWhy: support.reloadWhy,
+    frontTitle: PROXIES[plan.front.kind].title,
+    copiedTo: plan.launches.find((l) => isFrontComponent(plan, l.component))?.privateCopies?.dir ?? null,
+  };
+}
+
+/** Where the deploy hook reloads this plan's front (its catalog entry picks what it needs). */
+function reloadSite(plan: Plan) {
+  // A front stackgen renders a unit for (the gateway); nginx is the distribution's service.
+  const front = plan.launches.find((l) => l.managed && isFrontComponent(plan, l.component));
+  const sandbox = plan.site.kind === 'sandbox';
+  return {
+    production: !sandbox,
+    mainConfig: plan.files.nginxConf,
+    pidFile: plan.site.nginx.pidFile,
+    unit: front ? `${unitBaseName(plan, front.component)}.service` : null,
+    mainPidFile: front && sandbox ? sandboxMainPidFile(plan.site, front.id) : null,
+    beforeReload:
+      front?.privateCopies != null
+        ? privateCopyCommands(front, front.privateCopies).map((argv) => argv.map(shellQuote).join(' '))
+        : [],
   };
 }
 

@@ -76,6 +76,15 @@ export function acmeCertificateDir(name: string): string {
   return `/var/lib/stackgen/${name}/tls`;
 }
 
+/**
+ * Where a sandbox records the main pid of a unit it starts (systemd's MAINPID: what
+ * `systemctl reload` signals), so a rendered script can signal it as the unit's reload would —
+ * certbot's deploy hook reloading the gateway. Sandbox only: production asks systemd.
+ */
+export function sandboxMainPidFile(site: Pick<Site, 'runDir'>, launchId: string): string {
+  return join(site.runDir, `${launchId.replace('@', '-')}.mainpid`);
+}
+
 /** The production certificate: the user's files (relative to stack.yaml), or where the ACME client puts them. */
 function productionTls(spec: NormalizedSpec, o: ProductionSiteOptions): SiteTls | null {
   const tls = spec.proxy.tls;

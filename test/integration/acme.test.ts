@@ -1,10 +1,12 @@
-// proxy.tls.acme at nginx, proven in the sandbox against a real ACME server: Debian's pebble
-// (on free loopback ports, its mock DNS answering 127.0.0.1) issues the certificate to
-// certbot through the generated challenge location; the sandbox's rendered deploy hook
-// relinks what nginx reads and reloads it; a forced renewal under load swaps it. Shown able
-// to fail: the same stack with the hook's reload taken out never serves the certificate.
-// On the probe app and on apps nobody here wrote (httpbin, Radicale). The machine target's
-// run of the example is in verify-machine.test.ts.
+// proxy.tls.acme at nginx and at the gateway, proven in the sandbox against a real ACME
+// server: Debian's pebble (on free loopback ports, its mock DNS answering 127.0.0.1) issues
+// the certificate to certbot through the generated challenge location; the sandbox's rendered
+// deploy hook relinks what the front reads and reloads it (the gateway: its unit's root
+// copies, then SIGHUP); a forced renewal under load swaps it. Shown able to fail: the same
+// stack with the hook's reload taken out never serves the certificate, and a gateway whose
+// hook reloads only the first time fails the renewal probe. On the probe app and on apps
+// nobody here wrote (httpbin, Radicale). The machine target's runs of the examples are in
+// verify-machine.test.ts.
 
 import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -68,6 +70,24 @@ ${ACME}processes: {manager: none}
   return file;
 }
 
+/** The gateway in front of gunicorn, under systemd (its unit copies certbot's key for it). */
+function gatewayStack(name: string): string {
+  names.add(name);
+  const file = join(work, `${name}.yaml`);
+  writeFileSync(
+    file,
+    `name: ${name}
+app: {framework: flask, entry: 'app:app', root: ${join(ROOT, 'examples/apps/flask')}}
+serve: {server: gunicorn, workers: 1}
+proxy:
+  kind: gateway
+  protocol: http
+${ACME}processes: {manager: systemd}
+`,
+  );
+  return file;
+}
+
 describeWith({
   tools: ['nginx', 'uwsgi', 'gunicorn', 'openssl', 'certbot', 'pebble', 'pebble-challtestsrv'],
   pythonModules: ['flask', 'httpbin', 'radicale'],
@@ -94,11 +114,42 @@ describeWith({
     expect(r.passes[0]!.notReady?.cause).toMatch(/the deploy hook did not reload the front/);
   }, 180_000);
 
+  it('the gateway: issued through its challenge location, renewed under load by its reload', async () => {
+    const r = await verifyStack(readStackSpec(gatewayStack('acme-gw')), options());
+    expect(r.passes[0]!.notReady, JSON.stringify(r.passes[0]!.notReady)).toBeNull();
+    const failed = r.passes[0]!.probes.filter((p) => p.status === 'fail').map((p) => `${p.key}: ${p.actual}`);
+    expect(failed).toEqual([]);
+    for (const id of ['tls', 'https-redirect', 'acme-certificate', 'acme-renewal'])
+      expect(probe(r, id)?.status, id).toBe('pass');
+    expect(probe(r, 'acme-renewal')?.actual).toMatch(/^serial \w+ → \w+ .*; 0 of \d+ requests failed$/);
+  }, 180_000);
+
+  it('the gateway fails acme-renewal when the hook reloads it only once (the first issuance)', async () => {
+    // The first issuance reloads (so acme-certificate passes); every later run of the hook —
+    // the forced renewal — relinks the files but sends no SIGHUP: the old certificate stays.
+    const hook = (a: Artifact): Artifact =>
+      a.path === 'certbot/acme-gw-once-deploy-hook.sh'
+        ? {
+            ...a,
+            content: a.content.replace(
+              /^(\/usr\/bin\/install .*kill -HUP .*)$/m,
+              '[ -e "$lineage.reloaded-once" ] || { touch "$lineage.reloaded-once"; $1; }',
+            ),
+          }
+        : a;
+    const r = await verifyStack(readStackSpec(gatewayStack('acme-gw-once')), options(hook));
+    expect(r.passes[0]!.notReady, JSON.stringify(r.passes[0]!.notReady)).toBeNull();
+    expect(probe(r, 'acme-certificate')?.status).toBe('pass');
+    expect(probe(r, 'acme-renewal')?.status).toBe('fail');
+    expect(probe(r, 'acme-renewal')?.actual).toMatch(/the front did not load the new certificate/);
+  }, 180_000);
+
   const REAL = CONFORMANCE_STACKS.filter(
     (c) =>
-      c.path.proxy === 'nginx' &&
-      ((c.app === 'httpbin' && c.path.protocol === 'http') ||
-        (c.app === 'radicale' && c.path.protocol === 'scgi')),
+      (c.path.proxy === 'nginx' &&
+        ((c.app === 'httpbin' && c.path.protocol === 'http') ||
+          (c.app === 'radicale' && c.path.protocol === 'scgi'))) ||
+      (c.path.proxy === 'gateway' && c.app === 'httpbin' && c.path.protocol === 'http' && !c.mount),
   );
   it.each(REAL.map((c) => [c.name, c] as const))(
     '%s (a real app) with ACME: issued, served, renewed under load',
@@ -109,7 +160,10 @@ describeWith({
       names.add(c.name);
       writeFileSync(
         file,
-        conformanceYaml(c, join(dir, 'app')).replace('  max_body: 64m\n', `  max_body: 64m\n${ACME}`),
+        conformanceYaml(c, join(dir, 'app'))
+          // ACME validates on port 80 (the sandbox maps it to a free port).
+          .replace('  listen: "8080"\n', '  listen: "80"\n')
+          .replace('  max_body: 64m\n', `  max_body: 64m\n${ACME}`),
       );
       const r = await verifyStack(readStackSpec(file), {
         ...options(),

@@ -93,6 +93,14 @@ const MUST_RUN: Record<string, string[]> = {
     'app/acme-certificate',
     'app/acme-renewal',
   ],
+  // ACME at the gateway: its challenge location, its unit's copies, the hook's reload.
+  'flask-gunicorn-gateway-acme.yaml': [
+    'app/tls',
+    'app/https-redirect',
+    'app/acme-certificate',
+    'app/acme-renewal',
+    'app/secure-cookie',
+  ],
 };
 
 describeWith({

@@ -77,10 +77,11 @@ describeWith({
         join(out, 'report.json'),
         ...EXAMPLES.map((f) => join('examples', f)),
       ],
-      { timeoutMs: 1_800_000 },
+      // 30 examples: about a minute each on this 2-core machine (an ACME one ~75 s).
+      { timeoutMs: 2_100_000 },
     );
     report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as VerifyReport;
-  }, 1_860_000);
+  }, 2_160_000);
 
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 

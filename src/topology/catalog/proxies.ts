@@ -68,6 +68,9 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
         where.production
           ? 'nginx -t -q && systemctl reload nginx'
           : `nginx -t -q -c ${where.mainConfig} && kill -HUP "$(cat ${where.pidFile})"`,
+      reloadWhy:
+        'A graceful reload, never a restart: the master checks the config and starts new workers\nwith the new certificate; old workers finish the requests (and TLS sessions) they hold,\nso a renewal drops no connection. A config that fails the test keeps the old workers.',
+      unmanagedRefusal: null,
     },
     // Its master reads the key as root (at start and on every reload), then its workers drop to www-data.
     tlsKeyReader: 'root',
@@ -127,9 +130,25 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     // that user reads, before the start and before every reload (plan.ts PrivateCopies;
     // MANAGERS[…].privateCopies), and SIGHUP re-reads the copies.
     tlsRefusal: null,
+    // proxy.tls.acme: certbot, as for nginx, not an npm ACME library — one client for every
+    // front, renewed by the distribution's certbot.timer and patched by its security updates,
+    // and the ACME account key stays root's (/etc/letsencrypt), out of the reach of the
+    // gateway, which runs as the proxy's user and faces the network. The gateway's config
+    // serves /.well-known/acme-challenge/ from certbot's webroot on its plain listeners (never
+    // redirected), reads the private copies its unit makes of what the deploy hook links, and
+    // the hook's `systemctl reload` is ExecReload=+ (copy again, as root) then SIGHUP.
     acme: {
-      refusal:
-        "stackgen does not obtain certificates for the gateway yet. It would use certbot as for nginx (Debian's package, its webroot plugin and certbot.timer; the gateway already serves /.well-known/acme-challenge/ from the webroot, and a deploy hook running `systemctl reload` of its unit is the SIGHUP that re-reads the certificate) rather than an npm ACME library: one client for every front, renewed by the distribution's timer and patched by its security updates, and the account key stays root's, out of the gateway's reach",
+      client: 'certbot',
+      // A sandbox's gateway has no systemd: the hook does what ExecReload= would — the root
+      // copies, then SIGHUP to the main pid verify recorded (systemd's MAINPID).
+      reloadCommand: (where) =>
+        where.production || where.mainPidFile === null
+          ? `systemctl reload ${where.unit}`
+          : [...where.beforeReload, `kill -HUP "$(cat ${where.mainPidFile})"`].join(' && '),
+      reloadWhy:
+        "A reload, never a restart: `systemctl reload` runs the unit's ExecReload=+ lines first (as\nroot: the renewed certificate and key copied again into the directory only the gateway's\nuser reads), then its SIGHUP: the gateway re-reads both and swaps them with setSecureContext.\nNew handshakes get the new certificate, open connections (HTTP/1.1 and h2) keep theirs, none\nis dropped; a pair that does not load is refused and the running certificate kept.",
+      unmanagedRefusal:
+        "nothing stackgen installs runs the gateway: install could not start it to answer the first HTTP-01 challenge, and certbot's deploy hook would have no unit to reload after a renewal: use processes.manager systemd",
     },
     tlsKeyReader: 'proxy-user',
     compresses: true,

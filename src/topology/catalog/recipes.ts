@@ -686,6 +686,17 @@ function nginxAcmeView(plan: Plan) {
   return a ? { ...a, names: a.names.join(' ') } : null;
 }
 
+/** certbot's deploy hook, a file of every front whose catalog entry takes proxy.tls.acme. */
+const CERTBOT_DEPLOY_HOOK: RecipeFile = {
+  file: 'certbotDeployHook',
+  template: 'certbot/deploy-hook.sh.hbs',
+  what: "certbot's deploy hook: points the front at the new certificate and reloads it gracefully",
+  install: 'run by certbot after each issuance and renewal (renew_hook in its renewal file)',
+  mode: 0o755,
+  when: (plan) => acmePlan(plan) !== null,
+  view: (plan) => ({ acme: nginxAcmeView(plan) }),
+};
+
 export const PROXY_RECIPES: Record<ProxyKind, ProxyRecipe> = {
   nginx: {
     files: [
@@ -745,15 +756,7 @@ export const PROXY_RECIPES: Record<ProxyKind, ProxyRecipe> = {
           };
         },
       },
-      {
-        file: 'certbotDeployHook',
-        template: 'certbot/deploy-hook.sh.hbs',
-        what: "certbot's deploy hook: points nginx at the new certificate and reloads it gracefully",
-        install: 'run by certbot after each issuance and renewal (renew_hook in its renewal file)',
-        mode: 0o755,
-        when: (plan) => acmePlan(plan) !== null,
-        view: (plan) => ({ acme: nginxAcmeView(plan) }),
-      },
+      CERTBOT_DEPLOY_HOOK,
     ],
     // nginx is run by the distribution's own service in production; verify runs this.
     launch: (plan) => ({
@@ -801,9 +804,11 @@ export const PROXY_RECIPES: Record<ProxyKind, ProxyRecipe> = {
               plan.site.acmeWebroot,
             ),
             tlsCopiedFrom: tlsCopiedFrom(plan),
+            acme: nginxAcmeView(plan),
           };
         },
       },
+      CERTBOT_DEPLOY_HOOK,
     ],
     launch: (plan) => ({
       argv: [...plan.site.stackgenCommand, 'gateway', '--config', plan.files.gatewayConfig],
@@ -907,7 +912,8 @@ function lighttpdView(plan: Plan) {
  */
 export function gatewayTlsCopies(plan: Plan): PrivateCopies | null {
   const tls = plan.site.tls;
-  if (tls === null || plan.spec.proxy.tls === 'off' || !('cert' in plan.spec.proxy.tls)) return null;
+  // proxy.tls {cert, key} or {acme}: either way root-only files (certbot keeps privkey.pem 600).
+  if (tls === null || plan.spec.proxy.tls === 'off') return null;
   const manager = MANAGERS[plan.spec.processes.manager].privateCopies;
   if (manager === null || !('how' in manager)) return null;
   const dir = `${plan.site.runDir}-tls`;

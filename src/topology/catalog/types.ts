@@ -18,7 +18,14 @@ export interface AcmeReloadSite {
   production: boolean;
   /** The front's main config (a sandbox's nginx -c). */
   mainConfig: string;
+  /** The distribution front's pid file (nginx's master). */
   pidFile: string;
+  /** The front's own unit when stackgen renders it (`NAME-gateway.service`); null: the distribution's service. */
+  unit: string | null;
+  /** A sandbox's record of that unit's main pid (systemd's MAINPID, which `systemctl reload` signals). */
+  mainPidFile: string | null;
+  /** The root lines its unit runs before every reload (ExecReload=+: the private copies), shell-quoted. */
+  beforeReload: string[];
 }
 
 /** A system program stackgen or the stack needs, and how to learn its version. */
@@ -263,7 +270,16 @@ export interface ProxyEntry {
    * webroot plugin, Debian's certbot.timer renewing) and the command its deploy hook runs to
    * load a renewed certificate gracefully — or why it is refused (validation says so).
    */
-  acme: { client: 'certbot'; reloadCommand: (where: AcmeReloadSite) => string } | { refusal: string };
+  acme:
+    | {
+        client: 'certbot';
+        reloadCommand: (where: AcmeReloadSite) => string;
+        /** Why that reload loses no connection (the deploy hook's comment). */
+        reloadWhy: string;
+        /** Why proxy.tls.acme is refused with processes.manager none (null: the distribution's service runs it). */
+        unmanagedRefusal: string | null;
+      }
+    | { refusal: string };
   /**
    * Who reads proxy.tls's key: `root` (nginx's master, before its workers drop to the proxy's
    * user) or `proxy-user` (the gateway itself, as the proxy's user: its process manager hands

@@ -396,3 +396,29 @@ describe('planInstall with proxy.tls.acme', () => {
       expect(steps.find((s) => s.id.startsWith(id))?.done, id).toBe(true);
   });
 });
+
+describe('planInstall with proxy.tls.acme at the gateway (a front of the stack’s own units)', () => {
+  const plan = planOf('flask-gunicorn-gateway-acme.yaml');
+
+  it('placeholder before its unit starts (ExecStartPre=+ copies it); certonly once the gateway serves port 80', () => {
+    const steps = planInstall(plan, renderArtifacts(plan), freshHost());
+    const ids = steps.map((s) => s.id);
+    const at = (id: string) => ids.findIndex((i) => i.startsWith(id));
+    expect(at('acme-webroot:')).toBeLessThan(at('acme-placeholder'));
+    expect(at('acme-placeholder')).toBeLessThan(at('unit-start:flask-acme-gateway.service'));
+    expect(at('units-ready')).toBeGreaterThan(at('unit-start:flask-acme-gateway.service'));
+    expect(at('acme-certificate:')).toBeGreaterThan(at('units-ready'));
+    expect(at('acme-certificate:')).toBeLessThan(at('certbot-timer'));
+    const certonly = steps.find((s) => s.id === 'acme-certificate:flask-acme')!;
+    // No nginx workers to wait for: the hook's `systemctl reload` has sent the SIGHUP.
+    expect(certonly.commands.map((c) => c.kind)).toEqual(['exec']);
+    expect(certonly.why).toContain('systemctl reload flask-acme-gateway.service');
+    expect(certonly.undo).toEqual([
+      { kind: 'exec', argv: ['certbot', 'delete', '--non-interactive', '--cert-name', 'flask-acme'] },
+    ]);
+    // Uninstall takes back the placeholder's directory and the webroot too.
+    expect(steps.find((s) => s.id === 'acme-placeholder')!.undo).toEqual([
+      { kind: 'remove', path: '/var/lib/stackgen/flask-acme/tls', recursive: true },
+    ]);
+  });
+});

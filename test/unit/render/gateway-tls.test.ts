@@ -156,12 +156,14 @@ describe('gateway stacks with proxy.tls files: the key stays root-only', () => {
         `name: gw\napp: {framework: cgi, root: ., entry: hello.cgi}\nserve: {server: cgi}\nproxy: {kind: gateway, protocol: cgi, server_name: shop.example, tls: ${FILES}}\n`,
       ),
     ).toMatch(/running CGI scripts/);
-    expect(
-      problems(
-        `${base}proxy: {kind: gateway, server_name: shop.example, tls: {acme: {email: a@shop.example}}}\n`,
-      ),
-    ).toMatch(
-      /^proxy\.tls\.acme: proxy\.tls\.acme with proxy\.kind gateway: stackgen does not obtain certificates for the gateway yet\. It would use certbot/m,
+    // proxy.tls.acme: certbot's key is root's too — the same copies, the same refusals.
+    const acme = `${base}proxy: {kind: gateway, server_name: shop.example, tls: {acme: {email: a@shop.example}}}\n`;
+    expect(problems(acme)).toBe('');
+    expect(problems(`${acme}processes: {manager: supervisor}\n`)).toMatch(
+      /^processes\.manager: .*supervisor runs nothing as root/m,
+    );
+    expect(problems(`${acme}processes: {manager: none}\n`)).toMatch(
+      /^processes\.manager: proxy\.tls\.acme with the stackgen gateway and processes\.manager none: .*no unit to reload/m,
     );
   });
 });

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { exposureOf } from '../../../src/probes/host/hardening.js';
 import { machineView, nestedMountsCovering } from '../../../src/runtime/machine.js';
-import { restagedYaml } from '../../../src/runtime/machine-target.js';
+import { portHolderServices, restagedYaml } from '../../../src/runtime/machine-target.js';
+import { readStackSpec } from '../../../src/stack/parse.js';
+import { join } from 'node:path';
 
 describe('nestedMountsCovering', () => {
   it('names the mount a path lives on when it is not the root filesystem', () => {
@@ -47,5 +49,14 @@ describe('machineView', () => {
     expect(view.inside('/tmp/ci/clone/src/main.ts')).toBe('/opt/stackgen-host/tmp/ci/clone/src/main.ts');
     expect(view.inside('/tmp/other')).toBe('/tmp/other');
     expect(view.inside('/work/app/x')).toBe('/work/app/x');
+  });
+});
+
+describe('portHolderServices', () => {
+  const spec = (f: string) => readStackSpec(join(import.meta.dirname, '..', '..', '..', 'examples', f)).spec;
+  it("masks Debian's nginx for a gateway on port 80 (a host of its own), never for nginx stacks or 8080", () => {
+    expect(portHolderServices(spec('flask-gunicorn-gateway-acme.yaml'))).toEqual(['nginx.service']);
+    expect(portHolderServices(spec('flask-gunicorn-gateway-tls.yaml'))).toEqual([]);
+    expect(portHolderServices(spec('django-uwsgi-nginx-acme.yaml'))).toEqual([]);
   });
 });

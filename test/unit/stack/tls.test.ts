@@ -44,15 +44,12 @@ describe('proxy.tls', () => {
     });
   });
 
-  it('acme with the gateway is refused, naming the client it would use and why', () => {
-    const errors = errorsOf(
-      '  kind: gateway\n  server_name: shop.example\n  tls: {acme: {email: ops@shop.example}}\n',
-    );
-    expect(errors).toContainEqual(
-      expect.stringMatching(
-        /proxy\.tls\.acme with proxy\.kind gateway: .*would use certbot .*rather than an npm ACME library/,
-      ),
-    );
+  it('acme with the gateway is accepted under systemd, refused with no manager to run and reload it', () => {
+    const gw = '  kind: gateway\n  server_name: shop.example\n  tls: {acme: {email: ops@shop.example}}\n';
+    expect(errorsOf(gw)).toEqual([]);
+    expect(
+      parseStackSpec(`${APP}proxy:\n${gw}processes: {manager: none}\n`).errors.map((d) => d.message),
+    ).toEqual([expect.stringMatching(/processes\.manager none: nothing stackgen installs runs the gateway/)]);
   });
 
   it('acme needs port 80, reachable (not loopback only)', () => {

@@ -133,3 +133,38 @@ describe('production reload', () => {
     );
   });
 });
+
+describe('the gateway’s reload (proxy.tls.acme at proxy.kind gateway)', () => {
+  it('production: systemctl reload of its unit (ExecReload=+ copies, then SIGHUP)', () => {
+    const a = acmePlan(planOf('flask-gunicorn-gateway-acme.yaml'))!;
+    expect(a.reloadCommand).toBe('systemctl reload flask-acme-gateway.service');
+    expect(a).toMatchObject({
+      cert: '/var/lib/stackgen/flask-acme/tls/fullchain.pem',
+      key: '/var/lib/stackgen/flask-acme/tls/privkey.pem',
+      frontTitle: 'stackgen gateway',
+    });
+  });
+
+  it('sandbox: what ExecReload= does — the root copies, then SIGHUP to the main pid verify recorded', () => {
+    const loaded = readStackSpec(join(EXAMPLES, 'flask-gunicorn-gateway-acme.yaml'));
+    const site = sandboxSite(loaded.spec, {
+      dir: '/tmp/sb',
+      baseDir: EXAMPLES,
+      ports: { 80: 30080, 443: 30443 },
+      stackgenCommand: ['stackgen'],
+      users: null,
+      currentUser: { user: 'me', group: 'me' },
+      ipv6Loopback: false,
+      tls: { cert: '/tmp/sb/tls/server.pem', key: '/tmp/sb/tls/server.key', ca: '/tmp/sb/tls/ca.pem' },
+    });
+    const a = acmePlan(buildPlan(resolveTopology(loaded.spec, { cores: 2 }), site, 'stack.yaml'))!;
+    expect(a.reloadCommand).toBe(
+      [
+        '/usr/bin/install -d -m 0700 -o me /tmp/sb/run-tls',
+        '/usr/bin/install -m 0400 -o me /tmp/sb/tls/server.pem /tmp/sb/run-tls/fullchain.pem',
+        '/usr/bin/install -m 0400 -o me /tmp/sb/tls/server.key /tmp/sb/run-tls/privkey.pem',
+        'kill -HUP "$(cat /tmp/sb/run/gateway.mainpid)"',
+      ].join(' && '),
+    );
+  });
+});
