@@ -1,9 +1,9 @@
 // Request handling on one connection (RFC 9112, nginx as the reference): what reaches the
 // backend after a refusal, what a client gets when bytes after an in-flight request are bad,
 // pipelining order, absolute-form Host, which request lines and methods are served, and what
-// the access log says. Every case runs behind each lane: a connection that starts in the fast
-// lane (a plain GET first, so the fast lane reads the head and hands the rest over) and one
-// that starts in node:http (a POST with a body first), and with no lead request at all.
+// the access log says. Every case runs behind each kind of lead request — a plain GET, a POST
+// with a body (which node:http parsed until the fast lane took every request), none at all —
+// since the same bytes must get the same answer whatever came before them on the connection.
 
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -40,15 +40,6 @@ async function harness(delayMs = 0): Promise<Harness> {
     },
   });
 }
-
-/**
- * KNOWN GAP, kept visible: what only the fast lane can serve (an extension method node's parser
- * refuses) or refuse (an RTSP/ICE line node's parser takes for HTTP/1.0) is handled where the
- * fast lane reads the head — a connection's first request, every one after requests it served,
- * and after an Upgrade that is not tunnelled — but not a request pipelined behind one that
- * node:http parsed: node's parser then owns the connection. `it.fails` turns red once fixed.
- */
-const fastLaneOnly = (lead: string) => (lead.startsWith('node:http') ? it.fails : it);
 
 const seen = (x: Harness) => (x.transports.get('app')?.[0]?.requests ?? []).map((r) => r.rawTarget);
 const statuses = (raw: Buffer) =>
@@ -224,7 +215,7 @@ describe('request lines: only HTTP/1.0 and HTTP/1.1', () => {
   // llhttp refuses this one itself (ICE/1.0 only with SOURCE), whichever lane parses it.
   const REFUSED_BY_BOTH: Array<[string, string]> = [['ICE/1.0 GET', `GET / ICE/1.0\r\n${H}\r\n`]];
   for (const [lead, leadBytes] of LEADS)
-    fastLaneOnly(lead).each(OTHER)(`${lead}: %s → 400`, (_name, bytes) => refusedLine(leadBytes, bytes));
+    it.each(OTHER)(`${lead}: %s → 400`, (_name, bytes) => refusedLine(leadBytes, bytes));
   for (const [lead, leadBytes] of LEADS)
     it.each(REFUSED_BY_BOTH)(`${lead}: %s → 400`, (_name, bytes) => refusedLine(leadBytes, bytes));
   async function refusedLine(leadBytes: string, bytes: string): Promise<void> {
@@ -297,8 +288,8 @@ describe('every registered method token passes, as nginx passes them', () => {
     expect(reqs.at(-1)?.rawTarget).toBe('/next');
   };
   for (const [lead, leadBytes] of LEADS) {
-    fastLaneOnly(lead).each(EXTENSION)(`${lead}: %s without a body`, (m) => withoutBody(leadBytes, m));
-    fastLaneOnly(lead).each(EXTENSION)(`${lead}: %s with a Content-Length body, then a pipelined GET`, (m) =>
+    it.each(EXTENSION)(`${lead}: %s without a body`, (m) => withoutBody(leadBytes, m));
+    it.each(EXTENSION)(`${lead}: %s with a Content-Length body, then a pipelined GET`, (m) =>
       withBody(leadBytes, m),
     );
     it(`${lead}: PROPFIND (a method node knows) with and without a body`, async () => {
