@@ -412,3 +412,65 @@ describe('access log lines cannot be forged', () => {
     expect(line).not.toMatch(/[\x00-\x1f\x7f]/);
   });
 });
+
+describe('Expect: 100-continue and empty lines (RFC 9110 §10.1.1, RFC 9112 §2.2)', () => {
+  /** Send `head`, wait for the first answer bytes (or `waitMs`), then send `body`. */
+  const exchange = (port: number, head: string, body: string, waitMs = 300) =>
+    new Promise<{ first: string; all: string }>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      let all = '';
+      let first: string | null = null;
+      const sendBody = () => {
+        if (first !== null) return;
+        first = all;
+        if (!socket.destroyed) socket.write(body, 'latin1');
+      };
+      socket.on('data', (d: Buffer) => {
+        all += d.toString('latin1');
+        sendBody();
+      });
+      socket.on('error', () => {});
+      socket.on('close', () => resolve({ first: first ?? all, all }));
+      socket.write(head, 'latin1');
+      setTimeout(sendBody, waitMs);
+      setTimeout(() => socket.destroy(), 1_500);
+    });
+
+  it('a 100 Continue is sent before the body is read, then the answer', async () => {
+    h = await harness();
+    const { first, all } = await exchange(
+      h.port,
+      `POST /up HTTP/1.1\r\n${H}Expect: 100-continue\r\nContent-Length: 3\r\nConnection: close\r\n\r\n`,
+      'abc',
+    );
+    expect(first).toBe('HTTP/1.1 100 Continue\r\n\r\n');
+    expect(statuses(Buffer.from(all, 'latin1'))).toEqual([100, 200]);
+    expect(h.transports.get('app')?.[0]?.requests[0]?.body?.length).toBe(3);
+  });
+
+  it('a body over max_body is 413 at once, without a 100 Continue (nginx: checked before reading)', async () => {
+    h = await startHarness({
+      locations: [scriptedLocation('/', 'app')],
+      scripts: { app: () => answer(200, 'never') },
+      config: { maxBodyBytes: 4 },
+    });
+    const { first } = await exchange(
+      h.port,
+      `POST /up HTTP/1.1\r\n${H}Expect: 100-continue\r\nContent-Length: 10\r\n\r\n`,
+      '0123456789',
+    );
+    expect(first).toMatch(/^HTTP\/1\.1 413 /);
+    expect(h.transports.get('app')?.[0]?.requests ?? []).toHaveLength(0);
+  });
+
+  it('empty lines before a request line are ignored, between pipelined requests too', async () => {
+    h = await harness();
+    const res = await rawRequest(
+      h.port,
+      `\r\nPOST /a HTTP/1.1\r\n${H}Content-Length: 1\r\n\r\nx\r\n\r\nGET /b HTTP/1.1\r\n${H}Connection: close\r\n\r\n`,
+      600,
+    );
+    expect(statuses(res.raw)).toEqual([200, 200]);
+    expect(seen(h)).toEqual(['/a', '/b']);
+  });
+});
