@@ -474,3 +474,25 @@ describe('Expect: 100-continue and empty lines (RFC 9110 §10.1.1, RFC 9112 §2.
     expect(seen(h)).toEqual(['/a', '/b']);
   });
 });
+
+describe('a large upload', () => {
+  it('is spilled to a file as it arrives (client_body_buffer_size), not held in memory, and reaches the app whole', async () => {
+    h = await startHarness({
+      locations: [scriptedLocation('/', 'app')],
+      scripts: { app: () => answer(200, 'stored') },
+      config: { maxBodyBytes: 16 * 1024 * 1024 },
+    });
+    const n = 3 * 1024 * 1024 + 5;
+    const res = await rawRequest(
+      h.port,
+      Buffer.concat([
+        Buffer.from(`PUT /big HTTP/1.1\r\n${H}Content-Length: ${n}\r\nConnection: close\r\n\r\n`, 'latin1'),
+        Buffer.alloc(n, 0x61),
+      ]),
+      2_000,
+    );
+    expect(res.status).toBe(200);
+    const body = h.transports.get('app')?.[0]?.requests[0]?.body;
+    expect(body).toMatchObject({ kind: 'file', length: n });
+  });
+});
