@@ -3,16 +3,22 @@
 //   uwsgi:   uWSGI (2 processes) ← nginx uwsgi_pass   | gateway uwsgi://
 //   http:    gunicorn (2 workers) ← nginx proxy_pass  | gateway http://
 //   fastcgi: uWSGI --fastcgi-socket ← nginx fastcgi_pass | gateway fastcgi://
-// Then: RSS of the gateway processes holding 1,000 idle keep-alive connections.
+//   post:    the uwsgi backend again, a POST with a 1 KiB body (the fast lane reads bodies too)
+// Every protocol runs with the access logs off and on (nginx's access_log to a file, the
+// gateway's access_log to a file): one nginx + one gateway per setting, all four alternating.
+// Then: RSS of each proxy idle and holding BENCH_IDLE_CONNECTIONS (10,000) idle keep-alive
+// connections (one answered request each); the bench raises its own fd limit (prlimit, which
+// its children inherit) so that many loopback sockets fit.
 // The gateway is the BUILT code (tsc → dist/, started as `node bin/stackgen.js gateway`), with
 // `workers: auto`, as nginx runs `worker_processes auto`; both front the very same backends.
-// Knobs: BENCH_ROUNDS (5), BENCH_SECONDS (5), BENCH_CONNECTIONS (50), BENCH_PROTOCOLS (uwsgi,http,fastcgi),
+// Knobs: BENCH_ROUNDS (5), BENCH_SECONDS (5), BENCH_CONNECTIONS (50), BENCH_PROTOCOLS (uwsgi,http,fastcgi,post),
+// BENCH_LOGS (off,on), BENCH_IDLE_CONNECTIONS (10000),
 // BENCH_GATEWAY_NODE_ARGS (extra node flags for the gateway, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -21,14 +27,25 @@ const ROOT = join(import.meta.dirname, '..');
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 50);
-const PROTOCOLS = (process.env['BENCH_PROTOCOLS'] ?? 'uwsgi,http,fastcgi').split(',');
+const PROTOCOLS = (process.env['BENCH_PROTOCOLS'] ?? 'uwsgi,http,fastcgi,post').split(',');
+const LOGS = (process.env['BENCH_LOGS'] ?? 'off,on').split(',') as Array<'off' | 'on'>;
+const WANTED_IDLE_CONNECTIONS = Number(process.env['BENCH_IDLE_CONNECTIONS'] ?? 10_000);
+
+/** This process's open-files limit (soft, hard), from /proc/self/limits. */
+function fdLimits(): { soft: number; hard: number } {
+  const m = /^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/m.exec(
+    readFileSync('/proc/self/limits', 'utf8'),
+  );
+  const n = (v: string | undefined) => (v === undefined || v === 'unlimited' ? 1_048_576 : Number(v));
+  return { soft: n(m?.[1]), hard: n(m?.[2]) };
+}
 const TOOLS = ['/usr/sbin/nginx', '/usr/bin/uwsgi', '/usr/bin/gunicorn', '/usr/bin/wrk', '/usr/bin/python3'];
 
 export const HELLO_APP = `from flask import Flask
 app = Flask(__name__)
 
-@app.route("/", defaults={"path": ""})
-@app.route("/<path:path>")
+@app.route("/", defaults={"path": ""}, methods=["GET", "POST"])
+@app.route("/<path:path>", methods=["GET", "POST"])
 def hello(path):
     return "Hello, World!"
 `;
@@ -160,31 +177,50 @@ function rssKiB(rootPid: number): { total: number; pids: number[] } {
   return { total, pids };
 }
 
-/** Open `n` keep-alive connections, one request on each, keep them open; measure RSS. */
+/**
+ * Open `n` keep-alive connections, one request on each, keep them open; measure RSS. Opened in
+ * batches (a listen backlog is 511), each connection given 10 s, the whole at most 120 s.
+ */
 async function rssUnderConnections(port: number, path: string, pid: number, n: number) {
   const before = rssKiB(pid).total;
   const sockets: Socket[] = [];
   let answered = 0;
-  await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<void>((resolve) => {
-          const s = connect(port, '127.0.0.1', () => s.write(`GET ${path} HTTP/1.1\r\nHost: bench\r\n\r\n`));
-          sockets.push(s);
-          s.once('data', () => {
-            answered++;
-            resolve();
-          });
-          s.once('error', () => resolve());
-        }),
-    ),
-  );
-  await new Promise((r) => setTimeout(r, 500));
+  const deadline = Date.now() + 120_000;
+  const one = () =>
+    new Promise<void>((resolve) => {
+      const s = connect(port, '127.0.0.1', () => s.write(`GET ${path} HTTP/1.1\r\nHost: bench\r\n\r\n`));
+      sockets.push(s);
+      const timer = setTimeout(resolve, 10_000);
+      s.once('data', () => {
+        answered++;
+        clearTimeout(timer);
+        resolve();
+      });
+      s.once('error', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  for (let opened = 0; opened < n && Date.now() < deadline; opened += 500)
+    await Promise.all(Array.from({ length: Math.min(500, n - opened) }, one));
+  await new Promise((r) => setTimeout(r, 1_000));
   const after = rssKiB(pid);
+  const open = sockets.filter((s) => !s.destroyed).length;
   for (const s of sockets) s.destroy();
-  return { before, after: after.total, processes: after.pids.length, answered };
+  // Let the proxy see the closes before the next measurement.
+  await new Promise((r) => setTimeout(r, 2_000));
+  return { before, after: after.total, processes: after.pids.length, answered, open };
 }
+
+const POST_SCRIPT = `wrk.method = "POST"
+wrk.body = string.rep("x", 1024)
+wrk.headers["Content-Type"] = "application/octet-stream"
+`;
+
+const loadText = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 
 export async function runGatewayBench(): Promise<void> {
   const missing = TOOLS.filter((t) => {
@@ -209,8 +245,6 @@ export async function runGatewayBench(): Promise<void> {
     const uwsgiSock = join(dir, 'uwsgi.sock');
     const fcgiSock = join(dir, 'fcgi.sock');
     const gunicornPort = await freePort();
-    const nginxPort = await freePort();
-    const gatewayPort = await freePort();
     const uwsgiCommon = ['--plugin', 'python3', '--chmod-socket=666', '--processes', '2', '--master'];
     const uwsgiApp = [
       '--wsgi-file',
@@ -223,16 +257,54 @@ export async function runGatewayBench(): Promise<void> {
     start('/usr/bin/uwsgi', [...uwsgiCommon, '--socket', uwsgiSock, ...uwsgiApp]);
     start('/usr/bin/uwsgi', [...uwsgiCommon, '--fastcgi-socket', fcgiSock, ...uwsgiApp]);
     start('/usr/bin/gunicorn', ['--bind', `127.0.0.1:${gunicornPort}`, '--workers', '2', 'hello:app'], dir);
-    writeFileSync(
-      join(dir, 'nginx.conf'),
-      `worker_processes auto;
-pid ${dir}/nginx.pid;
-error_log ${dir}/nginx-error.log;
-events { worker_connections 4096; }
+    writeFileSync(join(dir, 'post.lua'), POST_SCRIPT);
+    // Room for the idle connections: as many client sockets here and as many in each proxy
+    // (they inherit this limit). The soft limit is raised to the hard one (no privilege needed;
+    // raising the hard limit needs CAP_SYS_RESOURCE, which a container may not have): with
+    // fewer fds than connections wanted, the bench measures as many as fit and says so.
+    const limits = fdLimits();
+    if (limits.soft < limits.hard)
+      await run('/usr/bin/prlimit', ['--pid', String(process.pid), `--nofile=${limits.hard}:${limits.hard}`]);
+    const FD_LIMIT = limits.hard;
+    const IDLE_CONNECTIONS = Math.min(WANTED_IDLE_CONNECTIONS, FD_LIMIT - 1_024);
+    if (IDLE_CONNECTIONS < WANTED_IDLE_CONNECTIONS)
+      process.stdout.write(
+        `bench: open-files limit ${FD_LIMIT}: measuring ${IDLE_CONNECTIONS} idle connections, not ${WANTED_IDLE_CONNECTIONS}\n`,
+      );
+    await waitFor({ path: uwsgiSock }, 'uWSGI (uwsgi)');
+    await waitFor({ path: fcgiSock }, 'uWSGI (fastcgi)');
+    await waitFor({ port: gunicornPort }, 'gunicorn');
+    // Measure what users run: the compiled dist/ through bin/stackgen.js, never tsx (its loader
+    // hooks and unminified source maps cost CPU on every worker).
+    await run(
+      process.execPath,
+      [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+      {
+        cwd: ROOT,
+      },
+    );
+    const gatewayArgs = (process.env['BENCH_GATEWAY_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+    /** One nginx and one gateway per access-log setting, in front of the same backends. */
+    const pairs = new Map<
+      'off' | 'on',
+      { nginxPort: number; gatewayPort: number; gatewayPid: number; nginxDir: string }
+    >();
+    for (const logs of LOGS) {
+      const nginxPort = await freePort();
+      const gatewayPort = await freePort();
+      const nginxDir = join(dir, `nginx-logs-${logs}`);
+      mkdirSync(nginxDir, { mode: 0o755 });
+      writeFileSync(
+        join(nginxDir, 'nginx.conf'),
+        `worker_processes auto;
+worker_rlimit_nofile ${FD_LIMIT};
+pid ${nginxDir}/nginx.pid;
+error_log ${nginxDir}/nginx-error.log;
+events { worker_connections ${IDLE_CONNECTIONS + 4096}; }
 http {
-  access_log off;
-  client_body_temp_path ${dir}/ngx-body; proxy_temp_path ${dir}/ngx-proxy;
-  fastcgi_temp_path ${dir}/ngx-fcgi; uwsgi_temp_path ${dir}/ngx-uwsgi; scgi_temp_path ${dir}/ngx-scgi;
+  access_log ${logs === 'on' ? `${nginxDir}/access.log` : 'off'};
+  client_body_temp_path ${nginxDir}/ngx-body; proxy_temp_path ${nginxDir}/ngx-proxy;
+  fastcgi_temp_path ${nginxDir}/ngx-fcgi; uwsgi_temp_path ${nginxDir}/ngx-uwsgi; scgi_temp_path ${nginxDir}/ngx-scgi;
   upstream gunicorn { server 127.0.0.1:${gunicornPort}; keepalive 32; }
   server {
     listen 127.0.0.1:${nginxPort};
@@ -246,85 +318,82 @@ http {
   }
 }
 `,
-    );
-    writeFileSync(
-      join(dir, 'gateway.yaml'),
-      `listen: ["127.0.0.1:${gatewayPort}"]
+      );
+      const gatewayYaml = join(dir, `gateway-logs-${logs}.yaml`);
+      writeFileSync(
+        gatewayYaml,
+        `listen: ["127.0.0.1:${gatewayPort}"]
 workers: auto
-access_log: ${process.env['BENCH_GATEWAY_ACCESS_LOG'] ?? 'off'}
+access_log: ${logs === 'on' ? join(dir, `gateway-access-${logs}.log`) : 'off'}
 locations:
   - {path: /uwsgi/, upstream: ["uwsgi://unix:${uwsgiSock}"]}
   - {path: /fastcgi/, upstream: ["fastcgi://unix:${fcgiSock}"]}
   - {path: /http/, upstream: ["http://127.0.0.1:${gunicornPort}"]}
 `,
-    );
-    await waitFor({ path: uwsgiSock }, 'uWSGI (uwsgi)');
-    await waitFor({ path: fcgiSock }, 'uWSGI (fastcgi)');
-    await waitFor({ port: gunicornPort }, 'gunicorn');
-    start('/usr/sbin/nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;']);
-    // Measure what users run: the compiled dist/ through bin/stackgen.js, never tsx (its loader
-    // hooks and unminified source maps cost CPU on every worker).
-    await run(
-      process.execPath,
-      [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
-      {
-        cwd: ROOT,
-      },
-    );
-    const gatewayArgs = (process.env['BENCH_GATEWAY_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
-    const gateway = start(process.execPath, [
-      ...gatewayArgs,
-      join(ROOT, 'bin', 'stackgen.js'),
-      'gateway',
-      '--config',
-      join(dir, 'gateway.yaml'),
-    ]);
-    await waitFor({ port: nginxPort }, 'nginx');
-    await waitFor({ port: gatewayPort }, 'gateway');
+      );
+      start('/usr/sbin/nginx', ['-p', nginxDir, '-c', join(nginxDir, 'nginx.conf'), '-g', 'daemon off;']);
+      const gateway = start(process.execPath, [
+        ...gatewayArgs,
+        join(ROOT, 'bin', 'stackgen.js'),
+        'gateway',
+        '--config',
+        gatewayYaml,
+      ]);
+      await waitFor({ port: nginxPort }, 'nginx');
+      await waitFor({ port: gatewayPort }, 'gateway');
+      pairs.set(logs, { nginxPort, gatewayPort, gatewayPid: gateway.pid as number, nginxDir });
+    }
 
     process.stdout.write(
-      `wrk -c ${CONNECTIONS} -t 2, ${ROUNDS} alternating rounds × ${SECONDS}s per proxy and protocol; access logs off\n`,
+      `wrk -c ${CONNECTIONS} -t 2, ${ROUNDS} alternating rounds × ${SECONDS}s per proxy, protocol and access-log setting (${LOGS.join(', ')}); load average at start ${loadText()}\n`,
     );
     const rows: string[] = [];
     for (const proto of PROTOCOLS) {
-      const path = `/${proto}/`;
-      const nginxUrl = `http://127.0.0.1:${nginxPort}${path}`;
-      const gatewayUrl = `http://127.0.0.1:${gatewayPort}${path}`;
-      await wrk(nginxUrl, 1);
-      await wrk(gatewayUrl, 1);
-      const n: WrkResult[] = [];
-      const g: WrkResult[] = [];
-      for (let round = 0; round < ROUNDS; round++) {
-        n.push(await wrk(nginxUrl, SECONDS));
-        g.push(await wrk(gatewayUrl, SECONDS));
-        process.stdout.write(
-          `  ${proto} round ${round + 1}: nginx ${n.at(-1)?.rps.toFixed(0)} req/s, gateway ${g.at(-1)?.rps.toFixed(0)} req/s\n`,
+      const path = proto === 'post' ? '/uwsgi/' : `/${proto}/`;
+      const extra = proto === 'post' ? ['-s', join(dir, 'post.lua')] : [];
+      for (const logs of LOGS) {
+        const pair = pairs.get(logs) as NonNullable<ReturnType<typeof pairs.get>>;
+        const nginxUrl = `http://127.0.0.1:${pair.nginxPort}${path}`;
+        const gatewayUrl = `http://127.0.0.1:${pair.gatewayPort}${path}`;
+        await wrk(nginxUrl, 1, extra);
+        await wrk(gatewayUrl, 1, extra);
+        const n: WrkResult[] = [];
+        const g: WrkResult[] = [];
+        for (let round = 0; round < ROUNDS; round++) {
+          n.push(await wrk(nginxUrl, SECONDS, extra));
+          g.push(await wrk(gatewayUrl, SECONDS, extra));
+          process.stdout.write(
+            `  ${proto} logs ${logs} round ${round + 1}: nginx ${n.at(-1)?.rps.toFixed(0)} req/s, gateway ${g.at(-1)?.rps.toFixed(0)} req/s (ratio ${((g.at(-1)?.rps ?? 0) / (n.at(-1)?.rps ?? 1)).toFixed(2)}; load ${loadText()})\n`,
+          );
+        }
+        const nr = median(n.map((r) => r.rps));
+        const gr = median(g.map((r) => r.rps));
+        const n50 = median(n.map((r) => r.p50ms));
+        const g50 = median(g.map((r) => r.p50ms));
+        const n99 = median(n.map((r) => r.p99ms));
+        const g99 = median(g.map((r) => r.p99ms));
+        const ratios = g.map((r, i) => r.rps / (n[i] as WrkResult).rps);
+        rows.push(
+          `| ${proto.padEnd(7)} | ${logs.padEnd(4)} | ${nr.toFixed(0).padStart(7)} | ${gr.toFixed(0).padStart(7)} | ${(gr / nr).toFixed(2)} (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}) | ${n50.toFixed(2)} / ${n99.toFixed(2)} | ${g50.toFixed(2)} / ${g99.toFixed(2)} | ${(g99 / n99).toFixed(2)} |`,
         );
       }
-      const nr = median(n.map((r) => r.rps));
-      const gr = median(g.map((r) => r.rps));
-      const n50 = median(n.map((r) => r.p50ms));
-      const g50 = median(g.map((r) => r.p50ms));
-      const n99 = median(n.map((r) => r.p99ms));
-      const g99 = median(g.map((r) => r.p99ms));
-      rows.push(
-        `| ${proto.padEnd(7)} | ${nr.toFixed(0).padStart(7)} | ${gr.toFixed(0).padStart(7)} | ${(gr / nr).toFixed(2)} | ${n50.toFixed(2)} / ${n99.toFixed(2)} | ${g50.toFixed(2)} / ${g99.toFixed(2)} | ${(g99 / n99).toFixed(2)} |`,
-      );
     }
     process.stdout.write(
-      '\n| backend | nginx req/s | gateway req/s | ratio | nginx p50/p99 ms | gateway p50/p99 ms | p99 ratio |\n' +
-        '|---|---|---|---|---|---|---|\n' +
-        `${rows.join('\n')}\n(medians over ${ROUNDS} rounds)\n`,
+      '\n| backend | logs | nginx req/s | gateway req/s | ratio (per-round range) | nginx p50/p99 ms | gateway p50/p99 ms | p99 ratio |\n' +
+        '|---|---|---|---|---|---|---|---|\n' +
+        `${rows.join('\n')}\n(medians over ${ROUNDS} rounds; load average at end ${loadText()})\n`,
     );
 
-    const rss = await rssUnderConnections(gatewayPort, '/uwsgi/', gateway.pid as number, 1000);
+    // RSS on the first pair (logs as LOGS[0]): idle, then with the idle keep-alive connections.
+    const pair = pairs.get(LOGS[0] as 'off' | 'on') as NonNullable<ReturnType<typeof pairs.get>>;
+    const rss = await rssUnderConnections(pair.gatewayPort, '/uwsgi/', pair.gatewayPid, IDLE_CONNECTIONS);
     process.stdout.write(
-      `\ngateway RSS (${rss.processes} processes): ${(rss.before / 1024).toFixed(1)} MiB idle → ${(rss.after / 1024).toFixed(1)} MiB with 1000 keep-alive connections (${rss.answered} answered)\n`,
+      `\ngateway RSS (${rss.processes} processes): ${(rss.before / 1024).toFixed(1)} MiB idle → ${(rss.after / 1024).toFixed(1)} MiB with ${IDLE_CONNECTIONS} keep-alive connections (${rss.answered} answered, ${rss.open} still open when measured)\n`,
     );
-    const nginxPid = Number(readFileSync(join(dir, 'nginx.pid'), 'utf8'));
-    const nginxRss = await rssUnderConnections(nginxPort, '/uwsgi/', nginxPid, 1000);
+    const nginxPid = Number(readFileSync(join(pair.nginxDir, 'nginx.pid'), 'utf8'));
+    const nginxRss = await rssUnderConnections(pair.nginxPort, '/uwsgi/', nginxPid, IDLE_CONNECTIONS);
     process.stdout.write(
-      `nginx RSS (${nginxRss.processes} processes): ${(nginxRss.before / 1024).toFixed(1)} MiB idle → ${(nginxRss.after / 1024).toFixed(1)} MiB with 1000 keep-alive connections\n`,
+      `nginx RSS (${nginxRss.processes} processes): ${(nginxRss.before / 1024).toFixed(1)} MiB idle → ${(nginxRss.after / 1024).toFixed(1)} MiB with ${IDLE_CONNECTIONS} keep-alive connections (${nginxRss.answered} answered, ${nginxRss.open} still open when measured)\n`,
     );
   } finally {
     await cleanup();

@@ -1,8 +1,7 @@
 // The request pipeline every lane shares: guard → route (routeHead), then static | proxy
-// (dispatch). The node:http lane, the fast lane, WebSocket upgrades and CGI local redirects
+// (dispatch). The fast lane (HTTP/1.x), the h2 lane, WebSocket upgrades and CGI local redirects
 // all come through here, so a rule about which request reaches which location is written once.
 
-import type { IncomingMessage } from 'node:http';
 import { discardRequestBody } from './body.js';
 import type { UpstreamLocation } from './config.js';
 import { clientView } from './forwarding.js';
@@ -123,20 +122,6 @@ export function connectionScheme(socket: object): 'http' | 'https' {
   return (socket as { encrypted?: unknown }).encrypted === true ? 'https' : 'http';
 }
 
-/** routeHead for a request node:http parsed (the node lane and the Upgrade path). */
-export function routeIncoming(s: GatewayState, req: IncomingMessage): Routed | Refused {
-  return routeHead(
-    s,
-    {
-      method: req.method ?? '',
-      httpVersion: req.httpVersion,
-      url: req.url ?? '',
-      rawHeaders: req.rawHeaders,
-    },
-    connectionScheme(req.socket),
-  );
-}
-
 /** The Peer of a client socket. */
 export function peerOf(socket: {
   remoteAddress?: string | undefined;
@@ -155,7 +140,7 @@ export function peerOf(socket: {
 }
 
 /**
- * Where a request's body comes from (the node:http lane): read once the location is known
+ * Where a request's body comes from (the fast lane, the h2 lane): read once the location is known
  * to be an upstream one — or the refusal already answered (413, 408, 499) — and discarded
  * for a static one.
  */

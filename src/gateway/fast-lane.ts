@@ -1,66 +1,76 @@
-// The fast lane: the gateway's own connection loop for the plainest, most common request —
-// GET or HEAD, no body, no Upgrade/Expect, a well-formed HTTP/1.x head (codecs/http-head.ts) —
-// answered through a RawResponseSink (response-sink.ts). Everything else (a body, any oddity in the head, a head too large, a static path
-// the fast lane declines) goes to node:http on the same socket, bytes and all, so llhttp and
-// the request guard keep the last word on anything unusual. Two kinds of request node:http
-// cannot serve stay here instead: an extension method llhttp does not know (WebDAV/DeltaV's
-// LABEL, VERSION-CONTROL…; its Content-Length or chunked body is read here), and a request line
-// of another protocol (RTSP/1.0, ICE/1.0), which llhttp would take for HTTP/1.0 — refused 400.
+// The fast lane: the gateway's own HTTP/1.x connection loop. It owns every plain and TLS
+// HTTP/1.x connection for its whole life and serves every request on it — GET/HEAD, requests
+// with a Content-Length or chunked body (read here with the limits of body.ts: 413, 408, a
+// malformed chunk 400, 100-continue), every method nginx takes, and the refusals nginx gives
+// (400/405/431/505 for a head, 408 for a head too slow) — one at a time, in order, and nothing
+// after an answer that closes. An Upgrade head is the one thing it gives away: the socket goes
+// to upgrade.ts (a tunnel), or comes back here as a plain request.
 //
-// Why: in front of uWSGI on the 2-core bench machine, node:http's per-request objects
-// (IncomingMessage, ServerResponse and their events) were the largest cost left in the
-// gateway after the backend side was trimmed; the fast lane serves those requests with one
-// parse, one write and no stream objects (`npm run bench gateway`, figures in the README).
+// Why one parser for everything: the gateway used to hand any head this lane declined (a body,
+// an oddity) to node:http on the same socket, and from then on llhttp parsed the connection —
+// laxer than this lane (`GET / RTSP/1.0` served as HTTP/1.0, where nginx answers 400) and
+// stricter (`LABEL` or any extension method answered 400, where nginx passes it). The same
+// bytes got different answers depending on what preceded them on the connection. Now the rules
+// are codecs/http-head.ts + request-guard.ts for every request, whatever came before.
+//
+// Why not node:http at all: in front of uWSGI on the 2-core bench machine, node:http's
+// per-request objects (IncomingMessage, ServerResponse and their events) were the largest cost
+// left in the gateway; this lane serves a request with one parse, one write and no stream
+// objects for bodiless requests (`npm run bench gateway`, figures in the README).
 
-import type { Server } from 'node:http';
-import type { Socket } from 'node:net';
-import { PassThrough } from 'node:stream';
+import type { Server, Socket } from 'node:net';
+import { PassThrough, type Duplex } from 'node:stream';
 import { statusFor } from '../errors.js';
 import { checkDeclaredLength, DEFAULT_MEMORY_LIMIT, markBodyMalformed, readRequestBody } from './body.js';
 import { ChunkedDecoder } from './codecs/chunked.js';
 import {
-  isExtensionMethod,
-  mayBecomeSimpleHead,
-  parseSimpleHead,
-  refuseRequestLine,
-  type SimpleHead,
+  type HeadRefusal,
+  parseRequestHead,
+  partialHeadRefusal,
+  type RequestHead,
 } from './codecs/http-head.js';
 import { type BodySource, connectionScheme, dispatch, headerRecord, peerOf, routeHead } from './dispatch.js';
 import { rawErrorResponse } from './error-page.js';
 import { type Front, holdState, logAccess, logInternalError, releaseState } from './gateway-state.js';
 import { RawResponseSink } from './response-sink.js';
 import { Cancellation } from './transport.js';
+import { serveUpgrade } from './upgrade.js';
 
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
-/** How long a closing connection may keep sending before it is cut (node-lane.ts: the same). */
+const EMPTY = Buffer.alloc(0);
+/** How long a closing connection may keep sending before it is cut (nginx's lingering_time, shortened). */
 const LINGER_MS = 2_000;
+/** RFC 9110 §15.2.1: the interim answer a client that sent `Expect: 100-continue` waits for. */
+const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
 
 export interface FastLaneOptions {
-  /** Largest head the fast lane reads; a longer one goes to node:http (which answers 431). */
+  /** Largest head the fast lane reads (nginx large_client_header_buffers): longer is 431. */
   maxHeaderBytes(): number;
   /** nginx client_header_timeout: a head must be complete this long after its first byte. */
   headerTimeoutMs(): number;
   /** nginx keepalive_timeout: an idle connection closes after this. */
   keepAliveMs(): number;
   /**
-   * Serve a parsed head on `connection`, or return null to let node:http have the connection
-   * (nothing has been written then). Resolves once the answer is written, with whether the
+   * Serve a parsed head on `connection`. Resolves once the answer is written, with whether the
    * connection may carry another request.
    */
-  serve(head: SimpleHead, connection: FastConnection, body: FastBody | null): Promise<boolean> | null;
-  /** Answer a request line node:http must not see (another protocol) and log it. */
+  serve(head: RequestHead, connection: FastConnection, body: FastBody | null): Promise<boolean>;
+  /** Answer a head refused before the guard (a malformed head, 431, 408) and log it. */
   refuse(status: number, line: string, connection: FastConnection): void;
-  /** Give the socket (with the unread bytes pushed back) to node:http. */
-  handOver(socket: Socket): void;
+  /** An Upgrade head: the socket (detached from the lane) and the bytes that followed the head. */
+  upgrade(head: RequestHead, socket: Socket, rest: Buffer): void;
 }
 
 /**
- * The body of a fast-lane request (Content-Length, or chunked and de-chunked here), as a
- * stream body.ts can read (it looks at `complete`, as on node's IncomingMessage). Fed by
- * FastConnection from the socket's bytes.
+ * The body of a request (Content-Length, or chunked and de-chunked here), as a stream body.ts
+ * can read (it looks at `complete`, as on node's IncomingMessage). Fed by FastConnection from
+ * the socket's bytes, with backpressure: body.ts spills a large body to a file as it arrives,
+ * so an upload is never held in memory whole.
  */
 export class FastBody extends PassThrough {
   complete = false;
+  /** Some body bytes arrived (a 100 Continue is no longer needed). */
+  started = false;
   /** Bytes still to come of a Content-Length body (unused when chunked). */
   remaining: number;
   /** RFC 9112 §7.1 decoder of a chunked body; null for Content-Length. */
@@ -74,7 +84,14 @@ export class FastBody extends PassThrough {
   }
 }
 
-/** One client connection while the fast lane owns it. */
+/** The first line of `bytes` (for the access line of a refused head), at most 512 bytes. */
+function firstLine(bytes: Buffer): string {
+  const lf = bytes.indexOf(0x0a);
+  const end = Math.min(lf < 0 ? bytes.length : lf, 512);
+  return bytes.toString('latin1', 0, end > 0 && bytes[end - 1] === 0x0d ? end - 1 : end);
+}
+
+/** One client connection, for its whole life (or until an Upgrade takes it). */
 export class FastConnection {
   readonly socket: Socket;
   readonly #lane: FastLane;
@@ -125,7 +142,7 @@ export class FastConnection {
   }
 
   #data(chunk: Buffer): void {
-    // Refused here (another protocol) or answered with a close: nothing more is read.
+    // Refused, upgraded or answered with a close: nothing more is read as a request.
     if (!this.#owned) return;
     if (this.#body !== null) {
       this.#feedBody(chunk);
@@ -146,6 +163,7 @@ export class FastConnection {
   /** Give the body its bytes from `chunk`; what follows it is the next request's. */
   #feedBody(chunk: Buffer): void {
     const body = this.#body as FastBody;
+    body.started = true;
     if (body.chunks !== null) {
       this.#feedChunked(body, body.chunks, chunk);
       return;
@@ -197,54 +215,65 @@ export class FastConnection {
     }
   }
 
-  /** Take the next complete head from the pending bytes, if any. */
+  /** Take the next complete head from the pending bytes, if any: serve, refuse or upgrade it. */
   #next(): void {
-    const pending = this.#pending;
-    if (pending === null || !this.#owned) return;
+    let pending = this.#pending;
+    if (pending === null || !this.#owned || this.#closeAfter) return;
+    // RFC 9112 §2.2: "a server that is expecting to receive and parse a request-line SHOULD
+    // ignore at least one empty line (CRLF) received prior to the request-line" (nginx does).
+    let skip = 0;
+    while (skip + 1 < pending.length && pending[skip] === 0x0d && pending[skip + 1] === 0x0a) skip += 2;
+    if (skip > 0) {
+      pending = skip === pending.length ? null : pending.subarray(skip);
+      this.#pending = pending;
+      if (pending === null) return;
+    }
     const options = this.#lane.options;
     const end = pending.indexOf(HEAD_END);
-    if (end < 0 && this.#refusedLine(pending)) return;
     if (end < 0) {
       if (this.#headStartedAt === 0) {
         this.#headStartedAt = Date.now();
         this.#setTimer(options.headerTimeoutMs());
       }
-      // Not a head the fast lane would take (node:http parses incrementally and answers at
-      // once), too big, or too slow overall (a byte at a time resets an idle timer, not
-      // this): node:http gives the 400 / 431 / 408 answers.
-      if (
-        !mayBecomeSimpleHead(pending) ||
-        pending.length > options.maxHeaderBytes() ||
-        Date.now() - this.#headStartedAt > options.headerTimeoutMs()
-      )
-        this.#handOver();
+      // Refused as soon as it cannot become valid; too big (431); or too slow overall (a byte
+      // at a time resets an idle timer, not this: 408).
+      const refusal = partialHeadRefusal(pending);
+      if (refusal !== null) this.#refuse(refusal.refused, pending);
+      else if (pending.length > options.maxHeaderBytes()) this.#refuse(431, pending);
+      else if (Date.now() - this.#headStartedAt > options.headerTimeoutMs()) this.#refuse(408, pending);
       return;
     }
-    const head =
-      end + HEAD_END.length <= options.maxHeaderBytes()
-        ? parseSimpleHead(pending.toString('latin1', 0, end))
-        : null;
-    const body =
-      head === null
-        ? null
-        : head.chunked
-          ? new FastBody('chunked')
-          : head.contentLength > 0
-            ? new FastBody(head.contentLength)
-            : null;
-    const serving = head === null || this.#closeAfter ? null : options.serve(head, this, body);
-    if (serving === null) {
-      if (!this.#refusedLine(pending)) this.#handOver();
+    if (end + HEAD_END.length > options.maxHeaderBytes()) {
+      // RFC 6585 §5: 431 Request Header Fields Too Large.
+      this.#refuse(431, pending);
+      return;
+    }
+    const head: RequestHead | HeadRefusal = parseRequestHead(pending.toString('latin1', 0, end));
+    if ('refused' in head) {
+      this.#refuse(head.refused, pending);
       return;
     }
     const rest = pending.length > end + HEAD_END.length ? pending.subarray(end + HEAD_END.length) : null;
     this.#pending = null;
+    this.#headStartedAt = 0;
+    if (head.upgrade) {
+      this.#detach();
+      options.upgrade(head, this.socket, rest ?? EMPTY);
+      return;
+    }
+    const body = head.chunked
+      ? new FastBody('chunked')
+      : head.contentLength > 0
+        ? new FastBody(head.contentLength)
+        : null;
+    // Body bytes that came with the head: the client did not wait for a 100 Continue.
+    if (body !== null && rest !== null) body.started = true;
+    const serving = options.serve(head, this, body);
     this.#body = body;
     if (rest !== null) {
       if (body !== null) this.#feedBody(rest);
       else this.#pending = rest;
     }
-    this.#headStartedAt = 0;
     this.#busy = true;
     // While the backend works its own timeouts apply: #timeout ignores a busy connection, and
     // the timer is left as it is (re-arming it twice per request showed in the profile).
@@ -255,19 +284,21 @@ export class FastConnection {
   }
 
   /**
-   * A complete request line of another protocol (RTSP/1.0, ICE/1.0): answered 400 here, since
-   * node's parser would serve it as HTTP/1.0. True when refused.
+   * Answer a head refused before the guard, log it, and read nothing more as a request: its
+   * framing cannot be trusted, so whatever follows is dropped (lingering close, as nginx).
    */
-  #refusedLine(pending: Buffer): boolean {
-    const lf = pending.indexOf(0x0a);
-    if (lf <= 0) return false;
-    const line = pending.toString('latin1', 0, pending[lf - 1] === 0x0d ? lf - 1 : lf);
-    const status = refuseRequestLine(line);
-    if (status === null) return false;
+  #refuse(status: number, pending: Buffer): void {
     this.#owned = false;
     this.#pending = null;
-    this.#lane.options.refuse(status, line, this);
-    return true;
+    this.#lane.options.refuse(status, firstLine(pending), this);
+    this.#linger();
+  }
+
+  /** After our last answer: drop what the client still sends for a moment, then cut. */
+  #linger(): void {
+    if (this.socket.destroyed) return;
+    this.socket.resume();
+    setTimeout(() => this.socket.destroy(), LINGER_MS).unref();
   }
 
   #answered(keepAlive: boolean): void {
@@ -287,12 +318,9 @@ export class FastConnection {
       this.#owned = false;
       // end() flushes the answer first, then sends FIN.
       if (!this.socket.destroyed) this.socket.end();
-      if (unreadBody && !this.socket.destroyed) {
-        // Lingering close (as nginx, and node-lane.ts refuseBody): the rest of the body is
-        // read and dropped for a moment, so the client reads our answer instead of a reset.
-        this.socket.resume();
-        setTimeout(() => this.socket.destroy(), LINGER_MS).unref();
-      }
+      // Lingering close (as nginx): the rest of a body is read and dropped for a moment, so the
+      // client reads our answer instead of a reset.
+      if (unreadBody) this.#linger();
       return;
     }
     this.#setTimer(
@@ -305,8 +333,8 @@ export class FastConnection {
     this.#next();
   }
 
-  /** Let node:http have the socket and every unread byte. */
-  #handOver(): void {
+  /** Let upgrade.ts have the socket: the lane's listeners off, paused until the tunnel pipes it. */
+  #detach(): void {
     const socket = this.socket;
     this.#owned = false;
     socket.off('data', this.#onData);
@@ -315,19 +343,14 @@ export class FastConnection {
     socket.off('close', this.#onClose);
     socket.off('error', this.#onError);
     socket.setTimeout(0);
-    this.#lane.connections.delete(this);
-    // Paused while the bytes go back and node:http attaches: a flowing stream would not
-    // re-emit unshifted bytes to a listener added later. Resumed once node:http is wired.
+    // Without a 'data' listener a flowing socket would drop bytes; pipe() resumes it.
     socket.pause();
-    if (this.#pending !== null) socket.unshift(this.#pending);
-    this.#pending = null;
-    this.#lane.options.handOver(socket);
-    process.nextTick(() => socket.resume());
+    this.#lane.connections.delete(this);
   }
 
   #end(): void {
-    // The client closed its side. As node:http (httpAllowHalfOpen off) and nginx (499,
-    // "client prematurely closed connection") do, a request in flight is abandoned.
+    // The client closed its side. As nginx (499, "client prematurely closed connection"), a
+    // request in flight is abandoned.
     this.#closeAfter = true;
     if (this.#busy) this.onAbort?.();
     this.socket.end();
@@ -337,7 +360,7 @@ export class FastConnection {
     if (this.#busy) return;
     if (this.#pending !== null) {
       // A head started and stalled: nginx answers 408 (client_header_timeout).
-      this.socket.end(rawErrorResponse(408), 'latin1');
+      this.#refuse(408, this.#pending);
       return;
     }
     this.socket.destroy();
@@ -365,11 +388,12 @@ export class FastLane {
   }
 
   /**
-   * Take a connection back from node:http with `bytes` to read first (upgrade.ts: an Upgrade
-   * that is not tunnelled, its head rewritten, then whatever the client pipelined after it).
+   * Take a connection back with `bytes` to read first (upgrade.ts: an Upgrade that is not
+   * tunnelled, its head rewritten, then whatever the client pipelined after it).
    */
   restart(socket: Socket, bytes: Buffer): void {
-    // As in #handOver: paused while the bytes go back, resumed once the listeners are on.
+    // Paused while the bytes go back and the listeners attach: a flowing stream would not
+    // re-emit unshifted bytes to a listener added later. Resumed once the listeners are on.
     socket.pause();
     socket.unshift(bytes);
     this.accept(socket);
@@ -388,15 +412,13 @@ export class FastLane {
 }
 
 /**
- * Put a fast lane in front of node:http on `server`: node's own 'connection' listener is
- * kept aside and called for the sockets the fast lane hands over ('connection' is node's
- * documented way to inject a socket into an http.Server).
+ * Put the fast lane in front of `server`: node's own 'connection' listener (its HTTP parser)
+ * is removed, so every socket the server accepts — or is given, as TLS sockets are — is the
+ * lane's. `tunnels` collects the open WebSocket tunnels for shutdown.
  */
-export function addFastLane(server: Server, front: Front): FastLane | null {
-  const [nodeConnection] = server.listeners('connection') as Array<(socket: Socket) => void>;
-  if (nodeConnection === undefined) return null;
-  server.removeListener('connection', nodeConnection);
-  const lane = new FastLane({
+export function addFastLane(server: Server, front: Front, tunnels: Set<Duplex>): FastLane {
+  for (const l of server.listeners('connection')) server.removeListener('connection', l as () => void);
+  const lane: FastLane = new FastLane({
     maxHeaderBytes: () => front.state.config.maxHeaderBytes,
     headerTimeoutMs: () => front.state.config.timeouts.clientHeaderMs,
     keepAliveMs: () => front.state.config.timeouts.keepaliveMs,
@@ -409,20 +431,27 @@ export function addFastLane(server: Server, front: Front): FastLane | null {
         bytes: 0,
       });
     },
-    handOver: (socket) => nodeConnection.call(server, socket),
+    upgrade: (head, socket, rest) =>
+      serveUpgrade(
+        front,
+        tunnels,
+        { method: head.method, url: head.target, httpVersion: head.httpVersion, rawHeaders: head.rawHeaders },
+        socket,
+        rest,
+        (s, bytes) => lane.restart(s as Socket, bytes),
+      ),
   });
   server.on('connection', (socket: Socket) => lane.accept(socket));
   return lane;
 }
 
-/** Serve a fast-lane head through dispatch; null hands the request to node:http. */
+/** Serve a parsed head through dispatch (or answer the guard's / router's refusal). */
 function serveFast(
   front: Front,
-  head: SimpleHead,
+  head: RequestHead,
   conn: FastConnection,
   body: FastBody | null,
-): Promise<boolean> | null {
-  if (front.draining) return null;
+): Promise<boolean> {
   const s = front.state;
   const routed = routeHead(
     s,
@@ -434,20 +463,18 @@ function serveFast(
     },
     connectionScheme(conn.socket),
   );
-  // An extension method is this lane's alone (node's parser refuses it): so is its refusal.
-  const extension = head.method !== 'GET' && head.method !== 'HEAD' && isExtensionMethod(head.method);
-  // Other refusals (and their log lines) stay with node:http, which sees the same bytes.
-  if (!routed.ok && !extension) return null;
   const socket = conn.socket;
   const sink = new RawResponseSink(socket, {
     method: head.method,
     httpVersion: head.httpVersion,
-    keepAlive: head.keepAlive,
+    // Draining: this answer is the connection's last (nginx closes keep-alive on shutdown).
+    keepAlive: head.keepAlive && !front.draining,
     keepAliveSeconds: Math.floor(s.config.timeouts.keepaliveMs / 1000),
   });
   holdState(s);
   if (!routed.ok) {
-    // As the node:http lane: a refusal that may leave unread bytes (a body, a bad head) closes.
+    // A refusal that may leave unread bytes (a body, a head whose framing the guard refused)
+    // closes: nothing after it is parsed as a request (request smuggling).
     const close = routed.by !== 'route' || routed.hasBody || routed.status === 400;
     const out = sink.sendError(routed.status, {
       ...(close ? { Connection: 'close' } : {}),
@@ -465,7 +492,7 @@ function serveFast(
     sink,
     signal: cancellation,
     staticHeaders: () => headerRecord(routed.guard.rawHeaders),
-    body: body === null ? null : fastBodySource(s, sink, body),
+    body: body === null ? null : fastBodySource(s, sink, socket, head, body),
     mayRedirect: true,
   }).then(
     (outcome) => {
@@ -484,8 +511,18 @@ function serveFast(
 
 const LOCAL = { upstreamMs: null, upstream: null } as const;
 
-/** A fast-lane body, read whole before the backend is contacted, with node:http's limits. */
-function fastBodySource(s: Front['state'], sink: RawResponseSink, body: FastBody): BodySource {
+/**
+ * A request body, read whole before the backend is contacted (body.ts: in memory up to
+ * client_body_buffer_size, then spilled to a file), with nginx's limits: a declared length
+ * over max_body is 413 before a byte is read (and before any 100 Continue).
+ */
+function fastBodySource(
+  s: Front['state'],
+  sink: RawResponseSink,
+  socket: Socket,
+  head: RequestHead,
+  body: FastBody,
+): BodySource {
   return {
     discard: () => body.resume(),
     async read(guard) {
@@ -493,6 +530,9 @@ function fastBodySource(s: Front['state'], sink: RawResponseSink, body: FastBody
       const tooLarge = checkDeclaredLength(guard.contentLength, cfg.maxBodyBytes);
       if (tooLarge !== null)
         return { ...sink.sendError(statusFor(tooLarge), { Connection: 'close' }), ...LOCAL };
+      // nginx (ngx_http_test_expect) sends the interim answer when it starts reading the body,
+      // i.e. only for a request it will forward: a 404 or a 413 is answered without it.
+      if (head.expectContinue && !body.started && !socket.destroyed) socket.write(CONTINUE, 'latin1');
       try {
         return await readRequestBody(body, {
           maxBytes: cfg.maxBodyBytes,

@@ -39,7 +39,7 @@ export interface GatewayState {
 }
 
 /**
- * What every lane (node:http, fast lane, upgrade, client errors) reads when a request comes
+ * What every lane (fast lane, h2 lane, upgrade) reads when a request comes
  * in: the current state and whether the gateway is draining. Owned by server.ts.
  */
 export interface Front {

@@ -89,7 +89,7 @@ export function serveH2Stream(front: Front, stream: ServerHttp2Stream, headers: 
 }
 
 const LOCAL = { upstreamMs: null, upstream: null } as const;
-/** How long a refused upload may keep sending after our answer (as the node:http lane's). */
+/** How long a refused upload may keep sending after our answer (as the fast lane's). */
 const LINGER_MS = 2_000;
 
 async function handle(
@@ -149,7 +149,7 @@ async function handle(
   }
 }
 
-/** The body of an h2 request, with the node:http lane's limits and answers (413, 408). */
+/** The body of an h2 request, with the fast lane's limits and answers (413, 408). */
 function h2Body(s: GatewayState, stream: ServerHttp2Stream, sink: Http2ResponseSink): BodySource {
   const refuse = (status: number): ProxyOutcome => {
     const out = sink.sendError(status);

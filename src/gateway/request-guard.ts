@@ -1,9 +1,10 @@
-// The request guard: refuses what nginx refuses and node's parser lets through, before any
-// byte reaches a backend. Pure: it sees the request line and raw headers as node parsed
-// them and returns either a normalised view of the request or the status to answer.
-// Things node's parser (llhttp, strict mode) already rejects on its own — CL+TE together,
-// bare LF, obs-fold, NUL bytes, duplicate Content-Length — surface as 'clientError' and are
-// mapped in server.ts; they are still checked here so this module stands on its own.
+// The request guard: refuses what nginx refuses, before any byte reaches a backend. Pure: it
+// sees the request line and raw headers as the lane's parser read them (codecs/http-head.ts
+// for HTTP/1.x, node:http2 for h2) and returns either a normalised view of the request or the
+// status to answer. The head parser already refuses what is malformed as bytes (bare LF,
+// obs-fold, control bytes, a bad request line); the meaning of the fields — Host, duplicate
+// or malformed Content-Length, Transfer-Encoding, CL+TE together, the target's path — is
+// checked here, for every lane.
 
 export interface GuardInput {
   method: string;

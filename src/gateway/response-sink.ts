@@ -1,4 +1,4 @@
-// Where an answer goes: node's ServerResponse (the node:http lane) or the raw socket of a
+// Where an answer goes: node's ServerResponse (a node:http server: tests, tools) or the raw socket of a
 // fast-lane connection (RawResponseSink builds the head itself and writes head + body in one
 // socket write). Static files and the proxy core write to either without knowing which.
 

@@ -1,28 +1,32 @@
-// The gateway's front in one process: a node:http server per listen address with the fast
-// lane in front of it, and per TLS listen address a node:tls (or node:http2 secure) server that
-// hands h2 sockets to h2-lane.ts and every other TLS socket to a node:http server + fast lane
-// of its own (the same code as plain HTTP/1.1); hot reload (a new GatewayState swapped in; requests in flight
-// finish on the one they started with) and graceful shutdown. Each concern has its file:
-// gateway-state.ts (state, reload, access entries), node-lane.ts and fast-lane.ts (the two
-// ways a request comes in), dispatch.ts (guard → route → static | proxy, for every lane),
-// upgrade.ts, client-errors.ts. Signals and cluster workers live in lifecycle.ts; this file
-// never touches `process`.
+// The gateway's front in one process: a TCP server per listen address whose connections all
+// belong to the fast lane (fast-lane.ts: the gateway's own HTTP/1.x parser and connection loop;
+// node's HTTP parser is not used, so one set of rules reads every request), and per TLS listen
+// address a node:tls (or node:http2 secure) server that hands h2 sockets to h2-lane.ts and
+// every other TLS socket to a fast lane of its own (the same code as plain HTTP/1.1); hot
+// reload (a new GatewayState swapped in; requests in flight finish on the one they started
+// with) and graceful shutdown. Each concern has its file: gateway-state.ts (state, reload,
+// access entries), fast-lane.ts and h2-lane.ts (the ways a request comes in), dispatch.ts
+// (guard → route → static | proxy, for every lane), upgrade.ts. Signals and cluster workers
+// live in lifecycle.ts; this file never touches `process`.
 
 import { lstat, unlink } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createSecureServer, type Http2Session, type ServerHttp2Stream } from 'node:http2';
-import { type AddressInfo, isIPv6, type Server as NetServer, type Socket } from 'node:net';
+import {
+  type AddressInfo,
+  createServer,
+  isIPv6,
+  type Server as NetServer,
+  type Server,
+  type Socket,
+} from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { StackgenError } from '../errors.js';
-import { afterPending, nodeConnectionOf } from './connection-order.js';
-import { answerClientError, type ClientError, refuseConnect } from './client-errors.js';
 import type { GatewayConfig, GatewayTls, ListenAddress } from './config.js';
 import { addFastLane, type FastLane } from './fast-lane.js';
 import { buildGatewayState, type Front, retireState, type TransportFactory } from './gateway-state.js';
 import { serveH2Stream } from './h2-lane.js';
 import type { GatewayLogger } from './log.js';
-import { serveNodeRequest } from './node-lane.js';
 import {
   alpnProtocols,
   certificateWarnings,
@@ -30,7 +34,6 @@ import {
   secureContextOptions,
   type TlsMaterial,
 } from './tls.js';
-import { serveUpgrade } from './upgrade.js';
 
 export interface GatewayServer {
   /** Listen on every configured address; resolves with their URLs. */
@@ -91,7 +94,7 @@ async function bind(server: NetServer, address: ListenAddress, logger: GatewayLo
   });
 }
 
-/** One TLS listener: the socket that accepts, and the node:http server its HTTP/1.1 goes to. */
+/** One TLS listener: the socket that accepts, and the server whose fast lane its HTTP/1.1 goes to. */
 interface TlsListener {
   secure: TlsServer;
   http1: Server;
@@ -103,16 +106,6 @@ async function removeStaleSocket(path: string): Promise<void> {
     const st = await lstat(path);
     if (st.isSocket()) await unlink(path);
   } catch {}
-}
-
-function configureServer(server: Server, config: GatewayConfig): void {
-  // headersTimeout is nginx client_header_timeout: the whole head must arrive in time
-  // (slowloris). requestTimeout stays off on purpose: it would also cap the *body* upload
-  // time, while nginx's client_body_timeout — enforced in body.ts — is between two reads.
-  server.headersTimeout = config.timeouts.clientHeaderMs;
-  server.requestTimeout = 0;
-  server.keepAliveTimeout = config.timeouts.keepaliveMs;
-  server.timeout = 0;
 }
 
 /** Create the gateway front for one process. */
@@ -129,56 +122,29 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
   const lanes: FastLane[] = [];
   const tunnels = new Set<Duplex>();
 
-  const onRequest = (req: IncomingMessage, res: ServerResponse) => serveNodeRequest(front, req, res);
-  const onClientError = (err: ClientError, socket: Duplex) => answerClientError(front, err, socket);
-
-  /** A node:http server with the fast lane, not yet bound (plain listeners bind it, TLS ones feed it). */
-  function createHttp1Server(config: GatewayConfig): Server {
-    const server = createServer(
-      {
-        insecureHTTPParser: false,
-        maxHeaderSize: config.maxHeaderBytes,
-        requireHostHeader: false,
-        joinDuplicateHeaders: false,
-        connectionsCheckingInterval: Math.min(1_000, config.timeouts.clientHeaderMs),
-      },
-      onRequest,
-    );
-    configureServer(server, config);
-    const lane = addFastLane(server, front);
-    if (lane !== null) lanes.push(lane);
-    // Always listened for: without a listener node serves an Upgrade request as an ordinary
-    // one but drops every byte after its head (pipelined requests never answered). With it,
-    // a request that is not tunnelled starts over as a plain request (upgrade.ts).
-    // node emits 'upgrade' as soon as the head is parsed, even behind a request still being
-    // answered on the connection: the upgrade waits for those answers (connection-order.ts).
-    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      const conn = nodeConnectionOf(socket);
-      afterPending(conn, () => {
-        if (conn.closing) socket.end();
-        else
-          serveUpgrade(front, tunnels, req, socket, head, (s, bytes) =>
-            lane === null ? s.destroy() : lane.restart(s as Socket, bytes),
-          );
-      });
-    });
-    server.on('clientError', onClientError);
-    server.on('connect', refuseConnect);
+  /**
+   * The HTTP/1.x server of a listener, not yet bound (plain listeners bind it, TLS ones give it
+   * their sockets): a TCP server whose every connection is the fast lane's. allowHalfOpen as
+   * node:http had it: a client's FIN is the lane's to answer (fast-lane.ts #end).
+   */
+  function createHttp1Server(): Server {
+    const server = createServer({ allowHalfOpen: true });
+    lanes.push(addFastLane(server, front, tunnels));
     return server;
   }
 
-  async function listenOn(address: ListenAddress, config: GatewayConfig): Promise<Server> {
-    const server = createHttp1Server(config);
+  async function listenOn(address: ListenAddress): Promise<Server> {
+    const server = createHttp1Server();
     await bind(server, address, logger);
     return server;
   }
 
   /**
    * A TLS listener. With http2 it is node:http2's secure server (allowHTTP1: true, so ALPN
-   * offers h2 and http/1.1); its 'secureConnection' listener is kept aside, as the fast lane
-   * keeps node:http's 'connection' one, and called only for sockets that chose h2. Every
-   * other TLS socket (http/1.1, or no ALPN) is handed to a node:http server with the fast
-   * lane, so HTTP/1.1 over TLS runs exactly the plain HTTP/1.1 code, WebSocket (wss) included.
+   * offers h2 and http/1.1); its 'secureConnection' listener is kept aside and called only for
+   * sockets that chose h2. Every other TLS socket (http/1.1, or no ALPN) is given to a fast
+   * lane of its own, so HTTP/1.1 over TLS runs exactly the plain HTTP/1.1 code, WebSocket (wss)
+   * included.
    */
   async function listenTls(
     address: ListenAddress,
@@ -186,7 +152,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     tls: GatewayTls,
     material: TlsMaterial,
   ): Promise<TlsListener> {
-    const http1 = createHttp1Server(config);
+    const http1 = createHttp1Server();
     const options = {
       ...secureContextOptions(material),
       ALPNProtocols: alpnProtocols(tls),
@@ -221,9 +187,6 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     }
     // A failed handshake (a TLS 1.0 client, a scanner) just closes its socket: node's default.
     await bind(secure, address, logger);
-    // node:http starts tracking connections (headersTimeout, closeIdleConnections) on its
-    // 'listening' event; this server never binds a socket itself, so it is told here.
-    http1.emit('listening');
     return { secure, http1 };
   }
 
@@ -243,7 +206,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       const material = await loadMaterial(config);
       const urls: string[] = [];
       for (const address of config.listen) {
-        const server = await listenOn(address, config);
+        const server = await listenOn(address);
         servers.push({ server, address });
         urls.push(listenUrl(address, server, 'http'));
       }
@@ -274,9 +237,6 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
         logger.warn(
           'tls.http2 changed: restart the gateway to apply it (ALPN is fixed when a listener opens)',
         );
-      for (const server of [...servers.map((e) => e.server), ...tlsListeners.map((l) => l.http1)]) {
-        configureServer(server, config);
-      }
       const same = (a: ListenAddress[], b: ListenAddress[]) => JSON.stringify(a) === JSON.stringify(b);
       if (
         !same(old.config.listen, config.listen) ||
@@ -289,14 +249,11 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     async shutdown(graceMs) {
       front.draining = true;
       const listening: NetServer[] = [...servers.map((e) => e.server), ...tlsListeners.map((l) => l.secure)];
-      const http1 = [...servers.map((e) => e.server), ...tlsListeners.map((l) => l.http1)];
       const closed = listening.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
-      for (const server of http1) server.closeIdleConnections();
       for (const lane of lanes) lane.drain();
       // h2: GOAWAY — streams in flight finish, no new ones start (RFC 9113 §6.8).
       for (const session of sessions) session.close();
       const deadline = setTimeout(() => {
-        for (const server of http1) server.closeAllConnections();
         for (const lane of lanes) lane.destroyAll();
         for (const t of tunnels) t.destroy();
         for (const session of sessions) session.destroy();
@@ -305,8 +262,6 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       // live until the deadline. Keep-alive connections close after their current response.
       await Promise.all(closed);
       clearTimeout(deadline);
-      // Stops the connection checker of the unbound HTTP/1.1 servers (their close has no socket).
-      for (const { http1: server } of tlsListeners) server.close(() => {});
       await retireState(front.state);
     },
   };

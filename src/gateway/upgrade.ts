@@ -3,36 +3,57 @@
 // request in flight on its state until either side closes. An Upgrade the location does not
 // tunnel (h2c, a WebSocket to a plain location) is an ordinary request, as for nginx, which
 // forwards Upgrade only where it is configured to: node has already given up the connection
-// (llhttp stops after an Upgrade head, so without this listener the requests pipelined behind
-// it were never answered), so the head is written again without Upgrade and the connection
-// starts over in the fast lane with every byte that followed.
+// The fast lane (fast-lane.ts) parsed the head and detached the socket; a location that does
+// not tunnel gets the head written again without Upgrade, and the connection starts over in
+// the fast lane with every byte that followed.
 
-import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { statusFor } from '../errors.js';
 import type { UpstreamLocation } from './config.js';
-import { gatewayRequestFor, peerOf, type Refused, type Routed, routeIncoming } from './dispatch.js';
+import {
+  connectionScheme,
+  gatewayRequestFor,
+  peerOf,
+  type Refused,
+  type Routed,
+  routeHead,
+} from './dispatch.js';
 import { rawErrorResponse } from './error-page.js';
 import { type Front, holdState, logAccess, releaseState } from './gateway-state.js';
 import { upstreamLine } from './proxy.js';
 import { Cancellation } from './transport.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
-/** The 'upgrade' listener: refuse with a raw answer, or tunnel to a backend; `tunnels` tracks the open ones. */
+/** An Upgrade request's head as the fast lane parsed it. */
+export interface UpgradeHead {
+  method: string;
+  url: string;
+  httpVersion: string;
+  rawHeaders: string[];
+}
+
+/**
+ * Serve an Upgrade head: refuse with a raw answer, tunnel to a backend (`tunnels` tracks the
+ * open ones), or hand it back as a plain request. `head` is the bytes that followed it.
+ */
 export function serveUpgrade(
   front: Front,
   tunnels: Set<Duplex>,
-  req: IncomingMessage,
-  socket: Duplex,
+  req: UpgradeHead,
+  socket: Socket,
   head: Buffer,
   asPlainRequest: (socket: Duplex, bytes: Buffer) => void,
 ): void {
   const s = front.state;
   const refuse = (status: number, location?: string) => {
     socket.end(rawErrorResponse(status, location));
-    logAccess(s, req.socket.remoteAddress, req.method, req.url, { status, bytes: 0 });
+    // Nothing after a refused Upgrade is read as a request: drop it, cut after a moment.
+    socket.resume();
+    setTimeout(() => socket.destroy(), 2_000).unref();
+    logAccess(s, socket.remoteAddress, req.method, req.url, { status, bytes: 0 });
   };
-  const routed = routeIncoming(s, req);
+  const routed = routeHead(s, req, connectionScheme(socket));
   const refusal = upgradeRefusal(routed, front.draining);
   if (refusal === 'plain') {
     asPlainRequest(socket, Buffer.concat([withoutUpgrade(req), head]));
@@ -57,7 +78,7 @@ export function serveUpgrade(
     s,
     routed,
     loc,
-    { method: req.method ?? 'GET', peer: peerOf(req.socket), signal: cancellation },
+    { method: req.method, peer: peerOf(socket), signal: cancellation },
     null,
   );
   const started = performance.now();
@@ -105,11 +126,9 @@ export function upgradeRefusal(routed: Routed | Refused, draining: boolean): num
 /**
  * The head of `req` again, without the Upgrade field and the `upgrade` Connection token
  * (RFC 9110 §7.8: a server "MAY ignore a received Upgrade header field"; both are hop-by-hop),
- * as the bytes node parsed it from (latin1, one char per octet). Pure.
+ * as the bytes it was parsed from (latin1, one char per octet). Pure.
  */
-export function withoutUpgrade(
-  req: Pick<IncomingMessage, 'method' | 'url' | 'httpVersion' | 'rawHeaders'>,
-): Buffer {
+export function withoutUpgrade(req: UpgradeHead): Buffer {
   let head = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`;
   const raw = req.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) {

@@ -6,7 +6,10 @@
 //   request pipelined behind it never reaches the app (request smuggling);
 // - a request the app ran is answered even when bad bytes follow it (the answer first, then
 //   the 400 or the close), not replaced by a 400;
-// - an RTSP/1.0 request line is 400 (node's parser would take it for HTTP/1.0);
+// - an RTSP/1.0 request line is 400 (node's parser would take it for HTTP/1.0), and so is
+//   one pipelined behind a request with a framing field (Content-Length): every request on a
+//   connection is read by the same rules, whatever came before it (the gateway once handed
+//   such a connection to node's parser, which then served the RTSP line as HTTP/1.0);
 // - a request carrying an Upgrade the front does not tunnel (h2c) is an ordinary request,
 //   and the one pipelined behind it is answered too.
 // Every check judges the answers the client reads; with the probe app, its request counter
@@ -113,7 +116,7 @@ export const requestFramingProbe: ProbeDefinition<Observed> = {
   after: ['app/reach'],
   skip: (ctx) => (ctx.plan.front.kind === 'none' ? 'no proxy: the app server parses requests itself' : null),
   expect: () =>
-    'refused head: one 400, closed, nothing reaches the app; app answer before a trailing-garbage 400; RTSP/1.0 → 400; an untunnelled Upgrade and the request after it both answered',
+    'refused head: one 400, closed, nothing reaches the app; app answer before a trailing-garbage 400; RTSP/1.0 → 400, alone and behind a request with Content-Length; an untunnelled Upgrade and the request after it both answered',
   async observe(ctx) {
     const path = mountedPath(ctx.front, ctx.probe ? '/stackgen-verify/framing' : '/');
     const host = `Host: ${ctx.front.hostHeader ?? 'localhost'}\r\n`;
@@ -137,6 +140,13 @@ export const requestFramingProbe: ProbeDefinition<Observed> = {
         ),
       );
       checks.push(await counted(ctx, 'RTSP/1.0 request line', `GET ${path} RTSP/1.0\r\n${host}\r\n`));
+      checks.push(
+        await counted(
+          ctx,
+          'RTSP/1.0 behind a request with Content-Length',
+          `GET ${path} HTTP/1.1\r\n${host}Content-Length: 0\r\n\r\nGET ${path} RTSP/1.0\r\n${host}\r\n`,
+        ),
+      );
       if (!ctx.plan.topology.paths.some((p) => p.kind === 'websocket'))
         checks.push(
           await counted(
@@ -167,7 +177,9 @@ export const requestFramingProbe: ProbeDefinition<Observed> = {
               (c.reached ?? 1) === 1
             : c.name === 'RTSP/1.0 request line'
               ? s.length === 1 && s[0] === 400 && (c.reached ?? 0) === 0
-              : s.length === 2 && s[0] === plain && s[1] === plain && (c.reached ?? 2) === 2;
+              : c.name === 'RTSP/1.0 behind a request with Content-Length'
+                ? s.length === 2 && s[0] === plain && s[1] === 400 && (c.reached ?? 1) === 1
+                : s.length === 2 && s[0] === plain && s[1] === plain && (c.reached ?? 2) === 2;
       if (!ok) problems.push(`${c.name}: ${shown(c)}`);
     }
     if (problems.length > 0) return fail(problems.join('; '));

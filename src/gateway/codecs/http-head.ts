@@ -1,165 +1,176 @@
-// The fast lane's request-head parser (pure): the plainest, most common request — GET or HEAD,
-// no body, no Upgrade/Expect, a well-formed HTTP/1.x head — or null for anything else. It also
-// takes what node's parser cannot: a request whose method is a token nginx takes but
-// llhttp does not know (WebDAV/DeltaV's VERSION-CONTROL, LABEL, ORDERPATCH, MKREDIRECTREF…,
-// any extension method), with no body or a Content-Length one — node:http answers those 400
-// ("Invalid method encountered") while nginx passes them to the app.
+// The gateway's HTTP/1.x request-head parser (pure): every request head of every HTTP/1.x
+// connection is read here (fast-lane.ts), so one set of rules — RFC 9112 as nginx applies
+// it — decides what a request is. There is no second parser behind it: node's llhttp used to
+// take every head this one declined, and on a connection it had taken it was both laxer
+// (it reads `GET / RTSP/1.0` as HTTP/1.0) and stricter (it refuses extension methods such as
+// DeltaV's LABEL, which nginx passes) than this file, so the same bytes were answered
+// differently depending on what came before them on the connection.
 //
-// The parse is deliberately strict and conservative: a head is only accepted when every
-// line is exactly what RFC 9112 allows (CRLF line ends, token field names, no obs-fold, no
-// control bytes). Returning null is always safe: node:http then parses the same bytes.
+// The parse is strict: a head is only accepted when every line is exactly what RFC 9112
+// allows (CRLF line ends, token field names, no obs-fold, no control bytes); anything else is
+// refused with the status nginx answers. What a field *means* (Host, Content-Length,
+// Transfer-Encoding, the target's path) is the request guard's (request-guard.ts): this file
+// only finds the framing the guard then checks.
 
-import { METHODS } from 'node:http';
-
-export interface SimpleHead {
-  /** GET, HEAD, or an extension method node's parser does not know. */
+export interface RequestHead {
+  /** An upper-case token ([A-Z_-]+, nginx's method rule). */
   method: string;
-  /** The request-target as sent (origin-form). */
+  /** The request-target as sent (origin-form, absolute-form or `*`; the guard decides). */
   target: string;
   httpVersion: '1.0' | '1.1';
   /** Name/value pairs as sent (latin1), like node's rawHeaders. */
   rawHeaders: string[];
   /** RFC 9112 §9.3: HTTP/1.1 persists unless `close`; HTTP/1.0 only with `keep-alive`. */
   keepAlive: boolean;
-  /** The body's Content-Length (0: no body; only an extension method has one). */
+  /** The body's Content-Length when exactly one well-formed one was sent (else 0: the guard refuses). */
   contentLength: number;
-  /** An extension method's body is chunked (`Transfer-Encoding: chunked`, nothing else). */
+  /** A Transfer-Encoding field was sent (the guard accepts exactly `chunked`, without Content-Length). */
   chunked: boolean;
+  /** RFC 9110 §10.1.1: `Expect: 100-continue` on HTTP/1.1 — the client waits for a 100 before its body. */
+  expectContinue: boolean;
+  /**
+   * An Upgrade field with the `upgrade` Connection token (RFC 9110 §7.8; llhttp's rule too):
+   * a WebSocket or h2c request, for upgrade.ts.
+   */
+  upgrade: boolean;
 }
 
-// RFC 9112 §3: request-line = method SP request-target SP HTTP-version. Only GET/HEAD with an
-// origin-form target of visible ASCII; anything else is node:http's.
-const REQUEST_LINE = /^(GET|HEAD) (\/[\x21-\x7e]*) HTTP\/1\.([01])$/;
-// The same with an extension method. RFC 9110 §9.1 allows any token; nginx (the reference)
-// takes upper-case letters, `_` and `-` only (ngx_http_parse_request_line answers 400 to
-// `get`, `M1` or `A.B`), which covers every method in IANA's registry — so does the gateway.
-const TOKEN_REQUEST_LINE = /^([A-Z_-]+) (\/[\x21-\x7e]*) HTTP\/1\.([01])$/;
+/** A head refused before the guard sees it, with the status nginx answers. */
+export interface HeadRefusal {
+  refused: 400 | 405 | 505;
+  reason: string;
+}
+
+// RFC 9112 §3: request-line = method SP request-target SP HTTP-version. nginx (the reference)
+// takes a method of upper-case letters, `_` and `-` only (ngx_http_parse_request_line answers
+// 400 to `get`, `M1` or `A.B`), which covers every method in IANA's registry.
+const METHOD = /^[A-Z_-]+$/;
+// Visible ASCII and obs-text (nginx passes high-bit bytes; the guard decodes the path).
+const TARGET = /^[\x21-\x7e\x80-\xff]+$/;
+// RFC 9112 §2.3: HTTP-version = "HTTP/" DIGIT "." DIGIT.
+const HTTP_VERSION = /^HTTP\/(\d)\.(\d)$/;
+// Another protocol's version (RTSP/1.0, ICE/1.0): nginx answers 400 to any protocol name but HTTP.
+const OTHER_VERSION = /^[A-Za-z][A-Za-z0-9+.-]*\/\d+(?:\.\d+)?$/;
 // RFC 9110 §5.1 field-name = token; §5.5 field-value: VCHAR / obs-text / SP / HTAB inside.
 const FIELD_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([\t\x20-\x7e\x80-\xff]*?)[ \t]*$/;
-/** More fields than this is unusual enough for node:http (which enforces maxHeadersCount). */
-const MAX_FIELDS = 100;
-/** The methods llhttp parses (node's http.METHODS); the fast lane carries every other token. */
-const NODE_METHODS: ReadonlySet<string> = new Set(METHODS);
 
-/** True for a method token node's parser refuses, which only the fast lane can serve (pure). */
-export function isExtensionMethod(method: string): boolean {
-  return !NODE_METHODS.has(method);
+const refuse = (refused: HeadRefusal['refused'], reason: string): HeadRefusal => ({ refused, reason });
+
+/** Check a complete request line (without CRLF); the refusal, or its three parts. Pure. */
+function parseRequestLine(
+  line: string,
+): HeadRefusal | [method: string, target: string, version: '1.0' | '1.1'] {
+  const parts = line.split(' ');
+  // Two parts: HTTP/0.9's `GET /` (no headers, no Host, no framing): nginx answers 400.
+  if (parts.length !== 3) return refuse(400, 'malformed request line');
+  const [method, target, version] = parts as [string, string, string];
+  if (!METHOD.test(method)) return refuse(400, 'invalid method token');
+  if (!TARGET.test(target)) return refuse(400, 'invalid request-target');
+  const v = HTTP_VERSION.exec(version);
+  if (v === null)
+    return refuse(
+      400,
+      OTHER_VERSION.test(version) ? `not an HTTP request line (${version})` : 'invalid version',
+    );
+  if (v[1] !== '1' || (v[2] !== '0' && v[2] !== '1'))
+    // RFC 9110 §15.6.6: 505 for a version the server does not support; HTTP/0.x has no
+    // head to speak of, so it is malformed (400) rather than unsupported.
+    return v[1] === '0'
+      ? refuse(400, 'HTTP/0.x request')
+      : refuse(505, `HTTP/${v[1]}.${v[2]} is not supported`);
+  // CONNECT is for forward proxies; an origin gateway refuses it (nginx: 405).
+  if (method === 'CONNECT') return refuse(405, 'CONNECT');
+  return [method, target, v[2] === '1' ? '1.1' : '1.0'];
 }
 
 /**
- * Parse the head text (latin1, without the final CRLF CRLF) of a request the fast lane may
- * serve; null for anything else. Pure.
+ * Parse a complete head (latin1, without the final CRLF CRLF and without leading empty
+ * lines): the request, or the status to refuse it with. Pure.
  */
-export function parseSimpleHead(head: string): SimpleHead | null {
+export function parseRequestHead(head: string): RequestHead | HeadRefusal {
   const lines = head.split('\r\n');
-  let line = REQUEST_LINE.exec(lines[0] as string);
-  let extension = false;
-  if (line === null) {
-    line = TOKEN_REQUEST_LINE.exec(lines[0] as string);
-    if (line === null || !isExtensionMethod(line[1] as string)) return null;
-    extension = true;
-  }
-  if (lines.length - 1 > MAX_FIELDS) return null;
-  const httpVersion = line[3] === '1' ? '1.1' : '1.0';
+  const line = parseRequestLine(lines[0] as string);
+  if (!Array.isArray(line)) return line;
+  const [method, target, httpVersion] = line;
   let close = false;
   let keepAliveToken = false;
-  let contentLength = -1;
+  let upgradeToken = false;
+  let upgradeField = false;
+  let contentLengths = 0;
+  let contentLength = 0;
   let chunked = false;
+  let expectContinue = false;
   const rawHeaders: string[] = [];
   for (let i = 1; i < lines.length; i++) {
     const field = FIELD_LINE.exec(lines[i] as string);
-    // A bare CR or LF stays inside a split line and fails the value pattern; so does obs-fold.
-    if (field === null) return null;
+    // A bare CR or LF stays inside a split line and fails the value pattern; so does obs-fold
+    // (RFC 9112 §5.2: a server MUST reject it or replace it; nginx rejects) and a space
+    // before the colon (RFC 9112 §5.1: MUST be rejected with 400).
+    if (field === null) return refuse(400, 'invalid header line');
     const name = field[1] as string;
     const value = field[2] as string;
     const length = name.length;
-    // Expect (100-continue needs an interim answer), Upgrade (WebSocket, h2c), Content-Length
-    // (a body, even 0: the full path decides) and Transfer-Encoding: all node:http's — except
-    // an extension method's one Content-Length or `chunked`, since node cannot parse it at all.
-    if (length === 6 || length === 7 || length === 14 || length === 17) {
+    // Only the names that frame or route the request are looked at (by length first: this runs
+    // for every field of every request).
+    if (length === 6 || length === 7 || length === 10 || length === 14 || length === 17) {
       const lower = name.toLowerCase();
-      if (lower === 'content-length' && extension && contentLength < 0 && /^\d{1,15}$/.test(value))
-        contentLength = Number(value);
-      else if (lower === 'transfer-encoding' && extension && !chunked && value.toLowerCase() === 'chunked')
-        chunked = true;
-      else if (
-        lower === 'expect' ||
-        lower === 'upgrade' ||
-        lower === 'content-length' ||
-        lower === 'transfer-encoding'
-      )
-        return null;
-    } else if (length === 10 && name.toLowerCase() === 'connection') {
-      for (const token of value.toLowerCase().split(',')) {
-        const t = token.trim();
-        if (t === 'close') close = true;
-        else if (t === 'keep-alive') keepAliveToken = true;
-        else if (t === 'upgrade') return null;
-      }
+      if (lower === 'content-length') {
+        contentLengths++;
+        if (/^\d{1,15}$/.test(value)) contentLength = Number(value);
+      } else if (lower === 'transfer-encoding') chunked = true;
+      else if (lower === 'expect') expectContinue = value.toLowerCase() === '100-continue';
+      else if (lower === 'upgrade') upgradeField = true;
+      else if (lower === 'connection')
+        for (const token of value.toLowerCase().split(',')) {
+          const t = token.trim();
+          if (t === 'close') close = true;
+          else if (t === 'keep-alive') keepAliveToken = true;
+          else if (t === 'upgrade') upgradeToken = true;
+        }
     }
     rawHeaders.push(name, value);
   }
-  const keepAlive = !close && (httpVersion === '1.1' || keepAliveToken);
-  // Both framings: the request guard refuses it (RFC 9112 §6.3, 400); no body is read.
-  if (chunked && contentLength >= 0) {
-    chunked = false;
-    contentLength = -1;
-  }
   return {
-    method: line[1] as string,
-    target: line[2] as string,
+    method,
+    target,
     httpVersion,
     rawHeaders,
-    keepAlive,
-    contentLength: Math.max(contentLength, 0),
+    keepAlive: !close && (httpVersion === '1.1' || keepAliveToken),
+    // Two Content-Lengths or a malformed one: no body is read (the guard answers 400 and the
+    // connection closes, so nothing after this head is parsed as a request).
+    contentLength: contentLengths === 1 && !chunked ? contentLength : 0,
     chunked,
+    // nginx sends 100 Continue on HTTP/1.1 only, and ignores other expectations.
+    expectContinue: expectContinue && httpVersion === '1.1',
+    upgrade: upgradeField && upgradeToken,
   };
 }
 
-// RFC 9112 §2.3: HTTP-version = "HTTP/" DIGIT "." DIGIT. llhttp also parses RTSP/1.0 and
-// ICE/1.0 request lines and reports them as version 1.0 — indistinguishable from HTTP/1.0
-// after node's parse — while nginx answers 400 to any protocol name but HTTP.
-const OTHER_PROTOCOL_LINE = /^[^ ]+ [^ ]+ (?!HTTP\/)[A-Za-z][A-Za-z0-9+.-]*\/\d+(?:\.\d+)?$/;
-
 /**
- * The status to refuse a complete request line with before node:http sees it — 400 for a
- * protocol other than HTTP (RTSP/1.0, ICE/1.0) — or null. Pure.
+ * A head still arriving that is already invalid — a bare LF (RFC 9112 §2.2), a request line
+ * or a complete field line that can never become valid — is refused at once instead of when
+ * the header timeout fires (nginx parses as bytes arrive, too); null while it may still be
+ * fine. Expects leading empty lines removed. Pure.
  */
-export function refuseRequestLine(line: string): 400 | null {
-  return OTHER_PROTOCOL_LINE.test(line) ? 400 : null;
-}
-
-/**
- * False when a partial head can already be seen not to be fast-lane material: a bare LF
- * (RFC 9112 §2.2: node rejects it), a complete request line that is not a plain GET/HEAD or an
- * extension method, or a complete field line that is not a valid field — so node:http, which
- * parses as bytes arrive, refuses an invalid head at once instead of the fast lane holding it
- * until the header timeout. Pure.
- */
-export function mayBecomeSimpleHead(partial: Buffer): boolean {
+export function partialHeadRefusal(partial: Buffer): HeadRefusal | null {
   const lf = partial.indexOf(0x0a);
   if (lf < 0) {
-    // The method so far (as TOKEN_REQUEST_LINE takes it); once complete, GET, HEAD or an
-    // extension method (POST, PUT… are node:http's at once).
-    const start = partial.toString('latin1', 0, Math.min(partial.length, 32));
-    const m = /^([A-Z_-]+)( |$)/.exec(start);
-    if (m === null) return false;
-    const method = m[1] as string;
-    return m[2] === '' || method === 'GET' || method === 'HEAD' || isExtensionMethod(method);
+    // The method so far, once it is complete: a token of nginx's method rule.
+    const start = partial.toString('latin1', 0, Math.min(partial.length, 64));
+    return /^[A-Z_-]*(?: |$)/.test(start) ? null : refuse(400, 'invalid method token');
   }
-  if (lf === 0 || partial[lf - 1] !== 0x0d) return false;
-  const line = partial.toString('latin1', 0, lf - 1);
-  if (!REQUEST_LINE.test(line)) {
-    const m = TOKEN_REQUEST_LINE.exec(line);
-    if (m === null || !isExtensionMethod(m[1] as string)) return false;
-  }
+  if (lf === 0 || partial[lf - 1] !== 0x0d) return refuse(400, 'bare LF');
+  const line = parseRequestLine(partial.toString('latin1', 0, lf - 1));
+  // A CONNECT line is complete but its head is not: the 405 waits for the head.
+  if (!Array.isArray(line) && line.refused !== 405) return line;
   for (
     let from = lf + 1, next = partial.indexOf(0x0a, from);
     next >= 0;
     from = next + 1, next = partial.indexOf(0x0a, from)
   ) {
-    if (partial[next - 1] !== 0x0d) return false;
-    if (!FIELD_LINE.test(partial.toString('latin1', from, next - 1))) return false;
+    if (partial[next - 1] !== 0x0d) return refuse(400, 'bare LF');
+    if (!FIELD_LINE.test(partial.toString('latin1', from, next - 1)))
+      return refuse(400, 'invalid header line');
   }
-  return true;
+  return null;
 }

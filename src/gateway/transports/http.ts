@@ -5,7 +5,7 @@
 
 import { createReadStream } from 'node:fs';
 import { Agent, type ClientRequest, type IncomingMessage, request as httpRequest } from 'node:http';
-import type { Socket } from 'node:net';
+import { createConnection, type NetConnectOpts, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { StackgenError, UpstreamError } from '../../errors.js';
 import { DEFAULT_MAX_HEAD_BYTES as MAX_RESPONSE_HEAD_BYTES } from '../codecs/cgi-response.js';
@@ -95,6 +95,13 @@ export function createHttpTransport(target: UpstreamTarget, options: HttpTranspo
     maxFreeSockets: options.maxFreeSockets ?? 128,
     scheduling: 'lifo',
   });
+  // A backend connection is opened without TCP keepalive options (node's Agent sets
+  // SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT on every socket it creates with
+  // keepAlive on: four setsockopt calls per connection, i.e. per request for a backend that
+  // closes after each answer, as gunicorn's sync workers do). nginx's default is the same:
+  // proxy_socket_keepalive off. A connection the pool keeps still gets node's keepalive once,
+  // when it is first kept (Agent#keepSocketAlive); a dead pooled one is retried (retryOnStale).
+  agent.createConnection = (opts) => createConnection({ ...(opts as NetConnectOpts), keepAlive: false });
   const location =
     address.kind === 'unix' ? { socketPath: address.path } : { host: address.host, port: address.port };
 

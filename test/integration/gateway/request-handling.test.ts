@@ -1,9 +1,9 @@
 // Request handling on one connection (RFC 9112, nginx as the reference): what reaches the
 // backend after a refusal, what a client gets when bytes after an in-flight request are bad,
 // pipelining order, absolute-form Host, which request lines and methods are served, and what
-// the access log says. Every case runs behind each lane: a connection that starts in the fast
-// lane (a plain GET first, so the fast lane reads the head and hands the rest over) and one
-// that starts in node:http (a POST with a body first), and with no lead request at all.
+// the access log says. Every case runs behind each kind of lead request — a plain GET, a POST
+// with a body (which node:http parsed until the fast lane took every request), none at all —
+// since the same bytes must get the same answer whatever came before them on the connection.
 
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -40,15 +40,6 @@ async function harness(delayMs = 0): Promise<Harness> {
     },
   });
 }
-
-/**
- * KNOWN GAP, kept visible: what only the fast lane can serve (an extension method node's parser
- * refuses) or refuse (an RTSP/ICE line node's parser takes for HTTP/1.0) is handled where the
- * fast lane reads the head — a connection's first request, every one after requests it served,
- * and after an Upgrade that is not tunnelled — but not a request pipelined behind one that
- * node:http parsed: node's parser then owns the connection. `it.fails` turns red once fixed.
- */
-const fastLaneOnly = (lead: string) => (lead.startsWith('node:http') ? it.fails : it);
 
 const seen = (x: Harness) => (x.transports.get('app')?.[0]?.requests ?? []).map((r) => r.rawTarget);
 const statuses = (raw: Buffer) =>
@@ -224,7 +215,7 @@ describe('request lines: only HTTP/1.0 and HTTP/1.1', () => {
   // llhttp refuses this one itself (ICE/1.0 only with SOURCE), whichever lane parses it.
   const REFUSED_BY_BOTH: Array<[string, string]> = [['ICE/1.0 GET', `GET / ICE/1.0\r\n${H}\r\n`]];
   for (const [lead, leadBytes] of LEADS)
-    fastLaneOnly(lead).each(OTHER)(`${lead}: %s → 400`, (_name, bytes) => refusedLine(leadBytes, bytes));
+    it.each(OTHER)(`${lead}: %s → 400`, (_name, bytes) => refusedLine(leadBytes, bytes));
   for (const [lead, leadBytes] of LEADS)
     it.each(REFUSED_BY_BOTH)(`${lead}: %s → 400`, (_name, bytes) => refusedLine(leadBytes, bytes));
   async function refusedLine(leadBytes: string, bytes: string): Promise<void> {
@@ -297,8 +288,8 @@ describe('every registered method token passes, as nginx passes them', () => {
     expect(reqs.at(-1)?.rawTarget).toBe('/next');
   };
   for (const [lead, leadBytes] of LEADS) {
-    fastLaneOnly(lead).each(EXTENSION)(`${lead}: %s without a body`, (m) => withoutBody(leadBytes, m));
-    fastLaneOnly(lead).each(EXTENSION)(`${lead}: %s with a Content-Length body, then a pipelined GET`, (m) =>
+    it.each(EXTENSION)(`${lead}: %s without a body`, (m) => withoutBody(leadBytes, m));
+    it.each(EXTENSION)(`${lead}: %s with a Content-Length body, then a pipelined GET`, (m) =>
       withBody(leadBytes, m),
     );
     it(`${lead}: PROPFIND (a method node knows) with and without a body`, async () => {
@@ -419,5 +410,89 @@ describe('access log lines cannot be forged', () => {
     const line = lines[0] as string;
     expect(line).toMatch(/^\S+ 127\.0\.0\.1 "[^"]* [^"]*" \d{3} /);
     expect(line).not.toMatch(/[\x00-\x1f\x7f]/);
+  });
+});
+
+describe('Expect: 100-continue and empty lines (RFC 9110 §10.1.1, RFC 9112 §2.2)', () => {
+  /** Send `head`, wait for the first answer bytes (or `waitMs`), then send `body`. */
+  const exchange = (port: number, head: string, body: string, waitMs = 300) =>
+    new Promise<{ first: string; all: string }>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      let all = '';
+      let first: string | null = null;
+      const sendBody = () => {
+        if (first !== null) return;
+        first = all;
+        if (!socket.destroyed) socket.write(body, 'latin1');
+      };
+      socket.on('data', (d: Buffer) => {
+        all += d.toString('latin1');
+        sendBody();
+      });
+      socket.on('error', () => {});
+      socket.on('close', () => resolve({ first: first ?? all, all }));
+      socket.write(head, 'latin1');
+      setTimeout(sendBody, waitMs);
+      setTimeout(() => socket.destroy(), 1_500);
+    });
+
+  it('a 100 Continue is sent before the body is read, then the answer', async () => {
+    h = await harness();
+    const { first, all } = await exchange(
+      h.port,
+      `POST /up HTTP/1.1\r\n${H}Expect: 100-continue\r\nContent-Length: 3\r\nConnection: close\r\n\r\n`,
+      'abc',
+    );
+    expect(first).toBe('HTTP/1.1 100 Continue\r\n\r\n');
+    expect(statuses(Buffer.from(all, 'latin1'))).toEqual([100, 200]);
+    expect(h.transports.get('app')?.[0]?.requests[0]?.body?.length).toBe(3);
+  });
+
+  it('a body over max_body is 413 at once, without a 100 Continue (nginx: checked before reading)', async () => {
+    h = await startHarness({
+      locations: [scriptedLocation('/', 'app')],
+      scripts: { app: () => answer(200, 'never') },
+      config: { maxBodyBytes: 4 },
+    });
+    const { first } = await exchange(
+      h.port,
+      `POST /up HTTP/1.1\r\n${H}Expect: 100-continue\r\nContent-Length: 10\r\n\r\n`,
+      '0123456789',
+    );
+    expect(first).toMatch(/^HTTP\/1\.1 413 /);
+    expect(h.transports.get('app')?.[0]?.requests ?? []).toHaveLength(0);
+  });
+
+  it('empty lines before a request line are ignored, between pipelined requests too', async () => {
+    h = await harness();
+    const res = await rawRequest(
+      h.port,
+      `\r\nPOST /a HTTP/1.1\r\n${H}Content-Length: 1\r\n\r\nx\r\n\r\nGET /b HTTP/1.1\r\n${H}Connection: close\r\n\r\n`,
+      600,
+    );
+    expect(statuses(res.raw)).toEqual([200, 200]);
+    expect(seen(h)).toEqual(['/a', '/b']);
+  });
+});
+
+describe('a large upload', () => {
+  it('is spilled to a file as it arrives (client_body_buffer_size), not held in memory, and reaches the app whole', async () => {
+    h = await startHarness({
+      locations: [scriptedLocation('/', 'app')],
+      scripts: { app: () => answer(200, 'stored') },
+      config: { maxBodyBytes: 16 * 1024 * 1024 },
+    });
+    const n = 3 * 1024 * 1024 + 5;
+    const res = await rawRequest(
+      h.port,
+      Buffer.concat([
+        Buffer.from(`PUT /big HTTP/1.1\r\n${H}Content-Length: ${n}\r\nConnection: close\r\n\r\n`, 'latin1'),
+        Buffer.alloc(n, 0x61),
+      ]),
+      2_000,
+    );
+    expect(res.status).toBe(200);
+    const body = h.transports.get('app')?.[0]?.requests[0]?.body;
+    expect(body).toMatchObject({ kind: 'file', length: n });
   });
 });

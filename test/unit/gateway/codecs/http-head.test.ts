@@ -1,16 +1,18 @@
-// The fast lane's head parser: it must accept only plain GET/HEAD heads and say null (hand the
-// bytes to node:http) for everything else — a wrong "yes" would bypass llhttp's checks.
+// The gateway's one request-head parser: it reads every head of every HTTP/1.x connection, so
+// each refusal must be the status nginx answers, and every head it accepts must carry the
+// framing (Content-Length / chunked / Upgrade / 100-continue) the fast lane then reads by.
 
 import { describe, expect, it } from 'vitest';
-import {
-  mayBecomeSimpleHead,
-  parseSimpleHead,
-  refuseRequestLine,
-} from '../../../../src/gateway/codecs/http-head.js';
+import { parseRequestHead, partialHeadRefusal } from '../../../../src/gateway/codecs/http-head.js';
 
-describe('parseSimpleHead', () => {
+const status = (head: string) => {
+  const r = parseRequestHead(head);
+  return 'refused' in r ? r.refused : 'ok';
+};
+
+describe('parseRequestHead', () => {
   it('takes a plain GET with its headers in order, names as sent, values trimmed', () => {
-    expect(parseSimpleHead('GET /a%20b?x=1 HTTP/1.1\r\nHost: gw.test\r\nX-A:  one \r\nx-a: two')).toEqual({
+    expect(parseRequestHead('GET /a%20b?x=1 HTTP/1.1\r\nHost: gw.test\r\nX-A:  one \r\nx-a: two')).toEqual({
       method: 'GET',
       target: '/a%20b?x=1',
       httpVersion: '1.1',
@@ -18,55 +20,35 @@ describe('parseSimpleHead', () => {
       keepAlive: true,
       contentLength: 0,
       chunked: false,
+      expectContinue: false,
+      upgrade: false,
     });
   });
 
-  it('takes an extension method node cannot parse, with its Content-Length body (nginx passes them)', () => {
-    expect(parseSimpleHead('LABEL /v HTTP/1.1\r\nHost: a\r\nContent-Length: 7')).toMatchObject({
-      method: 'LABEL',
-      contentLength: 7,
-      rawHeaders: ['Host', 'a', 'Content-Length', '7'],
-    });
-    expect(parseSimpleHead('LABEL /v HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked')).toMatchObject({
+  it('takes every method token nginx takes — node-known (POST, PROPFIND) and extension (LABEL) alike — with its framing', () => {
+    for (const m of ['POST', 'PUT', 'PROPFIND', 'LABEL', 'VERSION-CONTROL', 'MKREDIRECTREF', 'X_Y'])
+      expect(parseRequestHead(`${m} / HTTP/1.1\r\nHost: a\r\nContent-Length: 7`)).toMatchObject({
+        method: m,
+        contentLength: 7,
+        chunked: false,
+      });
+    expect(parseRequestHead('POST /v HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked')).toMatchObject({
       contentLength: 0,
       chunked: true,
     });
-    // Both framings: no body is read; the guard refuses the request (400) and the connection closes.
-    expect(
-      parseSimpleHead('LABEL /v HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked'),
-    ).toMatchObject({
-      contentLength: 0,
-      chunked: false,
-    });
-    for (const m of [
-      'VERSION-CONTROL',
-      'MKWORKSPACE',
-      'ORDERPATCH',
-      'MKREDIRECTREF',
-      'BASELINE-CONTROL',
-      'X_Y',
-    ])
-      expect(parseSimpleHead(`${m} / HTTP/1.1\r\nHost: a`)?.method).toBe(m);
   });
 
-  it.each([
-    [
-      'an extension method with another transfer coding',
-      'LABEL / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked',
-    ],
-    [
-      'an extension method with two Content-Lengths',
-      'LABEL / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1',
-    ],
-    ['an extension method with a bad Content-Length', 'LABEL / HTTP/1.1\r\nContent-Length: -1'],
-    ['a method nginx refuses (digits, lower case)', 'M1 / HTTP/1.1\r\nHost: a'],
-    ['a method node parses (its own lane)', 'PROPFIND / HTTP/1.1\r\nHost: a'],
-  ])('hands over %s', (_what, head) => {
-    expect(parseSimpleHead(head)).toBeNull();
+  it('reads no body when the framing is one the guard refuses (two lengths, a bad one, CL with TE)', () => {
+    for (const head of [
+      'POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1',
+      'POST / HTTP/1.1\r\nContent-Length: -1',
+      'POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked',
+    ])
+      expect(parseRequestHead(head)).toMatchObject({ contentLength: 0 });
   });
 
   it('keep-alive follows RFC 9112 §9.3 for each version and Connection tokens', () => {
-    const keep = (head: string) => parseSimpleHead(head)?.keepAlive;
+    const keep = (head: string) => (parseRequestHead(head) as { keepAlive: boolean }).keepAlive;
     expect(keep('GET / HTTP/1.1\r\nHost: a')).toBe(true);
     expect(keep('GET / HTTP/1.1\r\nHost: a\r\nConnection: close')).toBe(false);
     expect(keep('GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Close')).toBe(false);
@@ -75,67 +57,68 @@ describe('parseSimpleHead', () => {
     expect(keep('GET / HTTP/1.0\r\nConnection: keep-alive\r\nConnection: close')).toBe(false);
   });
 
+  it('an Upgrade needs the field and the Connection token; 100-continue only on HTTP/1.1', () => {
+    const of = (head: string) => parseRequestHead(head) as { upgrade: boolean; expectContinue: boolean };
+    expect(of('GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade').upgrade).toBe(true);
+    expect(of('GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket').upgrade).toBe(false);
+    expect(of('GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade').upgrade).toBe(false);
+    expect(of('POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue').expectContinue).toBe(true);
+    expect(of('POST / HTTP/1.0\r\nExpect: 100-continue').expectContinue).toBe(false);
+    expect(of('POST / HTTP/1.1\r\nHost: a\r\nExpect: other').expectContinue).toBe(false);
+  });
+
   it.each([
-    ['a method with a body', 'POST / HTTP/1.1\r\nHost: a'],
-    ['another method', 'OPTIONS * HTTP/1.1\r\nHost: a'],
-    ['lower-case method', 'get / HTTP/1.1\r\nHost: a'],
-    ['absolute-form target', 'GET http://a/ HTTP/1.1\r\nHost: a'],
-    ['non-ASCII in the target', 'GET /caf\u00e9 HTTP/1.1\r\nHost: a'],
-    ['HTTP/2.0', 'GET / HTTP/2.0\r\nHost: a'],
-    ['HTTP/0.9 style', 'GET /'],
-    ['double space', 'GET  / HTTP/1.1\r\nHost: a'],
-    ['Content-Length, even 0', 'GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 0'],
-    ['Transfer-Encoding', 'GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked'],
-    ['Expect', 'GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue'],
-    ['Upgrade', 'GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade'],
-    ['Connection: upgrade alone', 'GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade'],
-    ['bare LF inside', 'GET / HTTP/1.1\r\nHost: a\nX-B: 1'],
-    ['bare CR inside', 'GET / HTTP/1.1\r\nHost: a\rX-B: 1'],
-    ['obs-fold', 'GET / HTTP/1.1\r\nHost: a\r\nX-B: 1\r\n  2'],
-    ['space before the colon', 'GET / HTTP/1.1\r\nHost : a'],
-    ['no colon', 'GET / HTTP/1.1\r\nHost a'],
-    ['NUL in a value', 'GET / HTTP/1.1\r\nHost: a\r\nX-B: 1\u00002'],
-    ['DEL in a value', 'GET / HTTP/1.1\r\nHost: a\r\nX-B: 1\u007f'],
-    ['empty field line', 'GET / HTTP/1.1\r\n\r\nHost: a'],
-    ['too many fields', `GET / HTTP/1.1${'\r\nX-A: 1'.repeat(101)}`],
-  ])('hands over %s', (_what, head) => {
-    expect(parseSimpleHead(head)).toBeNull();
+    ['a method nginx refuses (digits)', 'M1 / HTTP/1.1\r\nHost: a', 400],
+    ['a lower-case method', 'get / HTTP/1.1\r\nHost: a', 400],
+    ['a method with a dot', 'A.B / HTTP/1.1\r\nHost: a', 400],
+    ['RTSP/1.0 (llhttp read it as HTTP/1.0)', 'GET / RTSP/1.0\r\nHost: a', 400],
+    ['ICE/1.0', 'SOURCE / ICE/1.0\r\nHost: a', 400],
+    ['HTTP/2.0', 'GET / HTTP/2.0\r\nHost: a', 505],
+    ['HTTP/1.2', 'GET / HTTP/1.2\r\nHost: a', 505],
+    ['HTTP/0.9 style', 'GET /', 400],
+    ['double space', 'GET  / HTTP/1.1\r\nHost: a', 400],
+    ['a space inside the target', 'GET /a b HTTP/1.1\r\nHost: a', 400],
+    ['a control byte in the target', 'GET /a\x01 HTTP/1.1\r\nHost: a', 400],
+    ['CONNECT', 'CONNECT a:443 HTTP/1.1\r\nHost: a:443', 405],
+    ['bare LF inside', 'GET / HTTP/1.1\r\nHost: a\nX-B: 1', 400],
+    ['bare CR inside', 'GET / HTTP/1.1\r\nHost: a\rX-B: 1', 400],
+    ['obs-fold', 'GET / HTTP/1.1\r\nHost: a\r\nX-B: 1\r\n  2', 400],
+    ['space before the colon', 'GET / HTTP/1.1\r\nHost : a', 400],
+    ['no colon', 'GET / HTTP/1.1\r\nHost a', 400],
+    ['NUL in a value', 'GET / HTTP/1.1\r\nHost: a\r\nX-B: 1\u00002', 400],
+    ['DEL in a value', 'GET / HTTP/1.1\r\nHost: a\r\nX-B: 1\u007f', 400],
+  ])('refuses %s (%s)', (_what, head, expected) => {
+    expect(status(head)).toBe(expected);
+  });
+
+  it.each([
+    ['absolute-form (the guard reads the authority)', 'GET http://a/ HTTP/1.1\r\nHost: a'],
+    ['asterisk-form (the guard decides)', 'OPTIONS * HTTP/1.1\r\nHost: a'],
+    ['obs-text in the target', 'GET /caf\u00e9 HTTP/1.1\r\nHost: a'],
+    ['many fields (only max_header_size bounds them)', `GET / HTTP/1.1${'\r\nX-A: 1'.repeat(300)}`],
+  ])('accepts %s', (_what, head) => {
+    expect(status(head)).toBe('ok');
   });
 });
 
-describe('mayBecomeSimpleHead (a head still arriving)', () => {
+describe('partialHeadRefusal (a head still arriving)', () => {
   it.each([
-    ['G', true],
-    ['GET / HT', true],
-    ['GET / HTTP/1.1\r\nHo', true],
-    ['POST / HTTP/1.1\r\n', false],
-    ['PUT /x', false],
-    ['LAB', true],
-    ['LABEL /x', true],
-    ['LABEL /x HTTP/1.1\r\nHost: a\r\n', true],
-    ['get /', false],
-    ['\x16\x03\x01', false],
-    ['GET / HTTP/1.1\r\nBad Header\r\nX-More: ', false],
-    ['GET / HTTP/1.1\r\nX-A: a\x01b\r\n', false],
-    ['GET / HTTP/1.1\r\nHost: a\r\nX-Ok: 1\r\nX-Mo', true],
-    ['GET / HTTP/1.1\nHost: a', false],
-    ['GET / HTTP/1.1\r\nHost: a\n', false],
-    ['GET / HTTP/3.0\r\n', false],
+    ['G', null],
+    ['GET / HT', null],
+    ['GET / HTTP/1.1\r\nHo', null],
+    ['POST / HTTP/1.1\r\n', null],
+    ['LABEL /x HTTP/1.1\r\nHost: a\r\n', null],
+    ['CONNECT a:443 HTTP/1.1\r\n', null],
+    ['GET / HTTP/1.1\r\nHost: a\r\nX-Ok: 1\r\nX-Mo', null],
+    ['get /', 400],
+    ['\x16\x03\x01', 400],
+    ['GET / HTTP/1.1\r\nBad Header\r\nX-More: ', 400],
+    ['GET / HTTP/1.1\r\nX-A: a\x01b\r\n', 400],
+    ['GET / HTTP/1.1\nHost: a', 400],
+    ['GET / HTTP/1.1\r\nHost: a\n', 400],
+    ['GET / RTSP/1.0\r\n', 400],
+    ['GET / HTTP/3.0\r\n', 505],
   ])('%j → %s', (bytes, expected) => {
-    expect(mayBecomeSimpleHead(Buffer.from(bytes, 'latin1'))).toBe(expected);
-  });
-});
-
-describe('refuseRequestLine (llhttp would take these for HTTP/1.0)', () => {
-  it.each([
-    ['GET / RTSP/1.0', 400],
-    ['SOURCE / ICE/1.0', 400],
-    ['OPTIONS * RTSP/2.0', 400],
-    ['GET / HTTP/1.0', null],
-    ['GET / HTTP/1.1', null],
-    ['GET / HTTP/2.0', null],
-    ['GET /', null],
-  ])('%j → %s', (line, status) => {
-    expect(refuseRequestLine(line)).toBe(status);
+    expect(partialHeadRefusal(Buffer.from(bytes, 'latin1'))?.refused ?? null).toBe(expected);
   });
 });
