@@ -23,6 +23,21 @@ export function claimsDefaultServer(text: string, port: number): boolean {
   return false;
 }
 
+/** The worker user Debian's apache2 envvars names (APACHE_RUN_USER); null when none. Pure. */
+export function apacheUserOf(text: string): string | null {
+  return /^\s*export\s+APACHE_RUN_USER=(\S+)/m.exec(text)?.[1] ?? null;
+}
+
+/**
+ * Does an Apache site's text hold a <VirtualHost> on this port? The first virtual host
+ * Apache reads for an address is its default (it answers every Host no other names). Pure.
+ */
+export function apacheClaimsPort(text: string, port: number): boolean {
+  for (const m of text.matchAll(/^\s*<VirtualHost\s+([^>]*)>/gim))
+    if (m[1]!.split(/\s+/).some((a) => Number(/:(\d+)$/.exec(a)?.[1]) === port)) return true;
+  return false;
+}
+
 /** proxy.tls.acme's client (src/tls/acme.ts; the acme entries below): Debian's certbot, its webroot plugin built in. */
 export const CERTBOT: ProgramRequirement = {
   program: 'certbot',
@@ -245,6 +260,110 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
       },
     ],
     distro: null,
+  },
+  // Debian's apache2 2.4 (event MPM), run by the distribution's own apache2.service: the
+  // stack's site goes to sites-available and is enabled with a2ensite, its modules with
+  // a2enmod, and Debian's 000-default site (which owns port 80 and answers "Apache2 Debian
+  // Default Page") is disabled — the nginx way, with Debian's own tools.
+  apache: {
+    name: 'apache',
+    title: 'Apache httpd',
+    process: {
+      // httpd(8) / apachectl: SIGWINCH is graceful-stop (finish the requests in flight),
+      // SIGTERM stops at once; SIGUSR1 is the graceful restart Debian's `systemctl reload
+      // apache2` (apachectl graceful) sends. Production stops and reloads it through Debian's
+      // unit; these signals are what verify's sandbox sends its own apache2.
+      stop: {
+        signal: 'SIGWINCH',
+        why: 'Apache finishes the requests in flight on SIGWINCH (graceful-stop); SIGTERM drops them',
+      },
+      reload: {
+        signal: 'SIGUSR1',
+        why: 'Apache re-reads its config on SIGUSR1 (graceful restart): old children finish their requests, new ones take the new config',
+      },
+      systemdType: 'exec',
+      stopGraceSeconds: 15,
+      managed: false,
+      why: 'Apache httpd',
+    },
+    // mod_cgid could run CGI scripts itself; not rendered yet (the protocols below say so).
+    cgiBridge: null,
+    // mod_proxy_http, mod_proxy_uwsgi. Not yet: mod_proxy_fcgi (php-fpm), mod_proxy_scgi,
+    // mod_cgid, mod_wsgi.
+    protocols: ['http', 'uwsgi'],
+    // mod_proxy reads the whole request body before it sends it on only with
+    // proxy-sendcl; by default a Content-Length body is streamed to the backend as it
+    // arrives: a slow upload holds a backend connection (and a sync worker) meanwhile.
+    buffering: false,
+    // flushpackets=on (templates/apache/site.conf.hbs) passes each chunk on as it comes.
+    buffersResponses: false,
+    tlsRefusal:
+      'stackgen does not render TLS for Apache yet (mod_ssl is packaged, the config is not written): use proxy.kind nginx for proxy.tls',
+    acme: {
+      refusal: 'stackgen renders no TLS for Apache yet, so no certificate to obtain: use proxy.kind nginx',
+    },
+    tlsKeyReader: 'root',
+    // mod_deflate is enabled by Debian for some types; not rendered for the stack yet.
+    compresses: false,
+    compressesStatic: false,
+    // mod_proxy_wstunnel / upgrade=websocket are not rendered yet.
+    websockets: false,
+    // templates/apache/site.conf.hbs: every client forwarding header is removed (RequestHeader
+    // unset … early); mod_proxy_http sets X-Forwarded-For/-Host/-Server from the connection.
+    forwardedFromConnection: true,
+    // Seen on 2.4.71: connection refused → 503 (AH01114 "failed to make connection to backend");
+    // the backend dying with the request sent → 502.
+    backendDownStatus: {
+      statuses: [503, 502],
+      why: 'Apache answers 503 when it cannot connect to the backend, 502 when the backend fails after the request was sent (nginx and the gateway: 502 for both)',
+    },
+    upstreamWhy: {
+      http: 'mod_proxy_http: HTTP/1.1 to the app server, X-Forwarded-For set from the connection (the client’s removed first)',
+      uwsgi:
+        "mod_proxy_uwsgi: uWSGI's own binary protocol, CGI variables in one packet (the request's headers as HTTP_*, the client's forwarding headers removed first)",
+    },
+    // templates/apache/site.conf.hbs: the first <VirtualHost> of the port (the default) answers
+    // 421 to every Host that is not proxy.server_name.
+    mountRefusal:
+      'stackgen does not render app.mount for Apache yet (the backend is mounted at /): use proxy.kind nginx or gateway, or leave app.mount at /',
+    trustedProxiesRefusal:
+      'stackgen does not render mod_remoteip for Apache yet: use proxy.kind nginx or gateway behind a load balancer',
+    programs: [
+      {
+        program: 'apache2',
+        package: 'apache2',
+        versionArgs: ['-v'],
+        minVersion: '2.4.30',
+        why: 'mod_proxy_uwsgi is part of httpd from 2.4.30; ProxyPass retry=0 and flushpackets as the generated site uses them',
+      },
+    ],
+    distro: {
+      service: 'apache2',
+      sitesEnabled: '/etc/apache2/sites-enabled',
+      defaultSite: '/etc/apache2/sites-enabled/000-default.conf',
+      // The worker user: APACHE_RUN_USER in Debian's envvars (apache2.conf says User ${APACHE_RUN_USER}).
+      mainConfig: '/etc/apache2/envvars',
+      configTest: ['apache2ctl', 'configtest'],
+      pidFile: '/run/apache2/apache2.pid',
+      errorLog: '/var/log/apache2/error.log',
+      siteFile: 'apacheSite',
+      workerUserOf: apacheUserOf,
+      claimsDefaultServer: apacheClaimsPort,
+      sitesAvailable: {
+        dir: '/etc/apache2/sites-available',
+        enable: ['a2ensite', '-q'],
+        disable: ['a2dissite', '-q'],
+      },
+      modules: {
+        enabledDir: '/etc/apache2/mods-enabled',
+        enable: ['a2enmod', '-q'],
+        disable: ['a2dismod', '-q', '-f'],
+      },
+      // Debian's ports.conf says `Listen 80` (every address, both families): a site that says
+      // it again fails ("Cannot define multiple Listeners on the same IP:port").
+      listensAlready: [80],
+      unit: 'apache2.service',
+    },
   },
   none: {
     name: 'none',

@@ -51,7 +51,7 @@ export interface PluginRequirement {
 }
 
 export interface SignalPlan {
-  signal: 'SIGTERM' | 'SIGQUIT' | 'SIGINT' | 'SIGHUP' | 'SIGUSR2';
+  signal: 'SIGTERM' | 'SIGQUIT' | 'SIGINT' | 'SIGHUP' | 'SIGUSR1' | 'SIGUSR2' | 'SIGWINCH';
   why: string;
   /**
    * The reload is a command written to the server's master FIFO (a file in the stack's run
@@ -323,6 +323,25 @@ export interface ProxyDistro {
   workerUserOf: (mainConfig: string) => string | null;
   /** Does a site's text claim the default server on this port (answer every unknown Host)? */
   claimsDefaultServer: (site: string, port: number) => boolean;
+  /**
+   * Sites are files in this directory, enabled and disabled by the distribution's own tools
+   * (Debian's a2ensite/a2dissite): the stack's site is linked here, then enabled. Absent: the
+   * site is linked into sitesEnabled directly (Debian's nginx).
+   */
+  sitesAvailable?: { dir: string; enable: readonly string[]; disable: readonly string[] };
+  /**
+   * Modules are enabled one by one with the distribution's tools (a2enmod): a module is
+   * enabled when `<enabledDir>/<module>.load` exists. The modules a stack needs come from its
+   * recipe (ProxyRecipe.modules). Absent: nothing to enable.
+   */
+  modules?: { enabledDir: string; enable: readonly string[]; disable: readonly string[] };
+  /** Ports the distribution's main config already listens on (every address): the site must not say them again. */
+  listensAlready?: readonly number[];
+  /**
+   * The distribution's unit, when a throwaway machine keeps it masked for other stacks
+   * (src/runtime/machine.ts MASKED_UNITS): a stack with this front needs it unmasked.
+   */
+  unit?: string;
 }
 
 /** A process manager as Debian packages it (null for systemd itself and for none). */
