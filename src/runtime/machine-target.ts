@@ -33,7 +33,7 @@ import { namedDirectories } from '../stack/paths.js';
 import { resolveTopology } from '../topology/resolve.js';
 import { productionSite } from '../topology/site.js';
 import type { InstalledJob, PhaseOutcome } from './installed.js';
-import { bootMachine, HIDDEN_IN_MACHINE, type Machine } from './machine.js';
+import { bootMachine, HIDDEN_IN_MACHINE, type Machine, machineMasks } from './machine.js';
 import { PEBBLE_DIRECTORY } from './pebble.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -253,6 +253,7 @@ export async function machinePass(loaded: LoadedSpec, o: MachinePassOptions): Pr
   const named = namedDirectories(loaded.spec, loaded.baseDir);
   const machine = await bootMachine({
     visible: [ROOT, dirname(resolve(loaded.file)), named.root, ...named.static.map((st) => st.dir)],
+    masked: machineMasks(loaded.spec.proxy.kind),
     log: process.env['STACKGEN_DEBUG'] ? (l) => process.stderr.write(`[machine] ${l}\n`) : undefined,
   });
   const boots = [machine.bootMs];

@@ -285,6 +285,15 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
       stopGraceSeconds: 15,
       managed: false,
       why: 'Apache httpd',
+      // server/mpm/event/event.c: on a graceful restart the old children stop accepting at
+      // once, and the master starts no new ones until its next idle-server maintenance pass
+      // (once a second; `hold_off_on_exponential_spawning` after a graceful restart). Measured
+      // with 8 clients looping on 2.4.71: 1000–1250 ms without an answer (sandbox), 1232 ms
+      // (verify --target machine); the requests wait in the listen queue, none fails.
+      reloadAcceptGap: {
+        ms: 2500,
+        why: "Apache's graceful restart (systemctl reload apache2) accepts nothing until the master's next maintenance pass starts new children (about a second): requests wait in the listen queue, none fails",
+      },
     },
     // mod_cgid could run CGI scripts itself; not rendered yet (the protocols below say so).
     cgiBridge: null,
@@ -311,11 +320,13 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     // templates/apache/site.conf.hbs: every client forwarding header is removed (RequestHeader
     // unset … early); mod_proxy_http sets X-Forwarded-For/-Host/-Server from the connection.
     forwardedFromConnection: true,
-    // Seen on 2.4.71: connection refused → 503 (AH01114 "failed to make connection to backend");
-    // the backend dying with the request sent → 502.
+    // Seen on 2.4.71: connection refused or socket gone → 503 (AH01114/AH10101 "failed to make
+    // connection to backend"); an app server killed with the request sent → 500 from
+    // mod_proxy_uwsgi (verify --target machine's backend-down, uWSGI SIGKILLed while it still
+    // accepted) — mod_proxy_http says 502 there.
     backendDownStatus: {
-      statuses: [503, 502],
-      why: 'Apache answers 503 when it cannot connect to the backend, 502 when the backend fails after the request was sent (nginx and the gateway: 502 for both)',
+      statuses: [503, 502, 500],
+      why: 'Apache answers 503 when it cannot connect to the backend, and 502 (mod_proxy_http) or 500 (mod_proxy_uwsgi) when the backend dies after the request was sent (nginx and the gateway: 502 for all)',
     },
     upstreamWhy: {
       http: 'mod_proxy_http: HTTP/1.1 to the app server, X-Forwarded-For set from the connection (the client’s removed first)',
@@ -328,6 +339,11 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
       'stackgen does not render app.mount for Apache yet (the backend is mounted at /): use proxy.kind nginx or gateway, or leave app.mount at /',
     trustedProxiesRefusal:
       'stackgen does not render mod_remoteip for Apache yet: use proxy.kind nginx or gateway behind a load balancer',
+    // server/listen.c: built with v4-mapped addresses (Debian's build on Linux), make_sock
+    // binds `[::]:port` without IPV6_V6ONLY and a `0.0.0.0:port` next to it fails to bind;
+    // the site says `Listen port` once for both (as Debian's ports.conf says `Listen 80`).
+    v6WildcardTakesV4:
+      "Debian's apache2 binds the IPv6 wildcard with v4-mapped addresses: one [::] socket takes IPv4 connections too (no directive sets IPV6_V6ONLY)",
     programs: [
       {
         program: 'apache2',

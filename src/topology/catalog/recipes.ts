@@ -986,6 +986,24 @@ export function apacheModules(plan: Plan): string[] {
   return ['authz_core', 'alias', 'mime', 'headers', 'reqtimeout', 'env', 'proxy', backend.module];
 }
 
+/**
+ * Apache's Listen arguments: `port` alone where proxy.listen has both wildcards of it (one
+ * v4-mapped [::] socket takes both — catalog v6WildcardTakesV4 — and a second Listen for
+ * 0.0.0.0 would fail to bind), `host:port` otherwise.
+ */
+function apacheListens(listens: Array<{ host: string; port: number }>): string[] {
+  const both = (port: number) =>
+    listens.some((l) => l.port === port && l.host === '0.0.0.0') &&
+    listens.some((l) => l.port === port && l.host === '[::]');
+  return [
+    ...new Set(
+      listens.map((l) =>
+        both(l.port) && /^(0\.0\.0\.0|\[::\])$/.test(l.host) ? String(l.port) : `${l.host}:${l.port}`,
+      ),
+    ),
+  ];
+}
+
 /** The stack's ports Debian's ports.conf already listens on (every address). */
 function apacheAlreadyListening(plan: Plan): number[] {
   const already = PROXIES.apache.distro!.listensAlready ?? [];
@@ -1008,7 +1026,7 @@ function apacheView(plan: Plan) {
     upstreamCapacity: app
       ? `${app.workers.count * (app.threads?.count ?? 1)} request(s)`
       : 'one request per process',
-    listens: plan.front.listens.filter((l) => !already.includes(l.port)).map((l) => `${l.host}:${l.port}`),
+    listens: apacheListens(plan.front.listens.filter((l) => !already.includes(l.port))),
     listensAlready: already,
     vhostAddresses: [...new Set(plan.front.listens.map((l) => `*:${l.port}`))].join(' '),
     catchAll: names.length > 0,

@@ -224,6 +224,12 @@ export interface ProcessEntry {
   stopGraceSeconds: number;
   /** stackgen renders its unit/program (false: the distribution's own service runs it in production). */
   managed: boolean;
+  /**
+   * Its graceful reload leaves a window in which no process accepts (measured), at most this
+   * long, and why: reload-under-load allows that gap for it (still no failed request) instead
+   * of its default stall bound. Absent: a reload answers on without a gap (nginx).
+   */
+  reloadAcceptGap?: { ms: number; why: string };
   why: string;
 }
 
@@ -295,6 +301,12 @@ export interface ProxyEntry {
   upstreamWhy?: Partial<Record<Protocol, string>>;
   /** It cannot serve the app under a prefix yet (app.mount is refused), and why. */
   mountRefusal?: string;
+  /**
+   * Its listener on the IPv6 wildcard (`[::]:port`) takes IPv4 connections too (v4-mapped,
+   * no IPV6_V6ONLY), so with both wildcards in proxy.listen it holds one socket, and why: the
+   * listeners probe takes `[::]:port` for `0.0.0.0:port` as well. Absent: one socket each.
+   */
+  v6WildcardTakesV4?: string;
   /** It cannot take the client from a load balancer yet (proxy.trusted_proxies is refused), and why. */
   trustedProxiesRefusal?: string;
   programs: readonly ProgramRequirement[];
