@@ -404,6 +404,13 @@ export const RULES: Record<string, Rule> = {
           'use proxy.kind: nginx or gateway',
         ),
       );
+    if (proxy.perPortRefusal && SERVERS[spec.serve.server].processModel === 'process-per-port')
+      out.push(
+        error(
+          ['serve', 'server'],
+          `${SERVERS[spec.serve.server].title} with ${proxy.title}: ${proxy.perPortRefusal}`,
+        ),
+      );
     if (spec.app.mount !== '/' && proxy.mountRefusal)
       out.push(error(['app', 'mount'], `app.mount with ${proxy.title}: ${proxy.mountRefusal}`));
     if (spec.proxy.trusted_proxies.length > 0 && proxy.trustedProxiesRefusal)

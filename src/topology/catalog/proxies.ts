@@ -339,6 +339,10 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
       'stackgen does not render app.mount for Apache yet (the backend is mounted at /): use proxy.kind nginx or gateway, or leave app.mount at /',
     trustedProxiesRefusal:
       'stackgen does not render mod_remoteip for Apache yet: use proxy.kind nginx or gateway behind a load balancer',
+    // The site's one ProxyPass names one backend: a balancer over per-port processes
+    // (mod_proxy_balancer, BalancerMember per port) is not rendered yet.
+    perPortRefusal:
+      'stackgen renders one ProxyPass backend for Apache, not a mod_proxy_balancer over one process per port yet: use uWSGI or gunicorn (one socket for every worker), or proxy.kind nginx',
     // server/listen.c: built with v4-mapped addresses (Debian's build on Linux), make_sock
     // binds `[::]:port` without IPV6_V6ONLY and a `0.0.0.0:port` next to it fails to bind;
     // the site says `Listen port` once for both (as Debian's ports.conf says `Listen 80`).

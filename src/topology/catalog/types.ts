@@ -307,6 +307,11 @@ export interface ProxyEntry {
    * listeners probe takes `[::]:port` for `0.0.0.0:port` as well. Absent: one socket each.
    */
   v6WildcardTakesV4?: string;
+  /**
+   * It cannot spread requests over one process per port yet (a server whose processModel is
+   * process-per-port is refused with it), and why. Absent: it balances over them (nginx upstream).
+   */
+  perPortRefusal?: string;
   /** It cannot take the client from a load balancer yet (proxy.trusted_proxies is refused), and why. */
   trustedProxiesRefusal?: string;
   programs: readonly ProgramRequirement[];

@@ -76,6 +76,27 @@ describe('apache: the rendered site', () => {
   });
 });
 
+describe('apache: what the rules refuse, from its catalog entry', () => {
+  const refused = (text: string) =>
+    parseStackSpec(text)
+      .errors.map((e) => e.message)
+      .join();
+  it('protocols it does not render, a server with one process per port, TLS, WebSockets', () => {
+    expect(
+      refused('app: {framework: flask}\nserve: {server: uwsgi}\nproxy: {kind: apache, protocol: fastcgi}\n'),
+    ).toMatch(/cannot speak fastcgi/);
+    expect(refused('app: {framework: fastapi}\nserve: {server: uvicorn}\nproxy: {kind: apache}\n')).toMatch(
+      /not a mod_proxy_balancer over one process per port/,
+    );
+    expect(
+      refused(
+        'app: {framework: fastapi, websockets: true}\nserve: {server: uvicorn}\nproxy: {kind: apache}\n',
+      ),
+    ).toMatch(/does not tunnel WebSocket upgrades/);
+    expect(refused(STACK)).toBe('');
+  });
+});
+
 describe('apache: the catalog readers', () => {
   it("reads Debian's envvars for the worker user", () => {
     expect(apacheUserOf('export APACHE_RUN_USER=www-data\nexport APACHE_RUN_GROUP=www-data\n')).toBe(
