@@ -84,6 +84,16 @@ const MUST_RUN: Record<string, string[]> = {
     'static /static//static-file',
     'app/backend-down',
   ],
+  // Apache → mod_proxy_fcgi → php-fpm: scripts by name (PATH_INFO split, a missing script is
+  // Apache's 404, PHP inside a text file never runs), the app's own security headers once,
+  // streamed output (flushpackets=on), mod_proxy_fcgi's documented lost chunked body.
+  'php-fpm-apache.yaml': [
+    'app/scripts',
+    'app/headers',
+    'app/streaming',
+    'app/upload-chunked',
+    'app/body-limit',
+  ],
   'django-gunicorn-apache.yaml': [
     'app/headers',
     'app/unknown-host',

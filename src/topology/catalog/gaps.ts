@@ -82,4 +82,11 @@ export const KNOWN_GAPS: Gap[] = [
     refusesChunkedBody: 411,
     why: "Apache's mod_proxy_uwsgi refuses a chunked (Content-Length-less) upload with 411 Length Required: it sends only bodies of a known length (proxy.protocol http spools a chunked body and sends its length)",
   },
+  {
+    // Seen on Debian's 2.4.71 with php-fpm 8.2: the body goes to the backend as it arrives,
+    // without CONTENT_LENGTH, and PHP reads none (nginx de-chunks it and sends the length).
+    when: { proxy: 'apache', protocol: 'fastcgi' },
+    dropsChunkedBody: true,
+    why: "Apache's mod_proxy_fcgi passes a chunked (Content-Length-less) upload on without CONTENT_LENGTH: the app reads no body (php-fpm: php://input is empty); nginx and the gateway de-chunk it and send its length",
+  },
 ];

@@ -297,9 +297,9 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     },
     // mod_cgid could run CGI scripts itself; not rendered yet (the protocols below say so).
     cgiBridge: null,
-    // mod_proxy_http, mod_proxy_uwsgi. Not yet: mod_proxy_fcgi (php-fpm), mod_proxy_scgi,
-    // mod_cgid, mod_wsgi.
-    protocols: ['http', 'uwsgi'],
+    // mod_proxy_http, mod_proxy_uwsgi, mod_proxy_fcgi (php-fpm's scripts by name; uWSGI's
+    // fastcgi-socket). Not yet: mod_proxy_scgi, mod_cgid, mod_wsgi.
+    protocols: ['http', 'uwsgi', 'fastcgi'],
     // mod_proxy reads the whole request body before it sends it on only with
     // proxy-sendcl; by default a Content-Length body is streamed to the backend as it
     // arrives: a slow upload holds a backend connection (and a sync worker) meanwhile.
@@ -332,6 +332,8 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
       http: 'mod_proxy_http: HTTP/1.1 to the app server, X-Forwarded-For set from the connection (the client’s removed first)',
       uwsgi:
         "mod_proxy_uwsgi: uWSGI's own binary protocol, CGI variables in one packet (the request's headers as HTTP_*, the client's forwarding headers removed first)",
+      fastcgi:
+        'mod_proxy_fcgi: FastCGI records over a unix socket, SCRIPT_FILENAME, SCRIPT_NAME and PATH_INFO set by the site for each script (ProxyFCGISetEnvIf)',
     },
     // templates/apache/site.conf.hbs: the first <VirtualHost> of the port (the default) answers
     // 421 to every Host that is not proxy.server_name.
@@ -339,6 +341,13 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
       'stackgen does not render app.mount for Apache yet (the backend is mounted at /): use proxy.kind nginx or gateway, or leave app.mount at /',
     trustedProxiesRefusal:
       'stackgen does not render mod_remoteip for Apache yet: use proxy.kind nginx or gateway behind a load balancer',
+    // Tried by hand: flask-uwsgi-lighttpd.yaml with proxy.kind apache (ProxyPass to uWSGI's
+    // fastcgi-socket) reached the app with an empty path, and the probes failed: the
+    // variables are set per script only (php-fpm), not yet for a WSGI app at /.
+    scriptRunnerOnly: {
+      protocols: ['fastcgi'],
+      why: 'stackgen sets the FastCGI variables for Apache per script (php-fpm) only; a WSGI app over mod_proxy_fcgi reaches the app with an empty path: use proxy.protocol uwsgi or http with uWSGI',
+    },
     // The site's one ProxyPass names one backend: a balancer over per-port processes
     // (mod_proxy_balancer, BalancerMember per port) is not rendered yet.
     perPortRefusal:

@@ -976,6 +976,7 @@ function gatewayTlsFiles(plan: Plan): { cert: string; key: string } | null {
 const APACHE_BACKENDS: Partial<Record<string, { module: string; scheme: string }>> = {
   http: { module: 'proxy_http', scheme: 'http' },
   uwsgi: { module: 'proxy_uwsgi', scheme: 'uwsgi' },
+  fastcgi: { module: 'proxy_fcgi', scheme: 'fcgi' },
 };
 
 /** The modules an Apache site needs (a2enmod's names), in load order. */
@@ -1002,6 +1003,32 @@ function apacheListens(listens: Array<{ host: string; port: number }>): string[]
       ),
     ),
   ];
+}
+
+/**
+ * A server that runs scripts by name (php-fpm; catalog `scripts`): the handler every location
+ * sets, the front controller, and the regular expression that names a script (static prefixes
+ * left out). null otherwise.
+ */
+function apacheScripts(plan: Plan, endpoint: BoundEndpoint, scheme: string) {
+  const scripts = SERVERS[plan.spec.serve.server].scripts;
+  if (!scripts) return null;
+  const entry = plan.spec.app.entry.replace(/^\/+/, '');
+  const ext = regexLiteral(scripts.extension);
+  const statics = plan.app.static.map((s) => `(?!${regexLiteral(s.url)})`).join('');
+  const at =
+    endpoint.kind === 'unix'
+      ? `unix:${endpoint.path}|${scheme}://localhost/`
+      : `${scheme}://${endpoint.host}:${endpoint.port}/`;
+  return {
+    handler: `proxy:${at}`,
+    worker: at,
+    entry,
+    extension: scripts.extension,
+    frontFilename: `${plan.app.root}/${entry}`,
+    frontName: `/${entry}`,
+    pattern: `^${statics}(?<script>/.+?${ext})(?<path_info>/.*)?$`,
+  };
 }
 
 /** The stack's ports Debian's ports.conf already listens on (every address). */
@@ -1043,6 +1070,7 @@ function apacheView(plan: Plan) {
     readTimeoutWhy: readTimeoutWhy(plan),
     // A unix socket is `unix:/path|scheme://localhost/` (mod_proxy's UDS form).
     sendContentLength: protocol === 'http',
+    scripts: apacheScripts(plan, endpoint, backend.scheme),
     backendUrl:
       endpoint.kind === 'unix'
         ? `unix:${endpoint.path}|${backend.scheme}://localhost/`

@@ -308,6 +308,11 @@ export interface ProxyEntry {
    */
   v6WildcardTakesV4?: string;
   /**
+   * Protocols it speaks only to a server that runs scripts by name (catalog `scripts`:
+   * php-fpm), and why: any other server over them is refused.
+   */
+  scriptRunnerOnly?: { protocols: readonly Protocol[]; why: string };
+  /**
    * It cannot spread requests over one process per port yet (a server whose processModel is
    * process-per-port is refused with it), and why. Absent: it balances over them (nginx upstream).
    */

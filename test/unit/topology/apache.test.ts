@@ -83,8 +83,11 @@ describe('apache: what the rules refuse, from its catalog entry', () => {
       .join();
   it('protocols it does not render, a server with one process per port, TLS, WebSockets', () => {
     expect(
+      refused('app: {framework: flask}\nserve: {server: uwsgi}\nproxy: {kind: apache, protocol: scgi}\n'),
+    ).toMatch(/cannot speak scgi/);
+    expect(
       refused('app: {framework: flask}\nserve: {server: uwsgi}\nproxy: {kind: apache, protocol: fastcgi}\n'),
-    ).toMatch(/cannot speak fastcgi/);
+    ).toMatch(/per script \(php-fpm\) only/);
     expect(refused('app: {framework: fastapi}\nserve: {server: uvicorn}\nproxy: {kind: apache}\n')).toMatch(
       /not a mod_proxy_balancer over one process per port/,
     );
