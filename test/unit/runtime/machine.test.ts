@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { exposureOf } from '../../../src/probes/host/hardening.js';
-import { machineView, nestedMountsCovering } from '../../../src/runtime/machine.js';
+import {
+  machineView,
+  nestedMountsCovering,
+  MASKED_UNITS,
+  machineMasks,
+} from '../../../src/runtime/machine.js';
 import { restagedYaml } from '../../../src/runtime/machine-target.js';
 
 describe('nestedMountsCovering', () => {
@@ -47,5 +52,19 @@ describe('machineView', () => {
     expect(view.inside('/tmp/ci/clone/src/main.ts')).toBe('/opt/stackgen-host/tmp/ci/clone/src/main.ts');
     expect(view.inside('/tmp/other')).toBe('/tmp/other');
     expect(view.inside('/work/app/x')).toBe('/work/app/x');
+  });
+});
+
+describe('machineMasks: the units a throwaway machine masks for a stack', () => {
+  it("keeps Debian's apache2.service masked for nginx stacks, nginx running", () => {
+    expect(machineMasks('nginx')).toContain('apache2.service');
+    expect(machineMasks('nginx')).not.toContain('nginx.service');
+    expect(machineMasks('gateway')).toEqual([...MASKED_UNITS]);
+  });
+  it('unmasks apache2.service for an Apache stack (catalog distro.unit) and masks nginx, whose default site holds port 80', () => {
+    const masks = machineMasks('apache');
+    expect(masks).not.toContain('apache2.service');
+    expect(masks).toContain('nginx.service');
+    expect(masks).toContain('lighttpd.service');
   });
 });
