@@ -8,7 +8,8 @@
 # conformance suite: httpbin, Mercurial (hgweb and the hg client) and Radicale, and the real
 # CGI/FastCGI programs the gateway is tested against: cgit (a C CGI program; git builds its
 # test repository) and php-fpm — also the app server of the php examples, whose entry
-# `stackgen check` lints with php8.2 (php8.2-cli); lighttpd (proxy.kind lighttpd); Celery with Redis for `tasks:`
+# `stackgen check` lints with php8.2 (php8.2-cli); lighttpd (proxy.kind lighttpd); Apache httpd
+# (apache2, proxy.kind apache; libapache2-mod-wsgi-py3 for its in-server WSGI choice); Celery with Redis for `tasks:`
 # (python3-celery, python3-redis; redis-server's binary runs as the stack's own broker);
 # certbot (proxy.tls.acme's client) and pebble (the local ACME test server, with
 # pebble-challtestsrv, that verify issues from on both targets). Needs root.
@@ -25,6 +26,7 @@ packages=(
   python3-httpbin mercurial radicale
   cgit git php8.2-fpm php8.2-cli
   lighttpd
+  apache2 libapache2-mod-wsgi-py3
   python3-celery python3-redis redis-server
   certbot pebble
 )
@@ -40,5 +42,8 @@ apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 (service php8.2-fpm stop || true) >/dev/null 2>&1
 # Debian's lighttpd.service takes port 80 on install; a lighttpd stack runs its own unit.
 (service lighttpd stop || true) >/dev/null 2>&1
+# Debian's apache2.service takes port 80 on install as well; verify runs its own apache2 in the
+# sandbox, and the throwaway machine unmasks Debian's service only for an Apache stack.
+(service apache2 stop || true) >/dev/null 2>&1
 (service redis-server stop || true) >/dev/null 2>&1
 echo "system packages ready: ${packages[*]}"

@@ -5,7 +5,7 @@
 // (rollback of a failed run, and `stackgen uninstall`). Pure: facts about the host come
 // in as a value (src/install/facts.ts gathers them), commands run in src/install/run.ts.
 
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Artifact } from '../render/artifacts.js';
 import {
   type BoundEndpoint,
@@ -111,7 +111,25 @@ export interface HostFacts {
   claims: Record<string, { stacks: string[]; undo: Command[] }>;
 }
 
-/** A stock Debian server with nginx and supervisor installed: what the deploy README assumes. */
+/** Debian's apache2 enables these on install (mods-enabled/<name>.load), among others. */
+const DEBIAN_APACHE_MODULES = [
+  'alias',
+  'authz_core',
+  'authz_host',
+  'deflate',
+  'dir',
+  'env',
+  'mime',
+  'reqtimeout',
+  'setenvif',
+  'status',
+];
+
+/**
+ * A stock Debian server with nginx and supervisor installed — and, for an Apache stack,
+ * Debian's apache2 with the modules and the 000-default site its package enables: what the
+ * deploy README assumes.
+ */
 export const FRESH_DEBIAN: HostFacts = {
   users: ['root', 'www-data'],
   groups: [
@@ -120,11 +138,22 @@ export const FRESH_DEBIAN: HostFacts = {
   ],
   primaryGroup: { root: 'root', 'www-data': 'www-data' },
   systemd: true,
-  links: { '/etc/nginx/sites-enabled/default': '/etc/nginx/sites-available/default' },
-  exists: ['/etc/nginx/sites-enabled', '/etc/supervisor/conf.d'],
+  links: {
+    '/etc/nginx/sites-enabled/default': '/etc/nginx/sites-available/default',
+    '/etc/apache2/sites-enabled/000-default.conf': '../sites-available/000-default.conf',
+  },
+  exists: [
+    '/etc/nginx/sites-enabled',
+    '/etc/supervisor/conf.d',
+    '/etc/apache2/sites-enabled',
+    ...DEBIAN_APACHE_MODULES.map((m) => `/etc/apache2/mods-enabled/${m}.load`),
+  ],
   owners: {},
   files: {},
-  units: { 'nginx.service': { enabled: true, active: true } },
+  units: {
+    'nginx.service': { enabled: true, active: true },
+    'apache2.service': { enabled: true, active: true },
+  },
   defaultSiteText: 'server {\n\tlisten 80 default_server;\n\tlisten [::]:80 default_server;\n}\n',
   envFile: null,
   frontUser: 'www-data',
@@ -481,31 +510,40 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
     );
     const defaultSiteId = `${kind}-default-site:${distro.defaultSite}`;
     const removedBefore = facts.claims[defaultSiteId];
+    // Debian's apache2: a2dissite 000-default (a2ensite puts it back); nginx: the link goes.
+    const defaultName = basename(distro.defaultSite, '.conf');
+    const dissite = distro.sitesAvailable
+      ? {
+          title: `${distro.sitesAvailable.disable.join(' ')} ${defaultName}`,
+          commands: [{ kind: 'exec' as const, argv: [...distro.sitesAvailable.disable, defaultName] }],
+          undo: [{ kind: 'exec' as const, argv: [...distro.sitesAvailable.enable, defaultName] }],
+        }
+      : null;
     if (claimed.length > 0) {
       const target = facts.links[distro.defaultSite];
       const port = claimed.join(', ');
       add({
         id: defaultSiteId,
-        title: `rm ${distro.defaultSite}`,
+        title: dissite?.title ?? `rm ${distro.defaultSite}`,
         why:
           plan.spec.proxy.server_name === '_'
             ? `Debian's default site claims default_server on port ${port}; the stack answers every Host there`
             : `Debian's default site claims default_server on port ${port}; the stack's catch-all refuses every Host but ${plan.spec.proxy.server_name} there (444)`,
         done: false,
         shared: true,
-        commands: [{ kind: 'remove', path: distro.defaultSite }],
-        undo: target ? [{ kind: 'symlink', link: distro.defaultSite, target }] : [],
+        commands: dissite?.commands ?? [{ kind: 'remove', path: distro.defaultSite }],
+        undo: dissite?.undo ?? (target ? [{ kind: 'symlink', link: distro.defaultSite, target }] : []),
       });
     } else if (removedBefore && facts.defaultSiteText === null) {
       // Another stack took it away: this one needs it gone as well, so it is put back only
       // when the last of them is uninstalled.
       add({
         id: defaultSiteId,
-        title: `rm ${distro.defaultSite}`,
+        title: dissite?.title ?? `rm ${distro.defaultSite}`,
         why: `already gone for ${removedBefore.stacks.join(', ')}; kept so while this stack is installed`,
         done: true,
         shared: true,
-        commands: [{ kind: 'remove', path: distro.defaultSite }],
+        commands: dissite?.commands ?? [{ kind: 'remove', path: distro.defaultSite }],
         undo: removedBefore.undo,
       });
     }
@@ -525,16 +563,49 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
         undo: [{ kind: 'remove', path: f.installPath }],
       });
     }
+    // The modules the site needs, with the distribution's own tool (Debian's a2enmod): one
+    // already enabled stays as it is unless a stack of stackgen's enabled it (a claim), and
+    // the last stack that needs a module it enabled disables it again.
+    const modules = distro.modules;
+    for (const m of modules ? (PROXY_RECIPES[kind].modules?.(plan) ?? []) : []) {
+      const id = `${kind}-module:${m}`;
+      const enabled = facts.exists.includes(join(modules!.enabledDir, `${m}.load`));
+      const claim = facts.claims[id];
+      if (enabled && !claim) continue;
+      add({
+        id,
+        title: `${modules!.enable.join(' ')} ${m}`,
+        why: claim ? `enabled for ${claim.stacks.join(', ')}` : undefined,
+        done: enabled,
+        shared: true,
+        commands: [{ kind: 'exec', argv: [...modules!.enable, m] }],
+        undo: claim ? claim.undo : [{ kind: 'exec', argv: [...modules!.disable, m] }],
+      });
+    }
     const site = plan.files[distro.siteFile];
-    const link = join(distro.sitesEnabled, `${name}.conf`);
-    const siteDone = linked(link, site);
+    // Debian's apache2: the site is a file of sites-available that a2ensite enables; nginx:
+    // a link straight into sites-enabled.
+    const available = distro.sitesAvailable;
+    const link = join(available ? available.dir : distro.sitesEnabled, `${name}.conf`);
+    const enabledLink = join(distro.sitesEnabled, `${name}.conf`);
+    const siteDone =
+      linked(link, site) &&
+      (!available || facts.links[enabledLink] === `../${basename(available.dir)}/${name}.conf`);
     add({
       id: `${kind}-site:${link}`,
       title: `ln -s ${site} ${link}`,
-      done: siteDone,
+      done: linked(link, site),
       commands: [{ kind: 'symlink', link, target: site }],
       undo: [{ kind: 'remove', path: link }],
     });
+    if (available)
+      add({
+        id: `${kind}-ensite:${name}`,
+        title: `${available.enable.join(' ')} ${name}`,
+        done: siteDone,
+        commands: [{ kind: 'exec', argv: [...available.enable, name] }],
+        undo: [{ kind: 'exec', argv: [...available.disable, name] }],
+      });
     // The webroot first: its parent is made 0755 (nginx's workers read the tokens below it),
     // then the placeholder's directory, root's alone, inside it.
     if (acme) for (const step of acmePlaceholderSteps(acme, facts)) add(step);
@@ -545,6 +616,7 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
       // New group membership reaches nginx's workers only through a reload (initgroups at start).
       steps.some((s) => s.id.startsWith(`member:${proxyUser}:`) && !s.done) ||
       steps.some((s) => s.id.startsWith(`${kind}-default-site:`) && !s.done) ||
+      steps.some((s) => s.id.startsWith(`${kind}-module:`) && !s.done) ||
       steps.some((s) => s.id.startsWith(`${kind}-shared:`) && !s.done);
     add({
       id: `${kind}-test`,
@@ -711,6 +783,7 @@ export function factQueries(
     `/etc/tmpfiles.d/stackgen-${plan.name}.conf`,
     join(MANAGERS.supervisor.distro!.includeDir, `${plan.name}.conf`),
     ...(distro ? [join(distro.sitesEnabled, `${plan.name}.conf`), distro.defaultSite] : []),
+    ...(distro?.sitesAvailable ? [join(distro.sitesAvailable.dir, `${plan.name}.conf`)] : []),
   ];
   const acme = acmePlan(plan);
   if (acme) links.push(acme.cert);
@@ -724,6 +797,11 @@ export function factQueries(
     dir,
     plan.site.runDir,
     ...(distro ? [distro.sitesEnabled] : []),
+    ...(distro?.modules
+      ? (PROXY_RECIPES[plan.front.kind].modules?.(plan) ?? []).map((m) =>
+          join(distro.modules!.enabledDir, `${m}.load`),
+        )
+      : []),
     MANAGERS.supervisor.distro!.includeDir,
     dirname(manifestPath(plan.name)),
     ...(plan.site.stackgenCommand[0] ? [plan.site.stackgenCommand[0]] : []),

@@ -32,6 +32,8 @@ export interface StackBehaviour {
   frontBuffersApp: boolean;
   /** The app receives a chunked (Content-Length-less) upload. */
   readsChunkedBody: boolean;
+  /** The front answers a chunked upload with this status itself (a documented gap), if it does. */
+  chunkedRefusal: number | null;
   /** A stop lets the requests in flight finish. */
   stopsGracefully: boolean;
   concurrency: ConcurrencyModel;
@@ -46,6 +48,7 @@ function gapsFor(plan: Plan, probeApp: ProbeFramework | null): Gap[] {
     server: plan.spec.serve.server,
     interface: plan.spec.app.interface,
     proxy: plan.spec.proxy.kind,
+    protocol: plan.spec.proxy.protocol,
     bridge: plan.topology.components.find((c) => c.role === 'cgi-bridge')?.program,
     probeApp: probeApp ?? undefined,
   };
@@ -113,6 +116,7 @@ export function stackBehaviour(plan: Plan, probeApp: ProbeFramework | null): Sta
     streams: !gaps.some((g) => g.buffersStream),
     frontBuffersApp: buffersAppResponses(plan.spec) && !plan.spec.proxy.unbuffered.includes('/'),
     readsChunkedBody: !gaps.some((g) => g.dropsChunkedBody),
+    chunkedRefusal: gaps.find((g) => g.refusesChunkedBody !== undefined)?.refusesChunkedBody ?? null,
     stopsGracefully: !gaps.some((g) => g.abortsOnStop),
     concurrency: concurrencyModel(
       plan,

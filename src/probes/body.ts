@@ -54,9 +54,11 @@ export const chunkedUploadProbe: ProbeDefinition<{
   needsProbeApp: true,
   after: ['app/reach'],
   expect: (ctx) =>
-    ctx.behaviour.readsChunkedBody
-      ? 'the whole de-chunked body reaches the app'
-      : 'the body is lost (documented gap of this server)',
+    ctx.behaviour.chunkedRefusal !== null
+      ? `${ctx.behaviour.chunkedRefusal} from the front (documented gap of this stack)`
+      : ctx.behaviour.readsChunkedBody
+        ? 'the whole de-chunked body reaches the app'
+        : 'the body is lost (documented gap of this server)',
   async observe(ctx) {
     const pieces = [randomBytes(1000), randomBytes(70_000), Buffer.from('tail')];
     const answer = await httpRequest(ctx.front, '/stackgen-verify/chunked', {
@@ -67,6 +69,13 @@ export const chunkedUploadProbe: ProbeDefinition<{
     return { status: answer.status, echo: jsonOf<EchoResponse>(answer), sent: Buffer.concat(pieces) };
   },
   judge({ status, echo, sent }, ctx) {
+    // A documented front that refuses it itself (Apache's mod_proxy_uwsgi: 411) must refuse it.
+    if (ctx.behaviour.chunkedRefusal !== null)
+      return status === ctx.behaviour.chunkedRefusal
+        ? pass(`refused by the front (${status}), as documented`)
+        : fail(
+            `answered ${status}: the documented refusal (${ctx.behaviour.chunkedRefusal}) is gone — update KNOWN_GAPS`,
+          );
     // A documented gap may also show as the framework's own 400 (Bottle re-parsing chunks).
     if (!ctx.behaviour.readsChunkedBody && status === 400)
       return pass('refused by the framework (400), as documented for this server');

@@ -518,17 +518,21 @@ async function uninstallProbes(
     t0 = performance.now();
     const configTest = front.distro.configTest.join(' ');
     const test = await run(front.distro.configTest);
-    const publicPort = readListeners().some((l) => l.port === plan.front.listen.port && !l.loopback);
+    // The port the host's front serves by itself afterwards: the one its main config listens
+    // on (Apache's ports.conf: 80) when the catalog names it — the stack's own port (8080)
+    // is gone with its site — else the stack's (Debian's nginx default site is back on it).
+    const port = front.distro.listensAlready?.[0] ?? plan.front.listen.port;
+    const publicPort = readListeners().some((l) => l.port === port && !l.loopback);
     result(
       'host-nginx-works',
       `the host's own ${front.title} works after uninstall`,
       test.code === 0 && publicPort,
-      `${configTest} passes and ${front.title} listens on ${plan.front.listen.port} again`,
+      `${configTest} passes and ${front.title} listens on ${port} again`,
       test.code !== 0
         ? `${configTest}: ${test.output}`
         : publicPort
-          ? `${configTest} ok, listening`
-          : `nothing listens on ${plan.front.listen.port}`,
+          ? `${configTest} ok, listening on ${port}`
+          : `nothing listens on ${port}`,
       t0,
     );
   }

@@ -33,7 +33,7 @@ import { namedDirectories } from '../stack/paths.js';
 import { resolveTopology } from '../topology/resolve.js';
 import { productionSite } from '../topology/site.js';
 import type { InstalledJob, PhaseOutcome } from './installed.js';
-import { bootMachine, HIDDEN_IN_MACHINE, type Machine } from './machine.js';
+import { bootMachine, HIDDEN_IN_MACHINE, type Machine, machineMasks } from './machine.js';
 import { PEBBLE_DIRECTORY } from './pebble.js';
 import { PROXIES } from '../topology/catalog/proxies.js';
 
@@ -263,14 +263,14 @@ export async function machinePass(loaded: LoadedSpec, o: MachinePassOptions): Pr
     o.onProgress?.({ type: 'unit', event: { unit: 'machine', phase, ms, detail } });
   unit('starting');
   const named = namedDirectories(loaded.spec, loaded.baseDir);
-  const masked = portHolderServices(loaded.spec);
-  if (masked.length > 0)
+  const portHolders = portHolderServices(loaded.spec);
+  if (portHolders.length > 0)
     o.notes.add(
-      `machine: ${masked.join(', ')} masked — the stack's ${PROXIES[loaded.spec.proxy.kind].title} binds port 80, which the distribution's front (enabled on this host, its default site on port 80) would hold: a host of its own`,
+      `machine: ${portHolders.join(', ')} masked — the stack's ${PROXIES[loaded.spec.proxy.kind].title} binds port 80, which the distribution's front (enabled on this host, its default site on port 80) would hold: a host of its own`,
     );
   const machine = await bootMachine({
-    masked,
     visible: [ROOT, dirname(resolve(loaded.file)), named.root, ...named.static.map((st) => st.dir)],
+    masked: [...new Set([...machineMasks(loaded.spec.proxy.kind), ...portHolders])],
     log: process.env['STACKGEN_DEBUG'] ? (l) => process.stderr.write(`[machine] ${l}\n`) : undefined,
   });
   const boots = [machine.bootMs];

@@ -21,6 +21,8 @@ import { StackgenError } from '../errors.js';
 import { findProgram } from '../doctor/probe.js';
 import { sleep } from './process.js';
 import { DISTRO_REDIS_SERVICE } from '../topology/catalog/tasks.js';
+import { DISTRO_PROXIES, PROXIES } from '../topology/catalog/proxies.js';
+import type { ProxyKind } from '../stack/schema.js';
 
 /** The file that marks the throwaway layer's root; the boot script refuses to start without it. */
 export const MARKER = '.machine-root';
@@ -43,7 +45,8 @@ const INSIDE_ENV = {
  * The other web servers a test host may have installed (Debian enables apache2 and lighttpd on
  * install, and either takes port 80 from nginx at boot) are not part of a stock nginx server.
  * A proxy.kind lighttpd stack runs lighttpd as a unit of its own (catalog proxies.ts), so
- * Debian's lighttpd.service stays masked for it too.
+ * Debian's lighttpd.service stays masked for it too. A proxy.kind apache stack is run by
+ * Debian's apache2.service: machineMasks unmasks it for that stack (and masks nginx).
  * Debian's redis-server.service (loopback TCP, shared by every local user) is not what a
  * `tasks:` stack uses: it runs its own Redis on a unix socket.
  */
@@ -64,6 +67,21 @@ export const MASKED_UNITS = [
   'fstrim.timer',
   'man-db.timer',
 ];
+
+/**
+ * The units a machine masks for a stack with this front. A front Debian runs as its own
+ * service (catalog distro.unit: apache2.service) is unmasked for it, and the other
+ * distribution fronts are masked instead: a stock Apache server has no nginx, whose default
+ * site would hold port 80 that Debian's ports.conf gives Apache. Pure.
+ */
+export function machineMasks(front: ProxyKind): string[] {
+  const own = PROXIES[front].distro?.unit;
+  if (!own) return [...MASKED_UNITS];
+  const others = DISTRO_PROXIES.filter((k) => k !== front).map(
+    (k) => PROXIES[k].distro!.unit ?? `${PROXIES[k].distro!.service}.service`,
+  );
+  return [...MASKED_UNITS.filter((u) => u !== own), ...others.filter((u) => !MASKED_UNITS.includes(u))];
+}
 
 // Runs in the holder's private mount namespace. $1: layer mount point, $2: the boot script,
 // then pairs HOST-PATH MACHINE-PATH the machine must see that the overlay does not show
@@ -209,7 +227,7 @@ export interface MachineOptions {
   bootSeconds?: number;
   /** Where the holder's and systemd's console output goes. */
   log?: (line: string) => void;
-  /** Units masked for this stack on top of MASKED_UNITS (a service that would hold its port). */
+  /** The units to mask (default MASKED_UNITS; machineMasks says which a stack needs). */
   masked?: readonly string[];
 }
 
@@ -306,7 +324,7 @@ export async function bootMachine(options: MachineOptions): Promise<Machine> {
   const holderPid = holder.pid!;
   const layerRoot = `/proc/${holderPid}/root${LAYER_MOUNT}/root`;
   // Mask what a proof does not need before the first boot (the upper layer only).
-  for (const unit of [...MASKED_UNITS, ...(options.masked ?? [])]) {
+  for (const unit of options.masked ?? MASKED_UNITS) {
     const link = `${layerRoot}/etc/systemd/system/${unit}`;
     try {
       rmSync(link, { force: true });

@@ -212,7 +212,7 @@ export async function createSandbox(loaded: LoadedSpec, options: SandboxOptions)
   if (options.mutateArtifacts) artifacts = options.mutateArtifacts(artifacts, plan);
   writeArtifacts(site.configDir, artifacts, { force: true, source: plan.source });
 
-  for (const d of [site.logDir, site.nginx.tempDir, site.acmeWebroot])
+  for (const d of [site.logDir, site.nginx.tempDir, site.apache.runDir, site.acmeWebroot])
     mkdirSync(d, { recursive: true, mode: 0o755 });
   // Like systemd's RuntimeDirectory= (mode 0750, owned by User:Group): the app server
   // creates its socket here, and the proxy reaches it only through the group.

@@ -411,6 +411,23 @@ export const RULES: Record<string, Rule> = {
           'use proxy.kind: nginx or gateway',
         ),
       );
+    if (
+      proxy.scriptRunnerOnly?.protocols.includes(spec.proxy.protocol) &&
+      !SERVERS[spec.serve.server].scripts
+    )
+      out.push(
+        error(
+          ['proxy', 'protocol'],
+          `${spec.proxy.protocol} from ${proxy.title} to ${SERVERS[spec.serve.server].title}: ${proxy.scriptRunnerOnly.why}`,
+        ),
+      );
+    if (proxy.perPortRefusal && SERVERS[spec.serve.server].processModel === 'process-per-port')
+      out.push(
+        error(
+          ['serve', 'server'],
+          `${SERVERS[spec.serve.server].title} with ${proxy.title}: ${proxy.perPortRefusal}`,
+        ),
+      );
     if (spec.app.mount !== '/' && proxy.mountRefusal)
       out.push(error(['app', 'mount'], `app.mount with ${proxy.title}: ${proxy.mountRefusal}`));
     if (spec.proxy.trusted_proxies.length > 0 && proxy.trustedProxiesRefusal)

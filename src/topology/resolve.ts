@@ -68,7 +68,9 @@ export function resolveTopology(spec: NormalizedSpec, options: ResolveOptions): 
     protocol: 'http',
     via: clientTarget.listen[0] ?? null,
     why: front
-      ? `${front.title} faces clients: it buffers slow uploads and downloads and enforces limits`
+      ? PROXIES[spec.proxy.kind].buffering
+        ? `${front.title} faces clients: it buffers slow uploads and downloads and enforces limits`
+        : `${front.title} faces clients and enforces limits, but streams uploads and downloads through: a slow client holds an app worker`
       : router
         ? `no proxy: ${router.why}`
         : 'no proxy: the app server faces clients itself',

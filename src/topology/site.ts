@@ -55,6 +55,11 @@ export interface Site {
   certbotDir: string;
   /** Files nginx needs outside the config dir. */
   nginx: { mimeTypes: string; pidFile: string; tempDir: string; errorLog: string; accessLog: string };
+  /**
+   * Files Apache needs outside the config dir: Debian's own in production (its apache2.conf
+   * and envvars run it there), the sandbox's for the top-level config verify and check run.
+   */
+  apache: { runDir: string; pidFile: string; errorLog: string; accessLog: string };
 }
 
 export interface SiteTls {
@@ -145,6 +150,12 @@ export function productionSite(spec: NormalizedSpec, options: ProductionSiteOpti
       errorLog: '/var/log/nginx/error.log',
       accessLog: `/var/log/nginx/${name}.access.log`,
     },
+    apache: {
+      runDir: '/run/apache2',
+      pidFile: '/run/apache2/apache2.pid',
+      errorLog: '/var/log/apache2/error.log',
+      accessLog: `/var/log/apache2/${name}.access.log`,
+    },
   };
 }
 
@@ -200,6 +211,12 @@ export function sandboxSite(spec: NormalizedSpec, o: SandboxSiteOptions): Site {
       tempDir: join(o.dir, 'nginx-temp'),
       errorLog: join(o.dir, 'log', 'nginx-error.log'),
       accessLog: join(o.dir, 'log', 'nginx-access.log'),
+    },
+    apache: {
+      runDir: join(o.dir, 'run', 'apache2'),
+      pidFile: join(o.dir, 'run', 'apache2', 'apache2.pid'),
+      errorLog: join(o.dir, 'log', 'apache-error.log'),
+      accessLog: join(o.dir, 'log', 'apache-access.log'),
     },
   };
 }

@@ -25,7 +25,17 @@ const EXAMPLES = readdirSync(join(ROOT, 'examples'))
 const run = promisify(execFile);
 
 const describeTools = describeWith({
-  tools: ['nginx', 'lighttpd', 'uwsgi', 'gunicorn', 'systemd-analyze', 'supervisord', 'php-fpm8.2', 'php8.2'],
+  tools: [
+    'nginx',
+    'lighttpd',
+    'apache2',
+    'uwsgi',
+    'gunicorn',
+    'systemd-analyze',
+    'supervisord',
+    'php-fpm8.2',
+    'php8.2',
+  ],
   pythonModules: ['flask', 'django', 'bottle', 'tornado', 'fastapi', 'gevent', 'uvicorn', 'supervisor'],
 });
 
@@ -78,6 +88,7 @@ describeTools('stackgen check', () => {
     if (l.loaded.spec.proxy.kind === 'nginx') expect(checks).toContain('nginx-test');
     if (l.loaded.spec.proxy.kind === 'gateway') expect(checks).toContain('gateway-config');
     if (l.loaded.spec.proxy.kind === 'lighttpd') expect(checks).toContain('lighttpd-test');
+    if (l.loaded.spec.proxy.kind === 'apache') expect(checks).toContain('apache-test');
     if (l.loaded.spec.serve.server === 'gunicorn') expect(checks).toContain('gunicorn-check-config');
     if (l.loaded.spec.serve.server === 'uwsgi') expect(checks).toContain('uwsgi-options');
     // ACME: no files of the user's to judge (install makes a placeholder, certbot the rest).

@@ -73,6 +73,36 @@ const MUST_RUN: Record<string, string[]> = {
     'app/backend-down',
   ],
   'django-gunicorn-lighttpd.yaml': ['app/headers', 'app/unknown-host', 'static /static//static-file'],
+  // Apache: the client's forwarding headers unset early, a 413 from the head, streams passed
+  // on, mod_proxy_uwsgi's documented 411 for a chunked upload, a stopped app server answered
+  // (503) at once; the 421 catch-all virtual host for another Host, the de-chunked upload
+  // (proxy-sendcl) over HTTP, immutable static files.
+  'flask-uwsgi-apache.yaml': [
+    'app/headers',
+    'app/body-limit',
+    'app/upload-chunked',
+    'app/streaming',
+    'app/request-framing',
+    'static /static//static-file',
+    'app/backend-down',
+  ],
+  // Apache → mod_proxy_fcgi → php-fpm: scripts by name (PATH_INFO split, a missing script is
+  // Apache's 404, PHP inside a text file never runs), the app's own security headers once,
+  // streamed output (flushpackets=on), mod_proxy_fcgi's documented lost chunked body.
+  'php-fpm-apache.yaml': [
+    'app/scripts',
+    'app/headers',
+    'app/streaming',
+    'app/upload-chunked',
+    'app/body-limit',
+  ],
+  'django-gunicorn-apache.yaml': [
+    'app/headers',
+    'app/unknown-host',
+    'app/upload-chunked',
+    'app/body-limit',
+    'static /static//static-file',
+  ],
   // No proxy: uWSGI's http router holds slow heads off the workers; scheme and httpoxy closed.
   'flask-uwsgi-direct.yaml': ['app/slow-heads', 'app/headers', 'app/concurrency'],
   // The gateway terminating TLS with a root-only key its unit copies for it (ExecStartPre=+).
@@ -113,6 +143,7 @@ describeWith({
     'systemd-analyze',
     'fcgiwrap',
     'lighttpd',
+    'apache2',
     'php-fpm8.2',
     'redis-server',
     'certbot',

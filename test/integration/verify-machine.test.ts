@@ -41,6 +41,7 @@ describeWith({
     'supervisord',
     'fcgiwrap',
     'lighttpd',
+    'apache2',
     'php-fpm8.2',
     'redis-server',
     'certbot',

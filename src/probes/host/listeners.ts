@@ -5,6 +5,7 @@
 // the ports the stack gives it and no other.
 
 import { type Plan, unitBaseName } from '../../render/plan.js';
+import { PROXIES } from '../../topology/catalog/proxies.js';
 import { fail, pass, type ProbeDefinition } from '../types.js';
 import { type Listener, readListeners } from './sockets.js';
 
@@ -46,8 +47,13 @@ export const listenersProbe: ProbeDefinition<Listener[]> = {
     const wrong = publicOnes.filter((l) => stackUnit(l.unit) && !facesClients(l));
     if (wrong.length > 0) return fail(`reachable from the network: ${wrong.map(text).join(', ')}`);
     const bare = (h: string) => h.replace(/^\[(.*)\]$/, '$1');
+    // A front whose [::] socket takes IPv4 too (catalog v6WildcardTakesV4: Apache) holds
+    // 0.0.0.0:port with it.
+    const mapped = PROXIES[ctx.plan.front.kind].v6WildcardTakesV4 !== undefined;
+    const holds = (l: Listener, host: string) =>
+      bare(l.address) === bare(host) || (mapped && bare(host) === '0.0.0.0' && bare(l.address) === '::');
     const missing = ctx.plan.front.listens.filter(
-      (want) => !listeners.some((l) => l.port === want.port && bare(l.address) === bare(want.host)),
+      (want) => !listeners.some((l) => l.port === want.port && holds(l, want.host)),
     );
     if (missing.length > 0)
       return fail(

@@ -48,6 +48,35 @@ export function judgeNginx(out: ToolOutput): Verdict {
   return { ...verdict, warnings: verdict.status === 'pass' ? warnings : [] };
 }
 
+// --- Apache ------------------------------------------------------------------------
+
+/**
+ * apache2 -t -f: parse the top-level config that verify runs — Debian's layout stood in for —
+ * and with it the very site file install enables; every module it names is loaded.
+ */
+export const apacheTest: CheckDefinition = {
+  id: 'apache-test',
+  steps: (ctx) => {
+    const { site } = ctx.plan;
+    const apache = PROXIES.apache.programs[0]!;
+    return [
+      {
+        check: 'apache-test',
+        title: 'apache2 -t -f',
+        subject: `apache/${ctx.plan.name}.conf`,
+        need: { program: 'apache2', package: apache.package },
+        prepare: { mkdir: [site.apache.runDir, site.logDir], copy: [] },
+        action: {
+          kind: 'exec',
+          argv: ['apache2', '-t', '-f', ctx.plan.files.apacheConf],
+          timeoutMs: 15_000,
+          judge: judgeExitCode,
+        },
+      },
+    ];
+  },
+};
+
 // --- lighttpd ------------------------------------------------------------------------
 
 /**

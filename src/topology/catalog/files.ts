@@ -14,6 +14,8 @@ export function relativeFiles(name: string) {
     phpFpmConf: `php-fpm/${name}.conf`,
     gatewayConfig: `gateway/${name}.yaml`,
     lighttpdConf: `lighttpd/${name}.conf`,
+    apacheConf: 'apache/apache2.conf',
+    apacheSite: `apache/${name}.conf`,
     supervisorPrograms: `supervisor/${name}.conf`,
     supervisordConf: 'supervisor/supervisord.conf',
     supervisorEnvWrapper: `supervisor/${name}-env.sh`,

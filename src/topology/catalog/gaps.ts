@@ -10,12 +10,16 @@ export interface Gap {
     server?: string;
     interface?: string;
     proxy?: string;
+    /** The wire protocol from the proxy to the app server. */
+    protocol?: string;
     /** The program between proxy and CGI script (fcgiwrap). */
     bridge?: string;
     probeApp?: ProbeFramework;
   };
   buffersStream?: boolean;
   dropsChunkedBody?: boolean;
+  /** The front refuses a chunked upload itself with this status (411 Length Required) instead of passing it on. */
+  refusesChunkedBody?: number;
   /** One request at a time per process. */
   serial?: boolean;
   /** A stop ends the requests in flight (no graceful stop exists for this server). */
@@ -68,5 +72,21 @@ export const KNOWN_GAPS: Gap[] = [
     when: { server: 'uwsgi', proxy: 'none' },
     dropsChunkedBody: true,
     why: 'uWSGI facing clients directly passes no CONTENT_LENGTH for a chunked upload (behind a proxy the proxy de-chunks it)',
+  },
+  {
+    // Seen on Debian's 2.4.71: mod_proxy_uwsgi reads the body with REQUEST_CHUNKED_ERROR
+    // (ap_setup_client_block), and no directive makes it spool and count one first
+    // (proxy-sendcl is mod_proxy_http's).
+    when: { proxy: 'apache', protocol: 'uwsgi' },
+    dropsChunkedBody: true,
+    refusesChunkedBody: 411,
+    why: "Apache's mod_proxy_uwsgi refuses a chunked (Content-Length-less) upload with 411 Length Required: it sends only bodies of a known length (proxy.protocol http spools a chunked body and sends its length)",
+  },
+  {
+    // Seen on Debian's 2.4.71 with php-fpm 8.2: the body goes to the backend as it arrives,
+    // without CONTENT_LENGTH, and PHP reads none (nginx de-chunks it and sends the length).
+    when: { proxy: 'apache', protocol: 'fastcgi' },
+    dropsChunkedBody: true,
+    why: "Apache's mod_proxy_fcgi passes a chunked (Content-Length-less) upload on without CONTENT_LENGTH: the app reads no body (php-fpm: php://input is empty); nginx and the gateway de-chunk it and send its length",
   },
 ];

@@ -14,7 +14,7 @@ export const SERVER_NAMES = [
   'cgi',
   'php-fpm',
 ] as const;
-export const PROXY_KINDS = ['nginx', 'gateway', 'lighttpd', 'none'] as const;
+export const PROXY_KINDS = ['nginx', 'gateway', 'lighttpd', 'apache', 'none'] as const;
 
 /** The front server a stack gets when stack.yaml names none: it buffers, limits and serves static files. */
 export const DEFAULT_PROXY: (typeof PROXY_KINDS)[number] = 'nginx';

@@ -23,6 +23,21 @@ export function claimsDefaultServer(text: string, port: number): boolean {
   return false;
 }
 
+/** The worker user Debian's apache2 envvars names (APACHE_RUN_USER); null when none. Pure. */
+export function apacheUserOf(text: string): string | null {
+  return /^\s*export\s+APACHE_RUN_USER=(\S+)/m.exec(text)?.[1] ?? null;
+}
+
+/**
+ * Does an Apache site's text hold a <VirtualHost> on this port? The first virtual host
+ * Apache reads for an address is its default (it answers every Host no other names). Pure.
+ */
+export function apacheClaimsPort(text: string, port: number): boolean {
+  for (const m of text.matchAll(/^\s*<VirtualHost\s+([^>]*)>/gim))
+    if (m[1]!.split(/\s+/).some((a) => Number(/:(\d+)$/.exec(a)?.[1]) === port)) return true;
+  return false;
+}
+
 /** proxy.tls.acme's client (src/tls/acme.ts; the acme entries below): Debian's certbot, its webroot plugin built in. */
 export const CERTBOT: ProgramRequirement = {
   program: 'certbot',
@@ -262,6 +277,139 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
       },
     ],
     distro: null,
+  },
+  // Debian's apache2 2.4 (event MPM), run by the distribution's own apache2.service: the
+  // stack's site goes to sites-available and is enabled with a2ensite, its modules with
+  // a2enmod, and Debian's 000-default site (which owns port 80 and answers "Apache2 Debian
+  // Default Page") is disabled — the nginx way, with Debian's own tools.
+  apache: {
+    name: 'apache',
+    title: 'Apache httpd',
+    process: {
+      // httpd(8) / apachectl: SIGWINCH is graceful-stop (finish the requests in flight),
+      // SIGTERM stops at once; SIGUSR1 is the graceful restart Debian's `systemctl reload
+      // apache2` (apachectl graceful) sends. Production stops and reloads it through Debian's
+      // unit; these signals are what verify's sandbox sends its own apache2.
+      stop: {
+        signal: 'SIGWINCH',
+        why: 'Apache finishes the requests in flight on SIGWINCH (graceful-stop); SIGTERM drops them',
+      },
+      reload: {
+        signal: 'SIGUSR1',
+        why: 'Apache re-reads its config on SIGUSR1 (graceful restart): old children finish their requests, new ones take the new config',
+      },
+      systemdType: 'exec',
+      stopGraceSeconds: 15,
+      managed: false,
+      why: 'Apache httpd',
+      // Measured with 8 clients looping on 2.4.71 (event MPM): after SIGUSR1 (graceful restart)
+      // no request is answered for 1000–1250 ms in the sandbox, 1056–1232 ms on verify --target
+      // machine for the uWSGI and gunicorn examples — but 42 ms for php-fpm-apache; none failed
+      // (they wait in the listen queue). A likely cause, not proven here: the old children stop
+      // accepting at once and the master starts new ones at its once-a-second maintenance pass.
+      reloadAcceptGap: {
+        ms: 2500,
+        why: "Apache's graceful restart (systemctl reload apache2) answered nothing for up to about a second when measured (new children start late): requests wait in the listen queue, none fails",
+      },
+    },
+    // mod_cgid could run CGI scripts itself; not rendered yet (the protocols below say so).
+    cgiBridge: null,
+    // mod_proxy_http, mod_proxy_uwsgi, mod_proxy_fcgi (php-fpm's scripts by name; uWSGI's
+    // fastcgi-socket). Not yet: mod_proxy_scgi, mod_cgid, mod_wsgi.
+    protocols: ['http', 'uwsgi', 'fastcgi'],
+    // mod_proxy reads the whole request body before it sends it on only with
+    // proxy-sendcl; by default a Content-Length body is streamed to the backend as it
+    // arrives: a slow upload holds a backend connection (and a sync worker) meanwhile.
+    buffering: false,
+    // flushpackets=on (templates/apache/site.conf.hbs) passes each chunk on as it comes.
+    buffersResponses: false,
+    tlsRefusal:
+      'stackgen does not render TLS for Apache yet (mod_ssl is packaged, the config is not written): use proxy.kind nginx for proxy.tls',
+    acme: {
+      refusal: 'stackgen renders no TLS for Apache yet, so no certificate to obtain: use proxy.kind nginx',
+    },
+    tlsKeyReader: 'root',
+    // mod_deflate is enabled by Debian for some types; not rendered for the stack yet.
+    compresses: false,
+    compressesStatic: false,
+    // mod_proxy_wstunnel / upgrade=websocket are not rendered yet.
+    websockets: false,
+    // templates/apache/site.conf.hbs: every client forwarding header is removed (RequestHeader
+    // unset … early); mod_proxy_http sets X-Forwarded-For/-Host/-Server from the connection.
+    forwardedFromConnection: true,
+    // Seen on 2.4.71: connection refused or socket gone → 503 (AH01114/AH10101 "failed to make
+    // connection to backend"); an app server killed with the request sent → 500 from
+    // mod_proxy_uwsgi (verify --target machine's backend-down, uWSGI SIGKILLed while it still
+    // accepted) — mod_proxy_http says 502 there.
+    backendDownStatus: {
+      statuses: [503, 502, 500],
+      why: 'Apache answers 503 when it cannot connect to the backend, and 502 (mod_proxy_http) or 500 (mod_proxy_uwsgi) when the backend dies after the request was sent (nginx and the gateway: 502 for all)',
+    },
+    upstreamWhy: {
+      http: 'mod_proxy_http: HTTP/1.1 to the app server, X-Forwarded-For set from the connection (the client’s removed first)',
+      uwsgi:
+        "mod_proxy_uwsgi: uWSGI's own binary protocol, CGI variables in one packet (the request's headers as HTTP_*, the client's forwarding headers removed first)",
+      fastcgi:
+        'mod_proxy_fcgi: FastCGI records over a unix socket, SCRIPT_FILENAME, SCRIPT_NAME and PATH_INFO set by the site for each script (ProxyFCGISetEnvIf)',
+    },
+    // templates/apache/site.conf.hbs: the first <VirtualHost> of the port (the default) answers
+    // 421 to every Host that is not proxy.server_name.
+    mountRefusal:
+      'stackgen does not render app.mount for Apache yet (the backend is mounted at /): use proxy.kind nginx or gateway, or leave app.mount at /',
+    trustedProxiesRefusal:
+      'stackgen does not render mod_remoteip for Apache yet: use proxy.kind nginx or gateway behind a load balancer',
+    // Tried by hand: flask-uwsgi-lighttpd.yaml with proxy.kind apache (ProxyPass to uWSGI's
+    // fastcgi-socket) reached the app with an empty path, and the probes failed: the
+    // variables are set per script only (php-fpm), not yet for a WSGI app at /.
+    scriptRunnerOnly: {
+      protocols: ['fastcgi'],
+      why: 'stackgen sets the FastCGI variables for Apache per script (php-fpm) only; a WSGI app over mod_proxy_fcgi reaches the app with an empty path: use proxy.protocol uwsgi or http with uWSGI',
+    },
+    // The site's one ProxyPass names one backend: a balancer over per-port processes
+    // (mod_proxy_balancer, BalancerMember per port) is not rendered yet.
+    perPortRefusal:
+      'stackgen renders one ProxyPass backend for Apache, not a mod_proxy_balancer over one process per port yet: use uWSGI or gunicorn (one socket for every worker), or proxy.kind nginx',
+    // server/listen.c: built with v4-mapped addresses (Debian's build on Linux), make_sock
+    // binds `[::]:port` without IPV6_V6ONLY and a `0.0.0.0:port` next to it fails to bind;
+    // the site says `Listen port` once for both (as Debian's ports.conf says `Listen 80`).
+    v6WildcardTakesV4:
+      "Debian's apache2 binds the IPv6 wildcard with v4-mapped addresses: one [::] socket takes IPv4 connections too (no directive sets IPV6_V6ONLY)",
+    programs: [
+      {
+        program: 'apache2',
+        package: 'apache2',
+        versionArgs: ['-v'],
+        minVersion: '2.4.30',
+        why: 'mod_proxy_uwsgi is part of httpd from 2.4.30; ProxyPass retry=0 and flushpackets as the generated site uses them',
+      },
+    ],
+    distro: {
+      service: 'apache2',
+      sitesEnabled: '/etc/apache2/sites-enabled',
+      defaultSite: '/etc/apache2/sites-enabled/000-default.conf',
+      // The worker user: APACHE_RUN_USER in Debian's envvars (apache2.conf says User ${APACHE_RUN_USER}).
+      mainConfig: '/etc/apache2/envvars',
+      configTest: ['apache2ctl', 'configtest'],
+      pidFile: '/run/apache2/apache2.pid',
+      errorLog: '/var/log/apache2/error.log',
+      siteFile: 'apacheSite',
+      workerUserOf: apacheUserOf,
+      claimsDefaultServer: apacheClaimsPort,
+      sitesAvailable: {
+        dir: '/etc/apache2/sites-available',
+        enable: ['a2ensite', '-q'],
+        disable: ['a2dissite', '-q'],
+      },
+      modules: {
+        enabledDir: '/etc/apache2/mods-enabled',
+        enable: ['a2enmod', '-q'],
+        disable: ['a2dismod', '-q', '-f'],
+      },
+      // Debian's ports.conf says `Listen 80` (every address, both families): a site that says
+      // it again fails ("Cannot define multiple Listeners on the same IP:port").
+      listensAlready: [80],
+      unit: 'apache2.service',
+    },
   },
   none: {
     name: 'none',

@@ -20,6 +20,7 @@ import { buffersAppResponses, INTERFACE_BUFFERING } from './interfaces.js';
 import {
   gatewayConfig,
   gunicornCheckConfig,
+  apacheTest,
   lighttpdTest,
   nginxTest,
   phpEntryLint,
@@ -74,6 +75,11 @@ export interface ProxyRecipe {
   /** The error log its config writes, where a failed upstream hop is named (null: it logs to stderr). */
   errorLog: ((plan: Plan) => string) | null;
   checks: RecipeChecks;
+  /**
+   * The modules its config needs, by the distribution's name (a2enmod's: `proxy_http`): what
+   * `stackgen install` enables and the top-level config verify runs loads. None when absent.
+   */
+  modules?: (plan: Plan) => string[];
   /**
    * Host-wide files the stack needs but does not own: every stack on the same address renders
    * the same one, `stackgen install` copies it into place (not a link into one stack's dir)
@@ -840,6 +846,39 @@ export const PROXY_RECIPES: Record<ProxyKind, ProxyRecipe> = {
     errorLog: null,
     checks: { definitions: [lighttpdTest], importsApp: false },
   },
+  apache: {
+    files: [
+      {
+        file: 'apacheSite',
+        template: 'apache/site.conf.hbs',
+        what: 'Apache site (virtual hosts, limits, static files, the backend)',
+        install: '/etc/apache2/sites-available (a2ensite)',
+        view: (plan) => apacheView(plan),
+      },
+      {
+        file: 'apacheConf',
+        template: 'apache/apache2.conf.hbs',
+        what: "Apache top-level config standing in for Debian's apache2.conf (stackgen verify and check run the site through it)",
+        install: 'not used in production (Debian’s apache2.conf includes the site)',
+        view: (plan) => ({
+          modules: apacheModules(plan),
+          portsConf: apacheAlreadyListening(plan).map((p) => String(p)),
+        }),
+      },
+    ],
+    // Debian's apache2.service runs it in production; verify runs the same site through the
+    // top-level config above, in the foreground, as its own master.
+    launch: (plan) => ({
+      argv: ['/usr/sbin/apache2', '-D', 'FOREGROUND', '-f', plan.files.apacheConf],
+      env: { LANG: 'C' },
+      cwd: plan.site.configDir,
+      user: 'root',
+      runsAppCode: false,
+    }),
+    errorLog: (plan) => plan.site.apache.errorLog,
+    checks: { definitions: [apacheTest], importsApp: false },
+    modules: (plan) => apacheModules(plan),
+  },
   none: { files: [], launch: null, errorLog: null, checks: NO_CHECKS },
 };
 
@@ -937,6 +976,117 @@ function gatewayTlsFiles(plan: Plan): { cert: string; key: string } | null {
   const copies = gatewayTlsCopies(plan);
   if (copies) return { cert: copies.files[0]!.to, key: copies.files[1]!.to };
   return plan.site.tls;
+}
+
+/** Apache's proxy module (a2enmod's name) for each protocol it speaks to the backend. */
+const APACHE_BACKENDS: Partial<Record<string, { module: string; scheme: string }>> = {
+  http: { module: 'proxy_http', scheme: 'http' },
+  uwsgi: { module: 'proxy_uwsgi', scheme: 'uwsgi' },
+  fastcgi: { module: 'proxy_fcgi', scheme: 'fcgi' },
+};
+
+/** The modules an Apache site needs (a2enmod's names), in load order. */
+export function apacheModules(plan: Plan): string[] {
+  const backend = APACHE_BACKENDS[plan.upstream!.protocol]!;
+  // authz_core: Require · alias: Alias/Redirect · mime: static Content-Types · headers:
+  // RequestHeader/Header · reqtimeout: RequestReadTimeout · env: SetEnv · proxy + its protocol.
+  return ['authz_core', 'alias', 'mime', 'headers', 'reqtimeout', 'env', 'proxy', backend.module];
+}
+
+/**
+ * Apache's Listen arguments: `port` alone where proxy.listen has both wildcards of it (one
+ * v4-mapped [::] socket takes both — catalog v6WildcardTakesV4 — and a second Listen for
+ * 0.0.0.0 would fail to bind), `host:port` otherwise.
+ */
+function apacheListens(listens: Array<{ host: string; port: number }>): string[] {
+  const both = (port: number) =>
+    listens.some((l) => l.port === port && l.host === '0.0.0.0') &&
+    listens.some((l) => l.port === port && l.host === '[::]');
+  return [
+    ...new Set(
+      listens.map((l) =>
+        both(l.port) && /^(0\.0\.0\.0|\[::\])$/.test(l.host) ? String(l.port) : `${l.host}:${l.port}`,
+      ),
+    ),
+  ];
+}
+
+/**
+ * A server that runs scripts by name (php-fpm; catalog `scripts`): the handler every location
+ * sets, the front controller, and the regular expression that names a script (static prefixes
+ * left out). null otherwise.
+ */
+function apacheScripts(plan: Plan, endpoint: BoundEndpoint, scheme: string) {
+  const scripts = SERVERS[plan.spec.serve.server].scripts;
+  if (!scripts) return null;
+  const entry = plan.spec.app.entry.replace(/^\/+/, '');
+  const ext = regexLiteral(scripts.extension);
+  const statics = plan.app.static.map((s) => `(?!${regexLiteral(s.url)})`).join('');
+  const at =
+    endpoint.kind === 'unix'
+      ? `unix:${endpoint.path}|${scheme}://localhost/`
+      : `${scheme}://${endpoint.host}:${endpoint.port}/`;
+  return {
+    handler: `proxy:${at}`,
+    worker: at,
+    entry,
+    extension: scripts.extension,
+    frontFilename: `${plan.app.root}/${entry}`,
+    frontName: `/${entry}`,
+    pattern: `^${statics}(?<script>/.+?${ext})(?<path_info>/.*)?$`,
+  };
+}
+
+/** The stack's ports Debian's ports.conf already listens on (every address). */
+function apacheAlreadyListening(plan: Plan): number[] {
+  const already = PROXIES.apache.distro!.listensAlready ?? [];
+  return [...new Set(plan.front.listens.map((l) => l.port))].filter((p) => already.includes(p));
+}
+
+/** The Apache site's values: listeners, virtual hosts, limits, the backend and the static files. */
+function apacheView(plan: Plan) {
+  const { spec } = plan;
+  const protocol = plan.upstream!.protocol;
+  const backend = APACHE_BACKENDS[protocol]!;
+  const already = apacheAlreadyListening(plan);
+  const names = serverNames(plan);
+  const endpoint = plan.upstream!.endpoints[0]!;
+  const app = plan.appServer;
+  return {
+    modules: apacheModules(plan),
+    protocolTitle: PROTOCOLS[protocol].title,
+    upstreamTitle: app ? SERVERS[app.server].title : 'the CGI bridge',
+    upstreamCapacity: app
+      ? `${app.workers.count * (app.threads?.count ?? 1)} request(s)`
+      : 'one request per process',
+    listens: apacheListens(plan.front.listens.filter((l) => !already.includes(l.port))),
+    listensAlready: already,
+    vhostAddresses: [...new Set(plan.front.listens.map((l) => `*:${l.port}`))].join(' '),
+    catchAll: names.length > 0,
+    serverName: names[0] ?? null,
+    serverAliases: names.slice(1),
+    noDocumentRoot: `${plan.site.configDir}/apache/no-document-root`,
+    maxBodyBytes: sizeToBytes(spec.proxy.max_body),
+    clientHeader: seconds(spec.proxy.timeouts.client_header),
+    clientBody: seconds(spec.proxy.timeouts.client_body),
+    sendTimeout: seconds(spec.proxy.timeouts.send),
+    keepaliveTimeout: seconds(spec.proxy.timeouts.keepalive),
+    connectTimeout: seconds(spec.proxy.timeouts.connect),
+    readTimeout: seconds(spec.proxy.timeouts.read),
+    readTimeoutWhy: readTimeoutWhy(plan),
+    // A unix socket is `unix:/path|scheme://localhost/` (mod_proxy's UDS form).
+    sendContentLength: protocol === 'http',
+    scripts: apacheScripts(plan, endpoint, backend.scheme),
+    backendUrl:
+      endpoint.kind === 'unix'
+        ? `unix:${endpoint.path}|${backend.scheme}://localhost/`
+        : `${backend.scheme}://${endpoint.host}:${endpoint.port}/`,
+    static: plan.app.static.map((s) => ({
+      ...s,
+      dir: s.dir.replace(/\/+$/, ''),
+      dotPattern: `^${regexLiteral(s.url)}(.*/)?\\.`,
+    })),
+  };
 }
 
 /** The checks that apply to a plan because of its front and its app server, in that order. */

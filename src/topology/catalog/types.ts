@@ -58,7 +58,7 @@ export interface PluginRequirement {
 }
 
 export interface SignalPlan {
-  signal: 'SIGTERM' | 'SIGQUIT' | 'SIGINT' | 'SIGHUP' | 'SIGUSR2';
+  signal: 'SIGTERM' | 'SIGQUIT' | 'SIGINT' | 'SIGHUP' | 'SIGUSR1' | 'SIGUSR2' | 'SIGWINCH';
   why: string;
   /**
    * The reload is a command written to the server's master FIFO (a file in the stack's run
@@ -231,6 +231,12 @@ export interface ProcessEntry {
   stopGraceSeconds: number;
   /** stackgen renders its unit/program (false: the distribution's own service runs it in production). */
   managed: boolean;
+  /**
+   * Its graceful reload leaves a window in which no process accepts (measured), at most this
+   * long, and why: reload-under-load allows that gap for it (still no failed request) instead
+   * of its default stall bound. Absent: a reload answers on without a gap (nginx).
+   */
+  reloadAcceptGap?: { ms: number; why: string };
   why: string;
 }
 
@@ -311,6 +317,22 @@ export interface ProxyEntry {
   upstreamWhy?: Partial<Record<Protocol, string>>;
   /** It cannot serve the app under a prefix yet (app.mount is refused), and why. */
   mountRefusal?: string;
+  /**
+   * Its listener on the IPv6 wildcard (`[::]:port`) takes IPv4 connections too (v4-mapped,
+   * no IPV6_V6ONLY), so with both wildcards in proxy.listen it holds one socket, and why: the
+   * listeners probe takes `[::]:port` for `0.0.0.0:port` as well. Absent: one socket each.
+   */
+  v6WildcardTakesV4?: string;
+  /**
+   * Protocols it speaks only to a server that runs scripts by name (catalog `scripts`:
+   * php-fpm), and why: any other server over them is refused.
+   */
+  scriptRunnerOnly?: { protocols: readonly Protocol[]; why: string };
+  /**
+   * It cannot spread requests over one process per port yet (a server whose processModel is
+   * process-per-port is refused with it), and why. Absent: it balances over them (nginx upstream).
+   */
+  perPortRefusal?: string;
   /** It cannot take the client from a load balancer yet (proxy.trusted_proxies is refused), and why. */
   trustedProxiesRefusal?: string;
   programs: readonly ProgramRequirement[];
@@ -339,6 +361,25 @@ export interface ProxyDistro {
   workerUserOf: (mainConfig: string) => string | null;
   /** Does a site's text claim the default server on this port (answer every unknown Host)? */
   claimsDefaultServer: (site: string, port: number) => boolean;
+  /**
+   * Sites are files in this directory, enabled and disabled by the distribution's own tools
+   * (Debian's a2ensite/a2dissite): the stack's site is linked here, then enabled. Absent: the
+   * site is linked into sitesEnabled directly (Debian's nginx).
+   */
+  sitesAvailable?: { dir: string; enable: readonly string[]; disable: readonly string[] };
+  /**
+   * Modules are enabled one by one with the distribution's tools (a2enmod): a module is
+   * enabled when `<enabledDir>/<module>.load` exists. The modules a stack needs come from its
+   * recipe (ProxyRecipe.modules). Absent: nothing to enable.
+   */
+  modules?: { enabledDir: string; enable: readonly string[]; disable: readonly string[] };
+  /** Ports the distribution's main config already listens on (every address): the site must not say them again. */
+  listensAlready?: readonly number[];
+  /**
+   * The distribution's unit, when a throwaway machine keeps it masked for other stacks
+   * (src/runtime/machine.ts MASKED_UNITS): a stack with this front needs it unmasked.
+   */
+  unit?: string;
 }
 
 /** A process manager as Debian packages it (null for systemd itself and for none). */

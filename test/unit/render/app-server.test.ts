@@ -38,7 +38,7 @@ const file = (artifacts: Artifact[], path: string) => {
   return a.content;
 };
 
-/** The front's read timeout in ms, from the rendered nginx site, gateway or lighttpd config. */
+/** The front's read timeout in ms, from the rendered nginx site, gateway, lighttpd or Apache config. */
 function renderedReadMs(artifacts: Artifact[]): number | null {
   for (const a of artifacts) {
     const m = /^\s*(?:\w+_read_timeout|read:)\s+(\S+?);?$/m.exec(a.content);
@@ -46,6 +46,9 @@ function renderedReadMs(artifacts: Artifact[]): number | null {
     // lighttpd: the backend's "read-timeout" => seconds (mod_cgi's in cgi.limits).
     const lighttpd = /^\s*(?:"read-timeout"|cgi\.limits = \( "read-timeout") => (\d+),/m.exec(a.content);
     if (lighttpd && a.path.startsWith('lighttpd/')) return Number(lighttpd[1]) * 1000;
+    // Apache: ProxyTimeout seconds (the ProxyPass timeout= says the same).
+    const apache = /^\s*ProxyTimeout (\d+)$/m.exec(a.content);
+    if (apache && a.path.startsWith('apache/')) return Number(apache[1]) * 1000;
   }
   return null;
 }

@@ -1,9 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { exposureOf } from '../../../src/probes/host/hardening.js';
-import { machineView, nestedMountsCovering } from '../../../src/runtime/machine.js';
+import { join } from 'node:path';
+import {
+  MASKED_UNITS,
+  machineMasks,
+  machineView,
+  nestedMountsCovering,
+} from '../../../src/runtime/machine.js';
 import { portHolderServices, restagedYaml } from '../../../src/runtime/machine-target.js';
 import { readStackSpec } from '../../../src/stack/parse.js';
-import { join } from 'node:path';
 
 describe('nestedMountsCovering', () => {
   it('names the mount a path lives on when it is not the root filesystem', () => {
@@ -55,8 +60,22 @@ describe('machineView', () => {
 describe('portHolderServices', () => {
   const spec = (f: string) => readStackSpec(join(import.meta.dirname, '..', '..', '..', 'examples', f)).spec;
   it("masks Debian's nginx for a gateway on port 80 (a host of its own), never for nginx stacks or 8080", () => {
-    expect(portHolderServices(spec('flask-gunicorn-gateway-acme.yaml'))).toEqual(['nginx.service']);
+    expect(portHolderServices(spec('flask-gunicorn-gateway-acme.yaml'))).toContain('nginx.service');
     expect(portHolderServices(spec('flask-gunicorn-gateway-tls.yaml'))).toEqual([]);
     expect(portHolderServices(spec('django-uwsgi-nginx-acme.yaml'))).toEqual([]);
+  });
+});
+
+describe('machineMasks: the units a throwaway machine masks for a stack', () => {
+  it("keeps Debian's apache2.service masked for nginx stacks, nginx running", () => {
+    expect(machineMasks('nginx')).toContain('apache2.service');
+    expect(machineMasks('nginx')).not.toContain('nginx.service');
+    expect(machineMasks('gateway')).toEqual([...MASKED_UNITS]);
+  });
+  it('unmasks apache2.service for an Apache stack (catalog distro.unit) and masks nginx, whose default site holds port 80', () => {
+    const masks = machineMasks('apache');
+    expect(masks).not.toContain('apache2.service');
+    expect(masks).toContain('nginx.service');
+    expect(masks).toContain('lighttpd.service');
   });
 });
