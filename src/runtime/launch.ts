@@ -28,6 +28,7 @@ import { promisify } from 'node:util';
 import { StackgenError } from '../errors.js';
 import type { UnitEvent } from '../report/types.js';
 import { frontTarget } from '../probes/http.js';
+import { acmePlan } from '../tls/acme.js';
 import {
   type BoundEndpoint,
   isFrontComponent,
@@ -245,8 +246,10 @@ export function planUnits(
         removedAtStop:
           manager === 'systemd' && l.ownsRunDir && l.ready?.kind === 'unix' ? [l.ready.path] : [],
         privateCopies: manager === 'systemd' ? l.privateCopies : null,
-        // The front's: certbot's deploy hook (proxy.tls.acme) reloads it by this pid here.
-        mainPidFile: isFront(l) ? sandboxMainPidFile(plan.site, l.id) : null,
+        // The front's, for proxy.tls.acme only: certbot's deploy hook reloads it by this pid
+        // here. Nothing else reads it, and the machine target's manager-none stacks run in
+        // the production site, whose run directory nothing creates.
+        mainPidFile: isFront(l) && acmePlan(plan) ? sandboxMainPidFile(plan.site, l.id) : null,
       });
     }
   }
