@@ -211,13 +211,24 @@ export interface CheckOptions {
   /** One line per step as it finishes. */
   onStep?: (r: StepResult) => void;
   log?: (line: string) => void;
+  /**
+   * The units masked on the runner's machine (default: the machine target's MASKED_UNITS).
+   * `stackgen ci` passes machineMasks of the stack's front: a real runner masks nothing, and a
+   * verify --target machine booted inside inherits the runner's masks, so Debian's
+   * apache2.service masked here failed an Apache stack's install ("Unit file … is masked").
+   */
+  masked?: readonly string[];
 }
 
 /** Run the job on a fresh throwaway machine and report every step. */
 export async function checkWorkflow(options: CheckOptions): Promise<CiCheckReport> {
   const { job } = options;
   const runner = RUNNERS[job.provider];
-  const machine = await bootMachine({ visible: [options.repoDir], log: options.log ?? (() => {}) });
+  const machine = await bootMachine({
+    visible: [options.repoDir],
+    masked: options.masked,
+    log: options.log ?? (() => {}),
+  });
   let egress: Egress | null = null;
   try {
     egress = await startEgress(machine.path(EGRESS_SOCKET));

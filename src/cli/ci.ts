@@ -11,6 +11,7 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkWorkflow, formatCiCheck } from '../ci/check.js';
 import { parseWorkflow } from '../ci/workflow.js';
+import { machineMasks } from '../runtime/machine.js';
 import { StackgenError } from '../errors.js';
 import {
   CI_PROVIDER_ENTRIES,
@@ -55,6 +56,7 @@ export async function run(file: string, opts: CiCliOptions): Promise<number> {
   const report = await checkWorkflow({
     job,
     repoDir: out,
+    masked: machineMasks(l.loaded.spec.proxy.kind),
     onStep: (r) => process.stderr.write(`  ${r.status} ${r.name.split('\n')[0]} (${r.ms} ms)\n`),
     log: process.env['STACKGEN_DEBUG'] ? (line) => process.stderr.write(`  machine: ${line}\n`) : undefined,
   });
