@@ -1,4 +1,4 @@
-// `stackgen ci --check` for both providers on two examples: the generated workflow is run
+// `stackgen ci --check` for both providers on three examples: the generated workflow is run
 // step by step on a throwaway machine (the machine target's), so a workflow that cannot
 // pass fails here. And one that cannot: the old unpinned `npm install --global stackgen`
 // fails the check, naming its step, with exit code 8.
@@ -67,6 +67,9 @@ function ci(
 const EXAMPLES = [
   { example: 'default', app: 'wsgi' },
   { example: 'fastapi-uvicorn-direct', app: 'fastapi' },
+  // Debian's apache2.service runs the stack: the runner's machine must not mask it (a real
+  // runner masks nothing, and the machine target booted inside inherits the runner's masks).
+  { example: 'php-fpm-apache', app: 'php' },
 ];
 
 describeWith({ machine: true, tools: ['npm'] })('stackgen ci --check', () => {
