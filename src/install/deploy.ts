@@ -63,7 +63,7 @@ export function codeUpdate(plan: Plan, artifacts: readonly Artifact[]): CodeUpda
       kind: 'rolling-restart',
       ctl: manager === 'systemd' ? 'systemctl' : 'supervisorctl',
       instances,
-      why: `${app.title} has no graceful reload, but runs one process per port: restarted one at a time, each after the one before listens again, the proxy sends new requests to the others and each stops gracefully`,
+      why: `${app.title} has no graceful reload, but runs one process per port: restarted one at a time, each after the one before answers again, the proxy sends new requests to the others and each stops gracefully`,
     };
   return {
     kind: 'restart',
@@ -105,7 +105,7 @@ function appUpdateSteps(update: CodeUpdate, ctl: string): string[] {
         `# ${update.why}`,
         ...update.instances.flatMap(({ unit, host, port }) => [
           `sudo ${update.ctl} restart ${unit}`,
-          `until ${listensCommand(host, port)} 2>/dev/null; do sleep 0.2; done`,
+          `until ${answersCommand(host, port)} 2>/dev/null; do sleep 0.2; done`,
         ]),
       ];
     case 'restart':
@@ -113,7 +113,12 @@ function appUpdateSteps(update: CodeUpdate, ctl: string): string[] {
   }
 }
 
-/** A shell command that succeeds once host:port accepts a connection (python3 is there: the app runs on it). */
-export function listensCommand(host: string, port: number): string {
-  return `python3 -c 'import socket; socket.create_connection(("${host}", ${port}), 1)'`;
+/**
+ * A shell command that succeeds once host:port answers an HTTP request, whatever its status
+ * (python3 is there: the app runs on it). Answering, not listening: a process can hold its
+ * port before it serves (or die just after binding), and the next instance must not go down
+ * until this one serves. Every per-port app server here speaks HTTP to the proxy.
+ */
+export function answersCommand(host: string, port: number): string {
+  return `python3 -c 'import http.client as h; c = h.HTTPConnection("${host}", ${port}, timeout=2); c.request("HEAD", "/"); c.getresponse()'`;
 }

@@ -8,7 +8,7 @@
 // must all be new processes).
 
 import { reloadAndWait } from '../../install/run.js';
-import { listensCommand } from '../../install/deploy.js';
+import { answersCommand } from '../../install/deploy.js';
 import { PROXIES } from '../../topology/catalog/proxies.js';
 import { isFrontComponent, unitBaseName } from '../../render/plan.js';
 import { httpRequest, jsonOf } from '../http.js';
@@ -71,6 +71,36 @@ interface Observed {
   errors: string[];
   /** The app server was reloaded in place (its workers must have been replaced). */
   appReloaded: boolean;
+  /** What the proxy's error log gained while the probe ran: it names the hop that failed. */
+  proxyLog: string[];
+}
+
+/** Lines of the proxy's error log shown with a failure (the newest ones). */
+const LOG_LINES = 6;
+
+/** The distribution proxy's error log, where nginx and Apache name a failed upstream hop. */
+function proxyErrorLog(ctx: ProbeContext): string | null {
+  return ctx.host?.proxyService ? (PROXIES[ctx.plan.front.kind].distro?.errorLog ?? null) : null;
+}
+
+/** The error log's size now (0 when it does not exist yet). */
+async function logSize(ctx: ProbeContext, file: string): Promise<number> {
+  const r = await ctx.host!.run(['sh', '-c', `stat -c %s ${file} 2>/dev/null || echo 0`]);
+  return Number.parseInt(r.output.trim(), 10) || 0;
+}
+
+/**
+ * The last error lines written to the log past `from` bytes: nginx's `[error]` and Apache's
+ * `[module:error]` (and worse), not the notices a reload writes.
+ */
+async function logSince(ctx: ProbeContext, file: string, from: number): Promise<string[]> {
+  const errors = String.raw`\[([a-z_]+:)?(error|crit|alert|emerg)\]`;
+  const r = await ctx.host!.run([
+    'sh',
+    '-c',
+    `tail -c +${from + 1} ${file} 2>/dev/null | grep -E '${errors}' | tail -n ${LOG_LINES}`,
+  ]);
+  return r.output.split('\n').filter((l) => l.trim() !== '');
 }
 
 type Reload =
@@ -118,12 +148,12 @@ function reloadsOf(ctx: ProbeContext): Reload[] {
             [
               'sh',
               '-c',
-              `for i in $(seq 100); do ${listensCommand(addr, port)} 2>/dev/null && exit 0; sleep 0.1; done; exit 1`,
+              `for i in $(seq 100); do ${answersCommand(addr, port)} 2>/dev/null && exit 0; sleep 0.1; done; exit 1`,
             ],
             RELOAD_DEADLINE_MS,
           );
           if (up.code !== 0)
-            throw new Error(`${unit} did not listen on ${addr}:${port} within 10 s of its restart`);
+            throw new Error(`${unit} did not answer HTTP on ${addr}:${port} within 15 s of its restart`);
         }
         await sleep(SETTLE_MS);
       },
@@ -213,6 +243,8 @@ export const reloadUnderLoadProbe: ProbeDefinition<Observed> = {
         }
       }
     };
+    const errorLog = proxyErrorLog(ctx);
+    const logFrom = errorLog ? await logSize(ctx, errorLog) : 0;
     const clients = Array.from({ length: CLIENTS }, client);
     const reloads: string[] = [];
     const errors: string[] = [];
@@ -239,9 +271,11 @@ export const reloadUnderLoadProbe: ProbeDefinition<Observed> = {
     await sleep(SETTLE_MS);
     running = false;
     await Promise.all(clients);
-    return { windows, reloads, errors, appReloaded };
+    const failedAny = windows.some((w) => w.failed > 0);
+    const proxyLog = errorLog && failedAny ? await logSince(ctx, errorLog, logFrom) : [];
+    return { windows, reloads, errors, appReloaded, proxyLog };
   },
-  judge({ windows, reloads, errors, appReloaded }, ctx) {
+  judge({ windows, reloads, errors, appReloaded, proxyLog }, ctx) {
     const total = windows.reduce((n, w) => n + w.ok + w.failed, 0);
     const failed = windows.reduce((n, w) => n + w.failed, 0);
     const per = windows.map(
@@ -251,7 +285,10 @@ export const reloadUnderLoadProbe: ProbeDefinition<Observed> = {
     if (errors.length > 0) return fail(`reload failed: ${errors.join('; ')}`);
     const facts = `${failed} of ${total} requests failed — ${per.join(', ')}; reloads: ${reloads.join(', ')}`;
     if (total === 0) return fail('no request was answered at all');
-    if (failed > 0) return fail(facts);
+    if (failed > 0)
+      return fail(
+        proxyLog.length > 0 ? `${facts}; the proxy's error log said: ${proxyLog.join(' | ')}` : facts,
+      );
     const before = windows[0]!;
     // A front whose graceful reload has a documented accept gap (catalog reloadAcceptGap:
     // Apache's) is allowed that much in its own window; every other window keeps STALL_MS.
