@@ -332,8 +332,10 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     // mod_deflate is enabled by Debian for some types; not rendered for the stack yet.
     compresses: false,
     compressesStatic: false,
-    // mod_proxy_wstunnel / upgrade=websocket are not rendered yet.
-    websockets: false,
+    // templates/apache/site.conf.hbs: `upgrade=websocket` on the HTTP ProxyPass — mod_proxy_http
+    // tunnels an Upgrade: websocket request itself since 2.4.47 (mod_proxy_wstunnel is the
+    // older way); every other request on that ProxyPass stays plain HTTP.
+    websockets: true,
     // templates/apache/site.conf.hbs: every client forwarding header is removed (RequestHeader
     // unset … early); mod_proxy_http sets X-Forwarded-For/-Host/-Server from the connection.
     forwardedFromConnection: true,

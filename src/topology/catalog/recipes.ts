@@ -314,6 +314,9 @@ export const SERVER_RECIPES: Record<ServerName, ServerRecipe> = {
           const app = plan.appServer!;
           return {
             workerClass: GUNICORN_WORKER_CLASSES[app.concurrency],
+            // uvicorn's worker closes connections it has accepted but not read yet as it
+            // stops: the config wraps its shutdown (templates/gunicorn/app.conf.py.hbs).
+            readsBeforeClosing: app.concurrency === 'async',
             workers: perCoreOr(
               app.workers,
               (f, n) => `${f === 1 ? '' : `${f} * `}len(os.sched_getaffinity(0))${n ? ` + ${n}` : ''}`,
@@ -1076,6 +1079,7 @@ function apacheView(plan: Plan) {
     readTimeoutWhy: readTimeoutWhy(plan),
     // A unix socket is `unix:/path|scheme://localhost/` (mod_proxy's UDS form).
     sendContentLength: protocol === 'http',
+    websocket: protocol === 'http' && spec.app.websockets,
     scripts: apacheScripts(plan, endpoint, backend.scheme),
     backendUrl:
       endpoint.kind === 'unix'

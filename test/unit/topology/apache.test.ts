@@ -81,7 +81,7 @@ describe('apache: what the rules refuse, from its catalog entry', () => {
     parseStackSpec(text)
       .errors.map((e) => e.message)
       .join();
-  it('protocols it does not render, a server with one process per port, TLS, WebSockets', () => {
+  it('protocols it does not render, a server with one process per port', () => {
     expect(
       refused('app: {framework: flask}\nserve: {server: uwsgi}\nproxy: {kind: apache, protocol: scgi}\n'),
     ).toMatch(/cannot speak scgi/);
@@ -91,11 +91,17 @@ describe('apache: what the rules refuse, from its catalog entry', () => {
     expect(refused('app: {framework: fastapi}\nserve: {server: uvicorn}\nproxy: {kind: apache}\n')).toMatch(
       /not a mod_proxy_balancer over one process per port/,
     );
+    // WebSockets are tunnelled (upgrade=websocket), over HTTP only.
     expect(
       refused(
-        'app: {framework: fastapi, websockets: true}\nserve: {server: uvicorn}\nproxy: {kind: apache}\n',
+        'app: {framework: fastapi, websockets: true}\nserve: {server: gunicorn, concurrency: async}\nproxy: {kind: apache}\n',
       ),
-    ).toMatch(/does not tunnel WebSocket upgrades/);
+    ).toBe('');
+    expect(
+      refused(
+        'app: {framework: fastapi, websockets: true}\nserve: {server: uwsgi}\nproxy: {kind: apache, protocol: uwsgi}\n',
+      ),
+    ).toMatch(/cannot carry them/);
     expect(refused(STACK)).toBe('');
   });
 });
