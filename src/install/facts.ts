@@ -12,7 +12,8 @@ import { parseEnvFile } from '../stack/env-file.js';
 import { PROXIES } from '../topology/catalog/proxies.js';
 import { PROXY_RECIPES } from '../topology/catalog/recipes.js';
 import { readInstallManifest } from './run.js';
-import { factQueries, type HostFacts, manifestPath, supervisorPrograms } from './steps.js';
+import { portListener } from '../runtime/proc.js';
+import { factQueries, type HostFacts, manifestPath, stackPorts, supervisorPrograms } from './steps.js';
 
 function readText(path: string): string | null {
   try {
@@ -129,6 +130,10 @@ export async function gatherFacts(
     supervisorRunning,
     selfCommand,
     claims: sharedClaims(plan.name),
+    portListeners: stackPorts(plan).flatMap(({ port }) => {
+      const l = portListener(port);
+      return l ? [{ port, ...l }] : [];
+    }),
   };
 }
 

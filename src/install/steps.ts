@@ -15,6 +15,7 @@ import {
   unitBaseName,
 } from '../render/plan.js';
 import { MANAGERS, PROXIES } from '../topology/catalog/proxies.js';
+import { allListens } from '../topology/types.js';
 import { PROXY_RECIPES } from '../topology/catalog/recipes.js';
 import { type AcmePlan, acmePlan, certonlyArgv, placeholderArgv } from '../tls/acme.js';
 
@@ -109,6 +110,46 @@ export interface HostFacts {
   selfCommand: string[];
   /** Shared steps other installed stacks recorded, by step id: which stacks, and the undo they keep. */
   claims: Record<string, { stacks: string[]; undo: Command[] }>;
+  /** Who already listens on each TCP port the stack's own processes bind (stackPorts): absent when free. */
+  portListeners: Array<{ port: number; pid: number | null; cmdline: string; unit: string | null }>;
+}
+
+/**
+ * The TCP ports the stack's own processes bind, with what binds each. A distribution's front
+ * (Debian's nginx, apache2) is left out: its own service binds those, and install reloads it.
+ */
+export function stackPorts(plan: Plan): Array<{ port: number; title: string }> {
+  const distroFront = PROXIES[plan.front.kind].distro !== null;
+  const out = new Map<number, string>();
+  for (const c of plan.topology.components) {
+    if (c.role === 'proxy' && distroFront) continue;
+    for (const ep of allListens(c)) if (ep.kind === 'tcp' && !out.has(ep.port)) out.set(ep.port, c.title);
+  }
+  return [...out].map(([port, title]) => ({ port, title }));
+}
+
+/**
+ * A port of the stack held by a process that is not the stack's: install would enable units
+ * that cannot bind ("Address already in use") and roll back. Said before anything changes,
+ * with the unit that holds it. The stack's own units (a second install) are not in the way,
+ * nor is supervisord under supervisor (it runs this stack's programs, and maybe others').
+ */
+function portProblems(plan: Plan, facts: HostFacts): string[] {
+  const ports = stackPorts(plan);
+  const bases = plan.launches.map((l) => unitBaseName(plan, l.component));
+  const own = (unit: string) =>
+    bases.some((b) => unit === `${b}.service` || (unit.startsWith(`${b}@`) && unit.endsWith('.service'))) ||
+    (plan.spec.processes.manager === 'supervisor' && unit === 'supervisor.service');
+  return facts.portListeners.flatMap((l) => {
+    if (l.unit !== null && own(l.unit)) return [];
+    const title = ports.find((p) => p.port === l.port)?.title ?? 'the stack';
+    const who =
+      l.pid === null ? l.cmdline : `pid ${l.pid} (${l.cmdline.slice(0, 60)})${l.unit ? ` of ${l.unit}` : ''}`;
+    const stop = l.unit?.endsWith('.service') ? `stop it (systemctl disable --now ${l.unit}) or ` : '';
+    return [
+      `port ${l.port} is already held by ${who}: ${title} cannot listen there — ${stop}move the stack to a free port in stack.yaml`,
+    ];
+  });
 }
 
 /** Debian's apache2 enables these on install (mods-enabled/<name>.load), among others. */
@@ -160,6 +201,7 @@ export const FRESH_DEBIAN: HostFacts = {
   supervisorRunning: [],
   selfCommand: ['stackgen'],
   claims: {},
+  portListeners: [],
 };
 
 /** The by-hand form of an install on a stock Debian host, for the deploy README. Pure. */
@@ -768,6 +810,7 @@ export function installProblems(plan: Plan, facts: HostFacts): string[] {
     );
   if (manager === 'supervisor' && !facts.exists.includes(MANAGERS.supervisor.distro!.includeDir))
     problems.push(`${MANAGERS.supervisor.distro!.includeDir} does not exist: install Debian's supervisor`);
+  problems.push(...portProblems(plan, facts));
   return problems;
 }
 

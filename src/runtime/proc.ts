@@ -82,7 +82,42 @@ export function listeningInode(port: number): string | null {
 export function portHolder(port: number): string | null {
   const inode = listeningInode(port);
   if (!inode) return null;
-  for (const p of listProcesses()) {
+  const p = processHoldingSocket(inode);
+  return p ? `pid ${p.pid} (${p.cmdline.slice(0, 80)})` : 'another process';
+}
+
+/**
+ * The process listening on a TCP port, with the systemd unit it runs in (null outside one),
+ * or null when nothing listens there. A socket no process of ours can see (another user's,
+ * a namespace's) is `pid: null`.
+ */
+export function portListener(
+  port: number,
+): { pid: number | null; cmdline: string; unit: string | null } | null {
+  const inode = listeningInode(port);
+  if (!inode) return null;
+  const p = processHoldingSocket(inode);
+  if (!p) return { pid: null, cmdline: 'another process', unit: null };
+  return { pid: p.pid, cmdline: p.cmdline, unit: unitOfCgroup(read(`/proc/${p.pid}/cgroup`) ?? '') };
+}
+
+/** The systemd unit of a /proc/<pid>/cgroup text ("0::/system.slice/nginx.service"), or null. Pure. */
+export function unitOfCgroup(text: string): string | null {
+  const path =
+    text
+      .split('\n')
+      .find((l) => l.startsWith('0::'))
+      ?.slice(3) ?? '';
+  const unit = path
+    .split('/')
+    .reverse()
+    .find((part) => /\.(service|scope)$/.test(part));
+  return unit ?? null;
+}
+
+/** The process holding a socket: the oldest (lowest pid) of those that do — a master, not its workers. */
+function processHoldingSocket(inode: string): ProcInfo | null {
+  for (const p of listProcesses().sort((a, b) => a.pid - b.pid)) {
     let fds: string[];
     try {
       fds = readdirSync(`/proc/${p.pid}/fd`);
@@ -91,12 +126,11 @@ export function portHolder(port: number): string | null {
     }
     for (const fd of fds) {
       try {
-        if (readlinkSync(`/proc/${p.pid}/fd/${fd}`) === `socket:[${inode}]`)
-          return `pid ${p.pid} (${p.cmdline.slice(0, 80)})`;
+        if (readlinkSync(`/proc/${p.pid}/fd/${fd}`) === `socket:[${inode}]`) return p;
       } catch {
         // closed meanwhile
       }
     }
   }
-  return 'another process';
+  return null;
 }

@@ -146,6 +146,26 @@ describeWith({
     expect(await get()).toMatch(DEBIAN_DEFAULT_SITE);
   });
 
+  it("a gateway stack on port 80, which Debian's nginx holds: refused before any change, naming nginx.service", async () => {
+    const file = stack(
+      'gw80',
+      `name: gw80\napp:\n  framework: wsgi\n  entry: app:application\n  root: ${m.inside(join(EXAMPLES, 'apps/wsgi'))}\nserve:\n  server: wsgiref\nproxy:\n  kind: gateway\n  listen: "80"\n`,
+    );
+    const r = await stackgen('install', file);
+    expect(r.code, r.stderr).toBe(6);
+    expect(r.stderr).toMatch(
+      /port 80 is already held by pid \d+ \(nginx: [^)]*\) of nginx\.service: stackgen gateway cannot listen there — stop it \(systemctl disable --now nginx\.service\)/,
+    );
+    expect(r.stderr).toMatch(/nothing was changed/);
+    for (const path of [
+      '/etc/stackgen/gw80',
+      '/etc/systemd/system/gw80-gateway.service',
+      '/var/lib/stackgen/gw80',
+    ])
+      expect(await exists(path), path).toBe(false);
+    expect(await get()).toMatch(DEBIAN_DEFAULT_SITE);
+  });
+
   it('nginx -t failing rolls back the site, the default site and the units', async () => {
     // Another site on this host already claims default_server on port 80.
     await m.exec([

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { runningPrograms } from '../../../src/install/facts.js';
 import { claimsDefaultServer, nginxUserOf } from '../../../src/topology/catalog/proxies.js';
 import { explainingTail } from '../../../src/install/run.js';
+import { unitOfCgroup } from '../../../src/runtime/proc.js';
 import {
   envFileProblems,
   FRESH_DEBIAN,
@@ -284,7 +285,45 @@ describe('installProblems', () => {
   });
 });
 
+describe('installProblems: a port the stack binds, held by another service', () => {
+  const nginx = { pid: 412, cmdline: 'nginx: master process /usr/sbin/nginx', unit: 'nginx.service' };
+  it("refuses a gateway on port 80 where Debian's nginx listens, naming the unit and what to do", () => {
+    const plan = planOf('flask-gunicorn-gateway-acme.yaml');
+    expect(installProblems(plan, freshHost({ portListeners: [{ port: 80, ...nginx }] }))).toEqual([
+      'port 80 is already held by pid 412 (nginx: master process /usr/sbin/nginx) of nginx.service: stackgen gateway cannot listen there — stop it (systemctl disable --now nginx.service) or move the stack to a free port in stack.yaml',
+    ]);
+  });
+  it("the stack's own units (a second install) are not in the way, nor nginx for an nginx stack", () => {
+    const gateway = planOf('flask-gunicorn-gateway-acme.yaml');
+    const own = { pid: 9, cmdline: 'node stackgen gateway', unit: 'flask-acme-gateway.service' };
+    expect(installProblems(gateway, freshHost({ portListeners: [{ port: 80, ...own }] }))).toEqual([]);
+    const tornado = planOf('tornado-nginx.yaml');
+    const instance = { pid: 10, cmdline: 'python3 tornado', unit: 'tornado@8100.service' };
+    expect(installProblems(tornado, freshHost({ portListeners: [{ port: 8100, ...instance }] }))).toEqual([]);
+    // nginx itself is the front: Debian's nginx.service binds 80, and install reloads it.
+    expect(installProblems(planOf('flask-uwsgi-nginx.yaml'), freshHost({ portListeners: [] }))).toEqual([]);
+  });
+  it("an app server's loopback port held by someone else is refused too", () => {
+    const plan = planOf('tornado-nginx.yaml');
+    const other = { pid: 77, cmdline: 'python3 -m http.server 8100', unit: 'session-3.scope' };
+    expect(installProblems(plan, freshHost({ portListeners: [{ port: 8100, ...other }] }))).toEqual([
+      expect.stringMatching(
+        /^port 8100 is already held by pid 77 .* of session-3\.scope: Tornado cannot listen there — move the stack/,
+      ),
+    ]);
+  });
+});
+
 describe('host facts parsing', () => {
+  it('unitOfCgroup reads the unit a process runs in', () => {
+    expect(unitOfCgroup('0::/system.slice/nginx.service\n')).toBe('nginx.service');
+    expect(unitOfCgroup('0::/system.slice/tornado.slice/tornado@8100.service\n')).toBe(
+      'tornado@8100.service',
+    );
+    expect(unitOfCgroup('0::/user.slice/user-0.slice/session-3.scope\n')).toBe('session-3.scope');
+    expect(unitOfCgroup('0::/\n')).toBeNull();
+  });
+
   it('claimsDefaultServer reads listen lines', () => {
     expect(claimsDefaultServer(DEBIAN_DEFAULT, 80)).toBe(true);
     expect(claimsDefaultServer(DEBIAN_DEFAULT, 8080)).toBe(false);
