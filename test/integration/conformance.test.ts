@@ -16,7 +16,17 @@ import { readStackSpec } from '../../src/stack/parse.js';
 import { runConformance } from '../helpers/conformance.js';
 import { CONFORMANCE_STACKS, conformanceYaml, stageConformanceApp } from '../helpers/conformance-stacks.js';
 import { describeWith } from '../helpers/tools.js';
+import { KNOWN_GAPS } from '../../src/topology/catalog/gaps.js';
 import { ROOT, TSX_IMPORT } from '../helpers/verify-cli.js';
+
+/** The status a front refuses every chunked upload with on this path, as gaps.ts catalogues it. */
+const chunkedRefusalOf = (path: { proxy: string; protocol: string }) =>
+  KNOWN_GAPS.find(
+    (g) =>
+      g.refusesChunkedBody !== undefined &&
+      g.when.proxy === path.proxy &&
+      (g.when.protocol === undefined || g.when.protocol === path.protocol),
+  )?.refusesChunkedBody;
 
 const work = mkdtempSync(join(tmpdir(), 'stackgen-conformance-'));
 chmodSync(work, 0o755);
@@ -62,7 +72,12 @@ describeWith({
         const url = new URL(pass.kept!.urls[0]!);
         const results = await runConformance(
           s.app,
-          { host: url.hostname, port: Number(url.port), mount: s.mount ?? '' },
+          {
+            host: url.hostname,
+            port: Number(url.port),
+            mount: s.mount ?? '',
+            chunkedRefusal: chunkedRefusalOf(s.path),
+          },
           join(dir, 'client'),
         );
         expect(

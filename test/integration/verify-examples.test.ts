@@ -74,9 +74,9 @@ const MUST_RUN: Record<string, string[]> = {
   ],
   'django-gunicorn-lighttpd.yaml': ['app/headers', 'app/unknown-host', 'static /static//static-file'],
   // Apache: the client's forwarding headers unset early, a 413 from the head, streams passed
-  // on, mod_proxy_uwsgi's documented 411 for a chunked upload, a stopped app server answered
-  // (503) at once; the 421 catch-all virtual host for another Host, the de-chunked upload
-  // (proxy-sendcl) over HTTP, immutable static files.
+  // on, the site's documented 411 for a chunked upload (Apache counts no proxied chunked body
+  // against LimitRequestBody), a stopped app server answered (503) at once; the 421
+  // catch-all virtual host for another Host, immutable static files.
   'flask-uwsgi-apache.yaml': [
     'app/headers',
     'app/body-limit',
@@ -88,7 +88,7 @@ const MUST_RUN: Record<string, string[]> = {
   ],
   // Apache → mod_proxy_fcgi → php-fpm: scripts by name (PATH_INFO split, a missing script is
   // Apache's 404, PHP inside a text file never runs), the app's own security headers once,
-  // streamed output (flushpackets=on), mod_proxy_fcgi's documented lost chunked body.
+  // streamed output (flushpackets=on), the documented 411 for a chunked upload.
   'php-fpm-apache.yaml': [
     'app/scripts',
     'app/headers',

@@ -74,19 +74,14 @@ export const KNOWN_GAPS: Gap[] = [
     why: 'uWSGI facing clients directly passes no CONTENT_LENGTH for a chunked upload (behind a proxy the proxy de-chunks it)',
   },
   {
-    // Seen on Debian's 2.4.71: mod_proxy_uwsgi reads the body with REQUEST_CHUNKED_ERROR
-    // (ap_setup_client_block), and no directive makes it spool and count one first
-    // (proxy-sendcl is mod_proxy_http's).
-    when: { proxy: 'apache', protocol: 'uwsgi' },
+    // templates/apache/site.conf.hbs refuses every request with a Transfer-Encoding. Seen on
+    // Debian's 2.4.71: a proxied chunked body is never counted against LimitRequestBody
+    // (20 MiB passed a 100 kB limit over mod_proxy_http with proxy-sendcl); mod_proxy_uwsgi
+    // answers 411 itself (REQUEST_CHUNKED_ERROR); mod_proxy_fcgi passes the body on without
+    // CONTENT_LENGTH, and php-fpm read none.
+    when: { proxy: 'apache' },
     dropsChunkedBody: true,
     refusesChunkedBody: 411,
-    why: "Apache's mod_proxy_uwsgi refuses a chunked (Content-Length-less) upload with 411 Length Required: it sends only bodies of a known length (proxy.protocol http spools a chunked body and sends its length)",
-  },
-  {
-    // Seen on Debian's 2.4.71 with php-fpm 8.2: the body goes to the backend as it arrives,
-    // without CONTENT_LENGTH, and PHP reads none (nginx de-chunks it and sends the length).
-    when: { proxy: 'apache', protocol: 'fastcgi' },
-    dropsChunkedBody: true,
-    why: "Apache's mod_proxy_fcgi passes a chunked (Content-Length-less) upload on without CONTENT_LENGTH: the app reads no body (php-fpm: php://input is empty); nginx and the gateway de-chunk it and send its length",
+    why: "Apache refuses a chunked (Content-Length-less) upload with 411 Length Required: Apache 2.4 bounds no proxied chunked body by LimitRequestBody (proxy.max_body would not hold), and mod_proxy_uwsgi and mod_proxy_fcgi cannot pass one on with a length; nginx and the gateway de-chunk it, count it and send its length",
   },
 ];

@@ -1078,7 +1078,6 @@ function apacheView(plan: Plan) {
     readTimeout: seconds(spec.proxy.timeouts.read),
     readTimeoutWhy: readTimeoutWhy(plan),
     // A unix socket is `unix:/path|scheme://localhost/` (mod_proxy's UDS form).
-    sendContentLength: protocol === 'http',
     websocket: protocol === 'http' && spec.app.websockets,
     scripts: apacheScripts(plan, endpoint, backend.scheme),
     backendUrl:
