@@ -82,6 +82,6 @@ export const KNOWN_GAPS: Gap[] = [
     when: { proxy: 'apache' },
     dropsChunkedBody: true,
     refusesChunkedBody: 411,
-    why: "Apache refuses a chunked (Content-Length-less) upload with 411 Length Required: Apache 2.4 bounds no proxied chunked body by LimitRequestBody (proxy.max_body would not hold), and mod_proxy_uwsgi and mod_proxy_fcgi cannot pass one on with a length; nginx and the gateway de-chunk it, count it and send its length",
+    why: 'Apache refuses a chunked (Content-Length-less) upload with 411 Length Required: Apache 2.4 bounds no proxied chunked body by LimitRequestBody (proxy.max_body would not hold), and mod_proxy_uwsgi and mod_proxy_fcgi cannot pass one on with a length; nginx and the gateway de-chunk it, count it and send its length',
   },
 ];
