@@ -84,7 +84,10 @@ class GracefulServer(daphne.server.Server):
             else:
                 reactor.callLater(0.2, check)
 
-        check()
+        # daphne counts a connection from its first request line on, not from its accept: a
+        # connection accepted just before the listener closed, its request not yet read, is
+        # not "in flight" yet. The reactor reads those first (0.2 s), then the count holds.
+        reactor.callLater(0.2, check)
 
 def main(argv):
     parser = argparse.ArgumentParser()
