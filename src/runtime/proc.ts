@@ -80,10 +80,9 @@ export function listeningInode(port: number): string | null {
 
 /** Who holds a listening port: "pid 123 (nginx: master process …)", or null. */
 export function portHolder(port: number): string | null {
-  const inode = listeningInode(port);
-  if (!inode) return null;
-  const p = processHoldingSocket(inode);
-  return p ? `pid ${p.pid} (${p.cmdline.slice(0, 80)})` : 'another process';
+  const l = portListener(port);
+  if (!l) return null;
+  return l.pid === null ? l.cmdline : `pid ${l.pid} (${l.cmdline.slice(0, 80)})`;
 }
 
 /**
