@@ -29,6 +29,11 @@ export interface ResponseHead {
   chunked: boolean;
   /** The declared Content-Length, or null when absent (or overridden by chunked). */
   contentLength: number | null;
+  /**
+   * The raw form's connection may carry another exchange (RFC 9112 §9.3): HTTP/1.1 without
+   * `Connection: close`, or HTTP/1.0 with `Connection: keep-alive`. Always false for CGI.
+   */
+  keepAlive: boolean;
   /** Bytes after the head in the chunk that completed it: the start of the body. */
   rest: Buffer;
 }
@@ -74,6 +79,8 @@ export class ResponseHeadDecoder {
   #headBytes = 0;
   #status = 0;
   #statusText = '';
+  /** The minor digit of the status line's HTTP-version (HTTP/1.0 or HTTP/1.1). */
+  #httpMinor = 0;
   #cgiStatusSeen = false;
   #headers: Array<[string, string]> = [];
   #location: string | undefined;
@@ -144,6 +151,7 @@ export class ResponseHeadDecoder {
     if (end < 12 || line[8] !== 0x20 || (end > 12 && line[12] !== 0x20)) {
       throw malformed(`bad status line ${JSON.stringify(line.toString('latin1', 0, end))}`);
     }
+    this.#httpMinor = line[7] === 0x31 ? 1 : 0;
     this.#status = parseStatusCode(line, 9);
     if (this.#status < 0)
       throw malformed(`bad status code in ${JSON.stringify(line.toString('latin1', 0, end))}`);
@@ -277,6 +285,12 @@ export class ResponseHeadDecoder {
       this.#location.charCodeAt(1) !== 0x2f
         ? this.#location
         : undefined;
+    const tokens = this.#connectionTokens;
+    const keepAlive =
+      this.#form === 'http' &&
+      (this.#httpMinor === 1
+        ? !(tokens?.includes('close') ?? false)
+        : (tokens?.includes('keep-alive') ?? false));
     return {
       form: this.#form,
       status: this.#status,
@@ -285,6 +299,7 @@ export class ResponseHeadDecoder {
       localRedirect,
       chunked: this.#chunked,
       contentLength: this.#contentLength,
+      keepAlive,
       rest,
     };
   }

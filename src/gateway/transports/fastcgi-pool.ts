@@ -19,6 +19,8 @@ export interface ConnectionUser {
   onConnect(): void;
   onData(bytes: number): void;
   onEvent(event: FastcgiEvent): void;
+  /** The events of one read are all delivered (a small answer usually comes in one). */
+  onEventsDone(): void;
   /** Socket error, EOF, timeout or malformed records: the connection is dead. */
   onFailure(kind: 'error' | 'end' | 'close' | 'timeout' | 'malformed', cause?: unknown): void;
 }
@@ -67,6 +69,7 @@ export class FastcgiConnection {
       // The user may finish (and the connection go to another request) on END_REQUEST; the
       // remaining events of this chunk still belong to the user that was current when it came.
       for (const event of events) user.onEvent(event);
+      user.onEventsDone();
     });
     this.socket.on('end', () => {
       if (this.user === null) onBackendClose(this);

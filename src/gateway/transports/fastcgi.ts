@@ -4,7 +4,7 @@
 // request; END_REQUEST ends the body and frees the connection for the next request.
 
 import { buildCgiEnv } from '../cgi-env.js';
-import { ResponseHeadDecoder } from '../codecs/cgi-response.js';
+import { type ResponseHead, ResponseHeadDecoder } from '../codecs/cgi-response.js';
 import { RecordType } from '../codecs/fastcgi/header.js';
 import type { FastcgiEvent } from '../codecs/fastcgi/reader.js';
 import { endRequestError } from '../codecs/fastcgi/record.js';
@@ -52,6 +52,7 @@ const REQUEST_ID = 1;
 /** A reused connection found dead before any byte came back is retried; this bounds the retries. */
 const MAX_ATTEMPTS = 3;
 const STALE = Symbol('stale keep-alive connection');
+const EMPTY = Buffer.alloc(0);
 
 export function createFastcgiTransport(
   target: UpstreamTarget,
@@ -128,6 +129,14 @@ export function createFastcgiTransport(
       let finished = false;
       let writing = rest !== null;
       let body: UpstreamBody | null = null;
+      /**
+       * The head, parsed in the current read, and the body bytes after it: the answer is
+       * handed over once the read's events are done — as one Buffer when END_REQUEST came in
+       * the same read (the usual small answer: no stream, one write to the client), else as a
+       * stream.
+       */
+      let early: ResponseHead | null = null;
+      let earlyChunks: Buffer[] = [];
 
       const facts = (cause?: unknown) => ({ target, sentAnything: connection.connected, cause });
       const detach = (): void => {
@@ -164,43 +173,95 @@ export function createFastcgiTransport(
         );
       };
 
-      const onStdout = (data: Buffer): void => {
-        if (body === null) {
-          const parsed = head.push(data);
-          if (parsed === null) return;
-          timer.enter('read');
-          body = new UpstreamBody(
-            {
-              resume: () => {
-                if (finished || !timer.paused) return;
-                socket.resume();
-                timer.resume();
-              },
-              // The consumer left before END_REQUEST: the rest of the response would arrive on a
-              // connection nobody reads, so it cannot be reused.
-              release: (error) => {
-                if (!finished) kill(error ?? failure.aborted(facts()));
-              },
-              truncated: (what) => failure.reset({ ...facts(), what: `response body ${what}` }),
+      /** The read that brought the head ended before END_REQUEST (or the body is chunked): stream it. */
+      const startStream = (parsed: ResponseHead): void => {
+        const stream = new UpstreamBody(
+          {
+            resume: () => {
+              if (finished || !timer.paused) return;
+              socket.resume();
+              timer.resume();
             },
-            parsed,
-            responseHasBody(req.method, parsed.status),
-          );
-          settled = true;
-          resolve(upstreamResponse(parsed, body));
-          data = parsed.rest;
-        }
-        if (!body.deliver(data) && !finished) {
+            // The consumer left before END_REQUEST: the rest of the response would arrive on a
+            // connection nobody reads, so it cannot be reused.
+            release: (error) => {
+              if (!finished) kill(error ?? failure.aborted(facts()));
+            },
+            truncated: (what) => failure.reset({ ...facts(), what: `response body ${what}` }),
+          },
+          parsed,
+          responseHasBody(req.method, parsed.status),
+        );
+        body = stream;
+        settled = true;
+        resolve(upstreamResponse(parsed, stream));
+        const chunks = earlyChunks;
+        early = null;
+        earlyChunks = [];
+        for (const chunk of chunks) deliver(chunk);
+      };
+
+      const deliver = (data: Buffer): void => {
+        if (!(body as UpstreamBody).deliver(data) && !finished) {
           socket.pause();
           timer.pause();
         }
+      };
+
+      const onStdout = (data: Buffer): void => {
+        if (body !== null) {
+          deliver(data);
+          return;
+        }
+        // Answered in full by Content-Length before END_REQUEST: bytes past it are dropped, as
+        // nginx drops them.
+        if (settled) return;
+        if (early !== null) {
+          earlyChunks.push(data);
+          return;
+        }
+        const parsed = head.push(data);
+        if (parsed === null) return;
+        timer.enter('read');
+        early = parsed;
+        if (parsed.rest.length > 0) earlyChunks.push(parsed.rest);
+      };
+
+      /**
+       * The whole answer is in the read that brought the head (END_REQUEST came, or all of
+       * Content-Length): one Buffer, cut at Content-Length; a chunked one still goes through
+       * the stream, which undoes the coding.
+       */
+      const completeEarly = (parsed: ResponseHead): Error | null => {
+        if (parsed.chunked) {
+          startStream(parsed);
+          return null;
+        }
+        const chunks = earlyChunks;
+        early = null;
+        earlyChunks = [];
+        let payload: Buffer = EMPTY;
+        if (responseHasBody(req.method, parsed.status)) {
+          payload = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+          const length = parsed.contentLength;
+          if (length !== null && payload.length < length)
+            return failure.reset({
+              ...facts(),
+              what: `response body ended ${length - payload.length} bytes short of Content-Length`,
+            });
+          if (length !== null && payload.length > length) payload = payload.subarray(0, length);
+        }
+        settled = true;
+        resolve(upstreamResponse(parsed, payload));
+        return null;
       };
 
       const onEnd = (event: Extract<FastcgiEvent, { type: typeof RecordType.EndRequest }>): void => {
         const refusal = endRequestError(event);
         let error: Error | null =
           refusal === null ? null : failure.withFacts(refusal, { target, sentAnything: false });
-        if (error === null && body === null) {
+        if (error === null && early !== null) error = completeEarly(early);
+        if (error === null && body === null && !settled) {
           error = failure.malformed({
             ...facts(),
             what:
@@ -221,7 +282,7 @@ export function createFastcgiTransport(
             body.destroy(error);
           }
         } else {
-          body!.sourceEnded();
+          body?.sourceEnded();
         }
         pool.release(connection, keep);
       };
@@ -240,6 +301,23 @@ export function createFastcgiTransport(
             if (event.type === RecordType.Stdout) onStdout(event.data);
             else if (event.type === RecordType.Stderr) log.write(event.data);
             else onEnd(event);
+          } catch (error) {
+            kill(failure.withFacts(error, facts()));
+          }
+        },
+        onEventsDone() {
+          if (finished || early === null) return;
+          try {
+            // Complete by its Content-Length (or bodyless) already: a Buffer now; the connection
+            // is released when END_REQUEST follows. Anything else streams.
+            const parsed: ResponseHead = early;
+            const bytes = earlyChunks.reduce((n, chunk) => n + chunk.length, 0);
+            const complete =
+              !parsed.chunked &&
+              (!responseHasBody(req.method, parsed.status) ||
+                (parsed.contentLength !== null && bytes >= parsed.contentLength));
+            if (complete) completeEarly(parsed);
+            else startStream(parsed);
           } catch (error) {
             kill(failure.withFacts(error, facts()));
           }

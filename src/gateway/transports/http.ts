@@ -3,9 +3,8 @@
 // replaced, not trusted, and `Proxy` is dropped (httpoxy, CVE-2016-5385). Upgrade requests
 // (WebSocket) are tunnelled byte for byte once the backend answers 101.
 
-import { createReadStream } from 'node:fs';
-import { Agent, type ClientRequest, type IncomingMessage, request as httpRequest } from 'node:http';
-import { createConnection, type NetConnectOpts, type Socket } from 'node:net';
+import { type ClientRequest, type IncomingMessage, request as httpRequest } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { StackgenError, UpstreamError } from '../../errors.js';
 import { DEFAULT_MAX_HEAD_BYTES as MAX_RESPONSE_HEAD_BYTES } from '../codecs/cgi-response.js';
@@ -19,15 +18,17 @@ import type {
   UpstreamResponse,
   UpstreamTarget,
 } from '../transport.js';
-import * as failure from './upstream-failure.js';
 import { PhaseTimer } from './phase-timer.js';
+import { smallBodyBuffer, writeRequestBody } from './request-body.js';
+import { ReusableConnections } from './single-use-connection.js';
+import * as failure from './upstream-failure.js';
 
 export interface HttpTransportOptions {
   logger: GatewayLogger;
-  /** Upper bound of concurrent connections to this backend (per gateway worker). */
-  maxSockets?: number | undefined;
-  /** Idle connections kept for reuse (nginx `keepalive N`). */
-  maxFreeSockets?: number | undefined;
+  /** Idle connections kept for reuse, per gateway worker (nginx `keepalive N`; default 128). */
+  maxIdle?: number | undefined;
+  /** A kept connection unused this long is closed (nginx `keepalive_timeout`; default 60 s). */
+  idleTimeoutMs?: number | undefined;
 }
 
 // Request fields never forwarded as received: hop-by-hop ones (hop-by-hop.ts), the ones the
@@ -84,35 +85,92 @@ function classify(err: NodeJS.ErrnoException, connected: boolean, target: Upstre
   return failure.reset(facts);
 }
 
-/** Create the HTTP transport for one backend. */
+/** Bodies up to this size travel in the same write as the request head. */
+const INLINE_BODY_LIMIT = 64 * 1024;
+/** CR, LF and NUL end or corrupt a head line: never sent in a field (RFC 9110 §5.5). */
+const UNSAFE_FIELD = /[\r\n\0]/;
+
+/**
+ * The request head (and a small body) as HTTP/1.1 bytes for the backend (pure). Refuses a
+ * field that could split the head; the front's parsers already refuse those from clients.
+ */
+export function encodeHttpRequest(req: GatewayRequest, body: Buffer | undefined): Buffer {
+  const fields = backendRequestHeaders(req, null);
+  let head = `${req.method} ${req.rawTarget} HTTP/1.1\r\n`;
+  if (UNSAFE_FIELD.test(head.slice(0, -2)) || req.rawTarget.includes(' '))
+    throw new StackgenError(
+      'SG_ERR_UPSTREAM_REQUEST_TOO_LARGE',
+      'cannot encode the request line as HTTP/1.1',
+    );
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const name = fields[i] as string;
+    const value = fields[i + 1] as string;
+    if (UNSAFE_FIELD.test(name) || UNSAFE_FIELD.test(value))
+      throw new StackgenError(
+        'SG_ERR_UPSTREAM_REQUEST_TOO_LARGE',
+        `cannot encode header ${name} as HTTP/1.1`,
+      );
+    head += `${name}: ${value}\r\n`;
+  }
+  head += '\r\n';
+  const headLength = Buffer.byteLength(head, 'latin1');
+  if (body === undefined) return Buffer.from(head, 'latin1');
+  const packet = Buffer.allocUnsafe(headLength + body.length);
+  packet.write(head, 0, headLength, 'latin1');
+  body.copy(packet, headLength);
+  return packet;
+}
+
+/**
+ * Create the HTTP transport for one backend. Plain requests go over the gateway's own
+ * HTTP/1.1 client (single-use-connection.ts with keep-alive): the head is one string, the
+ * answer is parsed by the shared head parser, and a small complete answer is one Buffer —
+ * node's http client cost three times the CPU per request of the uwsgi transport
+ * (`npm run bench gateway`). Upgrades (WebSocket) use node's client, which hands over the
+ * socket after the 101.
+ */
 export function createHttpTransport(target: UpstreamTarget, options: HttpTransportOptions): Transport {
   const address = target.address;
   if (address.kind === 'script')
     throw new StackgenError('SG_ERR_INTERNAL', 'http transport needs a socket address');
-  const agent = new Agent({
-    keepAlive: true,
-    maxSockets: options.maxSockets ?? 1024,
-    maxFreeSockets: options.maxFreeSockets ?? 128,
-    scheduling: 'lifo',
+  const connections = new ReusableConnections(target, {
+    maxIdle: options.maxIdle ?? 128,
+    idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
   });
-  // A backend connection is opened without TCP keepalive options (node's Agent sets
-  // SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT on every socket it creates with
-  // keepAlive on: four setsockopt calls per connection, i.e. per request for a backend that
-  // closes after each answer, as gunicorn's sync workers do). nginx's default is the same:
-  // proxy_socket_keepalive off. A connection the pool keeps still gets node's keepalive once,
-  // when it is first kept (Agent#keepSocketAlive); a dead pooled one is retried (retryOnStale).
-  agent.createConnection = (opts) => createConnection({ ...(opts as NetConnectOpts), keepAlive: false });
   const location =
     address.kind === 'unix' ? { socketPath: address.path } : { host: address.host, port: address.port };
 
-  function send(
+  function request(req: GatewayRequest, timeouts: TransportTimeouts): Promise<UpstreamResponse> {
+    const inline = smallBodyBuffer(req.body, INLINE_BODY_LIMIT);
+    let packet: Buffer;
+    try {
+      packet = encodeHttpRequest(req, inline ?? undefined);
+    } catch (error) {
+      return Promise.reject(failure.withFacts(error, { target, sentAnything: false }));
+    }
+    if (req.signal.aborted) return Promise.reject(failure.aborted({ target, sentAnything: false }));
+    return connections.exchange(
+      {
+        target,
+        packet,
+        rest: inline === null ? req.body : null,
+        headMode: 'http',
+        // Response heads up to 64 KiB, as the CGI-style transports take (a backend's big
+        // Set-Cookie/CSP/Link heads that nginx passes).
+        maxHeadBytes: MAX_RESPONSE_HEAD_BYTES,
+        keepAlive: true,
+      },
+      req,
+      timeouts,
+    );
+  }
+
+  /** An Upgrade request on a connection of its own (node's client hands over the socket). */
+  function sendUpgrade(
     req: GatewayRequest,
     timeouts: TransportTimeouts,
-    upgrade: string | null,
-    onUpgrade: ((res: IncomingMessage, socket: Socket, head: Buffer) => void) | null,
-    retryOnStale: boolean,
-    /** A connection of its own, not the pool's (the retry of a request a stale one lost). */
-    fresh = false,
+    upgrade: string,
+    onUpgrade: (res: IncomingMessage, socket: Socket, head: Buffer) => void,
   ): Promise<UpstreamResponse> {
     return new Promise((resolve, reject) => {
       let connected = false;
@@ -121,14 +179,12 @@ export function createHttpTransport(target: UpstreamTarget, options: HttpTranspo
       try {
         creq = httpRequest({
           ...location,
-          agent: upgrade === null && !fresh ? agent : false,
+          agent: false,
           method: req.method,
           path: req.rawTarget,
           headers: backendRequestHeaders(req, upgrade),
           setHost: false,
           insecureHTTPParser: false,
-          // Response heads up to 64 KiB, as the CGI-style transports take (Node's default
-          // 16 KiB refuses a backend's big Set-Cookie/CSP/Link heads that nginx passes).
           maxHeaderSize: MAX_RESPONSE_HEAD_BYTES,
         });
       } catch (err) {
@@ -155,10 +211,6 @@ export function createHttpTransport(target: UpstreamTarget, options: HttpTranspo
       req.signal.addEventListener('abort', onAbort, { once: true });
 
       creq.on('socket', (socket: Socket) => {
-        if (!socket.connecting) {
-          connected = true;
-          return;
-        }
         const timer = setTimeout(
           () =>
             fail(failure.timeout({ target, sentAnything: false, phase: 'connect', ms: timeouts.connectMs })),
@@ -170,10 +222,7 @@ export function createHttpTransport(target: UpstreamTarget, options: HttpTranspo
         });
         socket.once('close', () => clearTimeout(timer));
       });
-      // Idle time on the backend socket: proxy_send_timeout while the request is written, then
-      // proxy_read_timeout while waiting for and reading the answer (both "between two operations").
-      // (node arms a request's timeout on its socket once connected: the connect phase is the
-      // timer above.)
+      // proxy_send_timeout while the request is written, then proxy_read_timeout until the 101.
       const timer = new PhaseTimer((ms) => creq.setTimeout(ms), timeouts, 'send');
       creq.on('timeout', () => {
         const err = timer.timedOut({ target, sentAnything: connected });
@@ -181,21 +230,9 @@ export function createHttpTransport(target: UpstreamTarget, options: HttpTranspo
         else creq.destroy(err);
       });
       timer.arm();
-      // Request fully written: from now on the read timeout applies.
       creq.once('finish', () => timer.enter('read'));
       creq.on('error', (err: NodeJS.ErrnoException) => {
-        if (settled) return;
-        // A pooled connection the backend closed while idle: the request never reached the
-        // app, so it is safe to send it again on a fresh connection (once). Not the pool's next
-        // one: a backend reload (gunicorn's SIGHUP) closes every old worker's kept-alive
-        // connection at once, and the next pooled one is as stale as the first.
-        if (retryOnStale && creq.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
-          settled = true;
-          req.signal.removeEventListener('abort', onAbort);
-          send(req, timeouts, upgrade, onUpgrade, false, true).then(resolve, reject);
-          return;
-        }
-        fail(classify(err, connected, target));
+        if (!settled) fail(classify(err, connected, target));
       });
       creq.on('response', (res: IncomingMessage) => {
         if (settled) {
@@ -213,41 +250,27 @@ export function createHttpTransport(target: UpstreamTarget, options: HttpTranspo
         res.once('close', () => req.signal.removeEventListener('abort', onAbort));
         resolve({ status: res.statusCode ?? 502, statusText: res.statusMessage, headers, body: res });
       });
-      if (onUpgrade !== null)
-        creq.on('upgrade', (res: IncomingMessage, socket: Socket, head: Buffer) => {
-          if (settled) return socket.destroy();
-          settled = true;
-          req.signal.removeEventListener('abort', onAbort);
-          onUpgrade(res, socket, head);
-          resolve({ status: 101, headers: [], body: res });
-        });
-
-      const body = req.body;
-      if (body === null) creq.end();
-      else if (body.kind === 'memory') {
-        // One write for head + body when the body is a single chunk (node merges them).
-        const n = body.chunks.length;
-        for (let i = 0; i < n - 1; i++) creq.write(body.chunks[i] as Buffer);
-        creq.end(body.chunks[n - 1]);
-      } else {
-        const file = createReadStream(body.path);
-        file.on('error', (err) =>
-          fail(
-            failure.withFacts(
-              new StackgenError('SG_ERR_INTERNAL', `cannot read buffered body ${body.path}`, { cause: err }),
-              { target, sentAnything: connected },
-            ),
-          ),
+      creq.on('upgrade', (res: IncomingMessage, socket: Socket, head: Buffer) => {
+        if (settled) return socket.destroy();
+        settled = true;
+        req.signal.removeEventListener('abort', onAbort);
+        onUpgrade(res, socket, head);
+        resolve({ status: 101, headers: [], body: res });
+      });
+      if (req.body === null) creq.end();
+      else
+        writeRequestBody(creq, req.body).then(
+          () => creq.end(),
+          // A write failure also surfaces as the request's 'error', handled there.
+          () => {},
         );
-        file.pipe(creq);
-      }
     });
   }
 
   return {
     scheme: target.scheme,
     target,
-    request: (req, timeouts) => send(req, timeouts, null, null, true),
+    request,
 
     async upgrade(
       req: GatewayRequest,
@@ -257,15 +280,9 @@ export function createHttpTransport(target: UpstreamTarget, options: HttpTranspo
     ): Promise<void> {
       const upgradeValue = headerValue(req.rawHeaders, 'upgrade') ?? 'websocket';
       let tunnelClosed: Promise<void> | null = null;
-      const res = await send(
-        req,
-        timeouts,
-        upgradeValue,
-        (backendRes, socket, backendHead) => {
-          tunnelClosed = tunnel(backendRes, socket, backendHead, client, head, timeouts);
-        },
-        false,
-      );
+      const res = await sendUpgrade(req, timeouts, upgradeValue, (backendRes, socket, backendHead) => {
+        tunnelClosed = tunnel(backendRes, socket, backendHead, client, head, timeouts);
+      });
       if (tunnelClosed !== null) return tunnelClosed;
       // The backend refused the upgrade: relay its ordinary answer and close.
       const chunks: Buffer[] = [];
@@ -278,9 +295,7 @@ export function createHttpTransport(target: UpstreamTarget, options: HttpTranspo
       client.end(Buffer.concat([Buffer.from(lines, 'latin1'), payload]));
     },
 
-    async close() {
-      agent.destroy();
-    },
+    close: () => connections.close(),
   };
 }
 

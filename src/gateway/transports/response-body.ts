@@ -41,6 +41,7 @@ export class UpstreamBody extends Readable {
   /** Bytes still expected when Content-Length is known, else -1 (read until the source ends). */
   #remaining: number;
   #complete = false;
+  #overrun = false;
 
   constructor(source: UpstreamBodySource, head: ResponseHead, hasBody: boolean) {
     super({ highWaterMark: 64 * 1024 });
@@ -55,6 +56,14 @@ export class UpstreamBody extends Readable {
     return this.#complete;
   }
 
+  /**
+   * Bytes came after the end of the body (past Content-Length, after the last chunk): the
+   * backend is confused about framing, so its connection must not carry another exchange.
+   */
+  get overrun(): boolean {
+    return this.#overrun;
+  }
+
   /** Bytes from the backend; false when the consumer is full (pause the source). */
   deliver(bytes: Buffer): boolean {
     if (this.#complete || this.destroyed || bytes.length === 0) return true;
@@ -62,12 +71,16 @@ export class UpstreamBody extends Readable {
       // A malformed chunk is thrown to the transport, which destroys the body with it.
       let more = true;
       for (const data of this.#chunked.push(bytes)) more = this.push(data);
-      if (this.#chunked.done) this.#finish();
+      if (this.#chunked.done) {
+        this.#overrun = this.#chunked.rest.length > 0;
+        this.#finish();
+      }
       return more;
     }
     if (this.#remaining >= 0) {
       if (bytes.length >= this.#remaining) {
         // Bytes past Content-Length are not part of this response (nginx drops them too).
+        this.#overrun = bytes.length > this.#remaining;
         this.push(bytes.subarray(0, this.#remaining));
         this.#remaining = 0;
         this.#finish();

@@ -1,6 +1,8 @@
-// One request over a fresh connection, closed after the response: how uwsgi and SCGI work
-// (uWSGI closes the socket after each response; the response ends at EOF). The protocol file
-// encodes the request; this file connects, sends it (one write for small requests), parses the
+// One request per exchange on a stream connection: how uwsgi and SCGI work (a fresh connection
+// per request; uWSGI closes the socket after each response; the response ends at EOF), and how
+// HTTP/1.1 works (the same, except that a connection whose answer was framed and complete may
+// carry the next request: `keepAlive`). The protocol file encodes the request; this file
+// connects (or takes a kept connection), sends it (one write for small requests), parses the
 // response head and streams the body with backpressure, with connect/send/read timeouts and
 // cancellation on req.signal.
 //
@@ -38,6 +40,11 @@ export interface SingleUseExchange {
   maxHeadBytes?: number | undefined;
   /** Appended to the message of a reset before the head (e.g. uWSGI's buffer-size advice). */
   resetAdvice?: string | undefined;
+  /**
+   * HTTP/1.1: keep the connection for another exchange when the answer allows it (see
+   * ResponseHead.keepAlive) and came complete and exactly framed; take a kept one if any.
+   */
+  keepAlive?: boolean | undefined;
 }
 
 export interface SingleUseTransportOptions {
@@ -110,6 +117,15 @@ function connectTo(socket: Socket, target: UpstreamTarget): Socket {
 /** Closed sockets kept for reuse beyond this are dropped (a burst does not pin memory). */
 const MAX_FREE_SOCKETS = 256;
 
+export interface KeepAliveOptions {
+  /** Open idle connections kept per transport (per gateway worker) at most (nginx `keepalive N`). */
+  maxIdle: number;
+  /** An idle connection is closed after this long (nginx `keepalive_timeout`, 60 s). */
+  idleTimeoutMs: number;
+}
+
+const DEFAULT_KEEP_ALIVE: KeepAliveOptions = { maxIdle: 128, idleTimeoutMs: 60_000 };
+
 const EMPTY = Buffer.alloc(0);
 /** A SingleUseConnection's timer before its first exchange (restart gives the real ones). */
 const NO_TIMEOUTS: TransportTimeouts = { connectMs: 0, readMs: 0, sendMs: 0 };
@@ -119,13 +135,22 @@ export class ReusableConnections {
   readonly target: UpstreamTarget;
   readonly live = new Set<SingleUseConnection>();
   readonly free: SingleUseConnection[] = [];
+  /** Connections still open after a kept-alive exchange, most recently used last. */
+  readonly idle: SingleUseConnection[] = [];
+  readonly keepAlive: KeepAliveOptions;
   closed = false;
+  /** Exchanges that ran on a kept connection (for tests and status). */
+  reused = 0;
 
-  constructor(target: UpstreamTarget) {
+  constructor(target: UpstreamTarget, keepAlive: KeepAliveOptions = DEFAULT_KEEP_ALIVE) {
     this.target = target;
+    this.keepAlive = keepAlive;
   }
 
-  /** Send `exchange.packet` (+ `rest`) on a new connection; resolve with the response. */
+  /**
+   * Send `exchange.packet` (+ `rest`) on a kept connection (keepAlive, not `fresh`) or a new
+   * one; resolve with the response.
+   */
   exchange(
     exchange: SingleUseExchange,
     req: GatewayRequest,
@@ -146,10 +171,44 @@ export class ReusableConnections {
         );
         return;
       }
-      const connection = this.free.pop() ?? new SingleUseConnection(this);
-      this.live.add(connection);
-      connection.start(exchange, req, timeouts, resolve, reject);
+      this.run(exchange, req, timeouts, resolve, reject, exchange.keepAlive === true);
     });
+  }
+
+  /** Start the exchange on a kept connection (when `mayReuse` and one is open) or a new one. */
+  run(
+    exchange: SingleUseExchange,
+    req: GatewayRequest,
+    timeouts: TransportTimeouts,
+    resolve: (response: UpstreamResponse) => void,
+    reject: (error: StackgenError) => void,
+    mayReuse: boolean,
+  ): void {
+    if (mayReuse) {
+      // LIFO: the most recently used is the least likely to have met the backend's idle timeout.
+      let kept = this.idle.pop();
+      while (kept !== undefined && !kept.usable) {
+        kept.socket.destroy();
+        kept = this.idle.pop();
+      }
+      if (kept !== undefined) {
+        this.reused++;
+        kept.start(exchange, req, timeouts, resolve, reject, true);
+        return;
+      }
+    }
+    const connection = this.free.pop() ?? new SingleUseConnection(this);
+    this.live.add(connection);
+    connection.start(exchange, req, timeouts, resolve, reject, false);
+  }
+
+  /** The exchange ended with the connection still open and reusable: idle it (or close it). */
+  kept(connection: SingleUseConnection): void {
+    if (this.closed || this.idle.length >= this.keepAlive.maxIdle) {
+      connection.socket.destroy();
+      return;
+    }
+    this.idle.push(connection);
   }
 
   /**
@@ -159,6 +218,8 @@ export class ReusableConnections {
    */
   released(connection: SingleUseConnection, reusable: boolean): void {
     this.live.delete(connection);
+    const at = this.idle.lastIndexOf(connection);
+    if (at >= 0) this.idle.splice(at, 1);
     if (reusable && !this.closed && this.free.length < MAX_FREE_SOCKETS) this.free.push(connection);
   }
 
@@ -166,6 +227,7 @@ export class ReusableConnections {
   close(): Promise<void> {
     this.closed = true;
     this.free.length = 0;
+    this.idle.length = 0;
     return destroyAll(new Set([...this.live].map((c) => c.socket)));
   }
 }
@@ -181,12 +243,23 @@ class SingleUseConnection {
   #generation = 0;
   #exchange: SingleUseExchange | null = null;
   #req: GatewayRequest | null = null;
+  #timeouts: TransportTimeouts = NO_TIMEOUTS;
   #decoder: ResponseHeadDecoder | null = null;
   #resolve: ((response: UpstreamResponse) => void) | null = null;
   #reject: ((error: StackgenError) => void) | null = null;
   #connected = false;
   #body: UpstreamBody | null = null;
   #settled = false;
+  /** This exchange runs on a connection kept from an earlier one. */
+  #reused = false;
+  /** Bytes the backend sent in this exchange (0: it has not read the request, as far as we know). */
+  #received = 0;
+  /** Between exchanges, open: in the owner's idle list. */
+  #idle = false;
+  /** The answer's head allows another exchange on this connection (HTTP keep-alive). */
+  #keepable = false;
+  /** Body bytes beyond the packet are still being written. */
+  #bodyPending = false;
   readonly #timer = new PhaseTimer((ms) => this.socket.setTimeout(ms), NO_TIMEOUTS, 'connect');
   readonly #onAbort = (): void => this.#fail(failure.aborted(this.#facts(this.#req?.signal.reason)));
 
@@ -201,24 +274,43 @@ class SingleUseConnection {
     socket.on('close', () => this.#onClose());
   }
 
+  /** Idle, still open, and the backend has not half-closed it: it may take an exchange. */
+  get usable(): boolean {
+    return this.#idle && !this.socket.destroyed && !this.socket.readableEnded;
+  }
+
   start(
     exchange: SingleUseExchange,
     req: GatewayRequest,
     timeouts: TransportTimeouts,
     resolve: (response: UpstreamResponse) => void,
     reject: (error: StackgenError) => void,
+    reused: boolean,
   ): void {
     this.#generation++;
     this.#exchange = exchange;
     this.#req = req;
+    this.#timeouts = timeouts;
     this.#decoder = new ResponseHeadDecoder(exchange.headMode, exchange.maxHeadBytes);
     this.#resolve = resolve;
     this.#reject = reject;
-    this.#connected = false;
     this.#body = null;
     this.#settled = false;
+    this.#reused = reused;
+    this.#received = 0;
+    this.#idle = false;
+    this.#keepable = false;
+    this.#bodyPending = exchange.rest !== null;
     req.signal.addEventListener('abort', this.#onAbort, { once: true });
     const socket = this.socket;
+    if (reused) {
+      socket.ref();
+      socket.write(exchange.packet);
+      this.#timer.restart(timeouts, 'send');
+      this.#onConnect();
+      return;
+    }
+    this.#connected = false;
     // A reused socket may have been paused by the previous exchange's backpressure.
     if (socket.isPaused()) socket.resume();
     connectTo(socket, exchange.target);
@@ -246,6 +338,57 @@ class SingleUseConnection {
     this.#resolve?.(response);
   }
 
+  /**
+   * A kept connection failed before the backend sent a byte: it was closed while idle (the
+   * backend's keepalive timeout, a reload: gunicorn's SIGHUP closes every old worker's kept
+   * connections at once), so the request never reached the app and is sent again, once, on a
+   * fresh connection (not another kept one: it would be as stale as this one).
+   */
+  #retryIfStale(): boolean {
+    if (!this.#reused || this.#received > 0 || this.#settled) return false;
+    const req = this.#req as GatewayRequest;
+    if (req.signal.aborted) return false;
+    this.#settled = true;
+    req.signal.removeEventListener('abort', this.#onAbort);
+    this.socket.destroy();
+    this.#owner.run(
+      this.#exchange as SingleUseExchange,
+      req,
+      this.#timeouts,
+      this.#resolve as (response: UpstreamResponse) => void,
+      this.#reject as (error: StackgenError) => void,
+      false,
+    );
+    return true;
+  }
+
+  /**
+   * The answer is complete: keep the connection when the protocol and the head allow it, the
+   * request went out in full and nothing followed the answer; else close it.
+   */
+  #done(keep: boolean): void {
+    const socket = this.socket;
+    if (!keep || this.#bodyPending || socket.writableLength > 0) {
+      socket.destroy();
+      return;
+    }
+    this.#req?.signal.removeEventListener('abort', this.#onAbort);
+    // A body handed out earlier must no longer steer this socket (see #generation).
+    this.#generation++;
+    this.#exchange = null;
+    this.#req = null;
+    this.#decoder = null;
+    this.#resolve = null;
+    this.#reject = null;
+    this.#body = null;
+    this.#idle = true;
+    if (socket.isPaused()) socket.resume();
+    socket.setTimeout(this.#owner.keepAlive.idleTimeoutMs);
+    // An idle connection must not keep the gateway process alive on shutdown.
+    socket.unref();
+    this.#owner.kept(this);
+  }
+
   #onConnect(): void {
     this.#connected = true;
     const rest = (this.#exchange as SingleUseExchange).rest;
@@ -259,7 +402,9 @@ class SingleUseConnection {
     const generation = this.#generation;
     writeRequestBody(this.socket, rest).then(
       () => {
-        if (this.#generation === generation && this.#timer.phase === 'send') this.#timer.enter('read');
+        if (this.#generation !== generation) return;
+        this.#bodyPending = false;
+        if (this.#timer.phase === 'send') this.#timer.enter('read');
       },
       // A write failure also surfaces as a socket 'error' or 'close', handled there.
       () => {},
@@ -267,6 +412,12 @@ class SingleUseConnection {
   }
 
   #onData(chunk: Buffer): void {
+    if (this.#idle) {
+      // Bytes while no request is out: the backend is confused about framing. Do not reuse.
+      this.socket.destroy();
+      return;
+    }
+    this.#received += chunk.length;
     if (this.#settled && this.#body === null) return; // answered in full; the rest is noise
     if (this.#body === null) {
       let head: ReturnType<ResponseHeadDecoder['push']>;
@@ -277,22 +428,29 @@ class SingleUseConnection {
         return;
       }
       if (head === null) return;
+      const exchange = this.#exchange as SingleUseExchange;
+      if (head.status === 101 && exchange.keepAlive === true) {
+        // Upgrades go through their own path (http.ts): this request asked for none.
+        this.#fail(failure.malformed({ ...this.#facts(), what: 'switched protocols (101) unasked' }));
+        return;
+      }
       // The backend answered: from now on only the read timeout applies.
       if (this.#timer.phase !== 'read') this.#timer.enter('read');
+      this.#keepable = exchange.keepAlive === true && head.keepAlive;
       const req = this.#req as GatewayRequest;
       const hasBody = responseHasBody(req.method, head.status);
       const length = head.contentLength;
       if (!hasBody || (!head.chunked && length !== null && head.rest.length >= length)) {
         // The whole answer is here: hand it over as one Buffer and let the connection go
         // (uWSGI closes after a response anyway; bytes past Content-Length are dropped, as
-        // nginx drops them).
+        // nginx drops them, and such a connection is not kept).
         const body = !hasBody
           ? EMPTY
           : head.rest.length === length
             ? head.rest
             : head.rest.subarray(0, length as number);
         this.#settle(upstreamResponse(head, body));
-        this.socket.destroy();
+        this.#done(this.#keepable && head.rest.length === (hasBody ? length : 0));
         return;
       }
       const generation = this.#generation;
@@ -323,8 +481,8 @@ class SingleUseConnection {
       return;
     }
     if (body.complete) {
-      // The whole body is here; uWSGI closes anyway and nothing else may follow.
-      this.socket.destroy();
+      // The whole body is here (uWSGI closes anyway; nothing else may follow it).
+      this.#done(this.#keepable && !body.overrun);
     } else if (!more) {
       this.socket.pause();
       this.#timer.pause();
@@ -332,31 +490,39 @@ class SingleUseConnection {
   }
 
   #onEnd(): void {
-    if (this.#body !== null) {
+    if (this.#idle) this.socket.destroy();
+    else if (this.#body !== null) {
       this.#body.sourceEnded();
       this.socket.destroy();
-    } else if (!this.#settled) {
+    } else if (!this.#settled && !this.#retryIfStale()) {
       this.#fail(failure.reset({ ...this.#facts(), advice: this.#exchange?.resetAdvice }));
     }
   }
 
   #onTimeout(): void {
-    this.#fail(this.#timer.timedOut(this.#facts()));
+    if (this.#idle) this.socket.destroy();
+    else this.#fail(this.#timer.timedOut(this.#facts()));
   }
 
   #onError(error: Error): void {
+    if (this.#idle) return; // 'close' follows
     const advice = this.#exchange?.resetAdvice;
     if (!this.#connected) this.#fail(failure.connect(this.#facts(error)));
-    else if (this.#body === null) this.#fail(failure.reset({ ...this.#facts(error), advice }));
-    else this.#fail(failure.reset({ ...this.#facts(error), what: 'failed while sending the response body' }));
+    else if (this.#body === null) {
+      if (!this.#retryIfStale()) this.#fail(failure.reset({ ...this.#facts(error), advice }));
+    } else
+      this.#fail(failure.reset({ ...this.#facts(error), what: 'failed while sending the response body' }));
   }
 
   #onClose(): void {
     this.#req?.signal.removeEventListener('abort', this.#onAbort);
-    if (!this.#settled) this.#fail(failure.reset({ ...this.#facts(), advice: this.#exchange?.resetAdvice }));
-    else if (this.#body !== null && !this.#body.complete && !this.#body.destroyed) this.#body.sourceEnded();
+    if (!this.#settled) {
+      if (!this.#retryIfStale())
+        this.#fail(failure.reset({ ...this.#facts(), advice: this.#exchange?.resetAdvice }));
+    } else if (this.#body !== null && !this.#body.complete && !this.#body.destroyed) this.#body.sourceEnded();
     this.socket.setTimeout(0);
     // Drop references to the finished request so it can be collected while we sit idle.
+    this.#idle = false;
     this.#exchange = null;
     this.#req = null;
     this.#decoder = null;

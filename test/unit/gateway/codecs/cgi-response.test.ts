@@ -65,10 +65,24 @@ describe('ResponseHeadDecoder — raw HTTP form (uWSGI, NPH)', () => {
         localRedirect: undefined,
         chunked: false,
         contentLength: 11,
+        keepAlive: false,
         rest: undefined,
       });
       expect(body, name).toBe('hello world');
     }
+  });
+
+  it('says whether the connection may carry another exchange (RFC 9112 §9.3)', () => {
+    const keep = (text: string, mode: ResponseHeadMode = 'auto') => parseText(text, mode).keepAlive;
+    expect(keep('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n')).toBe(true);
+    expect(keep('HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')).toBe(false);
+    expect(keep('HTTP/1.1 200 OK\r\nConnection: X-Hop, Close\r\nX-Hop: 1\r\n\r\n')).toBe(false);
+    expect(keep('HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n')).toBe(false);
+    expect(keep('HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n')).toBe(true);
+    // An interim 100 says nothing about the final answer's connection.
+    expect(keep('HTTP/1.1 100 Continue\r\nConnection: close\r\n\r\nHTTP/1.1 200 OK\r\n\r\n')).toBe(true);
+    // CGI heads have no connection to keep.
+    expect(keep('Status: 200 OK\nContent-Length: 0\n\n')).toBe(false);
   });
 
   it('flags a chunked body, removing Transfer-Encoding and the overridden Content-Length (RFC 9112 §6.3)', () => {

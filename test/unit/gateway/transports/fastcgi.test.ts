@@ -226,4 +226,49 @@ describe('fastcgi transport — protocol edges', () => {
       await transport.close();
     }
   });
+
+  it('hands a small answer over as one Buffer when END_REQUEST came in the same read', async () => {
+    const { transport } = await setup((socket) => socket.write(OK_RESPONSE));
+    try {
+      const response = await transport.request(gatewayRequest(), TIMEOUTS);
+      expect(Buffer.isBuffer(response.body)).toBe(true);
+      expect(response.body.toString()).toBe('hello');
+    } finally {
+      await transport.close();
+    }
+  });
+
+  it('hands an answer complete by Content-Length over as a Buffer before END_REQUEST, then keeps the connection', async () => {
+    const { responder, transport } = await setup((socket) => {
+      socket.write(record(RecordType.Stdout, 'Content-Length: 5\r\n\r\nhello'));
+      setTimeout(() => socket.write(Buffer.concat([record(RecordType.Stdout), endRequest()])), 30);
+    });
+    try {
+      const response = await transport.request(gatewayRequest(), TIMEOUTS);
+      expect(Buffer.isBuffer(response.body)).toBe(true);
+      expect(response.body.toString()).toBe('hello');
+      // Once END_REQUEST came, the connection is released and kept for the next request.
+      await new Promise((r) => setTimeout(r, 100));
+      expect((await readBody((await transport.request(gatewayRequest(), TIMEOUTS)).body)).toString()).toBe(
+        'hello',
+      );
+      expect(responder.connections()).toBe(1);
+    } finally {
+      await transport.close();
+    }
+  });
+
+  it('an answer that ends (END_REQUEST) short of its Content-Length is SG_ERR_UPSTREAM_RESET, not a short body', async () => {
+    const { transport } = await setup((socket) =>
+      socket.write(
+        Buffer.concat([record(RecordType.Stdout, 'Content-Length: 9\r\n\r\nhello'), endRequest()]),
+      ),
+    );
+    try {
+      const err = await rejection(transport.request(gatewayRequest(), TIMEOUTS));
+      expect(err.code).toBe('SG_ERR_UPSTREAM_RESET');
+    } finally {
+      await transport.close();
+    }
+  });
 });
