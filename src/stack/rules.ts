@@ -337,9 +337,12 @@ export const RULES: Record<string, Rule> = {
   },
 
   protocolCaveat(spec) {
-    const caveat = SERVERS[spec.serve.server].protocolWarnings[spec.proxy.protocol];
-    if (!caveat || spec.proxy.kind === 'none') return [];
-    return [warning(['proxy', 'protocol'], caveat.message, caveat.hint)];
+    if (spec.proxy.kind === 'none') return [];
+    const caveats = [
+      SERVERS[spec.serve.server].protocolWarnings[spec.proxy.protocol],
+      PROXIES[spec.proxy.kind].protocolWarnings[spec.proxy.protocol],
+    ];
+    return caveats.flatMap((c) => (c ? [warning(['proxy', 'protocol'], c.message, c.hint)] : []));
   },
 
   cgi(spec) {

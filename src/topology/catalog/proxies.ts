@@ -52,6 +52,7 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
   nginx: {
     name: 'nginx',
     title: 'nginx',
+    protocolWarnings: {},
     process: {
       stop: {
         signal: 'SIGQUIT',
@@ -119,6 +120,7 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
   gateway: {
     name: 'gateway',
     title: 'stackgen gateway',
+    protocolWarnings: {},
     process: {
       stop: { signal: 'SIGTERM', why: 'the gateway finishes in-flight requests, then exits on SIGTERM' },
       reload: {
@@ -201,6 +203,7 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
   lighttpd: {
     name: 'lighttpd',
     title: 'lighttpd',
+    protocolWarnings: {},
     process: {
       // lighttpd(8) 1.4.x: SIGINT "graceful shutdown" (stop accepting, finish requests in
       // flight), SIGTERM "shutdown" (drop them). SIGUSR1 is a graceful restart that re-reads
@@ -285,6 +288,16 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
   apache: {
     name: 'apache',
     title: 'Apache httpd',
+    // Seen on 2.4.71 with httpbin (test/helpers/conformance-stacks.ts): a 16 KB response
+    // header line through mod_proxy_uwsgi is a 502 — its header reader stops at 8 KiB, and the
+    // responsefieldsize worker parameter that lifts mod_proxy_http's limit is not read by it.
+    protocolWarnings: {
+      uwsgi: {
+        message:
+          "Apache's mod_proxy_uwsgi reads a response header line of at most 8 KiB: an app that sends a longer one (a big Set-Cookie, Content-Security-Policy or Link header) gets a 502 for that answer",
+        hint: 'if the app sends such headers, use proxy.protocol: http (the site lets mod_proxy_http read lines up to 16 KiB: responsefieldsize) or proxy.kind: nginx',
+      },
+    },
     process: {
       // httpd(8) / apachectl: SIGWINCH is graceful-stop (finish the requests in flight),
       // SIGTERM stops at once; SIGUSR1 is the graceful restart Debian's `systemctl reload
@@ -416,6 +429,7 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
   none: {
     name: 'none',
     title: 'no proxy',
+    protocolWarnings: {},
     process: null,
     cgiBridge: null,
     protocols: ['http'],

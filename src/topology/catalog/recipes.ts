@@ -217,7 +217,9 @@ export function statusSocketPath(plan: Plan): string | null {
 }
 
 /** A runner script stackgen generates for a server that has no command line of its own. */
-const runnerFile = (server: 'tornado' | 'wsgiref' | 'waitress' | 'hypercorn' | 'daphne'): RecipeFile => ({
+const runnerFile = (
+  server: 'tornado' | 'wsgiref' | 'waitress' | 'hypercorn' | 'daphne' | 'uvicorn',
+): RecipeFile => ({
   file: 'runner',
   template: `python/${server}_server.py.hbs`,
   what: 'app server runner script',
@@ -347,14 +349,15 @@ export const SERVER_RECIPES: Record<ServerName, ServerRecipe> = {
     checks: { definitions: [gunicornCheckConfig], importsApp: true },
   },
   uvicorn: {
-    files: [],
+    // uvicorn's own command line, run through a runner that makes its graceful stop read the
+    // requests it accepted before it closes their connections (templates/partials/).
+    files: [runnerFile('uvicorn')],
     command: (p, ep) => {
       const s = p.appServer!;
       const where = ep.kind === 'unix' ? ['--uds', ep.path] : ['--host', ep.host, '--port', String(ep.port)];
       return [
         p.app.python,
-        '-m',
-        'uvicorn',
+        p.files.runner,
         ...where,
         // The client's address and scheme from X-Forwarded-For/-Proto, trusted only from the
         // proxy: on TCP its loopback address; a unix-socket peer has no address (uvicorn 0.17

@@ -243,6 +243,8 @@ export interface ProcessEntry {
 export interface ProxyEntry {
   name: ProxyKind;
   title: string;
+  /** Caveats of this proxy on one wire protocol, shown as warnings when a stack uses it. */
+  protocolWarnings: Partial<Record<Protocol, { message: string; hint: string }>>;
   /** Its process (null: no proxy, the app server faces clients). */
   process: ProcessEntry | null;
   /**

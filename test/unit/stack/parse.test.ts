@@ -272,6 +272,15 @@ describe('cross-field rules', () => {
     expect(warningsOf(loopback).join()).not.toMatch(/http-socket facing clients/);
   });
 
+  it("warns where Apache's mod_proxy_uwsgi would cut a long response header line, not over HTTP", () => {
+    const stack = (protocol: string) =>
+      `app: {framework: flask}\nserve: {server: uwsgi}\nproxy: {kind: apache, protocol: ${protocol}}\n`;
+    expect(warningsOf(stack('uwsgi')).join('\n')).toMatch(
+      /mod_proxy_uwsgi reads a response header line of at most 8 KiB/,
+    );
+    expect(warningsOf(stack('http')).join('\n')).not.toMatch(/8 KiB/);
+  });
+
   it('warns for a development server', () => {
     expect(
       warningsOf('app: {framework: wsgi}\nserve: {server: wsgiref}\nproxy: {kind: gateway}\n').join(),

@@ -48,15 +48,15 @@ limit_request_line = 0
 limit_request_fields = 100
 limit_request_field_size = 16380
 
-# uvicorn's worker stops gracefully (a reload, a recycle, SIGTERM) by closing its listening
-# sockets and then, at once, every connection with no request in progress — one it has just
-# accepted included, whose request is already in the socket but not yet read. Closing a
-# socket with unread bytes sends a reset: the proxy answers that request 502 (Apache never
-# retries it; nginx retries only an idempotent one). Measured on verify --target machine:
-# 3–6 of ~2400 requests failed across each gunicorn HUP behind Apache. uvicorn 0.17's
-# Server.shutdown is wrapped so that the event loop reads those requests first (0.2 s after
-# the listeners close); a request read is in progress and is answered before its connection
-# closes. Applied here, in the master, before gunicorn forks the workers.
+# Applied here, in the master, before gunicorn forks the workers:
+# uvicorn stops gracefully (a reload, a recycle, SIGTERM) by closing its listening sockets and
+# then, at once, every connection with no request in progress — one it has just accepted
+# included, whose request is already in the socket but not yet read. Closing a socket with
+# unread bytes sends a reset: the proxy answers that request 502 (Apache never retries it;
+# nginx retries only an idempotent one). Measured on verify --target machine: 3–6 of ~2400
+# requests failed across each gunicorn HUP behind Apache. uvicorn 0.17's Server.shutdown is
+# wrapped so that the event loop reads those requests first (0.2 s after the listeners
+# close); a request read is in progress and is answered before its connection closes.
 import asyncio as _asyncio
 
 import uvicorn.server as _uvicorn_server
