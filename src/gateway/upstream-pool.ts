@@ -45,10 +45,12 @@ export function createUpstreamPool(
         }
       }
       // All down: like nginx with a single server (never marked down), still try the one
-      // that has been down the longest rather than answering 502 without trying.
-      if (tried.size > 0) return null;
+      // that has been down the longest rather than answering 502 without trying — for a retry
+      // too (a rolling restart: the instance that just came back is still marked down while
+      // the next one refuses).
       let best: Backend | null = null;
-      for (const b of backends) if (best === null || b.downUntil < best.downUntil) best = b;
+      for (const b of backends)
+        if (!tried.has(b) && (best === null || b.downUntil < best.downUntil)) best = b;
       return best;
     },
     markDown(backend, now) {

@@ -9,6 +9,7 @@ import type { Artifact } from '../render/artifacts.js';
 import { masterFifoPath } from '../topology/catalog/files.js';
 import { backendComponent, isTaskComponent, type Plan, unitBaseName } from '../render/plan.js';
 import { shellQuote } from '../render/helpers.js';
+import { PROXIES } from '../topology/catalog/proxies.js';
 import { backendUnitFilter, supervisorPrograms, systemdServices } from './steps.js';
 
 export type CodeUpdate =
@@ -17,6 +18,8 @@ export type CodeUpdate =
       kind: 'rolling-restart';
       ctl: 'systemctl' | 'supervisorctl';
       instances: Array<{ unit: string; host: string; port: number }>;
+      /** Wait after each instance answers, until the proxy sends it requests again (catalog). */
+      readmit: { seconds: number; why: string } | null;
       why: string;
     }
   | { kind: 'restart'; units: string[]; why: string }
@@ -63,6 +66,7 @@ export function codeUpdate(plan: Plan, artifacts: readonly Artifact[]): CodeUpda
       kind: 'rolling-restart',
       ctl: manager === 'systemd' ? 'systemctl' : 'supervisorctl',
       instances,
+      readmit: PROXIES[plan.front.kind].backendReadmit,
       why: `${app.title} has no graceful reload, but runs one process per port: restarted one at a time, each after the one before answers again, the proxy sends new requests to the others and each stops gracefully`,
     };
   return {
@@ -103,9 +107,11 @@ function appUpdateSteps(update: CodeUpdate, ctl: string): string[] {
     case 'rolling-restart':
       return [
         `# ${update.why}`,
-        ...update.instances.flatMap(({ unit, host, port }) => [
+        ...(update.readmit ? [`# ${update.readmit.why}`] : []),
+        ...update.instances.flatMap(({ unit, host, port }, i) => [
           `sudo ${update.ctl} restart ${unit}`,
           `until ${answersCommand(host, port)} 2>/dev/null; do sleep 0.2; done`,
+          ...(update.readmit && i < update.instances.length - 1 ? [`sleep ${update.readmit.seconds}`] : []),
         ]),
       ];
     case 'restart':

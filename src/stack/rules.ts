@@ -431,6 +431,18 @@ export const RULES: Record<string, Rule> = {
           `${SERVERS[spec.serve.server].title} with ${proxy.title}: ${proxy.perPortRefusal}`,
         ),
       );
+    if (
+      proxy.perPortWarning &&
+      SERVERS[spec.serve.server].processModel === 'process-per-port' &&
+      spec.processes.manager !== 'none'
+    )
+      out.push(
+        warning(
+          ['serve', 'server'],
+          `${SERVERS[spec.serve.server].title} with ${proxy.title}: ${proxy.perPortWarning.message}`,
+          proxy.perPortWarning.hint,
+        ),
+      );
     if (spec.app.mount !== '/' && proxy.mountRefusal)
       out.push(error(['app', 'mount'], `app.mount with ${proxy.title}: ${proxy.mountRefusal}`));
     if (spec.proxy.trusted_proxies.length > 0 && proxy.trustedProxiesRefusal)

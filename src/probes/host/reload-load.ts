@@ -154,6 +154,8 @@ function reloadsOf(ctx: ProbeContext): Reload[] {
           );
           if (up.code !== 0)
             throw new Error(`${unit} did not answer HTTP on ${addr}:${port} within 15 s of its restart`);
+          // The proxy takes it back into rotation only after this (lighttpd's disable-time).
+          if (update.readmit) await sleep(update.readmit.seconds * 1000);
         }
         await sleep(SETTLE_MS);
       },

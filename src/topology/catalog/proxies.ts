@@ -64,6 +64,8 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
       managed: false,
       why: 'nginx',
     },
+    // max_fails=0 on every upstream server (templates/nginx/site.conf.hbs): never out of rotation.
+    backendReadmit: null,
     cgiBridge: {
       why: 'nginx has no CGI support: stackgen adds fcgiwrap, which nginx reaches over FastCGI and which runs the script per request',
     },
@@ -133,6 +135,9 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
       why: 'the stackgen gateway',
     },
     // It spawns CGI scripts itself (src/gateway/transports/cgi.ts).
+    // src/gateway/upstream-pool.ts: a backend that refused is skipped for 10 s, but a request
+    // with every backend down still tries them (the one down longest first).
+    backendReadmit: null,
     cgiBridge: null,
     protocols: ['http', 'uwsgi', 'fastcgi', 'scgi', 'cgi'],
     buffering: true,
@@ -220,6 +225,16 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
       why: 'lighttpd',
     },
     // mod_cgi runs CGI scripts itself (as the unit's user: the app's, see recipes.ts).
+    // templates/lighttpd/lighttpd.conf.hbs: "disable-time" => 1. A backend lighttpd could not
+    // connect to is out of rotation until now > (that second + 1), checked by its once-a-second
+    // trigger (1.4.69 gw_backend.c): up to 3 s after the last refused connect — which can come
+    // just before the restarted instance listens. With every instance out, each request is a
+    // 503 ("all handlers … are down"): seen on verify --target machine with a 2 s wait (868 of
+    // 7141 requests), 0 with this one.
+    backendReadmit: {
+      seconds: 3,
+      why: 'lighttpd takes an app server it could not reach back only up to 3 s later (disable-time 1 s, checked once a second): the next instance is restarted after that, so one is always in rotation',
+    },
     cgiBridge: null,
     // mod_proxy (http), mod_fastcgi, mod_scgi, mod_cgi (it runs the script itself:
     // examples/cgi-lighttpd.yaml). Not yet: uwsgi (a mod_scgi option, "proxy-protocol" =>
@@ -240,8 +255,9 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     // mod_deflate is a package of its own (lighttpd-mod-deflate) and not rendered yet.
     compresses: false,
     compressesStatic: false,
-    // mod_proxy tunnels an Upgrade only with proxy.header "upgrade", not rendered yet.
-    websockets: false,
+    // templates/lighttpd/lighttpd.conf.hbs: proxy.header "upgrade" => "enable" on the HTTP
+    // backend of an app with websockets (mod_proxy tunnels the Upgrade once the app says 101).
+    websockets: true,
     // templates/lighttpd/lighttpd.conf.hbs: every client forwarding header is removed before
     // a backend sees it; mod_proxy sets X-Forwarded-For/-Proto from the connection.
     forwardedFromConnection: true,
@@ -270,6 +286,16 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
       'stackgen does not render app.mount for lighttpd yet (the backend is mounted at /): use proxy.kind nginx or gateway, or leave app.mount at /',
     trustedProxiesRefusal:
       'stackgen does not render mod_extforward for lighttpd yet: use proxy.kind nginx or gateway behind a load balancer',
+    // Seen on verify --target machine with hypercorn × 2 (8 clients looping): 1 of 8607
+    // requests answered 500 during the rolling restart ("response not received, request
+    // sent"): a connection still in the stopping instance's listen queue when it closes its
+    // socket is reset, and lighttpd sends nothing again once the request went out (nginx's
+    // proxy_next_upstream resends a GET to the next instance).
+    perPortWarning: {
+      message:
+        'a code update restarts the instances one at a time, and a request lighttpd sent to one at the instant it stops listening is answered 500 (lighttpd never resends a request that went out; nginx resends an idempotent one)',
+      hint: 'for no failed request across updates, use an app server that reloads on one socket it keeps open (gunicorn, with uvicorn workers for ASGI; uWSGI), or proxy.kind: nginx',
+    },
     programs: [
       {
         program: 'lighttpd',
@@ -325,6 +351,8 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
         why: "Apache's graceful restart (systemctl reload apache2) answered nothing for up to about a second when measured (new children start late): requests wait in the listen queue, none fails",
       },
     },
+    // retry=0 on every ProxyPass (templates/apache/site.conf.hbs): a backend that refused is tried again at once.
+    backendReadmit: null,
     // mod_cgid could run CGI scripts itself; not rendered yet (the protocols below say so).
     cgiBridge: null,
     // mod_proxy_http, mod_proxy_uwsgi, mod_proxy_fcgi (php-fpm's scripts by name; uWSGI's
@@ -431,6 +459,7 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     title: 'no proxy',
     protocolWarnings: {},
     process: null,
+    backendReadmit: null,
     cgiBridge: null,
     protocols: ['http'],
     buffering: false,

@@ -946,6 +946,7 @@ function lighttpdView(plan: Plan) {
     // A path that is not a directory: nothing falls through to a file of the host.
     noDocumentRoot: `${plan.site.configDir}/lighttpd/no-document-root`,
     upstreamTitle: plan.appServer ? SERVERS[plan.appServer.server].title : 'the CGI bridge',
+    websocket: protocol === 'http' && spec.app.websockets,
   };
 }
 

@@ -252,6 +252,12 @@ export interface ProxyEntry {
    * with this warning at render. null: it runs them itself (or there is no proxy).
    */
   cgiBridge: { why: string } | null;
+  /**
+   * After an app server it could not reach answers again, how long before the proxy sends it
+   * requests (null: at once). A rolling restart waits this long before it stops the next one:
+   * with all of them out of rotation, the proxy has nowhere to send a request.
+   */
+  backendReadmit: { seconds: number; why: string } | null;
   protocols: readonly Protocol[];
   /** Buffers whole requests and responses, so slow clients never hold a sync worker. */
   buffering: boolean;
@@ -335,6 +341,8 @@ export interface ProxyEntry {
    * process-per-port is refused with it), and why. Absent: it balances over them (nginx upstream).
    */
   perPortRefusal?: string;
+  /** What balancing over one process per port costs with it (a warning, with the hint). */
+  perPortWarning?: { message: string; hint: string };
   /** It cannot take the client from a load balancer yet (proxy.trusted_proxies is refused), and why. */
   trustedProxiesRefusal?: string;
   programs: readonly ProgramRequirement[];

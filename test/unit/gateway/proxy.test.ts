@@ -4,7 +4,7 @@ import { responseHeadersForClient, upstreamLine } from '../../../src/gateway/pro
 import * as failure from '../../../src/gateway/transports/upstream-failure.js';
 import { type GatewayRequest, targetName } from '../../../src/gateway/transport.js';
 import { backendRequestHeaders } from '../../../src/gateway/transports/http.js';
-import { createUpstreamPool } from '../../../src/gateway/upstream-pool.js';
+import { type Backend, createUpstreamPool } from '../../../src/gateway/upstream-pool.js';
 
 describe('proxy core (pure parts)', () => {
   it.each([
@@ -150,6 +150,17 @@ describe('upstream pool', () => {
     pool.markDown(pool.backends[1]!, 0);
     expect(names(4, 1)).toEqual(['http://h:1', 'http://h:3', 'http://h:1', 'http://h:3']);
     expect(names(3, 20_000)).toEqual(['http://h:1', 'http://h:2', 'http://h:3']);
+  });
+
+  it('retries on a backend still marked down when the one just tried refused too (a rolling restart)', () => {
+    const [one, two, three] = pool.backends as [Backend, Backend, Backend];
+    pool.markDown(one, 0);
+    pool.markDown(three, 100);
+    // `two` refused now: `one` (back, but still marked down) is tried before `three`.
+    expect(pool.pick(new Set([two]), 200)?.name).toBe('http://h:1');
+    expect(pool.pick(new Set([two, one]), 200)?.name).toBe('http://h:3');
+    one.downUntil = 0;
+    three.downUntil = 0;
   });
 
   it('never picks a backend twice for one request', () => {

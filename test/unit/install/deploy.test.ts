@@ -1,19 +1,21 @@
 // How new code goes live, per example: a reload where the server has a graceful one, a
 // rolling restart where it runs one process per port, a restart said plainly otherwise.
 
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { codeUpdate, codeUpdateSteps } from '../../../src/install/deploy.js';
 import { renderArtifacts } from '../../../src/render/artifacts.js';
 import { buildPlan } from '../../../src/render/plan.js';
-import { readStackSpec } from '../../../src/stack/parse.js';
+import { parseStackSpec } from '../../../src/stack/parse.js';
 import { resolveTopology } from '../../../src/topology/resolve.js';
 import { productionSite } from '../../../src/topology/site.js';
 
 const EXAMPLES = join(import.meta.dirname, '..', '..', '..', 'examples');
 
-function updateOf(file: string) {
-  const loaded = readStackSpec(join(EXAMPLES, file));
+function updateOf(file: string, edit: (text: string) => string = (t) => t) {
+  const loaded = parseStackSpec(edit(readFileSync(join(EXAMPLES, file), 'utf8')));
+  if (loaded.spec === undefined) throw new Error(`${file}: ${JSON.stringify(loaded.errors)}`);
   const plan = buildPlan(
     resolveTopology(loaded.spec, { cores: 2 }),
     productionSite(loaded.spec, { baseDir: '/srv/x' }),
@@ -49,6 +51,22 @@ describe('codeUpdate', () => {
       'tornado@8101.service',
     ]);
     expect(steps.filter((s) => s.startsWith('until '))).toHaveLength(2);
+    expect(steps.filter((s) => s.startsWith('sleep '))).toEqual([]);
+  });
+
+  it('behind lighttpd, waits for lighttpd to take an instance back before it restarts the next', () => {
+    const { update, steps } = updateOf('tornado-nginx.yaml', (t) =>
+      t.replace('kind: nginx', 'kind: lighttpd'),
+    );
+    expect(update.kind === 'rolling-restart' && update.readmit?.seconds).toBe(3);
+    // restart, wait for its answer, wait for lighttpd; restart the last, wait for its answer.
+    expect(steps.filter((s) => !s.startsWith('#')).map((s) => s.split(' ')[0])).toEqual([
+      'sudo',
+      'until',
+      'sleep',
+      'sudo',
+      'until',
+    ]);
   });
 
   it('says plainly that a one-process server without reload refuses connections on restart', () => {

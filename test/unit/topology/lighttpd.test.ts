@@ -37,7 +37,18 @@ describe('lighttpd: what the rules refuse and warn about, from its catalog entry
     );
   });
 
-  it('refuses what stackgen does not render for it: TLS, WebSockets, a load balancer in front', () => {
+  it('warns that a rolling restart of one process per port can fail a request (lighttpd resends none)', () => {
+    const warned = (server: string) =>
+      parseStackSpec(`app: {framework: fastapi}\nserve: {server: ${server}}\nproxy: {kind: lighttpd}\n`)
+        .warnings.map((w) => w.message)
+        .join();
+    expect(warned('hypercorn')).toMatch(
+      /Hypercorn with lighttpd: a code update restarts the instances one at a time/,
+    );
+    expect(warned('gunicorn')).not.toMatch(/restarts the instances/);
+  });
+
+  it('refuses what stackgen does not render for it: TLS, a load balancer in front; takes WebSockets over HTTP', () => {
     const refused = (extra: string) =>
       parseStackSpec(extra)
         .errors.map((e) => e.message)
@@ -46,7 +57,12 @@ describe('lighttpd: what the rules refuse and warn about, from its catalog entry
       refused(
         'app: {framework: fastapi, websockets: true}\nserve: {server: uvicorn}\nproxy: {kind: lighttpd}\n',
       ),
-    ).toMatch(/lighttpd as stackgen renders it does not tunnel WebSocket upgrades/);
+    ).toBe('');
+    expect(
+      refused(
+        'app: {framework: fastapi, websockets: true}\nserve: {server: uwsgi}\nproxy: {kind: lighttpd, protocol: scgi}\n',
+      ),
+    ).toMatch(/WebSocket upgrades travel over HTTP/);
     expect(
       refused(
         'app: {framework: flask}\nserve: {server: uwsgi}\nproxy: {kind: lighttpd, protocol: fastcgi, trusted_proxies: [10.0.0.0/8]}\n',
