@@ -306,7 +306,7 @@ const proxySchema = z
       .enum(PROXY_KINDS)
       .default(DEFAULT_PROXY)
       .describe(
-        "The front server: nginx, the stackgen gateway, lighttpd (its own unit; FastCGI, SCGI or HTTP to the app server), apache (Debian's apache2.service, event MPM; HTTP or uwsgi to the app server), or none (the app server faces clients).",
+        "The front server: nginx, the stackgen gateway, lighttpd (its own unit; FastCGI, SCGI or HTTP to the app server), apache (Debian's apache2.service, event MPM; HTTP, uwsgi, SCGI or FastCGI to the app server), or none (the app server faces clients).",
       ),
     protocol: z
       .enum(PROTOCOLS)

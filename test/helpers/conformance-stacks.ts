@@ -49,6 +49,13 @@ export const CONFORMANCE_STACKS: ConformanceStack[] = [
     path: { proxy: 'apache' as const, protocol: 'http' as const },
     name: `c-${app}-apache-http`,
   })),
+  // Apache's mod_proxy_scgi to uWSGI: mod_proxy_scgi names the whole path SCRIPT_NAME, and the
+  // generated uWSGI ini moves it to PATH_INFO; hgweb builds every link from SCRIPT_NAME.
+  {
+    app: 'hgweb' as const,
+    path: { proxy: 'apache' as const, protocol: 'scgi' as const },
+    name: 'c-hgweb-apache-scgi',
+  },
   // hgweb mounted at /hg (app.mount): through nginx over uwsgi (nginx sends SCRIPT_NAME) and
   // through the gateway over HTTP (gunicorn splits SCRIPT_NAME off the whole path).
   ...(

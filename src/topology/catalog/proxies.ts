@@ -356,8 +356,14 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     // mod_cgid could run CGI scripts itself; not rendered yet (the protocols below say so).
     cgiBridge: null,
     // mod_proxy_http, mod_proxy_uwsgi, mod_proxy_fcgi (php-fpm's scripts by name; uWSGI's
-    // fastcgi-socket). Not yet: mod_proxy_scgi, mod_cgid, mod_wsgi.
-    protocols: ['http', 'uwsgi', 'fastcgi'],
+    // fastcgi-socket), mod_proxy_scgi (uWSGI's scgi-socket). Not yet: mod_cgid, mod_wsgi.
+    protocols: ['http', 'uwsgi', 'fastcgi', 'scgi'],
+    // Seen on 2.4.71 (ProxyPass / scgi://…): /café/x arrives as SCRIPT_NAME "/café/x" (decoded)
+    // and no PATH_INFO — ap_add_cgi_vars names the whole URI the script when the request has
+    // no path info, and a proxied request never has one. (proxy-scgi-pathinfo would set
+    // PATH_INFO, percent-encoded, while every other variable is decoded.)
+    scgiPathInScriptName:
+      "Apache's mod_proxy_scgi sends the whole path as SCRIPT_NAME and no PATH_INFO; an app mounted at / needs it as PATH_INFO, with SCRIPT_NAME empty.",
     // mod_proxy reads the whole request body before it sends it on only with
     // proxy-sendcl; by default a Content-Length body is streamed to the backend as it
     // arrives: a slow upload holds a backend connection (and a sync worker) meanwhile.
@@ -394,6 +400,7 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
         "mod_proxy_uwsgi: uWSGI's own binary protocol, CGI variables in one packet (the request's headers as HTTP_*, the client's forwarding headers removed first)",
       fastcgi:
         'mod_proxy_fcgi: FastCGI records over a unix socket, SCRIPT_FILENAME, SCRIPT_NAME and PATH_INFO set by the site for each script (ProxyFCGISetEnvIf)',
+      scgi: "mod_proxy_scgi: CGI variables as one netstring, then the body, to uWSGI's scgi-socket (which moves the path Apache sends as SCRIPT_NAME to PATH_INFO)",
     },
     // templates/apache/site.conf.hbs: the first <VirtualHost> of the port (the default) answers
     // 421 to every Host that is not proxy.server_name.

@@ -286,6 +286,9 @@ export const SERVER_RECIPES: Record<ServerName, ServerRecipe> = {
             reachedBy: reachedBy(plan),
             // Over HTTP no SCRIPT_NAME comes with the request: uWSGI mounts the app itself.
             mountPoint: httpMountOf(plan)?.prefix ?? null,
+            // Over SCGI from a front that names the whole path SCRIPT_NAME (Apache).
+            scgiPathFix:
+              app.protocol === 'scgi' ? (PROXIES[plan.front.kind].scgiPathInScriptName ?? null) : null,
             // Over HTTP uWSGI's REMOTE_ADDR is the proxy's; the proxy's X-Real-IP is the client's.
             clientAddress:
               app.protocol === 'http' && plan.front.kind !== 'none'
@@ -990,6 +993,7 @@ const APACHE_BACKENDS: Partial<Record<string, { module: string; scheme: string }
   http: { module: 'proxy_http', scheme: 'http' },
   uwsgi: { module: 'proxy_uwsgi', scheme: 'uwsgi' },
   fastcgi: { module: 'proxy_fcgi', scheme: 'fcgi' },
+  scgi: { module: 'proxy_scgi', scheme: 'scgi' },
 };
 
 /** The modules an Apache site needs (a2enmod's names), in load order. */

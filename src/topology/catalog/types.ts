@@ -343,6 +343,11 @@ export interface ProxyEntry {
   perPortRefusal?: string;
   /** What balancing over one process per port costs with it (a warning, with the hint). */
   perPortWarning?: { message: string; hint: string };
+  /**
+   * Over SCGI it sends the request's whole (decoded) path as SCRIPT_NAME and no PATH_INFO
+   * (Apache's mod_proxy_scgi): the app server must move it to PATH_INFO, and why.
+   */
+  scgiPathInScriptName?: string;
   /** It cannot take the client from a load balancer yet (proxy.trusted_proxies is refused), and why. */
   trustedProxiesRefusal?: string;
   programs: readonly ProgramRequirement[];

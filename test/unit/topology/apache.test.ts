@@ -84,9 +84,13 @@ describe('apache: what the rules refuse, from its catalog entry', () => {
       .errors.map((e) => e.message)
       .join();
   it('protocols it does not render, a server with one process per port', () => {
+    // mod_proxy_scgi to uWSGI's scgi-socket (the ini moves SCRIPT_NAME to PATH_INFO).
     expect(
       refused('app: {framework: flask}\nserve: {server: uwsgi}\nproxy: {kind: apache, protocol: scgi}\n'),
-    ).toMatch(/cannot speak scgi/);
+    ).toBe('');
+    expect(
+      refused('app: {framework: flask}\nserve: {server: gunicorn}\nproxy: {kind: apache, protocol: scgi}\n'),
+    ).toMatch(/Gunicorn does not speak scgi/);
     expect(
       refused('app: {framework: flask}\nserve: {server: uwsgi}\nproxy: {kind: apache, protocol: fastcgi}\n'),
     ).toMatch(/per script \(php-fpm\) only/);
