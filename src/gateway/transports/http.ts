@@ -19,8 +19,8 @@ import type {
   UpstreamTarget,
 } from '../transport.js';
 import { PhaseTimer } from './phase-timer.js';
-import { smallBodyBuffer, writeRequestBody } from './request-body.js';
-import { ReusableConnections } from './single-use-connection.js';
+import { writeRequestBody } from './request-body.js';
+import { exchangeEncoded, ReusableConnections } from './single-use-connection.js';
 import * as failure from './upstream-failure.js';
 
 export interface HttpTransportOptions {
@@ -140,30 +140,21 @@ export function createHttpTransport(target: UpstreamTarget, options: HttpTranspo
   const location =
     address.kind === 'unix' ? { socketPath: address.path } : { host: address.host, port: address.port };
 
-  function request(req: GatewayRequest, timeouts: TransportTimeouts): Promise<UpstreamResponse> {
-    const inline = smallBodyBuffer(req.body, INLINE_BODY_LIMIT);
-    let packet: Buffer;
-    try {
-      packet = encodeHttpRequest(req, inline ?? undefined);
-    } catch (error) {
-      return Promise.reject(failure.withFacts(error, { target, sentAnything: false }));
-    }
-    if (req.signal.aborted) return Promise.reject(failure.aborted({ target, sentAnything: false }));
-    return connections.exchange(
+  const request = (req: GatewayRequest, timeouts: TransportTimeouts): Promise<UpstreamResponse> =>
+    exchangeEncoded(
+      connections,
+      req,
+      timeouts,
+      INLINE_BODY_LIMIT,
+      (inline) => encodeHttpRequest(req, inline),
       {
-        target,
-        packet,
-        rest: inline === null ? req.body : null,
         headMode: 'http',
         // Response heads up to 64 KiB, as the CGI-style transports take (a backend's big
         // Set-Cookie/CSP/Link heads that nginx passes).
         maxHeadBytes: MAX_RESPONSE_HEAD_BYTES,
         keepAlive: true,
       },
-      req,
-      timeouts,
     );
-  }
 
   /** An Upgrade request on a connection of its own (node's client hands over the socket). */
   function sendUpgrade(

@@ -73,30 +73,45 @@ export function createSingleUseTransport(
   return {
     scheme: protocol.scheme,
     target,
-    request(req: GatewayRequest, timeouts: TransportTimeouts): Promise<UpstreamResponse> {
-      let packet: Buffer;
-      const inline = smallBodyBuffer(req.body, inlineLimit);
-      try {
-        packet = protocol.encode(buildCgiEnv(req, options.params), inline ?? undefined);
-      } catch (error) {
-        return Promise.reject(failure.withFacts(error, { target, sentAnything: false }));
-      }
-      if (req.signal.aborted) return Promise.reject(failure.aborted({ target, sentAnything: false }));
-      return connections.exchange(
-        {
-          target,
-          packet,
-          rest: inline === null ? req.body : null,
-          headMode: 'auto',
-          maxHeadBytes: options.maxHeadBytes,
-          resetAdvice: protocol.resetAdvice,
-        },
+    request: (req, timeouts) =>
+      exchangeEncoded(
+        connections,
         req,
         timeouts,
-      );
-    },
+        inlineLimit,
+        (inline) => protocol.encode(buildCgiEnv(req, options.params), inline),
+        { headMode: 'auto', maxHeadBytes: options.maxHeadBytes, resetAdvice: protocol.resetAdvice },
+      ),
     close: () => connections.close(),
   };
+}
+
+/**
+ * Encode `req` (its body in the same packet when it is in memory and at most `inlineLimit`
+ * bytes) and run it as one exchange on `connections`; an encoding error rejects, unsent.
+ */
+export function exchangeEncoded(
+  connections: ReusableConnections,
+  req: GatewayRequest,
+  timeouts: TransportTimeouts,
+  inlineLimit: number,
+  encode: (inline: Buffer | undefined) => Buffer,
+  framing: Pick<SingleUseExchange, 'headMode' | 'maxHeadBytes' | 'resetAdvice' | 'keepAlive'>,
+): Promise<UpstreamResponse> {
+  const target = connections.target;
+  const inline = smallBodyBuffer(req.body, inlineLimit);
+  let packet: Buffer;
+  try {
+    packet = encode(inline ?? undefined);
+  } catch (error) {
+    return Promise.reject(failure.withFacts(error, { target, sentAnything: false }));
+  }
+  if (req.signal.aborted) return Promise.reject(failure.aborted({ target, sentAnything: false }));
+  return connections.exchange(
+    { target, packet, rest: inline === null ? req.body : null, ...framing },
+    req,
+    timeouts,
+  );
 }
 
 /** Open a TCP or unix stream connection to `target`. */
