@@ -22,10 +22,13 @@ const STACKS: Record<string, string> = {
     'serve: {server: wsgiref, concurrency: threads, threads: 4}\nproxy: {kind: gateway, protocol: http',
 };
 
+// processes.manager none runs the app server with the caller's PATH: Debian's python3 by its
+// path, so that a root's pyenv shim first on PATH (seen on this machine: Python 3.11 without
+// gunicorn) cannot stand in for it.
 function stackYaml(name: string, serveAndProxy: string): string {
   return [
     `name: lb-${name}`,
-    `app: {framework: wsgi, entry: "app:application", root: ${JSON.stringify(APP_ROOT)}, python: python3}`,
+    `app: {framework: wsgi, entry: "app:application", root: ${JSON.stringify(APP_ROOT)}, python: /usr/bin/python3}`,
     `${serveAndProxy}, trusted_proxies: ["127.0.0.2/32"]}`,
     'processes: {manager: none}',
     '',
