@@ -29,6 +29,10 @@ interface Observed {
   statuses: number[];
   elapsedMs: number;
   pids: number[];
+  /** The pids that answered the requests sent alone, before the simultaneous ones. */
+  alonePids: number[];
+  /** Measured a second time: the first saw the one worker replaced (a max_requests recycle). */
+  remeasured?: boolean;
 }
 
 export const concurrencyProbe: ProbeDefinition<Observed> = {
@@ -48,34 +52,47 @@ export const concurrencyProbe: ProbeDefinition<Observed> = {
     const { requests } = concurrencyPlan(ctx.behaviour.concurrency);
     const slow = () =>
       httpRequest(ctx.front, probePaths.slow(SLOW_MS), { signal: ctx.signal, timeoutMs: 20_000 });
-    // The faster of two requests alone (one slow start must not stretch every round), and at
-    // most twice the slow time: a round that long would hide a model that is off by one.
-    let roundMs = 2 * SLOW_MS;
-    for (let i = 0; i < 2; i++) {
-      const alone = performance.now();
-      await slow();
-      roundMs = Math.min(roundMs, performance.now() - alone);
-    }
-    roundMs = Math.max(SLOW_MS, roundMs);
-    const t0 = performance.now();
-    const answers = await Promise.all(Array.from({ length: requests }, slow));
-    const elapsedMs = performance.now() - t0;
-    return {
-      requests,
-      roundMs,
-      statuses: answers.map((a) => a.status),
-      elapsedMs,
-      pids: answers.map((a) => jsonOf<SlowResponse>(a)?.pid ?? 0),
+    const pidOf = (a: Awaited<ReturnType<typeof slow>>) => jsonOf<SlowResponse>(a)?.pid ?? 0;
+    const measure = async (): Promise<Observed> => {
+      // The faster of two requests alone (one slow start must not stretch every round), and at
+      // most twice the slow time: a round that long would hide a model that is off by one.
+      let roundMs = 2 * SLOW_MS;
+      const alonePids: number[] = [];
+      for (let i = 0; i < 2; i++) {
+        const alone = performance.now();
+        alonePids.push(pidOf(await slow()));
+        roundMs = Math.min(roundMs, performance.now() - alone);
+      }
+      roundMs = Math.max(SLOW_MS, roundMs);
+      const t0 = performance.now();
+      const answers = await Promise.all(Array.from({ length: requests }, slow));
+      const elapsedMs = performance.now() - t0;
+      return {
+        requests,
+        roundMs,
+        statuses: answers.map((a) => a.status),
+        elapsedMs,
+        pids: answers.map(pidOf),
+        alonePids,
+      };
     };
+    const first = await measure();
+    // One process by the model, yet a pid the requests alone did not see: the worker was
+    // replaced in between (max_requests recycles it — uWSGI's default here is 1000 — and with
+    // one worker its replacement's start is a round more). Recycles are that many requests
+    // apart, so the second measurement sees none: measured once more.
+    if (ctx.behaviour.concurrency.processes === 1 && first.pids.some((p) => !first.alonePids.includes(p)))
+      return { ...(await measure()), remeasured: true };
+    return first;
   },
-  judge({ statuses, elapsedMs, roundMs, pids }, ctx) {
+  judge({ statuses, elapsedMs, roundMs, pids, remeasured }, ctx) {
     const m = ctx.behaviour.concurrency;
     const { rounds } = concurrencyPlan(m);
     const bad = statuses.filter((s) => s !== 200);
     if (bad.length > 0) return fail(`${bad.length} request(s) answered ${bad.join(', ')}`);
     const measured = Math.round(elapsedMs / roundMs);
     const distinct = new Set(pids).size;
-    const facts = `${Math.round(elapsedMs)} ms = ${measured} round${measured === 1 ? '' : 's'} of ${Math.round(roundMs)} ms (one request alone), ${distinct} distinct pid${distinct === 1 ? '' : 's'}`;
+    const facts = `${Math.round(elapsedMs)} ms = ${measured} round${measured === 1 ? '' : 's'} of ${Math.round(roundMs)} ms (one request alone), ${distinct} distinct pid${distinct === 1 ? '' : 's'}${remeasured ? ' (measured again: the one worker was replaced during the first measurement)' : ''}`;
     if (measured < rounds) return fail(`faster than the model allows: ${facts}`);
     if (measured > rounds + 1) return fail(`slower than the model: ${facts}`);
     if (m.processes !== null && distinct > m.processes)

@@ -1,6 +1,7 @@
 // The concurrency probe's judging in rounds of one request alone: a path that adds start-up
 // time per request (CGI) stretches the round, never the model's limits.
 
+import { createServer } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { concurrencyProbe, SLOW_MS } from '../../../src/probes/concurrency.js';
 
@@ -14,6 +15,7 @@ const observed = (elapsedMs: number, roundMs: number) => ({
   elapsedMs,
   statuses: [200, 200, 200, 200, 200],
   pids: [1, 2, 3, 4, 5],
+  alonePids: [1, 2],
 });
 
 describe('concurrency', () => {
@@ -37,4 +39,26 @@ describe('concurrency', () => {
       actual: expect.stringMatching(/faster than the model allows/),
     });
   });
+
+  it('measures once more when the one worker was replaced during the measurement (max_requests)', async () => {
+    // One worker; its pid changes after the two requests alone, as a recycle would change it.
+    let served = 0;
+    const server = createServer((_req, res) => {
+      const pid = ++served <= 2 ? 100 : 200;
+      setTimeout(() => res.end(JSON.stringify({ pid })), SLOW_MS);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const one = {
+        behaviour: { concurrency: { slots: 1, processes: 1, allProcessesBusy: true, why: 'one worker' } },
+        front: { host: '127.0.0.1', port: (server.address() as { port: number }).port },
+        signal: new AbortController().signal,
+      } as never;
+      const seen = await concurrencyProbe.observe(one);
+      expect(seen).toMatchObject({ remeasured: true, alonePids: [200, 200], pids: [200, 200] });
+      expect(concurrencyProbe.judge(seen, one).actual).toMatch(/measured again: the one worker was replaced/);
+    } finally {
+      server.close();
+    }
+  }, 20_000);
 });
