@@ -668,14 +668,28 @@ export function planInstall(plan: Plan, artifacts: readonly Artifact[], facts: H
       undo: [],
     });
     const active = facts.units[`${distro.service}.service`]?.active ?? false;
+    // A module that takes effect only when the master starts (mod_cgid's daemon), enabled by
+    // this run: a restart, once, instead of the graceful reload.
+    const restartFor = modules?.restartWhenEnabled;
+    const restart =
+      active &&
+      restartFor !== undefined &&
+      steps.some((s) => restartFor.modules.some((m) => s.id === `${kind}-module:${m}`) && !s.done);
     add({
       id: `${kind}-reload`,
-      title: active ? `systemctl reload ${distro.service}` : `systemctl enable --now ${distro.service}`,
+      title: !active
+        ? `systemctl enable --now ${distro.service}`
+        : restart
+          ? `systemctl restart ${distro.service}`
+          : `systemctl reload ${distro.service}`,
+      why: restart ? restartFor!.why : undefined,
       done: !frontChanged && active,
       commands: [
-        active
-          ? { kind: 'reload', service: distro.service, pidFile: distro.pidFile }
-          : { kind: 'exec', argv: ['systemctl', 'enable', '--now', distro.service] },
+        !active
+          ? { kind: 'exec', argv: ['systemctl', 'enable', '--now', distro.service] }
+          : restart
+            ? { kind: 'exec', argv: ['systemctl', 'restart', distro.service] }
+            : { kind: 'reload', service: distro.service, pidFile: distro.pidFile },
       ],
       undo: [],
     });

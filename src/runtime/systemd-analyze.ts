@@ -22,6 +22,11 @@ export function analyzeUnits(dir: string): Promise<ProbeResult> {
     title: 'systemd-analyze verify accepts the units',
     expected: `no complaints about ${units.join(', ') || 'the units'}`,
   };
+  // No unit rendered (every component is the distribution's: Apache running CGI scripts or
+  // mod_wsgi): nothing to judge. Said here, because execFile in a missing cwd is ENOENT too.
+  if (units.length === 0) {
+    return Promise.resolve({ ...base, status: 'skip', actual: 'no systemd unit rendered', durationMs: 0 });
+  }
   return new Promise((resolve) => {
     execFile(
       'systemd-analyze',

@@ -367,6 +367,14 @@ export const RULES: Record<string, Rule> = {
     }
     const bridge = PROXIES[spec.proxy.kind].cgiBridge;
     if (isCgiServer && bridge) return [warning(['proxy', 'kind'], bridge.why)];
+    const asProxy = PROXIES[spec.proxy.kind].cgiAsProxyUser;
+    if (isCgiServer && asProxy) {
+      return [
+        warning(['proxy', 'kind'], asProxy.message, asProxy.hint),
+        ...(spec.app.writable.length > 0 ? [error(['app', 'writable'], asProxy.writableRefusal)] : []),
+        ...(spec.app.env_file ? [error(['app', 'env_file'], asProxy.envFileRefusal)] : []),
+      ];
+    }
     return [];
   },
 

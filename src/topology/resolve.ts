@@ -410,10 +410,15 @@ function appCallWhy(spec: NormalizedSpec): string {
   const fw = FRAMEWORKS[spec.app.framework].title;
   const perRequest = SERVERS[spec.serve.server].processModel === 'process-per-request';
   switch (perRequest ? 'cgi' : spec.app.interface) {
-    case 'cgi':
-      return spec.app.interface === 'wsgi'
-        ? `the script runs ${fw}'s WSGI app through wsgiref's CGIHandler, once per request`
-        : 'RFC 3875: the script reads its environment and stdin, writes headers and body to stdout';
+    case 'cgi': {
+      // Who forks it, where the front says (Apache's mod_cgid: as www-data).
+      const runner = PROXIES[spec.proxy.kind].upstreamWhy?.cgi;
+      const call =
+        spec.app.interface === 'wsgi'
+          ? `the script runs ${fw}'s WSGI app through wsgiref's CGIHandler, once per request`
+          : 'RFC 3875: the script reads its environment and stdin, writes headers and body to stdout';
+      return runner ? `${runner}; ${call}` : call;
+    }
     case 'wsgi':
       // A framework is "the Flask app"; a plain callable's title already says what it is.
       return `PEP 3333: the server calls ${spec.app.entry}(environ, start_response)${fw.startsWith('a ') ? `, ${fw}` : ` of the ${fw} app`}`;

@@ -44,6 +44,13 @@ const MUST_RUN: Record<string, string[]> = {
   'cgi-fcgiwrap-nginx.yaml': ['app/backend-down', 'app/upload-chunked', 'app/check:GET /hello/there'],
   // lighttpd's mod_cgi runs the script itself: requests at once, a chunked upload buffered for it.
   'cgi-lighttpd.yaml': ['app/concurrency', 'app/upload-chunked', 'app/check:GET /hello/there'],
+  // Apache's mod_cgid forks the script itself: requests at once; a chunked upload refused (411).
+  'cgi-apache.yaml': [
+    'app/concurrency',
+    'app/upload-chunked',
+    'app/body-limit',
+    'app/check:GET /hello/there',
+  ],
   // php-fpm: scripts by name (PATH_INFO split, a missing script's 404, PHP in a text file never
   // run, the status page never through the front), its children's concurrency, a stream.
   'php-fpm-nginx.yaml': [

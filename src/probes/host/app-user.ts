@@ -9,6 +9,7 @@ import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { BoundEndpoint } from '../../render/plan.js';
 import { readAccountBook } from '../../runtime/users.js';
+import { PROXIES } from '../../topology/catalog/proxies.js';
 import { fail, pass, type ProbeDefinition } from '../types.js';
 import { parseProcNetTcp, readProc, socketHolders } from './sockets.js';
 
@@ -80,6 +81,11 @@ type SocketFile =
 interface Observed {
   /** The front runs the app's code itself (CGI under the gateway): its processes are the app's. */
   frontRunsApp: boolean;
+  /**
+   * It runs it as its own worker user, as documented (Apache's mod_cgid: catalog
+   * cgiAsProxyUser): its processes must then be the proxy's user, never root or another.
+   */
+  asProxyDocumented: boolean;
   app: ProcessIds[];
   proxy: ProcessIds[];
   sockets: SocketFile[];
@@ -109,6 +115,7 @@ export const appUserProbe: ProbeDefinition<Observed> = {
     const front = listeningHolders([ctx.plan.front.listen]).filter((p) => p.uid !== 0);
     return {
       frontRunsApp,
+      asProxyDocumented: frontRunsApp && PROXIES[ctx.plan.front.kind].cgiAsProxyUser !== undefined,
       app: frontRunsApp ? front : listeningHolders(endpoints),
       // The front's root master (nginx) only binds; its workers, as the proxy's user, connect.
       proxy: frontRunsApp ? [] : front,
@@ -138,6 +145,16 @@ export const appUserProbe: ProbeDefinition<Observed> = {
         `the app's user ${u.app} is the proxy's user: processes.user must be an account of its own`,
       );
     if (o.app.length === 0) return fail('no process holds the app server’s listening socket');
+    if (o.asProxyDocumented) {
+      const other = o.app.filter((p) => p.uid !== proxyUid);
+      if (other.length > 0)
+        return fail(
+          `the front's processes that run the CGI scripts are not ${u.proxy}: ${other.map((p) => `${p.pid} uid ${p.uid}`).join(', ')}`,
+        );
+      return pass(
+        `${o.app.length} front processes as ${u.proxy} (uid ${proxyUid}) run the CGI scripts, as documented: ${PROXIES[ctx.plan.front.kind].cgiAsProxyUser!.message}`,
+      );
+    }
     const problems: string[] = [];
     const asProxy = o.app.filter((p) => p.uid === proxyUid);
     if (asProxy.length > 0)

@@ -353,11 +353,24 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     },
     // retry=0 on every ProxyPass (templates/apache/site.conf.hbs): a backend that refused is tried again at once.
     backendReadmit: null,
-    // mod_cgid could run CGI scripts itself; not rendered yet (the protocols below say so).
+    // mod_cgid runs CGI scripts itself (ScriptAlias in templates/apache/site.conf.hbs): no bridge.
     cgiBridge: null,
+    // mod_cgid's daemon forks every script as the server's user (www-data): Debian's apache2
+    // has no suexec for a site's own account without apache2-suexec-custom and a document
+    // root under /var/www. The script reads what www-data reads and writes what it writes.
+    cgiAsProxyUser: {
+      message:
+        "mod_cgid runs the CGI script as Apache's own user (www-data), not as an account of the app's: the script can read what every other site of this Apache reads, and a flaw in it acts as the web server",
+      hint: "for a CGI script under an account of its own, use proxy.kind nginx (fcgiwrap runs it as the app's user) or lighttpd (its own unit, as the app's user)",
+      writableRefusal:
+        "app.writable gives the app's own account its directories, but mod_cgid runs the script as www-data, which must not own them: use proxy.kind nginx (fcgiwrap runs the script as the app's user) or lighttpd",
+      envFileRefusal:
+        "app.env_file is read into the app's own unit, and mod_cgid's scripts run in Apache's (www-data), where the secrets would reach every site: use proxy.kind nginx or lighttpd for a CGI script with secrets, or app.env for values that are not secret",
+    },
     // mod_proxy_http, mod_proxy_uwsgi, mod_proxy_fcgi (php-fpm's scripts by name; uWSGI's
-    // fastcgi-socket), mod_proxy_scgi (uWSGI's scgi-socket). Not yet: mod_cgid, mod_wsgi.
-    protocols: ['http', 'uwsgi', 'fastcgi', 'scgi'],
+    // fastcgi-socket), mod_proxy_scgi (uWSGI's scgi-socket), mod_cgid (the script itself,
+    // examples/cgi-apache.yaml). Not yet: mod_wsgi.
+    protocols: ['http', 'uwsgi', 'fastcgi', 'scgi', 'cgi'],
     // Seen on 2.4.71 (ProxyPass / scgi://…): /café/x arrives as SCRIPT_NAME "/café/x" (decoded)
     // and no PATH_INFO — ap_add_cgi_vars names the whole URI the script when the request has
     // no path info, and a proxied request never has one. (proxy-scgi-pathinfo would set
@@ -401,6 +414,7 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
       fastcgi:
         'mod_proxy_fcgi: FastCGI records over a unix socket, SCRIPT_FILENAME, SCRIPT_NAME and PATH_INFO set by the site for each script (ProxyFCGISetEnvIf)',
       scgi: "mod_proxy_scgi: CGI variables as one netstring, then the body, to uWSGI's scgi-socket (which moves the path Apache sends as SCRIPT_NAME to PATH_INFO)",
+      cgi: "mod_cgid: Apache forks the script itself for each request (from its cgid daemon, as www-data), by the script's own #! line",
     },
     // templates/apache/site.conf.hbs: the first <VirtualHost> of the port (the default) answers
     // 421 to every Host that is not proxy.server_name.
@@ -454,6 +468,13 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
         enabledDir: '/etc/apache2/mods-enabled',
         enable: ['a2enmod', '-q'],
         disable: ['a2dismod', '-q', '-f'],
+        // Seen on verify --target machine (2.4.71): after `a2enmod cgid` and a graceful reload
+        // every CGI request was a 503 (AH01257 "unable to connect to cgi daemon"): the cgid
+        // daemon is started only when the master starts, not on a graceful restart.
+        restartWhenEnabled: {
+          modules: ['cgid'],
+          why: "mod_cgid's daemon starts only with Apache's master: a reload after `a2enmod cgid` leaves every CGI request a 503 (AH01257), so install restarts apache2 once when it enables cgid",
+        },
       },
       // Debian's ports.conf says `Listen 80` (every address, both families): a site that says
       // it again fails ("Cannot define multiple Listeners on the same IP:port").

@@ -5,7 +5,7 @@
 // servers.ts, its templates and its example.
 
 import { acmePlan } from '../../tls/acme.js';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { type BoundEndpoint, gatewayUpstreamUrl, nginxAddress, sizeToBytes } from '../../render/address.js';
 import { gatewayTlsView } from '../../render/gateway-tls.js';
 import { MOZILLA_INTERMEDIATE } from '../../tls/mozilla.js';
@@ -989,19 +989,23 @@ function gatewayTlsFiles(plan: Plan): { cert: string; key: string } | null {
 }
 
 /** Apache's proxy module (a2enmod's name) for each protocol it speaks to the backend. */
-const APACHE_BACKENDS: Partial<Record<string, { module: string; scheme: string }>> = {
-  http: { module: 'proxy_http', scheme: 'http' },
-  uwsgi: { module: 'proxy_uwsgi', scheme: 'uwsgi' },
-  fastcgi: { module: 'proxy_fcgi', scheme: 'fcgi' },
-  scgi: { module: 'proxy_scgi', scheme: 'scgi' },
+const APACHE_BACKENDS: Partial<Record<string, { modules: string[]; scheme: string | null }>> = {
+  http: { modules: ['proxy', 'proxy_http'], scheme: 'http' },
+  uwsgi: { modules: ['proxy', 'proxy_uwsgi'], scheme: 'uwsgi' },
+  fastcgi: { modules: ['proxy', 'proxy_fcgi'], scheme: 'fcgi' },
+  scgi: { modules: ['proxy', 'proxy_scgi'], scheme: 'scgi' },
+  // mod_cgid (the event MPM's CGI module: mod_cgi forks from a threaded child, cgid from a
+  // daemon of its own): no backend address, the script itself (ScriptAlias in the site).
+  cgi: { modules: ['cgid'], scheme: null },
 };
 
 /** The modules an Apache site needs (a2enmod's names), in load order. */
 export function apacheModules(plan: Plan): string[] {
   const backend = APACHE_BACKENDS[plan.upstream!.protocol]!;
   // authz_core: Require · alias: Alias/Redirect · mime: static Content-Types · headers:
-  // RequestHeader/Header · reqtimeout: RequestReadTimeout · env: SetEnv · proxy + its protocol.
-  return ['authz_core', 'alias', 'mime', 'headers', 'reqtimeout', 'env', 'proxy', backend.module];
+  // RequestHeader/Header · reqtimeout: RequestReadTimeout · env: SetEnv · proxy + its protocol
+  // (or cgid).
+  return ['authz_core', 'alias', 'mime', 'headers', 'reqtimeout', 'env', ...backend.modules];
 }
 
 /**
@@ -1061,7 +1065,7 @@ function apacheView(plan: Plan) {
   const backend = APACHE_BACKENDS[protocol]!;
   const already = apacheAlreadyListening(plan);
   const names = serverNames(plan);
-  const endpoint = plan.upstream!.endpoints[0]!;
+  const endpoint = plan.upstream!.endpoints[0];
   const app = plan.appServer;
   return {
     modules: apacheModules(plan),
@@ -1087,11 +1091,23 @@ function apacheView(plan: Plan) {
     readTimeoutWhy: readTimeoutWhy(plan),
     // A unix socket is `unix:/path|scheme://localhost/` (mod_proxy's UDS form).
     websocket: protocol === 'http' && spec.app.websockets,
-    scripts: apacheScripts(plan, endpoint, backend.scheme),
-    backendUrl:
-      endpoint.kind === 'unix'
+    scripts: endpoint && backend.scheme ? apacheScripts(plan, endpoint, backend.scheme) : null,
+    backendUrl: !endpoint
+      ? null
+      : endpoint.kind === 'unix'
         ? `unix:${endpoint.path}|${backend.scheme}://localhost/`
         : `${backend.scheme}://${endpoint.host}:${endpoint.port}/`,
+    // CGI: the script every request runs (the user's, or stackgen's WSGI adapter), and the
+    // app's environment, which a script gets from Apache only through SetEnv.
+    cgi:
+      protocol === 'cgi'
+        ? {
+            script: cgiScriptPath(plan),
+            dir: dirname(cgiScriptPath(plan)),
+            file: basename(cgiScriptPath(plan)),
+            env: plan.app.env,
+          }
+        : null,
     static: plan.app.static.map((s) => ({
       ...s,
       dir: s.dir.replace(/\/+$/, ''),

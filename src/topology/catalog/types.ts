@@ -253,6 +253,11 @@ export interface ProxyEntry {
    */
   cgiBridge: { why: string } | null;
   /**
+   * It runs CGI scripts itself, but as its own worker user, not the app's account (Apache's
+   * mod_cgid): a warning with the hint, and app.writable / app.env_file refused with these reasons.
+   */
+  cgiAsProxyUser?: { message: string; hint: string; writableRefusal: string; envFileRefusal: string };
+  /**
    * After an app server it could not reach answers again, how long before the proxy sends it
    * requests (null: at once). A rolling restart waits this long before it stops the next one:
    * with all of them out of rotation, the proxy has nowhere to send a request.
@@ -387,7 +392,13 @@ export interface ProxyDistro {
    * enabled when `<enabledDir>/<module>.load` exists. The modules a stack needs come from its
    * recipe (ProxyRecipe.modules). Absent: nothing to enable.
    */
-  modules?: { enabledDir: string; enable: readonly string[]; disable: readonly string[] };
+  modules?: {
+    enabledDir: string;
+    enable: readonly string[];
+    disable: readonly string[];
+    /** Modules that take effect only when the master restarts (not on a reload), and why. */
+    restartWhenEnabled?: { modules: readonly string[]; why: string };
+  };
   /** Ports the distribution's main config already listens on (every address): the site must not say them again. */
   listensAlready?: readonly number[];
   /**

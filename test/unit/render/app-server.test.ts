@@ -46,8 +46,8 @@ function renderedReadMs(artifacts: Artifact[]): number | null {
     // lighttpd: the backend's "read-timeout" => seconds (mod_cgi's in cgi.limits).
     const lighttpd = /^\s*(?:"read-timeout"|cgi\.limits = \( "read-timeout") => (\d+),/m.exec(a.content);
     if (lighttpd && a.path.startsWith('lighttpd/')) return Number(lighttpd[1]) * 1000;
-    // Apache: ProxyTimeout seconds (the ProxyPass timeout= says the same).
-    const apache = /^\s*ProxyTimeout (\d+)$/m.exec(a.content);
+    // Apache: ProxyTimeout seconds (the ProxyPass timeout= says the same); mod_cgid's CGIDScriptTimeout.
+    const apache = /^\s*(?:ProxyTimeout|CGIDScriptTimeout) (\d+)$/m.exec(a.content);
     if (apache && a.path.startsWith('apache/')) return Number(apache[1]) * 1000;
   }
   return null;

@@ -112,6 +112,50 @@ describe('apache: what the rules refuse, from its catalog entry', () => {
   });
 });
 
+describe('apache: CGI scripts through mod_cgid', () => {
+  const CGI =
+    'name: ap\napp: {framework: cgi, entry: hello.cgi, root: /srv/cgi, env: {GREETING: hi}}\nproxy: {kind: apache, protocol: cgi, listen: "8080"}\n';
+  it('ScriptAlias maps every path to the script, which alone is granted; PATH and app.env set', () => {
+    const text = site(CGI);
+    expect(text).toContain('    ScriptAlias / "/srv/cgi/hello.cgi/"\n');
+    expect(text).toContain(
+      '<Directory "/srv/cgi">\n        <Files "hello.cgi">\n            Require all granted\n',
+    );
+    expect(text).toContain('    CGIDScriptTimeout 65\n');
+    expect(text).toContain('    SetEnv PATH "/usr/local/bin:/usr/bin:/bin"\n    SetEnv GREETING "hi"\n');
+    expect(text).not.toContain('ProxyPass');
+  });
+  it('warns that scripts run as www-data; refuses app.writable and app.env_file for them', () => {
+    const r = parseStackSpec(CGI);
+    expect(r.errors).toEqual([]);
+    expect(r.warnings.map((w) => w.message).join()).toMatch(/as Apache's own user \(www-data\)/);
+    const refused = (extra: string) =>
+      parseStackSpec(CGI.replace('env: {GREETING: hi}', extra))
+        .errors.map((e) => e.message)
+        .join();
+    expect(refused('writable: [data]')).toMatch(/app.writable .* www-data/);
+    expect(refused('env_file: /etc/ap.env')).toMatch(/app.env_file .* Apache's \(www-data\)/);
+  });
+  it('a2enmod cgid, then a restart (not a reload: the cgid daemon starts with the master)', () => {
+    const plan = planOf(CGI);
+    const facts = { ...FRESH_DEBIAN, selfCommand: ['stackgen'] };
+    const steps = planInstall(plan, renderArtifacts(plan), facts);
+    const t = steps.map((x) => x.title);
+    expect(t).toContain('a2enmod -q cgid');
+    expect(t).not.toContain('a2enmod -q proxy');
+    const restart = steps.find((x) => x.id === 'apache-reload')!;
+    expect(restart.title).toBe('systemctl restart apache2');
+    expect(restart.commands).toEqual([{ kind: 'exec', argv: ['systemctl', 'restart', 'apache2'] }]);
+    expect(restart.why).toMatch(/AH01257/);
+    // cgid already enabled (a second stack, or the admin's): a graceful reload as for any site.
+    const again = planInstall(plan, renderArtifacts(plan), {
+      ...facts,
+      exists: [...FRESH_DEBIAN.exists, '/etc/apache2/mods-enabled/cgid.load'],
+    }).find((x) => x.id === 'apache-reload')!;
+    expect(again.title).toBe('systemctl reload apache2');
+  });
+});
+
 describe('apache: the catalog readers', () => {
   it("reads Debian's envvars for the worker user", () => {
     expect(apacheUserOf('export APACHE_RUN_USER=www-data\nexport APACHE_RUN_GROUP=www-data\n')).toBe(
@@ -199,5 +243,11 @@ describeWith({ tools: ['apache2'] })('apache2 -t -f on the rendered top-level co
       ),
     );
     expect(named.status, named.stderr).toBe(0);
+  });
+  it('passes as rendered for a CGI script (mod_cgid)', () => {
+    const r = testOf(
+      'name: ap\napp: {framework: cgi, entry: hello.cgi, root: /srv/cgi}\nproxy: {kind: apache, protocol: cgi, listen: "8080"}\n',
+    );
+    expect(r.status, r.stderr).toBe(0);
   });
 });

@@ -40,6 +40,7 @@ describe('app-user probe', () => {
     const v = appUserProbe.judge(
       {
         frontRunsApp: false,
+        asProxyDocumented: false,
         app: [proc(10, 999, 999), proc(11, 999, 999)],
         proxy: [proc(20, 33, 33, [33, 999])],
         sockets: [sock],
@@ -54,6 +55,7 @@ describe('app-user probe', () => {
     const v = appUserProbe.judge(
       {
         frontRunsApp: false,
+        asProxyDocumented: false,
         app: [proc(10, 33, 33)],
         proxy: [proc(20, 33, 33)],
         sockets: [sock],
@@ -69,6 +71,7 @@ describe('app-user probe', () => {
     const v = appUserProbe.judge(
       {
         frontRunsApp: false,
+        asProxyDocumented: false,
         app: [proc(10, 999, 999)],
         proxy: [proc(20, 33, 33, [33])],
         sockets: [{ ...sock, mode: 0o777, dirMode: 0o755 }],
@@ -85,6 +88,7 @@ describe('app-user probe', () => {
     const v = appUserProbe.judge(
       {
         frontRunsApp: false,
+        asProxyDocumented: false,
         app: [proc(10, 999, 999)],
         proxy: [proc(20, 33, 33, [33, 999])],
         sockets: [{ ...sock, mode: 0o666, dirMode: 0o750 }],
@@ -93,5 +97,23 @@ describe('app-user probe', () => {
       ctx,
     );
     expect(v.status).toBe('pass');
+  });
+
+  it("takes Apache's mod_cgid running the scripts as www-data as documented, and nothing else", () => {
+    const cgi = ctxOf('cgi-apache.yaml');
+    const observed = {
+      frontRunsApp: true,
+      asProxyDocumented: true,
+      app: [proc(30, 33, 33), proc(31, 33, 33)],
+      proxy: [],
+      sockets: [],
+      accounts,
+    };
+    const ok = appUserProbe.judge(observed, cgi);
+    expect(ok.status).toBe('pass');
+    expect(ok.actual).toMatch(/as documented/);
+    const odd = appUserProbe.judge({ ...observed, app: [proc(30, 33, 33), proc(32, 1000, 1000)] }, cgi);
+    expect(odd.status).toBe('fail');
+    expect(odd.actual).toMatch(/32 uid 1000/);
   });
 });
