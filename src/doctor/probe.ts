@@ -1,7 +1,7 @@
 // The I/O edge of `doctor` (and of `check`'s tool lookup): find programs on PATH, ask
 // them for their version, ask an interpreter which modules it can import, run apt-get.
 
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { execa } from 'execa';
 import type { Probe } from './report.js';
@@ -132,6 +132,8 @@ export async function probeRequirements(requirements: readonly Requirement[]): P
     requirements.map(async (r): Promise<Probe> => {
       if (r.kind === 'program') return probeProgram(r.program, r.versionArgs, r.obtain !== undefined);
       if (r.kind === 'uwsgi-plugin') return probeUwsgiPlugin(r.plugin);
+      // The module's shared object, where the distribution's package puts it.
+      if (r.kind === 'front-module') return { kind: 'front-module', ok: existsSync(r.file) };
       return (
         modules.get(r.python)?.[r.module] ?? { kind: 'python-module', ok: false, version: null, error: null }
       );

@@ -9,7 +9,8 @@ import { meetsMinimum } from './version.js';
 export type Probe =
   | { kind: 'program'; path: string | null; version: string | null }
   | { kind: 'python-module'; ok: boolean; version: string | null; error: string | null }
-  | { kind: 'uwsgi-plugin'; ok: boolean };
+  | { kind: 'uwsgi-plugin'; ok: boolean }
+  | { kind: 'front-module'; ok: boolean };
 
 /** ok; missing; installed but older than the catalog's minimum; installed, version unreadable. */
 export type Status = 'ok' | 'missing' | 'too-old' | 'unverified';
@@ -69,6 +70,9 @@ export function assess(requirement: Requirement, probe: Probe): Finding {
     return probe.ok
       ? { requirement, status: 'ok', version: probe.version, detail: null }
       : { requirement, status: 'missing', version: null, detail: probe.error };
+  }
+  if (requirement.kind === 'front-module' && probe.kind === 'front-module') {
+    return { requirement, status: probe.ok ? 'ok' : 'missing', version: null, detail: null };
   }
   if (requirement.kind === 'uwsgi-plugin' && probe.kind === 'uwsgi-plugin') {
     return { requirement, status: probe.ok ? 'ok' : 'missing', version: null, detail: null };

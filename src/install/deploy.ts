@@ -10,10 +10,20 @@ import { masterFifoPath } from '../topology/catalog/files.js';
 import { backendComponent, isTaskComponent, type Plan, unitBaseName } from '../render/plan.js';
 import { shellQuote } from '../render/helpers.js';
 import { PROXIES } from '../topology/catalog/proxies.js';
+import { SERVERS } from '../topology/catalog/servers.js';
 import { backendUnitFilter, supervisorPrograms, systemdServices } from './steps.js';
 
 export type CodeUpdate =
-  | { kind: 'reload'; commands: string[][]; why: string }
+  | {
+      kind: 'reload';
+      commands: string[][];
+      why: string;
+      /**
+       * The reload leaves a window without an answer (measured), at most this long, and why:
+       * reload-under-load allows it in the app's window (still no failed request).
+       */
+      acceptGap?: { ms: number; why: string };
+    }
   | {
       kind: 'rolling-restart';
       ctl: 'systemctl' | 'supervisorctl';
@@ -32,6 +42,10 @@ export function codeUpdate(plan: Plan, artifacts: readonly Artifact[]): CodeUpda
   if (!app || backendComponent(plan) !== 'app')
     return { kind: 'none', why: 'a CGI script is read again for every request: new code is live at once' };
   if (manager === 'none') return { kind: 'none', why: 'no process manager: restart the app server yourself' };
+  // A module of the front (mod_wsgi): the daemons restart themselves when their script changes.
+  const inFront = SERVERS[app.server].inFront;
+  if (inFront)
+    return { kind: 'reload', ...inFront.codeUpdate, commands: [['touch', plan.files.modWsgiScript]] };
   const isBackend = backendUnitFilter(plan);
   const units = (manager === 'systemd' ? systemdServices(plan, artifacts) : supervisorPrograms(plan)).filter(
     isBackend,

@@ -395,11 +395,25 @@ export async function undoManifest(
   claims: HostFacts['claims'] = {},
 ): Promise<string[]> {
   const errors: string[] = [];
+  let frontsReloaded = false;
   for (const entry of [...m.steps].reverse()) {
     const others = entry.shared ? claims[entry.id]?.stacks : undefined;
     if (others?.length) {
       o.out(`  · kept: ${entry.title} (${others.join(', ')} still needs it)`);
       continue;
+    }
+    // Before the app's account goes: a distribution front whose site is gone by now is
+    // reloaded, so no process it ran as that account (mod_wsgi's daemons) is left for
+    // userdel to refuse ("user … is currently used by process …").
+    if (entry.id.startsWith('user:') && !frontsReloaded) {
+      frontsReloaded = true;
+      for (const proxy of touchedDistroProxies(m.steps.map((s) => s.id))) {
+        const { service, pidFile } = proxy.distro!;
+        if (!existsSync(pidFile)) continue;
+        await reloadAndWait(service, pidFile).catch((err: unknown) =>
+          errors.push(`systemctl reload ${service}: ${(err as Error).message}`),
+        );
+      }
     }
     try {
       for (const c of entry.undo) await runCommand(c, o);

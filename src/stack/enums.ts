@@ -21,7 +21,7 @@ export const FRAMEWORKS = [
 export const INTERFACES = ['wsgi', 'asgi', 'tornado', 'cgi', 'php'] as const;
 export const SERVERS = SERVER_NAMES;
 export const CONCURRENCY = ['prefork', 'threads', 'gevent', 'async', 'process-per-request'] as const;
-export const PROTOCOLS = ['http', 'uwsgi', 'fastcgi', 'scgi', 'cgi'] as const;
+export const PROTOCOLS = ['http', 'uwsgi', 'fastcgi', 'scgi', 'cgi', 'mod_wsgi'] as const;
 export const MANAGERS = ['systemd', 'supervisor', 'none'] as const;
 
 export type Framework = (typeof FRAMEWORKS)[number];

@@ -305,6 +305,8 @@ export const RULES: Record<string, Rule> = {
     const server = SERVERS[spec.serve.server];
     const proxy = PROXIES[kind];
     const out: Diagnostic[] = [];
+    // A module of another front (mod_wsgi): the inFront rule says why, once.
+    if (server.inFront && server.inFront.proxy !== kind) return [];
     if (!server.protocols.includes(protocol)) {
       const speakers = SERVER_NAMES.filter((s) => SERVERS[s].protocols.includes(protocol));
       out.push(
@@ -376,6 +378,41 @@ export const RULES: Record<string, Rule> = {
       ];
     }
     return [];
+  },
+
+  inFront(spec) {
+    const inFront = SERVERS[spec.serve.server].inFront;
+    if (!inFront) return [];
+    const title = SERVERS[spec.serve.server].title;
+    if (spec.proxy.kind !== inFront.proxy)
+      return [
+        error(
+          ['serve', 'server'],
+          `${title} runs only inside ${PROXIES[inFront.proxy].title}`,
+          inFront.refusal,
+        ),
+      ];
+    const out: Diagnostic[] = [
+      warning(['serve', 'server'], inFront.frontReloadLoss.message, inFront.frontReloadLoss.hint),
+    ];
+    if (spec.app.venv === undefined && spec.app.python !== inFront.embedsPython.python)
+      out.push(
+        error(
+          ['app', 'python'],
+          `${title} cannot run app.python ${spec.app.python}: ${inFront.embedsPython.refusal}`,
+        ),
+      );
+    if (spec.app.env_file !== undefined)
+      out.push(error(['app', 'env_file'], `${title} does not take app.env_file: ${inFront.envFileRefusal}`));
+    if (spec.processes.manager === 'supervisor')
+      out.push(
+        error(
+          ['processes', 'manager'],
+          `${title} does not take processes.manager supervisor: ${inFront.managerRefusal}`,
+          'use processes.manager: systemd (Debian’s apache2.service runs Apache)',
+        ),
+      );
+    return out;
   },
 
   websockets(spec) {
@@ -524,7 +561,9 @@ export const RULES: Record<string, Rule> = {
         warning(
           ['proxy', 'kind'],
           `${spec.serve.concurrency} workers without a buffering proxy: a slow client holds a worker for the whole upload and download`,
-          'put nginx or the stackgen gateway in front (proxy.kind)',
+          SERVERS[spec.serve.server].inFront
+            ? `${SERVERS[spec.serve.server].title} runs inside ${PROXIES[spec.proxy.kind].title} and cannot have a buffering proxy of its own in front: size threads for the slow clients, or use gunicorn or uWSGI behind nginx`
+            : 'put nginx or the stackgen gateway in front (proxy.kind)',
         ),
       );
     }

@@ -129,7 +129,7 @@ const serveSchema = z
       .enum(SERVERS)
       .optional()
       .describe(
-        'The app server. Defaults from the framework: WSGI frameworks → gunicorn, ASGI → gunicorn with uvicorn workers (gunicorn respawns a dead worker and reloads on SIGHUP); uvicorn alone runs one process per port (never its own --workers, which neither respawns nor reloads), tornado → tornado, cgi → cgi, php → php-fpm (a pool of its own, reached over FastCGI).',
+        'The app server. Defaults from the framework: WSGI frameworks → gunicorn, ASGI → gunicorn with uvicorn workers (gunicorn respawns a dead worker and reloads on SIGHUP); uvicorn alone runs one process per port (never its own --workers, which neither respawns nor reloads), tornado → tornado, cgi → cgi, php → php-fpm (a pool of its own, reached over FastCGI). `mod_wsgi` runs a WSGI app inside Apache (proxy.kind apache): daemon processes Apache forks as the app’s account, no unit of the stack’s.',
       ),
     concurrency: z
       .enum(CONCURRENCY)
@@ -306,13 +306,13 @@ const proxySchema = z
       .enum(PROXY_KINDS)
       .default(DEFAULT_PROXY)
       .describe(
-        "The front server: nginx, the stackgen gateway, lighttpd (its own unit; FastCGI, SCGI or HTTP to the app server), apache (Debian's apache2.service, event MPM; HTTP, uwsgi, SCGI or FastCGI to the app server), or none (the app server faces clients).",
+        "The front server: nginx, the stackgen gateway, lighttpd (its own unit; FastCGI, SCGI or HTTP to the app server), apache (Debian's apache2.service, event MPM; HTTP, uwsgi, SCGI or FastCGI to the app server, CGI scripts through mod_cgid, a WSGI app in mod_wsgi's daemon mode), or none (the app server faces clients).",
       ),
     protocol: z
       .enum(PROTOCOLS)
       .optional()
       .describe(
-        'Wire protocol from the proxy to the app server. Defaults from the server (uwsgi → uwsgi, gunicorn → http, …).',
+        'Wire protocol from the proxy to the app server. Defaults from the server (uwsgi → uwsgi, gunicorn → http, mod_wsgi → mod_wsgi: its own socket from Apache’s children to its daemons, …).',
       ),
     listen: z
       .union([listenAddress, z.array(listenAddress).min(1)])

@@ -14,7 +14,9 @@ import { TASK_PROGRAMS, TASK_PYTHON_MODULES } from './catalog/tasks.js';
 export type Requirement =
   | ({ kind: 'program'; neededBy: string } & ProgramRequirement)
   | { kind: 'python-module'; module: string; package: string; python: string; neededBy: string }
-  | { kind: 'uwsgi-plugin'; plugin: string; package: string; neededBy: string };
+  | { kind: 'uwsgi-plugin'; plugin: string; package: string; neededBy: string }
+  /** A module of the front the app server is (mod_wsgi in Apache): its file must exist. */
+  | { kind: 'front-module'; module: string; file: string; package: string; neededBy: string };
 
 /** Where a requirement came from, for the report ("needed by uWSGI"). */
 function programs(list: readonly ProgramRequirement[], neededBy: string): Requirement[] {
@@ -51,6 +53,8 @@ export function stackRequirements(spec: NormalizedSpec, python: string): Require
       versionArgs: [...FCGIWRAP.versionArgs],
     });
   }
+
+  if (server.inFront) out.push({ kind: 'front-module', ...server.inFront.module, neededBy: server.title });
 
   // tasks: the stack's own Redis (Debian's binary, not its service).
   if (spec.tasks?.broker === 'redis') out.push(...programs([TASK_PROGRAMS.broker], 'the Celery broker'));
@@ -115,7 +119,13 @@ function dedupePrograms(list: Requirement[]): Requirement[] {
   const seen = new Set<string>();
   return list.filter((r) => {
     const key =
-      r.kind === 'program' ? `p:${r.program}` : r.kind === 'uwsgi-plugin' ? `u:${r.plugin}` : `m:${r.module}`;
+      r.kind === 'program'
+        ? `p:${r.program}`
+        : r.kind === 'uwsgi-plugin'
+          ? `u:${r.plugin}`
+          : r.kind === 'front-module'
+            ? `f:${r.file}`
+            : `m:${r.module}`;
     if (seen.has(key)) return false;
     seen.add(key);
     return true;
@@ -126,5 +136,6 @@ function dedupePrograms(list: Requirement[]): Requirement[] {
 export function requirementName(r: Requirement): string {
   if (r.kind === 'program') return r.program;
   if (r.kind === 'uwsgi-plugin') return `uwsgi plugin ${r.plugin}`;
+  if (r.kind === 'front-module') return `${r.module} module (${r.file})`;
   return r.module;
 }

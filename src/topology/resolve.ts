@@ -274,7 +274,10 @@ function resolveAppServer(
   const instances = perPort ? sizing.workers.count : 1;
 
   let listen: Endpoint[];
-  if (!front) {
+  if (server.inFront) {
+    // A module of the front (mod_wsgi): the front makes and names its socket itself.
+    listen = [];
+  } else if (!front) {
     // No proxy: the app server binds the first address only (one bind per server).
     listen = [parseListen(spec.proxy.listen[0]!)];
   } else if (spec.serve.socket === 'unix' && !perPort) {
@@ -317,7 +320,8 @@ function resolveAppServer(
     router,
     dependsOn: [],
     listen,
-    managed: true,
+    // A module of the front runs in the front's own service: no unit of the stack's.
+    managed: server.inFront === undefined,
     stop: server.stop,
     reload: server.reload,
     systemdType: server.systemdType,

@@ -99,7 +99,9 @@ describeWith({
         const p = probes.find((x) => x.key === key);
         expect(p, key).toBeDefined();
         if (p!.status === 'skip')
-          expect(p!.actual, key).toMatch(/CGI|manager|supervisor|systemd|no app server|fcgiwrap|no app unit/);
+          expect(p!.actual, key).toMatch(
+            /CGI|manager|supervisor|systemd|no app server|fcgiwrap|no app unit|^does not apply to /,
+          );
       }
       expect(probes.find((p) => p.key === 'app/reach')?.status).toBe('pass');
     });
@@ -129,7 +131,10 @@ describeWith({
     const all = report.stacks.flatMap((s) => s.passes.flatMap((p) => p.probes));
     const reload = all.filter((p) => p.probe === 'reload-under-load' && p.status === 'pass');
     expect(reload.length).toBeGreaterThan(5);
-    for (const r of reload) expect(r.actual).toMatch(/^0 of \d+ requests failed/);
+    // None failed — or, for an app server inside the front (mod_wsgi), no more than its
+    // catalog entry documents for the front's reload, said so.
+    for (const r of reload)
+      expect(r.actual).toMatch(/^0 of \d+ requests failed|: [12] failed, within the documented 2 \(/);
     expect(report.stacks[0]!.notes.join('\n')).toMatch(
       /machine \(probe-app pass\): .*booted in \d+ ms, rebooted in \d+ ms/,
     );

@@ -5,11 +5,12 @@
 // workers alike); the proxy's are the non-root holders of the front's listening port
 // (nginx's workers, the gateway).
 
-import { statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { BoundEndpoint } from '../../render/plan.js';
 import { readAccountBook } from '../../runtime/users.js';
 import { PROXIES } from '../../topology/catalog/proxies.js';
+import { SERVERS } from '../../topology/catalog/servers.js';
 import { fail, pass, type ProbeDefinition } from '../types.js';
 import { parseProcNetTcp, readProc, socketHolders } from './sockets.js';
 
@@ -41,6 +42,41 @@ export function unixSocketInodes(text: string, path: string): number[] {
     .map((line) => line.trim().split(/\s+/))
     .filter((f) => f.length >= 8 && f[7] === path && (Number.parseInt(f[3]!, 16) & ACCEPTCON) !== 0)
     .map((f) => Number(f[6]));
+}
+
+/** Listening unix sockets in /proc/net/unix text, by inode, with their paths. Pure. */
+export function listeningUnixSockets(text: string): Map<number, string> {
+  const ACCEPTCON = 0x10000;
+  return new Map(
+    text
+      .split('\n')
+      .slice(1)
+      .map((line) => line.trim().split(/\s+/))
+      .filter((f) => f.length >= 8 && (Number.parseInt(f[3]!, 16) & ACCEPTCON) !== 0)
+      .map((f) => [Number(f[6]), f[7]!] as [number, string]),
+  );
+}
+
+/**
+ * Does a command line show this process title? The kernel keeps a title written over argv
+ * (mod_wsgi's display-name) cut to the length of the original argv[0] (`/usr/sbin/apache2`:
+ * 17 characters), so a prefix of at least `(wsgi:` and one more character counts. Pure.
+ */
+export function showsTitle(command: string, title: string): boolean {
+  const shown = command.trim();
+  return shown.length > 0 && (shown.startsWith(title) || (title.startsWith(shown) && shown.length > 6));
+}
+
+/** Processes (every pid of /proc) whose command line shows this title. */
+function processesTitled(title: string): ProcessIds[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .flatMap((d) => {
+      const command = readProc(`/proc/${d}/cmdline`).replace(/\0/g, ' ').trim();
+      if (!showsTitle(command, title)) return [];
+      const ids = idsOfStatus(readProc(`/proc/${d}/status`));
+      return ids ? [{ pid: Number(d), ...ids, command: command.slice(0, 80) }] : [];
+    });
 }
 
 /** Every process holding one of these socket inodes. */
@@ -86,10 +122,26 @@ interface Observed {
    * cgiAsProxyUser): its processes must then be the proxy's user, never root or another.
    */
   asProxyDocumented: boolean;
+  /**
+   * The app server is a module of the front (mod_wsgi): its processes found by their title,
+   * and the listening sockets they hold (the front makes them, for its own user alone).
+   */
+  inFront: { title: string; sockets: SocketFile[] } | null;
   app: ProcessIds[];
   proxy: ProcessIds[];
   sockets: SocketFile[];
   accounts: { app: number | null; group: number | null; proxy: number | null };
+}
+
+/** A socket file's owner and mode, and its directory's mode. */
+function socketFile(path: string): SocketFile {
+  try {
+    const st = statSync(path);
+    const dirMode = statSync(dirname(path)).mode & 0o777;
+    return { path, uid: st.uid, gid: st.gid, mode: st.mode & 0o777, dirMode };
+  } catch {
+    return { path, missing: true };
+  }
 }
 
 const names = (ps: ProcessIds[]) => ps.map((p) => `${p.pid} (${p.command.split(' ')[0]})`).join(', ');
@@ -111,24 +163,42 @@ export const appUserProbe: ProbeDefinition<Observed> = {
     const book = readAccountBook();
     const u = ctx.plan.site.users;
     // No app server behind the front: the front (the gateway spawning CGI scripts) is the app's process.
+    const inFront = SERVERS[ctx.plan.spec.serve.server].inFront;
+    if (inFront) {
+      const title = inFront.processTitle.replace('{name}', ctx.plan.name);
+      const daemons = processesTitled(title);
+      const listening = listeningUnixSockets(readProc('/proc/net/unix'));
+      const held = new Set(daemons.map((d) => d.pid));
+      const paths = [...socketHolders()]
+        .filter(([inode, pids]) => listening.has(inode) && pids.some((pid) => held.has(pid)))
+        .map(([inode]) => listening.get(inode)!);
+      return {
+        frontRunsApp: false,
+        asProxyDocumented: false,
+        inFront: { title, sockets: [...new Set(paths)].map(socketFile) },
+        app: daemons,
+        proxy: [],
+        sockets: [],
+        accounts: {
+          app: book.accounts.find((a) => a.name === u.app)?.uid ?? null,
+          group: book.groups.find((g) => g.name === u.group)?.gid ?? null,
+          proxy: book.accounts.find((a) => a.name === u.proxy)?.uid ?? null,
+        },
+      };
+    }
     const frontRunsApp = endpoints.length === 0;
     const front = listeningHolders([ctx.plan.front.listen]).filter((p) => p.uid !== 0);
     return {
       frontRunsApp,
-      asProxyDocumented: frontRunsApp && PROXIES[ctx.plan.front.kind].cgiAsProxyUser !== undefined,
+      inFront: null,
+      asProxyDocumented:
+        frontRunsApp &&
+        ctx.plan.upstream?.protocol === 'cgi' &&
+        PROXIES[ctx.plan.front.kind].cgiAsProxyUser !== undefined,
       app: frontRunsApp ? front : listeningHolders(endpoints),
       // The front's root master (nginx) only binds; its workers, as the proxy's user, connect.
       proxy: frontRunsApp ? [] : front,
-      sockets: endpoints.flatMap((ep): SocketFile[] => {
-        if (ep.kind !== 'unix') return [];
-        try {
-          const st = statSync(ep.path);
-          const dirMode = statSync(dirname(ep.path)).mode & 0o777;
-          return [{ path: ep.path, uid: st.uid, gid: st.gid, mode: st.mode & 0o777, dirMode }];
-        } catch {
-          return [{ path: ep.path, missing: true }];
-        }
-      }),
+      sockets: endpoints.flatMap((ep) => (ep.kind === 'unix' ? [socketFile(ep.path)] : [])),
       accounts: {
         app: book.accounts.find((a) => a.name === u.app)?.uid ?? null,
         group: book.groups.find((g) => g.name === u.group)?.gid ?? null,
@@ -144,6 +214,7 @@ export const appUserProbe: ProbeDefinition<Observed> = {
       return fail(
         `the app's user ${u.app} is the proxy's user: processes.user must be an account of its own`,
       );
+    if (o.inFront) return judgeInFront(o, o.inFront, ctx.plan.site.users);
     if (o.app.length === 0) return fail('no process holds the app server’s listening socket');
     if (o.asProxyDocumented) {
       const other = o.app.filter((p) => p.uid !== proxyUid);
@@ -196,3 +267,38 @@ export const appUserProbe: ProbeDefinition<Observed> = {
     );
   },
 };
+
+/**
+ * An app server inside the front (mod_wsgi's daemons): they run as the app's account, never
+ * as the proxy's user or root, and the socket the front made for them is the proxy user's
+ * alone (mode 0700: no other account can reach the app through it). Pure.
+ */
+function judgeInFront(
+  o: Observed,
+  inFront: NonNullable<Observed['inFront']>,
+  u: { app: string; group: string; proxy: string },
+) {
+  const { app: appUid, group: gid, proxy: proxyUid } = o.accounts;
+  if (o.app.length === 0)
+    return fail(`no process shows the title ${inFront.title} (the daemons did not start)`);
+  const problems: string[] = [];
+  const wrong = o.app.filter((p) => p.uid !== appUid || p.gid !== gid);
+  if (wrong.length > 0)
+    problems.push(
+      `daemon processes not ${u.app}:${u.group}: ${wrong.map((p) => `${p.pid} ${p.uid}:${p.gid}`).join(', ')}`,
+    );
+  if (inFront.sockets.length === 0) problems.push('the daemons hold no listening unix socket');
+  for (const s of inFront.sockets) {
+    if ('missing' in s) {
+      problems.push(`${s.path} does not exist`);
+      continue;
+    }
+    if (s.uid !== proxyUid) problems.push(`${s.path} is owned by uid ${s.uid}, not ${u.proxy} (${proxyUid})`);
+    if ((s.mode & 0o077) !== 0)
+      problems.push(`${s.path} mode ${s.mode.toString(8)}: others than ${u.proxy} can connect`);
+  }
+  if (problems.length > 0) return fail(problems.join('; '));
+  return pass(
+    `${o.app.length} daemon processes ${inFront.title} as ${u.app}:${u.group} (uid ${appUid}, proxy ${u.proxy} is ${proxyUid}); ${inFront.sockets.map((s) => ('mode' in s ? `${s.path} ${s.mode.toString(8)}, ${u.proxy}'s` : s.path)).join(', ')}`,
+  );
+}

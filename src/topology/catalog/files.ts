@@ -22,6 +22,7 @@ export function relativeFiles(name: string) {
     tmpfiles: `tmpfiles/${name}.conf`,
     runner: `python/${name}_server.py`,
     cgiScript: `cgi/${name}.cgi`,
+    modWsgiScript: `python/${name}.wsgi`,
     wsgiLoader: `python/${WSGI_LOADER_MODULE}.py`,
     certbotDeployHook: `certbot/${name}-deploy-hook.sh`,
     redisConf: `redis/${name}.conf`,

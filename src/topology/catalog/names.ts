@@ -13,6 +13,7 @@ export const SERVER_NAMES = [
   'wsgiref',
   'cgi',
   'php-fpm',
+  'mod_wsgi',
 ] as const;
 export const PROXY_KINDS = ['nginx', 'gateway', 'lighttpd', 'apache', 'none'] as const;
 

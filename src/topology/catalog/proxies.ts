@@ -369,8 +369,9 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
     },
     // mod_proxy_http, mod_proxy_uwsgi, mod_proxy_fcgi (php-fpm's scripts by name; uWSGI's
     // fastcgi-socket), mod_proxy_scgi (uWSGI's scgi-socket), mod_cgid (the script itself,
-    // examples/cgi-apache.yaml). Not yet: mod_wsgi.
-    protocols: ['http', 'uwsgi', 'fastcgi', 'scgi', 'cgi'],
+    // examples/cgi-apache.yaml), mod_wsgi's daemon socket (serve.server mod_wsgi: the app in
+    // daemon processes Apache forks, examples/flask-mod-wsgi-apache.yaml).
+    protocols: ['http', 'uwsgi', 'fastcgi', 'scgi', 'cgi', 'mod_wsgi'],
     // Seen on 2.4.71 (ProxyPass / scgi://…): /café/x arrives as SCRIPT_NAME "/café/x" (decoded)
     // and no PATH_INFO — ap_add_cgi_vars names the whole URI the script when the request has
     // no path info, and a proxied request never has one. (proxy-scgi-pathinfo would set
@@ -414,6 +415,8 @@ export const PROXIES: Record<ProxyKind, ProxyEntry> = {
       fastcgi:
         'mod_proxy_fcgi: FastCGI records over a unix socket, SCRIPT_FILENAME, SCRIPT_NAME and PATH_INFO set by the site for each script (ProxyFCGISetEnvIf)',
       scgi: "mod_proxy_scgi: CGI variables as one netstring, then the body, to uWSGI's scgi-socket (which moves the path Apache sends as SCRIPT_NAME to PATH_INFO)",
+      mod_wsgi:
+        "mod_wsgi's daemon mode: an Apache child passes the request over mod_wsgi's own unix socket to a daemon process of the stack's, which runs the app as the app's account",
       cgi: "mod_cgid: Apache forks the script itself for each request (from its cgid daemon, as www-data), by the script's own #! line",
     },
     // templates/apache/site.conf.hbs: the first <VirtualHost> of the port (the default) answers
@@ -548,6 +551,17 @@ export const PROTOCOLS: Record<Protocol, ProtocolEntry> = {
     // nginx reaches CGI scripts through fcgiwrap, so its hop is FastCGI.
     nginx: { pass: 'fastcgi_pass', params: 'fastcgi_params', prefix: 'fastcgi', schemeParam: null },
     why: 'RFC 3875: a new process per request, variables in its environment, body on stdin',
+  },
+  // mod_wsgi's daemon mode: Apache's child hands the request to a daemon process of the
+  // stack's (WSGIDaemonProcess) over a unix socket mod_wsgi makes and names itself; the
+  // variables become the WSGI environ there. Nothing of the stack's listens.
+  mod_wsgi: {
+    name: 'mod_wsgi',
+    title: 'mod_wsgi daemon socket',
+    keepalive: false,
+    cgiStyle: true,
+    nginx: null,
+    why: "mod_wsgi's own socket from an Apache child to the stack's daemon processes: the request's CGI variables and body, one connection per request",
   },
 };
 

@@ -476,6 +476,23 @@ export const SERVER_RECIPES: Record<ServerName, ServerRecipe> = {
     // php -l stands in for the Python import check (app-import) the others get.
     checks: { definitions: [phpFpmTest, phpEntryLint], importsApp: true },
   },
+  // In Apache's own processes (catalog inFront): the WSGI script WSGIScriptAlias names, and
+  // nothing to launch — Apache's master forks the daemon processes (templates/apache/site.conf.hbs).
+  mod_wsgi: {
+    files: [
+      {
+        file: 'modWsgiScript',
+        template: 'apache/app.wsgi.hbs',
+        what: "mod_wsgi's WSGI script: app.env, the app root on sys.path, the app's callable as `application` (touch it to restart the daemons with new code)",
+        view: (plan) => ({
+          loaderDir: plan.app.wsgiFile ? dirname(plan.files.wsgiLoader) : null,
+        }),
+      },
+    ],
+    command: () => [],
+    readsWsgiFile: false,
+    checks: NO_CHECKS,
+  },
   // A process per request: the proxy (or fcgiwrap) runs the script; nothing to launch.
   cgi: {
     files: [
@@ -997,6 +1014,8 @@ const APACHE_BACKENDS: Partial<Record<string, { modules: string[]; scheme: strin
   // mod_cgid (the event MPM's CGI module: mod_cgi forks from a threaded child, cgid from a
   // daemon of its own): no backend address, the script itself (ScriptAlias in the site).
   cgi: { modules: ['cgid'], scheme: null },
+  // mod_wsgi's daemon mode: the app in processes Apache forks (catalog servers.ts mod_wsgi).
+  mod_wsgi: { modules: ['wsgi'], scheme: null },
 };
 
 /** The modules an Apache site needs (a2enmod's names), in load order. */
@@ -1099,6 +1118,10 @@ function apacheView(plan: Plan) {
         : `${backend.scheme}://${endpoint.host}:${endpoint.port}/`,
     // CGI: the script every request runs (the user's, or stackgen's WSGI adapter), and the
     // app's environment, which a script gets from Apache only through SetEnv.
+    wsgiDaemon: protocol === 'mod_wsgi' ? modWsgiView(plan) : null,
+    // A ProxyPass / is rendered (not a script handler, mod_cgid or mod_wsgi): static prefixes
+    // are taken out of it (`ProxyPass /static/ !`).
+    proxyPassed: endpoint !== undefined && backend.scheme !== null && !SERVERS[spec.serve.server].scripts,
     cgi:
       protocol === 'cgi'
         ? {
@@ -1113,6 +1136,38 @@ function apacheView(plan: Plan) {
       dir: s.dir.replace(/\/+$/, ''),
       dotPattern: `^${regexLiteral(s.url)}(.*/)?\\.`,
     })),
+  };
+}
+
+/**
+ * mod_wsgi's daemon process group (WSGIDaemonProcess) and the script it runs: the app's
+ * account, processes × threads as sized, the app root as home and on the path, the timeouts
+ * of stack.yaml. Pure.
+ */
+function modWsgiView(plan: Plan) {
+  const app = plan.appServer!;
+  const { spec } = plan;
+  const script = plan.files.modWsgiScript;
+  const venv = spec.app.venv ? dirname(dirname(plan.app.python)) : null;
+  return {
+    group: plan.name,
+    user: plan.site.users.app,
+    unixGroup: plan.site.users.group,
+    processes: app.workers.count,
+    threads: app.threads?.count ?? 1,
+    workersWhy: app.workers.reason,
+    threadsWhy: app.threads?.reason ?? `${spec.serve.concurrency}: one request per process at a time`,
+    home: plan.app.root,
+    pythonPath: plan.app.root,
+    pythonHome: venv,
+    script,
+    scriptDir: dirname(script),
+    scriptFile: basename(script),
+    requestTimeout: spec.serve.timeout,
+    socketTimeout: seconds(spec.proxy.timeouts.read),
+    connectTimeout: seconds(spec.proxy.timeouts.connect),
+    shutdownTimeout: Math.max(1, app.stopGraceSeconds - 5),
+    title: SERVERS.mod_wsgi.inFront!.processTitle.replace('{name}', plan.name),
   };
 }
 

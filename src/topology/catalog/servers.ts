@@ -608,4 +608,102 @@ export const SERVERS: Record<ServerName, ServerEntry> = {
     frontKeepaliveRefusal:
       "php-fpm gives a FastCGI connection its child for as long as it stays open: nginx's idle keepalive connections would each pin a child doing nothing, and with pm.max_children of them pinned php-fpm answers no one",
   },
+  // mod_wsgi (Debian libapache2-mod-wsgi-py3 4.9) in daemon mode: Apache's master forks the
+  // stack's WSGIDaemonProcess group — processes × threads, as the app's account — and its
+  // children hand each request over mod_wsgi's own socket. It embeds Debian's python3: the
+  // interpreter is Apache's, a virtualenv is python-home. Signals are Apache's (its service
+  // stops and reloads it); new code goes live by touching the WSGI script (the daemons
+  // restart on their next request, Apache does not).
+  mod_wsgi: {
+    name: 'mod_wsgi',
+    title: 'mod_wsgi (daemon mode)',
+    interfaces: ['wsgi'],
+    suggested: false,
+    interfaceModels: {},
+    interfaceHints: {
+      asgi: 'mod_wsgi serves WSGI only: an ASGI app needs gunicorn with uvicorn workers, uvicorn, hypercorn or daphne',
+    },
+    interfaceWarnings: {},
+    protocolWarnings: {},
+    protocols: ['mod_wsgi'],
+    defaultProtocol: 'mod_wsgi',
+    concurrency: ['threads', 'prefork'],
+    defaultConcurrency: 'threads',
+    websocketConcurrency: [],
+    processModel: 'master-workers',
+    defaultSocket: 'unix',
+    countsCores: null,
+    // request-timeout restarts a daemon process when the time its busy threads have spent,
+    // averaged over all its threads, passes it (mod_wsgi's docs): one slow request among
+    // idle threads is not killed, and whatever a killed process was running ends with it.
+    requestKill: {},
+    noRequestKill:
+      "mod_wsgi's request-timeout restarts a whole daemon process once the request time averaged over all its threads passes it — a safety net for stuck processes, not a per-request limit",
+    workersWarning: null,
+    httpMount: {},
+    mountRefusal: 'mod_wsgi runs inside Apache and is reached over its own socket, never HTTP',
+    devServer: false,
+    programs: [],
+    pythonModules: [],
+    concurrencyModules: {},
+    plugins: [],
+    concurrencyPlugins: {},
+    ownInterpreter: true,
+    stop: {
+      signal: 'SIGTERM',
+      why: 'Apache stops the daemon processes itself (shutdown-timeout, then SIGKILL) when its own service stops',
+    },
+    reload: null,
+    systemdType: 'exec',
+    systemdTypeWhy: "Apache's own service runs it",
+    extraSystemCalls: null,
+    stopGraceSeconds: 15,
+    inFront: {
+      proxy: 'apache',
+      refusal:
+        'mod_wsgi is an Apache module: its daemon processes are forked by Apache and reached only from Apache’s children; use proxy.kind apache, or an app server of its own (gunicorn, uWSGI) behind another front',
+      module: {
+        module: 'wsgi',
+        file: '/usr/lib/apache2/modules/mod_wsgi.so',
+        package: 'libapache2-mod-wsgi-py3',
+      },
+      processTitle: '(wsgi:{name})',
+      embedsPython: {
+        python: '/usr/bin/python3',
+        refusal:
+          "mod_wsgi embeds the Python it was built against (Debian's python3) in Apache: app.python cannot choose another interpreter; use app.venv for a virtualenv made with /usr/bin/python3 (it becomes python-home), or gunicorn/uWSGI for another Python",
+      },
+      envFileRefusal:
+        "mod_wsgi's daemons are forked by Apache's service, not started by a unit of the stack's, so nothing reads app.env_file into their environment (and SetEnv would put the secrets in a world-readable site file): use gunicorn or uWSGI behind Apache for secrets from a file, or app.env for values that are not secret",
+      managerRefusal:
+        "mod_wsgi's daemons are Apache's processes: Debian's apache2.service runs them, and there is nothing for supervisor to run",
+      frontReloadLoss: {
+        requests: 2,
+        message:
+          "a reload of Apache (`systemctl reload apache2`, as `stackgen install` and certbot's renewals do) restarts mod_wsgi's daemon processes with it: a request they were running when the old ones stop can fail (measured under load: 0–1 per reload)",
+        hint: 'ship new code by touching the WSGI script (the deploy README says how), which restarts the daemons alone; for no failed request across reloads, use gunicorn or uWSGI behind Apache',
+      },
+      // WSGIScriptReloading On (mod_wsgi's default): a daemon compares the script's mtime at
+      // each request and, when it changed, restarts before it answers; the request waits.
+      codeUpdate: {
+        why: "mod_wsgi's daemons restart with new code on their next request once the WSGI script's modification time changed (WSGIScriptReloading): Apache itself is not reloaded, and requests wait while a daemon restarts",
+        acceptGap: {
+          ms: 3000,
+          why: 'a touched WSGI script restarts each daemon at its next request: requests wait while it imports the app again (none fails)',
+        },
+      },
+    },
+    // What the probes ask of a process the stack runs: mod_wsgi's daemons are Apache's.
+    notApplicable: {
+      hardening:
+        "mod_wsgi's daemons run in Apache's own service (Debian's apache2.service), not a unit of the stack's to score",
+      journal: "mod_wsgi's daemons log to Apache's error log, not to a unit's journal",
+      'graceful-stop':
+        "the daemons stop with Apache's service (its graceful-stop finishes requests in flight); there is no unit of the stack's to stop",
+      'backend-down':
+        "the app runs in Apache's own processes: there is no backend of the stack's to stop while Apache answers",
+      secrets: 'app.env_file is refused for mod_wsgi (no unit of the stack’s reads it)',
+      mount: 'app.mount is not rendered for mod_wsgi yet (WSGIScriptAlias at / only)',
+    },
+  },
 };

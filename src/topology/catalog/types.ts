@@ -170,6 +170,44 @@ export interface ServerEntry {
    * them as not applying instead of running them. Absent: every probe applies.
    */
   notApplicable?: Readonly<Record<string, string>>;
+  /**
+   * It runs inside the front server's own processes (mod_wsgi's daemon mode in Apache): no
+   * unit or program of the stack's, no socket stackgen names. Absent: a process of its own.
+   */
+  inFront?: InFrontServer;
+}
+
+/** A server that is a module of the front (ServerEntry.inFront). */
+export interface InFrontServer {
+  /** The only front it runs in, and why another is refused. */
+  proxy: ProxyKind;
+  refusal: string;
+  /** The front's module (a2enmod's name), its file and the Debian package that ships it. */
+  module: { module: string; file: string; package: string };
+  /**
+   * What its processes show as their command line (`{name}`: the stack's name), cut to the
+   * length of the front's own argv[0], as the kernel keeps it (mod_wsgi's display-name).
+   */
+  processTitle: string;
+  /**
+   * The Python it embeds (Debian's python3, which the module is built against): app.python
+   * cannot name another (a virtualenv of that Python is its python-home), and why.
+   */
+  embedsPython: { python: string; refusal: string };
+  /** Why app.env_file is refused (the front's service, not a unit of the stack's, starts it). */
+  envFileRefusal: string;
+  /** Why a process manager other than systemd (the front's own service) is refused. */
+  managerRefusal: string;
+  /**
+   * A graceful reload of the front restarts the app's processes too, and what that costs:
+   * at most `requests` failed requests under load (measured), the warning and its hint.
+   */
+  frontReloadLoss: { requests: number; message: string; hint: string };
+  /**
+   * How new code goes live without reloading the front (a command on the file it names:
+   * `touch` the WSGI script), why, and the window without an answer it leaves (measured).
+   */
+  codeUpdate: { why: string; acceptGap: { ms: number; why: string } };
 }
 
 /** A server that runs script files by name (ServerEntry.scripts). */

@@ -47,7 +47,10 @@ function renderedReadMs(artifacts: Artifact[]): number | null {
     const lighttpd = /^\s*(?:"read-timeout"|cgi\.limits = \( "read-timeout") => (\d+),/m.exec(a.content);
     if (lighttpd && a.path.startsWith('lighttpd/')) return Number(lighttpd[1]) * 1000;
     // Apache: ProxyTimeout seconds (the ProxyPass timeout= says the same); mod_cgid's CGIDScriptTimeout.
-    const apache = /^\s*(?:ProxyTimeout|CGIDScriptTimeout) (\d+)$/m.exec(a.content);
+    const apache =
+      /^\s*(?:ProxyTimeout|CGIDScriptTimeout) (\d+)$/m.exec(a.content) ??
+      // mod_wsgi: the daemon's socket-timeout, the child's wait for the daemon's answer.
+      /^\s*WSGIDaemonProcess .* socket-timeout=(\d+) /m.exec(a.content);
     if (apache && a.path.startsWith('apache/')) return Number(apache[1]) * 1000;
   }
   return null;

@@ -41,6 +41,7 @@ describe('app-user probe', () => {
       {
         frontRunsApp: false,
         asProxyDocumented: false,
+        inFront: null,
         app: [proc(10, 999, 999), proc(11, 999, 999)],
         proxy: [proc(20, 33, 33, [33, 999])],
         sockets: [sock],
@@ -56,6 +57,7 @@ describe('app-user probe', () => {
       {
         frontRunsApp: false,
         asProxyDocumented: false,
+        inFront: null,
         app: [proc(10, 33, 33)],
         proxy: [proc(20, 33, 33)],
         sockets: [sock],
@@ -72,6 +74,7 @@ describe('app-user probe', () => {
       {
         frontRunsApp: false,
         asProxyDocumented: false,
+        inFront: null,
         app: [proc(10, 999, 999)],
         proxy: [proc(20, 33, 33, [33])],
         sockets: [{ ...sock, mode: 0o777, dirMode: 0o755 }],
@@ -89,6 +92,7 @@ describe('app-user probe', () => {
       {
         frontRunsApp: false,
         asProxyDocumented: false,
+        inFront: null,
         app: [proc(10, 999, 999)],
         proxy: [proc(20, 33, 33, [33, 999])],
         sockets: [{ ...sock, mode: 0o666, dirMode: 0o750 }],
@@ -104,6 +108,7 @@ describe('app-user probe', () => {
     const observed = {
       frontRunsApp: true,
       asProxyDocumented: true,
+      inFront: null,
       app: [proc(30, 33, 33), proc(31, 33, 33)],
       proxy: [],
       sockets: [],
