@@ -13,7 +13,7 @@ const FIXTURES = join(ROOT, 'test', 'fixtures', 'conformance');
 
 export interface ConformancePath {
   proxy: 'nginx' | 'gateway' | 'apache';
-  protocol: 'http' | 'uwsgi' | 'fastcgi' | 'scgi' | 'cgi';
+  protocol: 'http' | 'uwsgi' | 'fastcgi' | 'scgi' | 'cgi' | 'mod_wsgi';
 }
 
 export interface ConformanceStack {
@@ -56,6 +56,14 @@ export const CONFORMANCE_STACKS: ConformanceStack[] = [
     path: { proxy: 'apache' as const, protocol: 'scgi' as const },
     name: 'c-hgweb-apache-scgi',
   },
+  // Inside Apache: mod_wsgi's daemon mode (serve.server mod_wsgi), the three apps as their
+  // own users write them for it (hgweb.wsgi as the WSGIScriptAlias target's entry, Radicale's
+  // config in its environment, set by the generated WSGI script before the import).
+  ...(['httpbin', 'hgweb', 'radicale'] as const).map((app) => ({
+    app,
+    path: { proxy: 'apache' as const, protocol: 'mod_wsgi' as const },
+    name: `c-${app}-apache-mod-wsgi`,
+  })),
   // hgweb mounted at /hg (app.mount): through nginx over uwsgi (nginx sends SCRIPT_NAME) and
   // through the gateway over HTTP (gunicorn splits SCRIPT_NAME off the whole path).
   ...(
@@ -83,7 +91,14 @@ function appBlock(s: ConformanceStack, root: string): string {
 
 /** stack.yaml for a conformance stack staged in `root`. */
 export function conformanceYaml(s: ConformanceStack, root: string): string {
-  const server = s.path.protocol === 'cgi' ? 'cgi' : s.path.protocol === 'http' ? 'gunicorn' : 'uwsgi';
+  const server =
+    s.path.protocol === 'cgi'
+      ? 'cgi'
+      : s.path.protocol === 'mod_wsgi'
+        ? 'mod_wsgi'
+        : s.path.protocol === 'http'
+          ? 'gunicorn'
+          : 'uwsgi';
   // The gateway cannot share port 80 with the host's own nginx.
   const listen = s.path.proxy === 'gateway' ? '8080' : '80';
   return [

@@ -45,6 +45,14 @@ const MUST_RUN: Record<string, string[]> = {
   // lighttpd's mod_cgi runs the script itself: requests at once, a chunked upload buffered for it.
   'cgi-lighttpd.yaml': ['app/concurrency', 'app/upload-chunked', 'app/check:GET /hello/there'],
   // Apache's mod_cgid forks the script itself: requests at once; a chunked upload refused (411).
+  // mod_wsgi's daemons inside Apache: 2 processes × 4 threads at once, the client's address
+  // as REMOTE_ADDR, static files from Apache itself.
+  'flask-mod-wsgi-apache.yaml': [
+    'app/concurrency',
+    'app/headers',
+    'static /static//static-file',
+    'app/app-env',
+  ],
   'cgi-apache.yaml': [
     'app/concurrency',
     'app/upload-chunked',

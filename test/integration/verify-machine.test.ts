@@ -93,7 +93,8 @@ describeWith({
       const probes = stack.passes[0]!.probes;
       const failed = stack.passes.flatMap((p) => p.probes).filter((p) => p.status === 'fail');
       expect(failed.map((p) => `${p.key}: ${p.actual}`).join('\n')).toBe('');
-      expect(stack.outcome).toBe('pass');
+      // NOT READY: which component, why, and its log, in the failure itself (the report is gone after).
+      expect(stack.outcome, JSON.stringify(stack.passes.map((p) => p.notReady))).toBe('pass');
       // Each host probe ran — or says why it cannot on this stack.
       for (const key of HOST_PROBES) {
         const p = probes.find((x) => x.key === key);

@@ -60,10 +60,11 @@ export function listeningUnixSockets(text: string): Map<number, string> {
 /**
  * Does a command line show this process title? The kernel keeps a title written over argv
  * (mod_wsgi's display-name) cut to the length of the original argv[0] (`/usr/sbin/apache2`:
- * 17 characters), so a prefix of at least `(wsgi:` and one more character counts. Pure.
+ * 17 characters), so a prefix of at least `(wsgi:` and one more character counts; the rest
+ * of the command line (`-k start`) follows as it was. `argv0`: the first NUL-separated field. Pure.
  */
-export function showsTitle(command: string, title: string): boolean {
-  const shown = command.trim();
+export function showsTitle(argv0: string, title: string): boolean {
+  const shown = argv0.trim();
   return shown.length > 0 && (shown.startsWith(title) || (title.startsWith(shown) && shown.length > 6));
 }
 
@@ -72,8 +73,9 @@ function processesTitled(title: string): ProcessIds[] {
   return readdirSync('/proc')
     .filter((d) => /^\d+$/.test(d))
     .flatMap((d) => {
-      const command = readProc(`/proc/${d}/cmdline`).replace(/\0/g, ' ').trim();
-      if (!showsTitle(command, title)) return [];
+      const cmdline = readProc(`/proc/${d}/cmdline`);
+      if (!showsTitle(cmdline.split('\0')[0] ?? '', title)) return [];
+      const command = cmdline.replace(/\0/g, ' ').trim();
       const ids = idsOfStatus(readProc(`/proc/${d}/status`));
       return ids ? [{ pid: Number(d), ...ids, command: command.slice(0, 80) }] : [];
     });
