@@ -1116,12 +1116,13 @@ function apacheView(plan: Plan) {
       : endpoint.kind === 'unix'
         ? `unix:${endpoint.path}|${backend.scheme}://localhost/`
         : `${backend.scheme}://${endpoint.host}:${endpoint.port}/`,
-    // CGI: the script every request runs (the user's, or stackgen's WSGI adapter), and the
-    // app's environment, which a script gets from Apache only through SetEnv.
+    // mod_wsgi's daemon group and its script (serve.server mod_wsgi).
     wsgiDaemon: protocol === 'mod_wsgi' ? modWsgiView(plan) : null,
     // A ProxyPass / is rendered (not a script handler, mod_cgid or mod_wsgi): static prefixes
     // are taken out of it (`ProxyPass /static/ !`).
     proxyPassed: endpoint !== undefined && backend.scheme !== null && !SERVERS[spec.serve.server].scripts,
+    // CGI: the script every request runs (the user's, or stackgen's WSGI adapter), and the
+    // app's environment, which a script gets from Apache only through SetEnv.
     cgi:
       protocol === 'cgi'
         ? {

@@ -244,6 +244,12 @@ describeWith({ tools: ['apache2'] })('apache2 -t -f on the rendered top-level co
     );
     expect(named.status, named.stderr).toBe(0);
   });
+  it('passes as rendered for mod_wsgi’s daemon group', () => {
+    const r = testOf(
+      'name: ap\napp: {framework: flask, static: {/static/: static}}\nserve: {server: mod_wsgi}\nproxy: {kind: apache, listen: "8080"}\n',
+    );
+    expect(r.status, r.stderr).toBe(0);
+  });
   it('passes as rendered for a CGI script (mod_cgid)', () => {
     const r = testOf(
       'name: ap\napp: {framework: cgi, entry: hello.cgi, root: /srv/cgi}\nproxy: {kind: apache, protocol: cgi, listen: "8080"}\n',

@@ -1,24 +1,19 @@
 // serve.server mod_wsgi: the app in daemon processes Apache forks (WSGIDaemonProcess), as the
 // catalog's inFront entry says — the rendered site and WSGI script, what the rules refuse,
-// how new code goes live, what install and doctor need, and the app-user judge.
+// how new code goes live, what install and doctor need, and the app-user judge (apache2 -t
+// on it: test/unit/topology/apache.test.ts).
 
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { codeUpdate } from '../../../src/install/deploy.js';
 import { FRESH_DEBIAN, planInstall } from '../../../src/install/steps.js';
 import { appUserProbe, showsTitle } from '../../../src/probes/host/app-user.js';
 import { renderArtifacts } from '../../../src/render/artifacts.js';
 import { buildPlan, type Plan } from '../../../src/render/plan.js';
-import { writeArtifacts } from '../../../src/render/write.js';
 import { parseStackSpec } from '../../../src/stack/parse.js';
 import { stackRequirements } from '../../../src/topology/requirements.js';
 import { resolveTopology } from '../../../src/topology/resolve.js';
-import { productionSite, sandboxSite } from '../../../src/topology/site.js';
+import { productionSite } from '../../../src/topology/site.js';
 import { planContext } from '../../helpers/probe-context.js';
-import { describeWith } from '../../helpers/tools.js';
 
 const STACK =
   'name: mw\napp: {framework: flask, root: /srv/mw, static: {/static/: static}, env: {GREETING: hi}}\nserve: {server: mod_wsgi, workers: 3, threads: 5}\nproxy: {kind: apache, listen: "8080"}\n';
@@ -166,27 +161,5 @@ describe('mod_wsgi: app-user finds the daemons by their title', () => {
     );
     expect(open.actual).toMatch(/others than www-data can connect/);
     expect(appUserProbe.judge({ ...observed, app: [] }, ctx).actual).toMatch(/did not start/);
-  });
-});
-
-describeWith({ tools: ['apache2'] })('apache2 -t -f with mod_wsgi’s daemon group', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'stackgen-mod-wsgi-test-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  it('passes as rendered', () => {
-    const { spec } = parseStackSpec(STACK.replace('root: /srv/mw,', `root: ${dir},`));
-    const s = sandboxSite(spec!, {
-      dir,
-      baseDir: dir,
-      ports: { 8080: 18081 },
-      stackgenCommand: ['stackgen'],
-      users: null,
-      currentUser: { user: 'www-data', group: 'www-data' },
-      ipv6Loopback: true,
-    });
-    const plan = buildPlan(resolveTopology(spec!, { cores: 2 }), s, 'x');
-    writeArtifacts(s.configDir, renderArtifacts(plan), { force: true, source: plan.source });
-    for (const d of [s.apache.runDir, s.logDir]) mkdirSync(d, { recursive: true });
-    const r = spawnSync('apache2', ['-t', '-f', plan.files.apacheConf], { encoding: 'utf8' });
-    expect(r.status, r.stderr).toBe(0);
   });
 });
