@@ -35,13 +35,7 @@ export function idsOfStatus(text: string): { uid: number; gid: number; groups: n
 
 /** Inodes of listening unix sockets bound to `path`, from /proc/net/unix text. Pure. */
 export function unixSocketInodes(text: string, path: string): number[] {
-  const ACCEPTCON = 0x10000;
-  return text
-    .split('\n')
-    .slice(1)
-    .map((line) => line.trim().split(/\s+/))
-    .filter((f) => f.length >= 8 && f[7] === path && (Number.parseInt(f[3]!, 16) & ACCEPTCON) !== 0)
-    .map((f) => Number(f[6]));
+  return [...listeningUnixSockets(text)].filter(([, p]) => p === path).map(([inode]) => inode);
 }
 
 /** Listening unix sockets in /proc/net/unix text, by inode, with their paths. Pure. */
@@ -164,6 +158,11 @@ export const appUserProbe: ProbeDefinition<Observed> = {
     const endpoints = ctx.plan.upstream!.endpoints;
     const book = readAccountBook();
     const u = ctx.plan.site.users;
+    const accounts = {
+      app: book.accounts.find((a) => a.name === u.app)?.uid ?? null,
+      group: book.groups.find((g) => g.name === u.group)?.gid ?? null,
+      proxy: book.accounts.find((a) => a.name === u.proxy)?.uid ?? null,
+    };
     // No app server behind the front: the front (the gateway spawning CGI scripts) is the app's process.
     const inFront = SERVERS[ctx.plan.spec.serve.server].inFront;
     if (inFront) {
@@ -181,11 +180,7 @@ export const appUserProbe: ProbeDefinition<Observed> = {
         app: daemons,
         proxy: [],
         sockets: [],
-        accounts: {
-          app: book.accounts.find((a) => a.name === u.app)?.uid ?? null,
-          group: book.groups.find((g) => g.name === u.group)?.gid ?? null,
-          proxy: book.accounts.find((a) => a.name === u.proxy)?.uid ?? null,
-        },
+        accounts,
       };
     }
     const frontRunsApp = endpoints.length === 0;
@@ -201,11 +196,7 @@ export const appUserProbe: ProbeDefinition<Observed> = {
       // The front's root master (nginx) only binds; its workers, as the proxy's user, connect.
       proxy: frontRunsApp ? [] : front,
       sockets: endpoints.flatMap((ep) => (ep.kind === 'unix' ? [socketFile(ep.path)] : [])),
-      accounts: {
-        app: book.accounts.find((a) => a.name === u.app)?.uid ?? null,
-        group: book.groups.find((g) => g.name === u.group)?.gid ?? null,
-        proxy: book.accounts.find((a) => a.name === u.proxy)?.uid ?? null,
-      },
+      accounts,
     };
   },
   judge(o, ctx) {
