@@ -6,11 +6,15 @@
 //   post:    the uwsgi backend again, a POST with a 1 KiB body (the fast lane reads bodies too)
 // Every protocol runs with the access logs off and on (nginx's access_log to a file, the
 // gateway's access_log to a file): one nginx + one gateway per setting, all four alternating.
+// Every round reads the proxy's CPU time (utime + stime of its processes, /proc/PID/stat)
+// before and after wrk: µs per answered request, and the cores it kept busy. Next to the uwsgi
+// rows without logs, bench/node-floor.mjs (the least a Node proxy can do there) runs too.
 // Then: RSS of each proxy idle and holding BENCH_IDLE_CONNECTIONS (10,000) idle keep-alive
 // connections (one answered request each); the bench raises its own fd limit (prlimit, which
 // its children inherit) so that many loopback sockets fit.
 // The gateway is the BUILT code (tsc → dist/, started as `node bin/stackgen.js gateway`), with
-// `workers: auto`, as nginx runs `worker_processes auto`; both front the very same backends.
+// `workers: auto` (BENCH_GATEWAY_WORKERS to try another count), as nginx runs
+// `worker_processes auto`; both front the very same backends.
 // Knobs: BENCH_ROUNDS (5), BENCH_SECONDS (5), BENCH_CONNECTIONS (50), BENCH_PROTOCOLS (uwsgi,http,fastcgi,post),
 // BENCH_LOGS (off,on), BENCH_IDLE_CONNECTIONS (10000),
 // BENCH_GATEWAY_NODE_ARGS (extra node flags for the gateway, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
@@ -30,6 +34,7 @@ const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 50);
 const PROTOCOLS = (process.env['BENCH_PROTOCOLS'] ?? 'uwsgi,http,fastcgi,post').split(',');
 const LOGS = (process.env['BENCH_LOGS'] ?? 'off,on').split(',') as Array<'off' | 'on'>;
 const WANTED_IDLE_CONNECTIONS = Number(process.env['BENCH_IDLE_CONNECTIONS'] ?? 10_000);
+const GATEWAY_WORKERS = process.env['BENCH_GATEWAY_WORKERS'] ?? 'auto';
 
 /** This process's open-files limit (soft, hard), from /proc/self/limits. */
 function fdLimits(): { soft: number; hard: number } {
@@ -54,6 +59,40 @@ export interface WrkResult {
   rps: number;
   p50ms: number;
   p99ms: number;
+  /** CPU (user + system) the proxy's processes spent per answered request, µs; NaN if not asked. */
+  cpuUs: number;
+  /** That CPU as a share of one core over the run (1 = one core busy all the time). */
+  cores: number;
+}
+
+/** Clock ticks per second of /proc/PID/stat's utime and stime (USER_HZ, 100 on Linux). */
+const TICKS_PER_SECOND = 100;
+
+/** utime + stime (ticks) of `rootPid` and its children, from /proc. */
+export function cpuTicks(rootPid: number): number {
+  let ticks = 0;
+  for (const pid of processTree(rootPid)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {}
+  }
+  return ticks;
+}
+
+/** `rootPid` and its direct children (nginx's workers, the gateway's cluster workers). */
+function processTree(rootPid: number): number[] {
+  const pids = [rootPid];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === rootPid) pids.push(Number(entry));
+    } catch {}
+  }
+  return pids;
 }
 
 const started: ChildProcess[] = [];
@@ -131,7 +170,14 @@ function toMs(value: string): number {
 }
 
 /** wrk against `url` for `seconds`; `extra` are more wrk arguments (e.g. a header). */
-export async function wrk(url: string, seconds: number, extra: readonly string[] = []): Promise<WrkResult> {
+export async function wrk(
+  url: string,
+  seconds: number,
+  extra: readonly string[] = [],
+  cpuOf?: number,
+): Promise<WrkResult> {
+  const ticksBefore = cpuOf === undefined ? 0 : cpuTicks(cpuOf);
+  const startedAt = performance.now();
   const { stdout } = await run(
     '/usr/bin/wrk',
     ['-c', String(CONNECTIONS), '-t', '2', '-d', `${seconds}s`, '--latency', ...extra, url],
@@ -139,6 +185,9 @@ export async function wrk(url: string, seconds: number, extra: readonly string[]
       timeout: (seconds + 30) * 1000,
     },
   );
+  const elapsedS = (performance.now() - startedAt) / 1000;
+  const cpuS = cpuOf === undefined ? Number.NaN : (cpuTicks(cpuOf) - ticksBefore) / TICKS_PER_SECOND;
+  const requests = Number(/(\d+) requests in/.exec(stdout)?.[1]);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
   const p50 = toMs(/\s50%\s+(\S+)/.exec(stdout)?.[1] ?? '');
   const p99 = toMs(/\s99%\s+(\S+)/.exec(stdout)?.[1] ?? '');
@@ -147,7 +196,7 @@ export async function wrk(url: string, seconds: number, extra: readonly string[]
     const tails = [...stderrTails].map(([what, tail]) => `--- ${what}\n${tail().slice(-1500)}`).join('\n');
     throw new Error(`wrk saw ${errors} error responses from ${url}\n${tails}`);
   }
-  return { rps, p50ms: p50, p99ms: p99 };
+  return { rps, p50ms: p50, p99ms: p99, cpuUs: (cpuS / requests) * 1e6, cores: cpuS / elapsedS };
 }
 
 export const median = (xs: number[]) => {
@@ -158,15 +207,7 @@ export const median = (xs: number[]) => {
 
 /** VmRSS (KiB) of a process and its children, from /proc. */
 function rssKiB(rootPid: number): { total: number; pids: number[] } {
-  const pids = [rootPid];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === rootPid) pids.push(Number(entry));
-    } catch {}
-  }
+  const pids = processTree(rootPid);
   let total = 0;
   for (const pid of pids) {
     try {
@@ -216,6 +257,18 @@ const POST_SCRIPT = `wrk.method = "POST"
 wrk.body = string.rep("x", 1024)
 wrk.headers["Content-Type"] = "application/octet-stream"
 `;
+
+/** One row of the bench table: `g` (the gateway, or the Node floor) against nginx's `n`. */
+function tableRow(label: string, logs: string, n: WrkResult[], g: WrkResult[]): string {
+  const nr = median(n.map((r) => r.rps));
+  const gr = median(g.map((r) => r.rps));
+  const n99 = median(n.map((r) => r.p99ms));
+  const g99 = median(g.map((r) => r.p99ms));
+  const ratios = g.map((r, i) => r.rps / (n[i] as WrkResult).rps);
+  const latency = (rs: WrkResult[], p99: number) =>
+    `${median(rs.map((r) => r.p50ms)).toFixed(2)} / ${p99.toFixed(2)}`;
+  return `| ${label.padEnd(7)} | ${logs.padEnd(4)} | ${nr.toFixed(0).padStart(7)} | ${gr.toFixed(0).padStart(7)} | ${(gr / nr).toFixed(2)} (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}) | ${latency(n, n99)} | ${latency(g, g99)} | ${(g99 / n99).toFixed(2)} | ${median(n.map((r) => r.cpuUs)).toFixed(0)} / ${median(g.map((r) => r.cpuUs)).toFixed(0)} |`;
+}
 
 const loadText = () =>
   loadavg()
@@ -323,7 +376,7 @@ http {
       writeFileSync(
         gatewayYaml,
         `listen: ["127.0.0.1:${gatewayPort}"]
-workers: auto
+workers: ${GATEWAY_WORKERS}
 access_log: ${logs === 'on' ? join(dir, `gateway-access-${logs}.log`) : 'off'}
 locations:
   - {path: /uwsgi/, upstream: ["uwsgi://unix:${uwsgiSock}"]}
@@ -344,6 +397,15 @@ locations:
       pairs.set(logs, { nginxPort, gatewayPort, gatewayPid: gateway.pid as number, nginxDir });
     }
 
+    const floorPort = await freePort();
+    const floorProcess = start(process.execPath, [
+      join(ROOT, 'bench', 'node-floor.mjs'),
+      String(floorPort),
+      uwsgiSock,
+    ]);
+    await waitFor({ port: floorPort }, 'the Node floor');
+    const floor = { port: floorPort, pid: floorProcess.pid as number };
+
     process.stdout.write(
       `wrk -c ${CONNECTIONS} -t 2, ${ROUNDS} alternating rounds × ${SECONDS}s per proxy, protocol and access-log setting (${LOGS.join(', ')}); load average at start ${loadText()}\n`,
     );
@@ -357,30 +419,31 @@ locations:
         const gatewayUrl = `http://127.0.0.1:${pair.gatewayPort}${path}`;
         await wrk(nginxUrl, 1, extra);
         await wrk(gatewayUrl, 1, extra);
+        const nginxPid = Number(readFileSync(join(pair.nginxDir, 'nginx.pid'), 'utf8'));
+        // The Node floor runs beside the uwsgi rows without logs (it writes none).
+        const withFloor = proto === 'uwsgi' && logs === 'off';
+        const floorUrl = `http://127.0.0.1:${floor.port}${path}`;
+        if (withFloor) await wrk(floorUrl, 1, extra);
         const n: WrkResult[] = [];
         const g: WrkResult[] = [];
+        const f: WrkResult[] = [];
+        const cpu = (r: WrkResult | undefined) =>
+          `${r?.rps.toFixed(0)} req/s (${r?.cpuUs.toFixed(0)} µs/req on ${r?.cores.toFixed(2)} cores)`;
         for (let round = 0; round < ROUNDS; round++) {
-          n.push(await wrk(nginxUrl, SECONDS, extra));
-          g.push(await wrk(gatewayUrl, SECONDS, extra));
+          n.push(await wrk(nginxUrl, SECONDS, extra, nginxPid));
+          g.push(await wrk(gatewayUrl, SECONDS, extra, pair.gatewayPid));
+          if (withFloor) f.push(await wrk(floorUrl, SECONDS, extra, floor.pid));
           process.stdout.write(
-            `  ${proto} logs ${logs} round ${round + 1}: nginx ${n.at(-1)?.rps.toFixed(0)} req/s, gateway ${g.at(-1)?.rps.toFixed(0)} req/s (ratio ${((g.at(-1)?.rps ?? 0) / (n.at(-1)?.rps ?? 1)).toFixed(2)}; load ${loadText()})\n`,
+            `  ${proto} logs ${logs} round ${round + 1}: nginx ${cpu(n.at(-1))}, gateway ${cpu(g.at(-1))}${withFloor ? `, Node floor ${cpu(f.at(-1))}` : ''} (ratio ${((g.at(-1)?.rps ?? 0) / (n.at(-1)?.rps ?? 1)).toFixed(2)}; load ${loadText()})\n`,
           );
         }
-        const nr = median(n.map((r) => r.rps));
-        const gr = median(g.map((r) => r.rps));
-        const n50 = median(n.map((r) => r.p50ms));
-        const g50 = median(g.map((r) => r.p50ms));
-        const n99 = median(n.map((r) => r.p99ms));
-        const g99 = median(g.map((r) => r.p99ms));
-        const ratios = g.map((r, i) => r.rps / (n[i] as WrkResult).rps);
-        rows.push(
-          `| ${proto.padEnd(7)} | ${logs.padEnd(4)} | ${nr.toFixed(0).padStart(7)} | ${gr.toFixed(0).padStart(7)} | ${(gr / nr).toFixed(2)} (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}) | ${n50.toFixed(2)} / ${n99.toFixed(2)} | ${g50.toFixed(2)} / ${g99.toFixed(2)} | ${(g99 / n99).toFixed(2)} |`,
-        );
+        rows.push(tableRow(proto, logs, n, g));
+        if (withFloor) rows.push(tableRow(`${proto}, Node floor`, logs, n, f));
       }
     }
     process.stdout.write(
-      '\n| backend | logs | nginx req/s | gateway req/s | ratio (per-round range) | nginx p50/p99 ms | gateway p50/p99 ms | p99 ratio |\n' +
-        '|---|---|---|---|---|---|---|---|\n' +
+      '\n| backend | logs | nginx req/s | gateway req/s | ratio (per-round range) | nginx p50/p99 ms | gateway p50/p99 ms | p99 ratio | proxy CPU µs/req nginx / gateway |\n' +
+        '|---|---|---|---|---|---|---|---|---|\n' +
         `${rows.join('\n')}\n(medians over ${ROUNDS} rounds; load average at end ${loadText()})\n`,
     );
 

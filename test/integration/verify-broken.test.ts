@@ -240,9 +240,16 @@ processes:
           ),
       }),
     );
-    const chunked = report.passes[0]!.probes.find((p) => p.key === 'app/upload-chunked')!;
+    const probes = report.passes[0]!.probes;
+    const chunked = probes.find((p) => p.key === 'app/upload-chunked')!;
     expect(chunked.status).toBe('fail');
-    expect(chunked.actual).toMatch(/CONTENT_LENGTH 71004 and Transfer-Encoding "chunked" together/);
+    // Werkzeug, seeing both framings, reads no body; uWSGI answers and closes the socket with
+    // the upload unread. Mostly nginx has written the whole upload by then and relays the
+    // answer (which shows both framings); when it has not (a loaded machine: seen in CI), its
+    // write meets the closed socket and the client gets nginx's 502. Either is this break.
+    expect(chunked.actual).toMatch(/CONTENT_LENGTH 71004 and Transfer-Encoding "chunked" together|^answered 502$/);
+    // …and not a broken path: the same upload with a Content-Length goes through.
+    expect(probes.find((p) => p.key === 'app/upload-1mb')?.status).toBe('pass');
     expect(processesNaming(dirsOf(report))).toEqual([]);
   });
 
