@@ -807,10 +807,10 @@ export function gatewayConfigFromFlags(flags: GatewayFlags, baseDir: string): Ga
 /**
  * `workers: auto`: half the cores, at least one. stackgen puts the gateway on the machine that
  * runs the app server (loopback or unix sockets), and in a proxied request the app server does
- * most of the work, so the gateway gets half the cores and the app server the rest. A Node
- * event loop is also cheapest per request when it is busy (one epoll wake-up serves many
- * sockets): on the 2-core bench machine, 1 worker served ~30% more requests per second than
- * 2 workers in front of the same uWSGI (`npm run bench gateway`; see the README).
+ * most of the work, so the gateway gets half the cores and the app server the rest. On the
+ * 2-core bench machine no count wins everywhere (`BENCH_GATEWAY_WORKERS=2|1 npm run bench
+ * gateway`, 2026-12-02): 2 workers served more than 1 in front of uWSGI and less in front of
+ * gunicorn (figures in the README).
  */
 export function autoGatewayWorkers(cores: number): number {
   return Math.max(1, Math.floor(cores / 2));
