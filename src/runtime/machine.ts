@@ -85,17 +85,25 @@ export function machineMasks(front: ProxyKind): string[] {
 
 // Runs in the holder's private mount namespace. $1: layer mount point, $2: the boot script,
 // then pairs HOST-PATH MACHINE-PATH the machine must see that the overlay does not show
-// (another filesystem, or a directory the boot empties), bound read-only.
+// (another filesystem, or a directory the boot empties). Each gets an overlay of its own,
+// copy-on-write like / itself: the machine may write there (install creates app.writable
+// below an app root in a checkout under /tmp, as CI's is), the host's files never change.
+// Where the overlay cannot be mounted (a lower filesystem overlayfs refuses, a path with a
+// ':' or ','), a read-only bind instead: seen, never written.
 const HOLDER = `
 set -eu
 D=$1; BOOT=$2; shift 2
 mount -t tmpfs -o mode=0755 stackgen-machine "$D"
 mkdir "$D/upper" "$D/work" "$D/root"
 mount -t overlay stackgen-machine -o lowerdir=/,upperdir="$D/upper",workdir="$D/work" "$D/root"
+n=0
 while [ "$#" -ge 2 ]; do
-  mkdir -p "$D/root$2"
-  mount --rbind "$1" "$D/root$2"
-  mount -o remount,bind,ro "$D/root$2"
+  n=$((n + 1))
+  mkdir -p "$D/root$2" "$D/view$n/upper" "$D/view$n/work"
+  if ! mount -t overlay stackgen-machine -o lowerdir="$1",upperdir="$D/view$n/upper",workdir="$D/view$n/work" "$D/root$2" 2>/dev/null; then
+    mount --rbind "$1" "$D/root$2"
+    mount -o remount,bind,ro "$D/root$2"
+  fi
   shift 2
 done
 : > "$D/root/${MARKER}"
