@@ -247,7 +247,9 @@ processes:
     // the upload unread. Mostly nginx has written the whole upload by then and relays the
     // answer (which shows both framings); when it has not (a loaded machine: seen in CI), its
     // write meets the closed socket and the client gets nginx's 502. Either is this break.
-    expect(chunked.actual).toMatch(/CONTENT_LENGTH 71004 and Transfer-Encoding "chunked" together|^answered 502$/);
+    expect(chunked.actual).toMatch(
+      /CONTENT_LENGTH 71004 and Transfer-Encoding "chunked" together|^answered 502$/,
+    );
     // …and not a broken path: the same upload with a Content-Length goes through.
     expect(probes.find((p) => p.key === 'app/upload-1mb')?.status).toBe('pass');
     expect(processesNaming(dirsOf(report))).toEqual([]);
