@@ -255,6 +255,47 @@ processes:
     expect(processesNaming(dirsOf(report))).toEqual([]);
   });
 
+  it('the streaming probe fails when an unbuffered prefix is buffered after all', async () => {
+    // The fix undone: /events/ (proxy.unbuffered) keeps nginx's response buffering, so the
+    // app's chunks reach the client together, after the app wrote its last one.
+    const file = stackFile(
+      'buffered-events',
+      `name: buffered-events
+app:
+  framework: flask
+  entry: app:app
+  root: ${FLASK_ROOT}
+serve:
+  server: uwsgi
+  workers: 1
+proxy:
+  kind: nginx
+  protocol: uwsgi
+  unbuffered: [/events/]
+processes:
+  manager: none
+`,
+    );
+    const report = await verifyStack(
+      readStackSpec(file),
+      options({
+        probeApp: true,
+        mutateArtifacts: (artifacts) =>
+          artifacts.map((a) =>
+            a.path === 'nginx/buffered-events.conf'
+              ? { ...a, content: a.content.replace('uwsgi_buffering off;', 'uwsgi_buffering on;') }
+              : a,
+          ),
+      }),
+    );
+    const streaming = report.passes[0]!.probes.find((p) => p.key === 'app/streaming')!;
+    expect(streaming.status).toBe('fail');
+    expect(streaming.actual).toMatch(
+      /^buffered: \/events\/__probe\/stream .* ms after the app wrote the last/,
+    );
+    expect(processesNaming(dirsOf(report))).toEqual([]);
+  });
+
   it('a static mapping to a missing directory fails the static probe (and check)', async () => {
     const file = stackFile(
       'no-static',
