@@ -69,7 +69,7 @@ export interface WrkResult {
 const TICKS_PER_SECOND = 100;
 
 /** utime + stime (ticks) of `rootPid` and its children, from /proc. */
-export function cpuTicks(rootPid: number): number {
+function cpuTicks(rootPid: number): number {
   let ticks = 0;
   for (const pid of processTree(rootPid)) {
     try {

@@ -78,6 +78,12 @@ function options(overrides: Partial<VerifyOptions> = {}): VerifyOptions {
 
 const dirsOf = (r: StackReport) => r.passes.map((p) => p.dir);
 
+/** The rendered file `path` with `from` replaced by `to` (a fix undone), as verify's mutateArtifacts. */
+const editArtifact =
+  (path: string, from: string | RegExp, to: string): NonNullable<VerifyOptions['mutateArtifacts']> =>
+  (artifacts) =>
+    artifacts.map((a) => (a.path === path ? { ...a, content: a.content.replace(from, to) } : a));
+
 describeWith({ tools: ['nginx'], pythonModules: ['flask', 'gunicorn'] })('verify on broken stacks', () => {
   it('wrong module name: not ready at the app server, exit 3, log tail shown', async () => {
     const run = await runVerify([flaskStack('wrong-module', { entry: 'no_such_module:app' })]);
@@ -132,12 +138,7 @@ describeWith({ tools: ['nginx'], pythonModules: ['flask', 'gunicorn'] })('verify
     const report = await verifyStack(
       readStackSpec(flaskStack('wrong-socket')),
       options({
-        mutateArtifacts: (artifacts) =>
-          artifacts.map((a) =>
-            a.path === 'nginx/wrong-socket.conf'
-              ? { ...a, content: a.content.replace('wrong-socket.sock', 'elsewhere.sock') }
-              : a,
-          ),
+        mutateArtifacts: editArtifact('nginx/wrong-socket.conf', 'wrong-socket.sock', 'elsewhere.sock'),
       }),
     );
     expect(report.outcome).toBe('not-ready');
@@ -232,12 +233,7 @@ processes:
       readStackSpec(file),
       options({
         probeApp: true,
-        mutateArtifacts: (artifacts) =>
-          artifacts.map((a) =>
-            a.path === 'nginx/te-passed.conf'
-              ? { ...a, content: a.content.replace(/^.*_param HTTP_TRANSFER_ENCODING.*$/m, '') }
-              : a,
-          ),
+        mutateArtifacts: editArtifact('nginx/te-passed.conf', /^.*_param HTTP_TRANSFER_ENCODING.*$/m, ''),
       }),
     );
     const probes = report.passes[0]!.probes;
@@ -280,12 +276,11 @@ processes:
       readStackSpec(file),
       options({
         probeApp: true,
-        mutateArtifacts: (artifacts) =>
-          artifacts.map((a) =>
-            a.path === 'nginx/buffered-events.conf'
-              ? { ...a, content: a.content.replace('uwsgi_buffering off;', 'uwsgi_buffering on;') }
-              : a,
-          ),
+        mutateArtifacts: editArtifact(
+          'nginx/buffered-events.conf',
+          'uwsgi_buffering off;',
+          'uwsgi_buffering on;',
+        ),
       }),
     );
     const streaming = report.passes[0]!.probes.find((p) => p.key === 'app/streaming')!;
@@ -368,8 +363,7 @@ processes:
   const edit = (path: string, from: RegExp, to: string) =>
     options({
       probeApp: true,
-      mutateArtifacts: (artifacts) =>
-        artifacts.map((a) => (a.path === path ? { ...a, content: a.content.replace(from, to) } : a)),
+      mutateArtifacts: editArtifact(path, from, to),
     });
 
   it('the scripts probe fails when cgi.fix_pathinfo is 0: php-fpm then serves its status page to clients', async () => {
@@ -414,12 +408,7 @@ processes:
       options({
         // The gateway from this source tree, as the unit would run the installed one.
         stackgenCommand: [process.execPath, '--import', 'tsx', join(ROOT, 'src/main.ts')],
-        mutateArtifacts: (artifacts) =>
-          artifacts.map((a) =>
-            a.path === 'gateway/php-no-front.yaml'
-              ? { ...a, content: a.content.replace('&front=index.php', '') }
-              : a,
-          ),
+        mutateArtifacts: editArtifact('gateway/php-no-front.yaml', '&front=index.php', ''),
       }),
     );
     const status = report.passes[0]!.probes.find((p) => p.key === 'app/server-status')!;
